@@ -1,0 +1,250 @@
+#!/usr/bin/env node
+/**
+ * svdflow command line.
+ *
+ *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--log-level L] [--log-json] [--no-progress]
+ *   svdflow validate FILE [--set name=value ...]
+ *   svdflow stages [NAME] [--json]
+ *   svdflow schema [--out FILE]
+ *   svdflow demo [--out DIR]
+ *
+ * Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.
+ */
+import { parseArgs } from 'node:util';
+import { writeFileSync, readdirSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { join, resolve, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultRegistry } from '../stages/index.js';
+import { loadPipeline } from '../core/pipeline.js';
+import { runPipeline, svdflowVersion, type RunResult } from '../core/runner.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../core/logging.js';
+import { pipelineJsonSchema } from '../core/schema.js';
+import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion } from '../core/errors.js';
+import { describeStage, listStages } from './stages-text.js';
+import { formatSeconds } from '../core/progress.js';
+
+const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'help'] as const;
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+
+const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
+
+Usage:
+  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--log-level L] [--log-json] [--no-progress]
+  svdflow validate FILE [--set name=value ...]   check a pipeline without running it
+  svdflow stages [NAME] [--json]                 list stages, or show one with its params
+  svdflow schema [--out FILE]                    JSON Schema for pipeline files
+  svdflow demo [--out DIR]                       run every pipeline in pipelines/ on the bundled data
+
+Options:
+  --set name=value    override a variable, or a step's param: --set truncate.rank=20
+  --out DIR           output folder (default out/<pipeline-name>)
+  --resume            continue from the checkpoints of an interrupted run
+  --log-level L       ${LOG_LEVELS.join(', ')} (default warn)
+  --log-json          structured JSON logs on stderr
+  --no-progress       no progress bars
+
+Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.`;
+
+interface Flags {
+  set: string[];
+  out?: string;
+  resume: boolean;
+  'log-level': string;
+  'log-json': boolean;
+  'no-progress': boolean;
+  json: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Flags } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        set: { type: 'string', multiple: true, default: [] },
+        out: { type: 'string' },
+        resume: { type: 'boolean', default: false },
+        'log-level': { type: 'string', default: 'warn' },
+        'log-json': { type: 'boolean', default: false },
+        'no-progress': { type: 'boolean', default: false },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (e) {
+    const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
+    const opts = ['--set', '--out', '--resume', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version'];
+    throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
+  }
+  const [cmd = 'help', ...positionals] = parsed.positionals;
+  const flags = parsed.values as unknown as Flags;
+  if (!(LOG_LEVELS as readonly string[]).includes(flags['log-level'])) throw new UsageError(`--log-level ${flags['log-level']} is not a level`, suggestion(flags['log-level'], LOG_LEVELS, 'levels'));
+  return { cmd, positionals, flags };
+}
+
+function needFile(positionals: string[], cmd: string): string {
+  if (positionals.length !== 1) throw new UsageError(`svdflow ${cmd} takes one pipeline file${positionals.length ? `, got ${positionals.length}` : ''}`, `e.g. svdflow ${cmd} pipelines/image-compress.yaml`);
+  return positionals[0]!;
+}
+
+export function summaryText(r: RunResult): string {
+  const lines: string[] = [];
+  lines.push(`✔ ${r.pipeline}: finished in ${formatSeconds(r.durationMs / 1000)} (${(r.durationMs / 1000).toFixed(2)} s wall), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  const w = Math.max(4, ...r.steps.map((s) => s.id.length));
+  lines.push(`  ${'step'.padEnd(w)}  ${'stage'.padEnd(14)} ${'in'.padStart(6)} ${'out'.padStart(6)}  done at`);
+  for (const s of r.steps) lines.push(`  ${s.id.padEnd(w)}  ${s.stage.padEnd(14)} ${String(s.itemsIn).padStart(6)} ${String(s.itemsOut).padStart(6)}  ${s.doneMs !== undefined ? (s.doneMs / 1000).toFixed(2) + ' s' : '-'}`);
+  lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${relative(process.cwd(), r.outDir) || '.'}/ (manifest: run.json)`);
+  for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(36)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
+  return lines.join('\n');
+}
+
+export function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 ** 2) return `${(b / 1024).toFixed(1)} KiB`;
+  return `${(b / 1024 ** 2).toFixed(1)} MiB`;
+}
+
+async function runFile(file: string, flags: Flags, outDir?: string): Promise<RunResult> {
+  const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
+  const registry = defaultRegistry();
+  const p = loadPipeline(file, registry, { set: flags.set });
+  const ac = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write('\nsvdflow: second interrupt, exiting now\n');
+      process.exit(130);
+    }
+    process.stderr.write(`\nsvdflow: ${sig} received, stopping (press Ctrl-C again to force)\n`);
+    ac.abort(sig);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runPipeline(p, { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined });
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function demo(flags: Flags): Promise<number> {
+  const dir = join(ROOT, 'pipelines');
+  const files = existsSync(dir) ? readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort() : [];
+  if (!files.length) {
+    console.log('svdflow demo: no pipelines in pipelines/ yet.');
+    return 0;
+  }
+  const base = resolve(flags.out ?? 'out');
+  const rows: string[] = [];
+  let failures = 0;
+  for (const f of files) {
+    const file = join(dir, f);
+    let p;
+    try {
+      p = loadPipeline(file, defaultRegistry(), { set: flags.set });
+    } catch (e) {
+      const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
+      rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') : 'invalid'})`);
+      if (!missing) {
+        failures++;
+        console.error(e instanceof SvdflowError ? e.text : e);
+      }
+      continue;
+    }
+    console.log(`\n▶ ${p.name}: ${p.description ?? f}`);
+    try {
+      const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name));
+      console.log(summaryText(r));
+      rows.push(`  - ${f}: ${r.files.length} files in ${relative(process.cwd(), r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
+      for (const x of r.files) rows.push(`      ${relative(process.cwd(), x.path)}`);
+    } catch (e) {
+      failures++;
+      if (e instanceof CancelledError) throw e;
+      console.error(e instanceof SvdflowError ? e.text : e);
+      rows.push(`  - ${f}: FAILED`);
+    }
+  }
+  console.log(`\nsvdflow demo: ${files.length} pipelines\n${rows.join('\n')}`);
+  console.log(`\nResults are in ${relative(process.cwd(), base) || '.'}/<pipeline-name>/ (each has a run.json manifest).`);
+  return failures ? 1 : 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { cmd, positionals, flags } = parse(argv);
+  if (flags.version) {
+    console.log(svdflowVersion());
+    return 0;
+  }
+  if (flags.help || cmd === 'help') {
+    console.log(HELP);
+    return 0;
+  }
+  switch (cmd) {
+    case 'run': {
+      const r = await runFile(needFile(positionals, 'run'), flags);
+      console.log(summaryText(r));
+      return 0;
+    }
+    case 'validate': {
+      const file = needFile(positionals, 'validate');
+      const p = loadPipeline(file, defaultRegistry(), { set: flags.set });
+      console.log(`✔ ${file} is valid: ${p.steps.length} steps (${p.steps.map((s) => s.id).join(' → ')})`);
+      return 0;
+    }
+    case 'stages': {
+      const reg = defaultRegistry();
+      if (positionals.length > 1) throw new UsageError('svdflow stages takes at most one stage name');
+      if (positionals[0]) {
+        const def = reg.get(positionals[0]);
+        if (!def) throw new UsageError(`unknown stage '${positionals[0]}'`, suggestion(positionals[0], reg.names(), 'stages'));
+        console.log(flags.json ? JSON.stringify({ name: def.name, summary: def.summary, input: def.input, sides: def.sides ?? {}, output: def.output, params: reg.paramsJsonSchema(def.name) }, null, 2) : describeStage(def, reg));
+      } else console.log(flags.json ? JSON.stringify(reg.all().map((d) => ({ name: d.name, summary: d.summary, input: d.input, sides: d.sides ?? {}, output: d.output })), null, 2) : listStages(reg));
+      return 0;
+    }
+    case 'schema': {
+      const text = JSON.stringify(pipelineJsonSchema(defaultRegistry()), null, 2) + '\n';
+      if (flags.out) {
+        mkdirSync(dirname(resolve(flags.out)), { recursive: true });
+        const tmp = `${flags.out}.tmp-${process.pid}`;
+        writeFileSync(tmp, text);
+        renameSync(tmp, flags.out);
+      } else process.stdout.write(text);
+      return 0;
+    }
+    case 'demo':
+      return demo(flags);
+    default:
+      throw new UsageError(`unknown command '${cmd}'`, `${suggestion(cmd, COMMANDS, 'commands')} (svdflow --help)`);
+  }
+}
+
+export function reportError(e: unknown, debug: boolean): number {
+  if (e instanceof SvdflowError) {
+    process.stderr.write(`svdflow: ${e instanceof ValidationError ? '' : 'error: '}${e.text}\n`);
+    if (debug && e.cause instanceof Error && e.cause.stack) process.stderr.write(`${e.cause.stack}\n`);
+    return e.exitCode;
+  }
+  const err = e as Error;
+  process.stderr.write(`svdflow: unexpected error: ${err?.message ?? String(e)}\n  → this is a bug in svdflow; rerun with --log-level debug for the stack and report it\n`);
+  if (debug && err?.stack) process.stderr.write(`${err.stack}\n`);
+  return 1;
+}
+
+const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (isMain) {
+  const argv = process.argv.slice(2);
+  const debug = argv.some((a, i) => (a === '--log-level' && ['debug', 'trace'].includes(argv[i + 1] ?? '')) || /^--log-level=(debug|trace)$/.test(a));
+  main(argv)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch((e) => {
+      process.exitCode = reportError(e, debug);
+    });
+}

@@ -1,0 +1,56 @@
+/**
+ * Child processes started by stages (ffmpeg). Every child is registered, so
+ * that cancellation or a failure anywhere in the graph ends it: SIGTERM, then
+ * SIGKILL if it has not exited after a grace period.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+
+export class ChildRegistry {
+  private readonly children = new Set<ChildProcess>();
+
+  spawn(command: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    child.once('error', () => this.children.delete(child));
+    return child;
+  }
+
+  get size(): number {
+    return this.children.size;
+  }
+
+  pids(): number[] {
+    return [...this.children].map((c) => c.pid).filter((p): p is number => typeof p === 'number');
+  }
+
+  /** Ends one child: SIGTERM, then SIGKILL after `graceMs`. Resolves when it has exited. */
+  static kill(child: ChildProcess, graceMs = 2000): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      t.unref();
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      child.stdin?.destroy();
+      child.kill('SIGTERM');
+    });
+  }
+
+  async killAll(graceMs = 2000): Promise<void> {
+    await Promise.all([...this.children].map((c) => ChildRegistry.kill(c, graceMs)));
+  }
+
+  /** Last resort on process exit: SIGKILL without waiting. */
+  killAllSync(): void {
+    for (const c of this.children) {
+      try {
+        c.kill('SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * Errors that svdflow shows to people. Every message says what is wrong, where
+ * (file:line:col, or step and stage) and what to do. Stack traces are only
+ * printed at --log-level debug.
+ */
+
+/** Where in a pipeline file something is. */
+export interface Location {
+  file?: string;
+  line?: number;
+  col?: number;
+}
+
+export function formatLocation(loc: Location | undefined): string {
+  if (!loc?.file) return '';
+  return `${loc.file}${loc.line ? `:${loc.line}${loc.col ? `:${loc.col}` : ''}` : ''}`;
+}
+
+/** Base class: an error whose message is meant for the user as it is. */
+export class SvdflowError extends Error {
+  /** CLI exit code: 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted */
+  exitCode: number;
+  hint?: string;
+  constructor(message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.name = 'SvdflowError';
+    this.hint = opts.hint;
+    this.exitCode = opts.exitCode ?? 1;
+  }
+  /** message plus hint, as printed */
+  get text(): string {
+    return this.hint ? `${this.message}\n  → ${this.hint}` : this.message;
+  }
+}
+
+/** Bad input data or a bad value found while running (not a bug). Stages throw this. */
+export class InputError extends SvdflowError {
+  constructor(message: string, hint?: string, cause?: unknown) {
+    super(message, { hint, exitCode: 1, cause });
+    this.name = 'InputError';
+  }
+}
+
+/** Usage error of the CLI or the API (exit code 2). */
+export class UsageError extends SvdflowError {
+  constructor(message: string, hint?: string) {
+    super(message, { hint, exitCode: 2 });
+    this.name = 'UsageError';
+  }
+}
+
+export interface Issue {
+  loc?: Location;
+  /** dotted path inside the pipeline, e.g. steps[2].params.rank */
+  path?: string;
+  message: string;
+  hint?: string;
+}
+
+export function formatIssue(i: Issue): string {
+  const where = [formatLocation(i.loc), i.path].filter(Boolean).join(' ');
+  return `${where ? where + ': ' : ''}${i.message}${i.hint ? `\n    → ${i.hint}` : ''}`;
+}
+
+/** The pipeline is invalid: every issue found, reported together (exit code 2). */
+export class ValidationError extends SvdflowError {
+  issues: Issue[];
+  constructor(issues: Issue[], file?: string) {
+    const head = `${file ? file + ': ' : ''}${issues.length} problem${issues.length === 1 ? '' : 's'} found; nothing was run.`;
+    super(`${head}\n${issues.map((i) => '✖ ' + formatIssue(i)).join('\n')}`, { exitCode: 2 });
+    this.name = 'ValidationError';
+    this.issues = issues;
+  }
+  override get text(): string {
+    return this.message;
+  }
+}
+
+/** A stage failed while running; names the step, its stage and its place in the file. */
+export class StageError extends SvdflowError {
+  stepId: string;
+  stage: string;
+  loc?: Location;
+  constructor(stepId: string, stage: string, cause: unknown, loc?: Location) {
+    const inner = cause instanceof Error ? cause.message : String(cause);
+    const where = formatLocation(loc);
+    super(`${where ? where + ' ' : ''}step '${stepId}' (stage ${stage}) failed: ${inner}`, {
+      hint: cause instanceof SvdflowError ? cause.hint : undefined,
+      exitCode: cause instanceof SvdflowError && cause.exitCode !== 2 ? cause.exitCode : 1,
+      cause,
+    });
+    this.name = 'StageError';
+    this.stepId = stepId;
+    this.stage = stage;
+    this.loc = loc;
+  }
+}
+
+/** The run was cancelled (Ctrl-C / abort signal). */
+export class CancelledError extends SvdflowError {
+  constructor(reason = 'interrupted') {
+    super(`run cancelled (${reason}); no output was written and child processes were stopped`, { exitCode: 130 });
+    this.name = 'CancelledError';
+  }
+}
+
+/** Levenshtein distance, for "did you mean". */
+export function editDistance(a: string, b: string): number {
+  const m = a.length, n = b.length;
+  if (!m) return n;
+  if (!n) return m;
+  let prev = Array.from({ length: n + 1 }, (_, j) => j);
+  let cur = new Array<number>(n + 1);
+  for (let i = 1; i <= m; i++) {
+    cur[0] = i;
+    for (let j = 1; j <= n; j++) {
+      const c = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + c);
+    }
+    [prev, cur] = [cur, prev];
+  }
+  return prev[n]!;
+}
+
+/** The closest candidate, if it is close enough to be a likely typo. */
+export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  const lower = name.toLowerCase();
+  for (const c of candidates) {
+    const d = editDistance(lower, c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  if (best === undefined) return undefined;
+  const limit = Math.max(2, Math.floor(Math.max(name.length, best.length) / 3));
+  return bestD <= limit ? best : undefined;
+}
+
+/** "did you mean 'x'?" or a list of choices. */
+export function suggestion(name: string, candidates: readonly string[], what = 'one of'): string {
+  const dym = didYouMean(name, candidates);
+  if (dym) return `did you mean '${dym}'?`;
+  const list = candidates.length > 12 ? candidates.slice(0, 12).join(', ') + ', …' : candidates.join(', ');
+  return `expected ${what}: ${list}`;
+}

@@ -1,0 +1,272 @@
+/**
+ * Runs a validated pipeline as one RxJS graph.
+ *
+ * - Every step's output is a connectable backed by a Subject, so one output feeds
+ *   any number of steps (fan-out) and no branch misses a value: all subscriptions
+ *   are made first, then the graph is connected from the sinks back to the sources.
+ * - Side inputs (`inputs:`) are single values: the steps that compute them run in
+ *   an earlier stratum, and their values are replayed to later consumers.
+ * - Backpressure: one FlowControl valve per run (see flow.ts).
+ * - Any error, or the abort signal (Ctrl-C), tears the whole graph down: every
+ *   subscription ends, child processes are killed, and temporary outputs are deleted.
+ * - Outputs are renamed into place only when the whole run succeeds, then run.json
+ *   (the manifest) is written.
+ */
+import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
+import { mkdir, stat, writeFile, unlink } from 'node:fs/promises';
+import { resolve, relative, join } from 'node:path';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
+import { FlowControl } from './flow.js';
+import { OutputManager, atomicWriteFile, type FileRecord } from './outputs.js';
+import { ChildRegistry } from './children.js';
+import { ProgressRenderer } from './progress.js';
+import { silentLogger } from './logging.js';
+import { CancelledError, StageError, SvdflowError, UsageError } from './errors.js';
+import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
+import type { StageContext } from './stage.js';
+import type { PortValue } from './ports.js';
+
+export interface RunOptions {
+  /** output folder (default out/<pipeline-name>, relative to cwd) */
+  outDir?: string;
+  log?: Logger;
+  signal?: AbortSignal;
+  /** continue from checkpoints */
+  resume?: boolean;
+  /** draw progress bars (default: stderr is a TTY) */
+  progress?: boolean;
+  /** keep each step's last value in the result (default true) */
+  keepValues?: boolean;
+}
+
+export interface StepStats {
+  id: string;
+  stage: string;
+  itemsIn: number;
+  itemsOut: number;
+  /** ms from run start to the step's first output */
+  firstOutputMs?: number;
+  /** ms from run start to the step's completion */
+  doneMs?: number;
+}
+
+export interface RunResult {
+  pipeline: string;
+  status: 'succeeded';
+  outDir: string;
+  files: FileRecord[];
+  steps: StepStats[];
+  durationMs: number;
+  /** peak resident set size of this process, MiB (getrusage maxrss) */
+  peakRssMiB: number;
+  manifest: string;
+  /** last value of each step */
+  values: Record<string, PortValue | undefined>;
+}
+
+const require = createRequire(import.meta.url);
+export function svdflowVersion(): string {
+  try {
+    return (require('../../package.json') as { version: string }).version;
+  } catch {
+    try {
+      return (require('../../../package.json') as { version: string }).version;
+    } catch {
+      return 'unknown';
+    }
+  }
+}
+
+/** Checks that the output folder can be created and written. */
+export async function prepareOutDir(outDir: string): Promise<void> {
+  try {
+    const st = await stat(outDir).catch(() => undefined);
+    if (st && !st.isDirectory()) throw new UsageError(`output path ${outDir} is a file, not a folder`, 'pass another --out folder');
+    await mkdir(outDir, { recursive: true });
+    const probe = join(outDir, `.svdflow-write-probe-${process.pid}`);
+    await writeFile(probe, '');
+    await unlink(probe);
+  } catch (e) {
+    if (e instanceof SvdflowError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot write to output folder ${outDir} (${code ?? (e as Error).message})`, code === 'ENOTDIR' ? 'a part of the path is a file; pass another --out folder' : 'pass a writable --out folder');
+  }
+}
+
+function strata(p: ResolvedPipeline): Map<string, number> {
+  const level = new Map<string, number>();
+  for (const s of p.steps) {
+    let l = s.input ? level.get(s.input)! : 0;
+    for (const src of Object.values(s.sides)) l = Math.max(l, level.get(src)! + 1);
+    level.set(s.id, l);
+  }
+  return level;
+}
+
+export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
+  const t0 = performance.now();
+  const log = opts.log ?? silentLogger();
+  const outDir = resolve(opts.outDir ?? join('out', p.name));
+  await prepareOutDir(outDir);
+  const outputs = new OutputManager(outDir, 'transaction');
+  const children = new ChildRegistry();
+  const flow = new FlowControl();
+  const progress = new ProgressRenderer(opts.progress ?? (process.stderr.isTTY === true), process.stderr, log);
+  const abort = new AbortController();
+  const level = strata(p);
+  const users = consumers(p);
+  const maxLevel = Math.max(0, ...level.values());
+  const cache = new Map<string, unknown[]>();
+  const last = new Map<string, PortValue | undefined>();
+  const stats = new Map<string, StepStats>(p.steps.map((s) => [s.id, { id: s.id, stage: s.stage, itemsIn: 0, itemsOut: 0 }]));
+  const connections = new Subscription();
+  const started = new Date();
+  log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
+
+  const makeContext = (s: ResolvedStep): StageContext => {
+    const ctx: StageContext = {
+      stepId: s.id,
+      stage: s.stage,
+      log: log.child({ step: s.id, stage: s.stage }),
+      signal: abort.signal,
+      flow,
+      baseDir: p.baseDir,
+      outDir,
+      resolveInput: (f) => resolve(p.baseDir, f),
+      writeFile: (rel, data, meta) => outputs.write(rel, data, { step: s.id, ...meta }),
+      outputs,
+      children,
+      progress: (o = {}) => progress.create(o.label ?? s.id, o),
+      resume: opts.resume ?? false,
+      checkpointDir: join(outDir, '.checkpoints', s.id),
+    };
+    return ctx;
+  };
+
+  const runStratum = (lv: number): Promise<void> =>
+    new Promise<void>((resolveRun, reject) => {
+      const steps = p.steps.filter((s) => level.get(s.id) === lv);
+      const nodes = new Map<string, Connectable<unknown>>();
+      let pending = steps.length;
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        connections.unsubscribe();
+        reject(err);
+      };
+      try {
+        for (const s of steps) {
+          const ctx = makeContext(s);
+          const st = stats.get(s.id)!;
+          const sides: Record<string, unknown> = {};
+          for (const [port, src] of Object.entries(s.sides)) sides[port] = last.get(src);
+          let obs: Observable<unknown>;
+          if (s.def.input === null) obs = s.def.source(s.params, ctx, sides as never) as Observable<unknown>;
+          else {
+            const up: Observable<unknown> = nodes.get(s.input!) ?? from(cache.get(s.input!) ?? []);
+            obs = up.pipe(
+              tap(() => st.itemsIn++),
+              s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
+            );
+          }
+          const expected = s.def.output;
+          obs = obs.pipe(
+            tap((v) => {
+              const kind = (v as { kind?: string } | null)?.kind;
+              if (expected !== 'Any' && kind !== expected) throw new Error(`internal: stage ${s.stage} emitted ${kind ?? typeof v}, but declares ${expected}`);
+              if (st.itemsOut++ === 0) st.firstOutputMs = performance.now() - t0;
+            }),
+          );
+          nodes.set(s.id, connectable(obs, { connector: () => new Subject<unknown>(), resetOnDisconnect: false }));
+        }
+        for (const s of steps) {
+          const keep = (users.get(s.id) ?? []).some((u) => level.get(u.step)! > lv);
+          const st = stats.get(s.id)!;
+          if (keep) cache.set(s.id, []);
+          connections.add(
+            nodes.get(s.id)!.subscribe({
+              next: (v) => {
+                if (keep) cache.get(s.id)!.push(v);
+                if (opts.keepValues !== false || keep) last.set(s.id, v as PortValue);
+              },
+              error: (e) => fail(e instanceof StageError || e instanceof CancelledError ? e : new StageError(s.id, s.stage, e, s.loc)),
+              complete: () => {
+                st.doneMs = performance.now() - t0;
+                log.debug({ step: s.id, itemsIn: st.itemsIn, itemsOut: st.itemsOut }, 'step done');
+                if (--pending === 0) resolveRun();
+              },
+            }),
+          );
+        }
+        for (const s of [...steps].reverse()) {
+          if (failed) break;
+          connections.add(nodes.get(s.id)!.connect());
+        }
+      } catch (e) {
+        const s = steps.find((x) => !nodes.has(x.id));
+        fail(s ? new StageError(s.id, s.stage, e, s.loc) : e);
+      }
+    });
+
+  const onAbort = () => abort.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const cancelled = new Promise<never>((_, reject) => {
+    abort.signal.addEventListener('abort', () => reject(new CancelledError(typeof abort.signal.reason === 'string' ? abort.signal.reason : 'interrupted')), { once: true });
+  });
+  cancelled.catch(() => undefined);
+  try {
+    if (opts.signal?.aborted) throw new CancelledError();
+    for (let lv = 0; lv <= maxLevel; lv++) await Promise.race([runStratum(lv), cancelled]);
+    const files = await outputs.commitAll();
+    const durationMs = performance.now() - t0;
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+    const manifestPath = join(outDir, 'run.json');
+    const manifest = {
+      pipeline: p.name,
+      description: p.description,
+      file: p.file,
+      status: 'succeeded',
+      started: started.toISOString(),
+      durationMs: Math.round(durationMs),
+      peakRssMiB: Math.round(peakRssMiB * 10) / 10,
+      versions: { svdflow: svdflowVersion(), node: process.version },
+      variables: p.variables,
+      steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
+      files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
+    };
+    await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+    log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
+    return {
+      pipeline: p.name,
+      status: 'succeeded',
+      outDir,
+      files,
+      steps: [...stats.values()],
+      durationMs,
+      peakRssMiB,
+      manifest: manifestPath,
+      values: Object.fromEntries(last),
+    };
+  } catch (e) {
+    connections.unsubscribe();
+    if (!abort.signal.aborted) abort.abort('failed');
+    await children.killAll();
+    await outputs.abortAll();
+    log.debug({ err: e }, 'run failed');
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    progress.stop();
+  }
+}
+
+/** JSON for manifests: typed arrays as lists, big ones summarised. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const arr = Array.from(value as unknown as ArrayLike<number>);
+    return arr.length > 64 ? `[${arr.length} values]` : arr;
+  }
+  return value;
+}

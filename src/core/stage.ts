@@ -1,0 +1,175 @@
+/**
+ * The stage contract. A stage is a name, a one-line summary, typed ports, a zod
+ * params schema (the single source of the params' type, defaults, ranges and
+ * docs) and an RxJS operator. `defineStage` joins them; the result is both a
+ * registry entry (for YAML pipelines) and a function for TypeScript chains:
+ *
+ *   load({ path: 'turtle.jpg', mode: 'gray' }).pipe(normalize(), center(), svd({ rank: 35 }))
+ */
+import { z } from 'zod';
+import { isObservable, lastValueFrom, from, type Observable, type OperatorFunction, switchMap, defer, map } from 'rxjs';
+import { resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { FlowControl } from './flow.js';
+import { OutputManager } from './outputs.js';
+import { ChildRegistry } from './children.js';
+import { ProgressRenderer, type ProgressHandle } from './progress.js';
+import { silentLogger } from './logging.js';
+import { UsageError } from './errors.js';
+import { formatZodIssues } from './zod-issues.js';
+import type { PortKind, PortOf, PortSpec, PortTypes } from './ports.js';
+import type { FileRef } from './ports.js';
+
+/** What a running stage may use. One per step. */
+export interface StageContext {
+  /** the step id in the pipeline (the stage name when used from code) */
+  stepId: string;
+  stage: string;
+  log: Logger;
+  /** aborted when the run is cancelled or fails */
+  signal: AbortSignal;
+  /** the run's backpressure valve (see flow.ts) */
+  flow: FlowControl;
+  /** folder that relative input paths are resolved against (the pipeline file's folder) */
+  baseDir: string;
+  /** the run's output folder */
+  outDir: string;
+  resolveInput(path: string): string;
+  /** writes an output file atomically; `rel` is relative to outDir */
+  writeFile(rel: string, data: string | Uint8Array, meta?: { format?: string; description?: string }): Promise<FileRef>;
+  outputs: OutputManager;
+  children: ChildRegistry;
+  progress(opts?: { total?: number; unit?: string; label?: string }): ProgressHandle;
+  /** continue from checkpoints (svdflow run --resume) */
+  resume: boolean;
+  /** folder for this step's checkpoints */
+  checkpointDir: string;
+}
+
+export type Sides = Record<string, PortSpec>;
+export type SideValues<S extends Sides> = { [K in keyof S]: PortOf<S[K]> };
+
+interface StageDefBase<P extends z.ZodType, O extends PortKind, S extends Sides> {
+  /** kebab-case name used in YAML (`stage: name`) */
+  name: string;
+  /** one line, shown by `svdflow stages` */
+  summary: string;
+  /** longer docs, shown by `svdflow stages NAME` */
+  description?: string;
+  /** a YAML step using the stage */
+  example?: string;
+  output: O;
+  /** extra named inputs: single values computed by other steps before this one starts (e.g. an ICP target) */
+  sides?: S;
+  params: P;
+  /** input files the params name (relative paths), checked to exist before anything runs */
+  inputFiles?: (params: z.output<P>) => string[];
+  /** output file names the params name (relative to --out), for the manifest and clash checks */
+}
+
+export interface SourceStageDef<P extends z.ZodType, O extends PortKind, S extends Sides> extends StageDefBase<P, O, S> {
+  input: null;
+  source: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => Observable<PortTypes[O]>;
+}
+
+export interface TransformStageDef<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides> extends StageDefBase<P, O, S> {
+  input: I;
+  operator: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => OperatorFunction<PortOf<I>, PortTypes[O]>;
+}
+
+export type AnyStageDef = SourceStageDef<z.ZodType, PortKind, Sides> | TransformStageDef<z.ZodType, PortSpec, PortKind, Sides>;
+
+/** How sides may be given from code: values, or observables whose last value is used. */
+export type SideInputs<S extends Sides> = { [K in keyof S]: PortOf<S[K]> | Observable<PortOf<S[K]>> };
+
+export interface CallOptions<S extends Sides> {
+  sides?: SideInputs<S>;
+  ctx?: Partial<StageContext>;
+}
+
+type HasSides<S extends Sides> = keyof S extends never ? false : true;
+
+export type SourceStage<P extends z.ZodType, O extends PortKind, S extends Sides> = SourceStageDef<P, O, S> & {
+  readonly def: SourceStageDef<P, O, S>;
+} & (HasSides<S> extends true
+    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => Observable<PortTypes[O]>
+    : (params?: z.input<P>, opts?: CallOptions<S>) => Observable<PortTypes[O]>);
+
+export type TransformStage<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides> = TransformStageDef<P, I, O, S> & {
+  readonly def: TransformStageDef<P, I, O, S>;
+} & (HasSides<S> extends true
+    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => OperatorFunction<PortOf<I>, PortTypes[O]>
+    : (params?: z.input<P>, opts?: CallOptions<S>) => OperatorFunction<PortOf<I>, PortTypes[O]>);
+
+export type AnyStage = (SourceStage<z.ZodType, PortKind, Sides> | TransformStage<z.ZodType, PortSpec, PortKind, Sides>) & { def: AnyStageDef };
+
+/** Parses params with the stage's schema; throws one readable error listing every issue. */
+export function parseParams<P extends z.ZodType>(stageName: string, schema: P, params: unknown): z.output<P> {
+  const r = schema.safeParse(params ?? {}, { reportInput: true });
+  if (r.success) return r.data;
+  const issues = formatZodIssues(r.error.issues, schema);
+  throw new UsageError(`invalid params for stage ${stageName}:\n${issues.map((i) => `  ✖ ${i.path ? i.path + ': ' : ''}${i.message}${i.hint ? ` (${i.hint})` : ''}`).join('\n')}`);
+}
+
+/** A context for stages used from code, outside a pipeline run. */
+export function standaloneContext(stage: string, overrides: Partial<StageContext> = {}): StageContext {
+  const baseDir = overrides.baseDir ?? process.cwd();
+  const outDir = overrides.outDir ?? resolve(process.cwd(), 'out');
+  const outputs = overrides.outputs ?? new OutputManager(outDir, 'immediate');
+  const progress = new ProgressRenderer(false);
+  const ctx: StageContext = {
+    stepId: stage,
+    stage,
+    log: silentLogger(),
+    signal: new AbortController().signal,
+    flow: new FlowControl(),
+    baseDir,
+    outDir,
+    resolveInput: (p) => resolve(baseDir, p),
+    writeFile: (rel, data, meta) => outputs.write(rel, data, { step: ctx.stepId, ...meta }),
+    outputs,
+    children: new ChildRegistry(),
+    progress: (o = {}) => progress.create(o.label ?? ctx.stepId, o),
+    resume: false,
+    checkpointDir: resolve(outDir, '.checkpoints', stage),
+    ...overrides,
+  };
+  return ctx;
+}
+
+function resolveSides<S extends Sides>(sides: SideInputs<S> | undefined): Observable<SideValues<S>> {
+  return defer(async () => {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(sides ?? {})) out[k] = isObservable(v) ? await lastValueFrom(v) : v;
+    return out as SideValues<S>;
+  });
+}
+
+export function defineStage<P extends z.ZodType, O extends PortKind, S extends Sides = Record<never, never>>(def: SourceStageDef<P, O, S>): SourceStage<P, O, S>;
+export function defineStage<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides = Record<never, never>>(def: TransformStageDef<P, I, O, S>): TransformStage<P, I, O, S>;
+export function defineStage(def: AnyStageDef): AnyStage {
+  if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`stage name '${def.name}' must be kebab-case`);
+  const call = (params?: unknown, opts: CallOptions<Sides> = {}) => {
+    const p = parseParams(def.name, def.params, params);
+    const ctx = standaloneContext(def.name, opts.ctx);
+    const needSides = Object.keys(def.sides ?? {});
+    const missing = needSides.filter((k) => !(opts.sides && k in opts.sides));
+    if (missing.length) throw new UsageError(`stage ${def.name} needs side input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, `pass { sides: { ${missing.map((m) => `${m}: …`).join(', ')} } } as the second argument`);
+    const sides$ = resolveSides(opts.sides);
+    if (def.input === null) {
+      return sides$.pipe(switchMap((sides) => def.source(p, ctx, sides)));
+    }
+    return (source: Observable<unknown>) =>
+      sides$.pipe(switchMap((sides) => source.pipe(def.operator(p, ctx, sides) as OperatorFunction<unknown, unknown>)));
+  };
+  Object.defineProperty(call, 'name', { value: def.name });
+  const { name: _name, ...rest } = def;
+  return Object.assign(call, rest, { def }) as unknown as AnyStage;
+}
+
+/** Helper for stages that map each value synchronously. */
+export function mapStage<I, O>(fn: (v: I, index: number) => O): OperatorFunction<I, O> {
+  return map(fn);
+}
+
+export { from };

@@ -1,0 +1,30 @@
+/**
+ * write-json: writes each incoming value (metrics, alignments, reports) as JSON.
+ *
+ * ```yaml
+ * - stage: write-json
+ *   input: report
+ *   params: { path: report.json }
+ * ```
+ */
+import { z } from 'zod';
+import { concatMap } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { toJsonText } from '../core/json.js';
+
+export const writeJson = defineStage({
+  name: 'write-json',
+  summary: 'Write each incoming value as a JSON file (matrices as nested lists)',
+  input: 'Any',
+  output: 'File',
+  params: z.strictObject({
+    path: z.string().min(1).default('{name}.json').describe('file name under --out; {name} is the value name, {index} its position'),
+    pretty: z.boolean().default(true).describe('indent the JSON'),
+  }),
+  operator: (params, ctx) =>
+    concatMap(async (value, index) => {
+      const name = (value as { name?: string }).name ?? ctx.stepId;
+      const rel = params.path.replaceAll('{name}', name).replaceAll('{index}', String(index));
+      return ctx.writeFile(rel, toJsonText(value, params.pretty), { format: 'json', description: `${(value as { kind: string }).kind} ${name}` });
+    }),
+});
