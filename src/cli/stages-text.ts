@@ -6,7 +6,7 @@ import { specKinds } from '../core/ports.js';
 function ports(def: AnyStageDef): string {
   const input = def.input === null ? '(source)' : specKinds(def.input).join('|');
   const sides = Object.entries(def.sides ?? {}).map(([k, v]) => `${k}: ${specKinds(v).join('|')}`);
-  return `${input}${sides.length ? ` + {${sides.join(', ')}}` : ''} → ${def.output}`;
+  return `${input}${sides.length ? ` + {${sides.join(', ')}}` : ''} → ${[def.output].flat().join(' | ')}`;
 }
 
 export function listStages(reg: Registry): string {

@@ -373,11 +373,11 @@ export function parsePipeline(
     const out = from.def!.output;
     if (portAccepts(accepts, out)) return;
     const want = specKinds(accepts);
-    const bridges = registry.bridges(out, want);
+    const bridges = [...new Set(specKinds(out).flatMap((o) => registry.bridges(o, want)))];
     issues.push({
       loc: where.at(locPath),
       path: pathText,
-      message: `type mismatch: ${port === 'input' ? 'input' : `input port '${port}'`} expects ${want.join(' or ')}, got ${out} from step '${from.id}' (stage ${from.stage})`,
+      message: `type mismatch: ${port === 'input' ? 'input' : `input port '${port}'`} expects ${want.join(' or ')}, got ${specKinds(out).join(' or ')} from step '${from.id}' (stage ${from.stage})`,
       hint: bridges.length ? `insert a step between them: ${bridges.map((b) => `'${b}'`).join(' or ')}` : `connect a step that produces ${want.join(' or ')}`,
     });
   }

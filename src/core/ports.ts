@@ -233,8 +233,12 @@ export function specKinds(spec: PortSpec): PortKind[] {
   return typeof spec === 'string' ? [spec] : [...spec];
 }
 
-/** Can a stage emitting `out` feed a port accepting `spec`? */
-export function portAccepts(spec: PortSpec, out: PortKind): boolean {
+/**
+ * Can a stage emitting `out` feed a port accepting `spec`? When `out` is a list
+ * (a stage that emits one of several kinds, e.g. load: Image or ImageBatch),
+ * it fits if any of its kinds does; the runner checks the actual value's kind.
+ */
+export function portAccepts(spec: PortSpec, out: PortSpec): boolean {
   const kinds = specKinds(spec);
-  return kinds.includes('Any') || out === 'Any' || kinds.includes(out);
+  return specKinds(out).some((o) => kinds.includes('Any') || o === 'Any' || kinds.includes(o));
 }

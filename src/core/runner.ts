@@ -25,7 +25,7 @@ import { silentLogger } from './logging.js';
 import { CancelledError, StageError, SvdflowError, UsageError } from './errors.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
 import type { StageContext } from './stage.js';
-import type { PortValue } from './ports.js';
+import { specKinds, type PortValue } from './ports.js';
 
 export interface RunOptions {
   /** output folder (default out/<pipeline-name>, relative to cwd) */
@@ -171,11 +171,11 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
               s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
             );
           }
-          const expected = s.def.output;
+          const expected = specKinds(s.def.output);
           obs = obs.pipe(
             tap((v) => {
               const kind = (v as { kind?: string } | null)?.kind;
-              if (expected !== 'Any' && kind !== expected) throw new Error(`internal: stage ${s.stage} emitted ${kind ?? typeof v}, but declares ${expected}`);
+              if (!expected.includes('Any') && !expected.includes(kind as never)) throw new Error(`internal: stage ${s.stage} emitted ${kind ?? typeof v}, but declares ${expected.join(' or ')}`);
               if (st.itemsOut++ === 0) st.firstOutputMs = performance.now() - t0;
             }),
           );

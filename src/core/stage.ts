@@ -17,7 +17,7 @@ import { ProgressRenderer, type ProgressHandle } from './progress.js';
 import { silentLogger } from './logging.js';
 import { UsageError } from './errors.js';
 import { formatZodIssues } from './zod-issues.js';
-import type { PortKind, PortOf, PortSpec, PortTypes } from './ports.js';
+import type { PortOf, PortSpec } from './ports.js';
 import type { FileRef } from './ports.js';
 
 /** What a running stage may use. One per step. */
@@ -49,7 +49,7 @@ export interface StageContext {
 export type Sides = Record<string, PortSpec>;
 export type SideValues<S extends Sides> = { [K in keyof S]: PortOf<S[K]> };
 
-interface StageDefBase<P extends z.ZodType, O extends PortKind, S extends Sides> {
+interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides> {
   /** kebab-case name used in YAML (`stage: name`) */
   name: string;
   /** one line, shown by `svdflow stages` */
@@ -58,6 +58,7 @@ interface StageDefBase<P extends z.ZodType, O extends PortKind, S extends Sides>
   description?: string;
   /** a YAML step using the stage */
   example?: string;
+  /** the kind emitted, or a list when the kind depends on the params (load: Image or ImageBatch) */
   output: O;
   /** extra named inputs: single values computed by other steps before this one starts (e.g. an ICP target) */
   sides?: S;
@@ -67,17 +68,17 @@ interface StageDefBase<P extends z.ZodType, O extends PortKind, S extends Sides>
   /** output file names the params name (relative to --out), for the manifest and clash checks */
 }
 
-export interface SourceStageDef<P extends z.ZodType, O extends PortKind, S extends Sides> extends StageDefBase<P, O, S> {
+export interface SourceStageDef<P extends z.ZodType, O extends PortSpec, S extends Sides> extends StageDefBase<P, O, S> {
   input: null;
-  source: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => Observable<PortTypes[O]>;
+  source: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => Observable<PortOf<O>>;
 }
 
-export interface TransformStageDef<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides> extends StageDefBase<P, O, S> {
+export interface TransformStageDef<P extends z.ZodType, I extends PortSpec, O extends PortSpec, S extends Sides> extends StageDefBase<P, O, S> {
   input: I;
-  operator: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => OperatorFunction<PortOf<I>, PortTypes[O]>;
+  operator: (params: z.output<P>, ctx: StageContext, sides: SideValues<S>) => OperatorFunction<PortOf<I>, PortOf<O>>;
 }
 
-export type AnyStageDef = SourceStageDef<z.ZodType, PortKind, Sides> | TransformStageDef<z.ZodType, PortSpec, PortKind, Sides>;
+export type AnyStageDef = SourceStageDef<z.ZodType, PortSpec, Sides> | TransformStageDef<z.ZodType, PortSpec, PortSpec, Sides>;
 
 /** How sides may be given from code: values, or observables whose last value is used. */
 export type SideInputs<S extends Sides> = { [K in keyof S]: PortOf<S[K]> | Observable<PortOf<S[K]>> };
@@ -89,19 +90,19 @@ export interface CallOptions<S extends Sides> {
 
 type HasSides<S extends Sides> = keyof S extends never ? false : true;
 
-export type SourceStage<P extends z.ZodType, O extends PortKind, S extends Sides> = SourceStageDef<P, O, S> & {
+export type SourceStage<P extends z.ZodType, O extends PortSpec, S extends Sides> = SourceStageDef<P, O, S> & {
   readonly def: SourceStageDef<P, O, S>;
 } & (HasSides<S> extends true
-    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => Observable<PortTypes[O]>
-    : (params?: z.input<P>, opts?: CallOptions<S>) => Observable<PortTypes[O]>);
+    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => Observable<PortOf<O>>
+    : (params?: z.input<P>, opts?: CallOptions<S>) => Observable<PortOf<O>>);
 
-export type TransformStage<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides> = TransformStageDef<P, I, O, S> & {
+export type TransformStage<P extends z.ZodType, I extends PortSpec, O extends PortSpec, S extends Sides> = TransformStageDef<P, I, O, S> & {
   readonly def: TransformStageDef<P, I, O, S>;
 } & (HasSides<S> extends true
-    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => OperatorFunction<PortOf<I>, PortTypes[O]>
-    : (params?: z.input<P>, opts?: CallOptions<S>) => OperatorFunction<PortOf<I>, PortTypes[O]>);
+    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => OperatorFunction<PortOf<I>, PortOf<O>>
+    : (params?: z.input<P>, opts?: CallOptions<S>) => OperatorFunction<PortOf<I>, PortOf<O>>);
 
-export type AnyStage = (SourceStage<z.ZodType, PortKind, Sides> | TransformStage<z.ZodType, PortSpec, PortKind, Sides>) & { def: AnyStageDef };
+export type AnyStage = (SourceStage<z.ZodType, PortSpec, Sides> | TransformStage<z.ZodType, PortSpec, PortSpec, Sides>) & { def: AnyStageDef };
 
 /** Parses params with the stage's schema; throws one readable error listing every issue. */
 export function parseParams<P extends z.ZodType>(stageName: string, schema: P, params: unknown): z.output<P> {
@@ -145,8 +146,8 @@ function resolveSides<S extends Sides>(sides: SideInputs<S> | undefined): Observ
   });
 }
 
-export function defineStage<P extends z.ZodType, O extends PortKind, S extends Sides = Record<never, never>>(def: SourceStageDef<P, O, S>): SourceStage<P, O, S>;
-export function defineStage<P extends z.ZodType, I extends PortSpec, O extends PortKind, S extends Sides = Record<never, never>>(def: TransformStageDef<P, I, O, S>): TransformStage<P, I, O, S>;
+export function defineStage<P extends z.ZodType, O extends PortSpec, S extends Sides = Record<never, never>>(def: SourceStageDef<P, O, S>): SourceStage<P, O, S>;
+export function defineStage<P extends z.ZodType, I extends PortSpec, O extends PortSpec, S extends Sides = Record<never, never>>(def: TransformStageDef<P, I, O, S>): TransformStage<P, I, O, S>;
 export function defineStage(def: AnyStageDef): AnyStage {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`stage name '${def.name}' must be kebab-case`);
   const call = (params?: unknown, opts: CallOptions<Sides> = {}) => {
