@@ -1,0 +1,237 @@
+/**
+ * Cache-blocked GEMM on row-major {@link Matrix} views (any offset/stride):
+ *   C = alpha * op(A) * op(B) + beta * C,  op(X) = X or Xᵀ.
+ *
+ * Layout: GotoBLAS-style. op(B) is packed panel by panel (KC x NC, L3) into
+ * 4-column strips, op(A) block by block (MC x KC, L2) into 4-row strips, and a
+ * 4x4 register-blocked micro-kernel runs over the packed strips (each pair of
+ * strips is 2 x KC x 4 doubles = 16 KiB, L1). Transposition is absorbed by the
+ * packing (which reads whichever way is contiguous), so no transposed copy of
+ * a whole operand is ever made. Small products skip packing.
+ */
+import { Matrix } from './matrix.js';
+import { LinalgError } from './errors.js';
+
+export interface GemmOptions {
+  transA?: boolean;
+  transB?: boolean;
+  alpha?: number;
+  beta?: number;
+  /** Output (may be a view). Must not alias A or B. Allocated when absent. */
+  C?: Matrix;
+}
+
+const KC = 256;
+const MC = 128;
+const NC = 2048;
+
+let packA = new Float64Array(MC * KC);
+let packB = new Float64Array(KC * NC);
+
+export function gemm(A: Matrix, B: Matrix, opts: GemmOptions = {}): Matrix {
+  const transA = !!opts.transA;
+  const transB = !!opts.transB;
+  const alpha = opts.alpha ?? 1;
+  const beta = opts.beta ?? 0;
+  const m = transA ? A.cols : A.rows;
+  const k = transA ? A.rows : A.cols;
+  const kb = transB ? B.cols : B.rows;
+  const n = transB ? B.rows : B.cols;
+  if (k !== kb) {
+    throw new LinalgError(`gemm: inner dimensions differ: op(A) is ${m}x${k}, op(B) is ${kb}x${n}`);
+  }
+  let C = opts.C;
+  if (C) {
+    if (C.rows !== m || C.cols !== n) throw new LinalgError(`gemm: C is ${C.rows}x${C.cols}, expected ${m}x${n}`);
+    if (beta !== 1) scale(C, beta);
+  } else {
+    C = new Matrix(m, n);
+  }
+  if (m === 0 || n === 0 || k === 0 || alpha === 0) return C;
+  if (m * n * k <= 32768 || m < 4 || n < 4) {
+    small(A, B, C, m, n, k, transA, transB, alpha);
+    return C;
+  }
+  blocked(A, B, C, m, n, k, transA, transB, alpha);
+  return C;
+}
+
+function scale(C: Matrix, beta: number): void {
+  const { rows, cols, data, offset, stride } = C;
+  for (let i = 0; i < rows; i++) {
+    const b = offset + i * stride;
+    if (beta === 0) data.fill(0, b, b + cols);
+    else for (let j = b; j < b + cols; j++) data[j]! *= beta;
+  }
+}
+
+/** Unpacked kernels for small or very thin products. */
+function small(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+  const a = A.data, b = B.data, c = C.data;
+  const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
+  if (!tB) {
+    // C[i,:] += alpha * op(A)[i,p] * B[p,:]
+    for (let i = 0; i < m; i++) {
+      const ci = co + i * cs;
+      for (let p = 0; p < k; p++) {
+        const aip = alpha * (tA ? a[ao + p * as + i]! : a[ao + i * as + p]!);
+        if (aip === 0) continue;
+        const bp = bo + p * bs;
+        for (let j = 0; j < n; j++) c[ci + j]! += aip * b[bp + j]!;
+      }
+    }
+  } else if (!tA) {
+    // C[i,j] += alpha * dot(A[i,:], B[j,:])
+    for (let i = 0; i < m; i++) {
+      const ai = ao + i * as, ci = co + i * cs;
+      for (let j = 0; j < n; j++) {
+        const bj = bo + j * bs;
+        let s0 = 0, s1 = 0, p = 0;
+        for (; p + 1 < k; p += 2) { s0 += a[ai + p]! * b[bj + p]!; s1 += a[ai + p + 1]! * b[bj + p + 1]!; }
+        if (p < k) s0 += a[ai + p]! * b[bj + p]!;
+        c[ci + j]! += alpha * (s0 + s1);
+      }
+    }
+  } else {
+    // C[i,j] += alpha * sum_p A[p,i] B[j,p]
+    for (let i = 0; i < m; i++) {
+      const ci = co + i * cs;
+      for (let j = 0; j < n; j++) {
+        const bj = bo + j * bs;
+        let s = 0;
+        for (let p = 0; p < k; p++) s += a[ao + p * as + i]! * b[bj + p]!;
+        c[ci + j]! += alpha * s;
+      }
+    }
+  }
+}
+
+function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+  const a = A.data, b = B.data, c = C.data;
+  const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    const nStrips = (nc + 3) >> 2;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      // pack op(B)[pc:pc+kc, jc:jc+nc] into 4-column strips
+      const Bp = packB;
+      for (let s = 0; s < nStrips; s++) {
+        const j0 = jc + 4 * s;
+        const w = Math.min(4, n - j0);
+        let dst = s * kc * 4;
+        if (!tB) {
+          let src = bo + pc * bs + j0;
+          if (w === 4) {
+            for (let p = 0; p < kc; p++, src += bs, dst += 4) {
+              Bp[dst] = b[src]!; Bp[dst + 1] = b[src + 1]!; Bp[dst + 2] = b[src + 2]!; Bp[dst + 3] = b[src + 3]!;
+            }
+          } else {
+            for (let p = 0; p < kc; p++, src += bs, dst += 4) for (let t = 0; t < 4; t++) Bp[dst + t] = t < w ? b[src + t]! : 0;
+          }
+        } else {
+          for (let t = 0; t < 4; t++) {
+            if (t < w) {
+              const src = bo + (j0 + t) * bs + pc;
+              for (let p = 0; p < kc; p++) Bp[dst + p * 4 + t] = b[src + p]!;
+            } else {
+              for (let p = 0; p < kc; p++) Bp[dst + p * 4 + t] = 0;
+            }
+          }
+        }
+      }
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        const mStrips = (mc + 3) >> 2;
+        const Ap = packA;
+        for (let s = 0; s < mStrips; s++) {
+          const i0 = ic + 4 * s;
+          const h = Math.min(4, m - i0);
+          const dst = s * kc * 4;
+          if (!tA) {
+            for (let t = 0; t < 4; t++) {
+              if (t < h) {
+                const src = ao + (i0 + t) * as + pc;
+                for (let p = 0; p < kc; p++) Ap[dst + p * 4 + t] = a[src + p]!;
+              } else {
+                for (let p = 0; p < kc; p++) Ap[dst + p * 4 + t] = 0;
+              }
+            }
+          } else {
+            let src = ao + pc * as + i0;
+            let d = dst;
+            if (h === 4) {
+              for (let p = 0; p < kc; p++, src += as, d += 4) {
+                Ap[d] = a[src]!; Ap[d + 1] = a[src + 1]!; Ap[d + 2] = a[src + 2]!; Ap[d + 3] = a[src + 3]!;
+              }
+            } else {
+              for (let p = 0; p < kc; p++, src += as, d += 4) for (let t = 0; t < 4; t++) Ap[d + t] = t < h ? a[src + t]! : 0;
+            }
+          }
+        }
+        for (let sj = 0; sj < nStrips; sj++) {
+          const j0 = jc + 4 * sj;
+          const w = Math.min(4, n - j0);
+          const bOff = sj * kc * 4;
+          for (let si = 0; si < mStrips; si++) {
+            const i0 = ic + 4 * si;
+            const h = Math.min(4, m - i0);
+            kernel4x4(Ap, si * kc * 4, Bp, bOff, kc, c, co + i0 * cs + j0, cs, h, w, alpha);
+          }
+        }
+      }
+    }
+  }
+}
+
+function kernel4x4(Ap: Float64Array, aOff: number, Bp: Float64Array, bOff: number, kc: number, c: Float64Array, cOff: number, cs: number, h: number, w: number, alpha: number): void {
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let pa = aOff, pb = bOff;
+  const end = aOff + kc * 4;
+  for (; pa < end; pa += 4, pb += 4) {
+    const a0 = Ap[pa]!, a1 = Ap[pa + 1]!, a2 = Ap[pa + 2]!, a3 = Ap[pa + 3]!;
+    const b0 = Bp[pb]!, b1 = Bp[pb + 1]!, b2 = Bp[pb + 2]!, b3 = Bp[pb + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  if (h === 4 && w === 4) {
+    let o = cOff;
+    c[o]! += alpha * c00; c[o + 1]! += alpha * c01; c[o + 2]! += alpha * c02; c[o + 3]! += alpha * c03; o += cs;
+    c[o]! += alpha * c10; c[o + 1]! += alpha * c11; c[o + 2]! += alpha * c12; c[o + 3]! += alpha * c13; o += cs;
+    c[o]! += alpha * c20; c[o + 1]! += alpha * c21; c[o + 2]! += alpha * c22; c[o + 3]! += alpha * c23; o += cs;
+    c[o]! += alpha * c30; c[o + 1]! += alpha * c31; c[o + 2]! += alpha * c32; c[o + 3]! += alpha * c33;
+    return;
+  }
+  const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+  for (let t = 0; t < h; t++) for (let u = 0; u < w; u++) c[cOff + t * cs + u]! += alpha * acc[t * 4 + u]!;
+}
+
+/** A·B */
+export function matmul(A: Matrix, B: Matrix): Matrix {
+  return gemm(A, B);
+}
+/** Aᵀ·B */
+export function matTmul(A: Matrix, B: Matrix): Matrix {
+  return gemm(A, B, { transA: true });
+}
+/** A·Bᵀ */
+export function matmulT(A: Matrix, B: Matrix): Matrix {
+  return gemm(A, B, { transB: true });
+}
+
+export function frobeniusNormSq(A: Matrix): number {
+  const { rows, cols, data, offset, stride } = A;
+  let s0 = 0, s1 = 0;
+  for (let i = 0; i < rows; i++) {
+    const b = offset + i * stride, e = b + cols;
+    let j = b;
+    for (; j + 1 < e; j += 2) { const x = data[j]!, y = data[j + 1]!; s0 += x * x; s1 += y * y; }
+    if (j < e) { const x = data[j]!; s0 += x * x; }
+  }
+  return s0 + s1;
+}

@@ -1,0 +1,317 @@
+/**
+ * Incremental thin SVD (Brand 2006) with a running mean (Ross, Lim, Lin & Yang 2008)
+ * and a forgetting factor.
+ *
+ * Model: the centred data seen so far (d x n, one column per sample) ≈ U diag(s) Vᵀ with
+ * U d x r'. V is never stored. Storage: Uᵀ is kept ROW-major (r' x d: row j is the j-th
+ * left singular vector), so every kernel runs over contiguous length-d rows.
+ *
+ * One update with a block of b samples (rows of the b x d argument):
+ *   C   = [x_1 - m_B, ..., x_b - m_B, sqrt(n_a b/(n_a+b)) (m_B - m_A)]   (c = b or b+1 columns,
+ *         n_a = forget * n_old; the extra column keeps the model centred on the new mean)
+ *   P   = Uᵀ C, H = C - U P (twice, classical Gram-Schmidt re-orthogonalisation)
+ *   H   = J R   (Householder LQ of the c x d row storage of H: J orthonormal, R c x c)
+ *   K   = [[forget·diag(s), P], [0, R]]  ((r'+c) square, small) = U_K S_K V_Kᵀ
+ *   U  <- [U J] U_K[:, :r],  s <- S_K[:r]
+ * J is never formed: J·X is computed by applying the c reflectors to [X; 0].
+ * Cost per block O(d (r+c)²) flops, memory O(d (r+c)); nothing d x d.
+ * Every `reorthEvery` updates (default 100) the rows of Uᵀ are re-orthonormalised
+ * (Gram-Schmidt twice) to stop the slow loss of orthogonality on long streams.
+ */
+import { Matrix } from './matrix.js';
+import { gemm } from './gemm.js';
+import { assertFinite, LinalgError } from './errors.js';
+import { makeReflector } from './householder.js';
+import { exactSvd } from './svd.js';
+
+export interface IncrementalSvdOptions {
+  dim: number;
+  rank: number;
+  /** forgetting factor in (0, 1]: old singular values are scaled by it and the mean's sample count too (default 1) */
+  forget?: number;
+  /** re-orthonormalise U every this many updates (default 100; 0 = never) */
+  reorthEvery?: number;
+  /** keep a running mean and model the centred data (default true) */
+  center?: boolean;
+}
+
+/** Plain-data snapshot of an IncrementalSvd. */
+export interface IncrementalSvdState {
+  version: 1;
+  dim: number;
+  rank: number;
+  forget: number;
+  reorthEvery: number;
+  center: boolean;
+  nSeen: number;
+  updates: number;
+  mean: Float64Array;
+  /** r' x dim row-major, rows = left singular vectors */
+  Ut: Float64Array;
+  s: Float64Array;
+}
+
+export class IncrementalSvd {
+  readonly dim: number;
+  readonly rank: number;
+  readonly forget: number;
+  readonly reorthEvery: number;
+  readonly center: boolean;
+  private n = 0;
+  private updates = 0;
+  private mu: Float64Array;
+  private Ut: Matrix; // r' x dim
+  private sv: Float64Array;
+
+  constructor(opts: IncrementalSvdOptions) {
+    const { dim, rank } = opts;
+    if (!Number.isInteger(dim) || dim < 1) throw new LinalgError(`IncrementalSvd: dim must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(rank) || rank < 1) throw new LinalgError(`IncrementalSvd: rank must be a positive integer, got ${rank}`);
+    const forget = opts.forget ?? 1;
+    if (!(forget > 0 && forget <= 1)) throw new LinalgError(`IncrementalSvd: forget must be in (0, 1], got ${forget}`);
+    this.dim = dim;
+    this.rank = rank;
+    this.forget = forget;
+    this.reorthEvery = Math.max(0, Math.floor(opts.reorthEvery ?? 100));
+    this.center = opts.center ?? true;
+    this.mu = new Float64Array(dim);
+    this.Ut = new Matrix(0, dim);
+    this.sv = new Float64Array(0);
+  }
+
+  /** Effective number of samples (n <- forget*n + b at each update). */
+  get nSeen(): number { return this.n; }
+  /** Running mean (a copy), length dim; zeros when center is false. */
+  get mean(): Float64Array { return this.mu.slice(); }
+  /** dim x r' with orthonormal columns (a copy). */
+  get U(): Matrix { return this.Ut.transpose(); }
+  /** r' singular values, descending (a copy). */
+  get s(): Float64Array { return this.sv.slice(); }
+  /** Uᵀ as stored (r' x dim, rows are the singular vectors). A view: do not modify. */
+  get Ut_(): Matrix { return this.Ut; }
+
+  update(block: Matrix): void {
+    const d = this.dim;
+    if (block.cols !== d) throw new LinalgError(`IncrementalSvd.update: block has ${block.cols} columns, expected dim = ${d}`);
+    assertFinite(block, 'IncrementalSvd.update block');
+    const b = block.rows;
+    if (b === 0) return;
+    const f = this.forget;
+    const nA = this.n * f;
+    // ---- columns C (stored as rows, c x d)
+    const mB = new Float64Array(d);
+    if (this.center) {
+      for (let i = 0; i < b; i++) {
+        const r = block.row(i);
+        for (let j = 0; j < d; j++) mB[j]! += r[j]!;
+      }
+      for (let j = 0; j < d; j++) mB[j] = mB[j]! / b;
+    }
+    const extra = this.center && nA > 0;
+    const c = b + (extra ? 1 : 0);
+    const C = new Matrix(c, d);
+    const cd = C.data;
+    for (let i = 0; i < b; i++) {
+      const r = block.row(i);
+      const o = i * d;
+      for (let j = 0; j < d; j++) cd[o + j] = r[j]! - mB[j]!;
+    }
+    const muOld = this.mu;
+    if (extra) {
+      const w = Math.sqrt((nA * b) / (nA + b));
+      const o = b * d;
+      for (let j = 0; j < d; j++) cd[o + j] = w * (mB[j]! - muOld[j]!);
+    }
+    // ---- projection on the current basis, twice
+    const r = this.Ut.rows;
+    const P = new Matrix(c, r);
+    if (r > 0) {
+      for (let pass = 0; pass < 2; pass++) {
+        const P2 = gemm(C, this.Ut, { transB: true }); // c x r
+        gemm(P2, this.Ut, { alpha: -1, beta: 1, C }); // C <- C - P2 Uᵀ
+        for (let i = 0; i < P.data.length; i++) P.data[i] = P.data[i]! + P2.data[i]!;
+      }
+    }
+    // ---- LQ of the residual rows: H = L Qh, L lower c x c (R = Lᵀ)
+    const tau = lqInPlace(C);
+    const cr = tau.length; // min(c, d) reflectors
+    // ---- small matrix K ((r + cr) x (r + c))
+    const qr = r + cr, qc = r + c;
+    const K = new Matrix(qr, qc);
+    const kd = K.data;
+    for (let i = 0; i < r; i++) {
+      kd[i * qc + i] = f * this.sv[i]!;
+      for (let j = 0; j < c; j++) kd[i * qc + r + j] = P.data[j * r + i]!;
+    }
+    for (let i = 0; i < cr; i++) for (let j = i; j < c; j++) kd[(r + i) * qc + r + j] = cd[j * d + i]!; // R = Lᵀ
+    const sk = exactSvd(K);
+    const rNew = Math.min(this.rank, sk.s.length);
+    const uk = sk.U.data, ks = sk.U.cols;
+    // ---- U_new rows = U_K[:r, :rNew]ᵀ Uᵀ + (J U_K[r:, :rNew])ᵀ
+    const Unew = new Matrix(rNew, d);
+    const ud = Unew.data;
+    for (let j = 0; j < rNew; j++) for (let i = 0; i < cr; i++) ud[j * d + i] = uk[(r + i) * ks + j]!;
+    applyLqReflectorsRight(C, tau, Unew);
+    if (r > 0) gemm(sk.U.block(0, r, 0, rNew), this.Ut, { transA: true, beta: 1, C: Unew });
+    this.Ut = Unew;
+    this.sv = sk.s.slice(0, rNew);
+    // ---- mean and count
+    if (this.center) {
+      const nNew = nA + b;
+      const a = nA / nNew, bb = b / nNew;
+      const mu = new Float64Array(d);
+      for (let j = 0; j < d; j++) mu[j] = a * muOld[j]! + bb * mB[j]!;
+      this.mu = mu;
+    }
+    this.n = nA + b;
+    this.updates++;
+    if (this.reorthEvery > 0 && this.updates % this.reorthEvery === 0) this.reorthogonalize();
+  }
+
+  /** Gram-Schmidt twice on the rows of Uᵀ. */
+  reorthogonalize(): void {
+    const r = this.Ut.rows, d = this.dim, u = this.Ut.data;
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < r; i++) {
+        const bi = i * d;
+        for (let j = 0; j < i; j++) {
+          const bj = j * d;
+          let s = 0;
+          for (let t = 0; t < d; t++) s += u[bi + t]! * u[bj + t]!;
+          for (let t = 0; t < d; t++) u[bi + t]! -= s * u[bj + t]!;
+        }
+        let nn = 0;
+        for (let t = 0; t < d; t++) nn += u[bi + t]! * u[bi + t]!;
+        const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
+        for (let t = 0; t < d; t++) u[bi + t] = u[bi + t]! * inv;
+      }
+    }
+  }
+
+  /** mean + U Uᵀ (x − mean). */
+  project(x: Float64Array, out?: Float64Array): Float64Array {
+    const d = this.dim;
+    if (x.length !== d) throw new LinalgError(`IncrementalSvd.project: sample has length ${x.length}, expected ${d}`);
+    const o = out ?? new Float64Array(d);
+    const mu = this.mu, u = this.Ut.data, r = this.Ut.rows;
+    const coef = new Float64Array(r);
+    for (let i = 0; i < r; i++) {
+      let s = 0;
+      const b = i * d;
+      for (let t = 0; t < d; t++) s += u[b + t]! * (x[t]! - mu[t]!);
+      coef[i] = s;
+    }
+    for (let t = 0; t < d; t++) o[t] = mu[t]!;
+    for (let i = 0; i < r; i++) {
+      const ci = coef[i]!, b = i * d;
+      for (let t = 0; t < d; t++) o[t]! += ci * u[b + t]!;
+    }
+    return o;
+  }
+
+  /** Row-wise projection of a b x dim block: mean + ((X − mean) U) Uᵀ, two skinny GEMMs. */
+  projectBlock(block: Matrix, out?: Matrix): Matrix {
+    const d = this.dim, b = block.rows, r = this.Ut.rows;
+    if (block.cols !== d) throw new LinalgError(`IncrementalSvd.projectBlock: block has ${block.cols} columns, expected ${d}`);
+    const o = out ?? new Matrix(b, d);
+    if (o.rows !== b || o.cols !== d) throw new LinalgError(`IncrementalSvd.projectBlock: out is ${o.rows}x${o.cols}, expected ${b}x${d}`);
+    const Pc = gemm(block, this.Ut, { transB: true }); // b x r
+    const mu = this.mu, u = this.Ut.data;
+    for (let i = 0; i < r; i++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += u[i * d + t]! * mu[t]!;
+      for (let k = 0; k < b; k++) Pc.data[k * r + i]! -= s;
+    }
+    for (let k = 0; k < b; k++) o.row(k).set(mu);
+    gemm(Pc, this.Ut, { beta: 1, C: o });
+    return o;
+  }
+
+  toState(): IncrementalSvdState {
+    return {
+      version: 1,
+      dim: this.dim,
+      rank: this.rank,
+      forget: this.forget,
+      reorthEvery: this.reorthEvery,
+      center: this.center,
+      nSeen: this.n,
+      updates: this.updates,
+      mean: this.mu.slice(),
+      Ut: this.Ut.data.slice(0, this.Ut.rows * this.dim),
+      s: this.sv.slice(),
+    };
+  }
+
+  static fromState(st: IncrementalSvdState): IncrementalSvd {
+    const m = new IncrementalSvd({ dim: st.dim, rank: st.rank, forget: st.forget, reorthEvery: st.reorthEvery, center: st.center });
+    const r = st.s.length;
+    if (st.mean.length !== st.dim || st.Ut.length !== r * st.dim) throw new LinalgError('IncrementalSvd.fromState: inconsistent state sizes');
+    m.n = st.nSeen;
+    m.updates = st.updates;
+    m.mu = Float64Array.from(st.mean);
+    m.Ut = new Matrix(r, st.dim, Float64Array.from(st.Ut));
+    m.sv = Float64Array.from(st.s);
+    return m;
+  }
+}
+
+/**
+ * Householder LQ of the rows of H (c x d, contiguous; min(c, d) reflectors), in place: afterwards
+ * H[i, 0..i] holds row i of L and H[i, i+1..d-1] the tail of reflector i (v_i = 1).
+ * H_orig = L · Qh with Qh = first c rows of H_{c-1} ... H_0.
+ */
+export function lqInPlace(H: Matrix): Float64Array {
+  const c = H.rows, d = H.cols, h = H.data;
+  const nr = Math.min(c, d);
+  const tau = new Float64Array(nr);
+  const dots = new Float64Array(c);
+  const CH = 2048;
+  for (let i = 0; i < nr; i++) {
+    const bi = i * d;
+    const t = makeReflector(h, bi + i, d - i, 1);
+    tau[i] = t;
+    if (t === 0 || i + 1 >= c) continue;
+    // dots_j = v · H[j, i:], j > i ; chunked so v stays in L1 while rows stream
+    dots.fill(0);
+    for (let c0 = i; c0 < d; c0 += CH) {
+      const c1 = Math.min(d, c0 + CH);
+      for (let j = i + 1; j < c; j++) {
+        const bj = j * d;
+        let s0 = 0, s1 = 0, k = c0;
+        if (c0 === i) { s0 = h[bj + i]!; k = i + 1; }
+        for (; k + 1 < c1; k += 2) { s0 += h[bj + k]! * h[bi + k]!; s1 += h[bj + k + 1]! * h[bi + k + 1]!; }
+        if (k < c1) s0 += h[bj + k]! * h[bi + k]!;
+        dots[j]! += s0 + s1;
+      }
+    }
+    for (let j = i + 1; j < c; j++) {
+      const bj = j * d;
+      const fct = t * dots[j]!;
+      if (fct === 0) continue;
+      h[bj + i]! -= fct;
+      for (let k = i + 1; k < d; k++) h[bj + k]! -= fct * h[bi + k]!;
+    }
+  }
+  return tau;
+}
+
+/** Z <- Z H_{c-1} ... H_0 ... i.e. rows of Z times Qh-like product; Z rows have length d. Uses the reflectors from lqInPlace. */
+export function applyLqReflectorsRight(H: Matrix, tau: Float64Array, Z: Matrix): void {
+  const d = H.cols, h = H.data, z = Z.data;
+  for (let i = tau.length - 1; i >= 0; i--) {
+    const t = tau[i]!;
+    if (t === 0) continue;
+    const bi = i * d;
+    for (let r = 0; r < Z.rows; r++) {
+      const br = Z.offset + r * Z.stride;
+      let s0 = z[br + i]!, s1 = 0, k = i + 1;
+      for (; k + 1 < d; k += 2) { s0 += z[br + k]! * h[bi + k]!; s1 += z[br + k + 1]! * h[bi + k + 1]!; }
+      if (k < d) s0 += z[br + k]! * h[bi + k]!;
+      const fct = t * (s0 + s1);
+      if (fct === 0) continue;
+      z[br + i]! -= fct;
+      for (let k2 = i + 1; k2 < d; k2++) z[br + k2]! -= fct * h[bi + k2]!;
+    }
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * svdflow linear-algebra core: dense row-major matrices on Float64Array, GEMM,
+ * Householder QR, symmetric eigensolver, thin/Gram/randomized SVD, incremental SVD
+ * and spectrum helpers. Pure numeric code: no I/O, no RxJS, no logging.
+ *
+ * Storage order everywhere: ROW-major, element (i, j) at data[offset + i*stride + j].
+ */
+export { Matrix } from './matrix.js';
+export { LinalgError, assertFinite } from './errors.js';
+export { gemm, matmul, matTmul, matmulT, frobeniusNormSq, type GemmOptions } from './gemm.js';
+export { qr, qrFactor, applyReflectorsLeft, type Reflectors } from './householder.js';
+export { symEig } from './eig.js';
+export {
+  svd,
+  exactSvd,
+  gramSvd,
+  randomizedSvd,
+  chooseSolver,
+  bidiagonalize,
+  bidiagSvd,
+  type SvdSolver,
+  type SvdOptions,
+  type SvdResult,
+} from './svd.js';
+export { relativeErrors, cumulativeEnergy, rankForEnergy, rankForError } from './spectrum.js';
+export { seededRandom, type SeededRandom } from './random.js';
+export { IncrementalSvd, type IncrementalSvdOptions, type IncrementalSvdState } from './incremental.js';

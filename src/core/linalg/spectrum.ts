@@ -1,0 +1,62 @@
+/**
+ * Helpers on a spectrum of singular values (descending), computed without
+ * rebuilding anything. `totalNormSq` is ||A||_F²; when omitted it is sum s_i²
+ * (the SVD was complete). When the SVD was truncated, pass ||A||_F² so that the
+ * tail includes the part of the spectrum that was not computed.
+ *
+ * A zero total (zero matrix) means nothing to capture: every error is 0 and
+ * every energy fraction is 1 (so the rank functions return 0).
+ */
+
+function total(s: ArrayLike<number>, totalNormSq?: number): { tot: number; sq: Float64Array } {
+  const sq = new Float64Array(s.length);
+  let sum = 0;
+  for (let i = 0; i < s.length; i++) { sq[i] = s[i]! * s[i]!; sum += sq[i]!; }
+  return { tot: totalNormSq === undefined ? sum : Math.max(totalNormSq, 0), sq };
+}
+
+/** Length s.length+1; entry k = ||A - A_k||_F / ||A||_F for the best rank-k approximation A_k. */
+export function relativeErrors(s: ArrayLike<number>, totalNormSq?: number): Float64Array {
+  const { tot, sq } = total(s, totalNormSq);
+  const n = s.length;
+  const out = new Float64Array(n + 1);
+  if (tot === 0) return out;
+  let kept = 0;
+  for (let i = 0; i < n; i++) kept += sq[i]!;
+  const unknown = Math.max(0, tot - kept); // the part of ||A||² beyond the computed values
+  let tail = unknown;
+  out[n] = Math.sqrt(tail / tot);
+  for (let k = n - 1; k >= 0; k--) {
+    tail += sq[k]!; // summed from the small end for accuracy
+    out[k] = Math.min(1, Math.sqrt(tail / tot));
+  }
+  return out;
+}
+
+/** Length s.length+1; entry k = sum_{i<k} s_i² / ||A||_F². */
+export function cumulativeEnergy(s: ArrayLike<number>, totalNormSq?: number): Float64Array {
+  const { tot, sq } = total(s, totalNormSq);
+  const n = s.length;
+  const out = new Float64Array(n + 1);
+  if (tot === 0) return out.fill(1);
+  let acc = 0;
+  for (let k = 1; k <= n; k++) {
+    acc += sq[k - 1]!;
+    out[k] = Math.min(1, acc / tot);
+  }
+  return out;
+}
+
+/** Smallest k whose rank-k approximation keeps at least `fraction` of the energy (s.length if none). */
+export function rankForEnergy(s: ArrayLike<number>, fraction: number, totalNormSq?: number): number {
+  const e = cumulativeEnergy(s, totalNormSq);
+  for (let k = 0; k < e.length; k++) if (e[k]! >= fraction - 1e-15) return k;
+  return s.length;
+}
+
+/** Smallest k whose rank-k relative Frobenius error is at most `maxRelError` (s.length if none). */
+export function rankForError(s: ArrayLike<number>, maxRelError: number, totalNormSq?: number): number {
+  const e = relativeErrors(s, totalNormSq);
+  for (let k = 0; k < e.length; k++) if (e[k]! <= maxRelError) return k;
+  return s.length;
+}

@@ -1,0 +1,417 @@
+/**
+ * Thin SVD for any m x n matrix: A = U diag(s) Vᵀ, U m x k, V n x k, k = min(m, n)
+ * (or the requested rank), s descending and non-negative.
+ *
+ * Exact path (solver 'exact'), on the tall orientation (a wide A is transposed,
+ * and U/V swapped):
+ *   1. if rows >= QR_FIRST_RATIO * cols: blocked Householder QR first (A = Q R),
+ *      then work on the n x n R;
+ *   2. Householder bidiagonalisation of the working matrix (row-major, left and
+ *      right reflectors fused into two passes over the trailing matrix);
+ *   3. implicit-shift QR on the bidiagonal (Golub-Kahan / LINPACK dsvdc shifts and
+ *      splitting), the rotations accumulated into Uᵀ and Vᵀ stored ROW-major so each
+ *      rotation combines two contiguous rows;
+ *   4. back-transformation by the stored reflectors in compact-WY blocks (GEMM).
+ *   Accuracy: backward stable; every sigma to about eps * sigma_max absolutely.
+ *
+ * Gram path (solver 'gram', for n << m or m << n): eig of the small Gram matrix
+ * AᵀA (or AAᵀ), s = sqrt(lambda), U = A V / s. Its error grows like eps*(s_max/s_i)²,
+ * so it falls back to the exact path when s_min/s_max < gramMinRatio (default 1e-6),
+ * reporting solver 'exact'.
+ *
+ * Randomized (Halko, Martinsson & Tropp 2011): Gaussian sketch, power iterations
+ * with QR re-orthonormalisation, exact SVD of the small projected matrix.
+ *
+ * Empty input: when m or n is 0, k = 0 and U (m x 0), V (n x 0), s empty.
+ * Zero matrix: s = 0 and U, V orthonormal (identity columns).
+ *
+ * Measurements (bench/linalg.bench.ts, 700x1028 image, 2-core EPYC, Node 20):
+ * see the block at the end of this comment, filled from the benchmark.
+ */
+import { Matrix } from './matrix.js';
+import { gemm, matmul, matTmul, matmulT } from './gemm.js';
+import { assertFinite, LinalgError } from './errors.js';
+import { applyReflectorsLeft, makeReflector, qrFactor, type Reflectors } from './householder.js';
+import { symEig } from './eig.js';
+import { seededRandom } from './random.js';
+
+export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
+export interface SvdOptions {
+  solver?: SvdSolver;
+  /** keep only the leading `rank` triplets (required for 'randomized') */
+  rank?: number;
+  /** randomized: extra sketch columns (default 10) */
+  oversample?: number;
+  /** randomized: power iterations (default 4) */
+  powerIterations?: number;
+  /** randomized: PRNG seed (default 0) */
+  seed?: number;
+  /** gram: fall back to 'exact' when s_min/s_max is below this (default 1e-6) */
+  gramMinRatio?: number;
+}
+export interface SvdResult {
+  U: Matrix;
+  s: Float64Array;
+  V: Matrix;
+  solver: Exclude<SvdSolver, 'auto'>;
+}
+
+/** Use QR first when rows >= this * cols (tall orientation). Chosen by measurement, see bench. */
+export let QR_FIRST_RATIO = 1.2;
+export function setQrFirstRatio(r: number): void { QR_FIRST_RATIO = r; }
+
+export function svd(A: Matrix, opts: SvdOptions = {}): SvdResult {
+  assertFinite(A, 'svd input');
+  const m = A.rows, n = A.cols;
+  const mn = Math.min(m, n);
+  const rank = opts.rank === undefined ? mn : Math.max(0, Math.min(mn, Math.floor(opts.rank)));
+  let solver = opts.solver ?? 'auto';
+  if (solver === 'auto') solver = chooseSolver(m, n, opts.rank, opts.oversample ?? 10);
+  let r: SvdResult;
+  if (solver === 'randomized') {
+    r = randomizedSvdUnchecked(A, rank, opts);
+  } else if (solver === 'gram') {
+    r = gramSvd(A, opts.gramMinRatio ?? 1e-6);
+  } else {
+    r = exactSvd(A);
+  }
+  return rank < r.s.length ? truncate(r, rank) : r;
+}
+
+/** The auto policy: randomized when a small rank is requested, Gram for very skinny shapes, else exact. */
+export function chooseSolver(m: number, n: number, rank: number | undefined, oversample: number): Exclude<SvdSolver, 'auto'> {
+  const mn = Math.min(m, n), mx = Math.max(m, n);
+  if (mn === 0) return 'exact';
+  if (rank !== undefined && mn >= 100 && (rank + oversample) * 4 <= mn) return 'randomized';
+  if (mx >= 8 * mn && mn <= 512) return 'gram';
+  return 'exact';
+}
+
+function truncate(r: SvdResult, k: number): SvdResult {
+  return { U: cols(r.U, k), s: r.s.slice(0, k), V: cols(r.V, k), solver: r.solver };
+}
+
+function cols(M: Matrix, k: number): Matrix {
+  return M.block(0, M.rows, 0, k).clone();
+}
+
+// ---------------------------------------------------------------- exact
+
+export function exactSvd(A: Matrix): SvdResult {
+  const m = A.rows, n = A.cols;
+  if (m === 0 || n === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'exact' };
+  if (m < n) {
+    const r = tallSvd(A.transpose());
+    return { U: r.V, s: r.s, V: r.U, solver: 'exact' };
+  }
+  const r = tallSvd(A);
+  return { U: r.U, s: r.s, V: r.V, solver: 'exact' };
+}
+
+function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
+  const m = A.rows, n = A.cols;
+  let qrRefl: Reflectors | undefined;
+  let W: Matrix;
+  if (m >= QR_FIRST_RATIO * n && m > n) {
+    const f = qrFactor(A);
+    qrRefl = f.refl;
+    W = f.R;
+  } else {
+    W = A.clone();
+  }
+  const bd = bidiagonalize(W);
+  const { s, Ut, Vt } = bidiagSvd(bd.d, bd.e);
+  // U = Q * HL * Ubᵀᵀ: start from Ubd (p x n) = [Utᵀ; 0]
+  const p = W.rows;
+  const Z = new Matrix(p, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Z.data[j * n + i] = Ut[i * n + j]!;
+  applyReflectorsLeft(bd.left, Z);
+  let U = Z;
+  if (qrRefl) {
+    U = new Matrix(m, n);
+    U.data.set(Z.data.subarray(0, n * n));
+    applyReflectorsLeft(qrRefl, U);
+  }
+  const V = new Matrix(n, n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) V.data[j * n + i] = Vt[i * n + j]!;
+  applyReflectorsLeft(bd.right, V);
+  return { U, s, V };
+}
+
+/**
+ * Householder bidiagonalisation of W (p x n, p >= n), in place: W = HL B HRᵀ, B upper
+ * bidiagonal with diagonal d and superdiagonal e (e[n-1] = 0).
+ */
+export function bidiagonalize(W: Matrix): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
+  const p = W.rows, n = W.cols;
+  if (!W.isContiguous) W = W.clone();
+  const wd = W.data;
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  const left: Reflectors = { V: new Matrix(n, p), tau: new Float64Array(n), start: new Int32Array(n) };
+  const right: Reflectors = { V: new Matrix(n, n), tau: new Float64Array(n), start: new Int32Array(n) };
+  const lv = left.V.data, rv = right.V.data;
+  const w = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    left.start[k] = k;
+    right.start[k] = Math.min(k + 1, n);
+    // left reflector on column k, rows k..p-1
+    const tl = makeReflector(wd, k * n + k, p - k, n);
+    left.tau[k] = tl;
+    d[k] = wd[k * n + k]!;
+    const lb = k * p;
+    lv[lb + k] = 1;
+    for (let i = k + 1; i < p; i++) lv[lb + i] = wd[i * n + k]!;
+    if (k + 1 >= n) break;
+    // w = vᵀ W[k:p, k+1:n]
+    if (tl !== 0) {
+      for (let j = k + 1; j < n; j++) w[j] = wd[k * n + j]!;
+      for (let i = k + 1; i < p; i++) {
+        const vi = lv[lb + i]!;
+        if (vi === 0) continue;
+        const rb = i * n;
+        for (let j = k + 1; j < n; j++) w[j]! += vi * wd[rb + j]!;
+      }
+      for (let j = k + 1; j < n; j++) { w[j] = w[j]! * tl; wd[k * n + j]! -= w[j]!; }
+    }
+    // right reflector on row k, cols k+1..n-1
+    let tr = 0;
+    const rb = k * n;
+    if (k + 2 < n) {
+      tr = makeReflector(wd, k * n + k + 1, n - k - 1, 1);
+      rv[rb + k + 1] = 1;
+      for (let j = k + 2; j < n; j++) rv[rb + j] = wd[k * n + j]!;
+    }
+    right.tau[k] = tr;
+    e[k] = wd[k * n + k + 1]!;
+    // fused pass over rows k+1..p-1: left update then right update
+    for (let i = k + 1; i < p; i++) {
+      const ib = i * n;
+      if (tl !== 0) {
+        const vi = lv[lb + i]!;
+        if (vi !== 0) for (let j = k + 1; j < n; j++) wd[ib + j]! -= vi * w[j]!;
+      }
+      if (tr !== 0) {
+        let s0 = 0, s1 = 0, j = k + 1;
+        for (; j + 1 < n; j += 2) { s0 += wd[ib + j]! * rv[rb + j]!; s1 += wd[ib + j + 1]! * rv[rb + j + 1]!; }
+        if (j < n) s0 += wd[ib + j]! * rv[rb + j]!;
+        const f = tr * (s0 + s1);
+        if (f !== 0) for (j = k + 1; j < n; j++) wd[ib + j]! -= f * rv[rb + j]!;
+      }
+    }
+  }
+  return { d, e, left, right };
+}
+
+function rotRows(M: Float64Array, n: number, a: number, b: number, cs: number, sn: number): void {
+  const ra = a * n, rb = b * n;
+  for (let t = 0; t < n; t++) {
+    const x = M[ra + t]!, y = M[rb + t]!;
+    M[ra + t] = cs * x + sn * y;
+    M[rb + t] = cs * y - sn * x;
+  }
+}
+
+/**
+ * SVD of the n x n upper bidiagonal (d, e): B = Ub diag(s) Vbᵀ, returned as Ut = Ubᵀ
+ * and Vt = Vbᵀ (row-major n x n; row i is the i-th singular vector), s descending.
+ * Golub-Kahan implicit-shift QR with the splitting and shift rules of LINPACK dsvdc.
+ */
+export function bidiagSvd(dIn: Float64Array, eIn: Float64Array): { s: Float64Array; Ut: Float64Array; Vt: Float64Array } {
+  const n = dIn.length;
+  const s = Float64Array.from(dIn);
+  const e = new Float64Array(n + 1);
+  e.set(eIn.subarray(0, n));
+  e[n - 1] = 0;
+  const Ut = new Float64Array(n * n);
+  const Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) { Ut[i * n + i] = 1; Vt[i * n + i] = 1; }
+  const eps = 2 ** -52;
+  const tiny = 2 ** -966;
+  let p = n;
+  let iter = 0;
+  while (p > 0) {
+    if (iter > 75 * n + 1000) throw new LinalgError('svd: bidiagonal QR did not converge');
+    let k: number;
+    let kase: number;
+    for (k = p - 2; k >= -1; k--) {
+      if (k === -1) break;
+      if (Math.abs(e[k]!) <= tiny + eps * (Math.abs(s[k]!) + Math.abs(s[k + 1]!))) {
+        e[k] = 0;
+        break;
+      }
+    }
+    if (k === p - 2) {
+      kase = 4;
+    } else {
+      let ks: number;
+      for (ks = p - 1; ks >= k; ks--) {
+        if (ks === k) break;
+        const t = (ks !== p ? Math.abs(e[ks]!) : 0) + (ks !== k + 1 ? Math.abs(e[ks - 1]!) : 0);
+        if (Math.abs(s[ks]!) <= tiny + eps * t) {
+          s[ks] = 0;
+          break;
+        }
+      }
+      if (ks === k) kase = 3;
+      else if (ks === p - 1) kase = 1;
+      else { kase = 2; k = ks; }
+    }
+    k++;
+    switch (kase) {
+      case 1: {
+        // deflate negligible s[p-1]
+        let f = e[p - 2]!;
+        e[p - 2] = 0;
+        for (let j = p - 2; j >= k; j--) {
+          const t = Math.hypot(s[j]!, f);
+          const cs = s[j]! / t, sn = f / t;
+          s[j] = t;
+          if (j !== k) { f = -sn * e[j - 1]!; e[j - 1] = cs * e[j - 1]!; }
+          rotRows(Vt, n, j, p - 1, cs, sn);
+        }
+        break;
+      }
+      case 2: {
+        // split at negligible s[k-1]
+        let f = e[k - 1]!;
+        e[k - 1] = 0;
+        for (let j = k; j < p; j++) {
+          const t = Math.hypot(s[j]!, f);
+          const cs = s[j]! / t, sn = f / t;
+          s[j] = t;
+          f = -sn * e[j]!;
+          e[j] = cs * e[j]!;
+          rotRows(Ut, n, j, k - 1, cs, sn);
+        }
+        break;
+      }
+      case 3: {
+        // one QR sweep on s[k..p-1]
+        const scale = Math.max(Math.abs(s[p - 1]!), Math.abs(s[p - 2]!), Math.abs(e[p - 2]!), Math.abs(s[k]!), Math.abs(e[k]!));
+        const sp = s[p - 1]! / scale, spm1 = s[p - 2]! / scale, epm1 = e[p - 2]! / scale;
+        const sk = s[k]! / scale, ek = e[k]! / scale;
+        const b = ((spm1 + sp) * (spm1 - sp) + epm1 * epm1) / 2;
+        const c = sp * epm1 * (sp * epm1);
+        let shift = 0;
+        if (b !== 0 || c !== 0) {
+          shift = Math.sqrt(b * b + c);
+          if (b < 0) shift = -shift;
+          shift = c / (b + shift);
+        }
+        let f = (sk + sp) * (sk - sp) + shift;
+        let g = sk * ek;
+        for (let j = k; j < p - 1; j++) {
+          let t = Math.hypot(f, g);
+          let cs = f / t, sn = g / t;
+          if (j !== k) e[j - 1] = t;
+          f = cs * s[j]! + sn * e[j]!;
+          e[j] = cs * e[j]! - sn * s[j]!;
+          g = sn * s[j + 1]!;
+          s[j + 1] = cs * s[j + 1]!;
+          rotRows(Vt, n, j, j + 1, cs, sn);
+          t = Math.hypot(f, g);
+          cs = f / t;
+          sn = g / t;
+          s[j] = t;
+          f = cs * e[j]! + sn * s[j + 1]!;
+          s[j + 1] = -sn * e[j]! + cs * s[j + 1]!;
+          g = sn * e[j + 1]!;
+          e[j + 1] = cs * e[j + 1]!;
+          rotRows(Ut, n, j, j + 1, cs, sn);
+        }
+        e[p - 2] = f;
+        iter++;
+        break;
+      }
+      default: {
+        // convergence of s[k]
+        if (s[k]! <= 0) {
+          s[k] = s[k]! < 0 ? -s[k]! : 0;
+          const vb = k * n;
+          for (let t = 0; t < n; t++) Vt[vb + t] = -Vt[vb + t]!;
+        }
+        p--;
+        break;
+      }
+    }
+  }
+  // sort descending (stable), permuting the vector rows
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b]! - s[a]! || a - b);
+  let sorted = true;
+  for (let i = 0; i < n; i++) if (order[i] !== i) { sorted = false; break; }
+  if (sorted) return { s, Ut, Vt };
+  const s2 = new Float64Array(n), U2 = new Float64Array(n * n), V2 = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    const o = order[i]!;
+    s2[i] = s[o]!;
+    U2.set(Ut.subarray(o * n, o * n + n), i * n);
+    V2.set(Vt.subarray(o * n, o * n + n), i * n);
+  }
+  return { s: s2, Ut: U2, Vt: V2 };
+}
+
+// ---------------------------------------------------------------- Gram
+
+/**
+ * Gram route: for m >= n, eig(AᵀA) = V diag(s²) Vᵀ and U = A V diag(1/s); for m < n the
+ * transpose. Falls back to exactSvd (solver 'exact') when s_min/s_max < minRatio.
+ */
+export function gramSvd(A: Matrix, minRatio = 1e-6): SvdResult {
+  assertFinite(A, 'svd input');
+  const m = A.rows, n = A.cols;
+  if (m === 0 || n === 0) return exactSvd(A);
+  const wide = m < n;
+  const G = wide ? matmulT(A, A) : matTmul(A, A);
+  const { values, vectors } = symEig(G);
+  const k = values.length;
+  const s = new Float64Array(k);
+  for (let i = 0; i < k; i++) s[i] = Math.sqrt(Math.max(values[i]!, 0));
+  if (!(s[0]! > 0) || s[k - 1]! < minRatio * s[0]!) return exactSvd(A);
+  const other = wide ? matTmul(A, vectors) : matmul(A, vectors); // (n or m) x k
+  const od = other.data;
+  const inv = new Float64Array(k);
+  for (let j = 0; j < k; j++) inv[j] = 1 / s[j]!;
+  for (let i = 0; i < other.rows; i++) {
+    const b = i * k;
+    for (let j = 0; j < k; j++) od[b + j] = od[b + j]! * inv[j]!;
+  }
+  return wide ? { U: vectors, s, V: other, solver: 'gram' } : { U: other, s, V: vectors, solver: 'gram' };
+}
+
+// ---------------------------------------------------------------- randomized
+
+export function randomizedSvd(A: Matrix, rank: number, opts: { oversample?: number; powerIterations?: number; seed?: number } = {}): SvdResult {
+  assertFinite(A, 'svd input');
+  return randomizedSvdUnchecked(A, rank, opts);
+}
+
+function orthonormalColumns(Y: Matrix): Matrix {
+  const { refl } = qrFactor(Y);
+  const Q = new Matrix(Y.rows, Y.cols);
+  for (let i = 0; i < Y.cols; i++) Q.data[i * Y.cols + i] = 1;
+  applyReflectorsLeft(refl, Q);
+  return Q;
+}
+
+function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: number; powerIterations?: number; seed?: number }): SvdResult {
+  const m = A.rows, n = A.cols;
+  const mn = Math.min(m, n);
+  const k = Math.max(0, Math.min(mn, Math.floor(rank)));
+  if (k === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'randomized' };
+  const l = Math.min(mn, k + Math.max(0, opts.oversample ?? 10));
+  const q = Math.max(0, opts.powerIterations ?? 4);
+  const rng = seededRandom(opts.seed ?? 0);
+  const Omega = new Matrix(n, l);
+  for (let i = 0; i < Omega.data.length; i++) Omega.data[i] = rng.gaussian();
+  let Q = orthonormalColumns(matmul(A, Omega)); // m x l
+  for (let it = 0; it < q; it++) {
+    const Z = orthonormalColumns(matTmul(A, Q)); // n x l
+    Q = orthonormalColumns(matmul(A, Z));
+  }
+  const B = matTmul(Q, A); // l x n
+  const r = exactSvd(B); // U l x l, V n x l
+  const U = matmul(Q, r.U.block(0, l, 0, k));
+  return { U, s: r.s.slice(0, k), V: cols(r.V, k), solver: 'randomized' };
+}
+
