@@ -170,7 +170,7 @@ export function parsePipeline(
 ): ResolvedPipeline {
   const file = opts.file;
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   const issues: Issue[] = [];
   if (doc.errors.length) {
     for (const e of doc.errors) {

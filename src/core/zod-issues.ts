@@ -67,7 +67,8 @@ export function describeValue(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (v === null) return 'null';
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 37) + '...' : v}" (a string)`;
-  if (typeof v === 'number' || typeof v === 'boolean') return `${v} (a ${Number.isInteger(v) && typeof v === 'number' ? 'integer' : typeof v})`;
+  if (typeof v === 'boolean') return `${v} (a boolean)`;
+  if (typeof v === 'number') return Number.isInteger(v) ? `${v} (an integer)` : `${v} (a number)`;
   if (Array.isArray(v)) return `a list of ${v.length}`;
   return `an object`;
 }
@@ -111,7 +112,9 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[], schema: z.Z
         continue;
       }
       case 'invalid_type': {
-        const expected = TYPE_WORDS[issue.expected as string] ?? String(issue.expected);
+        const target = unwrapSchema(schemaAt(schema, path)) as (z.ZodType & { format?: string }) | undefined;
+        const isInt = issue.expected === 'number' && (target?.format === 'safeint' || target?.format === 'int32');
+        const expected = isInt ? TYPE_WORDS.int! : (TYPE_WORDS[issue.expected as string] ?? String(issue.expected));
         const msg = issue.input === undefined ? `required: expected ${expected}` : `expected ${expected}, got ${got}`;
         out.push({ path: formatPath(path), pathParts: path, message: msg });
         continue;
