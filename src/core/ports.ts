@@ -98,6 +98,11 @@ export interface Factorization {
   originalNormSq: number[];
   /** how `truncate` chose the rank, when it did */
   truncation?: { by: string; target: number; rank: number; reason: string };
+  /**
+   * Image planes kept as they are, not factorised (Cb and Cr when only the
+   * luminance of a ycbcr image was factorised); `factors` are the other planes, in order.
+   */
+  passthrough?: { plane: number; matrix: Matrix }[];
 }
 
 /** A set of points, one per row (n x d, d = 2 or 3). */
