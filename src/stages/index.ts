@@ -5,11 +5,15 @@
  */
 import { Registry } from '../core/registry.js';
 import { writeJson } from './write-json.js';
+import { stack } from './stack.js';
+import { unstack } from './unstack.js';
 
 export { writeJson };
 
 export const allStages = [
   writeJson,
+  stack,
+  unstack,
 ] as const;
 
 export function defaultRegistry(): Registry {

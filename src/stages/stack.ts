@@ -1,0 +1,34 @@
+/**
+ * stack: an ImageBatch as one d x n Matrix, each image a column.
+ *
+ * ```yaml
+ * - { id: X, stage: stack, input: images }
+ * ```
+ */
+import { z } from 'zod';
+import { map } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { stackImages } from '../core/pca/stack.js';
+
+export const stack = defineStage({
+  name: 'stack',
+  summary: 'Stack same-sized images as the columns of a d x n matrix (d = planes*height*width)',
+  description: [
+    'Each image becomes one column, vectorised plane by plane (planar): first the R (or gray)',
+    'plane row by row, then G, then B. The matrix carries a layout (size, colour, range, one',
+    'name per column), so unstack, reconstruct and the PCA stages map columns back to images.',
+    'For 22 RGB stamps of 139 x 170 px, d = 139*170*3 = 70,890 and n = 22.',
+  ].join('\n'),
+  example: `- { id: X, stage: stack, input: images }\n- { id: centred, stage: center, params: { mode: row } }`,
+  input: 'ImageBatch',
+  output: 'Matrix',
+  params: z.strictObject({
+    name: z.string().min(1).optional().describe('name of the matrix (default: the batch name)'),
+  }),
+  operator: (params, ctx) =>
+    map((batch) => {
+      const { matrix, layout } = stackImages(batch.images);
+      ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
+      return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
+    }),
+});
