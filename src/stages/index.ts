@@ -7,6 +7,7 @@ import { Registry } from '../core/registry.js';
 import { writeJson } from './write-json.js';
 import { stack } from './stack.js';
 import { unstack } from './unstack.js';
+import { generate } from './generate.js';
 
 export { writeJson };
 
@@ -14,6 +15,7 @@ export const allStages = [
   writeJson,
   stack,
   unstack,
+  generate,
 ] as const;
 
 export function defaultRegistry(): Registry {

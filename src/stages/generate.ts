@@ -1,0 +1,70 @@
+/**
+ * generate: new images from a collection's PCA (mean + U_r c), at given principal
+ * coordinates, along a path between two images, or on a grid over two components.
+ *
+ * ```yaml
+ * - { id: grid, stage: generate, input: svd, params: { from: grid, steps: 5, extent: 2 } }
+ * ```
+ */
+import { z } from 'zod';
+import { map } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { vectorToImage } from '../core/pca/stack.js';
+import { pcaModel, fromCoordinates, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates } from '../core/pca/model.js';
+
+const imageRef = z.union([z.string().min(1), z.number().int().min(0)]);
+
+export const generate = defineStage({
+  name: 'generate',
+  summary: 'Make new images from a collection PCA: at coordinates, on a path between two images, or on a PC grid',
+  description: [
+    'x = mean + U_r c, clamped to the image range. c is in principal coordinates, the units of',
+    "pca-scatter and of pca-report's coordinates table (c_j = Uᵀ(x_j - mean) = s ⊙ V[j,:]).",
+    '  from: coordinates  one image per list in coordinates (each list: c_1..c_r, r <= rank)',
+    '  from: path         steps images on the straight line from image between[0] to between[1]',
+    '                     (names or 0-based indices) in the first rank coordinates',
+    '  from: grid         steps x steps images over components (a, b), each from -extent to +extent',
+    '                     standard deviations of that coordinate; top row = +extent on b',
+    'Feed the batch to contact-sheet (columns: steps for a grid) and to encode for PNG files.',
+  ].join('\n'),
+  example: `- { id: grid, stage: generate, input: svd, params: { from: grid, components: [1, 2], steps: 5, extent: 2 } }\n- { id: grid-sheet, stage: contact-sheet, params: { columns: 5, path: generated-grid.png } }`,
+  input: 'Factorization',
+  output: 'ImageBatch',
+  params: z
+    .strictObject({
+      from: z.enum(['coordinates', 'path', 'grid']).default('grid').describe('how to choose the coordinates'),
+      coordinates: z.array(z.array(z.number()).min(1)).min(1).optional().describe('from: coordinates: one list of principal coordinates per image'),
+      between: z.tuple([imageRef, imageRef]).optional().describe('from: path: two images (names or 0-based indices)'),
+      steps: z.number().int().min(1).max(64).default(5).describe('from: path: images on the path (ends included); from: grid: images per side'),
+      components: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([1, 2]).describe('from: grid: the two components (1-based) the grid spans'),
+      extent: z.number().positive().default(2).describe('from: grid: half-width of the grid in standard deviations of each coordinate'),
+      rank: z.number().int().min(1).optional().describe('from: path: coordinates used (default: all the factorization keeps)'),
+      clamp: z.boolean().default(true).describe('clamp to the image range (e.g. [0, 1])'),
+      name: z.string().min(1).default('generated').describe('name of the output batch'),
+    })
+    .superRefine((p, ctx) => {
+      const need = (key: 'coordinates' | 'between', text: string) => {
+        if (p[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `from: ${p.from} needs ${key}: ${text}` });
+      };
+      if (p.from === 'coordinates') need('coordinates', 'a list of coordinate lists, e.g. [[0.5, -1.2], [3, 0]]');
+      if (p.from === 'path') need('between', 'two image names or indices, e.g. [im_03, im_17]');
+      if (p.from !== 'coordinates' && p.coordinates !== undefined) ctx.addIssue({ code: 'custom', path: ['coordinates'], message: `coordinates is used only with from: coordinates (from is ${p.from})` });
+      if (p.from !== 'path' && p.between !== undefined) ctx.addIssue({ code: 'custom', path: ['between'], message: `between is used only with from: path (from is ${p.from})` });
+    }),
+  operator: (params) =>
+    map((f) => {
+      const m = pcaModel(f);
+      let list: NamedCoordinates[];
+      if (params.from === 'coordinates') {
+        list = params.coordinates!.map((c, i) => ({ name: `${params.name}_${String(i).padStart(2, '0')}`, coords: Float64Array.from(c) }));
+      } else if (params.from === 'path') {
+        const i = imageIndex(m, params.between![0], 'between[0]');
+        const j = imageIndex(m, params.between![1], 'between[1]');
+        list = pathCoordinates(m, i, j, params.steps, Math.min(params.rank ?? m.k, m.k));
+      } else {
+        list = gridCoordinates(m, params.components, params.steps, params.extent);
+      }
+      const images = list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp: params.clamp }));
+      return { kind: 'ImageBatch' as const, name: params.name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images };
+    }),
+});
