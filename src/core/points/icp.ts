@@ -1,0 +1,297 @@
+/**
+ * Iterative closest point: match each (transformed) source point to its nearest
+ * target point through a k-d tree, estimate an increment with a swappable
+ * strategy (point-to-point Procrustes/Umeyama, or linearised point-to-plane),
+ * repeat until the relative changes of inlier RMSE and fitness fall below the
+ * criteria (as Open3D's ICPConvergenceCriteria) or maxIterations is reached.
+ *
+ *   const r = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.005 });
+ *
+ * Definitions (one place): a correspondence is a source point whose nearest
+ * target point lies within maxCorrespondenceDistance. fitness = correspondences /
+ * source points (higher is better); inlierRmse = RMS distance over them (lower is
+ * better). Trimming and robust kernels change the estimation only, not these metrics.
+ */
+import { Matrix } from '../linalg/matrix.js';
+import { KdTree } from './kdtree.js';
+import { procrustes } from './procrustes.js';
+import { applyTransform, compose, homogeneous } from './rigid.js';
+import { estimateNormals } from './normals.js';
+
+export interface IcpCriteria {
+  /** at most this many updates (default 30) */
+  maxIterations: number;
+  /** stop when |Δ inlierRmse| / previous inlierRmse < this (default 1e-6) … */
+  relativeRmse: number;
+  /** … and |Δ fitness| / previous fitness < this (default 1e-6) */
+  relativeFitness: number;
+}
+
+export const DEFAULT_CRITERIA: Readonly<IcpCriteria> = Object.freeze({ maxIterations: 30, relativeRmse: 1e-6, relativeFitness: 1e-6 });
+
+export type RobustKernel = { type: 'none' } | { type: 'huber' | 'tukey' | 'cauchy'; scale: number };
+
+/** Matched pairs for one iteration: rows of the current source and of the target. */
+export interface Correspondences {
+  src: Int32Array;
+  dst: Int32Array;
+  /** squared distances */
+  distSq: Float64Array;
+  count: number;
+}
+
+/** How one increment is estimated from correspondences (Open3D's TransformationEstimation). */
+export interface EstimationStrategy {
+  readonly name: string;
+  readonly needsTargetNormals: boolean;
+  /**
+   * The (d+1)x(d+1) increment ΔT that moves `current` (source already transformed)
+   * onto the target, from the pairs `corr` with per-pair `weights`.
+   */
+  estimate(current: Matrix, target: Matrix, targetNormals: Matrix | undefined, corr: Correspondences, weights: Float64Array | undefined, kernel: RobustKernel): Matrix;
+}
+
+export function pointToPoint(opts: { scaling?: boolean } = {}): EstimationStrategy {
+  return {
+    name: 'point-to-point',
+    needsTargetNormals: false,
+    estimate(current, target, _n, corr, weights, kernel) {
+      let w = weights;
+      if (kernel.type !== 'none') {
+        w = new Float64Array(corr.count);
+        for (let i = 0; i < corr.count; i++) w[i] = (weights ? weights[i]! : 1) * kernelWeight(kernel, Math.sqrt(corr.distSq[i]!));
+      }
+      const r = procrustes(current, target, { scaling: opts.scaling, weights: w }, corr);
+      return homogeneous(r.R, r.t, r.scale);
+    },
+  };
+}
+
+/** Linearised point-to-plane (3-D) / point-to-line (2-D) least squares, as Open3D's TransformationEstimationPointToPlane. */
+export function pointToPlane(): EstimationStrategy {
+  return {
+    name: 'point-to-plane',
+    needsTargetNormals: true,
+    estimate(current, target, normals, corr, weights, kernel) {
+      const d = current.cols;
+      const m = d === 3 ? 6 : 3;
+      const AtA = new Float64Array(m * m), Atb = new Float64Array(m);
+      const J = new Float64Array(m);
+      const P = current.data, Q = target.data, N = normals!.data;
+      for (let i = 0; i < corr.count; i++) {
+        const a = corr.src[i]! * d, b = corr.dst[i]! * d;
+        let r = 0;
+        for (let j = 0; j < d; j++) r += (P[a + j]! - Q[b + j]!) * N[b + j]!;
+        if (d === 3) {
+          const px = P[a]!, py = P[a + 1]!, pz = P[a + 2]!, nx = N[b]!, ny = N[b + 1]!, nz = N[b + 2]!;
+          J[0] = py * nz - pz * ny; J[1] = pz * nx - px * nz; J[2] = px * ny - py * nx;
+          J[3] = nx; J[4] = ny; J[5] = nz;
+        } else {
+          J[0] = P[a]! * N[b + 1]! - P[a + 1]! * N[b]!; J[1] = N[b]!; J[2] = N[b + 1]!;
+        }
+        let w = weights ? weights[i]! : 1;
+        if (kernel.type !== 'none') w *= kernelWeight(kernel, r);
+        if (w === 0) continue;
+        for (let p = 0; p < m; p++) {
+          const wj = w * J[p]!;
+          Atb[p] -= wj * r;
+          for (let q = p; q < m; q++) AtA[p * m + q] += wj * J[q]!;
+        }
+      }
+      for (let p = 0; p < m; p++) for (let q = 0; q < p; q++) AtA[p * m + q] = AtA[q * m + p]!;
+      const x = choleskySolve(AtA, Atb, m);
+      if (!x) throw new RangeError('point-to-plane: the normal equations are singular (the matched target is flat or a line along some direction); use estimation: point-to-point');
+      if (d === 2) {
+        const c = Math.cos(x[0]!), s = Math.sin(x[0]!);
+        return Matrix.from2D([[c, -s, x[1]!], [s, c, x[2]!], [0, 0, 1]]);
+      }
+      // R = Rz(γ) Ry(β) Rx(α), as Open3D's TransformVector6dToMatrix4d
+      const [al, be, ga] = [x[0]!, x[1]!, x[2]!];
+      const ca = Math.cos(al), sa = Math.sin(al), cb = Math.cos(be), sb = Math.sin(be), cg = Math.cos(ga), sg = Math.sin(ga);
+      return Matrix.from2D([
+        [cg * cb, -sg * ca + cg * sb * sa, sg * sa + cg * sb * ca, x[3]!],
+        [sg * cb, cg * ca + sg * sb * sa, -cg * sa + sg * sb * ca, x[4]!],
+        [-sb, cb * sa, cb * ca, x[5]!],
+        [0, 0, 0, 1],
+      ]);
+    },
+  };
+}
+
+export function kernelWeight(k: RobustKernel, r: number): number {
+  if (k.type === 'none') return 1;
+  const a = Math.abs(r) / k.scale;
+  if (k.type === 'huber') return a <= 1 ? 1 : 1 / a;
+  if (k.type === 'tukey') return a <= 1 ? (1 - a * a) ** 2 : 0;
+  return 1 / (1 + a * a);
+}
+
+/** Solves the SPD system A x = b (m x m, row-major) by Cholesky; undefined when not positive definite. */
+export function choleskySolve(A: Float64Array, b: Float64Array, m: number): Float64Array | undefined {
+  const L = new Float64Array(m * m);
+  let maxDiag = 0;
+  for (let i = 0; i < m; i++) maxDiag = Math.max(maxDiag, A[i * m + i]!);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * m + j]!;
+      for (let k = 0; k < j; k++) s -= L[i * m + k]! * L[j * m + k]!;
+      if (i === j) {
+        if (!(s > maxDiag * 1e-14)) return undefined;
+        L[i * m + i] = Math.sqrt(s);
+      } else L[i * m + j] = s / L[j * m + j]!;
+    }
+  }
+  const y = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = b[i]!;
+    for (let k = 0; k < i; k++) s -= L[i * m + k]! * y[k]!;
+    y[i] = s / L[i * m + i]!;
+  }
+  const x = new Float64Array(m);
+  for (let i = m - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let k = i + 1; k < m; k++) s -= L[k * m + i]! * x[k]!;
+    x[i] = s / L[i * m + i]!;
+  }
+  return x;
+}
+
+export interface IcpOptions {
+  /** 'point-to-point' (default), 'point-to-plane', or a strategy object */
+  estimation?: 'point-to-point' | 'point-to-plane' | EstimationStrategy;
+  /** point-to-point only: estimate a uniform scale too */
+  scaling?: boolean;
+  /** pairs farther apart are not correspondences (default Infinity: every source point matches) */
+  maxCorrespondenceDistance?: number;
+  /** keep the closest fraction of correspondences for the estimation (trimmed ICP; default 1) */
+  trim?: number;
+  kernel?: RobustKernel;
+  /** initial transform (d+1)x(d+1) applied to the source (default identity) */
+  init?: Matrix;
+  criteria?: Partial<IcpCriteria>;
+  /** target normals (point-to-plane); estimated by PCA of `normalNeighbours` neighbours when absent */
+  targetNormals?: Matrix;
+  normalNeighbours?: number;
+  /** a k-d tree already built on the target */
+  targetTree?: KdTree;
+  /** keep the transform after every iteration (default true) */
+  keepHistory?: boolean;
+}
+
+export interface IcpResult {
+  /** source → target, (d+1)x(d+1), includes init */
+  transform: Matrix;
+  /** inlier RMSE before the first update (entry 0) and after each update */
+  rmseHistory: number[];
+  fitnessHistory: number[];
+  fitness: number;
+  inlierRmse: number;
+  /** correspondences after the last update */
+  correspondences: number;
+  iterations: number;
+  converged: boolean;
+  /** transform after each update (entry 0 = init) */
+  history?: Matrix[];
+  /** target normals used (point-to-plane) */
+  targetNormals?: Matrix;
+  estimation: string;
+}
+
+/** Thrown when no source point has a target neighbour within the distance: never an empty result. */
+export class IcpError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+    this.name = 'IcpError';
+  }
+}
+
+export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): IcpResult {
+  const d = source.cols, n = source.rows;
+  if (target.cols !== d) throw new IcpError(`source is ${d}-D but target is ${target.cols}-D`, 'align point sets of the same dimension');
+  const crit = { ...DEFAULT_CRITERIA, ...options.criteria };
+  const strategy = typeof options.estimation === 'object' ? options.estimation
+    : options.estimation === 'point-to-plane' ? pointToPlane() : pointToPoint({ scaling: options.scaling });
+  const maxD = options.maxCorrespondenceDistance ?? Infinity;
+  const maxDSq = maxD * maxD;
+  const trim = options.trim ?? 1;
+  const kernel = options.kernel ?? { type: 'none' };
+  const tgt = target.isContiguous ? target : target.clone();
+  const tree = options.targetTree ?? new KdTree(tgt);
+  let normals = options.targetNormals;
+  if (strategy.needsTargetNormals && !normals) normals = estimateNormals(tgt, { k: options.normalNeighbours ?? 30, tree });
+  if (normals && !normals.isContiguous) normals = normals.clone();
+  let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
+  const cur = applyTransform(T, source);
+  const corr: Correspondences = { src: new Int32Array(n), dst: new Int32Array(n), distSq: new Float64Array(n), count: 0 };
+  const tmp = new Float64Array(1);
+  const match = () => {
+    let c = 0, sse = 0;
+    const P = cur.data;
+    for (let i = 0; i < n; i++) {
+      const j = tree.nearestInto(P, i * d, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), tmp);
+      if (j < 0 || tmp[0]! > maxDSq) continue;
+      corr.src[c] = i; corr.dst[c] = j; corr.distSq[c] = tmp[0]!; c++;
+      sse += tmp[0]!;
+    }
+    corr.count = c;
+    return { fitness: c / n, rmse: c ? Math.sqrt(sse / c) : 0 };
+  };
+  const history: Matrix[] | undefined = options.keepHistory === false ? undefined : [T.clone()];
+  let ev = match();
+  if (ev.fitness === 0 || corr.count < d + 1) {
+    throw new IcpError(
+      `${corr.count === 0 ? 'no' : `only ${corr.count}`} source point${corr.count === 1 ? ' has' : 's have'} a target point within maxCorrespondenceDistance ${maxD} (need at least ${d + 1})`,
+      'raise maxCorrespondenceDistance, or give an init transform that brings the clouds closer',
+    );
+  }
+  const rmseHistory = [ev.rmse], fitnessHistory = [ev.fitness];
+  let converged = false, it = 0;
+  for (; it < crit.maxIterations; ) {
+    const pairs = trimmed(corr, trim, d);
+    const dT = strategy.estimate(cur, tgt, normals, pairs, undefined, kernel);
+    T = compose(dT, T);
+    applyTransform(dT, cur, cur);
+    it++;
+    history?.push(T.clone());
+    const prev = ev;
+    ev = match();
+    if (corr.count < d + 1) {
+      throw new IcpError(`after iteration ${it}, only ${corr.count} source points have a target point within maxCorrespondenceDistance ${maxD}`, 'the estimate diverged: raise maxCorrespondenceDistance, use trim or a robust kernel, or give a better init');
+    }
+    rmseHistory.push(ev.rmse);
+    fitnessHistory.push(ev.fitness);
+    const dr = Math.abs(prev.rmse - ev.rmse) / (prev.rmse || 1);
+    const df = Math.abs(prev.fitness - ev.fitness) / (prev.fitness || 1);
+    if ((dr < crit.relativeRmse || ev.rmse === 0) && df < crit.relativeFitness) {
+      converged = true;
+      break;
+    }
+  }
+  return {
+    transform: T,
+    rmseHistory,
+    fitnessHistory,
+    fitness: ev.fitness,
+    inlierRmse: ev.rmse,
+    correspondences: corr.count,
+    iterations: it,
+    converged,
+    history,
+    targetNormals: normals,
+    estimation: strategy.name,
+  };
+}
+
+/** The closest `trim` fraction of the pairs (all when trim >= 1), at least d + 1. */
+function trimmed(c: Correspondences, trim: number, d: number): Correspondences {
+  if (trim >= 1) return c;
+  const keep = Math.max(d + 1, Math.ceil(trim * c.count));
+  if (keep >= c.count) return c;
+  const sorted = c.distSq.slice(0, c.count).sort();
+  const thr = sorted[keep - 1]!;
+  const out: Correspondences = { src: new Int32Array(keep), dst: new Int32Array(keep), distSq: new Float64Array(keep), count: 0 };
+  for (let i = 0; i < c.count && out.count < keep; i++) {
+    if (c.distSq[i]! <= thr) { out.src[out.count] = c.src[i]!; out.dst[out.count] = c.dst[i]!; out.distSq[out.count] = c.distSq[i]!; out.count++; }
+  }
+  return out;
+}
