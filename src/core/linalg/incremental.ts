@@ -15,6 +15,8 @@
  *   U  <- [U J] U_K[:, :r],  s <- S_K[:r]
  * J is never formed: J·X is computed by applying the c reflectors to [X; 0].
  * Cost per block O(d (r+c)²) flops, memory O(d (r+c)); nothing d x d.
+ * Directions whose singular value is negligible (<= 4 q eps s_max) are dropped, so r' can be
+ * smaller than `rank` (r' = 0 after a block of identical samples).
  * Every `reorthEvery` updates (default 100) the rows of Uᵀ are re-orthonormalised
  * (Gram-Schmidt twice) to stop the slow loss of orthogonality on long streams.
  */
@@ -145,7 +147,12 @@ export class IncrementalSvd {
     }
     for (let i = 0; i < cr; i++) for (let j = i; j < c; j++) kd[(r + i) * qc + r + j] = cd[j * d + i]!; // R = Lᵀ
     const sk = exactSvd(K);
-    const rNew = Math.min(this.rank, sk.s.length);
+    // Keep at most `rank` directions, and only those with a non-negligible singular value:
+    // a zero residual row gives a Householder direction (a unit vector) that is not
+    // orthogonal to U, and it must not enter the basis.
+    const tol = 4 * Math.max(qr, qc) * 2.220446049250313e-16 * (sk.s[0] ?? 0);
+    let rNew = Math.min(this.rank, sk.s.length);
+    while (rNew > 0 && !(sk.s[rNew - 1]! > tol)) rNew--;
     const uk = sk.U.data, ks = sk.U.cols;
     // ---- U_new rows = U_K[:r, :rNew]ᵀ Uᵀ + (J U_K[r:, :rNew])ᵀ
     const Unew = new Matrix(rNew, d);
