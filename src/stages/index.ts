@@ -5,17 +5,34 @@
  */
 import { Registry } from '../core/registry.js';
 import { writeJson } from './write-json.js';
+import { load } from './load.js';
+import { normalize } from './normalize.js';
+import { center } from './center.js';
+import { svd } from './svd.js';
+import { reconstruct } from './reconstruct.js';
+import { encode } from './encode.js';
 import { stack } from './stack.js';
 import { unstack } from './unstack.js';
 import { generate } from './generate.js';
+import { contactSheetStage } from './contact-sheet.js';
+import { compareSheet } from './compare-sheet.js';
 
 export { writeJson };
+export { load, normalize, center, svd, reconstruct, encode };
 
 export const allStages = [
   writeJson,
+  load,
+  normalize,
+  center,
+  svd,
+  reconstruct,
+  encode,
   stack,
   unstack,
   generate,
+  contactSheetStage,
+  compareSheet,
 ] as const;
 
 export function defaultRegistry(): Registry {

@@ -1,0 +1,166 @@
+/**
+ * Contact sheets (rows of labelled thumbnails) and small image conversions for
+ * plots: Image -> 8-bit RGB, PNG bytes, base64 data URIs. Labels are drawn as an
+ * SVG overlay rendered by sharp (librsvg).
+ */
+import sharp from 'sharp';
+import { InputError } from '../errors.js';
+import type { Image } from '../ports.js';
+
+/** An Image as interleaved 8-bit RGB (gray replicated; ycbcr converted with BT.601), clamped to its range. */
+export function toRgb8(im: Image): Buffer {
+  const { width: w, height: h } = im;
+  const [lo, hi] = im.range;
+  const scale = hi > lo ? 255 / (hi - lo) : 255;
+  const out = Buffer.alloc(w * h * 3);
+  const to8 = (v: number) => {
+    const x = Math.round((v - lo) * scale);
+    return x < 0 ? 0 : x > 255 ? 255 : x;
+  };
+  const np = im.planes.length;
+  if (np !== 1 && np !== 3) throw new InputError(`image ${im.name} has ${np} planes; only gray (1) and 3-plane images can be drawn`, 'convert it to gray or rgb first');
+  const mid = (lo + hi) / 2;
+  for (let y = 0; y < h; y++) {
+    const rows = im.planes.map((p) => p.row(y));
+    for (let x = 0; x < w; x++) {
+      const o = (y * w + x) * 3;
+      if (np === 1) {
+        out[o] = out[o + 1] = out[o + 2] = to8(rows[0]![x]!);
+      } else if (im.color === 'ycbcr') {
+        const Y = rows[0]![x]!, cb = rows[1]![x]! - mid, cr = rows[2]![x]! - mid;
+        out[o] = to8(Y + 1.402 * cr);
+        out[o + 1] = to8(Y - 0.344136 * cb - 0.714136 * cr);
+        out[o + 2] = to8(Y + 1.772 * cb);
+      } else {
+        out[o] = to8(rows[0]![x]!);
+        out[o + 1] = to8(rows[1]![x]!);
+        out[o + 2] = to8(rows[2]![x]!);
+      }
+    }
+  }
+  return out;
+}
+
+/** PNG bytes of an Image, optionally resized to `width` px wide (aspect kept). */
+export async function imagePng(im: Image, width?: number): Promise<Buffer> {
+  let s = sharp(toRgb8(im), { raw: { width: im.width, height: im.height, channels: 3 } });
+  if (width && width !== im.width) s = s.resize({ width: Math.max(1, Math.round(width)) });
+  return s.png().toBuffer();
+}
+
+/** data:image/png;base64,… of an Image, for embedding in SVG. */
+export async function pngDataUri(im: Image, width?: number): Promise<string> {
+  return `data:image/png;base64,${(await imagePng(im, width)).toString('base64')}`;
+}
+
+export function escapeXml(s: string): string {
+  return s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+}
+
+export interface SheetRow {
+  /** shown left of the row */
+  label: string;
+  /** second line under the label (e.g. an error) */
+  note?: string;
+  images: Image[];
+}
+
+export interface SheetOptions {
+  title?: string;
+  /** thumbnails per line; rows with more images wrap into further bands (default: all in one line) */
+  columns?: number;
+  /** thumbnail scale relative to the image size (default 1) */
+  scale?: number;
+  /** print each image's name above its column (from the first row) */
+  names?: boolean;
+}
+
+export interface SheetLayout {
+  width: number;
+  height: number;
+  thumbW: number;
+  thumbH: number;
+  columns: number;
+  bands: number;
+  /** top-left corner of row r, image i */
+  place(r: number, i: number): { left: number; top: number };
+}
+
+const PAD = 6;
+const LABEL_W = 120;
+const NAME_H = 16;
+const TITLE_H = 30;
+
+export function sheetLayout(rows: SheetRow[], opts: SheetOptions = {}): SheetLayout {
+  if (rows.length === 0 || rows.every((r) => r.images.length === 0)) throw new InputError('contact sheet has no images to show', 'check that the step feeding it emits at least one non-empty image batch');
+  const ref = rows.find((r) => r.images.length)!.images[0]!;
+  const scale = opts.scale ?? 1;
+  const thumbW = Math.max(1, Math.round(ref.width * scale));
+  const thumbH = Math.max(1, Math.round(ref.height * scale));
+  const most = Math.max(...rows.map((r) => r.images.length));
+  const columns = Math.max(1, Math.min(opts.columns ?? most, most));
+  const bands = Math.ceil(most / columns);
+  const nameH = opts.names === false ? 0 : NAME_H;
+  const top0 = opts.title ? TITLE_H : PAD;
+  const bandH = nameH + rows.length * (thumbH + PAD) + PAD;
+  return {
+    width: LABEL_W + columns * (thumbW + PAD) + PAD,
+    height: top0 + bands * bandH,
+    thumbW,
+    thumbH,
+    columns,
+    bands,
+    place: (r, i) => {
+      const b = Math.floor(i / columns), c = i % columns;
+      return { left: LABEL_W + c * (thumbW + PAD), top: top0 + b * bandH + nameH + r * (thumbH + PAD) };
+    },
+  };
+}
+
+/** Renders rows of thumbnails with row labels and image names as one PNG. */
+export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): Promise<{ png: Buffer; layout: SheetLayout }> {
+  const L = sheetLayout(rows, opts);
+  const ref = rows.find((r) => r.images.length)!.images[0]!;
+  for (const row of rows) {
+    const odd = row.images.find((im) => im.width !== ref.width || im.height !== ref.height);
+    if (odd) throw new InputError(`contact sheet images must share one size: ${odd.name} (row '${row.label}') is ${odd.width}x${odd.height}, ${ref.name} is ${ref.width}x${ref.height}`, 'resize the images to one size first (load has a resize option)');
+  }
+  const composites: sharp.OverlayOptions[] = [];
+  const svg: string[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let i = 0; i < row.images.length; i++) {
+      const im = row.images[i]!;
+      let buf = toRgb8(im);
+      if (L.thumbW !== im.width || L.thumbH !== im.height) {
+        buf = await sharp(buf, { raw: { width: im.width, height: im.height, channels: 3 } }).resize(L.thumbW, L.thumbH, { fit: 'fill' }).raw().toBuffer();
+      }
+      const { left, top } = L.place(r, i);
+      composites.push({ input: buf, raw: { width: L.thumbW, height: L.thumbH, channels: 3 }, left, top });
+    }
+    for (let b = 0; b < L.bands; b++) {
+      if (b * L.columns >= row.images.length) continue;
+      const { top } = L.place(r, b * L.columns);
+      const cy = top + L.thumbH / 2;
+      svg.push(`<text x="${PAD}" y="${cy}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
+      if (row.note) svg.push(`<text x="${PAD}" y="${cy + 16}" font-size="11" fill="#444">${escapeXml(row.note)}</text>`);
+    }
+  }
+  if (opts.names !== false) {
+    const first = rows.reduce((a, r) => (r.images.length > a.images.length ? r : a), rows[0]!);
+    first.images.forEach((im, i) => {
+      const { left, top } = L.place(0, i);
+      const maxChars = Math.max(4, Math.floor(L.thumbW / 6.5));
+      const name = im.name.length > maxChars ? im.name.slice(0, maxChars - 1) + '…' : im.name;
+      svg.push(`<text x="${left + L.thumbW / 2}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(name)}</text>`);
+    });
+  }
+  if (opts.title) svg.push(`<text x="${PAD}" y="20" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`;
+  composites.push({ input: Buffer.from(overlay), left: 0, top: 0 });
+  const png = await sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(composites)
+    .png()
+    .toBuffer();
+  return { png, layout: L };
+}

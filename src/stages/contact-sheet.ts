@@ -1,0 +1,42 @@
+/**
+ * contact-sheet: one PNG with every incoming image batch as a labelled row of thumbnails.
+ *
+ * ```yaml
+ * - { id: grid-sheet, stage: contact-sheet, input: grid, params: { columns: 5, path: grid.png } }
+ * ```
+ */
+import { z } from 'zod';
+import { toArray, concatMap } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { contactSheet } from '../core/image/collage.js';
+
+export const contactSheetStage = defineStage({
+  name: 'contact-sheet',
+  summary: 'Draw incoming image batches as one PNG: a labelled row of thumbnails per batch',
+  description: [
+    'Collects every ImageBatch from its input, then writes one sheet: one row per batch, labelled',
+    'with the batch name, and the image names above the columns. Rows longer than columns wrap',
+    'into bands (e.g. columns: 5 lays a 5 x 5 generate grid out as a square). To compare',
+    'reconstructions with the originals, use compare-sheet.',
+  ].join('\n'),
+  example: `- { id: grid, stage: generate, input: svd, params: { from: grid, steps: 5 } }\n- { id: grid-sheet, stage: contact-sheet, params: { columns: 5, path: grid.png } }`,
+  input: 'ImageBatch',
+  output: 'File',
+  params: z.strictObject({
+    path: z.string().min(1).default('{name}-sheet.png').describe('PNG file under --out; {name} is the first batch name'),
+    columns: z.number().int().min(1).optional().describe('thumbnails per line before wrapping (default: all in one line)'),
+    scale: z.number().positive().max(4).default(1).describe('thumbnail size relative to the images'),
+    title: z.string().optional().describe('title printed at the top'),
+    names: z.boolean().default(true).describe('print image names above the columns'),
+  }),
+  operator: (params, ctx) => (source) =>
+    source.pipe(
+      toArray(),
+      concatMap(async (batches) => {
+        const rows = batches.map((b) => ({ label: b.name, images: b.images }));
+        const { png, layout } = await contactSheet(rows, { title: params.title, columns: params.columns, scale: params.scale, names: params.names });
+        const rel = params.path.replaceAll('{name}', batches[0]?.name ?? ctx.stepId);
+        return ctx.writeFile(rel, png, { format: 'png', description: `contact sheet ${layout.width}x${layout.height}: ${rows.map((r) => `${r.label} (${r.images.length})`).join(', ')}` });
+      }),
+    ),
+});

@@ -1,0 +1,89 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { from } from 'rxjs';
+import sharp from 'sharp';
+import { Matrix } from '../../src/core/linalg/matrix.js';
+import type { Image, ImageBatch } from '../../src/core/ports.js';
+import { contactSheetStage } from '../../src/stages/contact-sheet.js';
+import { compareSheet, batchRelativeError } from '../../src/stages/compare-sheet.js';
+import { sheetLayout } from '../../src/core/image/collage.js';
+import { tempDir } from '../helpers.js';
+import { batchOf, lastValueFrom, of } from './pca-fixtures.js';
+
+function solid(name: string, w: number, h: number, rgb: [number, number, number]): Image {
+  const planes = rgb.map((v) => {
+    const p = new Matrix(h, w);
+    p.data.fill(v);
+    return p;
+  });
+  return { kind: 'Image', name, width: w, height: h, color: 'rgb', planes, range: [0, 1] };
+}
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+async function pixel(path: string, x: number, y: number): Promise<number[]> {
+  const { data, info } = await sharp(path).raw().toBuffer({ resolveWithObject: true });
+  const o = (y * info.width + x) * info.channels;
+  return Array.from(data.subarray(o, o + 3));
+}
+
+describe('contact-sheet', () => {
+  it('draws each batch as a row, wrapping into bands of `columns`', async () => {
+    const colours: [number, number, number][] = [[1, 0, 0], [0, 1, 0], [0, 0, 1], [0.2, 0.4, 0.6], [1, 1, 0]];
+    const a = batchOf(colours.map((c, i) => solid(`a${i}`, 20, 10, c)), 'first');
+    const b = batchOf(colours.map((c, i) => solid(`b${i}`, 20, 10, [1 - c[0], 1 - c[1], 1 - c[2]])), 'second');
+    const file = await lastValueFrom(from([a, b]).pipe(contactSheetStage({ columns: 3, path: 'sheet-{name}.png' }, { ctx: { outDir: tmp.dir } })));
+    expect(file.kind).toBe('File');
+    expect(file.path).toBe(`${tmp.dir}/sheet-first.png`);
+    const meta = await sharp(file.path).metadata();
+    // label column 120 px, 3 columns of 20 px + 6 px gaps, 2 bands
+    expect(meta.width).toBe(120 + 3 * 26 + 6);
+    expect(meta.height).toBe(sheetLayout([{ label: 'x', images: a.images }, { label: 'y', images: b.images }], { columns: 3 }).height);
+    const L = sheetLayout([{ label: 'first', images: a.images }, { label: 'second', images: b.images }], { columns: 3 });
+    for (let i = 0; i < 5; i++) {
+      const p = L.place(0, i), q = L.place(1, i);
+      expect(await pixel(file.path, p.left + 10, p.top + 5)).toEqual(colours[i]!.map((v) => Math.round(v * 255)));
+      expect(await pixel(file.path, q.left + 10, q.top + 5)).toEqual(colours[i]!.map((v) => Math.round((1 - v) * 255)));
+    }
+    expect(L.place(0, 3).top).toBeGreaterThan(L.place(1, 0).top); // image 3 wraps into the second band
+  });
+
+  it('scales thumbnails', async () => {
+    const a = batchOf([solid('x', 40, 20, [0.2, 0.4, 0.6])], 'half');
+    const file = await lastValueFrom(of(a).pipe(contactSheetStage({ scale: 0.5, names: false }, { ctx: { outDir: tmp.dir } })));
+    const meta = await sharp(file.path).metadata();
+    expect(meta.width).toBe(120 + 20 + 6 + 6);
+    expect(meta.height).toBe(6 + 10 + 6 + 6);
+    expect(await pixel(file.path, 120 + 10, 6 + 5)).toEqual([51, 102, 153]);
+  });
+
+  it('refuses an empty input and mixed sizes', async () => {
+    const empty: ImageBatch = { kind: 'ImageBatch', name: 'e', width: 0, height: 0, color: 'rgb', images: [] };
+    await expect(lastValueFrom(of(empty).pipe(contactSheetStage({}, { ctx: { outDir: tmp.dir } })))).rejects.toThrow('contact sheet has no images to show');
+    const mixed = batchOf([solid('big', 20, 10, [0, 0, 0]), solid('small', 10, 10, [0, 0, 0])]);
+    await expect(lastValueFrom(of(mixed).pipe(contactSheetStage({}, { ctx: { outDir: tmp.dir } })))).rejects.toThrow('contact sheet images must share one size: small (row');
+  });
+});
+
+describe('compare-sheet', () => {
+  it('puts the originals first and labels each row with its relative error', async () => {
+    const orig = batchOf([solid('p', 8, 8, [0.5, 0.5, 0.5]), solid('q', 8, 8, [1, 0, 0])], 'images');
+    const approx = batchOf([solid('p', 8, 8, [0.4, 0.5, 0.5]), solid('q', 8, 8, [1, 0, 0])], 'X-r1');
+    // ‖B - O‖² = 64 * 0.01; ‖O‖² = 64 * (0.75 + 1)
+    expect(batchRelativeError(approx.images, orig.images)).toBeCloseTo(Math.sqrt(0.01 / 1.75), 12);
+    const file = await lastValueFrom(of(approx).pipe(compareSheet({ path: 'cmp.png' }, { sides: { originals: orig }, ctx: { outDir: tmp.dir } })));
+    expect(file.description).toContain('X-r1 (rel. error 0.0756)');
+    const L = sheetLayout([{ label: 'original', images: orig.images }, { label: 'X-r1', images: approx.images }]);
+    const p = L.place(0, 0), q = L.place(1, 0);
+    expect(await pixel(file.path, p.left + 4, p.top + 4)).toEqual([128, 128, 128]);
+    expect(await pixel(file.path, q.left + 4, q.top + 4)).toEqual([102, 128, 128]);
+  });
+
+  it('refuses a batch that does not match the originals', async () => {
+    const orig = batchOf([solid('p', 8, 8, [0.5, 0.5, 0.5])], 'images');
+    const other = batchOf([solid('p', 8, 8, [0.5, 0.5, 0.5]), solid('q', 8, 8, [0.5, 0.5, 0.5])], 'X-r1');
+    await expect(lastValueFrom(of(other).pipe(compareSheet({}, { sides: { originals: orig }, ctx: { outDir: tmp.dir } })))).rejects.toThrow(
+      "batch 'X-r1' (2 images, 8x8 rgb) does not match the originals 'images' (1 images, 8x8 rgb)",
+    );
+  });
+});
