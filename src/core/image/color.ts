@@ -1,0 +1,37 @@
+/**
+ * Colour conversions on 8-bit-scale values (0..255), planar.
+ * - gray: ITU-R BT.601 luma with Pillow's integer rounding (`Image.convert('L')`):
+ *   L = (19595 R + 38470 G + 7471 B + 32768) >> 16, so a gray image here equals
+ *   the one NumPy/Pillow code gets from the same file.
+ * - YCbCr: the JPEG (JFIF, full-range BT.601) transform, in floats, invertible:
+ *   Y = .299 R + .587 G + .114 B, Cb = 128 + .5 (B − Y)/.886, Cr = 128 + .5 (R − Y)/.701.
+ */
+
+/** Interleaved 8-bit RGB (3 channels) → one gray plane (Pillow 'L'). */
+export function rgbToGray(rgb: Uint8Array | Buffer, n: number, channels: number, out = new Float64Array(n)): Float64Array {
+  for (let i = 0, p = 0; i < n; i++, p += channels) {
+    out[i] = (rgb[p]! * 19595 + rgb[p + 1]! * 38470 + rgb[p + 2]! * 7471 + 0x8000) >> 16;
+  }
+  return out;
+}
+
+/** Interleaved RGB → Y, Cb, Cr planes (floats, 0..255). */
+export function rgbToYcbcr(rgb: Uint8Array | Buffer, n: number, channels: number): [Float64Array, Float64Array, Float64Array] {
+  const Y = new Float64Array(n), Cb = new Float64Array(n), Cr = new Float64Array(n);
+  for (let i = 0, p = 0; i < n; i++, p += channels) {
+    const r = rgb[p]!, g = rgb[p + 1]!, b = rgb[p + 2]!;
+    Y[i] = 0.299 * r + 0.587 * g + 0.114 * b;
+    Cb[i] = 128 - 0.168735891647856 * r - 0.331264108352144 * g + 0.5 * b;
+    Cr[i] = 128 + 0.5 * r - 0.418687589158345 * g - 0.0813124108416548 * b;
+  }
+  return [Y, Cb, Cr];
+}
+
+/** One Y, Cb, Cr pixel (0..255 floats) → R, G, B floats (not clamped). */
+export function ycbcrToRgbPixel(y: number, cb: number, cr: number, out: [number, number, number]): [number, number, number] {
+  const u = cb - 128, v = cr - 128;
+  out[0] = y + 1.402 * v;
+  out[1] = y - 0.344136286201022 * u - 0.714136286201022 * v;
+  out[2] = y + 1.772 * u;
+  return out;
+}

@@ -1,0 +1,80 @@
+/**
+ * Finding image files: a file, a folder (its image files) or a glob whose
+ * wildcards are in the last path segment (`stamps/*.jpg`, `frames/im_??.png`),
+ * returned in natural order (im_2 before im_10), the same on every machine.
+ */
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import { basename, dirname, join, extname, relative } from 'node:path';
+import { InputError } from '../errors.js';
+
+/** Extensions read as images (sharp decodes them; case-insensitive). */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'] as const;
+
+const collator = new Intl.Collator('en', { numeric: true, sensitivity: 'base' });
+
+/** Natural order (numbers compared by value), ties broken by code points so that the order is total. */
+export function naturalCompare(a: string, b: string): number {
+  return collator.compare(a, b) || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+export function isGlob(p: string): boolean {
+  return /[*?[]/.test(p);
+}
+
+export function isImageName(name: string): boolean {
+  return (IMAGE_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+}
+
+/** `*` any run of characters but `/`, `?` one character, `[abc]` / `[a-z]` / `[!a]` a class. */
+export function globToRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 2);
+      if (end < 0) re += '\\[';
+      else {
+        let cls = pattern.slice(i + 1, end);
+        if (cls.startsWith('!')) cls = '^' + cls.slice(1);
+        re += `[${cls.replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`, 'i');
+}
+
+/**
+ * The image files `path` names. `shown` is how to name the path in messages.
+ * A single file is returned as is (decoding checks it); a folder or a glob gives
+ * its image files, naturally sorted; none is an InputError.
+ */
+export function listImageFiles(abs: string, shown: string): { files: string[]; batch: boolean } {
+  if (!isGlob(abs)) {
+    if (!existsSync(abs)) throw new InputError(`image not found: ${shown}`, 'check the path (relative paths are relative to the pipeline file)');
+    if (!statSync(abs).isDirectory()) return { files: [abs], batch: false };
+    const all = readdirSync(abs).filter((n) => !n.startsWith('.')).sort(naturalCompare);
+    const files = all.filter(isImageName).map((n) => join(abs, n));
+    if (!files.length) {
+      const others = all.slice(0, 5).join(', ');
+      throw new InputError(
+        `folder ${shown} has no image files${all.length ? ` (it has ${all.length} other file${all.length > 1 ? 's' : ''}: ${others}${all.length > 5 ? ', …' : ''})` : ' (it is empty)'}`,
+        `put ${IMAGE_EXTENSIONS.join('/')} files there, or give a glob such as ${join(shown, '*.png')}`,
+      );
+    }
+    return { files, batch: true };
+  }
+  const dir = dirname(abs);
+  const pat = basename(abs);
+  if (isGlob(dir)) throw new InputError(`glob ${shown}: wildcards are only supported in the file name, not in folders`, `use a folder/*.jpg pattern`);
+  if (!existsSync(dir)) throw new InputError(`folder not found for glob ${shown}: ${dir}`, 'check the path (relative paths are relative to the pipeline file)');
+  const re = globToRegExp(pat);
+  const files = readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort(naturalCompare).map((n) => join(dir, n));
+  if (!files.length) {
+    const near = readdirSync(dir).filter(isImageName).slice(0, 5);
+    throw new InputError(`glob ${shown} matches no files`, near.length ? `${relative(process.cwd(), dir) || '.'} has e.g. ${near.join(', ')}` : `the folder has no image files`);
+  }
+  return { files, batch: true };
+}

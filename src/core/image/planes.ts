@@ -1,0 +1,88 @@
+/**
+ * Pure helpers on planes (row-major Matrix): scaling, centring and undoing it,
+ * clamping. Used by normalize, center and reconstruct.
+ */
+import { Matrix } from '../linalg/matrix.js';
+import type { Centering } from '../ports.js';
+
+/** Largest value over all planes. */
+export function maxOf(planes: readonly Matrix[]): number {
+  let m = -Infinity;
+  for (const P of planes) for (let i = 0; i < P.rows; i++) for (const v of P.row(i)) if (v > m) m = v;
+  return m;
+}
+
+/** New contiguous planes with every value divided by `scale`. */
+export function scalePlanes(planes: readonly Matrix[], scale: number): Matrix[] {
+  const inv = 1 / scale;
+  return planes.map((P) => {
+    const out = new Matrix(P.rows, P.cols);
+    for (let i = 0; i < P.rows; i++) {
+      const r = P.row(i), o = i * P.cols;
+      for (let j = 0; j < P.cols; j++) out.data[o + j] = r[j]! * inv;
+    }
+    return out;
+  });
+}
+
+/** The mean for `mode`: one value (global), one per row, or one per column. */
+export function meanOf(P: Matrix, mode: Exclude<Centering['mode'], 'none'>): Float64Array {
+  const { rows, cols } = P;
+  if (mode === 'global') {
+    let s = 0;
+    for (let i = 0; i < rows; i++) for (const v of P.row(i)) s += v;
+    return Float64Array.of(rows * cols ? s / (rows * cols) : 0);
+  }
+  if (mode === 'row') {
+    const m = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let s = 0;
+      for (const v of P.row(i)) s += v;
+      m[i] = cols ? s / cols : 0;
+    }
+    return m;
+  }
+  const m = new Float64Array(cols);
+  for (let i = 0; i < rows; i++) {
+    const r = P.row(i);
+    for (let j = 0; j < cols; j++) m[j]! += r[j]!;
+  }
+  if (rows) for (let j = 0; j < cols; j++) m[j]! /= rows;
+  return m;
+}
+
+/** P - mean (sign = -1) or P + mean (sign = +1), as a new contiguous matrix (or in place into `out`). */
+export function applyMean(P: Matrix, c: Centering, sign: 1 | -1, out = new Matrix(P.rows, P.cols)): Matrix {
+  const { rows, cols } = P;
+  for (let i = 0; i < rows; i++) {
+    const r = P.row(i), o = out.offset + i * out.stride;
+    const rowMean = c.mode === 'row' ? c.mean[i]! : c.mode === 'global' ? c.mean[0]! : 0;
+    if (c.mode === 'column') for (let j = 0; j < cols; j++) out.data[o + j] = r[j]! + sign * c.mean[j]!;
+    else if (c.mode === 'none') for (let j = 0; j < cols; j++) out.data[o + j] = r[j]!;
+    else for (let j = 0; j < cols; j++) out.data[o + j] = r[j]! + sign * rowMean;
+  }
+  return out;
+}
+
+/** ‖P + mean‖²_F without building it. */
+export function uncenteredNormSq(P: Matrix, c: Centering | undefined): number {
+  let s = 0;
+  for (let i = 0; i < P.rows; i++) {
+    const r = P.row(i);
+    const rowMean = !c || c.mode === 'none' || c.mode === 'column' ? 0 : c.mode === 'row' ? c.mean[i]! : c.mean[0]!;
+    for (let j = 0; j < P.cols; j++) {
+      const v = r[j]! + rowMean + (c?.mode === 'column' ? c.mean[j]! : 0);
+      s += v * v;
+    }
+  }
+  return s;
+}
+
+/** Clamps every value into [lo, hi] in place. */
+export function clampInPlace(P: Matrix, lo: number, hi: number): Matrix {
+  for (let i = 0; i < P.rows; i++) {
+    const r = P.row(i);
+    for (let j = 0; j < r.length; j++) r[j] = r[j]! < lo ? lo : r[j]! > hi ? hi : r[j]!;
+  }
+  return P;
+}

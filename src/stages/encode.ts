@@ -1,0 +1,57 @@
+/**
+ * encode: writes Images as PNG, JPEG or WebP through sharp, atomically
+ * (ctx.writeFile). Values are mapped back to 8 bits: the mean is added back if
+ * still attached, the normalization undone, YCbCr converted to RGB, then rounded
+ * and clamped to 0..255. An ImageBatch gives one file per image.
+ *
+ * ```yaml
+ * - stage: encode
+ *   params: { path: "{name}-k35.png" }
+ * ```
+ * @see load, reconstruct
+ */
+import { z } from 'zod';
+import { from, concatMap } from 'rxjs';
+import { extname } from 'node:path';
+import { defineStage } from '../core/stage.js';
+import { boundedConcatMap } from '../core/flow.js';
+import { encodeImage, type EncodeFormat } from '../core/image/io.js';
+import type { FileRef, Image, ImageBatch } from '../core/ports.js';
+
+const EXT: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
+const BY_EXT: Record<string, EncodeFormat> = { '.png': 'png', '.jpg': 'jpeg', '.jpeg': 'jpeg', '.webp': 'webp' };
+
+export const encode = defineStage({
+  name: 'encode',
+  summary: 'Write images as PNG, JPEG or WebP (8-bit, mean and normalization undone); one file per image',
+  description: [
+    'path is a template under --out: {name} is the image name, {index} its position (in a batch or the stream).',
+    'format auto takes it from the extension (.png, .jpg/.jpeg, .webp; none → .png is added).',
+    'Files are renamed into place only when the whole run succeeds.',
+  ].join('\n'),
+  example: '- stage: encode\n  params: { path: "{name}-k35.png" }',
+  input: ['Image', 'ImageBatch'] as const,
+  output: 'File',
+  params: z.strictObject({
+    path: z.string().min(1).default('{name}.png').describe('output file name under --out; {name} = image name, {index} = position'),
+    format: z.enum(['auto', 'png', 'jpeg', 'webp']).default('auto').describe('file format (auto: from the extension)'),
+    quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
+    lossless: z.boolean().default(false).describe('WebP: lossless'),
+  }),
+  operator: (params, ctx) => {
+    let counter = 0;
+    const write = async (img: Image, index: number): Promise<FileRef> => {
+      const ext = extname(params.path).toLowerCase();
+      const format: EncodeFormat = params.format !== 'auto' ? params.format : (BY_EXT[ext] ?? 'png');
+      let rel = params.path.replaceAll('{name}', img.name).replaceAll('{index}', String(index));
+      if (params.format === 'auto' && !BY_EXT[ext]) rel += EXT.png;
+      const buf = await encodeImage(img, format, { quality: params.quality, lossless: params.lossless });
+      return ctx.writeFile(rel, buf, { format, description: `${img.color} image ${img.name} ${img.width}x${img.height}` });
+    };
+    return boundedConcatMap(
+      (v: Image | ImageBatch) =>
+        v.kind === 'Image' ? from(write(v, counter++)) : from(v.images).pipe(concatMap((im, i) => write(im, i))),
+      ctx.flow,
+    );
+  },
+});

@@ -1,0 +1,91 @@
+/**
+ * load: reads images through sharp (JPEG, PNG, WebP, TIFF, GIF, AVIF), EXIF
+ * orientation applied, as gray, rgb or ycbcr planes of 0..255 values.
+ * A file gives one Image; a folder or a glob (`stamps/*.jpg`) gives one
+ * ImageBatch in natural order (im_2 before im_10).
+ *
+ * ```yaml
+ * - stage: load
+ *   params: { path: ../data/turtle.JPG, mode: gray, resize: { width: 700, height: 1028 } }
+ * ```
+ * @see normalize, encode
+ */
+import { z } from 'zod';
+import { relative } from 'node:path';
+import { defineStage } from '../core/stage.js';
+import { fromAsync } from '../core/flow.js';
+import { InputError } from '../core/errors.js';
+import { decodeImage } from '../core/image/io.js';
+import { listImageFiles, isGlob } from '../core/image/files.js';
+import type { Image, ImageBatch } from '../core/ports.js';
+
+const resizeSchema = z.strictObject({
+  width: z.number().int().min(1).optional().describe('width in pixels (columns)'),
+  height: z.number().int().min(1).optional().describe('height in pixels (rows)'),
+  fit: z.enum(['fill', 'cover', 'contain', 'inside', 'outside']).default('fill').describe("fill stretches to exactly width x height; cover crops; contain pads; inside/outside keep the aspect ratio (sharp's fit)"),
+}).refine((r) => r.width !== undefined || r.height !== undefined, { message: 'resize needs width, height or both' });
+
+export const load = defineStage({
+  name: 'load',
+  summary: 'Read an image file (→ Image), or a folder / glob of same-sized images (→ ImageBatch)',
+  description: [
+    'Decodes with sharp; EXIF orientation is applied and alpha dropped. mode gray uses BT.601 luma with',
+    "Pillow's rounding (Image.convert('L')), rgb keeps R, G, B, ycbcr gives JPEG Y, Cb, Cr planes (to factorise",
+    'the luminance only). Values are 0..255 (normalize scales them to [0, 1]).',
+    'A folder or glob gives one ImageBatch in natural order; every image must have the same size unless',
+    '`resize` is given. Unreadable files (not an image, truncated) are an error naming the file.',
+  ].join('\n'),
+  example: '- stage: load\n  params: { path: ../data/turtle.JPG, mode: gray, resize: { width: 700, height: 1028 } }',
+  input: null,
+  output: ['Image', 'ImageBatch'] as const,
+  params: z.strictObject({
+    path: z.string().min(1).describe('image file, folder, or glob with wildcards in the file name (e.g. stamps/*.jpg); relative to the pipeline file'),
+    mode: z.enum(['gray', 'rgb', 'ycbcr']).default('rgb').describe('planes to produce: gray (1), rgb (3) or ycbcr (3: luminance + chroma)'),
+    resize: resizeSchema.optional().describe('resize every image (for a batch of different sizes, this makes them equal)'),
+    name: z.string().min(1).optional().describe('name of the value (default: the file or folder name)'),
+  }),
+  inputFiles: (p) => (isGlob(p.path) ? [] : [p.path]),
+  source: (params, ctx) =>
+    fromAsync(async function* () {
+      const abs = ctx.resolveInput(params.path);
+      const { files, batch } = listImageFiles(abs, params.path);
+      const shownOf = (f: string) => relative(ctx.baseDir, f) || f;
+      if (!batch) {
+        yield await decodeImage(files[0]!, { mode: params.mode, resize: params.resize, name: params.name, shown: params.path });
+        return;
+      }
+      const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
+      const images: Image[] = [];
+      for (const f of files) {
+        if (ctx.signal.aborted) return;
+        images.push(await decodeImage(f, { mode: params.mode, resize: params.resize, shown: shownOf(f) }));
+        bar.tick();
+      }
+      bar.done();
+      const first = images[0]!;
+      const odd = images.filter((im) => im.width !== first.width || im.height !== first.height);
+      if (odd.length) {
+        const sizes = new Map<string, string[]>();
+        for (const im of images) {
+          const k = `${im.width}x${im.height}`;
+          sizes.set(k, [...(sizes.get(k) ?? []), shownOf(im.source!)]);
+        }
+        const common = [...sizes.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+        const odds = [...sizes.entries()].filter(([k]) => k !== common[0]).flatMap(([k, names]) => names.map((n) => `${n} (${k})`));
+        throw new InputError(
+          `images in ${params.path} differ in size: most are ${common[0]} (width x height), but ${odds.slice(0, 8).join(', ')}${odds.length > 8 ? `, and ${odds.length - 8} more` : ''}`,
+          `remove the odd ones, or add resize: { width: ${common[0].split('x')[0]}, height: ${common[0].split('x')[1]} } to make them all the same size`,
+        );
+      }
+      ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
+      const out: ImageBatch = {
+        kind: 'ImageBatch',
+        name: params.name ?? (params.path.replace(/[/\\]+$/, '').split(/[/\\]/).filter((s) => !isGlob(s)).pop() ?? 'images'),
+        width: first.width,
+        height: first.height,
+        color: params.mode,
+        images,
+      };
+      yield out;
+    }, ctx.flow),
+});

@@ -1,0 +1,54 @@
+/**
+ * normalize: scales an Image (or every image of an ImageBatch) to floats in [0, 1]
+ * and records how (`normalization`), so that encode can map back to 8 bits.
+ *
+ * ```yaml
+ * - stage: normalize
+ *   params: { by: max }
+ * ```
+ * @see load, encode
+ */
+import { z } from 'zod';
+import { map } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { InputError } from '../core/errors.js';
+import { maxOf, scalePlanes } from '../core/image/planes.js';
+import type { Image, ImageBatch } from '../core/ports.js';
+
+export type NormalizeBy = 'max' | 'dtype';
+
+/** Divides the planes by the image's maximum (`max`) or by 255 (`dtype`, the 8-bit range). */
+export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number): Image {
+  if (img.normalization && img.normalization.method !== 'none') {
+    throw new InputError(`image ${img.name} is already normalized (by ${img.normalization.method})`, 'remove the second normalize step');
+  }
+  if (img.centering?.some((c) => c.mode !== 'none')) throw new InputError(`image ${img.name} is centred; normalize before center`, 'put normalize before center');
+  const scale = by === 'dtype' ? img.range[1] : (batchMax ?? maxOf(img.planes));
+  if (!(scale > 0) || !Number.isFinite(scale)) {
+    throw new InputError(`cannot normalize ${img.name} by its maximum: the maximum is ${scale} (the image is all zero)`, 'use by: dtype to divide by the 8-bit range (255)');
+  }
+  return { ...img, planes: scalePlanes(img.planes, scale), range: [0, 1], normalization: { method: by, scale } };
+}
+
+export const normalize = defineStage({
+  name: 'normalize',
+  summary: 'Scale image values to floats in [0, 1] (by the maximum or by the 8-bit range), remembering how',
+  description: [
+    'by: max divides by the largest value (over all planes; over the whole batch with perBatch: true), as the seed',
+    'exercise does; by: dtype divides by 255. The scale is kept in `normalization` so that encode and reports',
+    'map values back to 8 bits.',
+  ].join('\n'),
+  example: '- stage: normalize\n  params: { by: max }',
+  input: ['Image', 'ImageBatch'] as const,
+  output: ['Image', 'ImageBatch'] as const,
+  params: z.strictObject({
+    by: z.enum(['max', 'dtype']).default('max').describe('max: divide by the largest value; dtype: divide by the 8-bit range (255)'),
+    perBatch: z.boolean().default(false).describe('for an ImageBatch with by: max, one maximum for the whole batch instead of one per image'),
+  }),
+  operator: (params) =>
+    map((v): Image | ImageBatch => {
+      if (v.kind === 'Image') return normalizeImage(v, params.by);
+      const m = params.by === 'max' && params.perBatch ? Math.max(...v.images.map((im) => maxOf(im.planes))) : undefined;
+      return { ...v, images: v.images.map((im) => normalizeImage(im, params.by, m)) };
+    }),
+});

@@ -1,0 +1,93 @@
+/**
+ * svd: thin SVD of each plane of an Image, or of a Matrix, with the linear-algebra
+ * core. Emits a Factorization that keeps what is needed to rebuild the input
+ * (template, mean) and the norms needed for exact error curves.
+ *
+ * ```yaml
+ * - stage: svd
+ *   params: { solver: auto }        # all singular values (for curves)
+ * - stage: svd
+ *   params: { rank: 35 }            # only the top 35 (randomized when that is cheaper)
+ * ```
+ * @see truncate, reconstruct, compression-report
+ */
+import { z } from 'zod';
+import { map } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { InputError } from '../core/errors.js';
+import { svd as coreSvd, frobeniusNormSq, LinalgError, type Matrix } from '../core/linalg/index.js';
+import { uncenteredNormSq } from '../core/image/planes.js';
+import type { Factorization, SvdFactors } from '../core/ports.js';
+
+export interface SvdParams {
+  solver: 'auto' | 'exact' | 'gram' | 'randomized';
+  rank?: number;
+  oversample: number;
+  powerIterations: number;
+  seed: number;
+}
+
+/** One plane or matrix → SvdFactors; rank-bound and non-finite errors become InputErrors naming `what`. */
+export function factorMatrix(A: Matrix, p: SvdParams, what: string): { f: SvdFactors; solver: string } {
+  const mn = Math.min(A.rows, A.cols);
+  if (p.rank !== undefined && p.rank > mn) {
+    throw new InputError(`rank ${p.rank} is larger than min(rows, cols) = min(${A.rows}, ${A.cols}) = ${mn} for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
+  }
+  if (p.solver === 'randomized' && p.rank === undefined) {
+    throw new InputError('solver randomized needs a rank', `set rank (e.g. rank: ${Math.max(1, Math.round(mn / 20))}), or use solver: auto for all singular values`);
+  }
+  try {
+    const r = coreSvd(A, { solver: p.solver, rank: p.rank, oversample: p.oversample, powerIterations: p.powerIterations, seed: p.seed });
+    return { f: { U: r.U, s: r.s, V: r.V, normSq: frobeniusNormSq(A), rank: r.s.length }, solver: r.solver };
+  } catch (e) {
+    if (e instanceof LinalgError) throw new InputError(`cannot factorise ${what}: ${e.message}`, 'check the input for NaN or infinite values', e);
+    throw e;
+  }
+}
+
+export const svd = defineStage({
+  name: 'svd',
+  summary: 'Thin SVD of each image plane (or of a matrix) → Factorization, asking only for the rank needed',
+  description: [
+    'solver auto picks exact (all values), gram (very skinny matrices) or randomized (when a small rank is',
+    'asked for). Without rank every singular value is computed, which the error/storage curves of',
+    'compression-report use. With rank only the top values are computed; tail errors stay exact because the',
+    "matrix norm is kept. color: luminance factorises only Y of a ycbcr image (load with mode: ycbcr) and",
+    'passes Cb and Cr through unchanged; auto does that for ycbcr images and factorises every plane otherwise.',
+  ].join('\n'),
+  example: '- stage: svd\n  params: { solver: auto }',
+  input: ['Image', 'Matrix'] as const,
+  output: 'Factorization',
+  params: z.strictObject({
+    solver: z.enum(['auto', 'exact', 'gram', 'randomized']).default('auto').describe('SVD algorithm (auto chooses by shape and rank)'),
+    rank: z.number().int().min(1).optional().describe('compute only the top `rank` singular triplets (must be <= min(rows, cols))'),
+    oversample: z.number().int().min(0).default(10).describe('randomized: extra sketch columns'),
+    powerIterations: z.number().int().min(0).default(4).describe('randomized: power iterations (more = more accurate)'),
+    seed: z.number().int().default(0).describe('randomized: random seed'),
+    color: z.enum(['auto', 'per-channel', 'luminance']).default('auto').describe('which planes of an Image to factorise: every plane, or the luminance (Y) only of a ycbcr image'),
+  }),
+  operator: (params, ctx) =>
+    map((v): Factorization => {
+      const t0 = performance.now();
+      if (v.kind === 'Matrix') {
+        const { f, solver } = factorMatrix(v.matrix, params, `matrix ${v.name}`);
+        const { matrix, ...template } = v;
+        const orig = v.centering ? uncenteredNormSq(matrix, v.centering) : f.normSq;
+        ctx.log.info({ rows: matrix.rows, cols: matrix.cols, rank: f.rank, ms: Math.round(performance.now() - t0) }, 'svd done');
+        return { kind: 'Factorization', name: v.name, factors: [f], solver, template, originalNormSq: [orig] };
+      }
+      const lumaOnly = params.color === 'luminance' || (params.color === 'auto' && v.color === 'ycbcr');
+      if (lumaOnly && v.color !== 'ycbcr') {
+        throw new InputError(`color: luminance needs a ycbcr image, but ${v.name} is ${v.color}`, "load it with mode: ycbcr (Y is factorised, Cb and Cr are kept), or use color: per-channel");
+      }
+      const planeIdx = lumaOnly ? [0] : v.planes.map((_, i) => i);
+      const results = planeIdx.map((i) => factorMatrix(v.planes[i]!, params, `plane ${i} (${v.color}) of image ${v.name} (${v.height} rows x ${v.width} columns)`));
+      const factors = results.map((r) => r.f);
+      const { planes, ...template } = v;
+      const originalNormSq = planeIdx.map((i, n) => (v.centering?.[i] ? uncenteredNormSq(planes[i]!, v.centering[i]) : factors[n]!.normSq));
+      const passthrough = lumaOnly ? [1, 2].map((plane) => ({ plane, matrix: planes[plane]! })) : undefined;
+      const solver = results[0]!.solver;
+      ctx.log.info({ planes: factors.length, rows: v.height, cols: v.width, rank: factors[0]!.rank, solver, ms: Math.round(performance.now() - t0) }, 'svd done');
+      return { kind: 'Factorization', name: v.name, factors, solver, template, originalNormSq, ...(passthrough ? { passthrough } : {}) };
+    }),
+});
