@@ -1,0 +1,76 @@
+"""Peer for bench/linalg.bench.ts: NumPy/LAPACK and scikit-learn on the same data.
+
+usage: linalg.py <dir>   (dir holds turtle.f64 700x1028, stamps.f64 70890x22,
+                          frames.f32 N x 76800 and meta.json, written by the bench)
+Prints one JSON line at the end.
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+from sklearn.decomposition import IncrementalPCA
+from sklearn.utils.extmath import randomized_svd
+
+
+def median_ms(fn, reps=5, warmup=1):
+    for _ in range(warmup):
+        fn()
+    t = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        t.append((time.perf_counter() - t0) * 1000)
+    t.sort()
+    return t[len(t) // 2]
+
+
+def main():
+    d = sys.argv[1]
+    meta = json.load(open(os.path.join(d, "meta.json")))
+    out = {}
+
+    A = np.fromfile(os.path.join(d, "turtle.f64"), dtype=np.float64).reshape(meta["turtle"])
+    out["svd_ms"] = median_ms(lambda: np.linalg.svd(A, full_matrices=False), reps=7)
+    s_full = np.linalg.svd(A, compute_uv=False)
+
+    k, p, q = meta["rank"], meta["oversample"], meta["powerIterations"]
+    out["rsvd_ms"] = median_ms(
+        lambda: randomized_svd(A, k, n_oversamples=p, n_iter=q, random_state=0), reps=7
+    )
+    U, s, Vt = randomized_svd(A, k, n_oversamples=p, n_iter=q, random_state=0)
+    nA = np.linalg.norm(A)
+    out["rsvd_err"] = float(np.linalg.norm(A - (U * s) @ Vt) / nA)
+    out["opt_err"] = float(np.sqrt(np.sum(s_full[k:] ** 2)) / nA)
+
+    X = np.fromfile(os.path.join(d, "stamps.f64"), dtype=np.float64).reshape(meta["stamps"])
+
+    def gram():
+        G = X.T @ X
+        w, V = np.linalg.eigh(G)
+        w, V = w[::-1], V[:, ::-1]
+        s = np.sqrt(np.maximum(w, 0))
+        return (X @ V) / s, s, V
+
+    out["gram_ms"] = median_ms(gram, reps=21, warmup=3)
+    out["gram_s"] = gram()[1].tolist()
+
+    F = np.fromfile(os.path.join(d, "frames.f32"), dtype=np.float32).reshape(meta["frames"]).astype(np.float64)
+    b = meta["block"]
+
+    def ipca():
+        m = IncrementalPCA(n_components=meta["incRank"], batch_size=b)
+        for i in range(0, F.shape[0], b):
+            m.partial_fit(F[i : i + b])
+        return m
+
+    out["ipca_ms"] = median_ms(ipca, reps=3, warmup=1)
+    m = ipca()
+    out["ipca_s"] = m.singular_values_.tolist()
+    out["numpy"] = np.__version__
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
