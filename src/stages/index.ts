@@ -11,8 +11,6 @@ import { center } from './center.js';
 import { svd } from './svd.js';
 import { reconstruct } from './reconstruct.js';
 import { encode } from './encode.js';
-import { truncate } from './truncate.js';
-import { compressionReport } from './compression-report.js';
 import { stack } from './stack.js';
 import { unstack } from './unstack.js';
 import { generate } from './generate.js';
@@ -22,7 +20,7 @@ import { pcaReport } from './pca-report.js';
 import { pcaScatter } from './pca-scatter.js';
 
 export { writeJson };
-export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
+export { load, normalize, center, svd, reconstruct, encode };
 
 export const allStages = [
   writeJson,
@@ -32,8 +30,6 @@ export const allStages = [
   svd,
   reconstruct,
   encode,
-  truncate,
-  compressionReport,
   stack,
   unstack,
   generate,
