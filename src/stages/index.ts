@@ -11,6 +11,8 @@ import { center } from './center.js';
 import { svd } from './svd.js';
 import { reconstruct } from './reconstruct.js';
 import { encode } from './encode.js';
+import { truncate } from './truncate.js';
+import { compressionReport } from './compression-report.js';
 import { stack } from './stack.js';
 import { unstack } from './unstack.js';
 import { generate } from './generate.js';
@@ -20,7 +22,7 @@ import { pcaReport } from './pca-report.js';
 import { pcaScatter } from './pca-scatter.js';
 
 export { writeJson };
-export { load, normalize, center, svd, reconstruct, encode };
+export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
 
 export const allStages = [
   writeJson,
@@ -30,6 +32,8 @@ export const allStages = [
   svd,
   reconstruct,
   encode,
+  truncate,
+  compressionReport,
   stack,
   unstack,
   generate,
