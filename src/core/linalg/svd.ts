@@ -71,7 +71,7 @@ export function svd(A: Matrix, opts: SvdOptions = {}): SvdResult {
   if (solver === 'randomized') {
     r = randomizedSvdUnchecked(A, rank, opts);
   } else if (solver === 'gram') {
-    r = gramSvd(A, opts.gramMinRatio ?? 1e-6);
+    r = gramSvd(A, opts.gramMinRatio ?? 1e-6, opts.rank);
   } else {
     r = exactSvd(A);
   }
@@ -355,9 +355,10 @@ export function bidiagSvd(dIn: Float64Array, eIn: Float64Array): { s: Float64Arr
 
 /**
  * Gram route: for m >= n, eig(AᵀA) = V diag(s²) Vᵀ and U = A V diag(1/s); for m < n the
- * transpose. Falls back to exactSvd (solver 'exact') when s_min/s_max < minRatio.
+ * transpose. Falls back to exactSvd (solver 'exact') when s_min/s_max < minRatio, s_min taken
+ * over the first `rank` values when a rank is given.
  */
-export function gramSvd(A: Matrix, minRatio = 1e-6): SvdResult {
+export function gramSvd(A: Matrix, minRatio = 1e-6, rank?: number): SvdResult {
   assertFinite(A, 'svd input');
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return exactSvd(A);
@@ -367,11 +368,14 @@ export function gramSvd(A: Matrix, minRatio = 1e-6): SvdResult {
   const k = values.length;
   const s = new Float64Array(k);
   for (let i = 0; i < k; i++) s[i] = Math.sqrt(Math.max(values[i]!, 0));
-  if (!(s[0]! > 0) || s[k - 1]! < minRatio * s[0]!) return exactSvd(A);
+  // the guard looks only at the values asked for: a row-centred d x n stack has rank n - 1, and
+  // asking for rank n - 1 keeps the Gram route (its null direction is dropped, not resolved)
+  const kk = rank === undefined ? k : Math.max(1, Math.min(k, Math.floor(rank)));
+  if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvd(A);
   const other = wide ? matTmul(A, vectors) : matmul(A, vectors); // (n or m) x k
   const od = other.data;
   const inv = new Float64Array(k);
-  for (let j = 0; j < k; j++) inv[j] = 1 / s[j]!;
+  for (let j = 0; j < k; j++) inv[j] = s[j]! > 0 ? 1 / s[j]! : 0; // columns beyond `rank` are dropped by svd()
   for (let i = 0; i < other.rows; i++) {
     const b = i * k;
     for (let j = 0; j < k; j++) od[b + j] = od[b + j]! * inv[j]!;
