@@ -5,6 +5,18 @@
  */
 import { Registry } from '../core/registry.js';
 import { writeJson } from './write-json.js';
+import { decode } from './decode.js';
+import { batchFrames } from './batch-frames.js';
+import { backgroundModel } from './background-model.js';
+import { writeVideo } from './write-video.js';
+import { writeFrames } from './write-frames.js';
+import { evaluateMasks } from './evaluate-masks.js';
+import { loadPoints } from './load-points.js';
+import { generatePoints } from './generate-points.js';
+import { transform } from './transform.js';
+import { align } from './align.js';
+import { writePoints } from './write-points.js';
+import { plotAlignment } from './plot-alignment.js';
 import { load } from './load.js';
 import { normalize } from './normalize.js';
 import { center } from './center.js';
@@ -22,10 +34,24 @@ import { pcaReport } from './pca-report.js';
 import { pcaScatter } from './pca-scatter.js';
 
 export { writeJson };
+export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, evaluateMasks };
+export { loadPoints, generatePoints, transform, align, writePoints, plotAlignment };
 export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
 
 export const allStages = [
   writeJson,
+  decode,
+  batchFrames,
+  backgroundModel,
+  writeVideo,
+  writeFrames,
+  evaluateMasks,
+  loadPoints,
+  generatePoints,
+  transform,
+  align,
+  writePoints,
+  plotAlignment,
   load,
   normalize,
   center,
