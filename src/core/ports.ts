@@ -152,6 +152,10 @@ export interface Frame {
   channels: 1 | 3;
   /** interleaved 8-bit pixels, row-major, width*height*channels bytes */
   data: Uint8Array;
+  /** frames per second of the source, if known */
+  fps?: number;
+  /** expected total frame count, if known (for progress) */
+  total?: number;
 }
 
 /** A block of consecutive frames and, after modelling, their layers. */

@@ -1,0 +1,185 @@
+/**
+ * Decoding with backpressure: ffmpeg writes raw frames (`-f rawvideo -pix_fmt
+ * gray|rgb24`) to its stdout; `fromReadable` pauses that stream while the run's
+ * valve is closed, so the OS pipe fills and ffmpeg blocks. Chunks are sliced
+ * into frames with at most one partial frame buffered: memory does not depend
+ * on the video's length or on how slow the consumer is.
+ */
+import { Observable } from 'rxjs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fromReadable, type FlowControl } from '../flow.js';
+import { ChildRegistry } from '../children.js';
+import { InputError } from '../errors.js';
+import type { Frame } from '../ports.js';
+import { ffmpegPath, probeVideo, TailBuffer, type VideoInfo } from './ffmpeg.js';
+import { isSequencePattern, scanSequence } from './sequence.js';
+
+export interface DecodeOptions {
+  /** a video file, or an image-sequence pattern such as input/in%06d.jpg */
+  path: string;
+  color: 'gray' | 'rgb';
+  /** resize factor applied after cropping */
+  scale?: number;
+  crop?: { x: number; y: number; width: number; height: number };
+  /** resample to this frame rate */
+  fps?: number;
+  /** first and last frame (inclusive) by source number: file number for sequences, 0-based for videos */
+  start?: number;
+  end?: number;
+  /** play the input this many extra times (ffmpeg -stream_loop) */
+  loop?: number;
+}
+
+export interface DecodePlan {
+  args: string[];
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** Frame.index of the first frame */
+  firstIndex: number;
+  /** expected frame count (0 when unknown) */
+  expected: number;
+  fps: number;
+  info: VideoInfo;
+  sequence: boolean;
+}
+
+/** Probes the input and builds the ffmpeg arguments; throws InputError for bad paths, crops and ranges. */
+export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
+  const sequence = isSequencePattern(o.path);
+  const inputArgs: string[] = [];
+  let firstNumber = 0;
+  let available = 0;
+  if (sequence) {
+    const seq = scanSequence(o.path);
+    firstNumber = seq.first;
+    available = seq.count;
+    const start = Math.max(o.start ?? seq.first, seq.first);
+    if (start > seq.last) throw new InputError(`start ${start} is after the last frame ${seq.last} of ${o.path}`, `choose start between ${seq.first} and ${seq.last}`);
+    inputArgs.push('-f', 'image2', '-start_number', String(start));
+    available = seq.last - start + 1;
+    firstNumber = start;
+  } else if (!existsSync(o.path)) {
+    throw new InputError(`video file not found: ${o.path}`, 'check the path (relative paths are relative to the pipeline file)');
+  }
+  const info = await probeVideo(o.path, inputArgs);
+  if (!sequence) available = info.frames;
+  const filters: string[] = [];
+  const first = sequence ? firstNumber : Math.max(0, o.start ?? 0);
+  if (!sequence && first > 0) {
+    if (info.frames && first >= info.frames) throw new InputError(`start ${first} is after the last frame (${info.frames - 1}) of ${o.path}`, `choose start below ${info.frames}`);
+    filters.push(`trim=start_frame=${first}`, 'setpts=PTS-STARTPTS');
+    available = Math.max(0, available - first);
+  }
+  let count = available;
+  if (o.end !== undefined) {
+    if (o.end < first) throw new InputError(`end ${o.end} is before start ${first}`, 'set end >= start');
+    count = available ? Math.min(available, o.end - first + 1) : o.end - first + 1;
+  }
+  let fps = info.fps;
+  if (o.fps) {
+    filters.push(`fps=${o.fps}`);
+    if (count && info.fps) count = Math.round((count * o.fps) / info.fps);
+    fps = o.fps;
+  }
+  let w = info.width;
+  let h = info.height;
+  if (o.crop) {
+    const c = o.crop;
+    if (c.x + c.width > w || c.y + c.height > h) {
+      throw new InputError(`crop ${c.width}x${c.height}+${c.x}+${c.y} does not fit in the ${w}x${h} frames of ${o.path}`, `keep x + width <= ${w} and y + height <= ${h}`);
+    }
+    filters.push(`crop=${c.width}:${c.height}:${c.x}:${c.y}`);
+    w = c.width;
+    h = c.height;
+  }
+  if (o.scale && o.scale !== 1) {
+    const sw = Math.max(1, Math.round(w * o.scale));
+    const sh = Math.max(1, Math.round(h * o.scale));
+    filters.push(`scale=${sw}:${sh}:flags=area`);
+    w = sw;
+    h = sh;
+  }
+  const loops = o.loop ?? 0;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
+  if (loops > 0) args.push('-stream_loop', String(loops));
+  args.push(...inputArgs, '-i', o.path, '-an', '-sn', '-vsync', 'passthrough');
+  if (filters.length) args.push('-vf', filters.join(','));
+  if (o.end !== undefined) args.push('-frames:v', String(count * (loops + 1)));
+  const channels = o.color === 'rgb' ? 3 : 1;
+  args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
+  return { args, width: w, height: h, channels, firstIndex: first, expected: count * (loops + 1), fps, info, sequence };
+}
+
+export interface DecodeDeps {
+  flow?: FlowControl;
+  /** spawns ffmpeg (pass ctx.children.spawn so that cancellation kills it) */
+  spawn?: (cmd: string, args: readonly string[]) => ChildProcess;
+}
+
+/**
+ * Emits the frames of a planned decode. Errors: ffmpeg failing (with its last
+ * stderr lines), a truncated stream, or no frame at all. Unsubscribing kills ffmpeg.
+ */
+export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = {}): Observable<Frame> {
+  const spawn = deps.spawn ?? ((c: string, a: readonly string[]) => new ChildRegistry().spawn(c, a));
+  return new Observable<Frame>((subscriber) => {
+    const frameBytes = plan.width * plan.height * plan.channels;
+    const child = spawn(ffmpegPath(), plan.args);
+    child.stdin?.end();
+    const tail = new TailBuffer();
+    child.stderr?.on('data', (d: Buffer) => tail.push(d));
+    let cur = new Uint8Array(frameBytes);
+    let fill = 0;
+    let n = 0;
+    let ended = false;
+    let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const finish = () => {
+      if (!ended || !exited || subscriber.closed) return;
+      const { code, signal } = exited;
+      if (code !== 0) {
+        subscriber.error(new InputError(`ffmpeg could not decode ${path} (${signal ? 'killed by ' + signal : 'exit code ' + code}): ${tail.lines() || 'no message'}`, 'the file is corrupt, truncated or not a video; check that it plays'));
+      } else if (fill !== 0) {
+        subscriber.error(new InputError(`${path}: the decoded stream ended inside a frame (${fill} of ${frameBytes} bytes)`, 'the file is truncated or corrupt; re-encode or re-download it'));
+      } else if (n === 0) {
+        subscriber.error(new InputError(`${path} has no frames${tail.value ? ': ' + tail.lines() : ''}`, 'check the file and the start/end range'));
+      } else if (!plan.sequence && plan.expected > 0 && n < plan.expected - Math.max(2, Math.ceil(plan.expected * 0.02))) {
+        subscriber.error(new InputError(`${path} is truncated or corrupt: decoded ${n} frames, its header announces ${plan.expected}${tail.value ? ` (ffmpeg: ${tail.lines(2)})` : ''}`, 'repair or re-download the file, or set end to the last good frame'));
+      } else subscriber.complete();
+    };
+    child.once('error', (e) => subscriber.error(new InputError(`cannot start ffmpeg (${e.message})`, 'set SVDFLOW_FFMPEG to a working ffmpeg binary')));
+    child.once('close', (code, signal) => {
+      exited = { code, signal };
+      finish();
+    });
+    const sub = fromReadable(child.stdout!, deps.flow).subscribe({
+      next: (chunk) => {
+        let off = 0;
+        while (off < chunk.length) {
+          const take = Math.min(frameBytes - fill, chunk.length - off);
+          cur.set(chunk.subarray(off, off + take), fill);
+          fill += take;
+          off += take;
+          if (fill === frameBytes) {
+            const frame: Frame = { kind: 'Frame', index: plan.firstIndex + n, width: plan.width, height: plan.height, channels: plan.channels, data: cur };
+            n++;
+            cur = new Uint8Array(frameBytes);
+            fill = 0;
+            subscriber.next(frame);
+            if (subscriber.closed) return;
+          }
+        }
+      },
+      error: (e) => subscriber.error(e),
+      complete: () => {
+        ended = true;
+        finish();
+      },
+    });
+    return () => {
+      sub.unsubscribe();
+      if (child.exitCode === null && child.signalCode === null) void ChildRegistry.kill(child, 1000);
+    };
+  });
+}

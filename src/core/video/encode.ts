@@ -1,0 +1,142 @@
+/**
+ * Encoding raw frames through ffmpeg's stdin. `write` resolves when the pipe
+ * accepts more (write() returned true, or 'drain'), so a slow encoder slows the
+ * producer instead of buffering frames in memory.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { ChildRegistry } from '../children.js';
+import { InputError } from '../errors.js';
+import { ffmpegEncoders, ffmpegPath, TailBuffer } from './ffmpeg.js';
+
+export type Codec = 'h264' | 'mpeg4' | 'ffv1';
+
+/** The codec actually available: H.264 needs libx264; otherwise MPEG-4 part 2. */
+export function resolveCodec(codec: Codec): { codec: Codec; encoder: string; fallback: boolean } {
+  if (codec === 'h264') {
+    if (ffmpegEncoders().has('libx264')) return { codec, encoder: 'libx264', fallback: false };
+    return { codec: 'mpeg4', encoder: 'mpeg4', fallback: true };
+  }
+  return { codec, encoder: codec, fallback: false };
+}
+
+export interface EncoderOptions {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  fps: number;
+  /** output file (extension decides the container unless `format` is given) */
+  path: string;
+  codec: Codec;
+  /** H.264 constant rate factor (0 = lossless) */
+  crf: number;
+  format?: string;
+}
+
+export function encoderArgs(o: EncoderOptions): { args: string[]; encoder: string; fallback: boolean } {
+  const c = resolveCodec(o.codec);
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', o.channels === 3 ? 'rgb24' : 'gray', '-s', `${o.width}x${o.height}`, '-r', String(o.fps || 25), '-i', 'pipe:0'];
+  const even = o.width % 2 !== 0 || o.height % 2 !== 0;
+  if (c.encoder === 'libx264') {
+    if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(o.crf), '-pix_fmt', o.crf === 0 ? (o.channels === 3 ? 'yuv444p' : 'gray') : 'yuv420p', '-threads', '1');
+  } else if (c.encoder === 'mpeg4') {
+    if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
+    args.push('-c:v', 'mpeg4', '-q:v', '3', '-pix_fmt', 'yuv420p');
+  } else {
+    args.push('-c:v', 'ffv1');
+  }
+  args.push('-map_metadata', '-1', '-fflags', '+bitexact', '-flags:v', '+bitexact');
+  if (o.format) args.push('-f', o.format);
+  args.push(o.path);
+  return { args, encoder: c.encoder, fallback: c.fallback };
+}
+
+export class VideoEncoder {
+  private readonly child: ChildProcess;
+  private readonly tail = new TailBuffer();
+  private readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private failure?: Error;
+  readonly encoder: string;
+  readonly fallback: boolean;
+  frames = 0;
+
+  constructor(
+    private readonly o: EncoderOptions,
+    spawn: (cmd: string, args: readonly string[]) => ChildProcess = (c, a) => new ChildRegistry().spawn(c, a),
+  ) {
+    const { args, encoder, fallback } = encoderArgs(o);
+    this.encoder = encoder;
+    this.fallback = fallback;
+    this.child = spawn(ffmpegPath(), args);
+    this.child.stdout?.resume();
+    this.child.stderr?.on('data', (d: Buffer) => this.tail.push(d));
+    this.child.stdin?.on('error', (e) => (this.failure ??= e));
+    this.exited = new Promise((resolve) => {
+      this.child.once('error', (e) => {
+        this.failure ??= e;
+        resolve({ code: -1, signal: null });
+      });
+      this.child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+  }
+
+  private error(what: string): InputError {
+    return new InputError(`ffmpeg failed to encode ${this.o.path} (${what}): ${this.tail.lines() || this.failure?.message || 'no message'}`, 'check the codec and the output folder; set SVDFLOW_FFMPEG to another ffmpeg if this one lacks the encoder');
+  }
+
+  /** Writes one frame (width*height*channels bytes); resolves when the pipe can take more. */
+  write(frame: Uint8Array): Promise<void> {
+    const stdin = this.child.stdin!;
+    if (this.failure || stdin.destroyed) return this.exited.then(() => Promise.reject(this.error('the encoder stopped')));
+    this.frames++;
+    if (stdin.write(frame)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        stdin.off('close', onClose);
+        resolve();
+      };
+      const onClose = () => {
+        stdin.off('drain', onDrain);
+        void this.exited.then(() => reject(this.error('the encoder stopped')));
+      };
+      stdin.once('drain', onDrain);
+      stdin.once('close', onClose);
+    });
+  }
+
+  /** Closes stdin and waits for ffmpeg; throws with ffmpeg's message on failure. */
+  async finish(): Promise<void> {
+    this.child.stdin?.end();
+    const { code, signal } = await this.exited;
+    if (code !== 0) throw this.error(signal ? `killed by ${signal}` : `exit code ${code}`);
+  }
+
+  /** Stops ffmpeg at once (cancellation). */
+  kill(): Promise<void> {
+    return ChildRegistry.kill(this.child, 1000);
+  }
+}
+
+/** Joins complete segment files into one (ffmpeg concat demuxer, stream copy). */
+export async function concatSegments(
+  segments: string[],
+  listPath: string,
+  out: string,
+  format: string | undefined,
+  spawn: (cmd: string, args: readonly string[]) => ChildProcess = (c, a) => new ChildRegistry().spawn(c, a),
+): Promise<void> {
+  const { writeFile } = await import('node:fs/promises');
+  await writeFile(listPath, segments.map((s) => `file '${s.replaceAll("'", "'\\''")}'`).join('\n') + '\n');
+  const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', listPath, '-c', 'copy', '-map_metadata', '-1', '-fflags', '+bitexact'];
+  if (format) args.push('-f', format);
+  args.push(out);
+  const child = spawn(ffmpegPath(), args);
+  child.stdin?.end();
+  const tail = new TailBuffer();
+  child.stderr?.on('data', (d: Buffer) => tail.push(d));
+  const code = await new Promise<number | null>((resolve) => {
+    child.once('error', () => resolve(-1));
+    child.once('close', (c) => resolve(c));
+  });
+  if (code !== 0) throw new InputError(`ffmpeg could not join the video segments into ${out}: ${tail.lines() || 'exit code ' + code}`, 'check free disk space and the output folder');
+}

@@ -1,0 +1,64 @@
+/**
+ * batch-frames: groups consecutive frames into FrameBatch blocks (rows = frames,
+ * values 0..1), aligned to absolute frame numbers so that a resumed run groups
+ * the same frames.
+ *
+ * ```yaml
+ * - stage: batch-frames
+ *   params: { size: 30 }
+ * ```
+ */
+import { z } from 'zod';
+import { Observable } from 'rxjs';
+import { defineStage } from '../core/stage.js';
+import { InputError } from '../core/errors.js';
+import { Matrix } from '../core/linalg/matrix.js';
+import type { Frame, FrameBatch } from '../core/ports.js';
+
+export const batchFrames = defineStage({
+  name: 'batch-frames',
+  summary: 'Group consecutive frames into batches (frames as rows, values 0..1)',
+  example: `- stage: batch-frames\n  params: { size: 30 }`,
+  input: 'Frame',
+  output: 'FrameBatch',
+  params: z.strictObject({
+    size: z.number().int().min(1).max(1000).default(30).describe('frames per batch'),
+  }),
+  operator: (params) => (source) =>
+    new Observable<FrameBatch>((sub) => {
+      let first: number | undefined;
+      let cur: { start: number; frames: Frame[] } | undefined;
+      const flush = () => {
+        if (!cur || !cur.frames.length) return;
+        const f0 = cur.frames[0]!;
+        const d = f0.data.length;
+        const m = new Matrix(cur.frames.length, d);
+        cur.frames.forEach((f, i) => {
+          const o = i * d, src = f.data, dst = m.data;
+          for (let j = 0; j < d; j++) dst[o + j] = src[j]! / 255;
+        });
+        const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total };
+        cur = undefined;
+        sub.next(b);
+      };
+      return source.subscribe({
+        next: (f) => {
+          first ??= f.index;
+          if (cur && (f.width !== cur.frames[0]!.width || f.height !== cur.frames[0]!.height || f.channels !== cur.frames[0]!.channels)) {
+            sub.error(new InputError(`frame ${f.index} is ${f.width}x${f.height}x${f.channels}, earlier frames are ${cur.frames[0]!.width}x${cur.frames[0]!.height}x${cur.frames[0]!.channels}`, 'all frames of a stream must have one size; decode with scale or crop'));
+            return;
+          }
+          const slot = Math.floor((f.index - first) / params.size);
+          if (cur && slot !== Math.floor((cur.start - first) / params.size)) flush();
+          cur ??= { start: f.index, frames: [] };
+          cur.frames.push(f);
+          if (cur.frames.length === params.size) flush();
+        },
+        error: (e) => sub.error(e),
+        complete: () => {
+          flush();
+          sub.complete();
+        },
+      });
+    }),
+});
