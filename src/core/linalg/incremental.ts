@@ -129,9 +129,13 @@ export class IncrementalSvd {
     const P = new Matrix(c, r);
     if (r > 0) {
       for (let pass = 0; pass < 2; pass++) {
-        const P2 = gemm(C, this.Ut, { transB: true }); // c x r
-        gemm(P2, this.Ut, { alpha: -1, beta: 1, C }); // C <- C - P2 Uᵀ
-        for (let i = 0; i < P.data.length; i++) P.data[i] = P.data[i]! + P2.data[i]!;
+        if (r <= 4) {
+          projectOutSmall(C, this.Ut, P);
+        } else {
+          const P2 = gemm(C, this.Ut, { transB: true }); // c x r
+          gemm(P2, this.Ut, { alpha: -1, beta: 1, C }); // C <- C - P2 Uᵀ
+          for (let i = 0; i < P.data.length; i++) P.data[i] = P.data[i]! + P2.data[i]!;
+        }
       }
     }
     // ---- LQ of the residual rows: H = L Qh, L lower c x c (R = Lᵀ)
@@ -264,6 +268,31 @@ export class IncrementalSvd {
 }
 
 /**
+ * For each row x of C (c x d): p = U x (U = Ut, r <= 4 rows), x <- x - Uᵀ p, P[row] += p.
+ * One read pass and one read-write pass per row (GEMM would re-read each row r times).
+ */
+function projectOutSmall(C: Matrix, Ut: Matrix, P: Matrix): void {
+  const r = Ut.rows, d = C.cols, cd = C.data, u = Ut.data;
+  const zero = new Float64Array(d);
+  const u0 = r > 0 ? u.subarray(0, d) : zero;
+  const u1 = r > 1 ? u.subarray(d, 2 * d) : zero;
+  const u2 = r > 2 ? u.subarray(2 * d, 3 * d) : zero;
+  const u3 = r > 3 ? u.subarray(3 * d, 4 * d) : zero;
+  for (let i = 0; i < C.rows; i++) {
+    const x = cd.subarray(i * d, i * d + d);
+    let p0 = 0, p1 = 0, p2 = 0, p3 = 0;
+    for (let t = 0; t < d; t++) {
+      const v = x[t]!;
+      p0 += v * u0[t]!; p1 += v * u1[t]!; p2 += v * u2[t]!; p3 += v * u3[t]!;
+    }
+    for (let t = 0; t < d; t++) x[t] = x[t]! - (p0 * u0[t]! + p1 * u1[t]! + p2 * u2[t]! + p3 * u3[t]!);
+    const pr = P.data, o = i * r;
+    const ps = [p0, p1, p2, p3];
+    for (let q = 0; q < r; q++) pr[o + q] = pr[o + q]! + ps[q]!;
+  }
+}
+
+/**
  * Householder LQ of the rows of H (c x d, contiguous; min(c, d) reflectors), in place: afterwards
  * H[i, 0..i] holds row i of L and H[i, i+1..d-1] the tail of reflector i (v_i = 1).
  * H_orig = L · Qh with Qh = first c rows of H_{c-1} ... H_0.
@@ -272,35 +301,69 @@ export function lqInPlace(H: Matrix): Float64Array {
   const c = H.rows, d = H.cols, h = H.data;
   const nr = Math.min(c, d);
   const tau = new Float64Array(nr);
+  if (nr === 0) return tau;
   const dots = new Float64Array(c);
-  const CH = 2048;
+  const CH = 1024;
+  // Look-ahead: while rows j > i+1 receive the update of reflector i, their dot with
+  // reflector i+1 is accumulated in the same chunked pass, so each reflector costs one
+  // pass over the trailing rows instead of two.
+  tau[0] = makeReflector(h, 0, d, 1);
   for (let i = 0; i < nr; i++) {
+    const t = tau[i]!;
     const bi = i * d;
-    const t = makeReflector(h, bi + i, d - i, 1);
-    tau[i] = t;
-    if (t === 0 || i + 1 >= c) continue;
-    // dots_j = v · H[j, i:], j > i ; chunked so v stays in L1 while rows stream
-    dots.fill(0);
+    if (i + 1 >= c) break;
+    // dots of reflector i with rows j > i (for i = 0 a separate pass; later ones come from the fused pass)
+    if (i === 0) {
+      for (let j = 1; j < c; j++) dots[j] = rowDot(h, j * d, bi, i, d);
+    }
+    // update row i+1, then build reflector i+1 from it
+    const b1 = (i + 1) * d;
+    if (t !== 0) {
+      const f = t * dots[i + 1]!;
+      if (f !== 0) { h[b1 + i]! -= f; for (let k = i + 1; k < d; k++) h[b1 + k]! -= f * h[bi + k]!; }
+    }
+    const hasNext = i + 1 < nr;
+    if (hasNext) tau[i + 1] = makeReflector(h, b1 + i + 1, d - i - 1, 1);
+    const tn = hasNext ? tau[i + 1]! : 0;
+    if (i + 2 >= c) break;
+    // fused pass on rows j >= i+2: apply reflector i, accumulate dot with reflector i+1
+    const fs = new Float64Array(c);
+    for (let j = i + 2; j < c; j++) {
+      fs[j] = t * dots[j]!;
+      dots[j] = 0;
+    }
+    const i1 = i + 1;
     for (let c0 = i; c0 < d; c0 += CH) {
       const c1 = Math.min(d, c0 + CH);
-      for (let j = i + 1; j < c; j++) {
+      for (let j = i + 2; j < c; j++) {
         const bj = j * d;
-        let s0 = 0, s1 = 0, k = c0;
-        if (c0 === i) { s0 = h[bj + i]!; k = i + 1; }
-        for (; k + 1 < c1; k += 2) { s0 += h[bj + k]! * h[bi + k]!; s1 += h[bj + k + 1]! * h[bi + k + 1]!; }
-        if (k < c1) s0 += h[bj + k]! * h[bi + k]!;
-        dots[j]! += s0 + s1;
+        const f = fs[j]!;
+        let k = c0;
+        let acc = 0;
+        if (k === i) { h[bj + i]! -= f; k++; }
+        if (k === i1) { h[bj + i1]! -= f * h[bi + i1]!; acc = h[bj + i1]!; k++; } // v_{i+1}[i+1] = 1
+        if (f !== 0) {
+          for (; k < c1; k++) {
+            const x = h[bj + k]! - f * h[bi + k]!;
+            h[bj + k] = x;
+            acc += x * h[b1 + k]!;
+          }
+        } else {
+          for (; k < c1; k++) acc += h[bj + k]! * h[b1 + k]!;
+        }
+        dots[j]! += acc;
       }
     }
-    for (let j = i + 1; j < c; j++) {
-      const bj = j * d;
-      const fct = t * dots[j]!;
-      if (fct === 0) continue;
-      h[bj + i]! -= fct;
-      for (let k = i + 1; k < d; k++) h[bj + k]! -= fct * h[bi + k]!;
-    }
+    if (tn === 0) for (let j = i + 2; j < c; j++) dots[j] = 0;
   }
   return tau;
+}
+
+function rowDot(h: Float64Array, bj: number, bi: number, i: number, d: number): number {
+  let s0 = h[bj + i]!, s1 = 0, k = i + 1;
+  for (; k + 1 < d; k += 2) { s0 += h[bj + k]! * h[bi + k]!; s1 += h[bj + k + 1]! * h[bi + k + 1]!; }
+  if (k < d) s0 += h[bj + k]! * h[bi + k]!;
+  return s0 + s1;
 }
 
 /** Z <- Z H_{c-1} ... H_0 ... i.e. rows of Z times Qh-like product; Z rows have length d. Uses the reflectors from lqInPlace. */
