@@ -15,7 +15,7 @@ import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { svgChart, type Series } from '../core/plot/svg.js';
 import { animatedScatterSvg } from '../core/plot/anim.js';
-import { viewBasis, project } from '../core/points/project.js';
+import { viewBasis, project, sampleIndices } from '../core/points/project.js';
 import { applyTransform, angle2D } from '../core/points/rigid.js';
 import type { Alignment, FileRef } from '../core/ports.js';
 
@@ -34,7 +34,7 @@ export const plotAlignment = defineStage({
   params: z.strictObject({
     prefix: z.string().min(1).default('{name}').describe('file name prefix under --out; {name} is the alignment name'),
     projection: z.enum(['xy', 'xz', 'yz', 'pca']).default('xy').describe('view of 3-D points'),
-    maxPoints: z.number().int().min(10).default(1500).describe('draw at most about this many points per set (every k-th point)'),
+    maxPoints: z.number().int().min(10).default(1500).describe('draw about this many points per set at most (an evenly spread subset)'),
     animation: z.boolean().default(true).describe('write the animation when per-iteration transforms exist'),
     frameMs: z.number().int().min(20).default(500).describe('animation: milliseconds per iteration'),
   }),
@@ -42,9 +42,8 @@ export const plotAlignment = defineStage({
     concatMap(async function* (a: Alignment): AsyncGenerator<FileRef> {
       const prefix = p.prefix.replaceAll('{name}', a.name);
       const { B, labels } = viewBasis(a.target.points, p.projection);
-      const every = (n: number) => Math.max(1, Math.ceil(n / p.maxPoints));
-      const tg = project(a.target.points, B, every(a.target.points.rows));
-      const se = every(a.source.points.rows);
+      const tg = project(a.target.points, B, sampleIndices(a.target.points.rows, p.maxPoints));
+      const se = sampleIndices(a.source.points.rows, p.maxPoints);
       const src = project(a.source.points, B, se);
       const al = project(a.aligned.points, B, se);
       const rotText = a.dim === 2 ? `rotation ${angle2D(a.rotation).toFixed(3)}°` : `${a.dim}-D`;
@@ -65,9 +64,8 @@ export const plotAlignment = defineStage({
         y: { label: 'inlier RMSE (coordinate units)' }, y2: fit.length ? { label: 'fitness (fraction matched)', min: 0, max: 1 } : undefined, series: err,
       }), { format: 'svg', description: 'RMSE (and fitness) per iteration' });
       if (p.animation && a.history && a.history.length > 1) {
-        const stride = every(a.source.points.rows);
         const sub0 = a.source.points;
-        const frames = a.history.map((T) => project(applyTransform(T, sub0), B, stride));
+        const frames = a.history.map((T) => project(applyTransform(T, sub0), B, se));
         const captions = a.history.map((_, i) => `iteration ${i}: inlier RMSE ${a.rmseHistory[i]?.toPrecision(3) ?? '?'}${fit[i] !== undefined ? `, fitness ${fit[i]!.toFixed(3)}` : ''}`);
         const svg = animatedScatterSvg({
           title: `ICP iterations: ${a.name}${view}`, subtitle: sub, xLabel: labels[0], yLabel: labels[1], frameMs: p.frameMs,

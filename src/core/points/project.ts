@@ -20,11 +20,20 @@ export function viewBasis(P: Matrix, mode: Projection): { B: Matrix; labels: [st
   return { B: Matrix.from2D([vectors.col(0), vectors.col(1)]), labels: ['principal axis 1', 'principal axis 2'] };
 }
 
-export function project(P: Matrix, B: Matrix, every = 1): { x: Float64Array; y: Float64Array } {
-  const n = Math.ceil(P.rows / every), d = P.cols;
+/** About `max` indices of 0..n-1 spread evenly without following the file order (golden-ratio hashing). */
+export function sampleIndices(n: number, max: number): Int32Array {
+  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  const f = max / n, out: number[] = [];
+  for (let i = 0; i < n; i++) if ((i * 0.6180339887498949) % 1 < f) out.push(i);
+  return Int32Array.from(out);
+}
+
+/** Coordinates of the rows `idx` of P (all rows when omitted) in the view B. */
+export function project(P: Matrix, B: Matrix, idx?: Int32Array): { x: Float64Array; y: Float64Array } {
+  const n = idx ? idx.length : P.rows, d = P.cols;
   const x = new Float64Array(n), y = new Float64Array(n);
   for (let k = 0; k < n; k++) {
-    const i = k * every;
+    const i = idx ? idx[k]! : k;
     let a = 0, b = 0;
     for (let j = 0; j < d; j++) { a += B.get(0, j) * P.get(i, j); b += B.get(1, j) * P.get(i, j); }
     x[k] = a; y[k] = b;
