@@ -70,3 +70,15 @@ describe('assertFinite', () => {
     expect(() => assertFinite(A.block(0, 4, 0, 3), 'ok')).not.toThrow();
   });
 });
+
+describe('gramMatrix', () => {
+  it('AᵀA and AAᵀ on odd sizes and views match the naive product', async () => {
+    const { gramMatrix } = await import('../../src/core/linalg/index.js');
+    for (const [m, n] of [[3, 2], [301, 22], [70, 45], [9, 130]] as const) {
+      const big = gaussian(m + 4, n + 3, m + n);
+      const A = big.block(2, 2 + m, 1, 1 + n);
+      expect(maxAbsDiff(gramMatrix(A), naiveMul(A, A, true, false))).toBeLessThan(1e-11);
+      expect(maxAbsDiff(gramMatrix(A, true), naiveMul(A, A, false, true))).toBeLessThan(1e-11);
+    }
+  });
+});

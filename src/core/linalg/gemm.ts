@@ -106,9 +106,10 @@ function small(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number,
   }
 }
 
-function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
   const a = A.data, b = B.data, c = C.data;
   const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
+  const direct = DIRECT_A;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const nStrips = (nc + 3) >> 2;
@@ -144,6 +145,21 @@ function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: numbe
         const mc = Math.min(MC, m - ic);
         const mStrips = (mc + 3) >> 2;
         const Ap = packA;
+        if (!tA && direct) {
+          // op(A) rows are contiguous: the kernel reads them in place (no A packing)
+          for (let sj = 0; sj < nStrips; sj++) {
+            const j0 = jc + 4 * sj;
+            const w = Math.min(4, n - j0);
+            const bOff = sj * kc * 4;
+            for (let si = 0; si < mStrips; si++) {
+              const i0 = ic + 4 * si;
+              if (upperOnly && i0 > j0 + 3) break;
+              const h = Math.min(4, m - i0);
+              kernelDirect(a, ao + i0 * as + pc, as, h, Bp, bOff, kc, c, co + i0 * cs + j0, cs, w, alpha);
+            }
+          }
+          continue;
+        }
         for (let s = 0; s < mStrips; s++) {
           const i0 = ic + 4 * s;
           const h = Math.min(4, m - i0);
@@ -175,6 +191,7 @@ function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: numbe
           const bOff = sj * kc * 4;
           for (let si = 0; si < mStrips; si++) {
             const i0 = ic + 4 * si;
+            if (upperOnly && i0 > j0 + 3) break;
             const h = Math.min(4, m - i0);
             kernel4x4(Ap, si * kc * 4, Bp, bOff, kc, c, co + i0 * cs + j0, cs, h, w, alpha);
           }
@@ -182,6 +199,37 @@ function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: numbe
       }
     }
   }
+}
+
+/** Read op(A) rows in place instead of packing them (measured: see bench notes). */
+export let DIRECT_A = true;
+export function setDirectA(v: boolean): void { DIRECT_A = v; }
+
+function kernelDirect(a: Float64Array, aOff: number, as: number, h: number, Bp: Float64Array, bOff: number, kc: number, c: Float64Array, cOff: number, cs: number, w: number, alpha: number): void {
+  const r0 = aOff, r1 = aOff + (h > 1 ? as : 0), r2 = aOff + (h > 2 ? 2 * as : 0), r3 = aOff + (h > 3 ? 3 * as : 0);
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  let pb = bOff;
+  for (let p = 0; p < kc; p++, pb += 4) {
+    const a0 = a[r0 + p]!, a1 = a[r1 + p]!, a2 = a[r2 + p]!, a3 = a[r3 + p]!;
+    const b0 = Bp[pb]!, b1 = Bp[pb + 1]!, b2 = Bp[pb + 2]!, b3 = Bp[pb + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  if (h === 4 && w === 4) {
+    let o = cOff;
+    c[o]! += alpha * c00; c[o + 1]! += alpha * c01; c[o + 2]! += alpha * c02; c[o + 3]! += alpha * c03; o += cs;
+    c[o]! += alpha * c10; c[o + 1]! += alpha * c11; c[o + 2]! += alpha * c12; c[o + 3]! += alpha * c13; o += cs;
+    c[o]! += alpha * c20; c[o + 1]! += alpha * c21; c[o + 2]! += alpha * c22; c[o + 3]! += alpha * c23; o += cs;
+    c[o]! += alpha * c30; c[o + 1]! += alpha * c31; c[o + 2]! += alpha * c32; c[o + 3]! += alpha * c33;
+    return;
+  }
+  const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
+  for (let t = 0; t < h; t++) for (let u = 0; u < w; u++) c[cOff + t * cs + u]! += alpha * acc[t * 4 + u]!;
 }
 
 function kernel4x4(Ap: Float64Array, aOff: number, Bp: Float64Array, bOff: number, kc: number, c: Float64Array, cOff: number, cs: number, h: number, w: number, alpha: number): void {
@@ -209,6 +257,22 @@ function kernel4x4(Ap: Float64Array, aOff: number, Bp: Float64Array, bOff: numbe
   }
   const acc = [c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33];
   for (let t = 0; t < h; t++) for (let u = 0; u < w; u++) c[cOff + t * cs + u]! += alpha * acc[t * 4 + u]!;
+}
+
+/**
+ * Gram matrix AᵀA (n x n; or AAᵀ with `rowsGram`), computing only the upper tiles
+ * (half the flops of a general product) and mirroring them.
+ */
+export function gramMatrix(A: Matrix, rowsGram = false): Matrix {
+  const n = rowsGram ? A.rows : A.cols;
+  const k = rowsGram ? A.cols : A.rows;
+  const C = new Matrix(n, n);
+  if (n === 0 || k === 0) return C;
+  if (n < 8 || n * n * k <= 32768) return rowsGram ? gemm(A, A, { transB: true }) : gemm(A, A, { transA: true });
+  blocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, true);
+  const c = C.data;
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c[i * n + j] = c[j * n + i]!;
+  return C;
 }
 
 /** A·B */

@@ -29,7 +29,7 @@
  * see the block at the end of this comment, filled from the benchmark.
  */
 import { Matrix } from './matrix.js';
-import { gemm, matmul, matTmul, matmulT } from './gemm.js';
+import { gramMatrix, matmul, matTmul } from './gemm.js';
 import { assertFinite, LinalgError } from './errors.js';
 import { applyReflectorsLeft, makeReflector, qrFactor, type Reflectors } from './householder.js';
 import { symEig } from './eig.js';
@@ -363,7 +363,7 @@ export function gramSvd(A: Matrix, minRatio = 1e-6, rank?: number): SvdResult {
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return exactSvd(A);
   const wide = m < n;
-  const G = wide ? matmulT(A, A) : matTmul(A, A);
+  const G = gramMatrix(A, wide);
   const { values, vectors } = symEig(G);
   const k = values.length;
   const s = new Float64Array(k);
