@@ -1,0 +1,143 @@
+/**
+ * The image-collection PCA job on the 22 bundled stamps (data/stamps, 139 x 170 RGB):
+ * reconstruction at r = n, errors implied by the singular values, generation at an image's
+ * coordinates, and the pipeline's outputs and error messages.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { lastValueFrom, of, toArray, map } from 'rxjs';
+import { ROOT, tempDir } from '../helpers.js';
+import { runPipelineFile } from '../../src/index.js';
+import { load } from '../../src/stages/load.js';
+import { normalize } from '../../src/stages/normalize.js';
+import { center } from '../../src/stages/center.js';
+import { svd } from '../../src/stages/svd.js';
+import { reconstruct } from '../../src/stages/reconstruct.js';
+import { stack } from '../../src/stages/stack.js';
+import { unstack } from '../../src/stages/unstack.js';
+import { generate } from '../../src/stages/generate.js';
+import { batchRelativeError } from '../../src/stages/compare-sheet.js';
+import { pcaModel, explainedVariance, principalCoordinates } from '../../src/core/pca/model.js';
+import type { Factorization, ImageBatch, Image, MatrixValue } from '../../src/core/ports.js';
+
+const STAMPS = join(ROOT, 'data', 'stamps');
+const PIPE = join(ROOT, 'pipelines', 'stamps-pca.yaml');
+
+function maxAbsDiff(a: Image[], b: Image[]): number {
+  let m = 0;
+  a.forEach((im, j) => im.planes.forEach((p, c) => p.data.forEach((v, i) => (m = Math.max(m, Math.abs(v - b[j]!.planes[c]!.data[i]!))))));
+  return m;
+}
+
+async function recon(f: Factorization, rank: number | number[], clamp: boolean): Promise<ImageBatch[]> {
+  return lastValueFrom(of(f).pipe(reconstruct({ rank, clamp }), map((v) => v as MatrixValue), unstack(), toArray()));
+}
+
+let images: ImageBatch;
+let exact: Factorization;
+let gram: Factorization;
+
+beforeAll(async () => {
+  images = (await lastValueFrom(load({ path: STAMPS }).pipe(normalize({ by: 'dtype' })))) as ImageBatch;
+  const X = await lastValueFrom(of(images).pipe(stack(), center({ mode: 'row' })));
+  exact = await lastValueFrom(of(X as MatrixValue).pipe(svd({ solver: 'exact' })));
+  gram = await lastValueFrom(of(X as MatrixValue).pipe(svd({ solver: 'gram', rank: 21 })));
+});
+
+describe('stamps PCA (22 x 70,890)', () => {
+  it('stacks 22 images of 139 x 170 x 3 into a 70,890 x 22 matrix and factorises it by both routes', () => {
+    expect(images.images).toHaveLength(22);
+    expect(exact.factors[0]!.U.rows).toBe(70890);
+    expect(exact.factors[0]!.s.length).toBe(22);
+    expect(exact.solver).toBe('exact');
+    expect(gram.solver).toBe('gram');
+    const se = exact.factors[0]!.s, sg = gram.factors[0]!.s;
+    for (let i = 0; i < 21; i++) expect(Math.abs(sg[i]! - se[i]!)).toBeLessThan(1e-9 * se[0]!);
+    // centring leaves rank n - 1: the last exact singular value is zero to rounding
+    expect(se[21]! / se[0]!).toBeLessThan(1e-12);
+  });
+
+  it('reconstructs the input at r = n (exact) and r = n - 1 (gram) to 1e-9', async () => {
+    const [full] = await recon(exact, 22, false);
+    expect(maxAbsDiff(full!.images, images.images)).toBeLessThan(1e-9);
+    const [g] = await recon(gram, 21, false);
+    expect(maxAbsDiff(g!.images, images.images)).toBeLessThan(1e-9);
+  });
+
+  it('has the relative errors at r = 1 and 3 implied by the singular values (clamped: about 0.257 and 0.177, as NumPy)', async () => {
+    const ev = explainedVariance(pcaModel(gram));
+    const raw = await recon(gram, [1, 3], false);
+    const clamped = await recon(gram, [1, 3], true);
+    expect(raw.map((b) => b.name)).toEqual(['stamps-r1', 'stamps-r3']);
+    const implied = [ev.relErrorOriginal[0]!, ev.relErrorOriginal[2]!];
+    raw.forEach((b, i) => expect(Math.abs(batchRelativeError(b.images, images.images) - implied[i]!)).toBeLessThan(1e-9));
+    // NumPy on the same JPEGs (PIL decoder): 0.257387 and 0.176834 clamped, 0.257407 and 0.176933 unclamped
+    const e = clamped.map((b) => batchRelativeError(b.images, images.images));
+    expect(e[0]).toBeCloseTo(0.2574, 3);
+    expect(e[1]).toBeCloseTo(0.1768, 3);
+    expect(implied[0]).toBeCloseTo(0.2574, 3);
+    expect(implied[1]).toBeCloseTo(0.1769, 3);
+    // clamping to [0, 1] can only move values towards the originals
+    e.forEach((x, i) => expect(x).toBeLessThanOrEqual(implied[i]! + 1e-12));
+  });
+
+  it("generates, at stamp i's first r coordinates, stamp i's rank-r reconstruction", async () => {
+    const m = pcaModel(gram);
+    const C = principalCoordinates(m, 3);
+    const picks = [0, 7, 21];
+    const gen = await lastValueFrom(of(gram).pipe(generate({ from: 'coordinates', coordinates: picks.map((j) => Array.from(C.row(j))) })));
+    const [r3] = await recon(gram, [3], true);
+    picks.forEach((j, q) => expect(maxAbsDiff([gen.images[q]!], [r3!.images[j]!])).toBeLessThan(1e-12));
+    // and the ends of a path are the two images' reconstructions from every kept component
+    const path = await lastValueFrom(of(gram).pipe(generate({ from: 'path', between: ['im_00', 'im_11'], steps: 3 })));
+    expect(maxAbsDiff([path.images[0]!, path.images[2]!], [images.images[0]!, images.images[11]!])).toBeLessThan(1e-9);
+  });
+});
+
+describe('pipelines/stamps-pca.yaml', () => {
+  const tmp = tempDir('svdflow-stamps-');
+  afterAll(() => tmp.cleanup());
+
+  it('runs in a few seconds and writes the sheets, report, scatter and generated images', async () => {
+    const out = join(tmp.dir, 'out');
+    const r = await runPipelineFile(PIPE, { outDir: out, progress: false });
+    expect(r.durationMs).toBeLessThan(15_000);
+    for (const f of ['reconstructions.png', 'pca-variance.csv', 'pca-variance.svg', 'pca-coordinates.csv', 'pca-mean.png', 'pca-eigenimages.png', 'pca-scatter.svg', 'pca-report.json', 'generated-grid.png', 'generated-path.png', 'generated/path_im_00_im_11_t0.00.png']) {
+      expect(existsSync(join(out, f)), f).toBe(true);
+    }
+    const cmp = r.files.find((f) => f.path.endsWith('reconstructions.png'))!;
+    const errs = [...cmp.description!.matchAll(/rel\. error ([\d.]+)/g)].map((m) => Number(m[1]));
+    expect(errs).toHaveLength(3);
+    expect(errs[0]).toBeCloseTo(0.2574, 3);
+    expect(errs[1]).toBeCloseTo(0.1768, 3);
+    expect(errs[2]).toBeLessThan(errs[1]!);
+    const report = JSON.parse(readFileSync(join(out, 'pca-report.json'), 'utf8'));
+    expect(report.values).toMatchObject({ images: 22, dim: 70890, rank: 21, solver: 'gram' });
+    const svg = readFileSync(join(out, 'pca-scatter.svg'), 'utf8');
+    expect(svg.match(/<image /g)).toHaveLength(22);
+    expect(svg).toContain('>mean</text>');
+  });
+
+  it('gives clear errors for an empty folder, mixed sizes and a non-image file', async () => {
+    const dir = (name: string) => { const d = join(tmp.dir, name); mkdirSync(d, { recursive: true }); return d; };
+    const empty = dir('empty');
+    const mixed = dir('mixed');
+    copyFileSync(join(STAMPS, 'im_00.jpg'), join(mixed, 'a.jpg'));
+    copyFileSync(join(ROOT, 'data', 'stamps', 'im_01.jpg'), join(mixed, 'b.jpg'));
+    const sharp = (await import('sharp')).default;
+    await sharp(join(STAMPS, 'im_02.jpg')).resize(100, 120).toFile(join(mixed, 'c.jpg'));
+    const bad = dir('bad');
+    copyFileSync(join(STAMPS, 'im_00.jpg'), join(bad, 'a.jpg'));
+    writeFileSync(join(bad, 'notes.jpg'), 'not an image');
+    const run = (folder: string) => runPipelineFile(PIPE, { outDir: join(tmp.dir, 'o'), progress: false, set: [`images=${folder}`] });
+    await expect(run(empty)).rejects.toThrow(/step 'load' \(stage load\) failed: folder .*empty has no image files/);
+    await expect(run(mixed)).rejects.toThrow(/differ in size: most are 139x170 \(width x height\), but .*c\.jpg \(100x120\)/);
+    await expect(run(mixed)).rejects.toMatchObject({ hint: expect.stringContaining('resize: { width: 139, height: 170 }') });
+    await expect(run(bad)).rejects.toThrow(/cannot read .*notes\.jpg: it is not an image/);
+    // too few images for the 21 components the pipeline asks for: the bound and what to do
+    const few = dir('few');
+    for (const n of ['00', '01', '02']) copyFileSync(join(STAMPS, `im_${n}.jpg`), join(few, `im_${n}.jpg`));
+    await expect(run(few)).rejects.toThrow('rank 21 is larger than min(rows, cols) = min(70890, 3) = 3');
+  });
+});
