@@ -148,7 +148,8 @@ export async function encodeImage(img: Image, format: EncodeFormat, opts: { qual
 }
 
 export async function encodePixels(data: Uint8Array, width: number, height: number, channels: 1 | 3, format: EncodeFormat, opts: { quality?: number; lossless?: boolean } = {}): Promise<Buffer> {
-  const s = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  let s = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  if (channels === 1) s = s.toColourspace('b-w'); // a 1-channel file (sharp would write RGB otherwise)
   if (format === 'png') return s.png({ compressionLevel: 9 }).toBuffer();
   if (format === 'jpeg') return s.jpeg({ quality: opts.quality ?? 90 }).toBuffer();
   return s.webp({ quality: opts.quality ?? 90, lossless: opts.lossless ?? false }).toBuffer();
