@@ -46,8 +46,9 @@ export function parsePoints(bytes: Uint8Array, opts: ParseOptions): ParsedPoints
 }
 
 function parseNumber(tok: string, file: string, line: number, col: number): number {
-  const v = Number(tok);
-  if (tok === '' || Number.isNaN(v) && !/^[+-]?nan$/i.test(tok)) {
+  const special = /^[+-]?(nan|inf(inity)?)$/i.test(tok);
+  const v = special ? NaN : Number(tok);
+  if (tok === '' || (Number.isNaN(v) && !special)) {
     throw new InputError(`${file}:${line}: column ${col} is '${tok}', not a number`, 'remove the text, or use a CSV header line (x,y,z) for column names');
   }
   if (!Number.isFinite(v)) throw new InputError(`${file}:${line}: column ${col} is '${tok}', not a finite number (NaN and Inf coordinates are not points)`, 'remove or fix that point');
