@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import type { KindPreserving } from '../core/image/typing.js';
 import { InputError } from '../core/errors.js';
 import { applyMean, meanOf } from '../core/image/planes.js';
 import type { Centering, Image, ImageBatch, MatrixValue } from '../core/ports.js';
@@ -25,7 +26,7 @@ function centerImage(img: Image, mode: Mode): Image {
   return { ...img, planes: img.planes.map((P, i) => applyMean(P, centering[i]!, -1)), centering };
 }
 
-export const center = defineStage({
+const centerStage = defineStage({
   name: 'center',
   summary: 'Subtract the mean (global, per row or per column); the mean travels with the data',
   description: [
@@ -52,3 +53,6 @@ export const center = defineStage({
       return { ...v, matrix: applyMean(v.matrix, centering, -1), centering };
     }),
 });
+
+/** The stage; from code it returns the kind it is given (Image → Image, …). */
+export const center = centerStage as KindPreserving<typeof centerStage, Image | ImageBatch | MatrixValue>;

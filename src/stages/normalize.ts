@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import type { KindPreserving } from '../core/image/typing.js';
 import { InputError } from '../core/errors.js';
 import { maxOf, scalePlanes } from '../core/image/planes.js';
 import type { Image, ImageBatch } from '../core/ports.js';
@@ -30,7 +31,7 @@ export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number): 
   return { ...img, planes: scalePlanes(img.planes, scale), range: [0, 1], normalization: { method: by, scale } };
 }
 
-export const normalize = defineStage({
+const normalizeStage = defineStage({
   name: 'normalize',
   summary: 'Scale image values to floats in [0, 1] (by the maximum or by the 8-bit range), remembering how',
   description: [
@@ -52,3 +53,6 @@ export const normalize = defineStage({
       return { ...v, images: v.images.map((im) => normalizeImage(im, params.by, m)) };
     }),
 });
+
+/** The stage; from code it returns the kind it is given (Image → Image, …). */
+export const normalize = normalizeStage as KindPreserving<typeof normalizeStage, Image | ImageBatch>;

@@ -41,20 +41,20 @@ export const truncate = defineStage({
   output: 'Factorization',
   params: z
     .strictObject({
-      rank: z.number().int().min(1).optional().describe('keep exactly k values'),
-      percent: z.number().gt(0).max(100).optional().describe('keep this percentage of the min(m, n) values (rounded; at least 1)'),
-      energy: z.number().gt(0).max(1).optional().describe('smallest k keeping at least this fraction of Σσ²'),
-      error: z.number().min(0).lt(1).optional().describe('smallest k with relative Frobenius error ≤ this'),
-      ratio: z.number().gt(1).optional().describe('largest k with compression ratio (8-bit original bytes / stored bytes) ≥ this'),
+      rank: z.number().int().min(1).nullish().describe('keep exactly k values'),
+      percent: z.number().gt(0).max(100).nullish().describe('keep this percentage of the min(m, n) values (rounded; at least 1)'),
+      energy: z.number().gt(0).max(1).nullish().describe('smallest k keeping at least this fraction of Σσ²'),
+      error: z.number().min(0).lt(1).nullish().describe('smallest k with relative Frobenius error ≤ this'),
+      ratio: z.number().gt(1).nullish().describe('largest k with compression ratio (8-bit original bytes / stored bytes) ≥ this'),
       storage: z.enum(['float32', 'float64']).default('float32').describe('precision of the stored factors, for ratio'),
       drop: z.boolean().default(false).describe('also slice U, s, V to k (frees memory; later steps then see only k values)'),
     })
-    .refine((p) => TARGETS.filter((t) => p[t] !== undefined).length === 1, {
-      message: `give exactly one of ${TARGETS.join(', ')}`,
+    .refine((p) => TARGETS.filter((t) => p[t] != null).length === 1, {
+      message: `give exactly one of ${TARGETS.join(', ')} (null counts as not given, so --set truncate.percent=null --set truncate.error=0.05 switches target)`,
     }),
   operator: (params, ctx) =>
     map((f: Factorization): Factorization => {
-      const by = TARGETS.find((t) => params[t] !== undefined)!;
+      const by = TARGETS.find((t) => params[t] != null)!;
       const target = params[by]!;
       const F = f.factors[0]!;
       const mn = Math.min(F.U.rows, F.V.rows);

@@ -41,7 +41,7 @@ describe('reconstruct', () => {
   });
 
   it('a list of ranks emits one value per rank named -r<rank>', async () => {
-    const out = (await lastValueFrom(of(f).pipe(reconstruct({ rank: [1, 5, 10] }), toArray()))) as Image[];
+    const out = (await lastValueFrom(of(f).pipe(reconstruct({ rank: [1, 5, 10] }), toArray()))) as Array<Image | MatrixValue>;
     expect(out.map((o) => o.name)).toEqual(['decay-r1', 'decay-r5', 'decay-r10']);
   });
 
