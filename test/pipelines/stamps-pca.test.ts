@@ -39,7 +39,7 @@ let exact: Factorization;
 let gram: Factorization;
 
 beforeAll(async () => {
-  images = (await lastValueFrom(load({ path: STAMPS }).pipe(normalize({ by: 'dtype' })))) as ImageBatch;
+  images = (await lastValueFrom(load({ path: STAMPS }).pipe(map((v) => v as ImageBatch), normalize({ by: 'dtype' })))) as ImageBatch;
   const X = await lastValueFrom(of(images).pipe(stack(), center({ mode: 'row' })));
   exact = await lastValueFrom(of(X as MatrixValue).pipe(svd({ solver: 'exact' })));
   gram = await lastValueFrom(of(X as MatrixValue).pipe(svd({ solver: 'gram', rank: 21 })));

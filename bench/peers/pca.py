@@ -1,0 +1,68 @@
+"""Peer for bench/pca.bench.ts: the image-collection PCA steps in NumPy (PIL to decode).
+
+Usage: pca.py <stamps folder> <reps>. Prints one JSON line: median ms per step and the
+relative errors at r = 1, 3, 10 (clamped, against the originals).
+"""
+import sys, os, glob, json, time
+import numpy as np
+from PIL import Image
+
+folder, reps = sys.argv[1], int(sys.argv[2])
+files = sorted(glob.glob(os.path.join(folder, 'im_*.jpg')))
+RANKS = [1, 3, 10]
+
+
+def med(fn):
+    fn()
+    t = []
+    for _ in range(reps):
+        t0 = time.perf_counter(); fn(); t.append((time.perf_counter() - t0) * 1e3)
+    return float(np.median(t))
+
+
+def load():
+    # planar per image, like svdflow's stack: R plane, G plane, B plane
+    return np.stack([np.asarray(Image.open(f).convert('RGB'), dtype=np.float64).transpose(2, 0, 1).ravel() / 255.0 for f in files], 1)
+
+
+X = load()
+def center(): m = X.mean(1, keepdims=True); return m, X - m
+mean, A = center()
+
+def gram(A):
+    w, V = np.linalg.eigh(A.T @ A)
+    idx = np.argsort(w)[::-1][: A.shape[1] - 1]  # n - 1 components, as svdflow's rank 21
+    s = np.sqrt(np.maximum(w[idx], 0)); V = V[:, idx]
+    return (A @ V) / s, s, V
+def exact(A): U, s, Vt = np.linalg.svd(A, full_matrices=False); return U, s, Vt.T
+U, s, V = gram(A)
+
+def recon():
+    return [np.clip(mean + (U[:, :r] * s[:r]) @ V[:, :r].T, 0, 1) for r in RANKS]
+
+sd = s / np.sqrt(X.shape[1] - 1)
+def grid():
+    t = np.linspace(-2, 2, 5)
+    C = np.array([[a * sd[0], b * sd[1]] for b in t[::-1] for a in t])  # 25 x 2
+    return np.clip(mean + U[:, :2] @ C.T, 0, 1)
+
+def end_to_end():
+    m = X.mean(1, keepdims=True); A = X - m
+    U, s, V = gram(A)
+    R = [np.clip(m + (U[:, :r] * s[:r]) @ V[:, :r].T, 0, 1) for r in RANKS]
+    return R, s[:, None] * V.T
+
+out = {
+    'numpy': np.__version__,
+    'shape': list(X.shape),
+    'load_ms': med(load),
+    'center_ms': med(center),
+    'gram_ms': med(lambda: gram(A)),
+    'exact_ms': med(lambda: exact(A)),
+    'reconstruct_ms': med(recon),
+    'grid_ms': med(grid),
+    'pipeline_core_ms': med(end_to_end),
+    's': s.tolist(),
+    'errors': [float(np.linalg.norm(R - X) / np.linalg.norm(X)) for R in recon()],
+}
+print(json.dumps(out))
