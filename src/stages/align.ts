@@ -127,7 +127,10 @@ export const align = defineStage({
         }
         if (!converged) ctx.log.warn({ iterations, rmse: inlierRmse }, `ICP did not converge in ${iterations} iterations; raise criteria.maxIterations`);
       }
-      const { R, t, scale } = decompose(T);
+      const dec = decompose(T);
+      // without scaling the linear part is the rotation itself (no det-based rescaling round-off)
+      const scaled = p.method === 'procrustes' ? p.scaling : p.estimation === 'point-to-point' && p.scaling;
+      const { R, t, scale } = scaled ? dec : { R: T.block(0, d, 0, d).clone(), t: dec.t, scale: 1 };
       const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: applyTransform(T, source.points) };
       if (source.normals) aligned.normals = rotateVectors(T, source.normals);
       ctx.log.info({ method: p.method, iterations, converged, fitness, inlierRmse }, 'aligned');
