@@ -103,8 +103,10 @@ export function sheetLayout(rows: SheetRow[], opts: SheetOptions = {}): SheetLay
   const nameH = opts.names === false ? 0 : NAME_H;
   const top0 = opts.title ? TITLE_H : PAD;
   const bandH = nameH + rows.length * (thumbH + PAD) + PAD;
+  // wide enough for the title (about 9 px per bold 15 px character)
+  const titleW = opts.title ? Math.ceil(opts.title.length * 9.2) + 2 * PAD : 0;
   return {
-    width: LABEL_W + columns * (thumbW + PAD) + PAD,
+    width: Math.max(LABEL_W + columns * (thumbW + PAD) + PAD, titleW),
     height: top0 + bands * bandH,
     thumbW,
     thumbH,
@@ -140,6 +142,7 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
     }
     for (let b = 0; b < L.bands; b++) {
       if (b * L.columns >= row.images.length) continue;
+      if (rows.length === 1 && b > 0) break; // one batch wrapped into bands: label the first band only
       const { top } = L.place(r, b * L.columns);
       const cy = top + L.thumbH / 2;
       svg.push(`<text x="${PAD}" y="${cy}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
@@ -151,7 +154,8 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
     first.images.forEach((im, i) => {
       const { left, top } = L.place(0, i);
       const maxChars = Math.max(4, Math.floor(L.thumbW / 6.5));
-      const name = im.name.length > maxChars ? im.name.slice(0, maxChars - 1) + '…' : im.name;
+      // long names differ at the end (…_t0.50, …_pc2+1.0sd): keep the end
+      const name = im.name.length > maxChars ? '…' + im.name.slice(im.name.length - maxChars + 1) : im.name;
       svg.push(`<text x="${left + L.thumbW / 2}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(name)}</text>`);
     });
   }
