@@ -44,7 +44,7 @@ export const generate = defineStage({
     })
     .superRefine((p, ctx) => {
       const need = (key: 'coordinates' | 'between', text: string) => {
-        if (p[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], message: `from: ${p.from} needs ${key}: ${text}` });
+        if (p[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `from: ${p.from} needs ${key}: ${text}` });
       };
       if (p.from === 'coordinates') need('coordinates', 'a list of coordinate lists, e.g. [[0.5, -1.2], [3, 0]]');
       if (p.from === 'path') need('between', 'two image names or indices, e.g. [im_03, im_17]');

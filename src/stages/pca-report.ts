@@ -62,7 +62,7 @@ export const pcaReport = defineStage({
         title: `Explained variance: ${m.name} (${m.n} images, d = ${m.d.toLocaleString('en')})`,
         subtitle: `PC1 ${pct(ev.ratio[0] ?? 0)}, PC1-2 ${pct(ev.cumulative[1] ?? ev.cumulative[0] ?? 0)}, PC1-3 ${pct(ev.cumulative[2] ?? ev.cumulative.at(-1) ?? 0)} of the variance (solver ${f.solver})`,
         x: { label: 'component', min: 0.5, max: m.k + 0.5 },
-        y: { label: 'fraction of variance per component', min: 0 },
+        y: { label: 'fraction of variance per component', min: 0, max: Math.min(1, 1.08 * (ev.ratio[0] ?? 1)) },
         y2: { label: 'cumulative fraction', min: 0, max: 1 },
         series: [
           { name: 'per component', x: ev.component, y: ev.ratio, kind: 'both', radius: 4 },
