@@ -157,6 +157,14 @@ async function demo(flags: Flags): Promise<number> {
       }
       continue;
     }
+    const external = p.steps
+      .flatMap((s) => (s.def.inputFiles ? s.def.inputFiles(s.params) : []))
+      .map((x) => resolve(p.baseDir, x))
+      .filter((x) => relative(ROOT, x).startsWith('..'));
+    if (external.length) {
+      rows.push(`  - ${f}: not part of the demo: it reads data outside the project (${relative(process.cwd(), external[0]!)}); run it with: npx svdflow run pipelines/${f}`);
+      continue;
+    }
     console.log(`\n▶ ${p.name}: ${p.description ?? f}`);
     try {
       const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name));
@@ -170,7 +178,7 @@ async function demo(flags: Flags): Promise<number> {
       rows.push(`  - ${f}: FAILED`);
     }
   }
-  console.log(`\nsvdflow demo: ${files.length} pipelines\n${rows.join('\n')}`);
+  console.log(`\nsvdflow demo: ${files.length} pipelines in pipelines/\n${rows.join('\n')}`);
   console.log(`\nResults are in ${relative(process.cwd(), base) || '.'}/<pipeline-name>/ (each has a run.json manifest).`);
   return failures ? 1 : 0;
 }
