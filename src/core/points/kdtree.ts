@@ -213,6 +213,19 @@ export class KdTree {
     for (let i = 0; i < count; i++) idxOut[i] = this.index[idxOut[i]!]!;
     return count;
   }
+  /**
+   * Neighbours of the point at q[qOff..] within distance `radius` (squared distances
+   * <= radius²), nearest first, at most `max` of them (the nearest `max`, as Open3D's
+   * hybrid search): original indices into `idxOut`, squared distances into `distOut`
+   * (both of length >= max). Returns the count found.
+   */
+  radiusInto(q: ArrayLike<number>, qOff: number, radius: number, max: number, idxOut: Int32Array, distOut: Float64Array): number {
+    const c = this.knnInto(q, qOff, max, idxOut, distOut);
+    const r2 = radius * radius;
+    let n = c;
+    while (n > 0 && distOut[n - 1]! > r2) n--;
+    return n;
+  }
 }
 
 const SCRATCH = new Float64Array(1);

@@ -1,0 +1,169 @@
+/**
+ * Fast Point Feature Histograms (Rusu, Blodow, Beetz, "Fast Point Feature Histograms
+ * (FPFH) for 3D registration", ICRA 2009), computed as Open3D's ComputeFPFHFeature:
+ *
+ * 1. SPFH of each point p: for each neighbour q within `radius` (at most `maxNeighbours`),
+ *    the Darboux-frame angles (alpha, phi, theta) of the pair, each binned into 11 bins
+ *    (alpha = atan2 over [-π, π], phi and theta as cosines over [-1, 1]) → 33 values,
+ *    each pair adding 100 / (neighbours) so that each 11-bin block sums to 100.
+ * 2. FPFH(p) = SPFH(p) + the neighbours' SPFH weighted by 1 / (squared distance), each
+ *    11-bin block of the weighted sum rescaled to sum to 100.
+ *
+ * Normals must be consistently oriented for the histograms of two scans to agree;
+ * `orientOutward` turns them away from the cloud's centroid (rotation-invariant).
+ */
+import { Matrix } from '../linalg/matrix.js';
+import { KdTree } from './kdtree.js';
+import { smallestEigvec3 } from './normals.js';
+
+export const FPFH_BINS = 11;
+export const FPFH_DIM = 3 * FPFH_BINS;
+
+export interface FpfhOptions {
+  /** neighbourhood radius, in coordinate units (Open3D's tutorial: 5 x the voxel size) */
+  radius: number;
+  /** at most this many neighbours (the nearest; default 100) */
+  maxNeighbours?: number;
+  /** a tree already built on the points */
+  tree?: KdTree;
+}
+
+/**
+ * Pair features of (p1, n1) and (p2, n2), as Open3D's ComputePairFeatures: writes
+ * [alpha (atan2), phi (cosine), theta (cosine)] into out; returns false for coincident
+ * points or a degenerate frame.
+ */
+export function pairFeatures(P: Float64Array, N: Float64Array, i: number, j: number, out: Float64Array): boolean {
+  const a = 3 * i, b = 3 * j;
+  let dx = P[b]! - P[a]!, dy = P[b + 1]! - P[a + 1]!, dz = P[b + 2]! - P[a + 2]!;
+  const len = Math.sqrt(dx * dx + dy * dy + dz * dz);
+  if (len === 0) return false;
+  let n1x = N[a]!, n1y = N[a + 1]!, n1z = N[a + 2]!;
+  let n2x = N[b]!, n2y = N[b + 1]!, n2z = N[b + 2]!;
+  const a1 = (n1x * dx + n1y * dy + n1z * dz) / len;
+  const a2 = (n2x * dx + n2y * dy + n2z * dz) / len;
+  let theta: number;
+  if (Math.acos(Math.abs(a1)) > Math.acos(Math.abs(a2))) {
+    // use the point whose normal is closer to the connecting line as the source
+    [n1x, n2x] = [n2x, n1x]; [n1y, n2y] = [n2y, n1y]; [n1z, n2z] = [n2z, n1z];
+    dx = -dx; dy = -dy; dz = -dz;
+    theta = -a2;
+  } else theta = a1;
+  // v = d × n1, w = n1 × v
+  let vx = dy * n1z - dz * n1y, vy = dz * n1x - dx * n1z, vz = dx * n1y - dy * n1x;
+  const vl = Math.sqrt(vx * vx + vy * vy + vz * vz);
+  if (vl === 0) return false;
+  vx /= vl; vy /= vl; vz /= vl;
+  const wx = n1y * vz - n1z * vy, wy = n1z * vx - n1x * vz, wz = n1x * vy - n1y * vx;
+  out[0] = Math.atan2(wx * n2x + wy * n2y + wz * n2z, n1x * n2x + n1y * n2y + n1z * n2z);
+  out[1] = vx * n2x + vy * n2y + vz * n2z;
+  out[2] = theta;
+  return true;
+}
+
+const bin = (v: number) => Math.min(FPFH_BINS - 1, Math.max(0, Math.floor(v)));
+
+/** FPFH descriptors: n x 33, one row per point. Points and normals are n x 3. */
+export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions): Matrix {
+  const n = points.rows;
+  if (points.cols !== 3 || normals.cols !== 3) throw new RangeError(`FPFH needs 3-D points and normals, got ${points.cols}-D`);
+  if (normals.rows !== n) throw new RangeError(`FPFH: ${n} points but ${normals.rows} normals`);
+  if (!(opts.radius > 0)) throw new RangeError(`FPFH radius must be positive, got ${opts.radius}`);
+  const P = points.isContiguous ? points.data : points.clone().data;
+  const N = normals.isContiguous ? normals.data : normals.clone().data;
+  const maxK = Math.min(n, Math.max(2, (opts.maxNeighbours ?? 100) + 1));
+  const tree = opts.tree ?? new KdTree(points);
+  // neighbour lists (self included at position 0 when present), kept for the second pass
+  const start = new Int32Array(n + 1);
+  const idxAll: Int32Array[] = [], distAll: Float64Array[] = [];
+  const idx = new Int32Array(maxK), dist = new Float64Array(maxK);
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const c = tree.radiusInto(P, 3 * i, opts.radius, maxK, idx, dist);
+    idxAll.push(idx.slice(0, c)); distAll.push(dist.slice(0, c));
+    start[i] = total; total += c;
+  }
+  const spfh = new Float64Array(n * FPFH_DIM);
+  const f = new Float64Array(3);
+  for (let i = 0; i < n; i++) {
+    const nb = idxAll[i]!;
+    const others = nb.length - 1;
+    if (others <= 0) continue;
+    const inc = 100 / others;
+    const o = i * FPFH_DIM;
+    for (let k = 0; k < nb.length; k++) {
+      const j = nb[k]!;
+      if (j === i) continue;
+      if (!pairFeatures(P, N, i, j, f)) continue;
+      spfh[o + bin((FPFH_BINS * (f[0]! + Math.PI)) / (2 * Math.PI))] += inc;
+      spfh[o + FPFH_BINS + bin(FPFH_BINS * (f[1]! + 1) * 0.5)] += inc;
+      spfh[o + 2 * FPFH_BINS + bin(FPFH_BINS * (f[2]! + 1) * 0.5)] += inc;
+    }
+  }
+  const out = new Matrix(n, FPFH_DIM);
+  const F = out.data;
+  const sum = new Float64Array(3);
+  for (let i = 0; i < n; i++) {
+    const nb = idxAll[i]!, dd = distAll[i]!;
+    const o = i * FPFH_DIM;
+    sum.fill(0);
+    for (let k = 0; k < nb.length; k++) {
+      const j = nb[k]!;
+      if (j === i || dd[k] === 0) continue;
+      const w = 1 / dd[k]!;
+      const s = j * FPFH_DIM;
+      for (let h = 0; h < FPFH_DIM; h++) {
+        const v = spfh[s + h]! * w;
+        F[o + h] += v;
+        sum[(h / FPFH_BINS) | 0] += v;
+      }
+    }
+    for (let b = 0; b < 3; b++) sum[b] = sum[b]! !== 0 ? 100 / sum[b]! : 0;
+    for (let h = 0; h < FPFH_DIM; h++) F[o + h] = F[o + h]! * sum[(h / FPFH_BINS) | 0]! + spfh[o + h]!;
+  }
+  return out;
+}
+
+/**
+ * Normals by PCA of the neighbours within `radius` (at most `maxNeighbours`, default 30),
+ * as Open3D's KDTreeSearchParamHybrid; points with fewer than 3 neighbours fall back to
+ * their 3 nearest.
+ */
+export function radiusNormals(points: Matrix, radius: number, maxNeighbours = 30, tree?: KdTree): Matrix {
+  const n = points.rows;
+  const t = tree ?? new KdTree(points);
+  const P = points.isContiguous ? points.data : points.clone().data;
+  const k = Math.min(n, maxNeighbours);
+  const idx = new Int32Array(k), dist = new Float64Array(k);
+  const out = new Matrix(n, 3);
+  const v = new Float64Array(3);
+  for (let i = 0; i < n; i++) {
+    let c = t.radiusInto(P, 3 * i, radius, k, idx, dist);
+    if (c < 3) c = t.knnInto(P, 3 * i, Math.min(3, n), idx, dist);
+    let m0 = 0, m1 = 0, m2 = 0;
+    for (let j = 0; j < c; j++) { const b = 3 * idx[j]!; m0 += P[b]!; m1 += P[b + 1]!; m2 += P[b + 2]!; }
+    m0 /= c; m1 /= c; m2 /= c;
+    let a00 = 0, a01 = 0, a02 = 0, a11 = 0, a12 = 0, a22 = 0;
+    for (let j = 0; j < c; j++) {
+      const b = 3 * idx[j]!;
+      const x = P[b]! - m0, y = P[b + 1]! - m1, z = P[b + 2]! - m2;
+      a00 += x * x; a01 += x * y; a02 += x * z; a11 += y * y; a12 += y * z; a22 += z * z;
+    }
+    smallestEigvec3(a00, a01, a02, a11, a12, a22, v);
+    out.data.set(v, 3 * i);
+  }
+  return out;
+}
+
+/** Flips normals to point away from the centroid of `points` (in place); rotation-invariant. */
+export function orientOutward(points: Matrix, normals: Matrix): Matrix {
+  const n = points.rows, d = points.cols;
+  const c = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) c[j] += points.get(i, j) / n;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    for (let j = 0; j < d; j++) dot += normals.get(i, j) * (points.get(i, j) - c[j]!);
+    if (dot < 0) for (let j = 0; j < d; j++) normals.set(i, j, -normals.get(i, j));
+  }
+  return normals;
+}
