@@ -90,17 +90,22 @@ export interface CallOptions<S extends Sides> {
 
 type HasSides<S extends Sides> = keyof S extends never ? false : true;
 
+/*
+ * From code, a stage whose output is one of several kinds (load: Image or ImageBatch;
+ * reconstruct: Image or Matrix) can be narrowed with a type argument when the caller
+ * knows which: `reconstruct<Image>()`. Pipelines check the actual kind at run time.
+ */
 export type SourceStage<P extends z.ZodType, O extends PortSpec, S extends Sides> = SourceStageDef<P, O, S> & {
   readonly def: SourceStageDef<P, O, S>;
 } & (HasSides<S> extends true
-    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => Observable<PortOf<O>>
-    : (params?: z.input<P>, opts?: CallOptions<S>) => Observable<PortOf<O>>);
+    ? <Out extends PortOf<O> = PortOf<O>>(params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => Observable<Out>
+    : <Out extends PortOf<O> = PortOf<O>>(params?: z.input<P>, opts?: CallOptions<S>) => Observable<Out>);
 
 export type TransformStage<P extends z.ZodType, I extends PortSpec, O extends PortSpec, S extends Sides> = TransformStageDef<P, I, O, S> & {
   readonly def: TransformStageDef<P, I, O, S>;
 } & (HasSides<S> extends true
-    ? (params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => OperatorFunction<PortOf<I>, PortOf<O>>
-    : (params?: z.input<P>, opts?: CallOptions<S>) => OperatorFunction<PortOf<I>, PortOf<O>>);
+    ? <Out extends PortOf<O> = PortOf<O>>(params: z.input<P>, opts: CallOptions<S> & { sides: SideInputs<S> }) => OperatorFunction<PortOf<I>, Out>
+    : <Out extends PortOf<O> = PortOf<O>>(params?: z.input<P>, opts?: CallOptions<S>) => OperatorFunction<PortOf<I>, Out>);
 
 export type AnyStage = (SourceStage<z.ZodType, PortSpec, Sides> | TransformStage<z.ZodType, PortSpec, PortSpec, Sides>) & { def: AnyStageDef };
 

@@ -17,7 +17,7 @@ import { transform } from './transform.js';
 import { align } from './align.js';
 import { writePoints } from './write-points.js';
 import { plotAlignment } from './plot-alignment.js';
-import { load } from './load.js';
+import { load, loadImage, loadImages } from './load.js';
 import { normalize } from './normalize.js';
 import { center } from './center.js';
 import { svd } from './svd.js';
@@ -37,6 +37,8 @@ export { writeJson };
 export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, evaluateMasks };
 export { loadPoints, generatePoints, transform, align, writePoints, plotAlignment };
 export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
+/** typed helpers for code (not registry stages) */
+export { loadImage, loadImages };
 
 export const allStages = [
   writeJson,

@@ -11,6 +11,7 @@
  * @see normalize, encode
  */
 import { z } from 'zod';
+import { map, type Observable } from 'rxjs';
 import { relative } from 'node:path';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
@@ -89,3 +90,29 @@ export const load = defineStage({
       yield out;
     }, ctx.flow),
 });
+
+type LoadParams = Parameters<typeof load>[0];
+
+/**
+ * From code: `load` of one image file, typed as Observable<Image>, so that
+ * `loadImage({ path }).pipe(normalize(), svd())` type-checks. (In YAML, `load`
+ * gives an Image or an ImageBatch depending on the path.)
+ */
+export function loadImage(params: LoadParams): Observable<Image> {
+  return load(params).pipe(
+    map((v) => {
+      if (v.kind !== 'Image') throw new InputError(`loadImage: ${params?.path} is a folder or glob (${v.images.length} images)`, 'use loadImages for a folder or glob');
+      return v;
+    }),
+  );
+}
+
+/** From code: `load` of a folder or glob, typed as Observable<ImageBatch>. */
+export function loadImages(params: LoadParams): Observable<ImageBatch> {
+  return load(params).pipe(
+    map((v) => {
+      if (v.kind !== 'ImageBatch') throw new InputError(`loadImages: ${params?.path} is a single file`, 'use loadImage for one file, or give a folder or glob');
+      return v;
+    }),
+  );
+}
