@@ -19,7 +19,8 @@ import { InputError } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
 import { assertFinite } from '../core/linalg/errors.js';
 import { procrustes } from '../core/points/procrustes.js';
-import { icp, IcpError, DEFAULT_CRITERIA, type RobustKernel } from '../core/points/icp.js';
+import { IcpError, DEFAULT_CRITERIA, type RobustKernel } from '../core/points/icp.js';
+import { register, type InitMode } from '../core/points/register.js';
 import { applyTransform, homogeneous, decompose, determinant, rotateVectors } from '../core/points/rigid.js';
 import type { Alignment, PointCloud } from '../core/ports.js';
 
@@ -44,7 +45,23 @@ const params = z.discriminatedUnion('method', [
       type: z.enum(['none', 'huber', 'tukey', 'cauchy']).default('none').describe('robust loss on the residuals'),
       scale: z.number().positive().default(1).describe('kernel scale, in coordinate units'),
     }).default({ type: 'none', scale: 1 }).describe('robust kernel (weights by residual)'),
-    init: z.array(z.array(z.number())).optional().describe('initial (d+1)x(d+1) homogeneous transform applied to the source (default identity)'),
+    init: z.union([z.enum(['identity', 'centroid', 'pca', 'global']), z.array(z.array(z.number()))]).default('identity').describe('start: identity, centroid (move centroids together), pca (principal axes), global (3-D: FPFH + RANSAC; 2-D: rotation search), or a (d+1)x(d+1) matrix'),
+    levels: z.union([z.literal('auto'), z.array(z.strictObject({
+      voxel: z.number().positive().nullable().optional().describe('voxel size for downsampling both clouds (absent/null: full resolution)'),
+      maxCorrespondenceDistance: z.number().positive().describe('pairs farther apart are ignored at this level'),
+      maxIterations: z.number().int().min(1).default(DEFAULT_CRITERIA.maxIterations).describe('at most this many updates at this level'),
+    })).min(1)]).optional().describe('coarse-to-fine ICP schedule, each level starting from the previous result; auto derives it from the extent and spacing (default: auto after init global, else one level from maxCorrespondenceDistance and criteria)'),
+    global: z.strictObject({
+      voxel: z.number().positive().optional().describe('keypoint voxel size (default: bounding-box diagonal / 40); FPFH radius 5x, normals 2x, RANSAC distance 1.5x'),
+      seed: z.number().int().default(0).describe('RANSAC random seed (same inputs and seed, same transform)'),
+      maxIterations: z.number().int().min(1).default(100000).describe('RANSAC samples at most'),
+      confidence: z.number().gt(0).lt(1).default(0.999).describe('RANSAC stops when this sure of an all-inlier sample'),
+      edgeLength: z.number().gt(0).max(1).default(0.9).describe('edge-length checker similarity'),
+      mutual: z.boolean().default(true).describe('keep only mutual nearest-neighbour descriptor matches'),
+    }).default({ seed: 0, maxIterations: 100000, confidence: 0.999, edgeLength: 0.9, mutual: true }).describe('3-D global alignment (init: global)'),
+    angles: z.number().int().min(2).max(360).default(12).describe('2-D init global: start angles tried (evenly spaced)'),
+    minFitness: z.number().min(0).max(1).default(0.3).describe('below this final fitness the result is flagged not confident'),
+    maxRmseRatio: z.number().positive().default(0.5).describe('inlier RMSE above this fraction of the final distance is flagged not confident'),
     criteria: z.strictObject({
       maxIterations: z.number().int().min(1).default(DEFAULT_CRITERIA.maxIterations).describe('at most this many updates'),
       relativeRmse: z.number().min(0).default(DEFAULT_CRITERIA.relativeRmse).describe('converged when the relative change of inlier RMSE is below this …'),
@@ -78,6 +95,11 @@ export const align = defineStage({
     'maxCorrespondenceDistance; higher is better), inlierRmse (RMS distance over those; lower is better),',
     'iterations, converged, and the aligned source. ICP stops when both relative changes fall below the criteria.',
     'Procrustes: R = U D Vᵀ from the SVD of the centred cross-covariance (D fixes det = +1 unless allowReflection).',
+    'ICP from any pose: init global (3-D: voxel keypoints, FPFH descriptors, mutual matches, seeded RANSAC with',
+    'edge-length 0.9 and distance checks; 2-D: a grid of start angles, best fitness kept), then a coarse-to-fine',
+    'schedule (levels: voxel, maxCorrespondenceDistance, maxIterations; auto from extent and spacing).',
+    'details: stages (fitness and inlier RMSE per stage), finalStage, confident and warnings (low fitness or',
+    'random-looking matches are flagged, never hidden), levelStarts (where each level begins in rmseHistory).',
   ].join('\n'),
   example: '- stage: align\n  input: moved\n  inputs: { target: original }\n  params: { method: procrustes }',
   input: 'PointCloud',
@@ -106,26 +128,30 @@ export const align = defineStage({
         converged = true;
         details = { singularValues: Array.from(r.singularValues) };
       } else {
-        let init: Matrix | undefined;
-        if (p.init) {
+        let init: Matrix | InitMode = p.init as InitMode;
+        if (Array.isArray(p.init)) {
           if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
           init = Matrix.from2D(p.init);
         }
         if (p.estimation === 'point-to-plane' && p.scaling) throw new InputError('scaling works with point-to-point estimation only', 'remove scaling or use estimation: point-to-point');
         const kernel: RobustKernel = p.kernel.type === 'none' ? { type: 'none' } : { type: p.kernel.type, scale: p.kernel.scale };
         try {
-          const r = icp(source.points, target.points, {
-            estimation: p.estimation, scaling: p.scaling, maxCorrespondenceDistance: p.maxCorrespondenceDistance, trim: p.trim,
-            kernel, init, criteria: p.criteria, normalNeighbours: p.normalNeighbours, targetNormals: target.normals,
+          const r = register(source.points, target.points, {
+            init, levels: p.levels, single: { maxCorrespondenceDistance: p.maxCorrespondenceDistance ?? Infinity, maxIterations: p.criteria.maxIterations },
+            icp: { estimation: p.estimation, scaling: p.scaling, trim: p.trim, kernel, criteria: p.criteria, normalNeighbours: p.normalNeighbours, targetNormals: target.normals },
+            global: p.global, angles: p.angles, minFitness: p.minFitness, maxRmseRatio: p.maxRmseRatio,
           });
           ({ transform: T, rmseHistory, fitness, inlierRmse, iterations, converged, history } = r);
-          details = { estimation: r.estimation, fitnessHistory: r.fitnessHistory, correspondences: r.correspondences, criteria: p.criteria, targetNormals: target.normals ? 'from input' : r.targetNormals ? `PCA of ${p.normalNeighbours} neighbours` : 'not used' };
+          details = {
+            estimation: r.estimation, finalStage: r.finalStage, confident: r.confident, warnings: r.warnings, stages: r.stages, levelStarts: r.levelStarts,
+            fitnessHistory: r.fitnessHistory, schedule: r.schedule, criteria: p.criteria, targetNormals: target.normals ? 'from input' : p.estimation === 'point-to-plane' ? `PCA of ${p.normalNeighbours} neighbours` : 'not used',
+          };
+          for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
         } catch (e) {
           if (e instanceof IcpError) throw new InputError(e.message, e.hint);
           if (e instanceof RangeError) throw new InputError(e.message);
           throw e;
         }
-        if (!converged) ctx.log.warn({ iterations, rmse: inlierRmse }, `ICP did not converge in ${iterations} iterations; raise criteria.maxIterations`);
       }
       const dec = decompose(T);
       // without scaling the linear part is the rotation itself (no det-based rescaling round-off)

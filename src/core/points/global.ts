@@ -14,7 +14,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
 import { computeFpfh, orientOutward, radiusNormals } from './fpfh.js';
-import { matchFeatures, ransacRigid, type RansacResult } from './ransac.js';
+import { evaluateTransform, matchFeatures, ransacRigid, type RansacResult } from './ransac.js';
 import { icp, type IcpOptions } from './icp.js';
 import { compose, homogeneous, rotation2D } from './rigid.js';
 
@@ -104,10 +104,10 @@ function mean(P: Matrix): Float64Array {
 
 /**
  * 2-D rotation search over `angles` evenly spaced start angles. Each start runs ICP
- * (`icpOptions`, with `maxCorrespondenceDistance` defining fitness) from the source
- * rotated about its centroid and moved onto the target's centroid.
+ * (`icpOptions`) from the source rotated about its centroid and moved onto the target's
+ * centroid; the result is scored by fitness and inlier RMSE within `scoreDistance`.
  */
-export function rotationSearch2D(source: Matrix, target: Matrix, angles: number, icpOptions: IcpOptions & { maxCorrespondenceDistance: number }): RotationSearchResult {
+export function rotationSearch2D(source: Matrix, target: Matrix, angles: number, scoreDistance: number, icpOptions: IcpOptions = {}): RotationSearchResult {
   if (source.cols !== 2) throw new RangeError(`the rotation search is 2-D; got ${source.cols}-D points`);
   const cs = mean(source), ct = mean(target);
   const tree = icpOptions.targetTree ?? new KdTree(target);
@@ -125,11 +125,12 @@ export function rotationSearch2D(source: Matrix, target: Matrix, angles: number,
       starts.push({ angle: deg, fitness: 0, inlierRmse: NaN, iterations: 0 });
       continue;
     }
-    starts.push({ angle: deg, fitness: r.fitness, inlierRmse: r.inlierRmse, iterations: r.iterations });
-    if (!best || r.fitness > best.fitness + 1e-12 || (Math.abs(r.fitness - best.fitness) <= 1e-12 && r.inlierRmse < best.rmse)) {
-      best = { T: r.transform, fitness: r.fitness, rmse: r.inlierRmse, angle: deg };
+    const ev = evaluateTransform(source, tree, r.transform, scoreDistance);
+    starts.push({ angle: deg, fitness: ev.fitness, inlierRmse: ev.inlierRmse, iterations: r.iterations });
+    if (!best || ev.fitness > best.fitness + 1e-12 || (Math.abs(ev.fitness - best.fitness) <= 1e-12 && ev.inlierRmse < best.rmse)) {
+      best = { T: r.transform, fitness: ev.fitness, rmse: ev.inlierRmse, angle: deg };
     }
   }
-  if (!best) throw new RangeError(`no start angle of ${angles} brought a source point within maxCorrespondenceDistance ${icpOptions.maxCorrespondenceDistance} of the target`);
+  if (!best) throw new RangeError(`ICP failed from every one of the ${angles} start angles (no source point within maxCorrespondenceDistance ${icpOptions.maxCorrespondenceDistance ?? Infinity} of the target)`);
   return { transform: best.T, fitness: best.fitness, inlierRmse: best.rmse, bestAngle: best.angle, starts };
 }

@@ -48,8 +48,8 @@ export function cloudScale(P: Matrix, tree?: KdTree): CloudScale {
 
 /**
  * Default levels. From a rough start (identity, centroid, pca): three levels with voxels
- * extent/40 and extent/80, then full resolution, distances 2 x voxel (the last one
- * 3 x spacing or extent/100, whichever is larger), 30 iterations each (Open3D's default). After a global
+ * extent/40 and extent/80, then full resolution, distances 2 x voxel but at least the last
+ * level's (3 x spacing or extent/100, whichever is larger), 30 iterations each (Open3D's default). After a global
  * alignment of voxel v: v with distance 1.5 v, v/2 with 1.5 x that, then full resolution.
  * Levels whose voxel is not above 1.5 x the spacing run at full resolution.
  */
@@ -68,8 +68,8 @@ export function defaultSchedule(scale: CloudScale, opts: { globalVoxel?: number;
   }
   const v0 = extent / 40;
   return [
-    { voxel: vox(v0), maxCorrespondenceDistance: 2 * v0, maxIterations: it },
-    { voxel: vox(v0 / 2), maxCorrespondenceDistance: v0, maxIterations: it },
+    { voxel: vox(v0), maxCorrespondenceDistance: Math.max(2 * v0, fine), maxIterations: it },
+    { voxel: vox(v0 / 2), maxCorrespondenceDistance: Math.max(v0, fine), maxIterations: it },
     { voxel: null, maxCorrespondenceDistance: fine, maxIterations: it },
   ];
 }
