@@ -123,7 +123,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The closest candidate, if it is close enough to be a likely typo. */
-export function didYouMean(name: string, candidates: Iterable<string>): string | undefined {
+export function didYouMean(name: string, candidateList: Iterable<string>): string | undefined {
+  const candidates = [...candidateList];
   let best: string | undefined;
   let bestD = Infinity;
   const lower = name.toLowerCase();
@@ -132,6 +133,11 @@ export function didYouMean(name: string, candidates: Iterable<string>): string |
     if (d < bestD) { bestD = d; best = c; }
   }
   if (best === undefined) return undefined;
+  if (bestD > 0 && lower.length >= 3) {
+    // a prefix of a name ("trunc" for "truncate") is a likely abbreviation
+    const prefixed = candidates.filter((c) => c.toLowerCase().startsWith(lower)).sort((a, b) => a.length - b.length);
+    if (prefixed.length && editDistance(lower, prefixed[0]!.toLowerCase()) < bestD + 4) return prefixed[0];
+  }
   const limit = Math.max(2, Math.floor(Math.max(name.length, best.length) / 3));
   return bestD <= limit ? best : undefined;
 }
