@@ -71,14 +71,12 @@ export function maskFrame(x: Float64Array, xo: number, bg: Float64Array, bo: num
   return count;
 }
 
-function maskBlock(X: Matrix, B: Matrix, w: number, h: number, channels: number, o: MaskOptions, sigma: Float64Array | undefined, mask: Uint8Array): void {
+function maskBlock(X: Matrix, B: Matrix, w: number, h: number, channels: number, o: MaskOptions, sigma: Float64Array | undefined, mask: Uint8Array, morphology = true): void {
   const pixels = w * h;
-  const d = X.cols;
   for (let i = 0; i < X.rows; i++) {
     maskFrame(X.data, X.offset + i * X.stride, B.data, B.offset + i * B.stride, pixels, channels, o, sigma, mask, i * pixels);
-    if (o.open > 0 || o.close > 0) openClose(mask.subarray(i * pixels, (i + 1) * pixels), w, h, o.open, o.close);
+    if (morphology && (o.open > 0 || o.close > 0)) openClose(mask.subarray(i * pixels, (i + 1) * pixels), w, h, o.open, o.close);
   }
-  void d;
 }
 
 /** Copy of X with masked pixels replaced by B (all channels). */
@@ -147,7 +145,7 @@ export class StreamingBackground {
     }
     const model = this.model;
     B = model.projectBlock(X);
-    maskBlock(X, B, o.width, o.height, o.channels, o, this.sigmaOrUndefined(), mask);
+    maskBlock(X, B, o.width, o.height, o.channels, o, this.sigmaOrUndefined(), mask, !o.robust);
     let clean = X;
     if (o.robust) {
       // robust projection: fit the coefficients on the frame with its foreground replaced

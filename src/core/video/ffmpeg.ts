@@ -92,8 +92,8 @@ export function parseProbe(stderr: string, file: string): VideoInfo {
 
 function lastMeaningfulLine(stderr: string, file: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('At least one output file'));
-  const l = lines[lines.length - 1] ?? 'ffmpeg gave no reason';
-  return l.replace(file + ': ', '').replace(/^\[[^\]]+\]\s*/, '');
+  if (!lines.length) return 'ffmpeg gave no reason';
+  return lines.slice(-2).map((l) => l.replace(file + ': ', '').replace(/^\[[^\]]+\]\s*/, '')).join('; ');
 }
 
 /** Probes a video (or an image-sequence pattern with `inputArgs` such as ['-start_number', '1']). */

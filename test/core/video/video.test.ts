@@ -1,0 +1,174 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { lastValueFrom, toArray, Observable, take } from 'rxjs';
+import { writeFileSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT, tempDir } from '../../helpers.js';
+import { readBmp, writeBmp8 } from '../../../src/core/video/bmp.js';
+import { dilate, erode, openClose } from '../../../src/core/video/morphology.js';
+import { accumulate, emptyConfusion, scores } from '../../../src/core/video/score.js';
+import { formatSequence, scanSequence } from '../../../src/core/video/sequence.js';
+import { planDecode, decodeFrames } from '../../../src/core/video/decode.js';
+import { parseProbe, ffmpegPath } from '../../../src/core/video/ffmpeg.js';
+import { spawnSync } from 'node:child_process';
+import { FlowControl } from '../../../src/core/flow.js';
+import { ChildRegistry } from '../../../src/core/children.js';
+import { synthFrame } from '../../../src/core/video/synth.js';
+import { decodeState, encodeState } from '../../../src/core/video/checkpoint.js';
+import type { Frame } from '../../../src/core/ports.js';
+
+const CLIP = join(ROOT, 'data/video/synthetic/clip.mp4');
+const tmp = tempDir('svdflow-video-');
+afterAll(() => tmp.cleanup());
+
+describe('bmp', () => {
+  it('reads an 8-bit palette BMP it wrote (bottom-up rows, padding)', () => {
+    const w = 5, h = 3;
+    const data = Uint8Array.from({ length: w * h }, (_, i) => i * 10);
+    const img = readBmp(writeBmp8({ width: w, height: h, data }));
+    expect([img.width, img.height]).toEqual([w, h]);
+    expect([...img.data]).toEqual([...data]);
+  });
+  it('reads a 24-bit BMP (BGR, rows padded to 4 bytes)', () => {
+    const w = 2, h = 2, row = 8, off = 54;
+    const buf = new Uint8Array(off + row * h);
+    const dv = new DataView(buf.buffer);
+    buf.set([0x42, 0x4d]);
+    dv.setUint32(10, off, true); dv.setUint32(14, 40, true); dv.setInt32(18, w, true); dv.setInt32(22, h, true); dv.setUint16(28, 24, true);
+    // bottom row first: (0,1) white, (1,1) black; top row: (0,0) pure blue, (1,0) pure red
+    buf.set([255, 255, 255, 0, 0, 0], off);
+    buf.set([255, 0, 0, 0, 0, 255], off + row);
+    const img = readBmp(buf);
+    expect([...img.data]).toEqual([Math.round(0.114 * 255), Math.round(0.299 * 255), 255, 0]);
+  });
+  it('rejects non-BMP and truncated files with a reason', () => {
+    expect(() => readBmp(new Uint8Array(60), 'x.bmp')).toThrow('x.bmp is not a BMP file (it does not start with "BM")');
+    const good = writeBmp8({ width: 8, height: 8, data: new Uint8Array(64) });
+    expect(() => readBmp(good.subarray(0, good.length - 10), 'roi.bmp')).toThrow(/roi.bmp is truncated/);
+  });
+  it('reads the shared CDnet ROI.bmp as all-255 when present', () => {
+    let buf: Buffer;
+    try { buf = readFileSync(join(ROOT, '..', 'shared/data/cdnet/highway/ROI.bmp')); } catch { return; }
+    const img = readBmp(buf);
+    expect([img.width, img.height]).toEqual([320, 240]);
+    expect(img.data.every((v) => v === 255)).toBe(true);
+  });
+});
+
+describe('morphology and scores', () => {
+  it('opening removes an isolated pixel and closing fills a one-pixel hole', () => {
+    const w = 11, h = 11;
+    const m = new Uint8Array(w * h);
+    m[0 * w + 10] = 1; // speck
+    for (let y = 2; y < 9; y++) for (let x = 2; x < 9; x++) m[y * w + x] = 1;
+    m[5 * w + 5] = 0; // hole
+    openClose(m, w, h, 1, 1);
+    expect(m[10]).toBe(0);
+    expect(m[5 * w + 5]).toBe(1);
+    expect(m.reduce((s, v) => s + v, 0)).toBe(49);
+  });
+  it('dilate then erode with radius 2 on a single pixel', () => {
+    const w = 7, h = 7, m = new Uint8Array(49);
+    m[3 * 7 + 3] = 1;
+    const d = dilate(m, w, h, 2);
+    expect(d.reduce((s, v) => s + v, 0)).toBe(25);
+    expect(erode(d, w, h, 2).reduce((s, v) => s + v, 0)).toBe(1);
+  });
+  it('scores follow CDnet rules (50 is background, 85/170 ignored, ROI respected)', () => {
+    const gt = Uint8Array.from([255, 255, 0, 50, 85, 170, 255, 0]);
+    const mask = Uint8Array.from([1, 0, 1, 0, 1, 1, 1, 1]);
+    const roi = Uint8Array.from([255, 255, 255, 255, 255, 255, 0, 0]);
+    const c = accumulate(emptyConfusion(), mask, gt, roi);
+    expect(c).toEqual({ tp: 1, fn: 1, fp: 1, tn: 1 });
+    const s = scores(c);
+    expect(s.fMeasure).toBeCloseTo(0.5, 12);
+    expect(s.pwc).toBeCloseTo(50, 12);
+  });
+});
+
+describe('sequences, probe and state', () => {
+  it('formats and scans numbered files', () => {
+    expect(formatSequence('in%06d.jpg', 7)).toBe('in000007.jpg');
+    const dir = join(tmp.dir, 'seq');
+    mkdirSync(dir);
+    for (const n of [3, 4, 5, 7]) writeFileSync(join(dir, formatSequence('in%06d.jpg', n)), '');
+    expect(scanSequence(join(dir, 'in%06d.jpg'))).toMatchObject({ first: 3, last: 5, count: 3 });
+    expect(() => scanSequence(join(dir, 'gt%06d.png'))).toThrow(/no files match the image sequence/);
+  });
+  it('parses ffmpeg -i output', () => {
+    const info = parseProbe('  Duration: 00:01:19.71, start: 0.000000\n    Stream #0:0: Video: h264 (High) (H264 / 0x34363248), yuv420p(tv, bt709, progressive), 480x360 [SAR 1:1 DAR 4:3], 178 kb/s, 10 fps, 10 tbr', 'v.avi');
+    expect(info).toMatchObject({ width: 480, height: 360, fps: 10, frames: 797, codec: 'h264' });
+  });
+  it('round-trips model state with typed arrays', () => {
+    const st = decodeState(encodeState({ frames: 7, a: Float64Array.from([1.5, -2]), m: Uint8Array.from([1, 2, 3]) }));
+    expect(st.frames).toBe(7);
+    expect([...(st.a as Float64Array)]).toEqual([1.5, -2]);
+    expect([...(st.m as Uint8Array)]).toEqual([1, 2, 3]);
+  });
+});
+
+describe('decode', () => {
+  it('decodes the bundled clip frame-exactly (within codec error) with frame numbers', async () => {
+    const plan = await planDecode({ path: CLIP, color: 'gray' });
+    expect([plan.width, plan.height, plan.expected]).toEqual([160, 120, 120]);
+    const frames = await lastValueFrom(decodeFrames(plan, CLIP).pipe(toArray()));
+    expect(frames.length).toBe(120);
+    expect(frames[5]!.index).toBe(5);
+    const ref = synthFrame(5).data;
+    let err = 0;
+    for (let i = 0; i < ref.length; i++) err += Math.abs(ref[i]! - frames[5]!.data[i]!);
+    expect(err / ref.length).toBeLessThan(3);
+  });
+  it('applies crop, scale and range', async () => {
+    const plan = await planDecode({ path: CLIP, color: 'rgb', crop: { x: 10, y: 20, width: 100, height: 60 }, scale: 0.5, start: 10, end: 19 });
+    const frames = await lastValueFrom(decodeFrames(plan, CLIP).pipe(toArray()));
+    expect(frames.map((f) => f.index)).toEqual([10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+    expect([frames[0]!.width, frames[0]!.height, frames[0]!.channels, frames[0]!.data.length]).toEqual([50, 30, 3, 50 * 30 * 3]);
+  });
+  it('gives clear errors for a missing, corrupt, truncated or frame-less video and a bad crop', async () => {
+    await expect(planDecode({ path: join(tmp.dir, 'nope.mp4'), color: 'gray' })).rejects.toThrow(`video file not found: ${join(tmp.dir, 'nope.mp4')}`);
+    const bad = join(tmp.dir, 'bad.mp4');
+    writeFileSync(bad, 'this is not a video at all');
+    await expect(planDecode({ path: bad, color: 'gray' })).rejects.toThrow(/cannot read video .*bad\.mp4: .*Invalid data found when processing input/);
+    const trunc = join(tmp.dir, 'trunc.mp4');
+    writeFileSync(trunc, readFileSync(CLIP).subarray(0, 20000));
+    await expect(planDecode({ path: trunc, color: 'gray' })).rejects.toThrow(/cannot read video .*trunc\.mp4: moov atom not found; Invalid data found/);
+    await expect(planDecode({ path: CLIP, color: 'gray', crop: { x: 100, y: 0, width: 100, height: 10 } })).rejects.toThrow('crop 100x10+100+0 does not fit in the 160x120 frames');
+    // a truncated file whose header (moov first) announces every frame still opens: the decoder must notice
+    const fast = join(tmp.dir, 'fast.mp4');
+    spawnSync(ffmpegPath(), ['-loglevel', 'error', '-i', CLIP, '-c', 'copy', '-movflags', '+faststart', '-y', fast]);
+    const cut = join(tmp.dir, 'cut.mp4');
+    writeFileSync(cut, readFileSync(fast).subarray(0, Math.floor(readFileSync(fast).length / 2)));
+    const plan = await planDecode({ path: cut, color: 'gray' });
+    await expect(lastValueFrom(decodeFrames(plan, cut).pipe(toArray()))).rejects.toThrow(/cut\.mp4 is truncated or corrupt: decoded \d+ frames, its header announces 120 \(ffmpeg: .*Invalid data found/);
+    // zero frames: a range past the end
+    const p0 = await planDecode({ path: CLIP, color: 'gray' });
+    const empty = { ...p0, args: p0.args.map((a) => (a === 'pipe:1' ? a : a)).flatMap((a) => (a === '-i' ? ['-frames:v', '0', '-i'] : [a])), expected: 0 };
+    await expect(lastValueFrom(decodeFrames(empty, CLIP).pipe(toArray()))).rejects.toThrow(/has no frames/);
+  });
+  it('pauses ffmpeg while the valve is closed (bounded frames in flight) and kills it on unsubscribe', async () => {
+    const flow = new FlowControl();
+    const reg = new ChildRegistry();
+    const plan = await planDecode({ path: CLIP, color: 'gray', loop: 20 });
+    const token = {};
+    const got: Frame[] = [];
+    await new Promise<void>((resolve) => {
+      const sub = decodeFrames(plan, CLIP, { flow, spawn: (c, a) => reg.spawn(c, a) }).subscribe((f) => {
+        got.push(f);
+        if (got.length === 1) {
+          flow.hold(token);
+          setTimeout(() => {
+            // 19200-byte frames, 64 KiB pipe chunks: at most a few chunks arrive after the pause
+            expect(got.length).toBeLessThan(12);
+            expect(reg.size).toBe(1);
+            sub.unsubscribe();
+            resolve();
+          }, 700);
+        }
+      });
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(reg.size).toBe(0);
+  });
+});
+
+void Observable; void take; void copyFileSync;
