@@ -38,9 +38,10 @@
  */
 import { Matrix } from './matrix.js';
 import { gramMatrix, matmul, matTmul } from './gemm.js';
-import { assertFinite, LinalgError } from './errors.js';
+import { assertFinite } from './errors.js';
 import { applyReflectorsLeft, makeReflector, qrFactor, type Reflectors } from './householder.js';
 import { symEig } from './eig.js';
+import { bidiagQr } from './bdsqr.js';
 import { seededRandom } from './random.js';
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
@@ -128,11 +129,11 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
     W = A.clone();
   }
   const bd = bidiagonalize(W);
-  const { s, Ut, Vt } = bidiagSvd(bd.d, bd.e);
-  // U = Q * HL * Ubᵀᵀ: start from Ubd (p x n) = [Utᵀ; 0]
+  const { s, U: Ub, V: Vb } = bidiagQr(bd.d, bd.e, true);
+  // U = Q * HL * [Ub; 0], V = HR * Vb
   const p = W.rows;
   const Z = new Matrix(p, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) Z.data[j * n + i] = Ut[i * n + j]!;
+  Z.data.set(Ub!);
   applyReflectorsLeft(bd.left, Z);
   let U = Z;
   if (qrRefl) {
@@ -140,8 +141,7 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
     U.data.set(Z.data.subarray(0, n * n));
     applyReflectorsLeft(qrRefl, U);
   }
-  const V = new Matrix(n, n);
-  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) V.data[j * n + i] = Vt[i * n + j]!;
+  const V = new Matrix(n, n, Vb!);
   applyReflectorsLeft(bd.right, V);
   return { U, s, V };
 }
@@ -211,152 +211,17 @@ export function bidiagonalize(W: Matrix): { d: Float64Array; e: Float64Array; le
   return { d, e, left, right };
 }
 
-function rotRows(M: Float64Array, n: number, a: number, b: number, cs: number, sn: number): void {
-  const ra = a * n, rb = b * n;
-  for (let t = 0; t < n; t++) {
-    const x = M[ra + t]!, y = M[rb + t]!;
-    M[ra + t] = cs * x + sn * y;
-    M[rb + t] = cs * y - sn * x;
-  }
-}
-
 /**
  * SVD of the n x n upper bidiagonal (d, e): B = Ub diag(s) Vbᵀ, returned as Ut = Ubᵀ
  * and Vt = Vbᵀ (row-major n x n; row i is the i-th singular vector), s descending.
- * Golub-Kahan implicit-shift QR with the splitting and shift rules of LINPACK dsvdc.
+ * (Kept for compatibility; the SVD uses {@link bidiagQr}, which returns Ub and Vb.)
  */
 export function bidiagSvd(dIn: Float64Array, eIn: Float64Array): { s: Float64Array; Ut: Float64Array; Vt: Float64Array } {
   const n = dIn.length;
-  const s = Float64Array.from(dIn);
-  const e = new Float64Array(n + 1);
-  e.set(eIn.subarray(0, n));
-  e[n - 1] = 0;
-  const Ut = new Float64Array(n * n);
-  const Vt = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) { Ut[i * n + i] = 1; Vt[i * n + i] = 1; }
-  const eps = 2 ** -52;
-  const tiny = 2 ** -966;
-  let p = n;
-  let iter = 0;
-  while (p > 0) {
-    if (iter > 75 * n + 1000) throw new LinalgError('svd: bidiagonal QR did not converge');
-    let k: number;
-    let kase: number;
-    for (k = p - 2; k >= -1; k--) {
-      if (k === -1) break;
-      if (Math.abs(e[k]!) <= tiny + eps * (Math.abs(s[k]!) + Math.abs(s[k + 1]!))) {
-        e[k] = 0;
-        break;
-      }
-    }
-    if (k === p - 2) {
-      kase = 4;
-    } else {
-      let ks: number;
-      for (ks = p - 1; ks >= k; ks--) {
-        if (ks === k) break;
-        const t = (ks !== p ? Math.abs(e[ks]!) : 0) + (ks !== k + 1 ? Math.abs(e[ks - 1]!) : 0);
-        if (Math.abs(s[ks]!) <= tiny + eps * t) {
-          s[ks] = 0;
-          break;
-        }
-      }
-      if (ks === k) kase = 3;
-      else if (ks === p - 1) kase = 1;
-      else { kase = 2; k = ks; }
-    }
-    k++;
-    switch (kase) {
-      case 1: {
-        // deflate negligible s[p-1]
-        let f = e[p - 2]!;
-        e[p - 2] = 0;
-        for (let j = p - 2; j >= k; j--) {
-          const t = Math.hypot(s[j]!, f);
-          const cs = s[j]! / t, sn = f / t;
-          s[j] = t;
-          if (j !== k) { f = -sn * e[j - 1]!; e[j - 1] = cs * e[j - 1]!; }
-          rotRows(Vt, n, j, p - 1, cs, sn);
-        }
-        break;
-      }
-      case 2: {
-        // split at negligible s[k-1]
-        let f = e[k - 1]!;
-        e[k - 1] = 0;
-        for (let j = k; j < p; j++) {
-          const t = Math.hypot(s[j]!, f);
-          const cs = s[j]! / t, sn = f / t;
-          s[j] = t;
-          f = -sn * e[j]!;
-          e[j] = cs * e[j]!;
-          rotRows(Ut, n, j, k - 1, cs, sn);
-        }
-        break;
-      }
-      case 3: {
-        // one QR sweep on s[k..p-1]
-        const scale = Math.max(Math.abs(s[p - 1]!), Math.abs(s[p - 2]!), Math.abs(e[p - 2]!), Math.abs(s[k]!), Math.abs(e[k]!));
-        const sp = s[p - 1]! / scale, spm1 = s[p - 2]! / scale, epm1 = e[p - 2]! / scale;
-        const sk = s[k]! / scale, ek = e[k]! / scale;
-        const b = ((spm1 + sp) * (spm1 - sp) + epm1 * epm1) / 2;
-        const c = sp * epm1 * (sp * epm1);
-        let shift = 0;
-        if (b !== 0 || c !== 0) {
-          shift = Math.sqrt(b * b + c);
-          if (b < 0) shift = -shift;
-          shift = c / (b + shift);
-        }
-        let f = (sk + sp) * (sk - sp) + shift;
-        let g = sk * ek;
-        for (let j = k; j < p - 1; j++) {
-          let t = Math.hypot(f, g);
-          let cs = f / t, sn = g / t;
-          if (j !== k) e[j - 1] = t;
-          f = cs * s[j]! + sn * e[j]!;
-          e[j] = cs * e[j]! - sn * s[j]!;
-          g = sn * s[j + 1]!;
-          s[j + 1] = cs * s[j + 1]!;
-          rotRows(Vt, n, j, j + 1, cs, sn);
-          t = Math.hypot(f, g);
-          cs = f / t;
-          sn = g / t;
-          s[j] = t;
-          f = cs * e[j]! + sn * s[j + 1]!;
-          s[j + 1] = -sn * e[j]! + cs * s[j + 1]!;
-          g = sn * e[j + 1]!;
-          e[j + 1] = cs * e[j + 1]!;
-          rotRows(Ut, n, j, j + 1, cs, sn);
-        }
-        e[p - 2] = f;
-        iter++;
-        break;
-      }
-      default: {
-        // convergence of s[k]
-        if (s[k]! <= 0) {
-          s[k] = s[k]! < 0 ? -s[k]! : 0;
-          const vb = k * n;
-          for (let t = 0; t < n; t++) Vt[vb + t] = -Vt[vb + t]!;
-        }
-        p--;
-        break;
-      }
-    }
-  }
-  // sort descending (stable), permuting the vector rows
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b]! - s[a]! || a - b);
-  let sorted = true;
-  for (let i = 0; i < n; i++) if (order[i] !== i) { sorted = false; break; }
-  if (sorted) return { s, Ut, Vt };
-  const s2 = new Float64Array(n), U2 = new Float64Array(n * n), V2 = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    const o = order[i]!;
-    s2[i] = s[o]!;
-    U2.set(Ut.subarray(o * n, o * n + n), i * n);
-    V2.set(Vt.subarray(o * n, o * n + n), i * n);
-  }
-  return { s: s2, Ut: U2, Vt: V2 };
+  const r = bidiagQr(dIn, eIn, true);
+  const Ut = new Float64Array(n * n), Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) { Ut[j * n + i] = r.U![i * n + j]!; Vt[j * n + i] = r.V![i * n + j]!; }
+  return { s: r.s, Ut, Vt };
 }
 
 // ---------------------------------------------------------------- Gram
