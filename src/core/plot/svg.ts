@@ -58,6 +58,8 @@ export interface ChartOptions {
   vlines?: Array<{ x: number; label?: string; color?: string }>;
   /** keep x and y at the same scale (scatter of coordinates, point clouds) */
   equalAspect?: boolean;
+  /** where the legend goes; 'auto' (default) picks the place that covers the fewest points and lines */
+  legend?: 'auto' | 'top-right' | 'top-left' | 'bottom-right' | 'bottom-left' | 'middle-right' | 'middle-left' | 'none';
 }
 
 export const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -169,17 +171,26 @@ export function svgChart(o: ChartOptions): string {
     const X = sx.map(im.x) - im.width / 2, Y = sy.map(im.y) - im.height / 2;
     parts.push(`<image x="${X.toFixed(1)}" y="${Y.toFixed(1)}" width="${im.width}" height="${im.height}" href="${escapeXml(im.href)}" xlink:href="${escapeXml(im.href)}">${im.title ? `<title>${escapeXml(im.title)}</title>` : ''}</image>`);
   }
+  const plotted: Array<[number, number]> = [];
   o.series.forEach((s, i) => {
     const color = s.color ?? PALETTE[i % PALETTE.length]!;
     const scale = s.axis === 'y2' && sy2 ? sy2 : sy;
     const pts: string[] = [];
+    const kind = s.kind ?? 'line';
     const n = Math.min(s.x.length, s.y.length);
     for (let j = 0; j < n; j++) {
       const xv = s.x[j]!, yv = s.y[j]!;
       if (!Number.isFinite(xv) || !Number.isFinite(yv) || (scale.log && yv <= 0) || (sx.log && xv <= 0)) continue;
-      pts.push(`${sx.map(xv).toFixed(2)},${scale.map(yv).toFixed(2)}`);
+      const X = sx.map(xv), Y = scale.map(yv);
+      const prev = plotted.length && j > 0 && kind !== 'points' ? plotted[plotted.length - 1]! : undefined;
+      if (prev) {
+        // sample the segment so that a legend avoids lines, not only vertices
+        const steps = Math.min(200, Math.floor(Math.hypot(X - prev[0], Y - prev[1]) / 6));
+        for (let q = 1; q < steps; q++) plotted.push([prev[0] + ((X - prev[0]) * q) / steps, prev[1] + ((Y - prev[1]) * q) / steps]);
+      }
+      plotted.push([X, Y]);
+      pts.push(`${X.toFixed(2)},${Y.toFixed(2)}`);
     }
-    const kind = s.kind ?? 'line';
     if (kind !== 'points' && pts.length > 1) parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''} points="${pts.join(' ')}"/>`);
     if (kind !== 'line') for (const p of pts) { const [X, Y] = p.split(','); parts.push(`<circle cx="${X}" cy="${Y}" r="${s.radius ?? 3}" fill="${color}"/>`); }
   });
@@ -193,13 +204,39 @@ export function svgChart(o: ChartOptions): string {
     parts.push(`<g stroke="${k.color ?? 'black'}" stroke-width="2"><line x1="${X - 7}" y1="${Y}" x2="${X + 7}" y2="${Y}"/><line x1="${X}" y1="${Y - 7}" x2="${X}" y2="${Y + 7}"/></g><text x="${X + 9}" y="${Y - 6}" font-weight="bold">${escapeXml(k.label)}</text>`);
   }
   parts.push('</g>');
-  // legend
+  // legend: a white box in the corner that hides the fewest plotted points
   const named = o.series.filter((s) => s.name);
-  named.forEach((s, i) => {
-    const color = s.color ?? PALETTE[o.series.indexOf(s) % PALETTE.length]!;
-    const Y = m.t + 14 + i * 16;
-    parts.push(`<rect x="${m.l + pw - 190}" y="${Y - 9}" width="12" height="10" fill="${color}"/><text x="${m.l + pw - 172}" y="${Y}">${escapeXml(s.name)}${s.axis === 'y2' ? ' (right axis)' : ''}</text>`);
-  });
+  if (named.length && o.legend !== 'none') {
+    const lw = 12 + 8 + Math.max(...named.map((s) => (s.name.length + (s.axis === 'y2' ? 14 : 0)) * 6.6)) + 10;
+    const lh = named.length * 16 + 8;
+    const corners = {
+      'top-right': [m.l + pw - lw - 6, m.t + 6],
+      'top-left': [m.l + 6, m.t + 6],
+      'bottom-right': [m.l + pw - lw - 6, m.t + ph - lh - 6],
+      'bottom-left': [m.l + 6, m.t + ph - lh - 6],
+      'middle-right': [m.l + pw - lw - 6, m.t + (ph - lh) / 2],
+      'middle-left': [m.l + 6, m.t + (ph - lh) / 2],
+    } as const;
+    let corner: keyof typeof corners = o.legend && o.legend !== 'auto' ? o.legend : 'top-right';
+    if (!o.legend || o.legend === 'auto') {
+      let best = Infinity;
+      for (const [name, [bx, by]] of Object.entries(corners) as Array<[keyof typeof corners, readonly [number, number]]>) {
+        let hits = 0;
+        for (const [X, Y] of plotted) if (X >= bx - 4 && X <= bx + lw + 4 && Y >= by - 4 && Y <= by + lh + 4) hits++;
+        if (hits < best) {
+          best = hits;
+          corner = name;
+        }
+      }
+    }
+    const [bx, by] = corners[corner];
+    parts.push(`<rect x="${bx.toFixed(1)}" y="${by.toFixed(1)}" width="${lw.toFixed(1)}" height="${lh}" fill="white" fill-opacity="0.85" stroke="#ccc"/>`);
+    named.forEach((s, i) => {
+      const color = s.color ?? PALETTE[o.series.indexOf(s) % PALETTE.length]!;
+      const Y = by + 16 + i * 16;
+      parts.push(`<rect x="${(bx + 8).toFixed(1)}" y="${Y - 9}" width="12" height="10" fill="${color}"/><text x="${(bx + 26).toFixed(1)}" y="${Y}">${escapeXml(s.name)}${s.axis === 'y2' ? ' (right axis)' : ''}</text>`);
+    });
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }
