@@ -23,6 +23,7 @@ export const plotAlignment = defineStage({
   name: 'plot-alignment',
   summary: 'SVG plots of an alignment: target/source/aligned points, RMSE per iteration, and an ICP animation',
   description: [
+    'With report: true also <prefix>-report.json (the result without point lists: stages, finalStage, confident).',
     'Writes <prefix>-points.svg (target, source and aligned), <prefix>-error.svg (inlier RMSE per iteration,',
     'fitness on the right axis) and, when the alignment has per-iteration transforms (ICP), <prefix>-anim.svg:',
     'the source moving iteration by iteration onto the target (SMIL animation; open it in a browser).',
@@ -37,6 +38,7 @@ export const plotAlignment = defineStage({
     maxPoints: z.number().int().min(10).default(1500).describe('draw about this many points per set at most (an evenly spread subset)'),
     animation: z.boolean().default(true).describe('write the animation when per-iteration transforms exist'),
     frameMs: z.number().int().min(20).default(500).describe('animation: milliseconds per iteration'),
+    report: z.boolean().default(false).describe('also write <prefix>-report.json: transform, fitness and inlier RMSE per stage, final stage, confidence (no point lists)'),
   }),
   operator: (p, ctx) =>
     concatMap(async function* (a: Alignment): AsyncGenerator<FileRef> {
@@ -59,10 +61,22 @@ export const plotAlignment = defineStage({
       const fit = (a.details?.fitnessHistory as number[] | undefined) ?? [];
       const err: Series[] = [{ name: 'inlier RMSE', x: its, y: a.rmseHistory, kind: 'both', color: '#1f77b4' }];
       if (fit.length) err.push({ name: 'fitness', x: its, y: fit, kind: 'both', axis: 'y2', color: '#2ca02c', dashed: true });
+      // coarse-to-fine schedules: one curve across all levels, a line where each level starts
+      const starts = (a.details?.levelStarts as number[] | undefined) ?? [];
+      const lvls = (a.details?.stages as { stage: string; voxel?: number | null; maxCorrespondenceDistance?: number }[] | undefined)?.filter((s) => s.stage.startsWith('icp level')) ?? [];
+      const vlines = starts.length > 1 ? starts.map((x, i) => ({ x, label: `L${i + 1}`, color: '#999' })) : undefined;
+      const lvlText = lvls.map((l, i) => `L${i + 1} d ${l.maxCorrespondenceDistance!.toPrecision(2)}${l.voxel ? ` voxel ${l.voxel.toPrecision(2)}` : ' full res'}`).join('; ');
+      const verdict = a.details?.finalStage ? ` | final: ${a.details.finalStage as string}${a.details.confident === false ? ' (NOT confident)' : ''}` : '';
       yield await ctx.writeFile(`${prefix}-error.svg`, svgChart({
-        title: `Error per iteration: ${a.name}`, subtitle: sub, x: { label: 'iteration (0 = before the first update)' },
+        title: `Error per iteration: ${a.name}`, subtitle: sub + verdict, vlines, x: { label: starts.length > 1 ? `iteration, all levels (${lvlText})` : 'iteration (0 = before the first update)' },
         y: { label: 'inlier RMSE (coordinate units)' }, y2: fit.length ? { label: 'fitness (fraction matched)', min: 0, max: 1 } : undefined, series: err,
       }), { format: 'svg', description: 'RMSE (and fitness) per iteration' });
+      if (p.report) {
+        const { source: _s, target: _t, aligned: _a, history: _h, details, ...rest } = a;
+        const { fitnessHistory: _f, ...det } = details ?? {};
+        const summary = { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows, ...det };
+        yield await ctx.writeFile(`${prefix}-report.json`, JSON.stringify(summary, null, 2), { format: 'json', description: 'alignment summary: stages, final stage, confidence' });
+      }
       if (p.animation && a.history && a.history.length > 1) {
         const sub0 = a.source.points;
         const frames = a.history.map((T) => project(applyTransform(T, sub0), B, se));

@@ -107,7 +107,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   const stages: StageRecord[] = [];
   const warnings: string[] = [];
   const isGlobal = init === 'global';
-  const globalVoxel = opts.global?.voxel ?? scale.extent / 40;
+  const globalVoxel = opts.global?.voxel ?? Math.max(scale.extent / 40, scale.spacing);
   let levels: IcpLevel[];
   if (Array.isArray(opts.levels)) levels = opts.levels;
   else if (opts.levels === 'auto' || isGlobal || !opts.single) levels = defaultSchedule(scale, { globalVoxel: isGlobal && d === 3 ? globalVoxel : undefined });
