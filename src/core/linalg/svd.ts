@@ -39,9 +39,10 @@
 import { Matrix } from './matrix.js';
 import { gramMatrix, matmul, matTmul } from './gemm.js';
 import { assertFinite } from './errors.js';
-import { applyReflectorsLeft, makeReflector, qrFactor, type Reflectors } from './householder.js';
+import { applyReflectorsLeft, qrFactor, type Reflectors } from './householder.js';
 import { symEig } from './eig.js';
 import { bidiagQr } from './bdsqr.js';
+import { bidiagonalizeBlocked } from './gebrd.js';
 import { seededRandom } from './random.js';
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
@@ -147,68 +148,11 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
 }
 
 /**
- * Householder bidiagonalisation of W (p x n, p >= n), in place: W = HL B HRᵀ, B upper
- * bidiagonal with diagonal d and superdiagonal e (e[n-1] = 0).
+ * Householder bidiagonalisation of W (p x n, p >= n): W = HL B HRᵀ, B upper bidiagonal
+ * with diagonal d and superdiagonal e (e[n-1] = 0). Blocked (see gebrd.ts).
  */
 export function bidiagonalize(W: Matrix): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
-  const p = W.rows, n = W.cols;
-  if (!W.isContiguous) W = W.clone();
-  const wd = W.data;
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  const left: Reflectors = { V: new Matrix(n, p), tau: new Float64Array(n), start: new Int32Array(n) };
-  const right: Reflectors = { V: new Matrix(n, n), tau: new Float64Array(n), start: new Int32Array(n) };
-  const lv = left.V.data, rv = right.V.data;
-  const w = new Float64Array(n);
-  for (let k = 0; k < n; k++) {
-    left.start[k] = k;
-    right.start[k] = Math.min(k + 1, n);
-    // left reflector on column k, rows k..p-1
-    const tl = makeReflector(wd, k * n + k, p - k, n);
-    left.tau[k] = tl;
-    d[k] = wd[k * n + k]!;
-    const lb = k * p;
-    lv[lb + k] = 1;
-    for (let i = k + 1; i < p; i++) lv[lb + i] = wd[i * n + k]!;
-    if (k + 1 >= n) break;
-    // w = vᵀ W[k:p, k+1:n]
-    if (tl !== 0) {
-      for (let j = k + 1; j < n; j++) w[j] = wd[k * n + j]!;
-      for (let i = k + 1; i < p; i++) {
-        const vi = lv[lb + i]!;
-        if (vi === 0) continue;
-        const rb = i * n;
-        for (let j = k + 1; j < n; j++) w[j]! += vi * wd[rb + j]!;
-      }
-      for (let j = k + 1; j < n; j++) { w[j] = w[j]! * tl; wd[k * n + j]! -= w[j]!; }
-    }
-    // right reflector on row k, cols k+1..n-1
-    let tr = 0;
-    const rb = k * n;
-    if (k + 2 < n) {
-      tr = makeReflector(wd, k * n + k + 1, n - k - 1, 1);
-      rv[rb + k + 1] = 1;
-      for (let j = k + 2; j < n; j++) rv[rb + j] = wd[k * n + j]!;
-    }
-    right.tau[k] = tr;
-    e[k] = wd[k * n + k + 1]!;
-    // fused pass over rows k+1..p-1: left update then right update
-    for (let i = k + 1; i < p; i++) {
-      const ib = i * n;
-      if (tl !== 0) {
-        const vi = lv[lb + i]!;
-        if (vi !== 0) for (let j = k + 1; j < n; j++) wd[ib + j]! -= vi * w[j]!;
-      }
-      if (tr !== 0) {
-        let s0 = 0, s1 = 0, j = k + 1;
-        for (; j + 1 < n; j += 2) { s0 += wd[ib + j]! * rv[rb + j]!; s1 += wd[ib + j + 1]! * rv[rb + j + 1]!; }
-        if (j < n) s0 += wd[ib + j]! * rv[rb + j]!;
-        const f = tr * (s0 + s1);
-        if (f !== 0) for (j = k + 1; j < n; j++) wd[ib + j]! -= f * rv[rb + j]!;
-      }
-    }
-  }
-  return { d, e, left, right };
+  return bidiagonalizeBlocked(W);
 }
 
 /**
