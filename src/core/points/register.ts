@@ -9,7 +9,7 @@ import { symEig } from '../linalg/index.js';
 import { KdTree } from './kdtree.js';
 import { IcpError, type IcpOptions } from './icp.js';
 import { cloudScale, defaultSchedule, runSchedule, type IcpLevel, type LevelResult } from './schedule.js';
-import { globalRegistration, rotationSearch2D, type GlobalOptions } from './global.js';
+import { globalRegistration, rotationSearch2D, type GlobalFeatures, type GlobalOptions } from './global.js';
 import { evaluateTransform } from './ransac.js';
 import { compose, determinant, homogeneous } from './rigid.js';
 
@@ -24,6 +24,8 @@ export interface RegisterOptions {
   icp?: Omit<IcpOptions, 'init' | 'maxCorrespondenceDistance'>;
   /** 3-D global: keypoint voxel (default extent / 40) and RANSAC settings */
   global?: Partial<GlobalOptions>;
+  /** 3-D global: the target's keypoints and descriptors, computed once and reused across sources */
+  targetFeatures?: GlobalFeatures;
   /** 2-D global: number of start angles (default 12, every 30°) */
   angles?: number;
   /** the result is trusted when final fitness >= this … (default 0.3) */
@@ -107,7 +109,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   const stages: StageRecord[] = [];
   const warnings: string[] = [];
   const isGlobal = init === 'global';
-  const globalVoxel = opts.global?.voxel ?? Math.max(scale.extent / 40, scale.spacing);
+  const globalVoxel = opts.global?.voxel ?? opts.targetFeatures?.voxel ?? Math.max(scale.extent / 40, scale.spacing);
   let levels: IcpLevel[];
   if (Array.isArray(opts.levels)) levels = opts.levels;
   else if (opts.levels === 'auto' || isGlobal || !opts.single) levels = defaultSchedule(scale, { globalVoxel: isGlobal && d === 3 ? globalVoxel : undefined });
@@ -122,7 +124,9 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   else if (init === 'centroid') { const cs = centroid(source); T = shift(Array.from(centroid(target), (v, j) => v - cs[j]!)); initName = 'init (centroid)'; }
   else if (init === 'pca') { T = pcaInit(source, target, tree); initName = 'init (pca)'; }
   else if (d === 3) {
-    const g = globalRegistration(source, target, { ...opts.global, voxel: globalVoxel });
+    const tf = opts.targetFeatures;
+    if (tf && tf.voxel !== globalVoxel) throw new RangeError(`targetFeatures were computed with voxel ${tf.voxel}, but the global voxel is ${globalVoxel}`);
+    const g = globalRegistration(source, tf ?? target, { ...opts.global, voxel: globalVoxel });
     T = g.transform;
     initName = 'global (fpfh + ransac)';
     stages.push({
