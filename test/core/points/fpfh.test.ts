@@ -75,7 +75,6 @@ describe('FPFH', () => {
       if (d < 1e-6) same++;
     }
     expect(same).toBeGreaterThan(0.6 * 600); // measured: about 70% identical to 1e-13, the rest near bin edges
-    expect(same).toBeLessThanOrEqual(600);
     expect(l1 / 600).toBeLessThan(0.5);
     // and descriptors differ between points (they carry information)
     let spread = 0;
