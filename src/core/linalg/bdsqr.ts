@@ -46,14 +46,20 @@ class RotLog {
    * time: a chain's carried value is a loop-carried dependency, four independent chains
    * hide its latency and share the loads of (cs, sn).
    */
-  apply(M: Float64Array, rows: number, n: number): void {
+  apply(M: Float64Array, rows: number, n: number, lo: Int32Array): void {
     const seq = this.seq, C = this.cs, S = this.sn, ns = seq.length;
     let r = 0;
     for (; r + 3 < rows; r += 4) {
       const b0 = r * n;
+      let lg = Math.min(lo[r]!, lo[r + 1]!, lo[r + 2]!, lo[r + 3]!);
       for (let q = 0; q < ns; q += 5) {
-        const kind = seq[q]!, a0 = seq[q + 1]!, o = seq[q + 3]!, len = seq[q + 4]!;
+        const kind = seq[q]!;
+        let a0 = seq[q + 1]!, o = seq[q + 3]!, len = seq[q + 4]!;
         if (kind === 0) {
+          // columns before lg are zero in these rows: rotations among them are no-ops
+          if (lg > a0 + len) continue;
+          if (lg - 1 > a0) { const sk = lg - 1 - a0; a0 += sk; o += sk; len -= sk; }
+          if (a0 < lg) lg = a0;
           let p = b0 + a0;
           let x0 = M[p]!, x1 = M[p + n]!, x2 = M[p + 2 * n]!, x3 = M[p + 3 * n]!;
           for (let i = o, end = o + len; i < end; i++, p++) {
@@ -67,8 +73,10 @@ class RotLog {
           M[p] = x0; M[p + n] = x1; M[p + 2 * n] = x2; M[p + 3 * n] = x3;
         } else {
           for (let t = 0; t < 4; t++) this.applyOne(M, b0 + t * n, q);
+          if (kind !== 3) lg = Math.min(lg, seq[q + 2]!, kind === 1 ? a0 : a0 - len + 1);
         }
       }
+      lo[r] = lo[r + 1] = lo[r + 2] = lo[r + 3] = lg;
     }
     for (; r < rows; r++) for (let q = 0; q < ns; q += 5) this.applyOne(M, r * n, q);
     this.count = 0;
@@ -117,6 +125,9 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
   e[n - 1] = 0;
   let U: Float64Array | undefined, V: Float64Array | undefined;
   let logU: RotLog | undefined, logV: RotLog | undefined;
+  // first possibly-nonzero column of each row of U and V (they start as the identity)
+  const loU = new Int32Array(n), loV = new Int32Array(n);
+  for (let i = 0; i < n; i++) { loU[i] = i; loV[i] = i; }
   if (vectors) {
     U = new Float64Array(n * n);
     V = new Float64Array(n * n);
@@ -126,7 +137,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
   }
   const ensure = (len: number) => {
     if (!logU) return;
-    if (!logU.fits(len) || !logV!.fits(len)) { logU.apply(U!, n, n); logV!.apply(V!, n, n); }
+    if (!logU.fits(len) || !logV!.fits(len)) { logU.apply(U!, n, n, loU); logV!.apply(V!, n, n, loV); }
   };
   const eps = 2 ** -52;
   const tiny = 2 ** -966;
@@ -248,8 +259,8 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
       }
     }
   }
-  if (logU && !logU.empty) logU.apply(U!, n, n);
-  if (logV && !logV.empty) logV.apply(V!, n, n);
+  if (logU && !logU.empty) logU.apply(U!, n, n, loU);
+  if (logV && !logV.empty) logV.apply(V!, n, n, loV);
   // sort descending (stable), permuting the vector columns
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b]! - s[a]! || a - b);
   let sorted = true;
