@@ -46,11 +46,11 @@ const params = z.discriminatedUnion('method', [
       scale: z.number().positive().default(1).describe('kernel scale, in coordinate units'),
     }).default({ type: 'none', scale: 1 }).describe('robust kernel (weights by residual)'),
     init: z.union([z.enum(['identity', 'centroid', 'pca', 'global']), z.array(z.array(z.number()))]).default('identity').describe('start: identity, centroid (move centroids together), pca (principal axes), global (3-D: FPFH + RANSAC; 2-D: rotation search), or a (d+1)x(d+1) matrix'),
-    levels: z.union([z.literal('auto'), z.array(z.strictObject({
+    levels: z.union([z.array(z.strictObject({
       voxel: z.number().positive().nullable().optional().describe('voxel size for downsampling both clouds (absent/null: full resolution)'),
       maxCorrespondenceDistance: z.number().positive().describe('pairs farther apart are ignored at this level'),
       maxIterations: z.number().int().min(1).default(DEFAULT_CRITERIA.maxIterations).describe('at most this many updates at this level'),
-    })).min(1)]).optional().describe('coarse-to-fine ICP schedule, each level starting from the previous result; auto derives it from the extent and spacing (default: auto after init global, else one level from maxCorrespondenceDistance and criteria)'),
+    })).min(1), z.literal('auto')]).optional().describe('coarse-to-fine ICP schedule, each level starting from the previous result; auto derives it from the extent and spacing (default: auto after init global, else one level from maxCorrespondenceDistance and criteria)'),
     global: z.strictObject({
       voxel: z.number().positive().optional().describe('keypoint voxel size (default: bounding-box diagonal / 40); FPFH radius 5x, normals 2x, RANSAC distance 1.5x'),
       seed: z.number().int().default(0).describe('RANSAC random seed (same inputs and seed, same transform)'),

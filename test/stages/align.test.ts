@@ -125,3 +125,47 @@ describe('align: clear errors', () => {
     expect(() => align({ method: 'icp', trim: 0 }, { sides: { target: tri } })).toThrow(/trim/);
   });
 });
+
+describe('align (icp from any pose, #10)', () => {
+  const curve = () => lastValueFrom(generatePoints({ shape: 'curve', n: 30, from: 0, to: 29 }));
+  it('init global on the 2-D curve turned 180°: the report names the stages, the final one, and is confident', async () => {
+    const target = await curve();
+    const source = await lastValueFrom(generatePoints({ shape: 'curve', n: 31, from: 0, to: 30 }).pipe(transform({ ops: [{ op: 'rotate', degrees: 180 }, { op: 'translate', by: [-2, 5] }] })));
+    const a = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'global' }, { sides: { target } })));
+    expect(angle2D(a.rotation)).toBeCloseTo(-179.435, 2);
+    const d = a.details as { finalStage: string; confident: boolean; stages: { stage: string; fitness: number; inlierRmse: number }[]; levelStarts: number[]; warnings: string[] };
+    expect(d.stages.map((s) => s.stage)).toEqual(['global (rotation search, 12 starts)', 'icp level 1', 'icp level 2', 'icp level 3']);
+    expect(d.finalStage).toBe('icp level 3');
+    expect(d.confident).toBe(true);
+    expect(d.warnings).toEqual([]);
+    expect(d.stages[3]!.fitness).toBe(a.fitness);
+    expect(d.levelStarts.length).toBe(3);
+    expect(a.rmseHistory.length).toBe(a.history!.length);
+  });
+  it('init centroid and pca; levels given in YAML form', async () => {
+    const target = await curve();
+    const source = await lastValueFrom(of(target).pipe(transform({ ops: [{ op: 'rotate', degrees: 60, about: 'centroid' }, { op: 'translate', by: [100, -50] }] })));
+    const c = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'centroid', levels: [{ maxCorrespondenceDistance: 10 }, { maxCorrespondenceDistance: 2, maxIterations: 50 }] }, { sides: { target } })));
+    expect((c.details!.stages as { stage: string }[])[0]!.stage).toBe('init (centroid)');
+    expect(c.inlierRmse).toBeLessThan(1e-9);
+    expect(angle2D(c.rotation)).toBeCloseTo(-60, 8);
+    const p = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'pca', levels: 'auto' }, { sides: { target } })));
+    expect(angle2D(p.rotation)).toBeCloseTo(-60, 8);
+  });
+  it('unrelated clouds: low fitness, confident false and the reason, not an error', async () => {
+    const target = await lastValueFrom(generatePoints({ shape: 'uniform', n: 400, dim: 3, seed: 1 }));
+    const rng = (await import('../../src/core/linalg/random.js')).seededRandom(2);
+    const ring = new Matrix(400, 3);
+    for (let i = 0; i < 400; i++) { const t = (2 * Math.PI * i) / 400; ring.data.set([0.5 + 0.4 * Math.cos(t), 0.5 + 0.4 * Math.sin(t), 0.5 + 0.01 * rng.gaussian()], 3 * i); }
+    const a = await lastValueFrom(of<PointCloud>({ kind: 'PointCloud', name: 'ring', points: ring }).pipe(align({ method: 'icp', init: 'global' }, { sides: { target } })));
+    expect(a.details!.confident).toBe(false);
+    expect(a.fitness).toBeLessThan(0.6);
+    expect((a.details!.warnings as string[]).join(' ')).toMatch(/low fitness|look random/);
+  });
+  it('params: a misspelt init gets the choices; a level needs a distance', () => {
+    const t = cloud('t', [[0, 0], [1, 0], [0, 1]]);
+    expect(() => align({ method: 'icp', init: 'globl' } as never, { sides: { target: t } })).toThrow(/init/);
+    expect(() => align({ method: 'icp', levels: [{ voxel: 1 }] } as never, { sides: { target: t } })).toThrow(/levels\[0\]\.maxCorrespondenceDistance/);
+    expect(() => align({ method: 'icp', global: { seed: 1, confidence: 1 } }, { sides: { target: t } })).toThrow(/global\.confidence/);
+  });
+});

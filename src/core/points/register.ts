@@ -119,6 +119,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   const t0 = performance.now();
   let T: Matrix;
   let initName: string;
+  let globalFailed = false;
   if (init instanceof Matrix) { T = init.clone(); initName = 'init (given matrix)'; }
   else if (init === 'identity') { T = Matrix.identity(d + 1); initName = 'init (identity)'; }
   else if (init === 'centroid') { const cs = centroid(source); T = shift(Array.from(centroid(target), (v, j) => v - cs[j]!)); initName = 'init (centroid)'; }
@@ -126,15 +127,26 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   else if (d === 3) {
     const tf = opts.targetFeatures;
     if (tf && tf.voxel !== globalVoxel) throw new RangeError(`targetFeatures were computed with voxel ${tf.voxel}, but the global voxel is ${globalVoxel}`);
-    const g = globalRegistration(source, tf ?? target, { ...opts.global, voxel: globalVoxel });
-    T = g.transform;
     initName = 'global (fpfh + ransac)';
-    stages.push({
-      stage: initName, fitness: g.fitness, inlierRmse: g.inlierRmse, ms: performance.now() - t0, voxel: globalVoxel,
-      maxCorrespondenceDistance: g.maxCorrespondenceDistance, sourceKeypoints: g.sourceKeypoints, targetKeypoints: g.targetKeypoints,
-      correspondences: g.correspondences, mutual: g.mutual, inlierCorrespondences: g.inlierCorrespondences, ransacIterations: g.iterations,
-      validHypotheses: g.validHypotheses, ransacConverged: g.converged, seed: opts.global?.seed ?? 0, phaseMs: g.ms,
-    });
+    try {
+      const g = globalRegistration(source, tf ?? target, { ...opts.global, voxel: globalVoxel });
+      T = g.transform;
+      stages.push({
+        stage: initName, fitness: g.fitness, inlierRmse: g.inlierRmse, ms: performance.now() - t0, voxel: globalVoxel,
+        maxCorrespondenceDistance: g.maxCorrespondenceDistance, sourceKeypoints: g.sourceKeypoints, targetKeypoints: g.targetKeypoints,
+        correspondences: g.correspondences, mutual: g.mutual, inlierCorrespondences: g.inlierCorrespondences, ransacIterations: g.iterations,
+        validHypotheses: g.validHypotheses, ransacConverged: g.converged, seed: opts.global?.seed ?? 0, phaseMs: g.ms,
+      });
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+      // no consistent correspondences: say so, and refine from the centroids so that the result still has metrics
+      const cs = centroid(source);
+      T = shift(Array.from(centroid(target), (v, j) => v - cs[j]!));
+      globalFailed = true;
+      warnings.push(`global alignment failed (${e.message}); refined from the centroids instead, so the result is not trustworthy`);
+      stages.push({ stage: initName, fitness: null, inlierRmse: null, ms: performance.now() - t0, voxel: globalVoxel, failed: e.message });
+      initName = 'init (centroid, after the global alignment failed)';
+    }
   } else {
     const angles = opts.angles ?? 12;
     const r = rotationSearch2D(source, target, angles, scoreDist, { ...opts.icp, targetTree: tree });
@@ -142,7 +154,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
     initName = `global (rotation search, ${angles} starts)`;
     stages.push({ stage: initName, fitness: r.fitness, inlierRmse: r.inlierRmse, ms: performance.now() - t0, bestStartAngle: r.bestAngle, scoreDistance: scoreDist, starts: r.starts });
   }
-  if (!isGlobal) {
+  if (!isGlobal || globalFailed) {
     const ev = evaluateTransform(source, tree, T, scoreDist);
     stages.push({ stage: initName, fitness: ev.fitness, inlierRmse: ev.inlierRmse, ms: performance.now() - t0, scoreDistance: scoreDist });
   }
@@ -164,7 +176,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   const fitness = last.fitness ?? 0, inlierRmse = last.inlierRmse ?? 0;
   const finalDist = sched ? levels[levels.length - 1]!.maxCorrespondenceDistance : scoreDist;
   const minFitness = opts.minFitness ?? 0.3, maxRatio = opts.maxRmseRatio ?? 0.5;
-  let confident = true;
+  let confident = !globalFailed;
   if (fitness < minFitness) { confident = false; warnings.push(`low fitness ${fitness.toFixed(3)} < ${minFitness}: few source points lie near the target; the clouds may not overlap, or the alignment is wrong`); }
   if (Number.isFinite(finalDist) && inlierRmse > maxRatio * finalDist) { confident = false; warnings.push(`inlier RMSE ${inlierRmse.toPrecision(3)} is more than ${maxRatio} x the correspondence distance ${finalDist.toPrecision(3)}: the matches look random, not a fit`); }
   if (sched && !sched.converged) warnings.push(`ICP did not converge in the last level (${sched.levels[sched.levels.length - 1]!.iterations} iterations); raise its maxIterations`);
