@@ -11,6 +11,7 @@
  */
 import { Matrix } from './matrix.js';
 import { LinalgError } from './errors.js';
+import { wasmGemm } from './wasm/kernel.js';
 
 export interface GemmOptions {
   transA?: boolean;
@@ -106,7 +107,19 @@ function small(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number,
   }
 }
 
+/** Which micro-kernel the packed GEMM uses: WebAssembly SIMD when available (default), or pure TS. */
+export let GEMM_BACKEND: 'wasm' | 'js' = 'wasm';
+export function setGemmBackend(b: 'wasm' | 'js'): void { GEMM_BACKEND = b; }
+/** The backend actually in use ('js' when WebAssembly SIMD is unavailable). */
+export function gemmBackend(): 'wasm' | 'js' {
+  return GEMM_BACKEND === 'wasm' && wasmGemm(MC, KC, NC) ? 'wasm' : 'js';
+}
+
 function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
+  if (GEMM_BACKEND === 'wasm') {
+    const w = wasmGemm(MC, KC, NC);
+    if (w) { blockedWasm(w, A, B, C, m, n, k, tA, tB, alpha); return; }
+  }
   const a = A.data, b = B.data, c = C.data;
   const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
   const direct = DIRECT_A;
@@ -195,6 +208,87 @@ function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: numbe
             const h = Math.min(4, m - i0);
             kernel4x4(Ap, si * kc * 4, Bp, bOff, kc, c, co + i0 * cs + j0, cs, h, w, alpha);
           }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The same blocking with the WebAssembly SIMD micro-kernel: op(A) and op(B) are packed into
+ * the module's memory (same strip layout), the kernel writes each MC x NC block of the
+ * product there, and it is added (times alpha) into C. The summation order per element is
+ * the same as the TS kernel's (sequential over each KC chunk, then added to C), so both
+ * backends give the same values up to the last bit.
+ */
+function blockedWasm(w: NonNullable<ReturnType<typeof wasmGemm>>, A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+  const a = A.data, b = B.data, c = C.data, f = w.f64;
+  const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
+  const AP = w.AP, BP = w.BP, CB = w.CB;
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = Math.min(NC, n - jc);
+    const nStrips = (nc + 3) >> 2;
+    const ldc = nStrips * 4;
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = Math.min(KC, k - pc);
+      for (let s = 0; s < nStrips; s++) {
+        const j0 = jc + 4 * s;
+        const wd = Math.min(4, n - j0);
+        let dst = BP + s * kc * 4;
+        if (!tB) {
+          let src = bo + pc * bs + j0;
+          if (wd === 4) {
+            for (let p = 0; p < kc; p++, src += bs, dst += 4) {
+              f[dst] = b[src]!; f[dst + 1] = b[src + 1]!; f[dst + 2] = b[src + 2]!; f[dst + 3] = b[src + 3]!;
+            }
+          } else {
+            for (let p = 0; p < kc; p++, src += bs, dst += 4) for (let t = 0; t < 4; t++) f[dst + t] = t < wd ? b[src + t]! : 0;
+          }
+        } else {
+          for (let t = 0; t < 4; t++) {
+            if (t < wd) {
+              const src = bo + (j0 + t) * bs + pc;
+              for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = b[src + p]!;
+            } else {
+              for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = 0;
+            }
+          }
+        }
+      }
+      for (let ic = 0; ic < m; ic += MC) {
+        const mc = Math.min(MC, m - ic);
+        const mStrips = (mc + 3) >> 2;
+        for (let s = 0; s < mStrips; s++) {
+          const i0 = ic + 4 * s;
+          const h = Math.min(4, m - i0);
+          const dst = AP + s * kc * 4;
+          if (!tA) {
+            for (let t = 0; t < 4; t++) {
+              if (t < h) {
+                const src = ao + (i0 + t) * as + pc;
+                for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = a[src + p]!;
+              } else {
+                for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = 0;
+              }
+            }
+          } else {
+            let src = ao + pc * as + i0;
+            let d = dst;
+            if (h === 4) {
+              for (let p = 0; p < kc; p++, src += as, d += 4) {
+                f[d] = a[src]!; f[d + 1] = a[src + 1]!; f[d + 2] = a[src + 2]!; f[d + 3] = a[src + 3]!;
+              }
+            } else {
+              for (let p = 0; p < kc; p++, src += as, d += 4) for (let t = 0; t < 4; t++) f[d + t] = t < h ? a[src + t]! : 0;
+            }
+          }
+        }
+        w.kernel(kc, mStrips, nStrips, AP * 8, BP * 8, CB * 8);
+        for (let i = 0; i < mc; i++) {
+          const cb = co + (ic + i) * cs + jc, fb = CB + i * ldc;
+          if (alpha === 1) for (let j = 0; j < nc; j++) c[cb + j]! += f[fb + j]!;
+          else if (alpha === -1) for (let j = 0; j < nc; j++) c[cb + j]! -= f[fb + j]!;
+          else for (let j = 0; j < nc; j++) c[cb + j]! += alpha * f[fb + j]!;
         }
       }
     }

@@ -7,7 +7,7 @@
  */
 export { Matrix } from './matrix.js';
 export { LinalgError, assertFinite } from './errors.js';
-export { gemm, matmul, matTmul, matmulT, frobeniusNormSq, gramMatrix, type GemmOptions } from './gemm.js';
+export { gemm, matmul, matTmul, matmulT, frobeniusNormSq, gramMatrix, setGemmBackend, gemmBackend, type GemmOptions } from './gemm.js';
 export { qr, qrFactor, applyReflectorsLeft, type Reflectors } from './householder.js';
 export { symEig } from './eig.js';
 export {
