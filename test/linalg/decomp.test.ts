@@ -188,3 +188,23 @@ describe('svd (gram route and auto)', () => {
     expectSpectrum(r, [9, 8, 7, 6, 5], 1e-9);
   });
 });
+
+describe('singularValues (no vectors)', () => {
+  it('known spectra, tall and wide, to 1e-10 relative; same as svd', async () => {
+    const { singularValues } = await import('../../src/core/linalg/index.js');
+    const geo = (k: number, lo: number) => Array.from({ length: k }, (_, i) => Math.pow(lo, i / (k - 1)));
+    for (const [m, n, s] of [[80, 50, geo(50, 1e-12)], [40, 90, geo(40, 1e-3)], [300, 200, geo(200, 1e-8)]] as const) {
+      const A = withSpectrum(m, n, [...s], m + n);
+      const v = singularValues(A);
+      expect(v.length).toBe(Math.min(m, n));
+      for (let i = 0; i < v.length; i++) expect(Math.abs(v[i]! - s[i]!)).toBeLessThanOrEqual(1e-10 * Math.max(s[i]!, 1e-6 * s[0]!) + 1e-15 * s[0]!);
+      const full = svd(A, { solver: 'exact' }).s;
+      for (let i = 0; i < v.length; i++) expect(Math.abs(v[i]! - full[i]!)).toBeLessThanOrEqual(1e-13 * s[0]!);
+    }
+    expect(singularValues(new Matrix(0, 4)).length).toBe(0);
+    const Z = singularValues(new Matrix(5, 3));
+    expect(Array.from(Z)).toEqual([0, 0, 0]);
+    const B = gaussian(4, 3, 2); B.set(1, 2, NaN);
+    expect(() => singularValues(B)).toThrow('singularValues input contains NaN at row 1, col 2');
+  });
+});

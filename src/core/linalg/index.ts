@@ -13,6 +13,7 @@ export { symEig } from './eig.js';
 export {
   svd,
   exactSvd,
+  singularValues,
   gramSvd,
   randomizedSvd,
   chooseSolver,

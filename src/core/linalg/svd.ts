@@ -118,6 +118,21 @@ export function exactSvd(A: Matrix): SvdResult {
   return { U: r.U, s: r.s, V: r.V, solver: 'exact' };
 }
 
+/**
+ * All min(m, n) singular values of A, descending, without the vectors: QR (when tall),
+ * bidiagonalisation and the bidiagonal QR on (d, e) alone (no rotations applied), e.g.
+ * for the error curves of every rank. Same values as {@link svd}'s exact path to rounding.
+ */
+export function singularValues(A: Matrix): Float64Array {
+  assertFinite(A, 'singularValues input');
+  const m = A.rows, n = A.cols;
+  if (m === 0 || n === 0) return new Float64Array(0);
+  const T = m < n ? A.transpose() : A;
+  const W = T.rows >= QR_FIRST_RATIO * T.cols && T.rows > T.cols ? qrFactor(T).R : T.clone();
+  const bd = bidiagonalize(W);
+  return bidiagQr(bd.d, bd.e, false).s;
+}
+
 function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
   const m = A.rows, n = A.cols;
   let qrRefl: Reflectors | undefined;
