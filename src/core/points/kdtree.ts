@@ -147,6 +147,7 @@ export class KdTree {
     if (k <= 0) return 0;
     // max-heap of size k on distOut/idxOut (tree-order indices while searching)
     let count = 0;
+    const q0 = q[qOff]!, q1 = d > 1 ? q[qOff + 1]! : 0, q2 = d > 2 ? q[qOff + 2]! : 0;
     const push = (i: number, dist: number) => {
       if (count < k) {
         let c = count++;
@@ -187,10 +188,19 @@ export class KdTree {
         node = near;
       }
       const hi = this.hi[node]!;
-      for (let i = this.lo[node]!; i < hi; i++) {
-        let dist = 0;
-        for (let j = 0; j < d; j++) { const a = pts[i * d + j]! - q[qOff + j]!; dist += a * a; }
-        if (count < k || dist < distOut[0]!) push(i, dist);
+      if (d === 3) {
+        for (let i = this.lo[node]!; i < hi; i++) {
+          const b = 3 * i;
+          const a0 = pts[b]! - q0, a1 = pts[b + 1]! - q1, a2 = pts[b + 2]! - q2;
+          const dist = a0 * a0 + a1 * a1 + a2 * a2;
+          if (count < k || dist < distOut[0]!) push(i, dist);
+        }
+      } else {
+        for (let i = this.lo[node]!; i < hi; i++) {
+          let dist = 0;
+          for (let j = 0; j < d; j++) { const a = pts[i * d + j]! - q[qOff + j]!; dist += a * a; }
+          if (count < k || dist < distOut[0]!) push(i, dist);
+        }
       }
     }
     // heap -> sorted ascending

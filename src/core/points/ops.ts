@@ -158,28 +158,38 @@ export function applyOp(c: Cloud, op: PointOp, where: string): Cloud {
   }
 }
 
-/** Voxel-grid downsampling: one point per occupied voxel, the mean of its points (normals averaged). */
+/** Voxel-grid downsampling: one point per occupied voxel, the mean of its points (normals averaged), in order of first occurrence. */
 export function voxelDown(c: Cloud, size: number): Cloud {
   const n = c.points.rows, d = c.points.cols;
-  const lo = new Float64Array(d).fill(Infinity);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) lo[j] = Math.min(lo[j]!, c.points.get(i, j));
-  const cells = new Map<string, number>();
-  const sums: number[][] = [];
-  const counts: number[] = [];
+  const lo = new Float64Array(d).fill(Infinity), hi = new Float64Array(d).fill(-Infinity);
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const v = c.points.get(i, j); if (v < lo[j]!) lo[j] = v; if (v > hi[j]!) hi[j] = v; }
+  // cell index as one number (exact below 2^53); fall back to string keys for huge grids
+  const dims = Array.from(lo, (l, j) => Math.floor((hi[j]! - l) / size) + 1);
+  const numeric = dims.reduce((a, b) => a * b, 1) < 2 ** 52;
+  const cells = new Map<number | string, number>();
+  const cellOf = new Int32Array(n);
+  let m = 0;
   for (let i = 0; i < n; i++) {
-    const key = Array.from({ length: d }, (_, j) => Math.floor((c.points.get(i, j) - lo[j]!) / size)).join(',');
+    let key: number | string = 0;
+    if (numeric) {
+      for (let j = d - 1; j >= 0; j--) key = (key as number) * dims[j]! + Math.floor((c.points.get(i, j) - lo[j]!) / size);
+    } else key = Array.from({ length: d }, (_, j) => Math.floor((c.points.get(i, j) - lo[j]!) / size)).join(',');
     let k = cells.get(key);
-    if (k === undefined) { k = sums.length; cells.set(key, k); sums.push(new Array(2 * d).fill(0)); counts.push(0); }
-    const s = sums[k]!;
-    for (let j = 0; j < d; j++) { s[j] += c.points.get(i, j); if (c.normals) s[d + j] += c.normals.get(i, j); }
-    counts[k]!++;
+    if (k === undefined) { k = m++; cells.set(key, k); }
+    cellOf[i] = k;
   }
-  const m = sums.length;
+  const sums = new Float64Array(m * 2 * d), counts = new Float64Array(m);
+  for (let i = 0; i < n; i++) {
+    const o = cellOf[i]! * 2 * d;
+    for (let j = 0; j < d; j++) { sums[o + j] += c.points.get(i, j); if (c.normals) sums[o + d + j] += c.normals.get(i, j); }
+    counts[cellOf[i]!]++;
+  }
   const P = new Matrix(m, d), N = c.normals ? new Matrix(m, d) : undefined;
   for (let k = 0; k < m; k++) {
     let len = 0;
-    for (let j = 0; j < d; j++) { P.data[k * d + j] = sums[k]![j]! / counts[k]!; len += sums[k]![d + j]! ** 2; }
-    if (N) for (let j = 0; j < d; j++) N.data[k * d + j] = sums[k]![d + j]! / (Math.sqrt(len) || 1);
+    const o = k * 2 * d;
+    for (let j = 0; j < d; j++) { P.data[k * d + j] = sums[o + j]! / counts[k]!; len += sums[o + d + j]! ** 2; }
+    if (N) for (let j = 0; j < d; j++) N.data[k * d + j] = sums[o + d + j]! / (Math.sqrt(len) || 1);
   }
   return { points: P, normals: N };
 }
