@@ -10,36 +10,44 @@
  * immediate row rotations vs see bench notes with the batched replay.
  */
 import { LinalgError } from './errors.js';
+import { newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
 
 /** Rotation log: sequences of plane rotations on columns of a row-major n x n matrix. */
 class RotLog {
-  cs: Float64Array;
-  sn: Float64Array;
   count = 0;
-  /** per sequence: kind, a0, b/len info, offset, len */
-  seq: number[] = [];
-  constructor(readonly cap: number) {
-    this.cs = new Float64Array(cap);
-    this.sn = new Float64Array(cap);
+  nseq = 0;
+  /**
+   * cs/sn: rotation cosines/sines; seq: 5-tuples (kind, a0, f, offset, len), kind 0 = chain
+   * (j, j+1) for j = a0..a0+len-1, 1/2 = fixed partner f with columns a0 + i*(+1/-1), 3 = negate
+   * column a0. The arrays may live in WebAssembly memory (see kernels.c, rot_replay).
+   */
+  constructor(readonly cap: number, readonly cs: Float64Array, readonly sn: Float64Array, readonly seq: Int32Array) {}
+  static plain(cap: number, n: number): RotLog {
+    return new RotLog(cap, new Float64Array(cap), new Float64Array(cap), new Int32Array((cap + n + 1) * 5));
   }
   /** room for `len` more rotations? */
   fits(len: number): boolean { return this.count + len <= this.cap; }
+  private push(kind: number, a0: number, f: number, o: number, len: number): void {
+    const q = this.nseq++ * 5, sq = this.seq;
+    sq[q] = kind; sq[q + 1] = a0; sq[q + 2] = f; sq[q + 3] = o; sq[q + 4] = len;
+  }
   /** chain: rotations (j, j+1) for j = k..k+len-1, in that order; returns the write offset */
   chain(k: number, len: number): number {
     const o = this.count;
-    this.seq.push(0, k, 0, o, len);
+    this.push(0, k, 0, o, len);
     this.count += len;
     return o;
   }
   /** fixed partner: rotations (a0 + i*step, f) for i = 0..len-1 */
   fixed(a0: number, step: number, f: number, len: number): number {
     const o = this.count;
-    this.seq.push(step > 0 ? 1 : 2, a0, f, o, len);
+    this.push(step > 0 ? 1 : 2, a0, f, o, len);
     this.count += len;
     return o;
   }
-  flip(k: number): void { this.seq.push(3, k, 0, 0, 0); }
-  get empty(): boolean { return this.seq.length === 0; }
+  flip(k: number): void { this.push(3, k, 0, 0, 0); }
+  get empty(): boolean { return this.nseq === 0; }
+  clear(): void { this.count = 0; this.nseq = 0; }
 
   /**
    * M (rows x n, row-major): M <- M G_1 G_2 ... (each G acts on two columns). Four rows at a
@@ -47,7 +55,7 @@ class RotLog {
    * hide its latency and share the loads of (cs, sn).
    */
   apply(M: Float64Array, rows: number, n: number, lo: Int32Array): void {
-    const seq = this.seq, C = this.cs, S = this.sn, ns = seq.length;
+    const seq = this.seq, C = this.cs, S = this.sn, ns = this.nseq * 5;
     let r = 0;
     for (; r + 3 < rows; r += 4) {
       const b0 = r * n;
@@ -79,8 +87,7 @@ class RotLog {
       lo[r] = lo[r + 1] = lo[r + 2] = lo[r + 3] = lg;
     }
     for (; r < rows; r++) for (let q = 0; q < ns; q += 5) this.applyOne(M, r * n, q);
-    this.count = 0;
-    this.seq.length = 0;
+    this.clear();
   }
 
   private applyOne(M: Float64Array, base: number, q: number): void {
@@ -111,6 +118,74 @@ class RotLog {
   }
 }
 
+/**
+ * U and V (n x n, starting as the identity) with their rotation logs: in WebAssembly memory as
+ * interleaved row pairs (replayed by the SIMD rot_replay, two rows per f64x2), or plain
+ * row-major arrays replayed in TS when WebAssembly SIMD is unavailable.
+ */
+interface VectorStore {
+  logU: RotLog;
+  logV: RotLog;
+  flush(): void;
+  /** U and V row-major (n x n, vectors as columns) */
+  finish(): { U: Float64Array; V: Float64Array };
+}
+
+function tsStore(n: number): VectorStore {
+  const U = new Float64Array(n * n), V = new Float64Array(n * n);
+  const loU = new Int32Array(n), loV = new Int32Array(n);
+  for (let i = 0; i < n; i++) { U[i * n + i] = 1; V[i * n + i] = 1; loU[i] = i; loV[i] = i; }
+  const logU = RotLog.plain(LOG_CAP, n), logV = RotLog.plain(LOG_CAP, n);
+  return {
+    logU, logV,
+    flush() { if (!logU.empty) logU.apply(U, n, n, loU); if (!logV.empty) logV.apply(V, n, n, loV); },
+    finish() { this.flush(); return { U, V }; },
+  };
+}
+
+function wasmStore(n: number): VectorStore | null {
+  if (!USE_WASM_ROTATIONS) return null;
+  const inst = newWasmInstance();
+  if (!inst) return null;
+  const pairs = (n + 1) >> 1;
+  const matBytes = pairs * n * 2 * 8;
+  const seqInts = (LOG_CAP + n + 1) * 5;
+  let at = WASM_HEAP;
+  const take = (bytes: number) => { const p = at; at += (bytes + 15) & ~15; return p; };
+  const pU = take(matBytes), pV = take(matBytes);
+  const pCsU = take(LOG_CAP * 8), pSnU = take(LOG_CAP * 8), pCsV = take(LOG_CAP * 8), pSnV = take(LOG_CAP * 8);
+  const pSeqU = take(seqInts * 4), pSeqV = take(seqInts * 4);
+  const pLoU = take(pairs * 4), pLoV = take(pairs * 4);
+  const buf = inst.reserve(at);
+  const Mu = new Float64Array(buf, pU, pairs * n * 2), Mv = new Float64Array(buf, pV, pairs * n * 2);
+  for (let r = 0; r < n; r++) { const i = ((r >> 1) * n + r) * 2 + (r & 1); Mu[i] = 1; Mv[i] = 1; }
+  const loU = new Int32Array(buf, pLoU, pairs), loV = new Int32Array(buf, pLoV, pairs);
+  for (let q = 0; q < pairs; q++) { loU[q] = 2 * q; loV[q] = 2 * q; }
+  const logU = new RotLog(LOG_CAP, new Float64Array(buf, pCsU, LOG_CAP), new Float64Array(buf, pSnU, LOG_CAP), new Int32Array(buf, pSeqU, seqInts));
+  const logV = new RotLog(LOG_CAP, new Float64Array(buf, pCsV, LOG_CAP), new Float64Array(buf, pSnV, LOG_CAP), new Int32Array(buf, pSeqV, seqInts));
+  const replay = inst.exports.rot_replay as (pairs: number, n: number, M: number, seq: number, nseq: number, cs: number, sn: number, lo: number) => void;
+  const untangle = (M: Float64Array) => {
+    const out = new Float64Array(n * n);
+    for (let r = 0; r < n; r++) {
+      const src = (r >> 1) * n * 2 + (r & 1), dst = r * n;
+      for (let c = 0; c < n; c++) out[dst + c] = M[src + 2 * c]!;
+    }
+    return out;
+  };
+  return {
+    logU, logV,
+    flush() {
+      if (!logU.empty) { replay(pairs, n, pU, pSeqU, logU.nseq, pCsU, pSnU, pLoU); logU.clear(); }
+      if (!logV.empty) { replay(pairs, n, pV, pSeqV, logV.nseq, pCsV, pSnV, pLoV); logV.clear(); }
+    },
+    finish() { this.flush(); return { U: untangle(Mu), V: untangle(Mv) }; },
+  };
+}
+
+/** Replay rotations with the WebAssembly SIMD kernel when available (default) or in TS. */
+export let USE_WASM_ROTATIONS = true;
+export function setWasmRotations(v: boolean): void { USE_WASM_ROTATIONS = v; }
+
 const LOG_CAP = 16384;
 
 /**
@@ -123,21 +198,11 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
   const e = new Float64Array(n + 1);
   e.set(eIn.subarray(0, n));
   e[n - 1] = 0;
-  let U: Float64Array | undefined, V: Float64Array | undefined;
-  let logU: RotLog | undefined, logV: RotLog | undefined;
-  // first possibly-nonzero column of each row of U and V (they start as the identity)
-  const loU = new Int32Array(n), loV = new Int32Array(n);
-  for (let i = 0; i < n; i++) { loU[i] = i; loV[i] = i; }
-  if (vectors) {
-    U = new Float64Array(n * n);
-    V = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) { U[i * n + i] = 1; V[i * n + i] = 1; }
-    logU = new RotLog(LOG_CAP);
-    logV = new RotLog(LOG_CAP);
-  }
+  const store = vectors ? wasmStore(n) ?? tsStore(n) : undefined;
+  const logU = store?.logU, logV = store?.logV;
   const ensure = (len: number) => {
     if (!logU) return;
-    if (!logU.fits(len) || !logV!.fits(len)) { logU.apply(U!, n, n, loU); logV!.apply(V!, n, n, loV); }
+    if (!logU.fits(len) || !logV!.fits(len)) store!.flush();
   };
   const eps = 2 ** -52;
   const tiny = 2 ** -966;
@@ -259,8 +324,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
       }
     }
   }
-  if (logU && !logU.empty) logU.apply(U!, n, n, loU);
-  if (logV && !logV.empty) logV.apply(V!, n, n, loV);
+  const { U, V } = store ? store.finish() : { U: undefined, V: undefined };
   // sort descending (stable), permuting the vector columns
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => s[b]! - s[a]! || a - b);
   let sorted = true;

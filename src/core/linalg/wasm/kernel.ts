@@ -1,11 +1,11 @@
 /**
- * Loader of the WebAssembly SIMD GEMM micro-kernel (gemm-kernel.c, embedded base64 by
+ * Loader of the WebAssembly SIMD kernels (kernels.c: GEMM micro-kernel, rotation replay; embedded base64 by
  * scripts/build-wasm.sh). Instantiated synchronously on first use; `null` when WebAssembly
  * SIMD is unavailable or SVDFLOW_NO_WASM is set, and the pure-TS kernel is used instead.
  * Memory layout (doubles): packed A at AP (MC x KC), packed B at BP (KC x NC), the C
  * block at CB (MC x NC); the first MiB is left to the module's stack.
  */
-import { GEMM_KERNEL_WASM } from './gemm-kernel.wasm.js';
+import { LINALG_WASM } from './kernels.wasm.js';
 
 // the project's lib (ES2023, node types) has no WebAssembly declarations: the few used here
 declare const WebAssembly: {
@@ -23,23 +23,59 @@ export interface WasmGemm {
 }
 
 let cached: WasmGemm | null | undefined;
+let compiled: object | null | undefined;
+
+/** The compiled module (cached), or null when WebAssembly SIMD is unavailable or disabled. */
+function wasmModule(): object | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  try {
+    if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
+    const bytes = Uint8Array.from(atob(LINALG_WASM), (ch) => ch.charCodeAt(0));
+    compiled = new WebAssembly.Module(bytes);
+  } catch {
+    compiled = null;
+  }
+  return compiled;
+}
+
+export interface WasmInstance {
+  exports: Record<string, unknown>;
+  /** grows the memory to at least `bytes` and returns its (new) buffer */
+  reserve(bytes: number): ArrayBuffer;
+}
+
+/** A fresh instance with its own memory (freed with it), or null without WebAssembly SIMD. */
+export function newWasmInstance(): WasmInstance | null {
+  const mod = wasmModule();
+  if (!mod) return null;
+  try {
+    const inst = new WebAssembly.Instance(mod, {});
+    const mem = inst.exports.memory as WasmMemory;
+    return {
+      exports: inst.exports,
+      reserve(bytes: number): ArrayBuffer {
+        if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+        return mem.buffer;
+      },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Start of the free memory of an instance (the first MiB holds the module's stack). */
+export const WASM_HEAP = 1 << 20;
 
 export function wasmGemm(mc: number, kc: number, nc: number): WasmGemm | null {
   if (cached !== undefined) return cached;
   cached = null;
-  try {
-    if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
-    const bytes = Uint8Array.from(atob(GEMM_KERNEL_WASM), (ch) => ch.charCodeAt(0));
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const mem = inst.exports.memory as WasmMemory;
-    const AP = (1 << 20) / 8;
-    const BP = AP + mc * kc;
-    const CB = BP + kc * nc;
-    const need = (CB + mc * nc) * 8;
-    if (mem.buffer.byteLength < need) mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
-    cached = { kernel: inst.exports.kernel_block as WasmGemm['kernel'], f64: new Float64Array(mem.buffer), AP, BP, CB };
-  } catch {
-    cached = null;
-  }
+  const inst = newWasmInstance();
+  if (!inst) return cached;
+  const AP = WASM_HEAP / 8;
+  const BP = AP + mc * kc;
+  const CB = BP + kc * nc;
+  const buf = inst.reserve((CB + mc * nc) * 8);
+  cached = { kernel: inst.exports.kernel_block as WasmGemm['kernel'], f64: new Float64Array(buf), AP, BP, CB };
   return cached;
 }

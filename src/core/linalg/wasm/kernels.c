@@ -1,0 +1,130 @@
+/*
+ * GEMM micro-kernel for svdflow (src/core/linalg/gemm.ts), WebAssembly SIMD (f64x2).
+ * Build: scripts/build-wasm.sh (clang --target=wasm32 -msimd128 -O3, no libc).
+ *
+ * kernel_block(kc, mStrips, nStrips, Ap, Bp, C):
+ *   Ap: mStrips strips of 4 rows, each kc x 4 interleaved (Ap[s*kc*4 + p*4 + t] = A[4s+t, p])
+ *   Bp: nStrips strips of 4 cols, each kc x 4 interleaved (Bp[s*kc*4 + p*4 + t] = B[p, 4s+t])
+ *   C : (4*mStrips) x (4*nStrips) row-major, OVERWRITTEN with Ap * Bp.
+ * 4x4 register tile = 8 f64x2 accumulators; the packed strips of one tile (2 x kc x 4
+ * doubles, 16 KiB at kc = 256) stay in L1.
+ */
+#include <wasm_simd128.h>
+
+__attribute__((export_name("kernel_block")))
+void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const double *Bp, double *C) {
+  const int ldc = nStrips * 4;
+  for (int sj = 0; sj < nStrips; sj++) {
+    const double *bs = Bp + sj * kc * 4;
+    for (int si = 0; si < mStrips; si++) {
+      const double *a = Ap + si * kc * 4;
+      const double *b = bs;
+      v128_t c00 = wasm_f64x2_splat(0), c01 = c00, c10 = c00, c11 = c00;
+      v128_t c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+      for (int p = 0; p < kc; p++, a += 4, b += 4) {
+        const v128_t b0 = wasm_v128_load(b), b1 = wasm_v128_load(b + 2);
+        v128_t x = wasm_f64x2_splat(a[0]);
+        c00 = wasm_f64x2_add(c00, wasm_f64x2_mul(x, b0)); c01 = wasm_f64x2_add(c01, wasm_f64x2_mul(x, b1));
+        x = wasm_f64x2_splat(a[1]);
+        c10 = wasm_f64x2_add(c10, wasm_f64x2_mul(x, b0)); c11 = wasm_f64x2_add(c11, wasm_f64x2_mul(x, b1));
+        x = wasm_f64x2_splat(a[2]);
+        c20 = wasm_f64x2_add(c20, wasm_f64x2_mul(x, b0)); c21 = wasm_f64x2_add(c21, wasm_f64x2_mul(x, b1));
+        x = wasm_f64x2_splat(a[3]);
+        c30 = wasm_f64x2_add(c30, wasm_f64x2_mul(x, b0)); c31 = wasm_f64x2_add(c31, wasm_f64x2_mul(x, b1));
+      }
+      double *c = C + si * 4 * ldc + sj * 4;
+      wasm_v128_store(c, c00); wasm_v128_store(c + 2, c01); c += ldc;
+      wasm_v128_store(c, c10); wasm_v128_store(c + 2, c11); c += ldc;
+      wasm_v128_store(c, c20); wasm_v128_store(c + 2, c21); c += ldc;
+      wasm_v128_store(c, c30); wasm_v128_store(c + 2, c31);
+    }
+  }
+}
+
+/*
+ * Replay of a log of plane rotations on the columns of a matrix held as interleaved ROW PAIRS:
+ * element (row 2q+t, col c) at M[(q*n + c)*2 + t], so one f64x2 holds one column of two rows.
+ * Log (see bdsqr.ts): seq = nseq 5-tuples (kind, a0, f, o, len):
+ *   kind 0: chain, rotations on columns (j, j+1), j = a0..a0+len-1, (cs, sn)[o + i];
+ *   kind 1/2: fixed partner f, columns a0 + i*step (step +1 / -1), i = 0..len-1;
+ *   kind 3: negate column a0.
+ * Rotation (x, y) -> (c x + s y, c y - s x). lo[q]: first possibly-nonzero column of pair q
+ * (rotations among columns that are zero in all rows of a group are skipped); updated.
+ * Four pairs (8 rows) at a time: a chain's carried column is a loop-carried dependency,
+ * four independent carries hide its latency.
+ */
+static void replay_pairs(int q0, int np, int n, double *M, const int *seq, int nseq, const double *cs, const double *sn, int *lo) {
+  int lg = lo[q0];
+  for (int t = 1; t < np; t++) if (lo[q0 + t] < lg) lg = lo[q0 + t];
+  double *R0 = M + (long)q0 * n * 2;
+  const long ps = (long)n * 2; /* pair stride */
+  for (int q = 0; q < nseq; q++) {
+    const int *sq = seq + q * 5;
+    int kind = sq[0], a0 = sq[1], f = sq[2], o = sq[3], len = sq[4];
+    if (kind == 0) {
+      if (lg > a0 + len) continue;
+      if (lg - 1 > a0) { int sk = lg - 1 - a0; a0 += sk; o += sk; len -= sk; }
+      if (a0 < lg) lg = a0;
+      if (np == 4) {
+        double *p0 = R0 + a0 * 2, *p1 = p0 + ps, *p2 = p1 + ps, *p3 = p2 + ps;
+        v128_t x0 = wasm_v128_load(p0), x1 = wasm_v128_load(p1), x2 = wasm_v128_load(p2), x3 = wasm_v128_load(p3);
+        for (int i = 0; i < len; i++) {
+          const v128_t c = wasm_f64x2_splat(cs[o + i]), s = wasm_f64x2_splat(sn[o + i]);
+          const int j = 2 * i;
+          const v128_t y0 = wasm_v128_load(p0 + j + 2), y1 = wasm_v128_load(p1 + j + 2), y2 = wasm_v128_load(p2 + j + 2), y3 = wasm_v128_load(p3 + j + 2);
+          wasm_v128_store(p0 + j, wasm_f64x2_add(wasm_f64x2_mul(c, x0), wasm_f64x2_mul(s, y0)));
+          wasm_v128_store(p1 + j, wasm_f64x2_add(wasm_f64x2_mul(c, x1), wasm_f64x2_mul(s, y1)));
+          wasm_v128_store(p2 + j, wasm_f64x2_add(wasm_f64x2_mul(c, x2), wasm_f64x2_mul(s, y2)));
+          wasm_v128_store(p3 + j, wasm_f64x2_add(wasm_f64x2_mul(c, x3), wasm_f64x2_mul(s, y3)));
+          x0 = wasm_f64x2_sub(wasm_f64x2_mul(c, y0), wasm_f64x2_mul(s, x0));
+          x1 = wasm_f64x2_sub(wasm_f64x2_mul(c, y1), wasm_f64x2_mul(s, x1));
+          x2 = wasm_f64x2_sub(wasm_f64x2_mul(c, y2), wasm_f64x2_mul(s, x2));
+          x3 = wasm_f64x2_sub(wasm_f64x2_mul(c, y3), wasm_f64x2_mul(s, x3));
+        }
+        const int j = 2 * len;
+        wasm_v128_store(p0 + j, x0); wasm_v128_store(p1 + j, x1); wasm_v128_store(p2 + j, x2); wasm_v128_store(p3 + j, x3);
+      } else {
+        for (int t = 0; t < np; t++) {
+          double *p0 = R0 + t * ps + a0 * 2;
+          v128_t x0 = wasm_v128_load(p0);
+          for (int i = 0; i < len; i++) {
+            const v128_t c = wasm_f64x2_splat(cs[o + i]), s = wasm_f64x2_splat(sn[o + i]);
+            const v128_t y0 = wasm_v128_load(p0 + 2 * i + 2);
+            wasm_v128_store(p0 + 2 * i, wasm_f64x2_add(wasm_f64x2_mul(c, x0), wasm_f64x2_mul(s, y0)));
+            x0 = wasm_f64x2_sub(wasm_f64x2_mul(c, y0), wasm_f64x2_mul(s, x0));
+          }
+          wasm_v128_store(p0 + 2 * len, x0);
+        }
+      }
+    } else if (kind == 3) {
+      for (int t = 0; t < np; t++) {
+        double *p = R0 + t * ps + a0 * 2;
+        wasm_v128_store(p, wasm_f64x2_neg(wasm_v128_load(p)));
+      }
+    } else {
+      const int step = kind == 1 ? 1 : -1;
+      for (int t = 0; t < np; t++) {
+        double *R = R0 + t * ps;
+        v128_t y = wasm_v128_load(R + f * 2);
+        for (int i = 0, a = a0; i < len; i++, a += step) {
+          const v128_t c = wasm_f64x2_splat(cs[o + i]), s = wasm_f64x2_splat(sn[o + i]);
+          const v128_t x = wasm_v128_load(R + a * 2);
+          wasm_v128_store(R + a * 2, wasm_f64x2_add(wasm_f64x2_mul(c, x), wasm_f64x2_mul(s, y)));
+          y = wasm_f64x2_sub(wasm_f64x2_mul(c, y), wasm_f64x2_mul(s, x));
+        }
+        wasm_v128_store(R + f * 2, y);
+      }
+      int amin = kind == 1 ? a0 : a0 - len + 1;
+      if (f < amin) amin = f;
+      if (amin < lg) lg = amin;
+    }
+  }
+  for (int t = 0; t < np; t++) lo[q0 + t] = lg;
+}
+
+__attribute__((export_name("rot_replay")))
+void rot_replay(int pairs, int n, double *M, const int *seq, int nseq, const double *cs, const double *sn, int *lo) {
+  int q = 0;
+  for (; q + 3 < pairs; q += 4) replay_pairs(q, 4, n, M, seq, nseq, cs, sn, lo);
+  if (q < pairs) replay_pairs(q, pairs - q, n, M, seq, nseq, cs, sn, lo);
+}
