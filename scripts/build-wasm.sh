@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 dir=src/core/linalg/wasm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-clang --target=wasm32 -nostdlib -msimd128 -O3 \
+clang --target=wasm32 -nostdlib -msimd128 -mbulk-memory -O3 \
   -Wl,--no-entry -Wl,--initial-memory=8388608 -Wl,-z,stack-size=65536 \
   -o "$tmp/kernels.wasm" "$dir/kernels.c"
 b64=$(base64 -w0 "$tmp/kernels.wasm")

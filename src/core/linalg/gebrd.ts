@@ -9,12 +9,38 @@
 import { Matrix } from './matrix.js';
 import { gemm } from './gemm.js';
 import { makeReflector, type Reflectors } from './householder.js';
+import { newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
+
+/** Run the two panel matrix-vector products in WebAssembly SIMD when available (default). */
+export let USE_WASM_GEMV = true;
+export function setWasmGemv(v: boolean): void { USE_WASM_GEMV = v; }
 
 const NB = 32;
 
 export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
   const p = W.rows, n = W.cols;
-  if (!W.isContiguous) W = W.clone();
+  // with WebAssembly, the working copy lives in the module's memory so that its SIMD
+  // matrix-vector products read it in place; otherwise a plain copy
+  const inst = USE_WASM_GEMV && p * n >= 4096 ? newWasmInstance() : null;
+  const mx = Math.max(p, n);
+  let vec: Float64Array, out: Float64Array;
+  let gemvT: ((rows: number, cols: number, a: number, lda: number, u: number, us: number, y: number) => void) | undefined;
+  let gemvN: ((rows: number, cols: number, a: number, lda: number, v: number, x: number) => void) | undefined;
+  const wB = WASM_HEAP, vecB = wB + p * n * 8, outB = vecB + mx * 8;
+  if (inst) {
+    const buf = inst.reserve(outB + mx * 8);
+    const wd = new Float64Array(buf, wB, p * n);
+    for (let i = 0; i < p; i++) wd.set(W.row(i), i * n);
+    W = new Matrix(p, n, wd);
+    vec = new Float64Array(buf, vecB, mx);
+    out = new Float64Array(buf, outB, mx);
+    gemvT = inst.exports.gemv_t as typeof gemvT;
+    gemvN = inst.exports.gemv_n as typeof gemvN;
+  } else {
+    W = W.clone();
+    vec = new Float64Array(mx);
+    out = vec;
+  }
   const w = W.data;
   const d = new Float64Array(n);
   const e = new Float64Array(n);
@@ -24,7 +50,6 @@ export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: 
   const Y = new Float64Array(n * nb); // Y[c * nb + j]
   const tmp = new Float64Array(nb);
   const tmp2 = new Float64Array(nb);
-  const vec = new Float64Array(Math.max(p, n));
   for (let b = 0; b < n; b += nb) {
     const nbb = Math.min(nb, n - b);
     X.fill(0); Y.fill(0);
@@ -49,8 +74,10 @@ export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: 
       const tq = tauq[g]!;
       // 3. Y[g+1:n, j] = tq * (A[g:p, g+1:n]ᵀ u - Y[:, 0:j] (Uᵀu) - V[0:j, :]ᵀ (Xᵀu))
       const c0 = g + 1, nc = n - c0;
-      vec.fill(0, 0, nc);
-      {
+      if (gemvT) {
+        gemvT(p - g, nc, wB + (g * n + c0) * 8, n, wB + (g * n + g) * 8, n, vecB);
+      } else {
+        vec.fill(0, 0, nc);
         let r = g;
         for (; r + 1 < p; r += 2) {
           const u0 = w[r * n + g]!, u1 = w[(r + 1) * n + g]!;
@@ -109,12 +136,18 @@ export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: 
         for (let c = 0; c < nc; c++) s += w[vb + c]! * vec[c]!;
         tmp2[t] = s;
       }
+      if (gemvN) gemvN(p - g - 1, nc, wB + ((g + 1) * n + c0) * 8, n, vecB, outB);
       for (let r = g + 1; r < p; r++) {
-        const rb = r * n + c0;
-        let s0 = 0, s1 = 0, c = 0;
-        for (; c + 1 < nc; c += 2) { s0 += w[rb + c]! * vec[c]!; s1 += w[rb + c + 1]! * vec[c + 1]!; }
-        if (c < nc) s0 += w[rb + c]! * vec[c]!;
-        let s = s0 + s1;
+        let s: number;
+        if (gemvN) {
+          s = out[r - g - 1]!;
+        } else {
+          const rb = r * n + c0;
+          let s0 = 0, s1 = 0, c = 0;
+          for (; c + 1 < nc; c += 2) { s0 += w[rb + c]! * vec[c]!; s1 += w[rb + c + 1]! * vec[c + 1]!; }
+          if (c < nc) s0 += w[rb + c]! * vec[c]!;
+          s = s0 + s1;
+        }
         const ub = r * n + b, xb = r * nb;
         for (let t = 0; t <= j; t++) s -= w[ub + t]! * tmp[t]!;
         for (let t = 0; t < j; t++) s -= X[xb + t]! * tmp2[t]!;
