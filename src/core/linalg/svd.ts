@@ -67,7 +67,7 @@ export interface SvdResult {
 }
 
 /** Use QR first when rows >= this * cols (tall orientation). Chosen by measurement, see bench. */
-export let QR_FIRST_RATIO = 1.2;
+export let QR_FIRST_RATIO = 1.8;
 export function setQrFirstRatio(r: number): void { QR_FIRST_RATIO = r; }
 
 export function svd(A: Matrix, opts: SvdOptions = {}): SvdResult {
