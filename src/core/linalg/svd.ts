@@ -2,17 +2,30 @@
  * Thin SVD for any m x n matrix: A = U diag(s) Vᵀ, U m x k, V n x k, k = min(m, n)
  * (or the requested rank), s descending and non-negative.
  *
- * Exact path (solver 'exact'), on the tall orientation (a wide A is transposed,
- * and U/V swapped):
- *   1. if rows >= QR_FIRST_RATIO * cols: blocked Householder QR first (A = Q R),
- *      then work on the n x n R;
- *   2. Householder bidiagonalisation of the working matrix (row-major, left and
- *      right reflectors fused into two passes over the trailing matrix);
- *   3. implicit-shift QR on the bidiagonal (Golub-Kahan / LINPACK dsvdc shifts and
- *      splitting), the rotations accumulated into Uᵀ and Vᵀ stored ROW-major so each
- *      rotation combines two contiguous rows;
+ * Exact path (solver 'exact'), on the tall orientation (a wide A is transposed, U/V swapped):
+ *   1. if rows >= QR_FIRST_RATIO (1.8) * cols: blocked Householder QR first (A = Q R), then
+ *      work on the n x n R (LAPACK gesdd's crossover is 11/6; below it, bidiagonalising
+ *      directly measured ~10% faster on 1028x700);
+ *   2. blocked Householder bidiagonalisation (gebrd.ts, LAPACK dlabrd panels of 32): half the
+ *      flops are a rank-64 GEMM update, the other half two matrix-vector products per
+ *      column, run by WebAssembly SIMD kernels on a working copy in the module's memory;
+ *   3. implicit-shift QR on the bidiagonal (bdsqr.ts; LINPACK dsvdc shifts and splitting).
+ *      The sweeps run on (d, e) alone and LOG their Givens rotations; the log is replayed
+ *      in batches onto U and V (singular vectors as columns), row group by row group, by a
+ *      WebAssembly SIMD kernel (two rows per f64x2, the chain's shared column carried in a
+ *      register, rotations among still-zero leading columns skipped);
  *   4. back-transformation by the stored reflectors in compact-WY blocks (GEMM).
- *   Accuracy: backward stable; every sigma to about eps * sigma_max absolutely.
+ *   GEMM (gemm.ts) packs operands GotoBLAS-style and runs a 4x4 f64x2 WebAssembly micro-kernel
+ *   (~27 GFLOP/s in the kernel, vs ~5 for the TS kernel). Every WebAssembly kernel has a pure
+ *   TS fallback (used when WebAssembly SIMD is unavailable or SVDFLOW_NO_WASM is set), tested
+ *   against it. Accuracy: backward stable; every sigma to about eps * sigma_max absolutely.
+ *   Why not divide and conquer (gesdd's dbdsdc): with the SIMD replay, the rotations cost
+ *   ~0.16-0.25 s of the ~0.6-0.9 s total on 700x1028; D&C would turn that into GEMM
+ *   (~4n³ flops before deflation, ~0.05-0.1 s here) but is a large, delicate addition
+ *   (secular equation solver, deflation); left as the next step. One-sided Jacobi was
+ *   rejected on flop count (6-10 sweeps x 3mn², >= 10 GFLOP).
+ *
+ * singularValues(A): steps 1-3 without any vectors (the bidiagonal QR on d/e only).
  *
  * Gram path (solver 'gram', for n << m or m << n): eig of the small Gram matrix
  * AᵀA (or AAᵀ), s = sqrt(lambda), U = A V / s. Its error grows like eps*(s_max/s_i)²,
@@ -25,16 +38,12 @@
  * Empty input: when m or n is 0, k = 0 and U (m x 0), V (n x 0), s empty.
  * Zero matrix: s = 0 and U, V orthonormal (identity columns).
  *
- * Measurements (bench/linalg.bench.ts, 700x1028 gray image, 2-core EPYC shared with
- * other jobs, Node 20, single thread):
- *   exact thin SVD ~2.2-2.4 s (numpy gesdd on 2 OpenBLAS threads 0.12-0.15 s; ml-matrix 7-17 s).
- *   Phases on 1028x700: blocked QR 0.3 s, bidiagonalisation of R 0.47 s, bidiagonal QR with
- *   vectors 0.8 s, back-transformation ~0.5 s. Bidiagonalising the 1028x700 matrix directly
- *   took 0.78 s, i.e. QR-first vs direct were within noise at this aspect ratio; QR first is
- *   used from rows >= 1.2 cols because it turns more of the back-transformation into GEMM.
- *   One-sided Jacobi was rejected on flop count (6-10 sweeps x 3mn², BLAS-1, >= 10 GFLOP).
- *   The packed GEMM runs at ~5-6 GFLOP/s; the remaining gap to LAPACK is BLAS-1/2 work
- *   (rotations, Householder panels) and divide-and-conquer, not implemented here.
+ * Measurements (700x1028 gray image, 2-core machine shared with other jobs, Node 20, one
+ * thread; see bench/linalg.bench.ts and its notes for the per-run numbers vs NumPy):
+ *   before (pure TS): ~2.2-3.1 s = QR 0.2-0.3 + bidiagonalisation of R 0.5-0.9 + rotations
+ *   0.6-0.8 + back-transformation 0.5-0.6 s.
+ *   now: ~0.6-0.9 s quiet (1.0-1.4 s under load) = bidiagonalisation 1028x700 ~0.25-0.4 s +
+ *   rotations ~0.16-0.25 s + back-transformation ~0.15-0.25 s.
  */
 import { Matrix } from './matrix.js';
 import { gramMatrix, matmul, matTmul } from './gemm.js';
