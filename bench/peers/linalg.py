@@ -34,6 +34,7 @@ def main():
     A = np.fromfile(os.path.join(d, "turtle.f64"), dtype=np.float64).reshape(meta["turtle"])
     out["svd_ms"] = median_ms(lambda: np.linalg.svd(A, full_matrices=False), reps=7)
     s_full = np.linalg.svd(A, compute_uv=False)
+    out["svals_ms"] = median_ms(lambda: np.linalg.svd(A, compute_uv=False), reps=7)
 
     k, p, q = meta["rank"], meta["oversample"], meta["powerIterations"]
     out["rsvd_ms"] = median_ms(
