@@ -1,166 +1,140 @@
 /**
  * Blocked Householder bidiagonalisation (LAPACK dgebrd/dlabrd, upper bidiagonal, p >= n),
- * on a row-major matrix. Each panel of NB columns is reduced with two matrix-vector
- * products per column against the (not yet updated) trailing matrix, accumulating
- * X (p x NB) and Y (n x NB) so that the trailing update A -= U Yᵀ + X V is two GEMMs:
- * half of the 8/3 n³ (or 4pn² - 4n³/3) flops become GEMM instead of rank-2 updates.
- * The two products per column read the trailing matrix row by row (contiguous).
+ * on a row-major matrix. Each panel of NB columns is reduced with matrix-vector products
+ * against the (not yet updated) trailing matrix, accumulating X (p x NB) and Y (n x NB) so
+ * that the trailing update A -= U Yᵀ + X V is two GEMMs: half of the flops become GEMM.
+ *
+ * All the panel's matrix-vector products (the two big ones per column against the trailing
+ * matrix, and the small ones with the panel's U, V, X, Y) go through gemvN/gemvT on one heap
+ * (W, X, Y and work vectors): a WebAssembly SIMD kernel working in the module's memory
+ * (default), or the same operations in TS when WebAssembly SIMD is unavailable.
  */
 import { Matrix } from './matrix.js';
 import { gemm } from './gemm.js';
 import { makeReflector, type Reflectors } from './householder.js';
 import { newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
 
-/** Run the two panel matrix-vector products in WebAssembly SIMD when available (default). */
+const NB = 32;
+
+/** Run the panel matrix-vector products in WebAssembly SIMD when available (default). */
 export let USE_WASM_GEMV = true;
 export function setWasmGemv(v: boolean): void { USE_WASM_GEMV = v; }
 
-const NB = 32;
+/** x[r*xs] = beta x[r*xs] + alpha A[r, :cols] . v(stride vs), A at a with row stride lda (heap offsets). */
+type GemvN = (rows: number, cols: number, a: number, lda: number, v: number, vs: number, x: number, xs: number, alpha: number, beta: number) => void;
+/** y[c] = beta y[c] + alpha sum_r u[r*us] A[r, c], y contiguous (heap offsets). */
+type GemvT = (rows: number, cols: number, a: number, lda: number, u: number, us: number, y: number, alpha: number, beta: number) => void;
 
-export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
-  const p = W.rows, n = W.cols;
-  // with WebAssembly, the working copy lives in the module's memory so that its SIMD
-  // matrix-vector products read it in place; otherwise a plain copy
-  const inst = USE_WASM_GEMV && p * n >= 4096 ? newWasmInstance() : null;
+function tsGemv(h: Float64Array): { gN: GemvN; gT: GemvT } {
+  return {
+    gN(rows, cols, a, lda, v, vs, x, xs, alpha, beta) {
+      for (let r = 0; r < rows; r++) {
+        const ab = a + r * lda;
+        let s0 = 0, s1 = 0, c = 0;
+        if (vs === 1) {
+          for (; c + 1 < cols; c += 2) { s0 += h[ab + c]! * h[v + c]!; s1 += h[ab + c + 1]! * h[v + c + 1]!; }
+        }
+        for (; c < cols; c++) s0 += h[ab + c]! * h[v + c * vs]!;
+        const o = x + r * xs;
+        h[o] = beta === 0 ? alpha * (s0 + s1) : beta * h[o]! + alpha * (s0 + s1);
+      }
+    },
+    gT(rows, cols, a, lda, u, us, y, alpha, beta) {
+      if (beta === 0) h.fill(0, y, y + cols);
+      else if (beta !== 1) for (let c = 0; c < cols; c++) h[y + c]! *= beta;
+      let r = 0;
+      for (; r + 1 < rows; r += 2) {
+        const u0 = alpha * h[u + r * us]!, u1 = alpha * h[u + (r + 1) * us]!;
+        const r0 = a + r * lda, r1 = r0 + lda;
+        for (let c = 0; c < cols; c++) h[y + c]! += u0 * h[r0 + c]! + u1 * h[r1 + c]!;
+      }
+      if (r < rows) {
+        const u0 = alpha * h[u + r * us]!, r0 = a + r * lda;
+        for (let c = 0; c < cols; c++) h[y + c]! += u0 * h[r0 + c]!;
+      }
+    },
+  };
+}
+
+export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
+  const p = W0.rows, n = W0.cols;
   const mx = Math.max(p, n);
-  let vec: Float64Array, out: Float64Array;
-  let gemvT: ((rows: number, cols: number, a: number, lda: number, u: number, us: number, y: number) => void) | undefined;
-  let gemvN: ((rows: number, cols: number, a: number, lda: number, v: number, x: number) => void) | undefined;
-  const wB = WASM_HEAP, vecB = wB + p * n * 8, outB = vecB + mx * 8;
+  // heap layout (doubles): W p x n | X p x nb | Y n x nb | vec | out | tmp | tmp2
+  const xO = p * n, yO = xO + p * nb, vecO = yO + n * nb, outO = vecO + mx, tmpO = outO + mx, tmp2O = tmpO + nb;
+  const total = tmp2O + nb;
+  const inst = USE_WASM_GEMV && p * n >= 1024 ? newWasmInstance() : null;
+  let h: Float64Array, gN: GemvN, gT: GemvT;
   if (inst) {
-    const buf = inst.reserve(outB + mx * 8);
-    const wd = new Float64Array(buf, wB, p * n);
-    for (let i = 0; i < p; i++) wd.set(W.row(i), i * n);
-    W = new Matrix(p, n, wd);
-    vec = new Float64Array(buf, vecB, mx);
-    out = new Float64Array(buf, outB, mx);
-    gemvT = inst.exports.gemv_t as typeof gemvT;
-    gemvN = inst.exports.gemv_n as typeof gemvN;
+    h = new Float64Array(inst.reserve(WASM_HEAP + total * 8), WASM_HEAP, total);
+    const wn = inst.exports.gemv_n as GemvN, wt = inst.exports.gemv_t as GemvT;
+    const B = (o: number) => WASM_HEAP + o * 8;
+    gN = (rows, cols, a, lda, v, vs, x, xs, alpha, beta) => wn(rows, cols, B(a), lda, B(v), vs, B(x), xs, alpha, beta);
+    gT = (rows, cols, a, lda, u, us, y, alpha, beta) => wt(rows, cols, B(a), lda, B(u), us, B(y), alpha, beta);
   } else {
-    W = W.clone();
-    vec = new Float64Array(mx);
-    out = vec;
+    h = new Float64Array(total);
+    ({ gN, gT } = tsGemv(h));
   }
-  const w = W.data;
+  for (let i = 0; i < p; i++) h.set(W0.row(i), i * n);
+  const W = new Matrix(p, n, h);
+  const Wi = (i: number, j: number) => i * n + j;
+  const Xi = (r: number, t: number) => xO + r * nb + t;
+  const Yi = (c: number, t: number) => yO + c * nb + t;
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   const tauq = new Float64Array(n);
   const taup = new Float64Array(n);
-  const X = new Float64Array(p * nb); // X[r * nb + j]
-  const Y = new Float64Array(n * nb); // Y[c * nb + j]
-  const tmp = new Float64Array(nb);
-  const tmp2 = new Float64Array(nb);
   for (let b = 0; b < n; b += nb) {
     const nbb = Math.min(nb, n - b);
-    X.fill(0); Y.fill(0);
+    h.fill(0, xO, vecO);
     for (let j = 0; j < nbb; j++) {
       const g = b + j;
-      // 1. update column g, rows g..p-1: -= U[:, 0:j] Y[g, 0:j]ᵀ + X[:, 0:j] V[0:j, g]
+      // 1. column g, rows g..p-1: -= U[:, b:g] Y[g, 0:j]ᵀ + X[:, 0:j] V[0:j, g]
       if (j > 0) {
-        const yg = g * nb;
-        for (let t = 0; t < j; t++) tmp[t] = w[(b + t) * n + g]!;
-        for (let r = g; r < p; r++) {
-          const rb = r * n + b, xb = r * nb;
-          let s = 0;
-          for (let t = 0; t < j; t++) s += w[rb + t]! * Y[yg + t]! + X[xb + t]! * tmp[t]!;
-          w[r * n + g]! -= s;
-        }
+        gN(p - g, j, Wi(g, b), n, Yi(g, 0), 1, Wi(g, g), n, -1, 1);
+        gN(p - g, j, Xi(g, 0), nb, Wi(b, g), n, Wi(g, g), n, -1, 1);
       }
-      // 2. left reflector on column g
-      tauq[g] = makeReflector(w, g * n + g, p - g, n);
-      d[g] = w[g * n + g]!;
-      w[g * n + g] = 1;
+      // 2. left reflector u on column g
+      tauq[g] = makeReflector(h, Wi(g, g), p - g, n);
+      d[g] = h[Wi(g, g)]!;
+      h[Wi(g, g)] = 1;
       if (g >= n - 1) continue;
-      const tq = tauq[g]!;
-      // 3. Y[g+1:n, j] = tq * (A[g:p, g+1:n]ᵀ u - Y[:, 0:j] (Uᵀu) - V[0:j, :]ᵀ (Xᵀu))
       const c0 = g + 1, nc = n - c0;
-      if (gemvT) {
-        gemvT(p - g, nc, wB + (g * n + c0) * 8, n, wB + (g * n + g) * 8, n, vecB);
-      } else {
-        vec.fill(0, 0, nc);
-        let r = g;
-        for (; r + 1 < p; r += 2) {
-          const u0 = w[r * n + g]!, u1 = w[(r + 1) * n + g]!;
-          const r0 = r * n + c0, r1 = r0 + n;
-          for (let c = 0; c < nc; c++) vec[c]! += u0 * w[r0 + c]! + u1 * w[r1 + c]!;
-        }
-        if (r < p) {
-          const u0 = w[r * n + g]!, r0 = r * n + c0;
-          for (let c = 0; c < nc; c++) vec[c]! += u0 * w[r0 + c]!;
-        }
-      }
+      // 3. Y[c0:n, j] = tauq (A[g:p, c0:n]ᵀ u - Y[c0:n, 0:j] (U[g:p, b:g]ᵀ u) - V[0:j, c0:n]ᵀ (X[g:p, 0:j]ᵀ u))
+      gT(p - g, nc, Wi(g, c0), n, Wi(g, g), n, vecO, 1, 0);
       if (j > 0) {
-        tmp.fill(0, 0, j); tmp2.fill(0, 0, j);
-        for (let r = g; r < p; r++) {
-          const u = w[r * n + g]!;
-          if (u === 0) continue;
-          const rb = r * n + b, xb = r * nb;
-          for (let t = 0; t < j; t++) { tmp[t]! += w[rb + t]! * u; tmp2[t]! += X[xb + t]! * u; }
-        }
-        for (let c = 0; c < nc; c++) {
-          const yb = (c0 + c) * nb;
-          let s = 0;
-          for (let t = 0; t < j; t++) s += Y[yb + t]! * tmp[t]! + w[(b + t) * n + c0 + c]! * tmp2[t]!;
-          vec[c]! -= s;
-        }
+        gT(p - g, j, Wi(g, b), n, Wi(g, g), n, tmpO, 1, 0);
+        gT(p - g, j, Xi(g, 0), nb, Wi(g, g), n, tmp2O, 1, 0);
+        gN(nc, j, Yi(c0, 0), nb, tmpO, 1, vecO, 1, -1, 1);
+        gT(j, nc, Wi(b, c0), n, tmp2O, 1, vecO, -1, 1);
       }
-      for (let c = 0; c < nc; c++) Y[(c0 + c) * nb + j] = tq * vec[c]!;
-      // 4. update row g, cols g+1..n-1: -= Y[:, 0:j+1] U[g, 0:j+1]ᵀ + V[0:j, :]ᵀ X[g, 0:j]ᵀ
-      {
-        const gb = g * n;
-        for (let t = 0; t <= j; t++) tmp[t] = w[gb + b + t]!;
-        const xb = g * nb;
-        for (let c = 0; c < nc; c++) {
-          const yb = (c0 + c) * nb;
-          let s = 0;
-          for (let t = 0; t <= j; t++) s += Y[yb + t]! * tmp[t]!;
-          for (let t = 0; t < j; t++) s += w[(b + t) * n + c0 + c]! * X[xb + t]!;
-          w[gb + c0 + c]! -= s;
-        }
+      const tq = tauq[g]!;
+      for (let c = 0; c < nc; c++) h[Yi(c0 + c, j)] = tq * h[vecO + c]!;
+      // 4. row g, cols c0..n-1: -= Y[c0:n, 0:j+1] U[g, b:g+1]ᵀ + V[0:j, c0:n]ᵀ X[g, 0:j]ᵀ
+      gN(nc, j + 1, Yi(c0, 0), nb, Wi(g, b), 1, Wi(g, c0), 1, -1, 1);
+      if (j > 0) gT(j, nc, Wi(b, c0), n, Xi(g, 0), 1, Wi(g, c0), -1, 1);
+      // 5. right reflector v on row g, cols c0..n-1
+      taup[g] = makeReflector(h, Wi(g, c0), nc, 1);
+      e[g] = h[Wi(g, c0)]!;
+      h[Wi(g, c0)] = 1;
+      // 6. X[g+1:p, j] = taup (A[g+1:p, c0:n] v - U[g+1:p, b:g+1] (Y[c0:n, 0:j+1]ᵀ v) - X[g+1:p, 0:j] (V[0:j, c0:n] v))
+      const rows = p - g - 1;
+      gN(rows, nc, Wi(g + 1, c0), n, Wi(g, c0), 1, outO, 1, 1, 0);
+      gT(nc, j + 1, Yi(c0, 0), nb, Wi(g, c0), 1, tmpO, 1, 0);
+      gN(rows, j + 1, Wi(g + 1, b), n, tmpO, 1, outO, 1, -1, 1);
+      if (j > 0) {
+        gN(j, nc, Wi(b, c0), n, Wi(g, c0), 1, tmp2O, 1, 1, 0);
+        gN(rows, j, Xi(g + 1, 0), nb, tmp2O, 1, outO, 1, -1, 1);
       }
-      // 5. right reflector on row g, cols g+1..n-1
-      taup[g] = makeReflector(w, g * n + c0, nc, 1);
-      e[g] = w[g * n + c0]!;
-      w[g * n + c0] = 1;
       const tp = taup[g]!;
-      // 6. X[g+1:p, j] = tp * (A[g+1:p, g+1:n] v - U[:, 0:j+1] (Yᵀv) - X[:, 0:j] (V v))
-      for (let c = 0; c < nc; c++) vec[c] = w[g * n + c0 + c]!;
-      for (let t = 0; t <= j; t++) {
-        let s = 0;
-        for (let c = 0; c < nc; c++) s += Y[(c0 + c) * nb + t]! * vec[c]!;
-        tmp[t] = s;
-      }
-      for (let t = 0; t < j; t++) {
-        const vb = (b + t) * n + c0;
-        let s = 0;
-        for (let c = 0; c < nc; c++) s += w[vb + c]! * vec[c]!;
-        tmp2[t] = s;
-      }
-      if (gemvN) gemvN(p - g - 1, nc, wB + ((g + 1) * n + c0) * 8, n, vecB, outB);
-      for (let r = g + 1; r < p; r++) {
-        let s: number;
-        if (gemvN) {
-          s = out[r - g - 1]!;
-        } else {
-          const rb = r * n + c0;
-          let s0 = 0, s1 = 0, c = 0;
-          for (; c + 1 < nc; c += 2) { s0 += w[rb + c]! * vec[c]!; s1 += w[rb + c + 1]! * vec[c + 1]!; }
-          if (c < nc) s0 += w[rb + c]! * vec[c]!;
-          s = s0 + s1;
-        }
-        const ub = r * n + b, xb = r * nb;
-        for (let t = 0; t <= j; t++) s -= w[ub + t]! * tmp[t]!;
-        for (let t = 0; t < j; t++) s -= X[xb + t]! * tmp2[t]!;
-        X[xb + j] = tp * s;
-      }
+      for (let r = 0; r < rows; r++) h[Xi(g + 1 + r, j)] = tp * h[outO + r]!;
     }
     // trailing update A[b+nbb:p, b+nbb:n] -= U Yᵀ + X V
     const t0 = b + nbb;
     if (t0 < n) {
       const C = W.block(t0, p, t0, n);
       const Ub = W.block(t0, p, b, t0);
-      const Yb = new Matrix(n - t0, nbb, Y, t0 * nb, nb);
-      const Xb = new Matrix(p - t0, nbb, X, t0 * nb, nb);
+      const Yb = new Matrix(n - t0, nbb, h, Yi(t0, 0), nb);
+      const Xb = new Matrix(p - t0, nbb, h, Xi(t0, 0), nb);
       const Vb = W.block(b, t0, t0, n);
       gemm(Ub, Yb, { transB: true, alpha: -1, beta: 1, C });
       gemm(Xb, Vb, { alpha: -1, beta: 1, C });
@@ -175,11 +149,11 @@ export function bidiagonalizeBlocked(W: Matrix, nb = NB): { d: Float64Array; e: 
     right.start[k] = Math.min(k + 1, n);
     const lb = k * p;
     lv[lb + k] = 1;
-    for (let i = k + 1; i < p; i++) lv[lb + i] = w[i * n + k]!;
+    for (let i = k + 1; i < p; i++) lv[lb + i] = h[i * n + k]!;
     if (k + 2 < n) {
       const rb = k * n;
       rv[rb + k + 1] = 1;
-      for (let j = k + 2; j < n; j++) rv[rb + j] = w[rb + j]!;
+      for (let j = k + 2; j < n; j++) rv[rb + j] = h[rb + j]!;
     } else {
       taup[k] = 0;
     }

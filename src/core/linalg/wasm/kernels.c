@@ -130,18 +130,20 @@ void rot_replay(int pairs, int n, double *M, const int *seq, int nseq, const dou
 }
 
 /*
- * Matrix-vector products of the panel bidiagonalisation (gebrd.ts), on a row-major A (lda):
- *   gemv_t: y[0:cols] = sum_r u[r*us] A[r, 0:cols]   (Aᵀu, the rows streamed as axpys)
- *   gemv_n: x[r] = A[r, 0:cols] . v                   (A v, one dot per row)
+ * Matrix-vector products of the panel bidiagonalisation (gebrd.ts), on row-major A (lda):
+ *   gemv_t: y[c] = beta y[c] + alpha sum_r u[r*us] A[r, c], c < cols   (y contiguous)
+ *   gemv_n: x[r*xs] = beta x[r*xs] + alpha A[r, 0:cols] . v[0:cols*vs:vs]
+ * beta = 0 never reads the output.
  */
 __attribute__((export_name("gemv_t")))
-void gemv_t(int rows, int cols, const double *A, int lda, const double *u, int us, double *y) {
+void gemv_t(int rows, int cols, const double *A, int lda, const double *u, int us, double *y, double alpha, double beta) {
   int c2 = cols & ~1;
-  for (int c = 0; c < cols; c++) y[c] = 0;
+  if (beta == 0) { for (int c = 0; c < cols; c++) y[c] = 0; }
+  else if (beta != 1) { for (int c = 0; c < cols; c++) y[c] *= beta; }
   int r = 0;
   for (; r + 3 < rows; r += 4) {
     const double *a0 = A + (long)r * lda, *a1 = a0 + lda, *a2 = a1 + lda, *a3 = a2 + lda;
-    const double s0 = u[(long)r * us], s1 = u[(long)(r + 1) * us], s2 = u[(long)(r + 2) * us], s3 = u[(long)(r + 3) * us];
+    const double s0 = alpha * u[(long)r * us], s1 = alpha * u[(long)(r + 1) * us], s2 = alpha * u[(long)(r + 2) * us], s3 = alpha * u[(long)(r + 3) * us];
     const v128_t u0 = wasm_f64x2_splat(s0), u1 = wasm_f64x2_splat(s1), u2 = wasm_f64x2_splat(s2), u3 = wasm_f64x2_splat(s3);
     for (int c = 0; c < c2; c += 2) {
       v128_t acc = wasm_v128_load(y + c);
@@ -153,36 +155,57 @@ void gemv_t(int rows, int cols, const double *A, int lda, const double *u, int u
   }
   for (; r < rows; r++) {
     const double *a0 = A + (long)r * lda;
-    const double s0 = u[(long)r * us];
+    const double s0 = alpha * u[(long)r * us];
     for (int c = 0; c < cols; c++) y[c] += s0 * a0[c];
   }
 }
 
+static double dot_row(const double *a0, const double *v, int vs, int cols) {
+  if (vs != 1) {
+    double s = 0;
+    for (int c = 0; c < cols; c++) s += a0[c] * v[(long)c * vs];
+    return s;
+  }
+  v128_t s0 = wasm_f64x2_splat(0), t0 = s0;
+  int c = 0;
+  for (; c + 3 < cols; c += 4) {
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a0 + c), wasm_v128_load(v + c)));
+    t0 = wasm_f64x2_add(t0, wasm_f64x2_mul(wasm_v128_load(a0 + c + 2), wasm_v128_load(v + c + 2)));
+  }
+  s0 = wasm_f64x2_add(s0, t0);
+  double x0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+  for (; c < cols; c++) x0 += a0[c] * v[c];
+  return x0;
+}
+
 __attribute__((export_name("gemv_n")))
-void gemv_n(int rows, int cols, const double *A, int lda, const double *v, double *x) {
-  int c2 = cols & ~1;
+void gemv_n(int rows, int cols, const double *A, int lda, const double *v, int vs, double *x, int xs, double alpha, double beta) {
   int r = 0;
-  for (; r + 1 < rows; r += 2) {
-    const double *a0 = A + (long)r * lda, *a1 = a0 + lda;
-    v128_t s0 = wasm_f64x2_splat(0), s1 = s0, t0 = s0, t1 = s0;
-    int c = 0;
-    for (; c + 3 < cols; c += 4) {
-      const v128_t va = wasm_v128_load(v + c), vb = wasm_v128_load(v + c + 2);
-      s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a0 + c), va));
-      t0 = wasm_f64x2_add(t0, wasm_f64x2_mul(wasm_v128_load(a0 + c + 2), vb));
-      s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(a1 + c), va));
-      t1 = wasm_f64x2_add(t1, wasm_f64x2_mul(wasm_v128_load(a1 + c + 2), vb));
+  if (vs == 1) {
+    /* two rows at a time share the loads of v */
+    for (; r + 1 < rows; r += 2) {
+      const double *a0 = A + (long)r * lda, *a1 = a0 + lda;
+      v128_t s0 = wasm_f64x2_splat(0), s1 = s0, t0 = s0, t1 = s0;
+      int c = 0;
+      for (; c + 3 < cols; c += 4) {
+        const v128_t va = wasm_v128_load(v + c), vb = wasm_v128_load(v + c + 2);
+        s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a0 + c), va));
+        t0 = wasm_f64x2_add(t0, wasm_f64x2_mul(wasm_v128_load(a0 + c + 2), vb));
+        s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(a1 + c), va));
+        t1 = wasm_f64x2_add(t1, wasm_f64x2_mul(wasm_v128_load(a1 + c + 2), vb));
+      }
+      s0 = wasm_f64x2_add(s0, t0); s1 = wasm_f64x2_add(s1, t1);
+      double x0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+      double x1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
+      for (; c < cols; c++) { x0 += a0[c] * v[c]; x1 += a1[c] * v[c]; }
+      double *o0 = x + (long)r * xs, *o1 = o0 + xs;
+      *o0 = beta == 0 ? alpha * x0 : beta * *o0 + alpha * x0;
+      *o1 = beta == 0 ? alpha * x1 : beta * *o1 + alpha * x1;
     }
-    s0 = wasm_f64x2_add(s0, t0); s1 = wasm_f64x2_add(s1, t1);
-    double x0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
-    double x1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
-    for (; c < cols; c++) { x0 += a0[c] * v[c]; x1 += a1[c] * v[c]; }
-    x[r] = x0; x[r + 1] = x1;
   }
   for (; r < rows; r++) {
-    const double *a0 = A + (long)r * lda;
-    double s = 0;
-    for (int c = 0; c < cols; c++) s += a0[c] * v[c];
-    x[r] = s;
+    const double d = dot_row(A + (long)r * lda, v, vs, cols);
+    double *o = x + (long)r * xs;
+    *o = beta == 0 ? alpha * d : beta * *o + alpha * d;
   }
 }
