@@ -157,6 +157,7 @@ function wasmStore(n: number): VectorStore | null {
   const pSeqU = take(seqInts * 4), pSeqV = take(seqInts * 4);
   const pLoU = take(pairs * 4), pLoV = take(pairs * 4);
   const buf = inst.reserve(at);
+  if (!buf) return null;
   const Mu = new Float64Array(buf, pU, pairs * n * 2), Mv = new Float64Array(buf, pV, pairs * n * 2);
   for (let r = 0; r < n; r++) { const i = ((r >> 1) * n + r) * 2 + (r & 1); Mu[i] = 1; Mv[i] = 1; }
   const loU = new Int32Array(buf, pLoU, pairs), loV = new Int32Array(buf, pLoV, pairs);

@@ -63,9 +63,10 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
   const xO = p * n, yO = xO + p * nb, vecO = yO + n * nb, outO = vecO + mx, tmpO = outO + mx, tmp2O = tmpO + nb;
   const total = tmp2O + nb;
   const inst = USE_WASM_GEMV && p * n >= 1024 ? newWasmInstance() : null;
+  const buf = inst?.reserve(WASM_HEAP + total * 8);
   let h: Float64Array, gN: GemvN, gT: GemvT;
-  if (inst) {
-    h = new Float64Array(inst.reserve(WASM_HEAP + total * 8), WASM_HEAP, total);
+  if (inst && buf) {
+    h = new Float64Array(buf, WASM_HEAP, total);
     const wn = inst.exports.gemv_n as GemvN, wt = inst.exports.gemv_t as GemvT;
     const B = (o: number) => WASM_HEAP + o * 8;
     gN = (rows, cols, a, lda, v, vs, x, xs, alpha, beta) => wn(rows, cols, B(a), lda, B(v), vs, B(x), xs, alpha, beta);

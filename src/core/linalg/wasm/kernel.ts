@@ -41,8 +41,8 @@ function wasmModule(): object | null {
 
 export interface WasmInstance {
   exports: Record<string, unknown>;
-  /** grows the memory to at least `bytes` and returns its (new) buffer */
-  reserve(bytes: number): ArrayBuffer;
+  /** grows the memory to at least `bytes` and returns its (new) buffer; null if it cannot */
+  reserve(bytes: number): ArrayBuffer | null;
 }
 
 /** A fresh instance with its own memory (freed with it), or null without WebAssembly SIMD. */
@@ -54,9 +54,14 @@ export function newWasmInstance(): WasmInstance | null {
     const mem = inst.exports.memory as WasmMemory;
     return {
       exports: inst.exports,
-      reserve(bytes: number): ArrayBuffer {
-        if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
-        return mem.buffer;
+      reserve(bytes: number): ArrayBuffer | null {
+        try {
+          if (bytes > 2 ** 32) return null;
+          if (mem.buffer.byteLength < bytes) mem.grow(Math.ceil((bytes - mem.buffer.byteLength) / 65536));
+          return mem.buffer;
+        } catch {
+          return null; // beyond the 4 GiB of wasm32 or out of memory: the caller falls back to TS
+        }
       },
     };
   } catch {
@@ -76,6 +81,7 @@ export function wasmGemm(mc: number, kc: number, nc: number): WasmGemm | null {
   const BP = AP + mc * kc;
   const CB = BP + kc * nc;
   const buf = inst.reserve((CB + mc * nc) * 8);
+  if (!buf) return cached;
   cached = { kernel: inst.exports.kernel_block as WasmGemm['kernel'], f64: new Float64Array(buf), AP, BP, CB };
   return cached;
 }
