@@ -215,82 +215,59 @@ function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: numbe
 }
 
 /**
- * The same blocking with the WebAssembly SIMD micro-kernel: op(A) and op(B) are packed into
- * the module's memory (same strip layout), the kernel writes each MC x NC block of the
- * product there, and it is added (times alpha) into C. The summation order per element is
- * the same as the TS kernel's (sequential over each KC chunk, then added to C), so both
+ * The same blocking with the WebAssembly SIMD micro-kernel: the blocks of op(A), op(B) and C
+ * are copied into the module's memory row by row (TypedArray.set, i.e. memcpy, for long
+ * rows), packed there into the same strip layout by SIMD code, the kernel adds alpha times
+ * the product into the C block, and the block is copied back. The summation order per element
+ * is the TS kernel's (sequential over each KC chunk, then alpha * sum added to C), so both
  * backends give the same values up to the last bit.
  */
 function blockedWasm(w: NonNullable<ReturnType<typeof wasmGemm>>, A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
   const a = A.data, b = B.data, c = C.data, f = w.f64;
   const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
-  const AP = w.AP, BP = w.BP, CB = w.CB;
+  const { AP, BP, CB, RA, RB } = w;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const nStrips = (nc + 3) >> 2;
     const ldc = nStrips * 4;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
-      for (let s = 0; s < nStrips; s++) {
-        const j0 = jc + 4 * s;
-        const wd = Math.min(4, n - j0);
-        let dst = BP + s * kc * 4;
-        if (!tB) {
-          let src = bo + pc * bs + j0;
-          if (wd === 4) {
-            for (let p = 0; p < kc; p++, src += bs, dst += 4) {
-              f[dst] = b[src]!; f[dst + 1] = b[src + 1]!; f[dst + 2] = b[src + 2]!; f[dst + 3] = b[src + 3]!;
-            }
-          } else {
-            for (let p = 0; p < kc; p++, src += bs, dst += 4) for (let t = 0; t < 4; t++) f[dst + t] = t < wd ? b[src + t]! : 0;
-          }
-        } else {
-          for (let t = 0; t < 4; t++) {
-            if (t < wd) {
-              const src = bo + (j0 + t) * bs + pc;
-              for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = b[src + p]!;
-            } else {
-              for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = 0;
-            }
-          }
-        }
+      if (!tB) {
+        copyRows(b, bo + pc * bs + jc, bs, f, RB, nc, kc, nc);
+        w.packCols(kc, nc, RB * 8, nc, BP * 8);
+      } else {
+        copyRows(b, bo + jc * bs + pc, bs, f, RB, kc, nc, kc);
+        w.packRows(nc, kc, RB * 8, kc, BP * 8);
       }
       for (let ic = 0; ic < m; ic += MC) {
         const mc = Math.min(MC, m - ic);
         const mStrips = (mc + 3) >> 2;
-        for (let s = 0; s < mStrips; s++) {
-          const i0 = ic + 4 * s;
-          const h = Math.min(4, m - i0);
-          const dst = AP + s * kc * 4;
-          if (!tA) {
-            for (let t = 0; t < 4; t++) {
-              if (t < h) {
-                const src = ao + (i0 + t) * as + pc;
-                for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = a[src + p]!;
-              } else {
-                for (let p = 0; p < kc; p++) f[dst + p * 4 + t] = 0;
-              }
-            }
-          } else {
-            let src = ao + pc * as + i0;
-            let d = dst;
-            if (h === 4) {
-              for (let p = 0; p < kc; p++, src += as, d += 4) {
-                f[d] = a[src]!; f[d + 1] = a[src + 1]!; f[d + 2] = a[src + 2]!; f[d + 3] = a[src + 3]!;
-              }
-            } else {
-              for (let p = 0; p < kc; p++, src += as, d += 4) for (let t = 0; t < 4; t++) f[d + t] = t < h ? a[src + t]! : 0;
-            }
-          }
+        if (!tA) {
+          copyRows(a, ao + ic * as + pc, as, f, RA, kc, mc, kc);
+          w.packRows(mc, kc, RA * 8, kc, AP * 8);
+        } else {
+          copyRows(a, ao + pc * as + ic, as, f, RA, mc, kc, mc);
+          w.packCols(kc, mc, RA * 8, mc, AP * 8);
         }
-        w.kernel(kc, mStrips, nStrips, AP * 8, BP * 8, CB * 8);
-        for (let i = 0; i < mc; i++) {
-          const cb = co + (ic + i) * cs + jc, fb = CB + i * ldc;
-          if (alpha === 1) for (let j = 0; j < nc; j++) c[cb + j]! += f[fb + j]!;
-          else if (alpha === -1) for (let j = 0; j < nc; j++) c[cb + j]! -= f[fb + j]!;
-          else for (let j = 0; j < nc; j++) c[cb + j]! += alpha * f[fb + j]!;
-        }
+        const cb = co + ic * cs + jc;
+        copyRows(c, cb, cs, f, CB, ldc, mc, nc);
+        w.kernel(kc, mStrips, nStrips, AP * 8, BP * 8, CB * 8, ldc, alpha);
+        copyRows(f, CB, ldc, c, cb, cs, mc, nc);
       }
+    }
+  }
+}
+
+/** dst[d0 + i*ds + j] = src[s0 + i*ss + j] for i < rows, j < cols (memcpy per row when rows are long). */
+function copyRows(src: Float64Array, s0: number, ss: number, dst: Float64Array, d0: number, ds: number, rows: number, cols: number): void {
+  if (cols >= 48) {
+    for (let i = 0; i < rows; i++) dst.set(src.subarray(s0 + i * ss, s0 + i * ss + cols), d0 + i * ds);
+  } else if (ss === cols && ds === cols) {
+    dst.set(src.subarray(s0, s0 + rows * cols), d0);
+  } else {
+    for (let i = 0; i < rows; i++) {
+      const sb = s0 + i * ss, db = d0 + i * ds;
+      for (let j = 0; j < cols; j++) dst[db + j] = src[sb + j]!;
     }
   }
 }

@@ -2,8 +2,9 @@
  * Loader of the WebAssembly SIMD kernels (kernels.c: GEMM micro-kernel, rotation replay; embedded base64 by
  * scripts/build-wasm.sh). Instantiated synchronously on first use; `null` when WebAssembly
  * SIMD is unavailable or SVDFLOW_NO_WASM is set, and the pure-TS kernel is used instead.
- * Memory layout (doubles): packed A at AP (MC x KC), packed B at BP (KC x NC), the C
- * block at CB (MC x NC); the first MiB is left to the module's stack.
+ * GEMM memory layout (doubles): packed A at AP (MC x KC), packed B at BP (KC x NC), the C
+ * block at CB (MC x NC), raw copies of the A block and B panel at RA, RB; the first MiB is
+ * left to the module's stack.
  */
 import { LINALG_WASM } from './kernels.wasm.js';
 
@@ -15,11 +16,16 @@ declare const WebAssembly: {
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
 
 export interface WasmGemm {
-  kernel: (kc: number, mStrips: number, nStrips: number, apByte: number, bpByte: number, cByte: number) => void;
+  kernel: (kc: number, mStrips: number, nStrips: number, apByte: number, bpByte: number, cByte: number, ldc: number, alpha: number) => void;
+  packRows: (rows: number, kc: number, srcByte: number, ld: number, dstByte: number) => void;
+  packCols: (kc: number, cols: number, srcByte: number, ld: number, dstByte: number) => void;
   f64: Float64Array;
+  /** offsets in doubles: packed A, packed B, C block, raw A block, raw B panel */
   AP: number;
   BP: number;
   CB: number;
+  RA: number;
+  RB: number;
 }
 
 let cached: WasmGemm | null | undefined;
@@ -80,8 +86,14 @@ export function wasmGemm(mc: number, kc: number, nc: number): WasmGemm | null {
   const AP = WASM_HEAP / 8;
   const BP = AP + mc * kc;
   const CB = BP + kc * nc;
-  const buf = inst.reserve((CB + mc * nc) * 8);
+  const RA = CB + mc * nc;
+  const RB = RA + mc * kc;
+  const buf = inst.reserve((RB + kc * nc) * 8);
   if (!buf) return cached;
-  cached = { kernel: inst.exports.kernel_block as WasmGemm['kernel'], f64: new Float64Array(buf), AP, BP, CB };
+  const x = inst.exports;
+  cached = {
+    kernel: x.kernel_block as WasmGemm['kernel'], packRows: x.pack_rows as WasmGemm['packRows'], packCols: x.pack_cols as WasmGemm['packCols'],
+    f64: new Float64Array(buf), AP, BP, CB, RA, RB,
+  };
   return cached;
 }

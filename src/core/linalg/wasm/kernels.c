@@ -11,9 +11,56 @@
  */
 #include <wasm_simd128.h>
 
+/*
+ * GEMM pieces for svdflow (src/core/linalg/gemm.ts). Packed layout of an operand block
+ * (kc deep): strips of 4 rows (A) or 4 columns (B), dst[s*kc*4 + p*4 + t], zero-padded.
+ *
+ * pack_rows: src[i*ld + p] (i < rows, p < kc)  -> strip s = i/4, lane t = i%4
+ * pack_cols: src[p*ld + i] (p < kc, i < cols)  -> strip s = i/4, lane t = i%4
+ * kernel_block(kc, mStrips, nStrips, Ap, Bp, C, ldc, alpha):
+ *   C[(4si + t) * ldc + 4sj + u] += alpha * sum_p Ap(si, p, t) Bp(sj, p, u)
+ *   4x4 register tile = 8 f64x2 accumulators; a tile's two strips (2 x kc x 4 doubles,
+ *   16 KiB at kc = 256) stay in L1. The sum over p runs in order, then alpha * sum is added
+ *   to C, exactly as the TS kernel does (same rounding).
+ */
+__attribute__((export_name("pack_rows")))
+void pack_rows(int rows, int kc, const double *src, int ld, double *dst) {
+  for (int s = 0; s * 4 < rows; s++) {
+    double *d = dst + (long)s * kc * 4;
+    const int h = rows - 4 * s < 4 ? rows - 4 * s : 4;
+    const double *r0 = src + (long)(4 * s) * ld;
+    if (h == 4) {
+      const double *r1 = r0 + ld, *r2 = r1 + ld, *r3 = r2 + ld;
+      for (int p = 0; p < kc; p++, d += 4) { d[0] = r0[p]; d[1] = r1[p]; d[2] = r2[p]; d[3] = r3[p]; }
+    } else {
+      for (int p = 0; p < kc; p++, d += 4)
+        for (int t = 0; t < 4; t++) d[t] = t < h ? r0[(long)t * ld + p] : 0;
+    }
+  }
+}
+
+__attribute__((export_name("pack_cols")))
+void pack_cols(int kc, int cols, const double *src, int ld, double *dst) {
+  for (int s = 0; s * 4 < cols; s++) {
+    double *d = dst + (long)s * kc * 4;
+    const int w = cols - 4 * s < 4 ? cols - 4 * s : 4;
+    const double *c0 = src + 4 * s;
+    if (w == 4) {
+      for (int p = 0; p < kc; p++, d += 4) {
+        const double *q = c0 + (long)p * ld;
+        wasm_v128_store(d, wasm_v128_load(q));
+        wasm_v128_store(d + 2, wasm_v128_load(q + 2));
+      }
+    } else {
+      for (int p = 0; p < kc; p++, d += 4)
+        for (int t = 0; t < 4; t++) d[t] = t < w ? c0[(long)p * ld + t] : 0;
+    }
+  }
+}
+
 __attribute__((export_name("kernel_block")))
-void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const double *Bp, double *C) {
-  const int ldc = nStrips * 4;
+void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const double *Bp, double *C, int ldc, double alpha) {
+  const v128_t al = wasm_f64x2_splat(alpha);
   for (int sj = 0; sj < nStrips; sj++) {
     const double *bs = Bp + sj * kc * 4;
     for (int si = 0; si < mStrips; si++) {
@@ -32,11 +79,13 @@ void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const doub
         x = wasm_f64x2_splat(a[3]);
         c30 = wasm_f64x2_add(c30, wasm_f64x2_mul(x, b0)); c31 = wasm_f64x2_add(c31, wasm_f64x2_mul(x, b1));
       }
-      double *c = C + si * 4 * ldc + sj * 4;
-      wasm_v128_store(c, c00); wasm_v128_store(c + 2, c01); c += ldc;
-      wasm_v128_store(c, c10); wasm_v128_store(c + 2, c11); c += ldc;
-      wasm_v128_store(c, c20); wasm_v128_store(c + 2, c21); c += ldc;
-      wasm_v128_store(c, c30); wasm_v128_store(c + 2, c31);
+      double *c = C + (long)si * 4 * ldc + sj * 4;
+#define ACC(o, v) wasm_v128_store((o), wasm_f64x2_add(wasm_v128_load(o), wasm_f64x2_mul(al, (v))))
+      ACC(c, c00); ACC(c + 2, c01); c += ldc;
+      ACC(c, c10); ACC(c + 2, c11); c += ldc;
+      ACC(c, c20); ACC(c + 2, c21); c += ldc;
+      ACC(c, c30); ACC(c + 2, c31);
+#undef ACC
     }
   }
 }
