@@ -231,12 +231,61 @@ export function randomizedSvd(A: Matrix, rank: number, opts: { oversample?: numb
   return randomizedSvdUnchecked(A, rank, opts);
 }
 
+/**
+ * Orthonormal basis of the columns of the tall sketch Y (m x l): CholeskyQR2 (two rounds of
+ * Q = Y R⁻¹ with RᵀR = YᵀY: two Gram products and two GEMMs, no level-2 panel work), accepted
+ * only when it is numerically orthonormal (max |QᵀQ - I| <= 1e-13); otherwise (rank-deficient
+ * or ill-conditioned Y, e.g. a sketch of a low-rank matrix) Householder QR.
+ */
 function orthonormalColumns(Y: Matrix): Matrix {
+  const Q = Y.rows >= Y.cols ? cholQr(Y) : null;
+  const Q2 = Q ? cholQr(Q) : null;
+  if (Q2 && orthOk(Q2, 1e-13)) return Q2;
   const { refl } = qrFactor(Y);
-  const Q = new Matrix(Y.rows, Y.cols);
-  for (let i = 0; i < Y.cols; i++) Q.data[i * Y.cols + i] = 1;
-  applyReflectorsLeft(refl, Q);
-  return Q;
+  const H = new Matrix(Y.rows, Y.cols);
+  for (let i = 0; i < Y.cols; i++) H.data[i * Y.cols + i] = 1;
+  applyReflectorsLeft(refl, H);
+  return H;
+}
+
+/** Y R⁻¹ with RᵀR = YᵀY (Cholesky), or null when a pivot is not safely positive. */
+function cholQr(Y: Matrix): Matrix | null {
+  const l = Y.cols;
+  const G = gramMatrix(Y).data;
+  let gmax = 0;
+  for (let j = 0; j < l; j++) gmax = Math.max(gmax, G[j * l + j]!);
+  if (!(gmax > 0)) return null;
+  const R = new Float64Array(l * l);
+  for (let j = 0; j < l; j++) {
+    let d = G[j * l + j]!;
+    for (let k = 0; k < j; k++) d -= R[k * l + j]! * R[k * l + j]!;
+    if (!(d > 1e-13 * gmax)) return null; // cond(Y) beyond ~3e6: not safe for CholeskyQR2
+    const rjj = Math.sqrt(d);
+    R[j * l + j] = rjj;
+    for (let i = j + 1; i < l; i++) {
+      let t = G[j * l + i]!;
+      for (let k = 0; k < j; k++) t -= R[k * l + j]! * R[k * l + i]!;
+      R[j * l + i] = t / rjj;
+    }
+  }
+  // Rinv (upper) by back substitution, column by column
+  const Ri = new Matrix(l, l);
+  const ri = Ri.data;
+  for (let c = 0; c < l; c++) {
+    ri[c * l + c] = 1 / R[c * l + c]!;
+    for (let i = c - 1; i >= 0; i--) {
+      let t = 0;
+      for (let k = i + 1; k <= c; k++) t += R[i * l + k]! * ri[k * l + c]!;
+      ri[i * l + c] = -t / R[i * l + i]!;
+    }
+  }
+  return matmul(Y, Ri);
+}
+
+function orthOk(Q: Matrix, tol: number): boolean {
+  const G = gramMatrix(Q), l = Q.cols, g = G.data;
+  for (let i = 0; i < l; i++) for (let j = 0; j < l; j++) if (Math.abs(g[i * l + j]! - (i === j ? 1 : 0)) > tol) return false;
+  return true;
 }
 
 function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: number; powerIterations?: number; seed?: number }): SvdResult {
