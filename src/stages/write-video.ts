@@ -58,6 +58,7 @@ export const writeVideo = defineStage({
     let seg: { start: number; next: number; part: string; id: number } | undefined;
     let resumeNext = -Infinity;
     let started = false;
+    let closed = false;
     let shape: { w: number; h: number; c: 1 | 3; fps: number } | undefined;
     const start = async () => {
       started = true;
@@ -93,6 +94,7 @@ export const writeVideo = defineStage({
         if (idx < resumeNext) continue;
         const id = p.segmentFrames > 0 ? Math.floor(idx / p.segmentFrames) : 0;
         if (seg && (id !== seg.id || idx !== seg.next)) await closeSegment();
+        if (closed || ctx.signal.aborted) return;
         if (!enc) {
           const part = join(dir, `part-${idx}.mkv`);
           seg = { start: idx, next: idx, part, id };
@@ -126,6 +128,7 @@ export const writeVideo = defineStage({
         complete: () => sub.complete(),
       });
       return () => {
+        closed = true;
         s.unsubscribe();
         if (enc) {
           const part = seg?.part;

@@ -263,3 +263,4 @@ export function masksFor(X: Matrix, B: Matrix, width: number, height: number, ch
   maskBlock(X, B, width, height, channels, { ...o, adaptive: 0 }, undefined, mask);
   return mask;
 }
+

@@ -51,7 +51,9 @@ export function decodeState(buf: Uint8Array): Record<string, unknown> {
     off = Math.ceil(off / 8) * 8;
     const C = a.type === 'Float64Array' ? Float64Array : a.type === 'Float32Array' ? Float32Array : Uint8Array;
     const bytes = a.length * C.BYTES_PER_ELEMENT;
-    const copy = buf.slice(off, off + bytes);
+    // a copy into a fresh buffer (Buffer.slice would be a view of Node's pool)
+    const copy = new Uint8Array(bytes);
+    copy.set(buf.subarray(off, off + bytes));
     out[a.key] = new C(copy.buffer, 0, a.length);
     off += bytes;
   }

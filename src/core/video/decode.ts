@@ -40,6 +40,8 @@ export interface DecodePlan {
   firstIndex: number;
   /** expected frame count (0 when unknown) */
   expected: number;
+  /** the expected count is exact (an image sequence without frame-rate resampling) */
+  exactCount: boolean;
   fps: number;
   info: VideoInfo;
   sequence: boolean;
@@ -109,7 +111,7 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
   if (o.end !== undefined) args.push('-frames:v', String(count * (loops + 1)));
   const channels = o.color === 'rgb' ? 3 : 1;
   args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
-  return { args, width: w, height: h, channels, firstIndex: first, expected: count * (loops + 1), fps, info, sequence };
+  return { args, width: w, height: h, channels, firstIndex: first, expected: count * (loops + 1), exactCount: !!sequence && !o.fps, fps, info, sequence };
 }
 
 export interface DecodeDeps {
@@ -144,6 +146,9 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
         subscriber.error(new InputError(`${path}: the decoded stream ended inside a frame (${fill} of ${frameBytes} bytes)`, 'the file is truncated or corrupt; re-encode or re-download it'));
       } else if (n === 0) {
         subscriber.error(new InputError(`${path} has no frames${tail.value ? ': ' + tail.lines() : ''}`, 'check the file and the start/end range'));
+      } else if (plan.exactCount && plan.expected > 0 && n < plan.expected) {
+        // the files were counted when the run started: fewer frames means files went missing or unreadable
+        subscriber.error(new InputError(`${path}: the image sequence ended after ${n} of its ${plan.expected} frames${tail.value ? ` (ffmpeg: ${tail.lines(2)})` : ''}`, 'files were removed or became unreadable during the run; restore them and run again (with --resume to continue)'));
       } else if (!plan.sequence && plan.expected > 0 && n < plan.expected - Math.max(2, Math.ceil(plan.expected * 0.02))) {
         subscriber.error(new InputError(`${path} is truncated or corrupt: decoded ${n} frames, its header announces ${plan.expected}${tail.value ? ` (ffmpeg: ${tail.lines(2)})` : ''}`, 'repair or re-download the file, or set end to the last good frame'));
       } else subscriber.complete();

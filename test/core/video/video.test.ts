@@ -103,6 +103,8 @@ describe('sequences, probe and state', () => {
     expect(st.frames).toBe(7);
     expect([...(st.a as Float64Array)]).toEqual([1.5, -2]);
     expect([...(st.m as Uint8Array)]).toEqual([1, 2, 3]);
+    const fromBuffer = decodeState(Buffer.concat([Buffer.alloc(3), Buffer.from(encodeState({ a: Float64Array.from([4, 5]) }))]).subarray(3));
+    expect([...(fromBuffer.a as Float64Array)]).toEqual([4, 5]);
   });
 });
 

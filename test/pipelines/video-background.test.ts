@@ -1,0 +1,70 @@
+import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT, tempDir } from '../helpers.js';
+import { runPipelineFile } from '../../src/index.js';
+import { listStates } from '../../src/core/video/checkpoint.js';
+import { ffmpegPath } from '../../src/core/video/ffmpeg.js';
+
+const FILE = join(ROOT, 'pipelines/video-background.yaml');
+const tmp = tempDir('svdflow-vbg-');
+afterAll(() => tmp.cleanup());
+
+/** ffmpeg processes started from this test process */
+function ffmpegChildren(): number {
+  try {
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', ffmpegPath()], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
+  } catch {
+    return 0;
+  }
+}
+
+const OUTPUTS = ['mask.mp4', 'background.mp4', 'background.png', 'scores.json'];
+/** 3 passes of the clip (360 frames) so that a run can be stopped half-way */
+const LONG = ['frames.loop=2'];
+
+describe('pipelines/video-background.yaml', () => {
+  it('runs on the bundled clip: F above 0.9, videos and the final background written', async () => {
+    const out = join(tmp.dir, 'plain');
+    const r = await runPipelineFile(FILE, { outDir: out, progress: false });
+    expect(r.status).toBe('succeeded');
+    for (const f of OUTPUTS) expect(existsSync(join(out, f))).toBe(true);
+    const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
+    expect(s.fMeasure).toBeGreaterThan(0.9);
+    expect(s.frames).toBe(120);
+  });
+
+  it('resume after an interruption yields the same outputs as an uninterrupted run', async () => {
+    const full = join(tmp.dir, 'full');
+    await runPipelineFile(FILE, { outDir: full, set: LONG, progress: false });
+    const cut = join(tmp.dir, 'cut');
+    const ac = new AbortController();
+    const watch = setInterval(() => {
+      const states = listStates(join(cut, '.checkpoints', 'model'));
+      const segs = existsSync(join(cut, '.checkpoints', 'mask-video')) ? readdirSync(join(cut, '.checkpoints', 'mask-video')).filter((f) => f.startsWith('seg-')) : [];
+      if (states.some((s) => s.next >= 180) && segs.length >= 2) ac.abort('test interruption');
+    }, 5);
+    await expect(runPipelineFile(FILE, { outDir: cut, set: LONG, progress: false, signal: ac.signal })).rejects.toThrow(/run cancelled/);
+    clearInterval(watch);
+    for (const f of OUTPUTS) expect(existsSync(join(cut, f))).toBe(false);
+    expect(readdirSync(cut).filter((f) => f.includes('svdflow-tmp'))).toEqual([]);
+    expect(ffmpegChildren()).toBe(0);
+    const r = await runPipelineFile(FILE, { outDir: cut, set: LONG, progress: false, resume: true });
+    expect(r.status).toBe('succeeded');
+    const decoded = r.steps.find((s) => s.id === 'model')!;
+    expect(decoded.itemsOut).toBeLessThan(12); // it did not redo every batch
+    for (const f of OUTPUTS) expect(readFileSync(join(cut, f)).equals(readFileSync(join(full, f))), f).toBe(true);
+  }, 60_000);
+
+  it('a failing stage leaves no ffmpeg process and no half-written output', async () => {
+    const out = join(tmp.dir, 'fail');
+    await expect(runPipelineFile(FILE, { outDir: out, set: [...LONG, 'scores.groundTruth=../test/does-not-exist'], progress: false })).rejects.toThrow(/input file not found|ground-truth folder not found/);
+    const bad = join(tmp.dir, 'fail2');
+    // the mask writer fails at its first frame (no container for .xyz) while ffmpeg decodes
+    await expect(runPipelineFile(FILE, { outDir: bad, set: [...LONG, 'mask-video.path=mask.xyz'], progress: false })).rejects.toThrow("write-video cannot tell the container of 'mask.xyz'");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(ffmpegChildren()).toBe(0);
+    expect(existsSync(bad) ? readdirSync(bad).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  });
+});
