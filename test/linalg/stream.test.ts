@@ -183,6 +183,16 @@ describe('spectrum helpers', () => {
     expect(et[1]).toBeCloseTo(Math.sqrt(9 / 25), 15);
     expect(cumulativeEnergy(s, 25)[3]).toBeCloseTo(21 / 25, 15);
   });
+  it('a total that differs from sum s_i² only by rounding is a complete spectrum (no sqrt(eps) tail)', () => {
+    const sv = Array.from({ length: 36 }, (_, i) => 0.6 ** i);
+    const sum = sv.reduce((a, v) => a + v * v, 0);
+    const e = relativeErrors(sv, sum * (1 + 4e-16));
+    expect(e[36]).toBe(0);
+    expect(Math.abs(e[35]! - sv[35]! / Math.sqrt(sum))).toBeLessThan(1e-12 * e[35]!);
+    // a real unknown tail (1e-10 of the energy) is kept
+    const t = relativeErrors(sv, sum * (1 + 1e-10));
+    expect(t[36]).toBeCloseTo(Math.sqrt(1e-10 / (1 + 1e-10)), 15);
+  });
   it('matches the actual error of the rank-k truncation', () => {
     const A = gaussian(30, 12, 3);
     const r = svd(A);
