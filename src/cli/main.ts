@@ -248,11 +248,13 @@ const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(imp
 if (isMain) {
   const argv = process.argv.slice(2);
   const debug = argv.some((a, i) => (a === '--log-level' && ['debug', 'trace'].includes(argv[i + 1] ?? '')) || /^--log-level=(debug|trace)$/.test(a));
+  // The run has stopped its children and written (or removed) its files when main
+  // settles; if a handle still keeps the event loop alive after that, exit anyway.
+  const settle = (code: number) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 3000).unref();
+  };
   main(argv)
-    .then((code) => {
-      process.exitCode = code;
-    })
-    .catch((e) => {
-      process.exitCode = reportError(e, debug);
-    });
+    .then(settle)
+    .catch((e) => settle(reportError(e, debug)));
 }

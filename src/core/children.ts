@@ -7,8 +7,15 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 
 export class ChildRegistry {
   private readonly children = new Set<ChildProcess>();
+  private closed = false;
 
+  /**
+   * Starts a child. After `close()` (the run has failed or been cancelled) this
+   * throws instead: asynchronous work that outlives its subscription must not
+   * start processes that nobody will stop.
+   */
   spawn(command: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    if (this.closed) throw new Error(`not starting ${command}: the run is over`);
     const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], ...opts });
     this.children.add(child);
     child.once('exit', () => this.children.delete(child));
@@ -41,6 +48,12 @@ export class ChildRegistry {
 
   async killAll(graceMs = 2000): Promise<void> {
     await Promise.all([...this.children].map((c) => ChildRegistry.kill(c, graceMs)));
+  }
+
+  /** Kills every child and refuses new ones. */
+  async close(graceMs = 2000): Promise<void> {
+    this.closed = true;
+    await this.killAll(graceMs);
   }
 
   /** Last resort on process exit: SIGKILL without waiting. */

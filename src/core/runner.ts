@@ -252,7 +252,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   } catch (e) {
     connections.unsubscribe();
     if (!abort.signal.aborted) abort.abort('failed');
-    await children.killAll();
+    await children.close();
     await outputs.abortAll();
     log.debug({ err: e }, 'run failed');
     throw e;

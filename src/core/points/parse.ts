@@ -180,7 +180,11 @@ export function parsePly(bytes: Uint8Array, file: string): ParsedPoints {
   hl.forEach((l, i) => {
     const t = l.trim().split(/\s+/);
     if (t[0] === 'format') fmt = t[1] ?? '';
-    else if (t[0] === 'element') elements.push({ name: t[1]!, count: Number(t[2]), props: [] });
+    else if (t[0] === 'element') {
+      const count = Number(t[2]);
+      if (!t[1] || !Number.isInteger(count) || count < 0) throw new InputError(`${file}:${i + 1}: '${l.trim()}' needs a name and a whole count, e.g. 'element vertex 1200'`, 'fix the PLY header');
+      elements.push({ name: t[1], count, props: [] });
+    }
     else if (t[0] === 'property') {
       const el = elements[elements.length - 1];
       if (!el) throw new InputError(`${file}:${i + 1}: property before any element`, 'fix the PLY header');
