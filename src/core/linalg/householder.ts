@@ -38,24 +38,36 @@ export function makeReflector(x: Float64Array, off: number, n: number, inc: numb
   return tau;
 }
 
-/** T (nb x nb upper) of the compact WY form for reflectors r0..r1-1 (LAPACK dlarft, forward, rowwise V). */
+/**
+ * T (nb x nb upper) of the compact WY form for reflectors r0..r1-1 (LAPACK dlarft, forward,
+ * rowwise V). The inner products v_j . v_i come from one Gram product of the block (GEMM)
+ * when the block is long, else from direct dot products.
+ */
 export function formT(R: Reflectors, r0: number, r1: number): Float64Array {
   const nb = r1 - r0;
   const T = new Float64Array(nb * nb);
   const V = R.V, vd = V.data, vs = V.stride, vo = V.offset, len = V.cols;
+  const s0 = nb > 0 ? R.start[r0]! : 0;
+  // G[j * nb + i] = v_j . v_i (all reflectors of the block are zero before s0)
+  let G: Float64Array | undefined;
+  if (nb >= 8 && (len - s0) * nb >= 4096) G = gemm(V.block(r0, r1, s0, len), V.block(r0, r1, s0, len), { transB: true }).data;
   const w = new Float64Array(nb);
   for (let i = 0; i < nb; i++) {
     const ti = R.tau[r0 + i]!;
     T[i * nb + i] = ti;
     if (ti === 0 || i === 0) continue;
-    const si = R.start[r0 + i]!;
-    const vi = vo + (r0 + i) * vs;
-    // w[j] = v_j · v_i, j < i (v_i is zero before si)
-    for (let j = 0; j < i; j++) {
-      const vj = vo + (r0 + j) * vs;
-      let s = 0;
-      for (let t = si; t < len; t++) s += vd[vj + t]! * vd[vi + t]!;
-      w[j] = s;
+    if (G) {
+      for (let j = 0; j < i; j++) w[j] = G[j * nb + i]!;
+    } else {
+      const si = R.start[r0 + i]!;
+      const vi = vo + (r0 + i) * vs;
+      // w[j] = v_j · v_i, j < i (v_i is zero before si)
+      for (let j = 0; j < i; j++) {
+        const vj = vo + (r0 + j) * vs;
+        let s = 0;
+        for (let t = si; t < len; t++) s += vd[vj + t]! * vd[vi + t]!;
+        w[j] = s;
+      }
     }
     // T[0:i, i] = -tau_i T[0:i,0:i] w
     for (let r = 0; r < i; r++) {
