@@ -190,6 +190,19 @@ export function setWasmRotations(v: boolean): void { USE_WASM_ROTATIONS = v; }
 const LOG_CAP = 16384;
 
 /**
+ * sqrt(a² + b²) without overflow or harmful underflow, for the sweeps' rotations. Math.hypot
+ * (variadic, with extra NaN/Infinity handling) measured ~10x slower and ran 1.4 M times per
+ * 700x700 bidiagonal.
+ */
+function hyp(a: number, b: number): number {
+  a = Math.abs(a); b = Math.abs(b);
+  const mx = a > b ? a : b, mn = a > b ? b : a;
+  if (mx === 0) return 0;
+  const r = mn / mx;
+  return mx * Math.sqrt(1 + r * r);
+}
+
+/**
  * SVD of the n x n upper bidiagonal (d, e): B = U diag(s) Vᵀ, s descending, U and V
  * n x n row-major with the singular vectors as columns; or only s when `vectors` is false.
  */
@@ -246,7 +259,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
         let f = e[p - 2]!;
         e[p - 2] = 0;
         for (let j = p - 2, i = 0; j >= k; j--, i++) {
-          const t = Math.hypot(s[j]!, f);
+          const t = hyp(s[j]!, f);
           const cs = s[j]! / t, sn = f / t;
           s[j] = t;
           if (j !== k) { f = -sn * e[j - 1]!; e[j - 1] = cs * e[j - 1]!; }
@@ -262,7 +275,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
         let f = e[k - 1]!;
         e[k - 1] = 0;
         for (let j = k, i = 0; j < p; j++, i++) {
-          const t = Math.hypot(s[j]!, f);
+          const t = hyp(s[j]!, f);
           const cs = s[j]! / t, sn = f / t;
           s[j] = t;
           f = -sn * e[j]!;
@@ -292,7 +305,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
         const oU = logU ? logU.chain(k, len) : 0;
         const vc = logV?.cs, vs = logV?.sn, uc = logU?.cs, us = logU?.sn;
         for (let j = k, i = 0; j < p - 1; j++, i++) {
-          let t = Math.hypot(f, g);
+          let t = hyp(f, g);
           let cs = f / t, sn = g / t;
           if (j !== k) e[j - 1] = t;
           f = cs * s[j]! + sn * e[j]!;
@@ -300,7 +313,7 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
           g = sn * s[j + 1]!;
           s[j + 1] = cs * s[j + 1]!;
           if (vc) { vc[oV + i] = cs; vs![oV + i] = sn; }
-          t = Math.hypot(f, g);
+          t = hyp(f, g);
           cs = f / t;
           sn = g / t;
           s[j] = t;
