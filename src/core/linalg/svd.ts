@@ -20,7 +20,7 @@
  *   TS fallback (used when WebAssembly SIMD is unavailable or SVDFLOW_NO_WASM is set), tested
  *   against it. Accuracy: backward stable; every sigma to about eps * sigma_max absolutely.
  *   Why not divide and conquer (gesdd's dbdsdc): with the SIMD replay the rotations cost
- *   ~0.16-0.2 s of the ~0.37 s total on 700x1028; D&C would turn them into GEMM (~4n³ flops
+ *   ~0.14-0.19 s of the ~0.37 s total on 700x1028; D&C would turn them into GEMM (~4n³ flops
  *   before deflation, ~0.05 s here) but is a large, delicate addition (secular equation
  *   solver, deflation); it is the next step. One-sided Jacobi was rejected on flop count
  *   (6-10 sweeps x 3mn², >= 10 GFLOP).
@@ -43,7 +43,7 @@
  *   before (pure TS, QR first): 2.2-3.1 s = QR 0.2-0.3 + bidiagonalisation of R 0.5-0.9 +
  *   rotations 0.6-0.8 + back-transformation 0.5-0.6 s.
  *   now: ~0.37 s at a quiet moment (0.5-1.0 s under load) = bidiagonalisation of 1028x700
- *   ~0.12-0.13 s + rotations ~0.16-0.2 s + back-transformation ~0.1 s. numpy gesdd on 2
+ *   ~0.12-0.13 s + rotations ~0.14-0.19 s + back-transformation ~0.1 s. numpy gesdd on 2
  *   OpenBLAS threads: 0.09 s quiet, 0.2-0.67 s loaded. The pure-TS fallback: ~2.7 s.
  */
 import { Matrix } from './matrix.js';
