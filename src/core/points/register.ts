@@ -8,7 +8,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { symEig } from '../linalg/index.js';
 import { KdTree } from './kdtree.js';
 import { IcpError, type IcpOptions } from './icp.js';
-import { cloudScale, defaultSchedule, runSchedule, type IcpLevel, type LevelResult } from './schedule.js';
+import { cloudScale, defaultSchedule, runSchedule, type IcpLevel, type LevelResult, type ScheduleResult } from './schedule.js';
 import { globalRegistration, rotationSearch2D, type GlobalFeatures, type GlobalOptions } from './global.js';
 import { evaluateTransform } from './ransac.js';
 import { compose, determinant, homogeneous } from './rigid.js';
@@ -42,24 +42,12 @@ export interface StageRecord {
   [k: string]: unknown;
 }
 
-export interface RegisterResult {
-  transform: Matrix;
+export interface RegisterResult extends Omit<ScheduleResult, 'estimation'> {
   stages: StageRecord[];
   /** the stage whose transform is the result */
   finalStage: string;
-  levels: LevelResult[];
-  rmseHistory: number[];
-  fitnessHistory: number[];
-  levelStarts: number[];
-  history: Matrix[];
-  iterations: number;
-  converged: boolean;
-  fitness: number;
-  inlierRmse: number;
   confident: boolean;
   warnings: string[];
-  schedule: IcpLevel[];
-  estimation: string;
 }
 
 function centroid(P: Matrix): Float64Array {
