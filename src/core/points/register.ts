@@ -42,12 +42,13 @@ export interface StageRecord {
   [k: string]: unknown;
 }
 
-export interface RegisterResult extends Omit<ScheduleResult, 'estimation'> {
+export interface RegisterResult extends ScheduleResult {
   stages: StageRecord[];
   /** the stage whose transform is the result */
   finalStage: string;
   confident: boolean;
   warnings: string[];
+  schedule: IcpLevel[];
 }
 
 function centroid(P: Matrix): Float64Array {
