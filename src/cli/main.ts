@@ -126,7 +126,7 @@ async function runFile(file: string, flags: Flags, outDir?: string): Promise<Run
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runPipeline(p, { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined });
+    return await runPipeline(p, { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined, keepValues: 'sinks' });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -36,8 +36,13 @@ export interface RunOptions {
   resume?: boolean;
   /** draw progress bars (default: stderr is a TTY) */
   progress?: boolean;
-  /** keep each step's last value in the result (default true) */
-  keepValues?: boolean;
+  /**
+   * which steps' last values to keep for `RunResult.values`: 'all' (default), 'sinks'
+   * (the steps whose output nobody consumes, e.g. Metrics, Files; what the CLI uses), or
+   * 'none'. Keeping every step's last value holds e.g. a whole frame batch per step until
+   * the run ends. Side inputs are always kept.
+   */
+  keepValues?: 'sinks' | 'all' | 'none' | boolean;
 }
 
 export interface StepStats {
@@ -61,7 +66,7 @@ export interface RunResult {
   /** peak resident set size of this process, MiB (getrusage maxrss) */
   peakRssMiB: number;
   manifest: string;
-  /** last value of each step */
+  /** last value of each step (see RunOptions.keepValues) */
   values: Record<string, PortValue | undefined>;
 }
 
@@ -123,6 +128,9 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const connections = new Subscription();
   const started = new Date();
   log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
+
+  const keepMode = opts.keepValues === true ? 'all' : opts.keepValues === false ? 'none' : (opts.keepValues ?? 'all');
+  const keepLast = (id: string) => keepMode === 'all' || (keepMode === 'sinks' && (users.get(id) ?? []).length === 0);
 
   const makeContext = (s: ResolvedStep): StageContext => {
     const ctx: StageContext = {
@@ -189,7 +197,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
             nodes.get(s.id)!.subscribe({
               next: (v) => {
                 if (keep) cache.get(s.id)!.push(v);
-                if (opts.keepValues !== false || keep) last.set(s.id, v as PortValue);
+                if (keep || keepLast(s.id)) last.set(s.id, v as PortValue);
               },
               error: (e) => fail(e instanceof StageError || e instanceof CancelledError ? e : new StageError(s.id, s.stage, e, s.loc)),
               complete: () => {
