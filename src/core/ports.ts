@@ -167,10 +167,12 @@ export interface FrameBatch {
   width: number;
   height: number;
   channels: 1 | 3;
-  /** count x (width*height*channels), each row one frame, values in [0, 1] */
-  frames: Matrix;
-  background?: Matrix;
-  foreground?: Matrix;
+  /** count x (width*height*channels) 8-bit pixels as decoded, frame after frame (value/255 is the 0..1 intensity) */
+  frames: Uint8Array;
+  /** count x (width*height*channels), 0..1 (absent when background-model was told not to emit it) */
+  background?: Float32Array;
+  /** count x (width*height*channels), frame − background (only when asked for) */
+  foreground?: Float32Array;
   /** count x (width*height), 0 or 1 */
   mask?: Uint8Array;
   /** frames per second of the source, if known */

@@ -31,8 +31,10 @@ const params = z.strictObject({
   adaptive: z.number().min(0).default(0).describe('per-pixel threshold max(threshold, adaptive·σ) with σ the running residual std; 0 = off'),
   open: z.number().int().min(0).max(5).default(1).describe('radius of the morphological opening of the mask (removes specks); 0 = none'),
   close: z.number().int().min(0).max(8).default(4).describe('radius of the closing of the mask (fills holes); 0 = none'),
-  robust: z.boolean().default(true).describe('replace foreground pixels by the background before updating the model'),
-  updateEvery: z.number().int().min(1).default(1).describe('update the model with every k-th frame only (speed)'),
+  robust: z.boolean().default(true).describe('fit the background with the pixels that look like foreground replaced, and update the model with the foreground replaced by the background'),
+  updateEvery: z.number().int().min(1).default(1).describe('update the model with every k-th frame only (speed; masks are still computed for every frame)'),
+  modelScale: z.union([z.literal(1), z.literal(0.5), z.literal(0.25)]).default(0.5).describe('fit the low-rank part on frames box-downsampled by this factor (the mean and the masks stay at full resolution): 0.5 = 4x fewer values in the SVD update'),
+  background: z.boolean().default(true).describe('emit the background layer (Float32, 4 bytes per pixel and frame); false when only masks are used (less memory)'),
   foreground: z.boolean().default(false).describe('also emit the foreground layer (frame − background); writers compute it when absent'),
   checkpointEvery: z.number().int().min(0).default(300).describe('save the model state every this many frames (0 = never)'),
   maxBatchValues: z.number().int().min(1).default(50_000_000).describe('batch mode: refuse more than this many values (frames x pixels)'),
@@ -70,13 +72,10 @@ function streaming(p: Params, ctx: StageContext) {
             if (b.start < skipBefore) throw new InputError(`cannot resume at frame ${skipBefore}: batch ${b.start}..${end - 1} straddles it`, 'use the same batch size as the interrupted run, or run without --resume');
             model ??= new StreamingBackground(opts(b));
             if (model.dim !== b.width * b.height * b.channels) throw new InputError(`frame size changed to ${b.width}x${b.height}x${b.channels}`, 'decode with one size');
-            const { background, mask } = model.process(b.frames);
-            const out: FrameBatch = { ...b, background, mask };
-            if (p.foreground) {
-              const fg = new Matrix(b.count, b.frames.cols);
-              for (let i = 0; i < fg.data.length; i++) fg.data[i] = b.frames.data[i]! - background.data[i]!;
-              out.foreground = fg;
-            }
+            const { background, mask } = model.process(b.frames, b.count, p.background || p.foreground);
+            const out: FrameBatch = { ...b, mask };
+            if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
+            if (p.background) out.background = background;
             if (p.checkpointEvery > 0 && Math.floor(end / p.checkpointEvery) > Math.floor(b.start / p.checkpointEvery)) {
               await ctx.outputs.writeNow(join(ctx.checkpointDir, stateName(end)), encodeState(model.toState()));
               for (const old of listStates(ctx.checkpointDir).slice(4)) await unlink(old.file).catch(() => undefined);
@@ -100,28 +99,38 @@ function batch(p: Params) {
         if (!batches.length) return from([]);
         const b0 = batches[0]!;
         const n = batches.reduce((s, b) => s + b.count, 0);
-        const d = b0.frames.cols;
+        const d = b0.width * b0.height * b0.channels;
         if (n * d > p.maxBatchValues) throw new InputError(`batch mode needs all ${n} frames of ${d} values in memory (${n * d} values > maxBatchValues ${p.maxBatchValues})`, "use mode: streaming, decode with a smaller scale, or a shorter range (start/end)");
-        const X = new Matrix(n, d);
+        const frames = new Uint8Array(n * d);
         let r = 0;
         for (const b of batches) {
-          X.data.set(b.frames.data.subarray(0, b.count * d), r * d);
+          frames.set(b.frames.subarray(0, b.count * d), r * d);
           r += b.count;
         }
+        const X = new Matrix(n, d);
+        for (let i = 0; i < X.data.length; i++) X.data[i] = frames[i]! / 255;
         const B = batchBackground(X, p.rank);
-        const mask = masksFor(X, B, b0.width, b0.height, b0.channels, p);
+        const mask = masksFor(frames, B, n, b0.width, b0.height, b0.channels, p);
         const px = b0.width * b0.height;
         r = 0;
         return from(
           batches.map((b) => {
-            const background = new Matrix(b.count, d, B.data.slice(r * d, (r + b.count) * d));
-            const out: FrameBatch = { ...b, background, mask: mask.slice(r * px, (r + b.count) * px) };
+            const background = B.slice(r * d, (r + b.count) * d);
+            const out: FrameBatch = { ...b, mask: mask.slice(r * px, (r + b.count) * px) };
+            if (p.background) out.background = background;
+            if (p.foreground) out.foreground = foregroundOf(b.frames, background);
             r += b.count;
             return out;
           }),
         );
       }),
     );
+}
+
+function foregroundOf(frames: Uint8Array, background: Float32Array): Float32Array {
+  const fg = new Float32Array(background.length);
+  for (let i = 0; i < fg.length; i++) fg[i] = frames[i]! / 255 - background[i]!;
+  return fg;
 }
 
 export const backgroundModel = defineStage({

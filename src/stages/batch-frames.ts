@@ -1,6 +1,6 @@
 /**
- * batch-frames: groups consecutive frames into FrameBatch blocks (rows = frames,
- * values 0..1), aligned to absolute frame numbers so that a resumed run groups
+ * batch-frames: groups consecutive frames into FrameBatch blocks (frame after frame,
+ * 8-bit as decoded: a 480x360 gray batch of 30 is 5.2 MB), aligned to absolute frame numbers so that a resumed run groups
  * the same frames.
  *
  * ```yaml
@@ -12,12 +12,11 @@ import { z } from 'zod';
 import { Observable } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
-import { Matrix } from '../core/linalg/matrix.js';
 import type { Frame, FrameBatch } from '../core/ports.js';
 
 export const batchFrames = defineStage({
   name: 'batch-frames',
-  summary: 'Group consecutive frames into batches (frames as rows, values 0..1)',
+  summary: 'Group consecutive frames into batches (8-bit frames, one after the other)',
   example: `- stage: batch-frames\n  params: { size: 30 }`,
   input: 'Frame',
   output: 'FrameBatch',
@@ -32,11 +31,8 @@ export const batchFrames = defineStage({
         if (!cur || !cur.frames.length) return;
         const f0 = cur.frames[0]!;
         const d = f0.data.length;
-        const m = new Matrix(cur.frames.length, d);
-        cur.frames.forEach((f, i) => {
-          const o = i * d, src = f.data, dst = m.data;
-          for (let j = 0; j < d; j++) dst[o + j] = src[j]! / 255;
-        });
+        const m = new Uint8Array(cur.frames.length * d);
+        cur.frames.forEach((f, i) => m.set(f.data, i * d));
         const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total };
         cur = undefined;
         sub.next(b);

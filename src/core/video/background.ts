@@ -3,11 +3,23 @@
  * the columns of the textbook d x n matrix), the background is the projection of
  * a frame onto a rank-r subspace plus the mean, the foreground is the rest.
  *
- * Streaming: `StreamingBackground.process(batch)` with the core's incremental SVD
- * (Brand, with a running mean and a forgetting factor). Robust update: pixels
- * judged foreground are replaced by the background estimate before the model
- * sees them, so moving objects do not bleed into the background. Warm-up: the
- * first batch's per-pixel median stands in for the background until the model exists.
+ * Streaming: `StreamingBackground.process(frames, count)` with the core's incremental
+ * SVD (Brand, with a running mean and a forgetting factor), frame by frame in
+ * bounded memory: frames stay 8-bit, the background is Float32 (and only produced
+ * when asked for), and only the model update works in Float64.
+ *
+ * Model scale: the low-rank part is fitted on frames box-downsampled by
+ * 1/modelScale (default 0.5: a quarter of the pixels), while the mean is kept at
+ * full resolution: background = mean (full resolution, carries the texture and
+ * edges) + bilinear upsampling of U Uᵀ(down(x) − down(mean)) (the slow, smooth
+ * variations: light, shadows). Masks are computed at full resolution.
+ *
+ * Robust update: the projection coefficients are fitted on the downsampled frame
+ * with the pixels that look like foreground (residual above the threshold)
+ * replaced by the background, and the frames that update the model have their
+ * final mask's pixels replaced by the background, so moving objects do not bleed
+ * into it. Warm-up: the first batch's per-pixel median stands in for the
+ * background until the model exists.
  * Batch: `batchBackground(frames)` takes one exact SVD of all frames.
  */
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
@@ -30,179 +42,325 @@ export interface StreamingOptions extends MaskOptions {
   rank: number;
   /** forgetting factor per batch in (0, 1] */
   forget: number;
-  /** replace foreground pixels by the background before updating the model */
+  /** replace foreground pixels by the background before fitting and updating the model */
   robust: boolean;
   /** update the model with every k-th frame only (speed) */
   updateEvery: number;
+  /** the low-rank part is fitted on frames downsampled by this factor (1, 0.5 or 0.25) */
+  modelScale: number;
 }
 
 export interface Layers {
-  background: Matrix;
+  /** count x dim, 0..1; absent unless asked for */
+  background?: Float32Array;
+  /** count x pixels, 0/1 */
   mask: Uint8Array;
 }
 
-/**
- * Per-frame residual and mask: for pixel p, e = max over channels |x − bg|;
- * mask = e > max(threshold, adaptive·σ_p). Returns the number of foreground pixels.
- */
-export function maskFrame(x: Float64Array, xo: number, bg: Float64Array, bo: number, pixels: number, channels: number, o: MaskOptions, sigma: Float64Array | undefined, mask: Uint8Array, mo: number): number {
-  const t = o.threshold;
-  const k = o.adaptive;
-  let count = 0;
-  if (channels === 1) {
-    for (let p = 0; p < pixels; p++) {
-      const e = Math.abs(x[xo + p]! - bg[bo + p]!);
-      const thr = sigma ? Math.max(t, k * sigma[p]!) : t;
-      const m = e > thr ? 1 : 0;
-      mask[mo + p] = m;
-      count += m;
-    }
-  } else {
-    for (let p = 0; p < pixels; p++) {
-      const q = p * channels;
-      let e = 0;
-      for (let c = 0; c < channels; c++) e = Math.max(e, Math.abs(x[xo + q + c]! - bg[bo + q + c]!));
-      const thr = sigma ? Math.max(t, k * sigma[p]!) : t;
-      const m = e > thr ? 1 : 0;
-      mask[mo + p] = m;
-      count += m;
-    }
-  }
-  return count;
-}
+type Pixels = Uint8Array | Float32Array | Float64Array;
+const INV255 = 1 / 255;
 
-function maskBlock(X: Matrix, B: Matrix, w: number, h: number, channels: number, o: MaskOptions, sigma: Float64Array | undefined, mask: Uint8Array, morphology = true): void {
-  const pixels = w * h;
-  for (let i = 0; i < X.rows; i++) {
-    maskFrame(X.data, X.offset + i * X.stride, B.data, B.offset + i * B.stride, pixels, channels, o, sigma, mask, i * pixels);
-    if (morphology && (o.open > 0 || o.close > 0)) openClose(mask.subarray(i * pixels, (i + 1) * pixels), w, h, o.open, o.close);
-  }
-}
+/** Box downsampling by an integer factor and bilinear upsampling back (interleaved channels). */
+export class ScaleGrid {
+  readonly sw: number;
+  readonly sh: number;
+  /** values of a downsampled frame (sw*sh*ch) */
+  readonly size: number;
+  private readonly xmap: Int32Array;
+  private readonly inv: Float64Array;
+  private readonly x0: Int32Array;
+  private readonly x1: Int32Array;
+  private readonly wx: Float64Array;
+  private readonly y0: Int32Array;
+  private readonly y1: Int32Array;
+  private readonly wy: Float64Array;
+  private readonly row: Float64Array;
 
-/** Copy of X with masked pixels replaced by B (all channels). */
-function replaceForeground(X: Matrix, B: Matrix, mask: Uint8Array, channels: number, out: Matrix): Matrix {
-  const pixels = X.cols / channels;
-  for (let i = 0; i < X.rows; i++) {
-    const xo = X.offset + i * X.stride, bo = B.offset + i * B.stride, oo = out.offset + i * out.stride, mo = i * pixels;
-    const x = X.data, b = B.data, o = out.data;
-    if (channels === 1) for (let p = 0; p < pixels; p++) o[oo + p] = mask[mo + p] ? b[bo + p]! : x[xo + p]!;
-    else {
-      for (let p = 0; p < pixels; p++) {
-        const m = mask[mo + p];
-        for (let c = 0; c < channels; c++) {
-          const q = p * channels + c;
-          o[oo + q] = m ? b[bo + q]! : x[xo + q]!;
+  constructor(readonly w: number, readonly h: number, readonly ch: number, readonly f: number) {
+    this.sw = Math.ceil(w / f);
+    this.sh = Math.ceil(h / f);
+    this.size = this.sw * this.sh * ch;
+    this.xmap = Int32Array.from({ length: w }, (_, x) => Math.floor(x / f));
+    const counts = new Float64Array(this.sw * this.sh);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) counts[Math.floor(y / f) * this.sw + this.xmap[x]!]! += 1;
+    this.inv = new Float64Array(this.size);
+    for (let q = 0; q < this.size; q++) this.inv[q] = 1 / counts[Math.floor(q / ch)]!;
+    const axis = (n: number, sn: number) => {
+      const a0 = new Int32Array(n), a1 = new Int32Array(n), wt = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const s = Math.min(sn - 1, Math.max(0, (i + 0.5) / f - 0.5));
+        a0[i] = Math.floor(s);
+        a1[i] = Math.min(sn - 1, a0[i]! + 1);
+        wt[i] = s - a0[i]!;
+      }
+      return [a0, a1, wt] as const;
+    };
+    [this.x0, this.x1, this.wx] = axis(w, this.sw);
+    [this.y0, this.y1, this.wy] = axis(h, this.sh);
+    this.row = new Float64Array(this.sw * ch);
+  }
+
+  /** out = box average of src[so .. so + w*h*ch) times `scale`. */
+  down(src: Pixels, so: number, scale: number, out: Float64Array): Float64Array {
+    const { w, h, ch, sw, xmap, inv } = this;
+    out.fill(0);
+    for (let y = 0; y < h; y++) {
+      const ob = Math.floor(y / this.f) * sw * ch, sb = so + y * w * ch;
+      if (ch === 1) for (let x = 0; x < w; x++) out[ob + xmap[x]!]! += src[sb + x]!;
+      else for (let x = 0; x < w; x++) for (let c = 0; c < ch; c++) out[ob + xmap[x]! * ch + c]! += src[sb + x * ch + c]!;
+    }
+    for (let q = 0; q < out.length; q++) out[q] = out[q]! * inv[q]! * scale;
+    return out;
+  }
+
+  /** out[oo + p] = base[p] + bilinear upsampling of `small` at p, for every full-resolution value p. */
+  upAdd(small: Float64Array, base: Float64Array, out: Float32Array | Float64Array, oo: number): void {
+    const { w, h, ch, sw, x0, x1, wx, y0, y1, wy, row } = this;
+    const n = sw * ch;
+    for (let y = 0; y < h; y++) {
+      const r0 = y0[y]! * n, r1 = y1[y]! * n, a = wy[y]!;
+      for (let q = 0; q < n; q++) row[q] = small[r0 + q]! + a * (small[r1 + q]! - small[r0 + q]!);
+      const ob = y * w * ch;
+      if (ch === 1) {
+        for (let x = 0; x < w; x++) {
+          const v0 = row[x0[x]!]!;
+          out[oo + ob + x] = base[ob + x]! + v0 + wx[x]! * (row[x1[x]!]! - v0);
+        }
+      } else {
+        for (let x = 0; x < w; x++) {
+          const q0 = x0[x]! * ch, q1 = x1[x]! * ch, b = wx[x]!;
+          for (let c = 0; c < ch; c++) out[oo + ob + x * ch + c] = base[ob + x * ch + c]! + row[q0 + c]! + b * (row[q1 + c]! - row[q0 + c]!);
         }
       }
     }
   }
-  return out;
 }
 
-/** Per-pixel median over the rows of X (warm-up background). */
-export function medianRows(X: Matrix): Float64Array {
-  const n = X.rows, d = X.cols;
-  const out = new Float64Array(d);
-  const col = new Float64Array(n);
+/**
+ * Per-frame residual and mask: for pixel p, e = max over channels |x/255 − bg|;
+ * mask = e > max(threshold, adaptive·σ_p). Returns the number of foreground pixels.
+ */
+export function maskFrame(x: Uint8Array, xo: number, bg: Float32Array | Float64Array, bo: number, pixels: number, channels: number, o: MaskOptions, sigma: Float64Array | undefined, mask: Uint8Array, mo: number): number {
+  const t = o.threshold;
+  const k = o.adaptive;
+  let count = 0;
+  if (channels === 1 && !sigma) {
+    for (let p = 0; p < pixels; p++) {
+      const e = Math.abs(x[xo + p]! * INV255 - bg[bo + p]!);
+      const m = e > t ? 1 : 0;
+      mask[mo + p] = m;
+      count += m;
+    }
+    return count;
+  }
+  for (let p = 0; p < pixels; p++) {
+    const q = p * channels;
+    let e = 0;
+    for (let c = 0; c < channels; c++) e = Math.max(e, Math.abs(x[xo + q + c]! * INV255 - bg[bo + q + c]!));
+    const thr = sigma ? Math.max(t, k * sigma[p]!) : t;
+    const m = e > thr ? 1 : 0;
+    mask[mo + p] = m;
+    count += m;
+  }
+  return count;
+}
+
+/** Per-pixel median of `count` 8-bit frames of `d` values, scaled to 0..1 (warm-up background). */
+export function medianFrames(frames: Uint8Array, count: number, d: number): Float32Array {
+  const out = new Float32Array(d);
+  const col = new Uint8Array(count);
+  const hist = new Uint16Array(256);
+  const lo = Math.floor((count - 1) / 2), hi = Math.floor(count / 2);
   for (let j = 0; j < d; j++) {
-    for (let i = 0; i < n; i++) col[i] = X.data[X.offset + i * X.stride + j]!;
-    col.sort();
-    out[j] = n % 2 ? col[(n - 1) / 2]! : 0.5 * (col[n / 2 - 1]! + col[n / 2]!);
+    if (count <= 64) {
+      for (let i = 0; i < count; i++) col[i] = frames[i * d + j]!;
+      col.sort();
+      out[j] = ((col[lo]! + col[hi]!) / 2) * INV255;
+    } else {
+      hist.fill(0);
+      for (let i = 0; i < count; i++) hist[frames[i * d + j]!]!++;
+      let acc = 0, a = -1, b = -1;
+      for (let v = 0; v < 256 && b < 0; v++) {
+        acc += hist[v]!;
+        if (a < 0 && acc > lo) a = v;
+        if (acc > hi) b = v;
+      }
+      out[j] = ((a + b) / 2) * INV255;
+    }
   }
   return out;
 }
 
 export class StreamingBackground {
   model?: IncrementalSvd;
+  /** the running mean at full resolution (same weights as the model's own mean) */
+  muFull?: Float64Array;
   /** per-pixel residual standard deviation (adaptive threshold) */
   sigma?: Float64Array;
   /** frames processed */
   frames = 0;
   readonly pixels: number;
   readonly dim: number;
+  readonly grid: ScaleGrid;
+  private readonly xs: Float64Array;
+  private readonly dev: Float64Array;
+  private readonly bgTmp: Float32Array;
+  private readonly cleanTmp: Float64Array;
+  private readonly morph: { a: Uint8Array; b: Uint8Array };
 
   constructor(readonly o: StreamingOptions) {
     this.pixels = o.width * o.height;
     this.dim = this.pixels * o.channels;
+    this.grid = new ScaleGrid(o.width, o.height, o.channels, Math.round(1 / o.modelScale));
+    this.xs = new Float64Array(this.grid.size);
+    this.dev = new Float64Array(this.grid.size);
+    this.bgTmp = new Float32Array(this.dim);
+    this.cleanTmp = new Float64Array(this.dim);
+    this.morph = { a: new Uint8Array(this.pixels), b: new Uint8Array(this.pixels) };
   }
 
-  /** Background and mask of a b x dim batch of frames (values 0..1); updates the model. */
-  process(X: Matrix): Layers {
+  private morphology(mask: Uint8Array, mo: number): void {
     const o = this.o;
-    const b = X.rows;
-    const mask = new Uint8Array(b * this.pixels);
-    let B: Matrix;
-    if (!this.model) {
-      // warm-up: the batch median is the provisional background
-      const med = medianRows(X);
-      B = new Matrix(b, this.dim);
-      for (let i = 0; i < b; i++) B.row(i).set(med);
-      maskBlock(X, B, o.width, o.height, o.channels, o, undefined, mask);
-      const clean = replaceForeground(X, B, mask, o.channels, new Matrix(b, this.dim));
-      this.model = new IncrementalSvd({ dim: this.dim, rank: o.rank, forget: o.forget, center: true });
-      this.model.update(clean);
-      this.initSigma(clean);
-    }
-    const model = this.model;
-    B = model.projectBlock(X);
-    maskBlock(X, B, o.width, o.height, o.channels, o, this.sigmaOrUndefined(), mask, !o.robust);
-    let clean = X;
-    if (o.robust) {
-      // robust projection: fit the coefficients on the frame with its foreground replaced
-      clean = replaceForeground(X, B, mask, o.channels, new Matrix(b, this.dim));
-      B = model.projectBlock(clean, B);
-      maskBlock(X, B, o.width, o.height, o.channels, o, this.sigmaOrUndefined(), mask);
-      replaceForeground(X, B, mask, o.channels, clean);
-    }
-    this.updateSigma(X, B, mask);
-    // model update with every k-th frame (absolute numbering, so resumed runs pick the same frames)
+    if (o.open > 0 || o.close > 0) openClose(mask.subarray(mo, mo + this.pixels), o.width, o.height, o.open, o.close, this.morph);
+  }
+
+  /**
+   * Background (when `withBackground`) and mask of `count` 8-bit frames of `dim`
+   * values each (frame after frame); then updates the model with every
+   * updateEvery-th frame (by absolute number), foreground replaced by background.
+   */
+  process(frames: Uint8Array, count: number, withBackground = true): Layers {
+    const o = this.o, d = this.dim, px = this.pixels, g = this.grid, ds = g.size;
+    if (!this.model) this.warmUp(frames, count);
+    const model = this.model!, muFull = this.muFull!;
+    const mask = new Uint8Array(count * px);
+    const background = withBackground ? new Float32Array(count * d) : undefined;
+    const Ut = model.Ut_, r = Ut.rows, u = Ut.data, mus = model.mean;
+    const coef = new Float64Array(r);
     const keep: number[] = [];
-    for (let i = 0; i < b; i++) if ((this.frames + i) % o.updateEvery === 0) keep.push(i);
-    if (keep.length) {
-      const U = keep.length === b ? clean : new Matrix(keep.length, this.dim);
-      if (U !== clean) keep.forEach((r, i) => U.row(i).set(clean.row(r)));
-      model.update(U);
-    }
-    this.frames += b;
-    return { background: B, mask };
-  }
-
-  private sigmaOrUndefined(): Float64Array | undefined {
-    return this.o.adaptive > 0 ? this.sigma : undefined;
-  }
-
-  private initSigma(clean: Matrix): void {
-    if (this.o.adaptive <= 0) return;
-    const B = this.model!.projectBlock(clean);
-    this.sigma = new Float64Array(this.pixels);
-    const ch = this.o.channels;
-    for (let i = 0; i < clean.rows; i++) {
-      const x = clean.row(i), bg = B.row(i);
-      for (let p = 0; p < this.pixels; p++) {
-        let e = 0;
-        for (let c = 0; c < ch; c++) e = Math.max(e, Math.abs(x[p * ch + c]! - bg[p * ch + c]!));
-        this.sigma[p]! += (e * e) / clean.rows;
+    for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep.push(i);
+    const block = keep.length ? new Matrix(keep.length, ds) : undefined;
+    const sum = keep.length ? new Float64Array(d) : undefined;
+    const sigma = o.adaptive > 0 ? this.sigma : undefined;
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      const xs = g.down(frames, i * d, INV255, this.xs);
+      this.fit(xs, mus, u, r, coef, o.robust);
+      const bg = background ?? this.bgTmp, bo = background ? i * d : 0;
+      g.upAdd(this.dev, muFull, bg, bo);
+      maskFrame(frames, i * d, bg, bo, px, o.channels, o, sigma, mask, i * px);
+      this.morphology(mask, i * px);
+      if (sigma) this.updateSigma(frames, i * d, bg, bo, mask, i * px, count);
+      if (keep[k] === i) {
+        const c = this.cleanTmp, s = sum!, ch = o.channels;
+        for (let p = 0; p < px; p++) {
+          const m = mask[i * px + p];
+          for (let q = p * ch; q < p * ch + ch; q++) {
+            const v = m ? bg[bo + q]! : frames[i * d + q]! * INV255;
+            c[q] = v;
+            s[q]! += v;
+          }
+        }
+        g.down(c, 0, 1, block!.data.subarray(k * ds, (k + 1) * ds));
+        k++;
       }
     }
-    for (let p = 0; p < this.pixels; p++) this.sigma[p] = Math.sqrt(this.sigma[p]!);
+    if (block) this.update(block, sum!);
+    this.frames += count;
+    return { background, mask };
+  }
+
+  /** coef = Uᵀ(xs − mus), robustly (twice, foreground-looking values replaced); dev = U coef. */
+  private fit(xs: Float64Array, mus: Float64Array, u: Float64Array, r: number, coef: Float64Array, robust: boolean): void {
+    const ds = xs.length, dev = this.dev, ch = this.o.channels, t = this.o.threshold;
+    const project = () => {
+      for (let j = 0; j < r; j++) {
+        let s = 0;
+        const b = j * ds;
+        for (let q = 0; q < ds; q++) s += u[b + q]! * (xs[q]! - mus[q]!);
+        coef[j] = s;
+      }
+      dev.fill(0);
+      for (let j = 0; j < r; j++) {
+        const cj = coef[j]!, b = j * ds;
+        for (let q = 0; q < ds; q++) dev[q]! += cj * u[b + q]!;
+      }
+    };
+    project();
+    if (!robust || r === 0) return;
+    let replaced = 0;
+    for (let p = 0; p < ds; p += ch) {
+      let e = 0;
+      for (let c = p; c < p + ch; c++) e = Math.max(e, Math.abs(xs[c]! - mus[c]! - dev[c]!));
+      if (e > t) {
+        for (let c = p; c < p + ch; c++) xs[c] = mus[c]! + dev[c]!;
+        replaced++;
+      }
+    }
+    if (replaced) project();
+  }
+
+  /** Model update with the downsampled clean frames; the full-resolution mean follows with the same weights. */
+  private update(block: Matrix, sum: Float64Array): void {
+    const model = this.model!, mu = this.muFull!;
+    const nOld = model.nSeen;
+    model.update(block);
+    const a = (this.o.forget * nOld) / model.nSeen, b = (1 - a) / block.rows;
+    for (let q = 0; q < mu.length; q++) mu[q] = a * mu[q]! + b * sum[q]!;
+  }
+
+  /** First batch: median background, masks against it, and the model fitted on the cleaned frames. */
+  private warmUp(frames: Uint8Array, count: number): void {
+    const o = this.o, d = this.dim, px = this.pixels, ch = o.channels, g = this.grid;
+    const med = medianFrames(frames, count, d);
+    const clean = new Float32Array(count * d);
+    const mask = new Uint8Array(px);
+    const block = new Matrix(count, g.size);
+    const mu = new Float64Array(d);
+    for (let i = 0; i < count; i++) {
+      maskFrame(frames, i * d, med, 0, px, ch, o, undefined, mask, 0);
+      this.morphology(mask, 0);
+      for (let p = 0; p < px; p++) {
+        for (let q = p * ch; q < p * ch + ch; q++) {
+          const v = mask[p] ? med[q]! : frames[i * d + q]! * INV255;
+          clean[i * d + q] = v;
+          mu[q]! += v / count;
+        }
+      }
+      g.down(clean, i * d, 1, block.data.subarray(i * g.size, (i + 1) * g.size));
+    }
+    this.model = new IncrementalSvd({ dim: g.size, rank: o.rank, forget: o.forget, center: true });
+    this.model.update(block);
+    this.muFull = mu;
+    if (o.adaptive > 0) {
+      // σ² = mean squared residual of the cleaned frames against their own model background
+      const s = new Float64Array(px), mus = this.model.mean, Ut = this.model.Ut_;
+      const coef = new Float64Array(Ut.rows);
+      for (let i = 0; i < count; i++) {
+        this.fit(block.data.slice(i * g.size, (i + 1) * g.size), mus, Ut.data, Ut.rows, coef, false);
+        g.upAdd(this.dev, mu, this.bgTmp, 0);
+        for (let p = 0; p < px; p++) {
+          let e = 0;
+          for (let q = p * ch; q < p * ch + ch; q++) e = Math.max(e, Math.abs(clean[i * d + q]! - this.bgTmp[q]!));
+          s[p]! += (e * e) / count;
+        }
+      }
+      for (let p = 0; p < px; p++) s[p] = Math.sqrt(s[p]!);
+      this.sigma = s;
+    }
   }
 
   /** Exponential running variance of the residual on background pixels (rate 1 − forget^(1/b) per frame). */
-  private updateSigma(X: Matrix, B: Matrix, mask: Uint8Array): void {
-    const s = this.sigma;
-    if (!s) return;
-    const ch = this.o.channels;
-    const a = Math.min(0.5, 1 - Math.pow(this.o.forget, 1 / Math.max(1, X.rows)));
+  private updateSigma(x: Uint8Array, xo: number, bg: Float32Array, bo: number, mask: Uint8Array, mo: number, b: number): void {
+    const s = this.sigma!, ch = this.o.channels;
+    const a = Math.min(0.5, 1 - Math.pow(this.o.forget, 1 / Math.max(1, b)));
     const alpha = a > 0 ? a : 0.02;
-    for (let i = 0; i < X.rows; i++) {
-      const x = X.row(i), bg = B.row(i), mo = i * this.pixels;
-      for (let p = 0; p < this.pixels; p++) {
-        if (mask[mo + p]) continue;
-        let e = 0;
-        for (let c = 0; c < ch; c++) e = Math.max(e, Math.abs(x[p * ch + c]! - bg[p * ch + c]!));
-        const v = s[p]! * s[p]!;
-        s[p] = Math.sqrt(v + alpha * (e * e - v));
-      }
+    for (let p = 0; p < this.pixels; p++) {
+      if (mask[mo + p]) continue;
+      let e = 0;
+      for (let q = p * ch; q < p * ch + ch; q++) e = Math.max(e, Math.abs(x[xo + q]! * INV255 - bg[bo + q]!));
+      const v = s[p]! * s[p]!;
+      s[p] = Math.sqrt(v + alpha * (e * e - v));
     }
   }
 
@@ -211,7 +369,8 @@ export class StreamingBackground {
     return {
       frames: this.frames,
       hasModel: !!st,
-      ...(st ? { isvd: { ...st, mean: undefined, Ut: undefined, s: undefined }, mean: st.mean, Ut: st.Ut, s: st.s } : {}),
+      modelScale: this.o.modelScale,
+      ...(st ? { isvd: { ...st, mean: undefined, Ut: undefined, s: undefined }, mean: st.mean, Ut: st.Ut, s: st.s, muFull: this.muFull } : {}),
       ...(this.sigma ? { sigma: this.sigma } : {}),
     };
   }
@@ -220,47 +379,54 @@ export class StreamingBackground {
     const m = new StreamingBackground(o);
     m.frames = st.frames as number;
     if (st.hasModel) {
+      if (st.modelScale !== o.modelScale) throw new Error(`checkpoint was made with modelScale ${String(st.modelScale)}, this run has ${o.modelScale}`);
       const meta = st.isvd as Record<string, unknown>;
       m.model = IncrementalSvd.fromState({ ...(meta as object), mean: st.mean, Ut: st.Ut, s: st.s } as never);
-      if (m.model.dim !== m.dim) throw new Error(`checkpoint is for frames of ${m.model.dim} values, these have ${m.dim}`);
+      const mu = st.muFull as Float64Array | undefined;
+      if (m.model.dim !== m.grid.size || mu?.length !== m.dim) throw new Error(`checkpoint is for frames of ${mu?.length ?? '?'} values, these have ${m.dim}`);
+      m.muFull = mu;
     }
     if (st.sigma) m.sigma = st.sigma as Float64Array;
     return m;
   }
 }
 
-/** Batch mode: one exact SVD of all frames (n x d), rank-r projection plus the mean. */
-export function batchBackground(X: Matrix, rank: number): Matrix {
+/** Batch mode: one exact SVD of all frames (n x d, 0..1), rank-r projection plus the mean, as Float32. */
+export function batchBackground(X: Matrix, rank: number): Float32Array {
   const n = X.rows, d = X.cols;
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) {
     const r = X.row(i);
     for (let j = 0; j < d; j++) mean[j]! += r[j]! / n;
   }
-  const C = new Matrix(n, d);
   for (let i = 0; i < n; i++) {
-    const r = X.row(i), c = C.row(i);
-    for (let j = 0; j < d; j++) c[j] = r[j]! - mean[j]!;
+    const r = X.row(i);
+    for (let j = 0; j < d; j++) r[j] = r[j]! - mean[j]!;
   }
   const k = Math.min(rank, n, d);
-  const f = svd(C, { solver: 'exact', rank: k });
+  const f = svd(X, { solver: 'exact', rank: k });
   // background_i = mean + Σ_j U_ij s_j V_jᵀ  (rows are frames: C = U S Vᵀ with U n x k, V d x k)
-  const B = new Matrix(n, d);
+  const B = new Float32Array(n * d);
+  const row = new Float64Array(d);
   for (let i = 0; i < n; i++) {
-    const b = B.row(i);
-    b.set(mean);
+    row.set(mean);
     for (let j = 0; j < k; j++) {
       const w = f.U.get(i, j) * f.s[j]!;
-      for (let t = 0; t < d; t++) b[t]! += w * f.V.get(t, j);
+      for (let t = 0; t < d; t++) row[t]! += w * f.V.get(t, j);
     }
+    B.set(row, i * d);
   }
   return B;
 }
 
-/** Masks for given backgrounds (batch mode). */
-export function masksFor(X: Matrix, B: Matrix, width: number, height: number, channels: number, o: MaskOptions): Uint8Array {
-  const mask = new Uint8Array(X.rows * width * height);
-  maskBlock(X, B, width, height, channels, { ...o, adaptive: 0 }, undefined, mask);
+/** Masks of 8-bit frames against given backgrounds (batch mode): global threshold, then opening/closing. */
+export function masksFor(frames: Uint8Array, B: Float32Array, count: number, width: number, height: number, channels: number, o: MaskOptions): Uint8Array {
+  const px = width * height, d = px * channels;
+  const mask = new Uint8Array(count * px);
+  const tmp = { a: new Uint8Array(px), b: new Uint8Array(px) };
+  for (let i = 0; i < count; i++) {
+    maskFrame(frames, i * d, B, i * d, px, channels, o, undefined, mask, i * px);
+    if (o.open > 0 || o.close > 0) openClose(mask.subarray(i * px, (i + 1) * px), width, height, o.open, o.close, tmp);
+  }
   return mask;
 }
-

@@ -12,15 +12,20 @@ export function layerChannels(b: FrameBatch, layer: Layer): 1 | 3 {
 /** Checks that the batch carries what `layer` needs. */
 export function checkLayer(b: FrameBatch, layer: Layer): void {
   if (layer === 'mask' && !b.mask) throw new InputError(`these frame batches have no mask`, 'put background-model before this step');
-  if ((layer === 'background' || layer === 'foreground') && !b.background) throw new InputError(`these frame batches have no ${layer}`, 'put background-model before this step');
+  if ((layer === 'background' || layer === 'foreground') && !b.background && !(layer === 'foreground' && b.foreground)) {
+    if (b.mask) throw new InputError(`these frame batches have no ${layer}: the background-model step was told not to emit it`, 'set background: true on the background-model step');
+    throw new InputError(`these frame batches have no ${layer}`, 'put background-model before this step');
+  }
 }
 
+const clamp255 = (v: number) => (v <= 0 ? 0 : v >= 1 ? 255 : Math.round(v * 255));
+
 /**
- * Frame `i` of the batch as bytes: frames and background scaled to 0..255,
+ * Frame `i` of the batch as bytes: frames as decoded, background scaled to 0..255,
  * foreground as |frame − background| (x255), mask as 0/255.
  */
 export function layerBytes(b: FrameBatch, layer: Layer, i: number, out?: Uint8Array): Uint8Array {
-  const d = b.frames.cols;
+  const d = b.width * b.height * b.channels;
   const px = b.width * b.height;
   if (layer === 'mask') {
     const o = out ?? new Uint8Array(px);
@@ -29,21 +34,21 @@ export function layerBytes(b: FrameBatch, layer: Layer, i: number, out?: Uint8Ar
     return o;
   }
   const o = out ?? new Uint8Array(d);
-  const x = b.frames.data, xo = b.frames.offset + i * b.frames.stride;
+  const x = b.frames, xo = i * d;
   if (layer === 'frames') {
-    for (let p = 0; p < d; p++) o[p] = Math.round(Math.min(1, Math.max(0, x[xo + p]!)) * 255);
+    o.set(x.subarray(xo, xo + d));
     return o;
   }
-  const bg = b.background!, bgd = bg.data, bo = bg.offset + i * bg.stride;
+  if (layer === 'foreground' && b.foreground) {
+    const f = b.foreground;
+    for (let p = 0; p < d; p++) o[p] = clamp255(Math.abs(f[xo + p]!));
+    return o;
+  }
+  const bg = b.background!;
   if (layer === 'background') {
-    for (let p = 0; p < d; p++) o[p] = Math.round(Math.min(1, Math.max(0, bgd[bo + p]!)) * 255);
+    for (let p = 0; p < d; p++) o[p] = clamp255(bg[xo + p]!);
     return o;
   }
-  if (b.foreground) {
-    const f = b.foreground, fo = f.offset + i * f.stride;
-    for (let p = 0; p < d; p++) o[p] = Math.round(Math.min(1, Math.abs(f.data[fo + p]!)) * 255);
-    return o;
-  }
-  for (let p = 0; p < d; p++) o[p] = Math.round(Math.min(1, Math.abs(x[xo + p]! - bgd[bo + p]!)) * 255);
+  for (let p = 0; p < d; p++) o[p] = clamp255(Math.abs(x[xo + p]! / 255 - bg[xo + p]!));
   return o;
 }

@@ -40,10 +40,10 @@ export function erode(mask: Uint8Array, w: number, h: number, r = 1, tmp: Uint8A
   return out;
 }
 
-/** Opening (removes specks smaller than the element) then closing (fills small holes); in place. */
-export function openClose(mask: Uint8Array, w: number, h: number, openR: number, closeR: number): Uint8Array {
-  const a = new Uint8Array(mask.length);
-  const b = new Uint8Array(mask.length);
+/** Opening (removes specks smaller than the element) then closing (fills small holes); in place. `tmp`: two reusable work buffers of the mask's size. */
+export function openClose(mask: Uint8Array, w: number, h: number, openR: number, closeR: number, tmp?: { a: Uint8Array; b: Uint8Array }): Uint8Array {
+  const a = tmp && tmp.a.length === mask.length ? tmp.a : new Uint8Array(mask.length);
+  const b = tmp && tmp.b.length === mask.length ? tmp.b : new Uint8Array(mask.length);
   if (openR > 0) {
     erode(mask, w, h, openR, a, b);
     dilate(b, w, h, openR, a, mask);
