@@ -73,6 +73,35 @@ describe('morphology and scores', () => {
     expect(d.reduce((s, v) => s + v, 0)).toBe(25);
     expect(erode(d, w, h, 2).reduce((s, v) => s + v, 0)).toBe(1);
   });
+  it('dilate and erode equal a brute-force square window (word-packed and byte paths, borders, offsets)', () => {
+    const naive = (m: Uint8Array, w: number, h: number, r: number, er: boolean) => {
+      const o = new Uint8Array(w * h);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+        let any = false, all = true;
+        for (let dy = -r; dy <= r; dy++) for (let dx = -r; dx <= r; dx++) {
+          const yy = y + dy, xx = x + dx;
+          const v = yy < 0 || yy >= h || xx < 0 || xx >= w ? (er ? 1 : 0) : m[yy * w + xx]!;
+          any ||= v === 1;
+          all &&= v === 1;
+        }
+        o[y * w + x] = (er ? all : any) ? 1 : 0;
+      }
+      return o;
+    };
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (const [w, h, off] of [[64, 40, 0], [63, 41, 0], [64, 40, 1], [5, 3, 0]] as const) {
+      for (const density of [0.15, 0.85]) {
+        const buf = new Uint8Array(w * h + 8);
+        const m = buf.subarray(off, off + w * h);
+        for (let i = 0; i < m.length; i++) m[i] = rnd() < density ? 1 : 0;
+        for (const r of [1, 2, 4]) {
+          expect([...dilate(m, w, h, r)], `dilate ${w}x${h}+${off} r${r}`).toEqual([...naive(m, w, h, r, false)]);
+          expect([...erode(m, w, h, r)], `erode ${w}x${h}+${off} r${r}`).toEqual([...naive(m, w, h, r, true)]);
+        }
+      }
+    }
+  });
   it('scores follow CDnet rules (50 is background, 85/170 ignored, ROI respected)', () => {
     const gt = Uint8Array.from([255, 255, 0, 50, 85, 170, 255, 0]);
     const mask = Uint8Array.from([1, 0, 1, 0, 1, 1, 1, 1]);
