@@ -165,6 +165,26 @@ export function maskFrame(x: Uint8Array, xo: number, bg: Float32Array | Float64A
   return count;
 }
 
+/** Gray, rank <= 2, global threshold: background = mu + c0 u0 + c1 u1 and mask in one pass. */
+function backgroundAndMask(x: Uint8Array, xo: number, mu: Float64Array, up: Float64Array, coef: Float64Array, r: number, bg: Float32Array, bo: number, t: number, mask: Uint8Array, mo: number): void {
+  const n = mu.length;
+  const c0 = r > 0 ? coef[0]! : 0, c1 = r > 1 ? coef[1]! : 0;
+  const o1 = r > 1 ? n : 0;
+  if (r === 0) {
+    for (let p = 0; p < n; p++) {
+      const b = mu[p]!;
+      bg[bo + p] = b;
+      mask[mo + p] = Math.abs(x[xo + p]! * INV255 - b) > t ? 1 : 0;
+    }
+    return;
+  }
+  for (let p = 0; p < n; p++) {
+    const b = mu[p]! + c0 * up[p]! + c1 * up[o1 + p]!;
+    bg[bo + p] = b;
+    mask[mo + p] = Math.abs(x[xo + p]! * INV255 - b) > t ? 1 : 0;
+  }
+}
+
 /** Per-pixel median of `count` 8-bit frames of `d` values, scaled to 0..1 (warm-up background). */
 export function medianFrames(frames: Uint8Array, count: number, d: number): Float32Array {
   const out = new Float32Array(d);
@@ -207,6 +227,8 @@ export class StreamingBackground {
   private readonly bgTmp: Float32Array;
   private readonly cleanTmp: Float64Array;
   private readonly morph: { a: Uint8Array; b: Uint8Array };
+  private up?: Float64Array;
+  private zero?: Float64Array;
 
   constructor(readonly o: StreamingOptions) {
     this.pixels = o.width * o.height;
@@ -237,6 +259,8 @@ export class StreamingBackground {
     const background = withBackground ? new Float32Array(count * d) : undefined;
     const Ut = model.Ut_, r = Ut.rows, u = Ut.data, mus = model.mean;
     const coef = new Float64Array(r);
+    // the basis upsampled once per batch: background = muFull + Σ_j coef_j up(u_j), one pass per frame
+    const up = this.upBasis(u, r);
     const keep: number[] = [];
     for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep.push(i);
     const block = keep.length ? new Matrix(keep.length, ds) : undefined;
@@ -247,8 +271,16 @@ export class StreamingBackground {
       const xs = g.down(frames, i * d, INV255, this.xs);
       this.fit(xs, mus, u, r, coef, o.robust);
       const bg = background ?? this.bgTmp, bo = background ? i * d : 0;
-      g.upAdd(this.dev, muFull, bg, bo);
-      maskFrame(frames, i * d, bg, bo, px, o.channels, o, sigma, mask, i * px);
+      if (r <= 2 && o.channels === 1 && !sigma) {
+        backgroundAndMask(frames, i * d, muFull, up, coef, r, bg, bo, o.threshold, mask, i * px);
+      } else {
+        for (let q = 0; q < d; q++) {
+          let v = muFull[q]!;
+          for (let j = 0; j < r; j++) v += coef[j]! * up[j * d + q]!;
+          bg[bo + q] = v;
+        }
+        maskFrame(frames, i * d, bg, bo, px, o.channels, o, sigma, mask, i * px);
+      }
       this.morphology(mask, i * px);
       if (sigma) this.updateSigma(frames, i * d, bg, bo, mask, i * px, count);
       if (keep[k] === i) {
@@ -270,34 +302,63 @@ export class StreamingBackground {
     return { background, mask };
   }
 
-  /** coef = Uᵀ(xs − mus), robustly (twice, foreground-looking values replaced); dev = U coef. */
-  private fit(xs: Float64Array, mus: Float64Array, u: Float64Array, r: number, coef: Float64Array, robust: boolean): void {
+  /** The r basis vectors upsampled to full resolution (r x dim). */
+  private upBasis(u: Float64Array, r: number): Float64Array {
+    const d = this.dim, ds = this.grid.size;
+    if (!this.up || this.up.length !== r * d) this.up = new Float64Array(r * d);
+    if (!this.zero || this.zero.length !== d) this.zero = new Float64Array(d);
+    for (let j = 0; j < r; j++) this.grid.upAdd(u.subarray(j * ds, (j + 1) * ds), this.zero, this.up, j * d);
+    return this.up;
+  }
+
+  /**
+   * coef = Uᵀ(xs − mus); robust: again after replacing the values whose residual
+   * exceeds the threshold by the background. `wantDev`: leave U coef in this.dev.
+   */
+  private fit(xs: Float64Array, mus: Float64Array, u: Float64Array, r: number, coef: Float64Array, robust: boolean, wantDev = false): void {
     const ds = xs.length, dev = this.dev, ch = this.o.channels, t = this.o.threshold;
-    const project = () => {
+    const coefficients = () => {
+      if (r === 2) {
+        let s0 = 0, s1 = 0;
+        for (let q = 0; q < ds; q++) {
+          const v = xs[q]! - mus[q]!;
+          s0 += u[q]! * v;
+          s1 += u[ds + q]! * v;
+        }
+        coef[0] = s0;
+        coef[1] = s1;
+        return;
+      }
       for (let j = 0; j < r; j++) {
         let s = 0;
         const b = j * ds;
         for (let q = 0; q < ds; q++) s += u[b + q]! * (xs[q]! - mus[q]!);
         coef[j] = s;
       }
+    };
+    const deviation = () => {
       dev.fill(0);
       for (let j = 0; j < r; j++) {
         const cj = coef[j]!, b = j * ds;
         for (let q = 0; q < ds; q++) dev[q]! += cj * u[b + q]!;
       }
     };
-    project();
-    if (!robust || r === 0) return;
-    let replaced = 0;
-    for (let p = 0; p < ds; p += ch) {
-      let e = 0;
-      for (let c = p; c < p + ch; c++) e = Math.max(e, Math.abs(xs[c]! - mus[c]! - dev[c]!));
-      if (e > t) {
-        for (let c = p; c < p + ch; c++) xs[c] = mus[c]! + dev[c]!;
-        replaced++;
+    coefficients();
+    if (robust && r > 0) {
+      deviation();
+      let replaced = 0;
+      for (let p = 0; p < ds; p += ch) {
+        let e = 0;
+        for (let c = p; c < p + ch; c++) e = Math.max(e, Math.abs(xs[c]! - mus[c]! - dev[c]!));
+        if (e > t) {
+          for (let c = p; c < p + ch; c++) xs[c] = mus[c]! + dev[c]!;
+          replaced++;
+        }
       }
+      if (replaced) coefficients();
+      else if (wantDev) return;
     }
-    if (replaced) project();
+    if (wantDev) deviation();
   }
 
   /** Model update with the downsampled clean frames; the full-resolution mean follows with the same weights. */
@@ -337,7 +398,7 @@ export class StreamingBackground {
       const s = new Float64Array(px), mus = this.model.mean, Ut = this.model.Ut_;
       const coef = new Float64Array(Ut.rows);
       for (let i = 0; i < count; i++) {
-        this.fit(block.data.slice(i * g.size, (i + 1) * g.size), mus, Ut.data, Ut.rows, coef, false);
+        this.fit(block.data.slice(i * g.size, (i + 1) * g.size), mus, Ut.data, Ut.rows, coef, false, true);
         g.upAdd(this.dev, mu, this.bgTmp, 0);
         for (let p = 0; p < px; p++) {
           let e = 0;
