@@ -32,34 +32,39 @@ const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length
 
 const peer = runPeer<Record<string, number>>('video.py', [shared]);
 const rows: BenchRow[] = [];
-const MODEL = '{ rank: 2, forget: 0.9, threshold: 0.12, open: 1, close: 4, checkpointEvery: 0 }';
+// the stage's defaults: rank 2, forget 0.9, threshold 0.12, open 1, close 4, robust, modelScale 0.5, updateEvery 3, background emitted
+const MODEL = '{ checkpointEvery: 0 }';
 for (const [seq, goal] of [['highway', 0.86], ['CAVIAR2', 0.85]] as const) {
   const f = pipeline(`f-${seq}`, `${shared}/cdnet/${seq}/input/in%06d.jpg`, MODEL, `  - { id: scores, stage: evaluate-masks, input: model, params: { groundTruth: "${shared}/cdnet/${seq}", print: false } }\n`);
   const F = JSON.parse(readFileSync(join(run(f).out, 'scores.json'), 'utf8')).fMeasure as number;
-  rows.push({ case: `${seq} streaming`, metric: 'F-measure', svdflow: F, peer: peer[`${seq}_mog2_F`]!, peerName: 'OpenCV MOG2', ratio: F / peer[`${seq}_mog2_F`]!, goal: `>= ${goal}`, met: F >= goal });
-  rows.push({ case: `${seq} streaming`, metric: 'F-measure', svdflow: F, peer: peer[`${seq}_median_F`]!, peerName: 'temporal median (31 frames)', ratio: F / peer[`${seq}_median_F`]! });
+  rows.push({ case: `${seq} streaming (defaults)`, metric: 'F-measure', svdflow: F, peer: peer[`${seq}_mog2_F`]!, peerName: 'OpenCV MOG2', ratio: F / peer[`${seq}_mog2_F`]!, goal: `>= ${goal}`, met: F >= goal });
+  rows.push({ case: `${seq} streaming (defaults)`, metric: 'F-measure', svdflow: F, peer: peer[`${seq}_median_F`]!, peerName: 'temporal median (31 frames)', ratio: F / peer[`${seq}_median_F`]! });
 }
 const vt = `${shared}/video/vtest.avi`;
 const writeMask = '  - { id: mask, stage: write-video, input: model, params: { layer: mask, path: mask.mp4, segmentFrames: 0 } }\n';
 const speeds: Array<[string, string, string[]]> = [
-  ['480x360, model every frame', MODEL, []],
-  ['480x360, model every 6th frame', MODEL.replace('checkpointEvery: 0', 'checkpointEvery: 0, updateEvery: 6'), []],
-  ['240x180 (scale 0.5), model every 6th frame', MODEL.replace('checkpointEvery: 0', 'checkpointEvery: 0, updateEvery: 6'), ['frames.scale=0.5']],
+  ['480x360, defaults (modelScale 0.5, updateEvery 3)', MODEL, []],
+  ['480x360, masks only (background: false)', '{ checkpointEvery: 0, background: false }', []],
+  ['480x360, modelScale 1, updateEvery 1 (the former defaults)', '{ checkpointEvery: 0, modelScale: 1, updateEvery: 1 }', []],
+  ['240x180 (scale 0.5), defaults', MODEL, ['frames.scale=0.5']],
 ];
-let memFile = '';
+const files: string[] = [];
 for (const [label, model, set] of speeds) {
-  const f = pipeline(`speed-${speeds.findIndex((s) => s[0] === label)}`, vt, model, writeMask);
-  memFile ||= f;
+  const f = pipeline(`speed-${files.length}`, vt, model, writeMask);
+  files.push(f);
   const fps = median([0, 1, 2].map(() => 795 / (run(f, set).durationMs / 1000)));
   rows.push({ case: `vtest.avi ${label}`, metric: 'frames/s end to end (median of 3)', svdflow: fps, peer: peer.vtest_mog2_fps!, peerName: 'OpenCV MOG2 (480x360, + MJPG mask video)', ratio: fps / peer.vtest_mog2_fps!, goal: '>= MOG2', met: fps >= peer.vtest_mog2_fps! });
 }
-rows.push({ case: 'vtest.avi 480x360 (first 300 frames)', metric: 'frames/s', svdflow: rows[rows.length - 3]!.svdflow, peer: peer.vtest_ipca_fps!, peerName: 'sklearn IncrementalPCA (2 comps, batch 30)', ratio: rows[rows.length - 3]!.svdflow / peer.vtest_ipca_fps! });
-const one = run(memFile);
-const ten = run(memFile, ['frames.loop=9']);
-rows.push({ case: 'vtest.avi 480x360 x10 (stream_loop 9) vs x1', metric: 'peak RSS (MiB)', svdflow: ten.peakRssMiB, peer: one.peakRssMiB, peerName: 'svdflow, one pass', ratio: ten.peakRssMiB / one.peakRssMiB, goal: 'within 5% and < 300 MiB', met: ten.peakRssMiB <= one.peakRssMiB * 1.05 && ten.peakRssMiB < 300 });
+rows.push({ case: 'vtest.avi 480x360, defaults (first 300 frames for the peer)', metric: 'frames/s', svdflow: rows[4]!.svdflow, peer: peer.vtest_ipca_fps!, peerName: 'sklearn IncrementalPCA (2 comps, batch 30)', ratio: rows[4]!.svdflow / peer.vtest_ipca_fps! });
+for (const [k, label] of [[0, 'defaults'], [1, 'masks only (background: false)']] as const) {
+  const one = run(files[k]!);
+  const ten = run(files[k]!, ['frames.loop=9']);
+  rows.push({ case: `vtest.avi 480x360 x10 (stream_loop 9) vs x1, ${label}`, metric: 'peak RSS (MiB)', svdflow: ten.peakRssMiB, peer: one.peakRssMiB, peerName: 'svdflow, one pass', ratio: ten.peakRssMiB / one.peakRssMiB, goal: 'within 5% and < 300 MiB', met: ten.peakRssMiB <= one.peakRssMiB * 1.05 && ten.peakRssMiB < 300 });
+}
 report('video', 'Streaming video background removal (#8)', rows, [
-  'Same machine, same run; 2 shared cores, so speeds are medians of 3 runs and vary with the other engineers\' load.',
+  "Same machine, same run; 2 shared cores, so speeds are medians of 3 runs and vary with the other engineers' load.",
   'svdflow frames/s = 795 frames / wall time of the whole CLI run (ffmpeg decode, batching, incremental SVD, masks, morphology, H.264 mask video via ffmpeg stdin), Node start-up included.',
   'MOG2 peer: cv2.VideoCapture decode + MOG2.apply + cv2.VideoWriter (MJPG) of the mask, 480x360; IncrementalPCA: partial_fit + reconstruction + threshold on 300 frames at 480x360.',
-  'F-measures: CDnet rules (temporalROI, ROI.bmp; 255 fg, 0/50 bg, 85/170 ignored), full resolution, gray, default params (rank 2, forget 0.9, threshold 0.12, open 1, close 4, robust update).',
+  'F-measures: CDnet rules (temporalROI, ROI.bmp; 255 fg, 0/50 bg, 85/170 ignored), masks at full resolution, gray, background-model defaults: rank 2, forget 0.9, threshold 0.12, open 1, close 4, robust, modelScale 0.5 (low-rank part fitted on 2x box-downsampled frames, mean and masks at full resolution), updateEvery 3. With modelScale 1 and updateEvery 1 (the former defaults) the same code gives highway 0.8941 and CAVIAR2 0.8563.',
+  'Memory: frames stay 8-bit in FrameBatch, the background is Float32 (20.7 MB per 30-frame batch at 480x360) and only the downsampled update block is Float64.',
 ]);
