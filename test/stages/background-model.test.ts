@@ -56,6 +56,17 @@ describe('background-model', () => {
     expect(r).toBeLessThan(1.5);
     expect(r).toBeLessThan(n);
   });
+  it('modelScale 1 and 0.25 work too; background: false emits masks only and a background writer says how to get it', async () => {
+    for (const modelScale of [1, 0.25] as const) {
+      const m = await lastValueFrom(decode({ path: CLIP }).pipe(batchFrames({ size: 30 }), backgroundModel({ checkpointEvery: 0, modelScale }), evaluateMasks({ groundTruth: GT, print: false }, { ctx: { outDir: tmp.dir } })));
+      expect(m.values.fMeasure, `modelScale ${modelScale}`).toBeGreaterThan(0.85);
+    }
+    const bs = await lastValueFrom(from(frames(30, true)).pipe(batchFrames({ size: 30 }), backgroundModel({ checkpointEvery: 0, background: false }), toArray()));
+    expect(bs[0]!.background).toBeUndefined();
+    expect(bs[0]!.mask!.length).toBe(30 * 160 * 120);
+    const { checkLayer } = await import('../../src/core/video/layers.js');
+    expect(() => checkLayer(bs[0]!, 'background')).toThrow('these frame batches have no background: the background-model step was told not to emit it');
+  });
   it('rejects ground truth of another size with both sizes in the message', async () => {
     const dir = join(tmp.dir, 'gt-small');
     mkdirSync(join(dir, 'groundtruth'), { recursive: true });

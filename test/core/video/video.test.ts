@@ -14,6 +14,7 @@ import { FlowControl } from '../../../src/core/flow.js';
 import { ChildRegistry } from '../../../src/core/children.js';
 import { synthFrame } from '../../../src/core/video/synth.js';
 import { decodeState, encodeState } from '../../../src/core/video/checkpoint.js';
+import { ScaleGrid } from '../../../src/core/video/background.js';
 import type { Frame } from '../../../src/core/ports.js';
 
 const CLIP = join(ROOT, 'data/video/synthetic/clip.mp4');
@@ -111,6 +112,32 @@ describe('morphology and scores', () => {
     const s = scores(c);
     expect(s.fMeasure).toBeCloseTo(0.5, 12);
     expect(s.pwc).toBeCloseTo(50, 12);
+  });
+});
+
+describe('model grid (modelScale)', () => {
+  it('box-downsamples by 2 (odd sizes average the pixels that exist) and upsamples a linear ramp exactly inside', () => {
+    const w = 7, h = 5, g = new ScaleGrid(w, h, 1, 2);
+    expect([g.sw, g.sh, g.size]).toEqual([4, 3, 12]);
+    const x = Uint8Array.from({ length: w * h }, (_, i) => i);
+    const s = g.down(x, 0, 1, new Float64Array(g.size));
+    expect(s[0]).toBeCloseTo((0 + 1 + 7 + 8) / 4, 12);
+    expect(s[3]).toBeCloseTo((6 + 13) / 2, 12); // last column: one pixel wide
+    expect(s[11]).toBeCloseTo(34, 12); // corner: one pixel
+    // ramp 3x + 5y sampled at the small pixels' centres; bilinear upsampling gives it back away from the borders
+    const G = new ScaleGrid(16, 12, 1, 2);
+    const small = Float64Array.from({ length: G.size }, (_, q) => 3 * (2 * (q % 8) + 0.5) + 5 * (2 * Math.floor(q / 8) + 0.5));
+    const out = new Float64Array(16 * 12);
+    G.upAdd(small, new Float64Array(16 * 12), out, 0);
+    for (let y = 1; y < 11; y++) for (let x2 = 1; x2 < 15; x2++) expect(out[y * 16 + x2]).toBeCloseTo(3 * x2 + 5 * y, 9);
+    // factor 1 is the identity both ways
+    const one = new ScaleGrid(3, 2, 3, 1);
+    const rgb = Uint8Array.from({ length: 18 }, (_, i) => i * 7);
+    const d = one.down(rgb, 0, 1, new Float64Array(18));
+    expect([...d]).toEqual([...rgb]);
+    const back = new Float64Array(18);
+    one.upAdd(d, new Float64Array(18), back, 0);
+    expect([...back]).toEqual([...rgb]);
   });
 });
 
