@@ -18,7 +18,7 @@ const CLI = join(ROOT, 'dist/src/cli/main.js');
 
 function pipeline(name: string, input: string, model: string, tail: string): string {
   const f = join(tmp, `${name}.yaml`);
-  writeFileSync(f, `name: ${name}\nsteps:\n  - { id: frames, stage: decode, params: { path: "${input}", color: gray } }\n  - { id: batches, stage: batch-frames, params: { size: 30 } }\n  - { id: model, stage: background-model, params: ${model} }\n${tail}`);
+  writeFileSync(f, `name: ${name}\nsteps:\n  - { id: frames, stage: decode, params: { path: "${input}", color: gray } }\n  - { id: batches, stage: batch-frames, params: { size: 15 } }\n  - { id: model, stage: background-model, params: ${model} }\n${tail}`);
   return f;
 }
 function run(file: string, set: string[] = []): { durationMs: number; peakRssMiB: number; out: string } {

