@@ -74,7 +74,7 @@ const frames = 7950;
 writeFileSync(
   join(BENCH_DIR, 'soak.svg'),
   svgChart({
-    title: 'Soak: vtest.avi x10 (7950 frames, 480x360 gray) through the streaming pipeline',
+    title: 'Soak: vtest.avi x10 (7950 frames, 480x360) through the streaming pipeline',
     subtitle: `RSS of the svdflow process every 250 ms; frames/s from decode progress; ${(frames / total).toFixed(0)} frames/s overall`,
     x: { label: 'time (s)' },
     y: { label: 'resident memory (MiB)', min: 0 },

@@ -150,7 +150,9 @@ export function svgChart(o: ChartOptions): string {
   const parts: string[] = [];
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(o.title)}</text>`);
+  // shrink a long title to fit the width (bold Helvetica is about 0.6 em per character)
+  const titleSize = Math.max(10, Math.min(16, (W - 24) / (o.title.length * 0.6)));
+  parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="${titleSize.toFixed(1)}" font-weight="bold">${escapeXml(o.title)}</text>`);
   if (o.subtitle) parts.push(`<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(o.subtitle)}</text>`);
   // grid and ticks
   for (const t of sx.ticks) {
