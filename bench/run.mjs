@@ -25,7 +25,7 @@ md += `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cor
 md += `Ratio: for times, svdflow ÷ peer (lower is better); for rates and quality, as stated in the row.\n`;
 for (const r of results) {
   md += `\n## ${r.title}\n\nRun ${r.date}.\n\n| case | metric | svdflow | peer | peer value | ratio | goal | met |\n|---|---|---|---|---|---|---|---|\n`;
-  for (const row of r.rows) md += `| ${row.case} | ${row.metric} | ${fmt(row.svdflow)} | ${row.peerName} | ${fmt(row.peer)} | ${fmt(row.ratio)}x | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |\n`;
+  for (const row of r.rows) md += `| ${row.case} | ${row.metric} | ${fmt(row.svdflow)} | ${row.peerName} | ${fmt(row.peer)} | ${fmt(row.ratio)}x | ${row.goal ?? ''} | ${row.met === undefined ? '' : row.met ? 'yes' : 'no'} |${row.note ? ' ' + row.note : ''}\n`;
   if (r.notes?.length) md += '\n' + r.notes.map((n) => `- ${n}`).join('\n') + '\n';
 }
 writeFileSync(join(dir, 'RESULTS.md'), md);
