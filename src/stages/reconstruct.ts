@@ -24,7 +24,7 @@ export function checkRank(f: Factorization, k: number, stage: string): void {
   const mn = Math.min(F.U.rows, F.V.rows);
   if (k > mn) throw new InputError(`rank ${k} is larger than min(rows, cols) = min(${F.U.rows}, ${F.V.rows}) = ${mn} (${stage} of ${f.name})`, `set rank between 1 and ${mn}`);
   const have = commonLength(f.factors);
-  if (k > have) throw new InputError(`rank ${k} asked, but the svd step computed only ${have} singular values of ${f.name}`, `raise svd's rank to at least ${k}, or leave it out to compute all ${mn}`);
+  if (k > have) throw new InputError(`rank ${k} asked, but the svd step computed only ${have} singular values of ${f.name}`, k < mn ? `raise svd's rank to at least ${k}, or leave it out to compute all ${mn}` : `centred data has at most ${mn - 1} non-zero singular values, so svd computed ${have}; ask for rank ${have} or less here, or use svd solver: exact to get all ${mn}`);
 }
 
 /** The rank-k value (mean added back; clamped to the value range when `clamp`). */

@@ -70,7 +70,13 @@ export const svd = defineStage({
     map((v): Factorization => {
       const t0 = performance.now();
       if (v.kind === 'Matrix') {
-        const { f, solver } = factorMatrix(v.matrix, params, `matrix ${v.name}`);
+        // Removing the row means (A·1 = 0) or the column means (1ᵀA = 0) leaves at most
+        // min(m, n) - 1 non-zero singular values; without a rank, ask for those only, so that
+        // the Gram route's conditioning guard is not tripped by the structural zero.
+        const m = v.matrix.rows, n = v.matrix.cols, mode = v.centering?.mode;
+        const structural = (mode === 'row' && n <= m) || (mode === 'column' && m <= n);
+        const p = params.rank === undefined && params.solver !== 'exact' && structural && Math.min(m, n) > 1 ? { ...params, rank: Math.min(m, n) - 1 } : params;
+        const { f, solver } = factorMatrix(v.matrix, p, `matrix ${v.name}`);
         const { matrix, ...template } = v;
         const orig = v.centering ? uncenteredNormSq(matrix, v.centering) : f.normSq;
         ctx.log.info({ rows: matrix.rows, cols: matrix.cols, rank: f.rank, ms: Math.round(performance.now() - t0) }, 'svd done');

@@ -135,9 +135,14 @@ describe('pipelines/stamps-pca.yaml', () => {
     await expect(run(mixed)).rejects.toThrow(/differ in size: most are 139x170 \(width x height\), but .*c\.jpg \(100x120\)/);
     await expect(run(mixed)).rejects.toMatchObject({ hint: expect.stringContaining('resize: { width: 139, height: 170 }') });
     await expect(run(bad)).rejects.toThrow(/cannot read .*notes\.jpg: it is not an image/);
-    // too few images for the 21 components the pipeline asks for: the bound and what to do
+    // any number of images: svd computes the n - 1 components that centring leaves, and a
+    // reconstruction rank above that says so
     const few = dir('few');
     for (const n of ['00', '01', '02']) copyFileSync(join(STAMPS, `im_${n}.jpg`), join(few, `im_${n}.jpg`));
-    await expect(run(few)).rejects.toThrow('rank 21 is larger than min(rows, cols) = min(70890, 3) = 3');
+    const small = (ranks: string) => runPipelineFile(PIPE, { outDir: join(tmp.dir, 'o3'), progress: false, set: [`images=${few}`, `ranks=${ranks}`, 'path.between=[0,2]'] });
+    const ok = await small('[1,2]');
+    expect((ok.values.svd as { factors: Array<{ s: Float64Array }>; solver: string }).factors[0]!.s.length).toBe(2);
+    await expect(small('[1,3]')).rejects.toThrow('rank 3 asked, but the svd step computed only 2 singular values of stamps');
+    await expect(small('[1,3]')).rejects.toMatchObject({ hint: expect.stringContaining('use svd solver: exact to get all 3') });
   });
 });
