@@ -1,7 +1,7 @@
 /** The command line as a user meets it: exit codes, messages, --set, summaries, logs, schema. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers.js';
 
@@ -56,6 +56,14 @@ describe('svdflow CLI', () => {
     const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(m.steps.find((s: { id: string }) => s.id === 'cut').params.rank).toBe(7); // "7" from --set, coerced to a number
     expect(m.variables.rank).toBe(7);
+  });
+
+  it('runs through a symlink, as npm links the svdflow bin', () => {
+    const link = join(tmp.dir, 'svdflow-link.js');
+    symlinkSync(CLI, link);
+    const r = spawnSync(process.execPath, [link, 'stages'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/stages \(svdflow stages NAME/);
   });
 
   it('validate: exit 0 and the step order', () => {

@@ -11,7 +11,7 @@
  * Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { writeFileSync, readdirSync, existsSync, mkdirSync, renameSync } from 'node:fs';
+import { writeFileSync, readdirSync, existsSync, mkdirSync, renameSync, realpathSync } from 'node:fs';
 import { join, resolve, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultRegistry } from '../stages/index.js';
@@ -244,7 +244,15 @@ export function reportError(e: unknown, debug: boolean): number {
   return 1;
 }
 
-const isMain = process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+// run as a program (node dist/src/cli/main.js, or the npm bin link, a symlink: compare real paths)
+const realArgv1 = (() => {
+  try {
+    return process.argv[1] ? realpathSync(process.argv[1]) : '';
+  } catch {
+    return '';
+  }
+})();
+const isMain = realArgv1 === realpathSync(fileURLToPath(import.meta.url));
 if (isMain) {
   const argv = process.argv.slice(2);
   const debug = argv.some((a, i) => (a === '--log-level' && ['debug', 'trace'].includes(argv[i + 1] ?? '')) || /^--log-level=(debug|trace)$/.test(a));
