@@ -1,7 +1,7 @@
 /** The command line as a user meets it: exit codes, messages, --set, summaries, logs, schema. */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync, symlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync, symlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from './helpers.js';
 
@@ -61,6 +61,7 @@ describe('svdflow CLI', () => {
   it('runs through a symlink, as npm links the svdflow bin', () => {
     const link = join(tmp.dir, 'svdflow-link.js');
     symlinkSync(CLI, link);
+    expect(statSync(CLI).mode & 0o111, 'the bin must be executable (npx runs it directly)').not.toBe(0);
     const r = spawnSync(process.execPath, [link, 'stages'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/stages \(svdflow stages NAME/);
