@@ -45,5 +45,5 @@ const rows: BenchRow[] = [
 report('image', 'Image compression (#5): tortoise 700 x 1028 gray, k = 35', rows, [
   `Medians of ${REPS} runs (curves: ${Math.max(50, REPS * 20)} runs) on a 2-core machine shared with other jobs; ratio = svdflow / peer time (lower is better for svdflow).`,
   `Both sides: load JPEG, gray (BT.601 luma), resize to 700 x 1028, normalize by max, center (global mean), SVD, keep k = 35, rebuild + mean, clip, encode PNG (level 9). Resize filters differ (sharp/libvips vs Pillow bilinear), so σ₁ differs slightly: svdflow ${fFull.factors[0]!.s[0]!.toFixed(4)}, NumPy ${peer.s0.toFixed(4)}.`,
-  'NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; svdflow is pure TypeScript (src/core/linalg).',
+  'NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; svdflow uses its own kernels (src/core/linalg: TypeScript with WebAssembly SIMD, pure-TS fallback).',
 ]);
