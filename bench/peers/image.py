@@ -9,6 +9,7 @@ Prints one JSON line: median times in ms.
 import io, json, sys, time
 import numpy as np
 from PIL import Image, ImageOps
+from timing import median_ms
 
 path, k, reps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 
@@ -26,16 +27,6 @@ def pipeline(solver_full=True):
     out.save(buf, 'PNG', compress_level=9)
     return s, float((A ** 2).sum()), float((Ac ** 2).sum()), len(buf.getvalue())
 
-def median_ms(fn, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1000)
-    t.sort()
-    return t[len(t) // 2]
 
 s, orig_sq, centred_sq, png_bytes = pipeline()
 t_pipe = median_ms(pipeline, reps)

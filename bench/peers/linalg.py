@@ -12,18 +12,9 @@ import time
 import numpy as np
 from sklearn.decomposition import IncrementalPCA
 from sklearn.utils.extmath import randomized_svd
+from timing import median_ms
 
 
-def median_ms(fn, reps=5, warmup=1):
-    for _ in range(warmup):
-        fn()
-    t = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        t.append((time.perf_counter() - t0) * 1000)
-    t.sort()
-    return t[len(t) // 2]
 
 
 def main():

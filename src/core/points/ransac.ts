@@ -197,16 +197,18 @@ export function ransacRigid(source: Matrix, target: Matrix, matches: Matches, op
   const TOP = 8;
   const top: { T: Matrix; inliers: number }[] = [];
   let bestInliers = 0, valid = 0, it = 0, kNeeded = maxIt, converged = false;
+  /** squared distance between the current hypothesis h applied to source point i and target point j */
+  const residualSq = (i: number, j: number): number => {
+    const a = 3 * i, b = 3 * j;
+    const x = S[a]!, y = S[a + 1]!, z = S[a + 2]!;
+    const ex = h[0]! * x + h[1]! * y + h[2]! * z + h[3]! - T[b]!;
+    const ey = h[4]! * x + h[5]! * y + h[6]! * z + h[7]! - T[b + 1]!;
+    const ez = h[8]! * x + h[9]! * y + h[10]! * z + h[11]! - T[b + 2]!;
+    return ex * ex + ey * ey + ez * ez;
+  };
   const inlierCount = (): number => {
     let c = 0;
-    for (let k = 0; k < m; k++) {
-      const a = 3 * src[k]!, b = 3 * dst[k]!;
-      const x = S[a]!, y = S[a + 1]!, z = S[a + 2]!;
-      const ex = h[0]! * x + h[1]! * y + h[2]! * z + h[3]! - T[b]!;
-      const ey = h[4]! * x + h[5]! * y + h[6]! * z + h[7]! - T[b + 1]!;
-      const ez = h[8]! * x + h[9]! * y + h[10]! * z + h[11]! - T[b + 2]!;
-      if (ex * ex + ey * ey + ez * ez <= d2) c++;
-    }
+    for (let k = 0; k < m; k++) if (residualSq(src[k]!, dst[k]!) <= d2) c++;
     return c;
   };
   const pdist = (P: Float64Array, i: number, j: number) => Math.hypot(P[3 * i]! - P[3 * j]!, P[3 * i + 1]! - P[3 * j + 1]!, P[3 * i + 2]! - P[3 * j + 2]!);
@@ -223,13 +225,7 @@ export function ransacRigid(source: Matrix, target: Matrix, matches: Matches, op
     }
     if (!ok) continue;
     rigidFit3(S, T, si, di, 3, H);
-    for (let p = 0; p < 3 && ok; p++) {
-      const x = S[3 * si[p]!]!, y = S[3 * si[p]! + 1]!, z = S[3 * si[p]! + 2]!, e = 3 * di[p]!;
-      const ex = h[0]! * x + h[1]! * y + h[2]! * z + h[3]! - T[e]!;
-      const ey = h[4]! * x + h[5]! * y + h[6]! * z + h[7]! - T[e + 1]!;
-      const ez = h[8]! * x + h[9]! * y + h[10]! * z + h[11]! - T[e + 2]!;
-      if (ex * ex + ey * ey + ez * ez > d2) ok = false;
-    }
+    for (let p = 0; p < 3 && ok; p++) if (residualSq(si[p]!, di[p]!) > d2) ok = false;
     if (!ok) continue;
     valid++;
     const n = inlierCount();
@@ -255,14 +251,7 @@ export function ransacRigid(source: Matrix, target: Matrix, matches: Matches, op
     // refit on the candidate's inlier correspondences
     h.set(cand.T.data);
     idxS.length = 0; idxT.length = 0;
-    for (let k = 0; k < m; k++) {
-      const a = 3 * src[k]!, b = 3 * dst[k]!;
-      const x = S[a]!, y = S[a + 1]!, z = S[a + 2]!;
-      const ex = h[0]! * x + h[1]! * y + h[2]! * z + h[3]! - T[b]!;
-      const ey = h[4]! * x + h[5]! * y + h[6]! * z + h[7]! - T[b + 1]!;
-      const ez = h[8]! * x + h[9]! * y + h[10]! * z + h[11]! - T[b + 2]!;
-      if (ex * ex + ey * ey + ez * ez <= d2) { idxS.push(src[k]!); idxT.push(dst[k]!); }
-    }
+    for (let k = 0; k < m; k++) if (residualSq(src[k]!, dst[k]!) <= d2) { idxS.push(src[k]!); idxT.push(dst[k]!); }
     const refit = idxS.length >= 3 ? rigidFit3(S, T, idxS, idxT, idxS.length, Matrix.identity(4)) : cand.T;
     for (const Tc of [refit, cand.T]) {
       const ev = evaluateTransform(source, tree, Tc, dist);
