@@ -183,7 +183,7 @@ export function gridCoordinates(m: PcaModel, components: [number, number], steps
     for (const ta of ts) {
       const c = new Float64Array(r);
       c[a - 1] = ta * sd[a - 1]!;
-      c[b - 1] += tb * sd[b - 1]!;
+      c[b - 1]! += tb * sd[b - 1]!;
       out.push({ name: `grid_pc${a}${signed(ta)}sd_pc${b}${signed(tb)}sd`, coords: c });
     }
   }

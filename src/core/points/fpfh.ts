@@ -95,9 +95,9 @@ export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions):
       const j = nb[k]!;
       if (j === i) continue;
       if (!pairFeatures(P, N, i, j, f)) continue;
-      spfh[o + bin((FPFH_BINS * (f[0]! + Math.PI)) / (2 * Math.PI))] += inc;
-      spfh[o + FPFH_BINS + bin(FPFH_BINS * (f[1]! + 1) * 0.5)] += inc;
-      spfh[o + 2 * FPFH_BINS + bin(FPFH_BINS * (f[2]! + 1) * 0.5)] += inc;
+      spfh[o + bin((FPFH_BINS * (f[0]! + Math.PI)) / (2 * Math.PI))]! += inc;
+      spfh[o + FPFH_BINS + bin(FPFH_BINS * (f[1]! + 1) * 0.5)]! += inc;
+      spfh[o + 2 * FPFH_BINS + bin(FPFH_BINS * (f[2]! + 1) * 0.5)]! += inc;
     }
   }
   const out = new Matrix(n, FPFH_DIM);
@@ -114,8 +114,8 @@ export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions):
       const s = j * FPFH_DIM;
       for (let h = 0; h < FPFH_DIM; h++) {
         const v = spfh[s + h]! * w;
-        F[o + h] += v;
-        sum[(h / FPFH_BINS) | 0] += v;
+        F[o + h]! += v;
+        sum[(h / FPFH_BINS) | 0]! += v;
       }
     }
     for (let b = 0; b < 3; b++) sum[b] = sum[b]! !== 0 ? 100 / sum[b]! : 0;
@@ -159,7 +159,7 @@ export function radiusNormals(points: Matrix, radius: number, maxNeighbours = 30
 export function orientOutward(points: Matrix, normals: Matrix): Matrix {
   const n = points.rows, d = points.cols;
   const c = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) c[j] += points.get(i, j) / n;
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) c[j]! += points.get(i, j) / n;
   for (let i = 0; i < n; i++) {
     let dot = 0;
     for (let j = 0; j < d; j++) dot += normals.get(i, j) * (points.get(i, j) - c[j]!);

@@ -98,7 +98,7 @@ export interface RotationSearchResult {
 /** Centroid of the rows of P. */
 function mean(P: Matrix): Float64Array {
   const c = new Float64Array(P.cols);
-  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j] += P.get(i, j) / P.rows;
+  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j]! += P.get(i, j) / P.rows;
   return c;
 }
 

@@ -94,8 +94,8 @@ export function pointToPlane(): EstimationStrategy {
         if (w === 0) continue;
         for (let p = 0; p < m; p++) {
           const wj = w * J[p]!;
-          Atb[p] -= wj * r;
-          for (let q = p; q < m; q++) AtA[p * m + q] += wj * J[q]!;
+          Atb[p]! -= wj * r;
+          for (let q = p; q < m; q++) AtA[p * m + q]! += wj * J[q]!;
         }
       }
       for (let p = 0; p < m; p++) for (let q = 0; q < p; q++) AtA[p * m + q] = AtA[q * m + p]!;

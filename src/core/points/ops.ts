@@ -32,7 +32,7 @@ function fail(msg: string): never {
 
 export function centroid(P: Matrix): Float64Array {
   const c = new Float64Array(P.cols);
-  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j] += P.get(i, j);
+  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j]! += P.get(i, j);
   for (let j = 0; j < P.cols; j++) c[j]! /= P.rows || 1;
   return c;
 }
@@ -127,7 +127,7 @@ export function applyOp(c: Cloud, op: PointOp, where: string): Cloud {
     case 'noise': {
       const rng = seededRandom(op.seed ?? 0);
       const P = c.points.clone();
-      for (let i = 0; i < n * d; i++) P.data[i] += op.sigma * rng.gaussian();
+      for (let i = 0; i < n * d; i++) P.data[i]! += op.sigma * rng.gaussian();
       return { points: P, normals: c.normals };
     }
     case 'shuffle': {
@@ -181,8 +181,8 @@ export function voxelDown(c: Cloud, size: number): Cloud {
   const sums = new Float64Array(m * 2 * d), counts = new Float64Array(m);
   for (let i = 0; i < n; i++) {
     const o = cellOf[i]! * 2 * d;
-    for (let j = 0; j < d; j++) { sums[o + j] += c.points.get(i, j); if (c.normals) sums[o + d + j] += c.normals.get(i, j); }
-    counts[cellOf[i]!]++;
+    for (let j = 0; j < d; j++) { sums[o + j]! += c.points.get(i, j); if (c.normals) sums[o + d + j]! += c.normals.get(i, j); }
+    counts[cellOf[i]!]!++;
   }
   const P = new Matrix(m, d), N = c.normals ? new Matrix(m, d) : undefined;
   for (let k = 0; k < m; k++) {

@@ -50,7 +50,7 @@ export function procrustes(X: Matrix, Y: Matrix, opts: ProcrustesOptions = {}, p
     W += wi;
     if (!useT) continue;
     const a = xi(i), b = yi(i);
-    for (let j = 0; j < d; j++) { mx[j] += wi * X.data[a + j]!; my[j] += wi * Y.data[b + j]!; }
+    for (let j = 0; j < d; j++) { mx[j]! += wi * X.data[a + j]!; my[j]! += wi * Y.data[b + j]!; }
   }
   if (!(W > 0)) throw new RangeError('procrustes: the weights sum to zero');
   if (useT) for (let j = 0; j < d; j++) { mx[j]! /= W; my[j]! /= W; }
@@ -62,7 +62,7 @@ export function procrustes(X: Matrix, Y: Matrix, opts: ProcrustesOptions = {}, p
     if (wi === 0) continue;
     const a = xi(i), b = yi(i);
     for (let j = 0; j < d; j++) { dx[j] = X.data[a + j]! - mx[j]!; dy[j] = Y.data[b + j]! - my[j]!; varX += wi * dx[j]! * dx[j]!; }
-    for (let r = 0; r < d; r++) { const f = wi * dy[r]!; for (let c = 0; c < d; c++) C.data[r * d + c] += f * dx[c]!; }
+    for (let r = 0; r < d; r++) { const f = wi * dy[r]!; for (let c = 0; c < d; c++) C.data[r * d + c]! += f * dx[c]!; }
   }
   for (let i = 0; i < d * d; i++) C.data[i]! /= W;
   varX /= W;

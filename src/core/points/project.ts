@@ -15,7 +15,7 @@ export function viewBasis(P: Matrix, mode: Projection): { B: Matrix; labels: [st
   if (mode === 'yz') return { B: Matrix.from2D([axis(1), axis(2)]), labels: ['y', 'z'] };
   const c = centroid(P);
   const C = new Matrix(d, d);
-  for (let i = 0; i < P.rows; i++) for (let r = 0; r < d; r++) for (let s = 0; s < d; s++) C.data[r * d + s] += (P.get(i, r) - c[r]!) * (P.get(i, s) - c[s]!);
+  for (let i = 0; i < P.rows; i++) for (let r = 0; r < d; r++) for (let s = 0; s < d; s++) C.data[r * d + s]! += (P.get(i, r) - c[r]!) * (P.get(i, s) - c[s]!);
   const { vectors } = symEig(C);
   return { B: Matrix.from2D([vectors.col(0), vectors.col(1)]), labels: ['principal axis 1', 'principal axis 2'] };
 }

@@ -53,7 +53,7 @@ export interface RegisterResult extends ScheduleResult {
 
 function centroid(P: Matrix): Float64Array {
   const c = new Float64Array(P.cols);
-  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j] += P.get(i, j) / P.rows;
+  for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) c[j]! += P.get(i, j) / P.rows;
   return c;
 }
 
@@ -62,7 +62,7 @@ const shift = (t: ArrayLike<number>, sign = 1) => homogeneous(Matrix.identity(t.
 /** Principal axes (columns, by decreasing variance) of the centred cloud. */
 function axes(P: Matrix, c: Float64Array): Matrix {
   const d = P.cols, C = new Matrix(d, d);
-  for (let i = 0; i < P.rows; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) C.data[a * d + b] += (P.get(i, a) - c[a]!) * (P.get(i, b) - c[b]!);
+  for (let i = 0; i < P.rows; i++) for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) C.data[a * d + b]! += (P.get(i, a) - c[a]!) * (P.get(i, b) - c[b]!);
   return symEig(C).vectors;
 }
 

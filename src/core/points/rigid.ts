@@ -86,7 +86,7 @@ export function compose(A: Matrix, B: Matrix): Matrix {
   for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) {
     const a = A.get(i, k);
     if (a === 0) continue;
-    for (let j = 0; j < n; j++) C.data[i * n + j] += a * B.get(k, j);
+    for (let j = 0; j < n; j++) C.data[i * n + j]! += a * B.get(k, j);
   }
   return C;
 }

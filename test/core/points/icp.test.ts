@@ -31,7 +31,7 @@ describe('procrustes (core)', () => {
   it('weights: a zero-weight outlier does not change the fit', () => {
     const X = Matrix.from2D([[0, 0], [1, 0], [0, 2], [3, 1], [5, 5]]);
     const Y = applyTransform(homogeneous(rotation2D(20), [1, 2]), X);
-    Y.data[8] += 100; // corrupt the last target point
+    Y.data[8]! += 100; // corrupt the last target point
     const r = procrustes(X, Y, { weights: [1, 1, 1, 1, 0] });
     expect(angle2D(r.R)).toBeCloseTo(20, 10);
     expect(Array.from(r.t)).toEqual([expect.closeTo(1, 10), expect.closeTo(2, 10)]);
