@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { parsePipeline } from '../../src/core/pipeline.js';
-import { ValidationError, UsageError } from '../../src/core/errors.js';
+import { ValidationError } from '../../src/core/errors.js';
 import { testRegistry } from './fixtures.js';
 
 const reg = testRegistry();
@@ -123,14 +123,19 @@ steps:
     expect(parse(text, ['n=7']).steps[0]!.params.n).toBe(7);
     expect(parse(text, ['s.factor=0.5']).steps[1]!.params.factor).toBe(0.5);
     expect(issues(text, ['n=seven'])[0]).toContain('steps[0].params.n expected an integer, got "seven"');
-    expect(() => parse(text, ['m=1'])).toThrow(UsageError);
-    expect(() => parse(text, ['m=1'])).toThrow(/no variable 'm'/);
-    try {
-      parse(text, ['m=1']);
-    } catch (e) {
-      expect((e as UsageError).hint).toContain("did you mean 'n'?");
-    }
-    expect(() => parse(text, ['x.factor=1'])).toThrow(/no step 'x'/);
+    expect(issues(text, ['m=1'])).toEqual(["undefined:undefined --set m the pipeline has no variable 'm' | did you mean 'n'?; or set a step's param with --set STEP.PARAM=VALUE"]);
+    expect(issues(text, ['x.factor=1'])[0]).toMatch(/^undefined:undefined --set x.factor=1 no step 'x'/);
+  });
+
+  it('collects --set problems with the file\'s other problems (#18 item 3)', () => {
+    const text = `variables: { n: 4 }\nsteps:\n  - { id: c, stage: counter, params: { n: "\${n}", nn: 1 } }\n  - { id: s, stage: scale }\n`;
+    const out = issues(text, ['m=1', 'nope', 'x.factor=1', 's.factor=zero']);
+    expect(out).toHaveLength(5);
+    expect(out.join('\n')).toContain("--set m the pipeline has no variable 'm'");
+    expect(out.join('\n')).toContain("--set nope --set expects name=value, got 'nope'");
+    expect(out.join('\n')).toContain("--set x.factor=1 no step 'x'");
+    expect(out.join('\n')).toContain("unknown key 'nn'");
+    expect(out.join('\n')).toContain('steps[1].params.factor');
   });
 
   it('requires declared side inputs and rejects unknown ports', () => {
