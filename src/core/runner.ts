@@ -99,6 +99,92 @@ export async function prepareOutDir(outDir: string): Promise<void> {
   }
 }
 
+/** Everything one run holds: its folder, resources and counters. */
+interface Run {
+  p: ResolvedPipeline;
+  opts: RunOptions;
+  t0: number;
+  started: Date;
+  log: Logger;
+  outDir: string;
+  outputs: OutputManager;
+  children: ChildRegistry;
+  flow: FlowControl;
+  progress: ProgressRenderer;
+  abort: AbortController;
+  stats: Map<string, StepStats>;
+  /** every subscription and connection of the graph */
+  connections: Subscription;
+  /** values of steps that later strata read (side inputs, inputs across strata) */
+  cache: Map<string, unknown[]>;
+  /** last value of each kept step */
+  last: Map<string, PortValue | undefined>;
+}
+
+/** Which steps run in which stratum, and who reads each step. */
+interface Plan {
+  level: Map<string, number>;
+  users: ReturnType<typeof consumers>;
+  maxLevel: number;
+  keepLast: (id: string) => boolean;
+}
+
+export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
+  const run = await openRun(p, opts);
+  const plan = planRun(p, opts);
+  const cancelled = cancellation(run);
+  try {
+    if (opts.signal?.aborted) throw new CancelledError();
+    for (let lv = 0; lv <= plan.maxLevel; lv++) await Promise.race([runStratum(run, plan, lv), cancelled.promise]);
+    return await commitRun(run);
+  } catch (e) {
+    await abortRun(run, e);
+    throw e;
+  } finally {
+    cancelled.dispose();
+    run.progress.stop();
+  }
+}
+
+/** Phase 1: the output folder checked and the run's resources made. */
+async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
+  const t0 = performance.now();
+  const log = opts.log ?? silentLogger();
+  const outDir = resolve(opts.outDir ?? join('out', p.name));
+  await prepareOutDir(outDir);
+  log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
+  return {
+    p,
+    opts,
+    t0,
+    started: new Date(),
+    log,
+    outDir,
+    outputs: new OutputManager(outDir, 'transaction'),
+    children: new ChildRegistry(),
+    flow: new FlowControl(),
+    progress: new ProgressRenderer(opts.progress ?? (process.stderr.isTTY === true), process.stderr, log),
+    abort: new AbortController(),
+    stats: new Map(p.steps.map((s) => [s.id, { id: s.id, stage: s.stage, itemsIn: 0, itemsOut: 0 }])),
+    connections: new Subscription(),
+    cache: new Map(),
+    last: new Map(),
+  };
+}
+
+/** Phase 2: strata (side inputs are computed in an earlier stratum) and consumers. */
+function planRun(p: ResolvedPipeline, opts: RunOptions): Plan {
+  const level = strata(p);
+  const users = consumers(p);
+  const keepMode = opts.keepValues === true ? 'all' : opts.keepValues === false ? 'none' : (opts.keepValues ?? 'all');
+  return {
+    level,
+    users,
+    maxLevel: Math.max(0, ...level.values()),
+    keepLast: (id) => keepMode === 'all' || (keepMode === 'sinks' && (users.get(id) ?? []).length === 0),
+  };
+}
+
 function strata(p: ResolvedPipeline): Map<string, number> {
   const level = new Map<string, number>();
   for (const s of p.steps) {
@@ -109,165 +195,151 @@ function strata(p: ResolvedPipeline): Map<string, number> {
   return level;
 }
 
-export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
-  const t0 = performance.now();
-  const log = opts.log ?? silentLogger();
-  const outDir = resolve(opts.outDir ?? join('out', p.name));
-  await prepareOutDir(outDir);
-  const outputs = new OutputManager(outDir, 'transaction');
-  const children = new ChildRegistry();
-  const flow = new FlowControl();
-  const progress = new ProgressRenderer(opts.progress ?? (process.stderr.isTTY === true), process.stderr, log);
-  const abort = new AbortController();
-  const level = strata(p);
-  const users = consumers(p);
-  const maxLevel = Math.max(0, ...level.values());
-  const cache = new Map<string, unknown[]>();
-  const last = new Map<string, PortValue | undefined>();
-  const stats = new Map<string, StepStats>(p.steps.map((s) => [s.id, { id: s.id, stage: s.stage, itemsIn: 0, itemsOut: 0 }]));
-  const connections = new Subscription();
-  const started = new Date();
-  log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
-
-  const keepMode = opts.keepValues === true ? 'all' : opts.keepValues === false ? 'none' : (opts.keepValues ?? 'all');
-  const keepLast = (id: string) => keepMode === 'all' || (keepMode === 'sinks' && (users.get(id) ?? []).length === 0);
-
-  const makeContext = (s: ResolvedStep): StageContext => {
-    const ctx: StageContext = {
-      stepId: s.id,
-      stage: s.stage,
-      log: log.child({ step: s.id, stage: s.stage }),
-      signal: abort.signal,
-      flow,
-      baseDir: p.baseDir,
-      outDir,
-      resolveInput: (f) => resolve(p.baseDir, f),
-      writeFile: (rel, data, meta) => outputs.write(rel, data, { step: s.id, ...meta }),
-      outputs,
-      children,
-      progress: (o = {}) => progress.create(o.label ?? s.id, o),
-      resume: opts.resume ?? false,
-      checkpointDir: join(outDir, '.checkpoints', s.id),
-    };
-    return ctx;
-  };
-
-  const runStratum = (lv: number): Promise<void> =>
-    new Promise<void>((resolveRun, reject) => {
-      const steps = p.steps.filter((s) => level.get(s.id) === lv);
-      const nodes = new Map<string, Connectable<unknown>>();
-      let pending = steps.length;
-      let failed = false;
-      const fail = (err: unknown) => {
-        if (failed) return;
-        failed = true;
-        connections.unsubscribe();
-        reject(err);
-      };
-      try {
-        for (const s of steps) {
-          const ctx = makeContext(s);
-          const st = stats.get(s.id)!;
-          const sides: Record<string, unknown> = {};
-          for (const [port, src] of Object.entries(s.sides)) sides[port] = last.get(src);
-          let obs: Observable<unknown>;
-          if (s.def.input === null) obs = s.def.source(s.params, ctx, sides as never) as Observable<unknown>;
-          else {
-            const up: Observable<unknown> = nodes.get(s.input!) ?? from(cache.get(s.input!) ?? []);
-            obs = up.pipe(
-              tap(() => st.itemsIn++),
-              s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
-            );
-          }
-          const expected = specKinds(s.def.output);
-          obs = obs.pipe(
-            tap((v) => {
-              const kind = (v as { kind?: string } | null)?.kind;
-              if (!expected.includes('Any') && !expected.includes(kind as never)) throw new Error(`internal: stage ${s.stage} emitted ${kind ?? typeof v}, but declares ${expected.join(' or ')}`);
-              if (st.itemsOut++ === 0) st.firstOutputMs = performance.now() - t0;
-            }),
-          );
-          nodes.set(s.id, connectable(obs, { connector: () => new Subject<unknown>(), resetOnDisconnect: false }));
-        }
-        for (const s of steps) {
-          const keep = (users.get(s.id) ?? []).some((u) => level.get(u.step)! > lv);
-          const st = stats.get(s.id)!;
-          if (keep) cache.set(s.id, []);
-          connections.add(
-            nodes.get(s.id)!.subscribe({
-              next: (v) => {
-                if (keep) cache.get(s.id)!.push(v);
-                if (keep || keepLast(s.id)) last.set(s.id, v as PortValue);
-              },
-              error: (e) => fail(e instanceof StageError || e instanceof CancelledError ? e : new StageError(s.id, s.stage, e, s.loc)),
-              complete: () => {
-                st.doneMs = performance.now() - t0;
-                log.debug({ step: s.id, itemsIn: st.itemsIn, itemsOut: st.itemsOut }, 'step done');
-                if (--pending === 0) resolveRun();
-              },
-            }),
-          );
-        }
-        for (const s of [...steps].reverse()) {
-          if (failed) break;
-          connections.add(nodes.get(s.id)!.connect());
-        }
-      } catch (e) {
-        const s = steps.find((x) => !nodes.has(x.id));
-        fail(s ? new StageError(s.id, s.stage, e, s.loc) : e);
-      }
-    });
-
+/** The caller's abort signal, relayed to the run; a promise that rejects when it fires. */
+function cancellation(run: Run): { promise: Promise<never>; dispose(): void } {
+  const { abort, opts } = run;
   const onAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const cancelled = new Promise<never>((_, reject) => {
+  const promise = new Promise<never>((_, reject) => {
     abort.signal.addEventListener('abort', () => reject(new CancelledError(typeof abort.signal.reason === 'string' ? abort.signal.reason : 'interrupted')), { once: true });
   });
-  cancelled.catch(() => undefined);
-  try {
-    if (opts.signal?.aborted) throw new CancelledError();
-    for (let lv = 0; lv <= maxLevel; lv++) await Promise.race([runStratum(lv), cancelled]);
-    const files = await outputs.commitAll();
-    const durationMs = performance.now() - t0;
-    const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-    const manifestPath = join(outDir, 'run.json');
-    const manifest = {
-      pipeline: p.name,
-      description: p.description,
-      file: p.file,
-      status: 'succeeded',
-      started: started.toISOString(),
-      durationMs: Math.round(durationMs),
-      peakRssMiB: Math.round(peakRssMiB * 10) / 10,
-      versions: { svdflow: svdflowVersion(), node: process.version },
-      variables: p.variables,
-      steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
-      files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
-    };
-    await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
-    log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
-    return {
-      pipeline: p.name,
-      status: 'succeeded',
-      outDir,
-      files,
-      steps: [...stats.values()],
-      durationMs,
-      peakRssMiB,
-      manifest: manifestPath,
-      values: Object.fromEntries(last),
-    };
-  } catch (e) {
-    connections.unsubscribe();
-    if (!abort.signal.aborted) abort.abort('failed');
-    await children.close();
-    await outputs.abortAll();
-    log.debug({ err: e }, 'run failed');
-    throw e;
-  } finally {
-    opts.signal?.removeEventListener('abort', onAbort);
-    progress.stop();
+  promise.catch(() => undefined);
+  return { promise, dispose: () => opts.signal?.removeEventListener('abort', onAbort) };
+}
+
+function stepContext(run: Run, s: ResolvedStep): StageContext {
+  const { p, log, abort, flow, outDir, outputs, children, progress, opts } = run;
+  return {
+    stepId: s.id,
+    stage: s.stage,
+    log: log.child({ step: s.id, stage: s.stage }),
+    signal: abort.signal,
+    flow,
+    baseDir: p.baseDir,
+    outDir,
+    resolveInput: (f) => resolve(p.baseDir, f),
+    writeFile: (rel, data, meta) => outputs.write(rel, data, { step: s.id, ...meta }),
+    outputs,
+    children,
+    progress: (o = {}) => progress.create(o.label ?? s.id, o),
+    resume: opts.resume ?? false,
+    checkpointDir: join(outDir, '.checkpoints', s.id),
+  };
+}
+
+/** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
+function stepNode(run: Run, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
+  const ctx = stepContext(run, s);
+  const st = run.stats.get(s.id)!;
+  const sides: Record<string, unknown> = {};
+  for (const [port, src] of Object.entries(s.sides)) sides[port] = run.last.get(src);
+  let obs: Observable<unknown>;
+  if (s.def.input === null) obs = s.def.source(s.params, ctx, sides as never) as Observable<unknown>;
+  else {
+    const up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
+    obs = up.pipe(
+      tap(() => st.itemsIn++),
+      s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
+    );
   }
+  const expected = specKinds(s.def.output);
+  obs = obs.pipe(
+    tap((v) => {
+      const kind = (v as { kind?: string } | null)?.kind;
+      if (!expected.includes('Any') && !expected.includes(kind as never)) throw new Error(`internal: stage ${s.stage} emitted ${kind ?? typeof v}, but declares ${expected.join(' or ')}`);
+      if (st.itemsOut++ === 0) st.firstOutputMs = performance.now() - run.t0;
+    }),
+  );
+  return connectable(obs, { connector: () => new Subject<unknown>(), resetOnDisconnect: false });
+}
+
+/** Phase 3 (per stratum): build every node, subscribe every consumer, then connect from the sinks back to the sources. */
+function runStratum(run: Run, plan: Plan, lv: number): Promise<void> {
+  return new Promise<void>((resolveRun, reject) => {
+    const steps = run.p.steps.filter((s) => plan.level.get(s.id) === lv);
+    const nodes = new Map<string, Connectable<unknown>>();
+    let pending = steps.length;
+    let failed = false;
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      run.connections.unsubscribe();
+      reject(err);
+    };
+    try {
+      for (const s of steps) nodes.set(s.id, stepNode(run, s, nodes));
+      for (const s of steps) {
+        const keep = (plan.users.get(s.id) ?? []).some((u) => plan.level.get(u.step)! > lv);
+        const st = run.stats.get(s.id)!;
+        if (keep) run.cache.set(s.id, []);
+        run.connections.add(
+          nodes.get(s.id)!.subscribe({
+            next: (v) => {
+              if (keep) run.cache.get(s.id)!.push(v);
+              if (keep || plan.keepLast(s.id)) run.last.set(s.id, v as PortValue);
+            },
+            error: (e) => fail(e instanceof StageError || e instanceof CancelledError ? e : new StageError(s.id, s.stage, e, s.loc)),
+            complete: () => {
+              st.doneMs = performance.now() - run.t0;
+              run.log.debug({ step: s.id, itemsIn: st.itemsIn, itemsOut: st.itemsOut }, 'step done');
+              if (--pending === 0) resolveRun();
+            },
+          }),
+        );
+      }
+      for (const s of [...steps].reverse()) {
+        if (failed) break;
+        run.connections.add(nodes.get(s.id)!.connect());
+      }
+    } catch (e) {
+      const s = steps.find((x) => !nodes.has(x.id));
+      fail(s ? new StageError(s.id, s.stage, e, s.loc) : e);
+    }
+  });
+}
+
+/** Phase 4: every staged file renamed into place, then run.json. */
+async function commitRun(run: Run): Promise<RunResult> {
+  const { p, outDir, outputs, stats, log } = run;
+  const files = await outputs.commitAll();
+  const durationMs = performance.now() - run.t0;
+  const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+  const manifestPath = join(outDir, 'run.json');
+  const manifest = {
+    pipeline: p.name,
+    description: p.description,
+    file: p.file,
+    status: 'succeeded',
+    started: run.started.toISOString(),
+    durationMs: Math.round(durationMs),
+    peakRssMiB: Math.round(peakRssMiB * 10) / 10,
+    versions: { svdflow: svdflowVersion(), node: process.version },
+    variables: p.variables,
+    steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
+    files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
+  };
+  await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+  log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
+  return {
+    pipeline: p.name,
+    status: 'succeeded',
+    outDir,
+    files,
+    steps: [...stats.values()],
+    durationMs,
+    peakRssMiB,
+    manifest: manifestPath,
+    values: Object.fromEntries(run.last),
+  };
+}
+
+/** Phase 4 on failure: the graph torn down, children stopped, temporary files removed. */
+async function abortRun(run: Run, e: unknown): Promise<void> {
+  run.connections.unsubscribe();
+  if (!run.abort.signal.aborted) run.abort.abort('failed');
+  await run.children.close();
+  await run.outputs.abortAll();
+  run.log.debug({ err: e }, 'run failed');
 }
 
 /** JSON for manifests: typed arrays as lists, big ones summarised. */
