@@ -103,6 +103,16 @@ describe('svdflow CLI', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it("the README's sample error output is what the CLI prints", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Errors and exit codes'));
+    const block = /```\n\$ npx svdflow (.*)\n([\s\S]*?)```/.exec(section);
+    expect(block, 'a sample command and its output in "Errors and exit codes"').not.toBeNull();
+    const r = cli(block![1]!.split(' '));
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(block![2]);
+  });
+
   it('--set of an unknown name: exit 2 with a suggestion', () => {
     const r = cli(['run', writePipeline('s.yaml', GOOD), '--set', 'rnak=3']);
     expect(r.code).toBe(2);
