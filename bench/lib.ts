@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { locateData } from '../src/core/data/locate.js';
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(BENCH_DIR, '..');
@@ -20,10 +21,11 @@ export const OUT_DIR = join(BENCH_DIR, 'out');
 /** Debian's python3 (has python3-numpy etc.), not a pyenv shim. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 
+/** A third-party file, found as pipelines find `data:` paths ($SVDFLOW_DATA, ../shared/data, the cache). */
 export function sharedData(rel: string): string | undefined {
-  const p = join(SHARED_DATA, rel);
+  const p = locateData(rel);
   if (!existsSync(p)) {
-    console.warn(`[bench] skipped: ${p} is absent (the third-party data lives in ../shared/data)`);
+    console.warn(`[bench] skipped: ${p} is absent (../shared/data beside the repo, or \`npx svdflow data fetch all\`)`);
     return undefined;
   }
   return p;

@@ -22,8 +22,10 @@ import { pipelineJsonSchema } from '../core/schema.js';
 import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion } from '../core/errors.js';
 import { describeStage, listStages } from './stages-text.js';
 import { formatSeconds } from '../core/progress.js';
+import { dataMain } from './data.js';
+import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
 
-const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'help'] as const;
+const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'data', 'help'] as const;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
@@ -34,6 +36,7 @@ Usage:
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
   svdflow demo [--out DIR]                       run every pipeline in pipelines/ on the bundled data
+  svdflow data list | fetch [NAME|all]           the third-party data sets (svdflow data --help)
 
 Options:
   --set name=value    override a variable, or a step's param: --set truncate.rank=20
@@ -150,7 +153,8 @@ async function demo(flags: Flags): Promise<number> {
       p = loadPipeline(file, defaultRegistry(), { set: flags.set });
     } catch (e) {
       const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
-      rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') : 'invalid'})`);
+      const fetchCmd = missing ? e.issues.map((i) => /`(npx svdflow data fetch \w+)`/.exec(i.hint ?? '')?.[1]).find(Boolean) : undefined;
+      rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') + (fetchCmd ? `; get it with: ${fetchCmd}` : '') : 'invalid'})`);
       if (!missing) {
         failures++;
         console.error(e instanceof SvdflowError ? e.text : e);
@@ -159,7 +163,7 @@ async function demo(flags: Flags): Promise<number> {
     }
     const external = p.steps
       .flatMap((s) => (s.def.inputFiles ? s.def.inputFiles(s.params) : []))
-      .map((x) => resolve(p.baseDir, x))
+      .map((x) => resolveInputPath(p.baseDir, x))
       .filter((x) => relative(ROOT, x).startsWith('..'));
     if (external.length) {
       rows.push(`  - ${f}: not part of the demo: it reads data outside the project (${relative(process.cwd(), external[0]!)}); run it with: npx svdflow run pipelines/${f}`);
@@ -184,6 +188,7 @@ async function demo(flags: Flags): Promise<number> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'data') return dataMain(argv.slice(1));
   const { cmd, positionals, flags } = parse(argv);
   if (flags.version) {
     console.log(svdflowVersion());

@@ -17,6 +17,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, relative, basename, extname } from 'node:path';
 import { parseDocument, LineCounter, isMap, isPair, isScalar, isSeq, parse as parseYamlValue, type Node, type Document } from 'yaml';
 import { ValidationError, UsageError, didYouMean, suggestion, type Issue, type Location } from './errors.js';
+import { resolveInputPath, missingDataHint, DATA_PREFIX } from './data/locate.js';
 import { formatZodIssues, formatPath, describeValue } from './zod-issues.js';
 import type { Registry } from './registry.js';
 import type { AnyStageDef } from './stage.js';
@@ -481,14 +482,14 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
   if (!def.inputFiles) return;
   const path = ['steps', d.index];
   for (const f of def.inputFiles(parsed)) {
-    const absF = resolve(baseDir, f);
+    const absF = resolveInputPath(baseDir, f);
     if (existsSync(absF) || /[*?[]/.test(f)) continue;
     const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-    let hint = `paths are relative to the pipeline file's folder (${relative(process.cwd(), baseDir) || '.'})`;
+    let hint = missingDataHint(f) ?? `paths are relative to the pipeline file's folder (${relative(process.cwd(), baseDir) || '.'})`;
     try {
       const near = fs.readdirSync(dirname(absF));
       const dym = didYouMean(basename(absF), near);
-      if (dym) hint = `did you mean '${relative(baseDir, resolve(dirname(absF), dym))}'? (${hint})`;
+      if (dym && !f.startsWith(DATA_PREFIX)) hint = `did you mean '${relative(baseDir, resolve(dirname(absF), dym))}'? (${hint})`;
     } catch {
       /* folder absent */
     }

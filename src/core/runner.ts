@@ -23,6 +23,7 @@ import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { CancelledError, StageError, SvdflowError, UsageError } from './errors.js';
+import { resolveInputPath } from './data/locate.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
 import type { StageContext } from './stage.js';
 import { specKinds, type PortValue } from './ports.js';
@@ -217,7 +218,7 @@ function stepContext(run: Run, s: ResolvedStep): StageContext {
     flow,
     baseDir: p.baseDir,
     outDir,
-    resolveInput: (f) => resolve(p.baseDir, f),
+    resolveInput: (f) => resolveInputPath(p.baseDir, f),
     writeFile: (rel, data, meta) => outputs.write(rel, data, { step: s.id, ...meta }),
     outputs,
     children,

@@ -7,6 +7,7 @@
  *   load({ path: 'turtle.jpg', mode: 'gray' }).pipe(normalize(), center(), svd({ rank: 35 }))
  */
 import { z } from 'zod';
+import { resolveInputPath } from './data/locate.js';
 import { isObservable, lastValueFrom, from, type Observable, type OperatorFunction, switchMap, defer, map } from 'rxjs';
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
@@ -131,7 +132,7 @@ export function standaloneContext(stage: string, overrides: Partial<StageContext
     flow: new FlowControl(),
     baseDir,
     outDir,
-    resolveInput: (p) => resolve(baseDir, p),
+    resolveInput: (p) => resolveInputPath(baseDir, p),
     writeFile: (rel, data, meta) => outputs.write(rel, data, { step: ctx.stepId, ...meta }),
     outputs,
     children: new ChildRegistry(),
