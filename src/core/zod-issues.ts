@@ -112,6 +112,11 @@ export function formatZodIssues(issues: readonly z.core.$ZodIssue[], schema: z.Z
         continue;
       }
       case 'invalid_type': {
+        // z.never() with its own message: a key this variant of a union refuses, saying why
+        if (issue.expected === 'never' && !issue.message.startsWith('Invalid input')) {
+          out.push({ path: formatPath(path), pathParts: path, message: issue.message });
+          continue;
+        }
         const target = unwrapSchema(schemaAt(schema, path)) as (z.ZodType & { format?: string }) | undefined;
         const isInt = issue.expected === 'number' && (target?.format === 'safeint' || target?.format === 'int32');
         const expected = isInt ? TYPE_WORDS.int! : (TYPE_WORDS[issue.expected as string] ?? String(issue.expected));

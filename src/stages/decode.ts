@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { defer, switchMap, tap, finalize } from 'rxjs';
 import { dirname } from 'node:path';
 import { defineStage } from '../core/stage.js';
-import { planDecode, decodeFrames } from '../core/video/decode.js';
+import { planDecode, decodeFrames } from '../core/video/io/decode.js';
 import { isSequencePattern } from '../core/video/sequence.js';
 
 export const decode = defineStage({

@@ -15,9 +15,9 @@ import { defineStage } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FrameBatch, Metrics } from '../core/ports.js';
-import { openGroundTruth, readGroundTruthFrame, checkRoi, type GroundTruth } from '../core/video/cdnet.js';
+import { openGroundTruth, readGroundTruthFrame, checkRoi, type GroundTruth } from '../core/video/io/cdnet.js';
 import { accumulate, emptyConfusion, scores, type Confusion } from '../core/video/score.js';
-import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/checkpoint.js';
+import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/io/checkpoints.js';
 import { join } from 'node:path';
 
 export function scoreTable(name: string, c: Confusion, frames: number): string {

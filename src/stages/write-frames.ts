@@ -21,7 +21,7 @@ import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
-import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/checkpoint.js';
+import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/io/checkpoints.js';
 import { formatSequence } from '../core/video/sequence.js';
 
 export const writeFrames = defineStage({

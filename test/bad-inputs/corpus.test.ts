@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import { CASES, type Fixtures } from './cases.js';
 import { CLI, ROOT, tempDir } from '../helpers.js';
-import { ffmpegPath } from '../../src/core/video/ffmpeg.js';
+import { ffmpegPath } from '../../src/core/video/io/ffmpeg.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {

@@ -4,8 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
-import { listStates } from '../../src/core/video/checkpoint.js';
-import { ffmpegPath } from '../../src/core/video/ffmpeg.js';
+import { listStates } from '../../src/core/video/io/checkpoints.js';
+import { ffmpegPath } from '../../src/core/video/io/ffmpeg.js';
 
 const FILE = join(ROOT, 'pipelines/video-background.yaml');
 const tmp = tempDir('svdflow-vbg-');

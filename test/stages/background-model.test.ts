@@ -27,7 +27,7 @@ describe('background-model', () => {
     expect(m.values.frames).toBe(120);
   });
   it('streaming and batch backgrounds agree on a static scene (and equal the frames)', async () => {
-    const run = (mode: 'streaming' | 'batch') => lastValueFrom(from(frames(60, false)).pipe(batchFrames({ size: 20 }), backgroundModel({ mode, checkpointEvery: 0 }), toArray()));
+    const run = (mode: 'streaming' | 'batch') => lastValueFrom(from(frames(60, false)).pipe(batchFrames({ size: 20 }), backgroundModel(mode === 'batch' ? { mode } : { mode, checkpointEvery: 0 }), toArray()));
     const [s, b] = await Promise.all([run('streaming'), run('batch')]);
     let maxDiff = 0, maxErr = 0, fg = 0;
     s.forEach((sb, k) => {
@@ -78,5 +78,13 @@ describe('background-model', () => {
   });
   it('refuses batch mode beyond maxBatchValues, naming the way out', async () => {
     await expect(lastValueFrom(from(frames(30, true)).pipe(batchFrames({ size: 30 }), backgroundModel({ mode: 'batch', maxBatchValues: 1000 })))).rejects.toThrow(/batch mode needs all 30 frames of 19200 values in memory/);
+  });
+  it('batch mode refuses each streaming-only param, saying why (they were silently ignored)', () => {
+    for (const key of ['forget', 'adaptive', 'robust', 'updateEvery', 'modelScale', 'checkpointEvery']) {
+      const value = key === 'robust' ? false : key === 'modelScale' ? 1 : 1;
+      expect(() => backgroundModel({ mode: 'batch', [key]: value } as never), key).toThrow(`${key}: ${key} applies to mode: streaming only (batch mode fits one exact SVD of all frames`);
+    }
+    expect(() => backgroundModel({ mode: 'streaming', maxBatchValues: 10 } as never)).toThrow("maxBatchValues: unknown key 'maxBatchValues'");
+    expect(() => backgroundModel({ modelScale: 0.3 } as never)).toThrow(/modelScale: expected one of: 1, 0.5, 0.25/);
   });
 });

@@ -25,6 +25,10 @@
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
 
+/** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
+export const MODEL_SCALES = [1, 0.5, 0.25] as const;
+export type ModelScale = (typeof MODEL_SCALES)[number];
+
 export interface MaskOptions {
   /** residual (0..1) above which a pixel is foreground */
   threshold: number;
@@ -46,8 +50,8 @@ export interface StreamingOptions extends MaskOptions {
   robust: boolean;
   /** update the model with every k-th frame only (speed) */
   updateEvery: number;
-  /** the low-rank part is fitted on frames downsampled by this factor (1, 0.5 or 0.25) */
-  modelScale: number;
+  /** the low-rank part is fitted on frames downsampled by this factor */
+  modelScale: ModelScale;
 }
 
 export interface Layers {

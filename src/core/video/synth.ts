@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { VideoEncoder } from './encode.js';
+import { VideoEncoder } from './io/encode.js';
 import { writeBmp8 } from './bmp.js';
 import { formatSequence } from './sequence.js';
 

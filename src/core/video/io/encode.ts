@@ -4,8 +4,8 @@
  * producer instead of buffering frames in memory.
  */
 import type { ChildProcess } from 'node:child_process';
-import { ChildRegistry } from '../children.js';
-import { InputError } from '../errors.js';
+import { ChildRegistry } from '../../children.js';
+import { InputError } from '../../errors.js';
 import { ffmpegEncoders, ffmpegPath, TailBuffer } from './ffmpeg.js';
 
 export type Codec = 'h264' | 'mpeg4' | 'ffv1';

@@ -5,9 +5,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { InputError } from '../errors.js';
-import { readBmp, type GrayImage } from './bmp.js';
-import { formatSequence } from './sequence.js';
+import { InputError } from '../../errors.js';
+import { readBmp, type GrayImage } from '../bmp.js';
+import { formatSequence } from '../sequence.js';
 
 export interface GroundTruth {
   dir: string;

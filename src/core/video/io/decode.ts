@@ -8,12 +8,13 @@
 import { Observable } from 'rxjs';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fromReadable, type FlowControl } from '../flow.js';
-import { ChildRegistry } from '../children.js';
-import { InputError } from '../errors.js';
-import type { Frame } from '../ports.js';
+import { fromReadable, type FlowControl } from '../../flow.js';
+import { ChildRegistry } from '../../children.js';
+import { InputError } from '../../errors.js';
+import type { Frame } from '../../ports.js';
 import { ffmpegPath, probeVideo, TailBuffer, type VideoInfo } from './ffmpeg.js';
-import { isSequencePattern, scanSequence } from './sequence.js';
+import { isSequencePattern } from '../sequence.js';
+import { scanSequence } from './sequence-files.js';
 
 export interface DecodeOptions {
   /** a video file, or an image-sequence pattern such as input/in%06d.jpg */

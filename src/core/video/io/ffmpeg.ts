@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, join } from 'node:path';
-import { InputError } from '../errors.js';
+import { InputError } from '../../errors.js';
 
 let cached: string | undefined;
 

@@ -1,6 +1,5 @@
 /**
- * Checkpoints for streaming video stages, and the resume rule that keeps a
- * resumed run equal to an uninterrupted one.
+ * Checkpoint files of streaming video stages (the rules are pure, in ../resume.ts).
  *
  * Every stage that consumes frames and keeps state writes, into its own
  * checkpoint folder, `progress.json` = { next: first frame index it still needs }
@@ -13,52 +12,10 @@
  * same numbers come out.
  */
 import { readdirSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-
-/** Binary state: a JSON header, then the typed arrays' bytes. */
-export function encodeState(obj: Record<string, unknown>): Uint8Array {
-  const arrays: Array<{ key: string; type: string; length: number; data: Uint8Array }> = [];
-  const plain: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(obj)) {
-    if (v instanceof Float64Array || v instanceof Float32Array || v instanceof Uint8Array) {
-      arrays.push({ key: k, type: v.constructor.name, length: v.length, data: new Uint8Array(v.buffer, v.byteOffset, v.byteLength) });
-    } else plain[k] = v;
-  }
-  const header = new TextEncoder().encode(JSON.stringify({ plain, arrays: arrays.map(({ key, type, length }) => ({ key, type, length })) }));
-  const total = 8 + header.length + arrays.reduce((s, a) => s + a.data.length + 8, 0);
-  const out = new Uint8Array(total);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, 0x53564446, true);
-  dv.setUint32(4, header.length, true);
-  out.set(header, 8);
-  let off = 8 + header.length;
-  for (const a of arrays) {
-    off = Math.ceil(off / 8) * 8;
-    out.set(a.data, off);
-    off += a.data.length;
-  }
-  return out.subarray(0, off);
-}
-
-export function decodeState(buf: Uint8Array): Record<string, unknown> {
-  const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (buf.length < 8 || dv.getUint32(0, true) !== 0x53564446) throw new Error('not an svdflow checkpoint');
-  const hl = dv.getUint32(4, true);
-  const head = JSON.parse(new TextDecoder().decode(buf.subarray(8, 8 + hl))) as { plain: Record<string, unknown>; arrays: Array<{ key: string; type: string; length: number }> };
-  const out: Record<string, unknown> = { ...head.plain };
-  let off = 8 + hl;
-  for (const a of head.arrays) {
-    off = Math.ceil(off / 8) * 8;
-    const C = a.type === 'Float64Array' ? Float64Array : a.type === 'Float32Array' ? Float32Array : Uint8Array;
-    const bytes = a.length * C.BYTES_PER_ELEMENT;
-    // a copy into a fresh buffer (Buffer.slice would be a view of Node's pool)
-    const copy = new Uint8Array(bytes);
-    copy.set(buf.subarray(off, off + bytes));
-    out[a.key] = new C(copy.buffer, 0, a.length);
-    off += bytes;
-  }
-  return out;
-}
+import type { ModelStore } from '../model-stream.js';
+import type { StateRef } from '../resume.js';
 
 export const PROGRESS_FILE = 'progress.json';
 
@@ -97,7 +54,7 @@ export function clearCheckpoints(checkpointDir: string): void {
 }
 
 /** Model checkpoint files `state-<next>.bin`, newest first. */
-export function listStates(checkpointDir: string): Array<{ next: number; file: string }> {
+export function listStates(checkpointDir: string): StateRef[] {
   if (!existsSync(checkpointDir)) return [];
   return readdirSync(checkpointDir)
     .map((f) => /^state-(\d+)\.bin$/.exec(f))
@@ -108,4 +65,30 @@ export function listStates(checkpointDir: string): Array<{ next: number; file: s
 
 export function stateName(next: number): string {
   return `state-${String(next).padStart(9, '0')}.bin`;
+}
+
+/** Model states as files `state-<next>.bin` in a step's checkpoint folder; `write` must be atomic (ctx.outputs.writeNow). */
+export class FileModelStore implements ModelStore {
+  constructor(
+    private readonly dir: string,
+    private readonly write: (path: string, data: Uint8Array) => Promise<unknown>,
+  ) {}
+  list(): StateRef[] {
+    return listStates(this.dir);
+  }
+  consumersNext(): number | undefined {
+    return peersNext(this.dir);
+  }
+  read(s: StateRef): Uint8Array {
+    return readFileSync(s.file);
+  }
+  async save(next: number, bytes: Uint8Array): Promise<void> {
+    await this.write(join(this.dir, stateName(next)), bytes);
+  }
+  async remove(s: StateRef): Promise<void> {
+    await unlink(s.file).catch(() => undefined);
+  }
+  clear(): void {
+    clearCheckpoints(this.dir);
+  }
 }
