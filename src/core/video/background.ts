@@ -24,6 +24,7 @@
  */
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
+import { FramePass } from './kernels/frame-pass.js';
 
 /** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
 export const MODEL_SCALES = [1, 0.5, 0.25] as const;
@@ -233,6 +234,7 @@ export class StreamingBackground {
   private readonly morph: { a: Uint8Array; b: Uint8Array };
   private up?: Float64Array;
   private zero?: Float64Array;
+  private pass?: FramePass;
 
   constructor(readonly o: StreamingOptions) {
     this.pixels = o.width * o.height;
@@ -259,6 +261,7 @@ export class StreamingBackground {
     const o = this.o, d = this.dim, px = this.pixels, g = this.grid, ds = g.size;
     if (!this.model) this.warmUp(frames, count);
     const model = this.model!, muFull = this.muFull!;
+    if (o.channels === 1 && !(o.adaptive > 0)) return this.processGray(frames, count, withBackground);
     const mask = new Uint8Array(count * px);
     const background = withBackground ? new Float32Array(count * d) : undefined;
     const Ut = model.Ut_, r = Ut.rows, u = Ut.data, mus = model.mean;
@@ -302,6 +305,30 @@ export class StreamingBackground {
       }
     }
     if (block) this.update(block, sum!);
+    this.frames += count;
+    return { background, mask };
+  }
+
+  /** `process` for gray frames with a global threshold: the per-pixel work on the pixel kernels (kernels/frame-pass.ts). */
+  private processGray(frames: Uint8Array, count: number, withBackground: boolean): Layers {
+    const o = this.o, d = this.dim, model = this.model!;
+    this.pass ??= new FramePass({ width: o.width, height: o.height, factor: this.grid.f, threshold: o.threshold, open: o.open, close: o.close, robust: o.robust, rank: o.rank });
+    const pass = this.pass, ds = this.grid.size;
+    const Ut = model.Ut_;
+    pass.setModel(this.muFull!, model.mean, Ut.data, Ut.rows);
+    const mask = new Uint8Array(count * d);
+    const background = withBackground ? new Float32Array(count * d) : undefined;
+    let keep = 0;
+    for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep++;
+    const block = keep ? new Matrix(keep, ds) : undefined;
+    if (keep) pass.resetSum();
+    let k = 0;
+    for (let i = 0; i < count; i++) {
+      const upd = (this.frames + i) % o.updateEvery === 0;
+      pass.frame(frames, i * d, mask, i * d, background, i * d, upd ? block!.data.subarray(k * ds, (k + 1) * ds) : undefined);
+      if (upd) k++;
+    }
+    if (block) this.update(block, pass.sum());
     this.frames += count;
     return { background, mask };
   }
@@ -366,7 +393,7 @@ export class StreamingBackground {
   }
 
   /** Model update with the downsampled clean frames; the full-resolution mean follows with the same weights. */
-  private update(block: Matrix, sum: Float64Array): void {
+  private update(block: Matrix, sum: Float64Array | Float32Array): void {
     const model = this.model!, mu = this.muFull!;
     const nOld = model.nSeen;
     model.update(block);

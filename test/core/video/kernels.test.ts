@@ -1,0 +1,148 @@
+import { describe, it, expect } from 'vitest';
+import { FramePass } from '../../../src/core/video/kernels/frame-pass.js';
+import { pixelKernels, heapStart } from '../../../src/core/video/kernels/index.js';
+import { ScaleGrid, maskFrame } from '../../../src/core/video/background.js';
+
+let seed = 11;
+const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+
+/** A frame with smooth background, noise and a few bright blocks (foreground), plus a model for it. */
+function scene(w: number, h: number, f: number, r: number) {
+  const d = w * h;
+  const x = new Uint8Array(d);
+  for (let y = 0; y < h; y++) for (let i = 0; i < w; i++) x[y * w + i] = Math.min(255, Math.round(60 + 80 * Math.sin(i / 9) * Math.cos(y / 7) + 60 + 8 * rnd()));
+  for (let b = 0; b < 4; b++) {
+    const x0 = Math.floor(rnd() * (w - 6)), y0 = Math.floor(rnd() * (h - 6)), bw = 2 + Math.floor(rnd() * 8), bh = 2 + Math.floor(rnd() * 8);
+    for (let y = y0; y < Math.min(h, y0 + bh); y++) for (let i = x0; i < Math.min(w, x0 + bw); i++) x[y * w + i] = 250;
+  }
+  const g = new ScaleGrid(w, h, 1, f);
+  const mus = g.down(x, 0, 1 / 255, new Float64Array(g.size));
+  for (let q = 0; q < mus.length; q++) mus[q] = mus[q]! + 0.05 * (rnd() - 0.5);
+  const muFull = Float64Array.from(x, (v) => v / 255 + 0.04 * (rnd() - 0.5));
+  const Ut = new Float64Array(r * g.size);
+  for (let j = 0; j < r; j++) {
+    let n = 0;
+    for (let q = 0; q < g.size; q++) n += (Ut[j * g.size + q] = Math.sin((q + 1) * (j + 1) * 0.37) + 0.3 * rnd()) ** 2;
+    for (let q = 0; q < g.size; q++) Ut[j * g.size + q]! /= Math.sqrt(n);
+  }
+  return { x, mus, muFull, Ut, g };
+}
+
+const SIZES: Array<[number, number]> = [[64, 40], [63, 41], [37, 23], [130, 17], [16, 3], [480, 36]];
+
+describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
+  it('the WebAssembly module loads (unless SVDFLOW_NO_WASM is set)', () => {
+    expect(pixelKernels().wasm).toBe(!process.env.SVDFLOW_NO_WASM);
+    expect(pixelKernels({ ts: true }).wasm).toBe(false);
+  });
+
+  it('give the same bits: masks, backgrounds, clean downsampled frames and sums (factors 1, 2, 4; odd sizes; ranks 0-3; open/close)', () => {
+    for (const [w, h] of SIZES) {
+      for (const f of [1, 2, 4]) {
+        for (const [r, ro, rc, robust] of [[2, 1, 4, true], [0, 0, 2, true], [3, 2, 0, false], [1, 0, 0, true]] as const) {
+          const { x, mus, muFull, Ut } = scene(w, h, f, r);
+          const out = [true, false].map((ts) => {
+            const p = new FramePass({ width: w, height: h, factor: f, threshold: 0.12, open: ro, close: rc, robust, rank: Math.max(1, r), ts });
+            p.setModel(muFull, mus, Ut, r);
+            p.resetSum();
+            const mask = new Uint8Array(2 * w * h), bg = new Float32Array(2 * w * h), block = new Float64Array(p.small);
+            const n = p.frame(x, 0, mask, w * h, bg, w * h, block);
+            return { mask, bg, block, n, sum: p.sum().slice(), coef: p.coefficients(), wasm: p.k.wasm };
+          });
+          const [t, wa] = out as [typeof out[0], typeof out[0]];
+          const what = `${w}x${h} f${f} r${r} open ${ro} close ${rc}${robust ? ' robust' : ''}`;
+          expect(t.wasm, what).toBe(false);
+          expect([...wa.coef], what).toEqual([...t.coef]);
+          expect(wa.mask, what).toEqual(t.mask);
+          expect(wa.n, what).toBe(t.n);
+          expect(t.n, what).toBe(t.mask.reduce((s, v) => s + v, 0));
+          expect(wa.bg, what).toEqual(t.bg);
+          expect(wa.block, what).toEqual(t.block);
+          expect(wa.sum, what).toEqual(t.sum);
+        }
+      }
+    }
+  });
+
+  for (const ts of [false, true]) {
+    const label = ts ? 'TypeScript twin' : 'default kernels';
+    it(`${label}: box downsampling equals ScaleGrid.down (f64) to f32 rounding`, () => {
+      for (const [w, h] of SIZES) for (const f of [1, 2, 4]) {
+        const { x, g } = scene(w, h, f, 1);
+        const k = pixelKernels({ ts });
+        const at = heapStart(k);
+        k.reserve(at + 16 * w * h + 4096);
+        new Uint8Array(k.buffer).set(x, at);
+        const acc = at + w * h + 16 - ((w * h) % 16), dst = acc + 2 * w + 16 - ((2 * w) % 16);
+        k.downU8(w, h, 1, f, at, 1 / 255, acc, dst);
+        const got = new Float32Array(k.buffer, dst, g.size);
+        const ref = g.down(x, 0, 1 / 255, new Float64Array(g.size));
+        for (let q = 0; q < g.size; q++) expect(Math.abs(got[q]! - ref[q]!), `${w}x${h} f${f} q${q}`).toBeLessThan(1e-6);
+      }
+    });
+
+    it(`${label}: background and mask equal the f64 reference (ScaleGrid.upAdd + maskFrame + byte morphology) away from the threshold`, async () => {
+      const { openClose } = await import('../../../src/core/video/morphology.js');
+      for (const [w, h] of SIZES) for (const f of [1, 2, 4]) {
+        const r = 2;
+        const { x, mus, muFull, Ut, g } = scene(w, h, f, r);
+        const p = new FramePass({ width: w, height: h, factor: f, threshold: 0.12, open: 0, close: 0, robust: false, rank: r, ts });
+        p.setModel(muFull, mus, Ut, r);
+        const mask = new Uint8Array(w * h), bg = new Float32Array(w * h);
+        p.frame(x, 0, mask, 0, bg, 0);
+        // reference in f64: coefficients, deviation, upsampled, thresholded
+        const xs = g.down(x, 0, 1 / 255, new Float64Array(g.size));
+        const dev = new Float64Array(g.size);
+        for (let j = 0; j < r; j++) {
+          let c = 0;
+          for (let q = 0; q < g.size; q++) c += Ut[j * g.size + q]! * (xs[q]! - mus[q]!);
+          for (let q = 0; q < g.size; q++) dev[q]! += c * Ut[j * g.size + q]!;
+        }
+        const ref = new Float64Array(w * h);
+        g.upAdd(dev, muFull, ref, 0);
+        const refMask = new Uint8Array(w * h);
+        maskFrame(x, 0, ref, 0, w * h, 1, { threshold: 0.12, adaptive: 0, open: 0, close: 0 }, undefined, refMask, 0);
+        let differ = 0;
+        for (let q = 0; q < w * h; q++) {
+          expect(Math.abs(bg[q]! - ref[q]!), `${w}x${h} f${f} bg ${q}`).toBeLessThan(2e-6);
+          if (mask[q] !== refMask[q]) {
+            differ++;
+            expect(Math.abs(Math.abs(x[q]! / 255 - ref[q]!) - 0.12), `${w}x${h} f${f} mask ${q} differs only at the threshold`).toBeLessThan(1e-5);
+          }
+        }
+        expect(differ).toBeLessThanOrEqual(2);
+        // morphology on the bits equals the byte implementation (itself tested against a brute-force window)
+        for (const [ro, rc] of [[1, 4], [2, 0], [0, 3], [5, 8]] as const) {
+          const q = new FramePass({ width: w, height: h, factor: f, threshold: 0.12, open: ro, close: rc, robust: false, rank: r, ts });
+          q.setModel(muFull, mus, Ut, r);
+          const m2 = new Uint8Array(w * h);
+          q.frame(x, 0, m2, 0);
+          const m1 = openClose(mask.slice(), w, h, ro, rc);
+          expect(m2, `${w}x${h} f${f} open ${ro} close ${rc}`).toEqual(m1);
+        }
+      }
+    });
+  }
+
+  it('robust fit: values far from the model are replaced by it and the fit is repeated', () => {
+    // a small frame equal to mean + 0.3 u0 except an outlier block: the robust fit lands much nearer 0.3
+    for (const ts of [false, true]) {
+      const w = 32, h = 16, f = 1, n = w * h;
+      const u = new Float64Array(n).map((_, q) => Math.cos(q / 5));
+      const nn = Math.sqrt(u.reduce((s, v) => s + v * v, 0));
+      for (let q = 0; q < n; q++) u[q]! /= nn;
+      const mean = new Float64Array(n).fill(0.5);
+      const x = Uint8Array.from({ length: n }, (_, q) => Math.round((0.5 + 0.3 * u[q]!) * 255));
+      for (let q = 40; q < 80; q++) x[q] = 255;
+      const run = (robust: boolean) => {
+        const p = new FramePass({ width: w, height: h, factor: f, threshold: 0.12, open: 0, close: 0, robust, rank: 1, ts });
+        p.setModel(mean, mean, u, 1);
+        p.frame(x, 0, new Uint8Array(n), 0);
+        return p.coefficients()[0]!;
+      };
+      const [er, ep] = [Math.abs(run(true) - 0.3), Math.abs(run(false) - 0.3)];
+      expect(ep, `plain ts=${ts}`).toBeGreaterThan(0.05);
+      expect(er, `robust ts=${ts}`).toBeLessThan(ep / 3);
+    }
+  });
+});
