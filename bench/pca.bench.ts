@@ -74,5 +74,5 @@ const rows: BenchRow[] = [
 report('pca', 'Image-collection PCA: 22 stamps as a 70,890 x 22 matrix (vs NumPy)', rows, [
   `Times are medians of ${REPS} runs after a warm-up, on a 2-core machine shared with other work; ratio = svdflow / NumPy (lower is better). Both sides read data/stamps.`,
   `Singular values (Gram route) agree with NumPy's to ${maxSdiff.toExponential(1)} relative to s_1; errors differ by the JPEG decoders (sharp/libjpeg-turbo vs PIL).`,
-  'The Gram route asks for n - 1 = 21 components: centring the 22 columns leaves rank 21, and the core falls back to the exact SVD when a requested value is below 1e-6 s_1.',
+  'The Gram route asks for n - 1 = 21 components: centring the 22 columns leaves rank 21, and the core falls back to the exact SVD when a requested value is below 1e-3 s_1 (GRAM_MIN_RATIO).',
 ]);

@@ -8,6 +8,7 @@
 import { Matrix } from './matrix.js';
 import { gemm } from './gemm.js';
 import { assertFinite, LinalgError } from './errors.js';
+import { nrm2, SAFE_MIN } from './scale.js';
 
 export interface Reflectors {
   V: Matrix; // count x len
@@ -18,22 +19,33 @@ export interface Reflectors {
 
 /**
  * LAPACK dlarfg on x[off], x[off+inc], ..., (n entries): on return x[off] = beta,
- * the tail holds v[1:] and the returned tau makes H x = beta e1.
+ * the tail holds v[1:] and the returned tau makes H x = beta e1. The tail's norm is taken
+ * without overflow or underflow ({@link nrm2}); when |beta| is below the safe minimum the
+ * vector is scaled up by 2^1022 (up to 20 times, as dlarfg does) so that 1 / (alpha - beta)
+ * stays finite, and beta scaled back.
  */
 export function makeReflector(x: Float64Array, off: number, n: number, inc: number): number {
   if (n <= 1) return 0;
-  const alpha = x[off]!;
-  let scale = 0;
-  for (let i = 1, p = off + inc; i < n; i++, p += inc) { const a = Math.abs(x[p]!); if (a > scale) scale = a; }
-  if (scale === 0) return 0;
-  let ss = 0;
-  for (let i = 1, p = off + inc; i < n; i++, p += inc) { const t = x[p]! / scale; ss += t * t; }
-  const xnorm = scale * Math.sqrt(ss);
-  let beta = Math.hypot(alpha, xnorm);
-  if (alpha >= 0) beta = -beta;
+  let alpha = x[off]!;
+  let xnorm = nrm2(x, off + inc, n - 1, inc);
+  if (xnorm === 0) return 0;
+  let beta = -Math.sign(alpha || 1) * Math.hypot(alpha, xnorm);
+  let knt = 0;
+  if (Math.abs(beta) < SAFE_MIN) {
+    const up = 2 ** 1022;
+    do {
+      knt++;
+      for (let i = 1, p = off + inc; i < n; i++, p += inc) x[p] = x[p]! * up;
+      beta *= up;
+      alpha *= up;
+    } while (Math.abs(beta) < SAFE_MIN && knt < 20);
+    xnorm = nrm2(x, off + inc, n - 1, inc);
+    beta = -Math.sign(alpha || 1) * Math.hypot(alpha, xnorm);
+  }
   const tau = (beta - alpha) / beta;
   const f = 1 / (alpha - beta);
   for (let i = 1, p = off + inc; i < n; i++, p += inc) x[p] = x[p]! * f;
+  for (let j = 0; j < knt; j++) beta *= SAFE_MIN;
   x[off] = beta;
   return tau;
 }

@@ -19,10 +19,15 @@
  * smaller than `rank` (r' = 0 after a block of identical samples).
  * Every `reorthEvery` updates (default 100) the rows of Uᵀ are re-orthonormalised
  * (Gram-Schmidt twice) to stop the slow loss of orthogonality on long streams.
+ * Scale: the model is held times a power of two 2^exponent, chosen when a block's largest
+ * entry leaves [SMALL_NUM, BIG_NUM] (scale.ts; 0 for ordinary data, where nothing is copied),
+ * so that blocks of 1e-300, subnormal or 1e300 values give values as accurate relative to
+ * sigma_1 as ordinary ones; the getters and `project` answer in the data's units.
  */
 import { Matrix } from './matrix.js';
 import { gemm } from './gemm.js';
-import { assertFinite, LinalgError } from './errors.js';
+import { LinalgError } from './errors.js';
+import { BIG_NUM, finiteMaxAbs, pow2Mul, scaledCopy, scaleExponent, scaleInPlace, SMALL_NUM } from './scale.js';
 import { makeReflector } from './householder.js';
 import { exactSvd } from './svd.js';
 
@@ -51,6 +56,8 @@ export interface IncrementalSvdState {
   /** r' x dim row-major, rows = left singular vectors */
   Ut: Float64Array;
   s: Float64Array;
+  /** mean and s above are the data's times 2^exponent (absent = 0) */
+  exponent?: number;
 }
 
 export class IncrementalSvd {
@@ -61,9 +68,11 @@ export class IncrementalSvd {
   readonly center: boolean;
   private n = 0;
   private updates = 0;
-  private mu: Float64Array;
+  private mu: Float64Array; // times 2^ex
+  private muReal: Float64Array; // in the data's units (the same array when ex = 0)
   private Ut: Matrix; // r' x dim
-  private sv: Float64Array;
+  private sv: Float64Array; // times 2^ex
+  private ex = 0;
 
   constructor(opts: IncrementalSvdOptions) {
     const { dim, rank } = opts;
@@ -77,6 +86,7 @@ export class IncrementalSvd {
     this.reorthEvery = Math.max(0, Math.floor(opts.reorthEvery ?? 100));
     this.center = opts.center ?? true;
     this.mu = new Float64Array(dim);
+    this.muReal = this.mu;
     this.Ut = new Matrix(0, dim);
     this.sv = new Float64Array(0);
   }
@@ -84,20 +94,22 @@ export class IncrementalSvd {
   /** Effective number of samples (n <- forget*n + b at each update). */
   get nSeen(): number { return this.n; }
   /** Running mean (a copy), length dim; zeros when center is false. */
-  get mean(): Float64Array { return this.mu.slice(); }
+  get mean(): Float64Array { return this.muReal.slice(); }
   /** dim x r' with orthonormal columns (a copy). */
   get U(): Matrix { return this.Ut.transpose(); }
   /** r' singular values, descending (a copy). */
-  get s(): Float64Array { return this.sv.slice(); }
+  get s(): Float64Array { return scaleInPlace(this.sv.slice(), -this.ex); }
   /** Uᵀ as stored (r' x dim, rows are the singular vectors). A view: do not modify. */
   get Ut_(): Matrix { return this.Ut; }
 
-  update(block: Matrix): void {
+  update(blockIn: Matrix): void {
     const d = this.dim;
-    if (block.cols !== d) throw new LinalgError(`IncrementalSvd.update: block has ${block.cols} columns, expected dim = ${d}`);
-    assertFinite(block, 'IncrementalSvd.update block');
-    const b = block.rows;
+    if (blockIn.cols !== d) throw new LinalgError(`IncrementalSvd.update: block has ${blockIn.cols} columns, expected dim = ${d}`);
+    const amax = finiteMaxAbs(blockIn, 'IncrementalSvd.update block');
+    const b = blockIn.rows;
     if (b === 0) return;
+    this.rescaleFor(amax);
+    const block = this.ex === 0 ? blockIn : scaledCopy(blockIn, this.ex);
     const f = this.forget;
     const nA = this.n * f;
     // ---- columns C (stored as rows, c x d)
@@ -166,6 +178,11 @@ export class IncrementalSvd {
     if (r > 0) gemm(sk.U.block(0, r, 0, rNew), this.Ut, { transA: true, beta: 1, C: Unew });
     this.Ut = Unew;
     this.sv = sk.s.slice(0, rNew);
+    // A residual direction that is mostly rounding noise (its row of R ~ eps |C|) comes out of
+    // the LQ orthonormal but not orthogonal to U, and a kept direction of K can carry it (seen
+    // on the Kahan matrix: |UᵀU - I| ~ 2e-6). Check (r'² dots, cheap next to the update) and
+    // re-orthonormalise when it shows.
+    if (rNew > 1 && orthDefect(Unew) > 64 * 2.220446049250313e-16 * d ** 0.5) this.reorthogonalize();
     // ---- mean and count
     if (this.center) {
       const nNew = nA + b;
@@ -173,10 +190,32 @@ export class IncrementalSvd {
       const mu = new Float64Array(d);
       for (let j = 0; j < d; j++) mu[j] = a * muOld[j]! + bb * mB[j]!;
       this.mu = mu;
+      this.muReal = this.ex === 0 ? mu : scaleInPlace(mu.slice(), -this.ex);
     }
     this.n = nA + b;
     this.updates++;
     if (this.reorthEvery > 0 && this.updates % this.reorthEvery === 0) this.reorthogonalize();
+  }
+
+  /**
+   * Keeps a block whose largest entry is amax inside [SMALL_NUM, BIG_NUM] once scaled by
+   * 2^ex: when it would fall outside, the exponent is moved so that the larger of the block
+   * and the model lands in [0.5, 1), and the model (s, mean) is rescaled exactly.
+   */
+  private rescaleFor(amax: number): void {
+    if (!(amax > 0)) return;
+    const eb = scaleExponent(amax, 1, 1); // amax * 2^eb in [0.5, 1)
+    const top = this.ex - eb; // the block's size in internal units is about 2^top
+    if (pow2Mul(1, top) >= SMALL_NUM && pow2Mul(1, top) <= BIG_NUM) return;
+    let mm = this.sv[0] ?? 0;
+    for (let j = 0; j < this.dim; j++) mm = Math.max(mm, Math.abs(this.mu[j]!));
+    const newTop = mm > 0 ? Math.max(top, -scaleExponent(mm, 1, 1)) : top;
+    if (newTop === 0) return;
+    if (this.muReal === this.mu) this.muReal = this.mu.slice();
+    scaleInPlace(this.sv, -newTop);
+    scaleInPlace(this.mu, -newTop);
+    this.ex -= newTop;
+    if (this.ex === 0) this.muReal = this.mu;
   }
 
   /** Gram-Schmidt twice on the rows of Uᵀ. */
@@ -204,7 +243,7 @@ export class IncrementalSvd {
     const d = this.dim;
     if (x.length !== d) throw new LinalgError(`IncrementalSvd.project: sample has length ${x.length}, expected ${d}`);
     const o = out ?? new Float64Array(d);
-    const mu = this.mu, u = this.Ut.data, r = this.Ut.rows;
+    const mu = this.muReal, u = this.Ut.data, r = this.Ut.rows;
     const coef = new Float64Array(r);
     for (let i = 0; i < r; i++) {
       let s = 0;
@@ -227,7 +266,7 @@ export class IncrementalSvd {
     const o = out ?? new Matrix(b, d);
     if (o.rows !== b || o.cols !== d) throw new LinalgError(`IncrementalSvd.projectBlock: out is ${o.rows}x${o.cols}, expected ${b}x${d}`);
     const Pc = gemm(block, this.Ut, { transB: true }); // b x r
-    const mu = this.mu, u = this.Ut.data;
+    const mu = this.muReal, u = this.Ut.data;
     for (let i = 0; i < r; i++) {
       let s = 0;
       for (let t = 0; t < d; t++) s += u[i * d + t]! * mu[t]!;
@@ -251,6 +290,7 @@ export class IncrementalSvd {
       mean: this.mu.slice(),
       Ut: this.Ut.data.slice(0, this.Ut.rows * this.dim),
       s: this.sv.slice(),
+      ...(this.ex !== 0 ? { exponent: this.ex } : {}),
     };
   }
 
@@ -263,8 +303,18 @@ export class IncrementalSvd {
     m.mu = Float64Array.from(st.mean);
     m.Ut = new Matrix(r, st.dim, Float64Array.from(st.Ut));
     m.sv = Float64Array.from(st.s);
+    m.ex = st.exponent ?? 0;
+    m.muReal = m.ex === 0 ? m.mu : scaleInPlace(m.mu.slice(), -m.ex);
     return m;
   }
+}
+
+/** max |U Uᵀ - I| over the rows of Ut. */
+function orthDefect(Ut: Matrix): number {
+  const G = gemm(Ut, Ut, { transB: true }), r = Ut.rows, g = G.data;
+  let e = 0;
+  for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) e = Math.max(e, Math.abs(g[i * r + j]! - (i === j ? 1 : 0)));
+  return e;
 }
 
 /**

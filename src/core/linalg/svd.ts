@@ -28,9 +28,15 @@
  * singularValues(A): steps 1-3 without any vectors (the bidiagonal QR on d/e only).
  *
  * Gram path (solver 'gram', for n << m or m << n): eig of the small Gram matrix
- * AᵀA (or AAᵀ), s = sqrt(lambda), U = A V / s. Its error grows like eps*(s_max/s_i)²,
- * so it falls back to the exact path when s_min/s_max < gramMinRatio (default 1e-6),
- * reporting solver 'exact'.
+ * AᵀA (or AAᵀ), s = sqrt(lambda), U = A V / s. Its values err by about eps * s_1² / s_i and
+ * U loses orthogonality like eps * (s_1 / s_i)², so it falls back to the exact path when
+ * s_min/s_max < gramMinRatio (default 1e-3: values within ~64 eps * s_1, U orthonormal to
+ * ~1e-10; measured in test/linalg/suite.test.ts), reporting solver 'exact'.
+ *
+ * Scale: every path first multiplies a matrix whose largest entry is below 2^-459 or above
+ * 2^459 by a power of two (exact) and the values back afterwards (scale.ts), so that 1e-300,
+ * subnormal and 1e300 matrices get values as accurate relative to s_1 as ordinary ones; a
+ * matrix whose s_1 would exceed the float64 range is refused with a LinalgError.
  *
  * Randomized (Halko, Martinsson & Tropp 2011): Gaussian sketch, power iterations
  * with QR re-orthonormalisation, exact SVD of the small projected matrix.
@@ -48,7 +54,8 @@
  */
 import { Matrix } from './matrix.js';
 import { gramMatrix, matmul, matTmul } from './gemm.js';
-import { assertFinite } from './errors.js';
+import { LinalgError } from './errors.js';
+import { finiteMaxAbs, scaleExponent, scaledCopy, scaleInPlace } from './scale.js';
 import { applyReflectorsLeft, qrFactor, type Reflectors } from './householder.js';
 import { symEig } from './eig.js';
 import { bidiagQr } from './bdsqr.js';
@@ -66,7 +73,7 @@ export interface SvdOptions {
   powerIterations?: number;
   /** randomized: PRNG seed (default 0) */
   seed?: number;
-  /** gram: fall back to 'exact' when s_min/s_max is below this (default 1e-6) */
+  /** gram: fall back to 'exact' when s_min/s_max is below this (default GRAM_MIN_RATIO = 1e-3) */
   gramMinRatio?: number;
 }
 export interface SvdResult {
@@ -77,25 +84,45 @@ export interface SvdResult {
 }
 
 /** Use QR first when rows >= this * cols (tall orientation). Chosen by measurement, see bench. */
+/**
+ * Default of `gramMinRatio`: the Gram route's values err by about eps * sigma_1² / sigma_k and
+ * its U loses orthogonality like eps * (sigma_1 / sigma_k)², so below this ratio the exact path
+ * runs instead (see the test-matrix suite, test/linalg/suite.test.ts).
+ */
+export const GRAM_MIN_RATIO = 1e-3;
+
 export let QR_FIRST_RATIO = 1.8;
 export function setQrFirstRatio(r: number): void { QR_FIRST_RATIO = r; }
 
 export function svd(A: Matrix, opts: SvdOptions = {}): SvdResult {
-  assertFinite(A, 'svd input');
   const m = A.rows, n = A.cols;
   const mn = Math.min(m, n);
   const rank = opts.rank === undefined ? mn : Math.max(0, Math.min(mn, Math.floor(opts.rank)));
   let solver = opts.solver ?? 'auto';
   if (solver === 'auto') solver = chooseSolver(m, n, opts.rank, opts.oversample ?? 10);
-  let r: SvdResult;
-  if (solver === 'randomized') {
-    r = randomizedSvdUnchecked(A, rank, opts);
-  } else if (solver === 'gram') {
-    r = gramSvd(A, opts.gramMinRatio ?? 1e-6, opts.rank);
-  } else {
-    r = exactSvd(A);
-  }
+  const r = scaled(A, 'svd input', (As): SvdResult => {
+    if (solver === 'randomized') return randomizedSvdUnchecked(As, rank, opts);
+    if (solver === 'gram') return gramSvdUnchecked(As, opts.gramMinRatio ?? GRAM_MIN_RATIO, opts.rank);
+    return exactSvdUnchecked(As);
+  });
   return rank < r.s.length ? truncate(r, rank) : r;
+}
+
+/**
+ * Runs `f` on A, or on A scaled by a power of two when its largest entry is outside
+ * [SMALL_NUM, BIG_NUM] (see scale.ts), and scales the singular values back: the values of
+ * a 1e-300 or 1e300 matrix are then as accurate, relative to sigma_1, as those of a matrix
+ * of ones (dgesdd does the same with dlascl). Also checks that every entry is finite.
+ */
+function scaled<T extends { s: Float64Array }>(A: Matrix, what: string, f: (As: Matrix) => T): T {
+  const e = scaleExponent(finiteMaxAbs(A, what));
+  if (e === 0) return f(A);
+  const r = f(scaledCopy(A, e));
+  scaleInPlace(r.s, -e);
+  if (r.s[0] === Infinity) {
+    throw new LinalgError(`${what}: the largest singular value exceeds the float64 range (~1.8e308; the largest entry is ${finiteMaxAbs(A, what).toExponential(3)}); divide the matrix by a constant first`);
+  }
+  return r;
 }
 
 /** The auto policy: randomized when a small rank is requested, Gram for very skinny shapes, else exact. */
@@ -117,7 +144,12 @@ function cols(M: Matrix, k: number): Matrix {
 
 // ---------------------------------------------------------------- exact
 
+/** The exact path of {@link svd} (scaled when the entries are tiny or huge). */
 export function exactSvd(A: Matrix): SvdResult {
+  return scaled(A, 'svd input', exactSvdUnchecked);
+}
+
+function exactSvdUnchecked(A: Matrix): SvdResult {
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'exact' };
   if (m < n) {
@@ -134,7 +166,10 @@ export function exactSvd(A: Matrix): SvdResult {
  * for the error curves of every rank. Same values as {@link svd}'s exact path to rounding.
  */
 export function singularValues(A: Matrix): Float64Array {
-  assertFinite(A, 'singularValues input');
+  return scaled(A, 'singularValues input', (As) => ({ s: singularValuesUnchecked(As) })).s;
+}
+
+function singularValuesUnchecked(A: Matrix): Float64Array {
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return new Float64Array(0);
   const T = m < n ? A.transpose() : A;
@@ -200,10 +235,13 @@ export function bidiagSvd(dIn: Float64Array, eIn: Float64Array): { s: Float64Arr
  * transpose. Falls back to exactSvd (solver 'exact') when s_min/s_max < minRatio, s_min taken
  * over the first `rank` values when a rank is given.
  */
-export function gramSvd(A: Matrix, minRatio = 1e-6, rank?: number): SvdResult {
-  assertFinite(A, 'svd input');
+export function gramSvd(A: Matrix, minRatio = GRAM_MIN_RATIO, rank?: number): SvdResult {
+  return scaled(A, 'svd input', (As) => gramSvdUnchecked(As, minRatio, rank));
+}
+
+function gramSvdUnchecked(A: Matrix, minRatio: number, rank?: number): SvdResult {
   const m = A.rows, n = A.cols;
-  if (m === 0 || n === 0) return exactSvd(A);
+  if (m === 0 || n === 0) return exactSvdUnchecked(A);
   const wide = m < n;
   const G = gramMatrix(A, wide);
   const { values, vectors } = symEig(G);
@@ -213,7 +251,7 @@ export function gramSvd(A: Matrix, minRatio = 1e-6, rank?: number): SvdResult {
   // the guard looks only at the values asked for: a row-centred d x n stack has rank n - 1, and
   // asking for rank n - 1 keeps the Gram route (its null direction is dropped, not resolved)
   const kk = rank === undefined ? k : Math.max(1, Math.min(k, Math.floor(rank)));
-  if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvd(A);
+  if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvdUnchecked(A);
   const other = wide ? matTmul(A, vectors) : matmul(A, vectors); // (n or m) x k
   const od = other.data;
   const inv = new Float64Array(k);
@@ -228,8 +266,7 @@ export function gramSvd(A: Matrix, minRatio = 1e-6, rank?: number): SvdResult {
 // ---------------------------------------------------------------- randomized
 
 export function randomizedSvd(A: Matrix, rank: number, opts: { oversample?: number; powerIterations?: number; seed?: number } = {}): SvdResult {
-  assertFinite(A, 'svd input');
-  return randomizedSvdUnchecked(A, rank, opts);
+  return scaled(A, 'svd input', (As) => randomizedSvdUnchecked(As, rank, opts));
 }
 
 /**
@@ -305,7 +342,7 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
     Q = orthonormalColumns(matmul(A, Z));
   }
   const B = matTmul(Q, A); // l x n
-  const r = exactSvd(B); // U l x l, V n x l
+  const r = exactSvdUnchecked(B); // U l x l, V n x l
   const U = matmul(Q, r.U.block(0, l, 0, k));
   return { U, s: r.s.slice(0, k), V: cols(r.V, k), solver: 'randomized' };
 }
