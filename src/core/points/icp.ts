@@ -16,7 +16,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { procrustes } from './procrustes.js';
 import { applyTransform, compose, homogeneous } from './rigid.js';
-import { estimateNormals } from './normals.js';
+import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpCriteria {
   /** at most this many updates (default 30) */
@@ -195,6 +195,8 @@ export interface IcpResult {
   /** target normals used (point-to-plane) */
   targetNormals?: Matrix;
   estimation: string;
+  /** what the data left undetermined (e.g. normals of collinear neighbourhoods); empty when nothing */
+  warnings: string[];
 }
 
 /** Thrown when no source point has a target neighbour within the distance: never an empty result. */
@@ -218,7 +220,13 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const tgt = target.isContiguous ? target : target.clone();
   const tree = options.targetTree ?? new KdTree(tgt);
   let normals = options.targetNormals;
-  if (strategy.needsTargetNormals && !normals) normals = estimateNormals(tgt, { k: options.normalNeighbours ?? 30, tree });
+  const warnings: string[] = [];
+  if (strategy.needsTargetNormals && !normals) {
+    const est = estimateNormalsChecked(tgt, { k: options.normalNeighbours ?? 30, tree });
+    normals = est.normals;
+    const w = normalsWarning(est.stats, tgt.rows);
+    if (w) warnings.push(w);
+  }
   if (normals && !normals.isContiguous) normals = normals.clone();
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
   const cur = applyTransform(T, source);
@@ -279,6 +287,7 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     history,
     targetNormals: normals,
     estimation: strategy.name,
+    warnings,
   };
 }
 

@@ -157,6 +157,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
     warnings.push(`ICP refinement failed (${e.message}); the transform is the global alignment's`);
   }
   if (sched) {
+    warnings.push(...sched.warnings);
     sched.levels.forEach((l) => stages.push({ stage: `icp level ${l.level}`, fitness: l.fitness, inlierRmse: l.inlierRmse, ms: l.ms, voxel: l.voxel, maxCorrespondenceDistance: l.maxCorrespondenceDistance, iterations: l.iterations, converged: l.converged, sourcePoints: l.sourcePoints, targetPoints: l.targetPoints }));
     T = sched.transform;
     finalStage = `icp level ${sched.levels.length}`;

@@ -9,7 +9,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
 import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult } from './icp.js';
-import { estimateNormals } from './normals.js';
+import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpLevel {
   /** voxel size for downsampling both clouds; undefined/null/0 = full resolution */
@@ -104,6 +104,8 @@ export interface ScheduleResult {
   fitness: number;
   inlierRmse: number;
   estimation: string;
+  /** what the data left undetermined, per level (e.g. normals of collinear neighbourhoods) */
+  warnings: string[];
 }
 
 /**
@@ -118,6 +120,7 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
   const out: LevelResult[] = [];
   const rmseHistory: number[] = [], fitnessHistory: number[] = [], levelStarts: number[] = [];
   const history: Matrix[] = [];
+  const warnings: string[] = [];
   let last: IcpResult | undefined;
   const needsNormals = options.estimation === 'point-to-plane' || (typeof options.estimation === 'object' && options.estimation.needsTargetNormals);
   for (const [i, lv] of levels.entries()) {
@@ -127,7 +130,12 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
     const tg = v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
     const tree = v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
     let normals = tg.normals;
-    if (needsNormals && !normals) normals = estimateNormals(tg.points, { k: options.normalNeighbours ?? 30, tree });
+    if (needsNormals && !normals) {
+      const est = estimateNormalsChecked(tg.points, { k: options.normalNeighbours ?? 30, tree });
+      normals = est.normals;
+      const w = normalsWarning(est.stats, tg.points.rows);
+      if (w) warnings.push(`level ${i + 1}: ${w}`);
+    }
     const r = icp(src, tg.points, {
       ...options,
       init: T,
@@ -147,11 +155,12 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
       iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse,
       rmseHistory: r.rmseHistory, fitnessHistory: r.fitnessHistory, ms: performance.now() - t0,
     });
+    warnings.push(...r.warnings.map((w) => `level ${i + 1}: ${w}`));
     last = r;
   }
   return {
     transform: T, levels: out, rmseHistory, fitnessHistory, levelStarts, history,
     iterations: out.reduce((s, l) => s + l.iterations, 0), converged: last!.converged,
-    fitness: last!.fitness, inlierRmse: last!.inlierRmse, estimation: last!.estimation,
+    fitness: last!.fitness, inlierRmse: last!.inlierRmse, estimation: last!.estimation, warnings,
   };
 }
