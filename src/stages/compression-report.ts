@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { toJsonText } from '../core/json.js';
-import { compressionCurves, curvesCsv, errorStorageSvg, planeNames, spectrumSvg } from '../core/image/report.js';
+import { compressionCurves, curvesCsv, curvesTable, errorStorageSvg, planeNames, spectrumSvg } from '../core/image/report.js';
 import { commonLength } from '../core/image/lowrank.js';
 import { originalBytes, storageShape } from '../core/image/storage.js';
 import { encodePixels, toPixels8 } from '../core/image/io.js';
@@ -72,17 +72,15 @@ export const compressionReport = defineStage({
         ctx.log.info({ psnrDb: values.psnrDb, ssim: values.ssim, ms: Math.round(performance.now() - t0) }, 'quality of the rank-k image');
       }
       if (typeof values.sourceBytes === 'number') refs.push({ name: 'source file', bytes: values.sourceBytes });
-      const table: Record<string, number[]> = { k: c.k };
-      names.forEach((nm, p) => (table[`sigma_${nm}`] = c.sigma[p]!));
-      Object.assign(table, { energy: c.energy, relError: c.error, psnrDb: c.psnrDb, bytesFloat32: c.bytesFloat32, bytesFloat64: c.bytesFloat64, ratioFloat32: c.ratioFloat32, ratioFloat64: c.ratioFloat64 });
+      const table = curvesTable(c, names);
       const metrics: Metrics = { kind: 'Metrics', name: `${f.name}-compression`, values, tables: { curves: table } };
       const prefix = params.prefix.replaceAll('{name}', f.name);
       const title = `${f.name}: ${m} x ${n}${names.length > 1 ? ` x ${names.length} planes` : ''}`;
       await ctx.writeFile(`${prefix}.json`, toJsonText(metrics, true), { format: 'json', description: 'compression metrics and curves' });
       await ctx.writeFile(`${prefix}.csv`, curvesCsv(c, names), { format: 'csv', description: 'per-k curves: sigma, energy, error, PSNR, storage' });
       if (params.plots) {
-        await ctx.writeFile(`${prefix}-spectrum.svg`, spectrumSvg(f, c, k, `Singular values of ${title}`), { format: 'svg', description: 'spectrum (log) and cumulative energy' });
-        await ctx.writeFile(`${prefix}-error-storage.svg`, errorStorageSvg(c, k, refs, `Error and storage vs k, ${title}`), { format: 'svg', description: 'relative error and storage vs k' });
+        await ctx.writeFile(`${prefix}-spectrum.svg`, await spectrumSvg(f, c, k, `Singular values of ${title}`), { format: 'svg', description: 'spectrum (log) and cumulative energy' });
+        await ctx.writeFile(`${prefix}-error-storage.svg`, await errorStorageSvg(c, k, refs, `Error and storage vs k, ${title}`), { format: 'svg', description: 'relative error and storage vs k' });
       }
       ctx.log.info({ k, relError: values.relError, psnrDb: values.psnrDb, ssim: values.ssim }, 'compression report written');
       return metrics;

@@ -12,16 +12,9 @@ import { defineStage } from '../core/stage.js';
 import { vectorToImage } from '../core/pca/stack.js';
 import { pcaModel, explainedVariance, principalCoordinates, eigenImageForView } from '../core/pca/model.js';
 import { contactSheet, imagePng } from '../core/image/collage.js';
-import { svgChart } from '../core/plot/svg.js';
+import { varianceSvg } from '../core/plot/pca.js';
+import { tableCsv as csv } from '../core/table.js';
 import type { Metrics } from '../core/ports.js';
-
-function csv(table: Record<string, number[] | string[]>): string {
-  const keys = Object.keys(table);
-  const n = table[keys[0]!]!.length;
-  const lines = [keys.join(',')];
-  for (let i = 0; i < n; i++) lines.push(keys.map((k) => { const v = table[k]![i]!; return typeof v === 'number' ? String(Number(v.toPrecision(12))) : JSON.stringify(v); }).join(','));
-  return lines.join('\n') + '\n';
-}
 
 export const pcaReport = defineStage({
   name: 'pca-report',
@@ -57,19 +50,9 @@ export const pcaReport = defineStage({
       const coordTable: Record<string, number[] | string[]> = { image: m.layout.names };
       for (let i = 0; i < r; i++) coordTable[`pc${i + 1}`] = Array.from(C.col(i));
       await ctx.writeFile(`${p}-coordinates.csv`, csv(coordTable), { format: 'csv', description: `first ${r} principal coordinates of ${m.n} images` });
-      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
-      const svg = svgChart({
-        title: `Explained variance: ${m.name} (${m.n} images, d = ${m.d.toLocaleString('en')})`,
-        subtitle: `PC1 ${pct(ev.ratio[0] ?? 0)}, PC1-2 ${pct(ev.cumulative[1] ?? ev.cumulative[0] ?? 0)}, PC1-3 ${pct(ev.cumulative[2] ?? ev.cumulative.at(-1) ?? 0)} of the variance (solver ${f.solver})`,
-        x: { label: 'component', min: 0.5, max: m.k + 0.5 },
-        y: { label: 'fraction of variance per component', min: 0, max: Math.min(1, 1.08 * (ev.ratio[0] ?? 1)) },
-        y2: { label: 'cumulative fraction', min: 0, max: 1 },
-        series: [
-          { name: 'per component', x: ev.component, y: ev.ratio, kind: 'both', radius: 4 },
-          { name: 'cumulative', x: ev.component, y: ev.cumulative, kind: 'both', axis: 'y2', dashed: true },
-        ],
-      });
+      const svg = await varianceSvg(m.name, m.n, m.d, f.solver, ev);
       await ctx.writeFile(`${p}-variance.svg`, svg, { format: 'svg', description: 'explained variance per component and cumulative' });
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
       const mean = vectorToImage(m.mean, m.layout, 'mean', { clamp: true });
       await ctx.writeFile(`${p}-mean.png`, await imagePng(mean), { format: 'png', description: `mean image of ${m.n} images` });
       const e = Math.min(params.eigenImages, m.k);

@@ -1,6 +1,6 @@
 /**
  * pca-scatter: a map of an image collection in two principal coordinates, each image's
- * thumbnail drawn at its point and the mean marked at the origin (SVG, or PNG).
+ * thumbnail and name drawn at its point and the mean image at the origin (SVG, or PNG).
  *
  * ```yaml
  * - { id: map, stage: pca-scatter, input: svd, params: { thumbnail: 44 } }
@@ -14,15 +14,16 @@ import sharp from 'sharp';
 import { vectorToImage } from '../core/pca/stack.js';
 import { pcaModel, principalCoordinates, reconstructColumn, explainedVariance } from '../core/pca/model.js';
 import { pngDataUri } from '../core/image/collage.js';
-import { svgChart } from '../core/plot/svg.js';
+import { pcaScatterSvg } from '../core/plot/pca.js';
 
 export const pcaScatter = defineStage({
   name: 'pca-scatter',
-  summary: 'Scatter of two principal coordinates with each image drawn at its point, the mean at the origin (SVG or PNG)',
+  summary: 'Scatter of two principal coordinates with each image and its name drawn at its point, the mean image at the origin (SVG or PNG)',
   description: [
     'Coordinates: c_j = s ⊙ V[j, :] (the units generate takes). Thumbnails are the images rebuilt from',
     'every kept component (exact when svd kept them all, as the gram solver does), embedded as',
-    'base64 PNG, so the SVG is one self-contained file. Equal scales on both axes.',
+    'base64 PNG, so the SVG is one self-contained file. Equal scales on both axes. Thumbnails that would cover',
+    'one another are moved to the nearest free spot, with a grey line back to their point (the subtitle says how many).',
   ].join('\n'),
   example: `- { id: map, stage: pca-scatter, input: svd, params: { components: [1, 2], thumbnail: 44 } }`,
   input: 'Factorization',
@@ -43,24 +44,19 @@ export const pcaScatter = defineStage({
       const C = principalCoordinates(m, top);
       const xs = Array.from(C.col(a - 1)), ys = Array.from(C.col(b - 1));
       const tw = params.thumbnail, th = Math.round((tw * m.layout.height) / m.layout.width);
-      const images = [];
+      const thumbs = [];
       for (let j = 0; j < m.n; j++) {
         const im = vectorToImage(reconstructColumn(m, j), m.layout, m.layout.names[j]!, { clamp: true });
-        images.push({ x: xs[j]!, y: ys[j]!, href: await pngDataUri(im, tw), width: tw, height: th, title: `${m.layout.names[j]} (${xs[j]!.toFixed(2)}, ${ys[j]!.toFixed(2)})` });
+        thumbs.push({ x: xs[j]!, y: ys[j]!, href: await pngDataUri(im, tw), name: m.layout.names[j]! });
       }
+      const mean = { href: await pngDataUri(vectorToImage(m.mean, m.layout, 'mean', { clamp: true }), tw) };
       const ev = explainedVariance(m);
       const pct = (i: number) => `${(100 * ev.ratio[i - 1]!).toFixed(1)}%`;
-      const svg = svgChart({
+      const { svg } = await pcaScatterSvg({
         title: `${m.name}: ${m.n} images in principal coordinates`,
-        subtitle: `PC${a} and PC${b} explain ${pct(a)} and ${pct(b)} of the variance; + marks the mean image (origin)`,
-        width: params.width,
-        height: params.height,
-        x: { label: `PC${a} coordinate (${pct(a)} of variance)` },
-        y: { label: `PC${b} coordinate (${pct(b)} of variance)` },
-        series: [{ name: '', x: xs, y: ys, kind: 'points', radius: 2, color: '#888' }],
-        images,
-        markers: [{ x: 0, y: 0, label: 'mean', color: '#d62728' }],
-        equalAspect: true,
+        subtitle: `PC${a} and PC${b} explain ${pct(a)} and ${pct(b)} of the variance; the mean image (red frame) sits at the origin`,
+        width: params.width, height: params.height, xTitle: `PC${a} coordinate (${pct(a)} of variance)`, yTitle: `PC${b} coordinate (${pct(b)} of variance)`,
+        thumbs, mean, tw, th,
       });
       const png = params.path.toLowerCase().endsWith('.png');
       const data = png ? await sharp(Buffer.from(svg)).png().toBuffer() : svg;

@@ -20,7 +20,7 @@ describe('pipelines/icp.yaml', () => {
       expect(a.source.points.rows).toBe(31);
       expect(a.target.points.rows).toBe(30);
       const names = r.files.map((f) => f.path.split('/').pop()).sort();
-      expect(names).toEqual(['aligned.csv', 'alignment.json', 'icp-anim.svg', 'icp-error.svg', 'icp-points.svg']);
+      expect(names).toEqual(['aligned.csv', 'alignment.json', 'icp-anim.svg', 'icp-correspondences.svg', 'icp-error.svg', 'icp-points.svg']);
       expect(readFileSync(join(t.dir, 'icp-anim.svg'), 'utf8')).toContain('<animate attributeName="cx"');
     } finally {
       t.cleanup();

@@ -9,6 +9,7 @@ import { angle2D } from '../../src/core/points/rigid.js';
 import { parsePoints } from '../../src/core/points/parse.js';
 import type { Alignment } from '../../src/core/ports.js';
 import { ROOT, tempDir } from '../helpers.js';
+import { axisTitled, legendLabels, markItems } from '../core/plot/svg-parse.js';
 
 const PIPE = join(ROOT, 'pipelines', 'procrustes.yaml');
 
@@ -22,7 +23,17 @@ describe('pipelines/procrustes.yaml', () => {
       expect(a.translation[0]).toBeCloseTo(-Math.sin((34 * Math.PI) / 180), 10);
       expect(a.translation[1]).toBeCloseTo(1 - Math.cos((34 * Math.PI) / 180), 10);
       const names = r.files.map((f) => f.path.split('/').pop()).sort();
-      expect(names).toEqual(['aligned.csv', 'alignment.json', 'procrustes-error.svg', 'procrustes-points.svg']);
+      expect(names).toEqual(['aligned.csv', 'alignment.json', 'procrustes-correspondences.svg', 'procrustes-error.svg', 'procrustes-points.svg']);
+      // one-step method: residuals per pair before and after (log axis), not a one-point curve on negative axes
+      const err = readFileSync(join(t.dir, 'procrustes-error.svg'), 'utf8');
+      const x = axisTitled(err, /^pair/);
+      expect(x.labels.map(Number).every((v) => v >= 0 && Number.isInteger(v))).toBe(true);
+      expect(Number(x.labels.at(-1))).toBeGreaterThanOrEqual(65);
+      expect(axisTitled(err, /log scale/).labels.every((l) => /^1e[-+]\d+$/.test(l))).toBe(true);
+      expect(markItems(err, 'symbol')).toHaveLength(140); // 70 pairs before, 70 after
+      expect(legendLabels(err)).toEqual(['before the fit', 'after the fit']);
+      // correspondences: the 70 given pairs drawn as lines
+      expect(markItems(readFileSync(join(t.dir, 'procrustes-correspondences.svg'), 'utf8'), 'rule')).toHaveLength(70);
       const aligned = parsePoints(readFileSync(join(t.dir, 'aligned.csv')), { file: 'aligned.csv' }).points;
       const original = parsePoints(readFileSync(join(ROOT, 'data', 'point_cloud.txt')), { file: 'point_cloud.txt' }).points;
       for (let i = 0; i < 140; i++) expect(aligned.data[i]).toBeCloseTo(original.data[i]!, 10);

@@ -7,6 +7,7 @@ import { angle2D, axisAngle, compose, decompose, homogeneous, invertTransform, q
 import { parseConf } from '../../src/core/points/parse.js';
 import type { Alignment } from '../../src/core/ports.js';
 import { ROOT, hasShared, shared, sharedMissingMessage, tempDir } from '../helpers.js';
+import { axes, axisTitled, markItems, pathYs } from '../core/plot/svg-parse.js';
 
 describe('pipelines/icp-any-angle.yaml', () => {
   for (const angle of [180, 150]) {
@@ -20,10 +21,30 @@ describe('pipelines/icp-any-angle.yaml', () => {
         expect(a.details!.confident).toBe(true);
         expect(a.details!.finalStage).toBe('icp level 3');
         const names = r.files.map((f) => f.path.split('/').pop()).sort();
-        expect(names).toEqual(['aligned.csv', 'alignment.json', 'any-angle-anim.svg', 'any-angle-error.svg', 'any-angle-points.svg']);
+        expect(names).toEqual(['aligned.csv', 'alignment.json', 'any-angle-anim.svg', 'any-angle-correspondences.svg', 'any-angle-error.svg', 'any-angle-points.svg']);
         const svg = readFileSync(join(t.dir, 'any-angle-error.svg'), 'utf8');
-        expect(svg).toContain('L3');
-        expect(svg).toContain('final: icp level 3');
+        expect(svg).toContain('level 3');
+        expect(svg).toContain('Final: icp level 3');
+        // the RMSE changes only in the 15th digit: the axis must not blow that up into a curve.
+        // Distinct tick labels, the axis starts at 0, and the line stays within 1 px of flat
+        const y = axisTitled(svg, /inlier RMSE/);
+        expect(new Set(y.labels).size).toBe(y.labels.length);
+        expect(Number(y.labels[0])).toBe(0);
+        const ys = pathYs(/d="([^"]+)"/.exec(markItems(svg, 'line')[0]!)![1]!);
+        expect(Math.max(...ys) - Math.min(...ys)).toBeLessThan(1);
+        // the x axis counts steps in integers: no two labels alike, none fractional
+        const x = axes(svg).find((a) => a.title.startsWith('step'))!;
+        expect(x.labels.every((l) => /^\d+$/.test(l))).toBe(true);
+        // the animation starts from the turned pose as given, then shows the global step
+        const anim = readFileSync(join(t.dir, 'any-angle-anim.svg'), 'utf8');
+        const captions = [...anim.matchAll(/font-weight="bold" opacity="[01]">([^<]+)</g)].map((m) => m[1]);
+        expect(captions[0]).toBe('start: the source as given (no guess)');
+        expect(captions[1]).toMatch(/^after global \(rotation search, 12 starts\): inlier RMSE 0\.308/);
+        expect(captions.length).toBe(a.history!.length + 1);
+        // its first frame is the source as given: the first circle starts at the source's first point
+        const c0 = /<circle cx="([-\d.]+)" cy="([-\d.]+)" r="3"><animate attributeName="cx" values="([^"]+)"/.exec(anim)!;
+        const firstX = c0[3]!.split(';').map(Number);
+        expect(firstX[0]).not.toBeCloseTo(firstX.at(-1)!, 0); // it moves: starts elsewhere than it ends
       } finally {
         t.cleanup();
       }

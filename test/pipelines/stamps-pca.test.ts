@@ -115,7 +115,7 @@ describe('pipelines/stamps-pca.yaml', () => {
     const report = JSON.parse(readFileSync(join(out, 'pca-report.json'), 'utf8'));
     expect(report.values).toMatchObject({ images: 22, dim: 70890, rank: 21, solver: 'gram' });
     const svg = readFileSync(join(out, 'pca-scatter.svg'), 'utf8');
-    expect(svg.match(/<image /g)).toHaveLength(22);
+    expect(svg.match(/<image /g)).toHaveLength(23); // 22 stamps and the mean image
     expect(svg).toContain('>mean</text>');
   });
 

@@ -11,6 +11,7 @@ import { toPixels8 } from '../../src/core/image/io.js';
 import { psnr8 } from '../../src/core/image/quality.js';
 import type { Factorization, Image, Metrics } from '../../src/core/ports.js';
 import { tempDir } from '../helpers.js';
+import { axes, legendLabels, legendSymbols, markItems, pathXs, pathYs } from '../core/plot/svg-parse.js';
 import { decayingGray } from './image-fixtures.js';
 
 const tmp = tempDir('svdflow-report-');
@@ -49,10 +50,41 @@ describe('compression-report', () => {
     const json = JSON.parse(readFileSync(join(tmp.dir, 'decay-report.json'), 'utf8'));
     expect(json.values.k).toBe(6);
     const csv = readFileSync(join(tmp.dir, 'decay-report.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toBe('k,sigma_gray,energy,rel_error,psnr_db,bytes_float32,bytes_float64,ratio_float32,ratio_float64');
+    // CSV columns are the JSON table's (camelCase) keys, in order
+    expect(csv[0]).toBe(Object.keys(json.tables.curves).join(','));
+    expect(csv[0]).toBe('k,sigmaGray,energy,relError,psnrDb,bytesFloat32,bytesFloat64,ratioFloat32,ratioFloat64');
     expect(csv.length).toBe(37);
+    // the last k has no error left: PSNR is infinite, null in JSON and an empty field in CSV (never 'inf')
+    expect(json.tables.curves.psnrDb.at(-1)).toBeNull();
+    expect(csv.at(-1)!.split(',')[4]).toBe('');
+    expect(csv.join('\n')).not.toMatch(/inf/i);
     expect(readFileSync(join(tmp.dir, 'decay-report-spectrum.svg'), 'utf8')).toMatch(/<svg[\s\S]*k = 6/);
-    expect(readFileSync(join(tmp.dir, 'decay-report-error-storage.svg'), 'utf8')).toMatch(/storage float32/);
+  });
+
+  it('error-storage figure: every k on the axis, error from k = 0, legend outside the plots with dashed swatches for dashed series', async () => {
+    const f = (await lastValueFrom(of(img).pipe(center(), svd(), truncate({ rank: 6 })))) as Factorization;
+    await lastValueFrom(of(f).pipe(compressionReport({ prefix: 'es' }, { ctx })));
+    const svg = readFileSync(join(tmp.dir, 'es-error-storage.svg'), 'utf8');
+    // the k axis runs to the last computed k (36 here), in both panels
+    const kAxes = axes(svg).filter((a) => a.title.startsWith('rank k'));
+    expect(kAxes).toHaveLength(2);
+    for (const a of kAxes) expect(Number(a.labels.at(-1))).toBeGreaterThanOrEqual(35);
+    // the error curve starts at k = 0 (x pixel 0 of its panel), at the mean-only error
+    const errLine = markItems(svg, 'line')[0]!;
+    expect(pathXs(/d="([^"]+)"/.exec(errLine)![1]!)[0]).toBeCloseTo(0, 6);
+    // legend: float64 is dashed in the plot and in its swatch, float32 solid; the references dotted
+    const labels = legendLabels(svg);
+    expect(labels).toEqual(expect.arrayContaining(['factors, float32', 'factors, float64']));
+    const sym = legendSymbols(svg);
+    const dash = (i: number) => /stroke-dasharray="([^"]+)"/.exec(sym[i]!)?.[1] ?? 'solid';
+    expect(dash(labels.indexOf('factors, float32'))).toMatch(/^(solid|1,0)$/);
+    expect(dash(labels.indexOf('factors, float64'))).toBe('7,4');
+    expect(dash(labels.findIndex((l) => l.startsWith('raw 8-bit')))).toBe('2,3');
+    // the legend sits below both plots: its top is below the lowest axis title
+    const legendTop = Number(/<g class="mark-group role-legend"[^>]*transform="translate\([-\d.]+,([-\d.]+)\)"/.exec(svg)?.[1] ?? /role-legend[\s\S]*?translate\([-\d.]+,([-\d.]+)\)/.exec(svg)![1]);
+    expect(legendTop).toBeGreaterThan(2 * 220);
+    // y values inside the panel (nothing runs off the top): every vertex of every line within [0, 220]
+    for (const l of markItems(svg, 'line')) for (const y of pathYs(/d="([^"]+)"/.exec(l)![1]!)) expect(y).toBeGreaterThanOrEqual(-0.5);
   });
 
   it('with only the top values computed, tails stay exact and PSNR/SSIM are null', async () => {

@@ -37,7 +37,7 @@ describe('pca-report', () => {
     const csv = readCsv(join(tmp.dir, 'k-variance.csv'));
     expect(Number(csv.ratio![0])).toBeCloseTo(0.16 / 0.17, 10);
     const coords = readCsv(join(tmp.dir, 'k-coordinates.csv'));
-    expect(coords.image).toEqual(['"p"', '"q"', '"r"']);
+    expect(coords.image).toEqual(['p', 'q', 'r']);
     expect(Number(coords.pc1![0])).toBeCloseTo(0.4 / Math.sqrt(2), 10);
     expect(Number(coords.pc2![1])).toBeCloseTo(-0.2 / Math.sqrt(6), 10);
     expect(readFileSync(join(tmp.dir, 'k-variance.svg'), 'utf8')).toContain('PC1 94.1%');

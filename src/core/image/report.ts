@@ -9,7 +9,8 @@
  *    before clamping and 8-bit rounding,
  *  - bytes at float32 / float64 (storage.ts) and the ratio against the raw 8-bit original.
  */
-import { svgChart, PALETTE, type Series } from '../plot/svg.js';
+import { renderSvg, titleBlock, rows, decadeTicks, FORMAT, type Spec } from '../plot/vl.js';
+import { tableCsv } from '../table.js';
 import { combinedEnergy, combinedErrors, commonLength } from './lowrank.js';
 import { storageShape, lowRankBytes, originalBytes } from './storage.js';
 import type { Factorization } from '../ports.js';
@@ -25,6 +26,8 @@ export interface Curves {
   bytesFloat64: number[];
   ratioFloat32: number[];
   ratioFloat64: number[];
+  /** relative error with the mean only (k = 0) */
+  errorAtZero: number;
 }
 
 export function planeNames(f: Factorization): string[] {
@@ -44,7 +47,7 @@ export function compressionCurves(f: Factorization): Curves {
   const peak = f.template.kind === 'Image' ? f.template.range[1] : 1;
   const cells = shape.m * shape.n * f.factors.length;
   const origNormSq = f.originalNormSq.reduce((a, b) => a + b, 0);
-  const c: Curves = { k: [], sigma: f.factors.map(() => []), energy: [], error: [], psnrDb: [], bytesFloat32: [], bytesFloat64: [], ratioFloat32: [], ratioFloat64: [] };
+  const c: Curves = { k: [], sigma: f.factors.map(() => []), energy: [], error: [], psnrDb: [], bytesFloat32: [], bytesFloat64: [], ratioFloat32: [], ratioFloat64: [], errorAtZero: err[0]! };
   for (let k = 1; k <= K; k++) {
     c.k.push(k);
     f.factors.forEach((F, p) => c.sigma[p]!.push(F.s[k - 1]!));
@@ -61,53 +64,95 @@ export function compressionCurves(f: Factorization): Curves {
   return c;
 }
 
+/** The per-k table of the JSON report and the CSV: k, sigma<Plane> per plane, energy, relError, psnrDb, storage (camelCase keys). */
+export function curvesTable(c: Curves, names: string[]): Record<string, number[]> {
+  const table: Record<string, number[]> = { k: c.k };
+  names.forEach((nm, p) => (table[`sigma${nm[0]!.toUpperCase()}${nm.slice(1)}`] = c.sigma[p]!));
+  Object.assign(table, { energy: c.energy, relError: c.error, psnrDb: c.psnrDb, bytesFloat32: c.bytesFloat32, bytesFloat64: c.bytesFloat64, ratioFloat32: c.ratioFloat32, ratioFloat64: c.ratioFloat64 });
+  return table;
+}
+
 export function curvesCsv(c: Curves, names: string[]): string {
-  const head = ['k', ...names.map((n) => `sigma_${n}`), 'energy', 'rel_error', 'psnr_db', 'bytes_float32', 'bytes_float64', 'ratio_float32', 'ratio_float64'];
-  const g = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(10))) : x > 0 ? 'inf' : '');
-  const rows = c.k.map((k, i) => [k, ...c.sigma.map((s) => s[i]!), c.energy[i]!, c.error[i]!, c.psnrDb[i]!, c.bytesFloat32[i]!, c.bytesFloat64[i]!, c.ratioFloat32[i]!, c.ratioFloat64[i]!].map(g).join(','));
-  return [head.join(','), ...rows].join('\n') + '\n';
+  return tableCsv(curvesTable(c, names));
 }
 
-const PLANE_COLORS: Record<string, string> = { R: '#d62728', G: '#2ca02c', B: '#1f77b4', gray: '#333333', Y: '#333333', matrix: '#333333' };
+const PLANE_COLORS: Record<string, string> = { R: '#d62728', G: '#2ca02c', B: '#1f77b4', gray: '#333333', Y: '#333333', Cb: '#1f77b4', Cr: '#d62728', matrix: '#333333' };
+const W = 640;
 
-/** Singular values (log y) per plane, with the cumulative energy on the second axis and the chosen k. */
-export function spectrumSvg(f: Factorization, c: Curves, k: number, title: string): string {
+function kRule(k: number, label: boolean): Spec[] {
+  const layers: Spec[] = [{ data: { values: [{ k }] }, mark: { type: 'rule', color: '#555', strokeDash: [4, 3] }, encoding: { x: { field: 'k', type: 'quantitative' } } } as Spec];
+  if (label) layers.push({ data: { values: [{ k, t: `k = ${k}` }] }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 4, y: 4, fontWeight: 'bold', color: '#333' }, encoding: { x: { field: 'k', type: 'quantitative' }, text: { field: 't' } } });
+  return layers;
+}
+
+/** Singular values per plane on a log axis, and the cumulative energy below it on a shared k axis. */
+export async function spectrumSvg(f: Factorization, c: Curves, k: number, title: string): Promise<string> {
   const names = planeNames(f);
-  const series: Series[] = names.map((n, p) => ({ name: `σ (${n})`, x: c.k, y: c.sigma[p]!.map((v) => Math.max(v, 1e-16)), color: PLANE_COLORS[n] ?? PALETTE[p] }));
-  series.push({ name: 'cumulative energy', x: c.k, y: c.energy.map((e) => 100 * e), axis: 'y2', color: PALETTE[4], dashed: true });
-  return svgChart({
-    title,
-    subtitle: `${names.length > 1 ? 'one SVD per plane' : 'singular values'}; k = ${k} keeps ${(100 * c.energy[k - 1]!).toFixed(2)}% of the energy`,
-    x: { label: 'index i' },
-    y: { label: 'singular value σᵢ (log scale)', log: true, min: Math.max(1e-16, Math.min(...c.sigma.flat().filter((v) => v > 0)) / 1.5), max: Math.max(...c.sigma.flat()) * 1.5 },
-    y2: { label: 'energy kept by the top values (%)', min: 0, max: 100 },
-    series,
-    vlines: [{ x: k, label: `k = ${k}` }],
-  });
+  const sig = names.flatMap((n, p) => c.sigma[p]!.map((s, i) => ({ i: c.k[i]!, s, plane: n }))).filter((r) => r.s > 0);
+  const K = c.k.length;
+  const x = { field: 'i', type: 'quantitative', title: 'index i (k)', scale: { domain: [0, K] } };
+  const spec = {
+    title: titleBlock(title, `${names.length > 1 ? 'one SVD per plane' : 'singular values'}; k = ${k} keeps ${(100 * c.energy[k - 1]!).toFixed(2)}% of the energy (Σ σᵢ² of the centred image)`, W),
+    vconcat: [
+      {
+        width: W, height: 240,
+        layer: [
+          { data: { values: sig }, mark: { type: 'line' }, encoding: { x, y: { field: 's', type: 'quantitative', scale: { type: 'log' }, axis: { format: FORMAT.logDecades, values: decadeTicks(Math.min(...sig.map((r) => r.s)), Math.max(...sig.map((r) => r.s))) }, title: 'singular value σᵢ (log scale)' }, color: { field: 'plane', type: 'nominal', title: 'plane', scale: { domain: names, range: names.map((n) => PLANE_COLORS[n] ?? '#333') }, legend: names.length > 1 ? { orient: 'top-right', symbolType: 'stroke' } : null } } },
+          ...kRule(k, true),
+        ],
+      },
+      {
+        width: W, height: 140,
+        layer: [
+          { data: { values: rows({ i: c.k, e: c.energy }) }, mark: { type: 'line', color: '#9467bd' }, encoding: { x: { ...x, field: 'i' }, y: { field: 'e', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: FORMAT.percent }, title: 'energy kept' } } },
+          ...kRule(k, false),
+        ],
+      },
+    ],
+  };
+  return renderSvg(spec);
 }
 
-/** Relative error vs k with storage on the second axis (float32 and float64) and the original's sizes as references. */
-export function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: string; bytes: number }>, title: string): string {
+/**
+ * Relative error against k from k = 0 (the mean alone) to every computed k, and the storage of the
+ * rank-k factors (float32 solid, float64 dashed, log axis) against the original's sizes (dotted
+ * reference lines), on one shared k axis. Legends sit outside the plots.
+ */
+export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: string; bytes: number }>, title: string): Promise<string> {
   const kib = (b: number) => b / 1024;
-  // show k up to where float32 storage passes the largest reference by 25% (at least 3k): the useful range
-  const maxRef = Math.max(...refs.map((r) => r.bytes));
-  const kCross = c.bytesFloat32.findIndex((b) => b >= 1.25 * maxRef) + 1 || c.k.length;
-  const xmax = Math.min(c.k.length, Math.max(3 * k, kCross, 10));
-  const cut = <T>(a: T[]) => a.slice(0, xmax);
-  const x0 = c.k[0]!, x1 = c.k[xmax - 1]!;
-  const series: Series[] = [
-    { name: 'relative error (%)', x: cut(c.k), y: cut(c.error).map((e) => 100 * e), color: PALETTE[1] },
-    { name: 'storage float32 (KiB)', x: cut(c.k), y: cut(c.bytesFloat32).map(kib), axis: 'y2', color: PALETTE[0] },
-    { name: 'storage float64 (KiB)', x: cut(c.k), y: cut(c.bytesFloat64).map(kib), axis: 'y2', color: PALETTE[0], dashed: true },
-    ...refs.map((r, i) => ({ name: `${r.name} (${kib(r.bytes).toFixed(0)} KiB)`, x: [x0, x1], y: [kib(r.bytes), kib(r.bytes)], axis: 'y2' as const, color: PALETTE[[7, 2, 3, 5][i % 4]!], dashed: true })),
+  const K = c.k.length;
+  const x = { field: 'k', type: 'quantitative', title: 'rank k (0 = the mean alone)', scale: { domain: [0, K], nice: false } };
+  const err = [{ k: 0, e: c.errorAtZero }, ...c.k.map((kk, i) => ({ k: kk, e: c.error[i]! }))];
+  const store = [
+    ...c.k.map((kk, i) => ({ k: kk, b: kib(c.bytesFloat32[i]!), s: 'factors, float32' })),
+    ...c.k.map((kk, i) => ({ k: kk, b: kib(c.bytesFloat64[i]!), s: 'factors, float64' })),
   ];
-  return svgChart({
-    title,
-    subtitle: `at k = ${k}: error ${(100 * c.error[k - 1]!).toFixed(2)}%, ${kib(c.bytesFloat32[k - 1]!).toFixed(0)} KiB at float32 (ratio ${c.ratioFloat32[k - 1]!.toFixed(1)}x vs raw 8-bit)`,
-    x: { label: 'rank k' },
-    y: { label: 'relative Frobenius error vs original (%)', min: 0 },
-    y2: { label: 'storage (KiB)', min: 0 },
-    series,
-    vlines: [{ x: k, label: `k = ${k}` }],
-  });
+  const refNames = refs.map((r) => `${r.name} (${kib(r.bytes).toFixed(0)} KiB)`);
+  const refRows = refs.flatMap((r, i) => [{ k: 0, b: kib(r.bytes), s: refNames[i]! }, { k: K, b: kib(r.bytes), s: refNames[i]! }]);
+  const domain = ['factors, float32', 'factors, float64', ...refNames];
+  const refColors = ['#7f7f7f', '#2ca02c', '#ff7f0e', '#8c564b'];
+  const series = {
+    color: { field: 's', type: 'nominal', title: null, scale: { domain, range: ['#1f77b4', '#1f77b4', ...refNames.map((_, i) => refColors[i % refColors.length]!)] }, legend: { orient: 'bottom', direction: 'vertical', columns: 2, symbolType: 'stroke', symbolSize: 300 } },
+    strokeDash: { field: 's', type: 'nominal', title: null, scale: { domain, range: [[1, 0], [7, 4], ...refNames.map(() => [2, 3])] } },
+  };
+  const spec = {
+    title: titleBlock(title, `at k = ${k}: error ${(100 * c.error[k - 1]!).toFixed(2)}%, ${kib(c.bytesFloat32[k - 1]!).toFixed(0)} KiB of float32 factors (${c.ratioFloat32[k - 1]!.toFixed(1)}x smaller than the raw 8-bit image); the mean alone leaves ${(100 * c.errorAtZero).toFixed(1)}%`, W),
+    vconcat: [
+      {
+        width: W, height: 220,
+        layer: [
+          { data: { values: err }, mark: { type: 'line', color: '#d62728' }, encoding: { x, y: { field: 'e', type: 'quantitative', scale: { domain: [0, Math.max(1e-12, ...err.map((r) => r.e))], nice: true }, axis: { format: '.0%' }, title: 'relative Frobenius error' } } },
+          ...kRule(k, true),
+        ],
+      },
+      {
+        width: W, height: 220,
+        layer: [
+          { data: { values: [...store, ...refRows] }, mark: { type: 'line', clip: true }, encoding: { x, y: { field: 'b', type: 'quantitative', scale: { type: 'log' }, axis: { format: ',~g', values: decadeTicks(Math.min(...store.map((r) => r.b), ...refRows.map((r) => r.b)), Math.max(...store.map((r) => r.b), ...refRows.map((r) => r.b))) }, title: 'storage (KiB, log scale)' }, ...series } },
+          ...kRule(k, false),
+        ],
+      },
+    ],
+  };
+  return renderSvg(spec);
 }

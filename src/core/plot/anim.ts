@@ -5,6 +5,7 @@
  * Equal x/y scale. Pure: returns SVG text.
  */
 import { escapeXml, fmtTick, niceTicks, PALETTE } from './svg.js';
+import { wrapText } from './vl.js';
 
 export interface AnimLayer {
   name: string;
@@ -34,8 +35,12 @@ export interface AnimOptions {
 }
 
 export function animatedScatterSvg(o: AnimOptions): string {
-  const W = o.width ?? 720, H = o.height ?? 480;
-  const m = { l: 64, r: 24, t: o.subtitle ? 58 : 44, b: 64 };
+  const W = o.width ?? 720;
+  // the subtitle wrapped to the width (about 6.5 px per 12 px character), the frame caption on its own line above the plot, the legend below it
+  const subLines = o.subtitle ? wrapText(o.subtitle, Math.floor((W - 24) / 6.5)) : [];
+  const capY = 44 + subLines.length * 16;
+  const H = (o.height ?? 480) + subLines.length * 16;
+  const m = { l: 64, r: 24, t: capY + 12, b: 72 };
   const pw = W - m.l - m.r, ph = H - m.t - m.b;
   const frames = o.moving.frames;
   const F = frames.length;
@@ -70,7 +75,7 @@ export function animatedScatterSvg(o: AnimOptions): string {
   parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(o.title)}</text>`);
-  if (o.subtitle) parts.push(`<text x="${W / 2}" y="40" text-anchor="middle" fill="#555">${escapeXml(o.subtitle)}</text>`);
+  subLines.forEach((l, i) => parts.push(`<text x="${W / 2}" y="${40 + i * 16}" text-anchor="middle" fill="#555">${escapeXml(l)}</text>`));
   for (const t of niceTicks(X0, X0 + span * pw)) parts.push(`<line x1="${sx(t).toFixed(1)}" y1="${m.t}" x2="${sx(t).toFixed(1)}" y2="${m.t + ph}" stroke="#eee"/><text x="${sx(t).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${fmtTick(t)}</text>`);
   for (const t of niceTicks(Y0, Y0 + span * ph)) parts.push(`<line x1="${m.l}" y1="${sy(t).toFixed(1)}" x2="${m.l + pw}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmtTick(t)}</text>`);
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
@@ -99,14 +104,16 @@ export function animatedScatterSvg(o: AnimOptions): string {
   // captions: one text per frame, visible during its frame (discrete opacity)
   (o.captions ?? []).slice(0, F).forEach((c, f) => {
     const vis = Array.from({ length: total }, (_, i) => (Math.min(i, F - 1) === f ? 1 : 0)).join(';');
-    parts.push(`<text x="${m.l + 8}" y="${m.t + ph - 8}" font-weight="bold" opacity="${f === 0 ? 1 : 0}">${escapeXml(c)}<animate attributeName="opacity" values="${vis}" keyTimes="${keyTimes}" calcMode="discrete" dur="${dur}s" repeatCount="indefinite"/></text>`);
+    parts.push(`<text x="${m.l}" y="${capY}" font-weight="bold" opacity="${f === 0 ? 1 : 0}">${escapeXml(c)}<animate attributeName="opacity" values="${vis}" keyTimes="${keyTimes}" calcMode="discrete" dur="${dur}s" repeatCount="indefinite"/></text>`);
   });
   // legend
   const legend = [{ name: o.moving.name, color: mc }, ...o.fixed.map((l, k) => ({ name: l.name, color: l.color ?? PALETTE[(k + 1) % PALETTE.length]! }))];
-  legend.forEach((l, i) => {
-    const Y = m.t + 14 + i * 16;
-    parts.push(`<rect x="${m.l + pw - 170}" y="${Y - 9}" width="12" height="10" fill="${l.color}"/><text x="${m.l + pw - 152}" y="${Y}">${escapeXml(l.name)}</text>`);
-  });
+  let lx = m.l;
+  const ly = m.t + ph + 56;
+  for (const l of legend) {
+    parts.push(`<circle cx="${lx + 5}" cy="${ly - 4}" r="5" fill="${l.color}"/><text x="${lx + 14}" y="${ly}">${escapeXml(l.name)}</text>`);
+    lx += 30 + l.name.length * 6.5;
+  }
   parts.push('</svg>');
   return parts.join('\n');
 }
