@@ -5,9 +5,11 @@
  * titles wrapped to the figure width, one tick format per axis kind, and a y domain
  * that never magnifies rounding noise (`guardedDomain`).
  */
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
+
+// loaded on first use: the two libraries take a few hundred ms to import, which every CLI start would pay
+let libs: Promise<[typeof import('vega'), typeof import('vega-lite')]> | undefined;
+const load = () => (libs ??= Promise.all([import('vega'), import('vega-lite')]));
 
 /** A Vega-Lite spec as plain data (checked by vega-lite's compiler when rendered; the TS types of nested layers are too strict to write by hand). */
 export type Spec = Record<string, unknown>;
@@ -141,8 +143,9 @@ export function decadeTicks(lo: number, hi: number, max = 10): number[] {
 
 /** Compiles a Vega-Lite spec (svdflow's CONFIG merged under the spec's own) and renders it to SVG text. */
 export async function renderSvg(spec: Spec): Promise<string> {
+  const [vega, vl] = await load();
   const s = { ...spec, config: { ...CONFIG, ...((spec.config as object | undefined) ?? {}) } } as unknown as TopLevelSpec;
-  const compiled = vl.compile(s).spec;
+  const compiled = vl.compile(s, { logger: vega.logger(vega.Error) }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none', logLevel: vega.Error });
   try {
     return await view.toSVG();
