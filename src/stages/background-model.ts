@@ -11,13 +11,14 @@
  * @see batch-frames, write-video, evaluate-masks
  */
 import { z } from 'zod';
-import { Observable, defer, from, toArray, mergeMap, filter } from 'rxjs';
+import { Observable, defer, from, toArray, mergeMap, filter, finalize } from 'rxjs';
 import { boundedConcatMap } from '../core/flow.js';
 import { defineStage } from '../core/stage.js';
 import type { FrameBatch } from '../core/ports.js';
 import { MODEL_SCALES } from '../core/video/background.js';
 import { batchModel } from '../core/video/batch.js';
 import { ModelStream } from '../core/video/model-stream.js';
+import { modelRunner } from '../core/video/io/model-thread.js';
 import { FileModelStore } from '../core/video/io/checkpoints.js';
 
 /** params both modes use */
@@ -73,10 +74,11 @@ export const backgroundModel = defineStage({
     if (p.mode === 'batch') return source.pipe(toArray(), mergeMap((batches) => from(batchModel(batches, p))));
     return defer(() => {
       const store = new FileModelStore(ctx.checkpointDir, (f, d) => ctx.outputs.writeNow(f, d));
-      const model = new ModelStream(p, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'));
+      const model = new ModelStream(p, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), (o, st) => modelRunner(o, st));
       return source.pipe(
         boundedConcatMap((b: FrameBatch) => model.push(b), ctx.flow, { highWaterMark: 2 }),
         filter((b): b is FrameBatch => b !== undefined),
+        finalize(() => void model.close()),
       );
     });
   },

@@ -6,7 +6,8 @@
  */
 import { InputError } from '../errors.js';
 import type { FrameBatch } from '../ports.js';
-import { StreamingBackground, type StreamingOptions } from './background.js';
+import type { StreamingOptions } from './background.js';
+import { inlineRunner, type ModelRunner, type RunnerFactory } from './model-runner.js';
 import { foregroundOf } from './batch.js';
 import { checkpointDue, resumeState, statesToPrune, type StateRef } from './resume.js';
 import { decodeState, encodeState } from './state.js';
@@ -34,7 +35,7 @@ export type ModelStreamOptions = Omit<StreamingOptions, 'width' | 'height' | 'ch
 };
 
 export class ModelStream {
-  private model?: StreamingBackground;
+  private model?: ModelRunner;
   private skipBefore = -Infinity;
   private ready = false;
 
@@ -43,7 +44,14 @@ export class ModelStream {
     private readonly store: ModelStore | undefined,
     private readonly resume: boolean,
     private readonly onResume: (at: number, file: string) => void = () => undefined,
+    /** where the model runs: here (default) or on a worker thread (io/model-thread.ts; call close() when done) */
+    private readonly runner: RunnerFactory = inlineRunner,
   ) {}
+
+  /** Ends the model's thread, if any. */
+  close(): Promise<void> {
+    return this.model?.close() ?? Promise.resolve();
+  }
 
   private opts(b: FrameBatch): StreamingOptions {
     return { ...this.o, width: b.width, height: b.height, channels: b.channels };
@@ -55,7 +63,7 @@ export class ModelStream {
     if (!this.resume) return store.clear();
     const st = resumeState(store.list(), store.consumersNext());
     if (!st) return;
-    this.model = StreamingBackground.fromState(this.opts(b), decodeState(store.read(st)));
+    this.model = this.runner(this.opts(b), decodeState(store.read(st)));
     this.skipBefore = st.next;
     this.onResume(st.next, st.file);
   }
@@ -70,14 +78,15 @@ export class ModelStream {
     const end = b.start + b.count;
     if (end <= this.skipBefore) return undefined;
     if (b.start < this.skipBefore) throw new InputError(`cannot resume at frame ${this.skipBefore}: batch ${b.start}..${end - 1} straddles it`, 'use the same batch size as the interrupted run, or run without --resume');
-    const model = (this.model ??= new StreamingBackground(this.opts(b)));
+    const model = (this.model ??= this.runner(this.opts(b)));
     if (model.dim !== b.width * b.height * b.channels) throw new InputError(`frame size changed to ${b.width}x${b.height}x${b.channels}`, 'decode with one size');
-    const { background, mask } = model.process(b.frames, b.count, p.background || p.foreground);
+    const due = !!this.store && checkpointDue(b.start, end, p.checkpointEvery);
+    const { background, mask, state } = await model.process(b.frames, b.count, p.background || p.foreground, due);
     const out: FrameBatch = { ...b, mask };
     if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
     if (p.background) out.background = background;
-    if (this.store && checkpointDue(b.start, end, p.checkpointEvery)) {
-      await this.store.save(end, encodeState(model.toState()));
+    if (this.store && due) {
+      await this.store.save(end, encodeState(state!));
       for (const old of statesToPrune(this.store.list(), this.store.consumersNext())) await this.store.remove(old);
     }
     return out;

@@ -1,0 +1,96 @@
+/**
+ * The streaming background model on its own thread, so that its per-pixel work and SVD
+ * updates overlap the main thread's decoding (slicing ffmpeg's pipe into frames and batches)
+ * and encoding (turning layers into bytes for the ffmpeg encoders), instead of taking turns
+ * with them. ffmpeg's decoder and encoders are child processes already.
+ *
+ * `modelRunner` gives the ModelRunner interface (../model-runner.ts) inline (SVDFLOW_THREADS=0,
+ * or `threaded: false`) or on a worker_threads Worker that owns the StreamingBackground (model-worker.ts): one batch is in
+ * flight at a time, its frames are copied to the worker (the batch may feed other steps too),
+ * and the results come back transferred, not copied. The caller's bounded queue
+ * (boundedConcatMap) still closes the run's valve while the worker is busy, so memory stays
+ * bounded. Seam: this is the one place that creates the thread; when the shared compute pool
+ * (src/core/pool, piscina) can keep per-stream state in a worker, `modelRunner` switches to it.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { StreamingBackground, type StreamingOptions } from '../background.js';
+import { inlineRunner, type ModelRunner } from '../model-runner.js';
+import { InputError } from '../../errors.js';
+
+/** Threads are used unless SVDFLOW_THREADS=0 (the compute pool's switch). */
+export function videoThreads(): boolean {
+  return process.env.SVDFLOW_THREADS !== '0';
+}
+
+/** The compiled worker under dist/ when running from the TypeScript sources (vitest, tsx). */
+function workerFile(): string | undefined {
+  const self = fileURLToPath(import.meta.url);
+  if (self.endsWith('.js')) return self.replace(/model-thread\.js$/, 'model-worker.js');
+  const i = self.lastIndexOf('/src/');
+  const js = i < 0 ? '' : `${self.slice(0, i)}/dist${self.slice(i, -3)}.js`.replace(/model-thread\.js$/, 'model-worker.js');
+  return js && existsSync(js) ? js : undefined;
+}
+
+interface Reply {
+  id: number;
+  mask?: Uint8Array;
+  background?: Float32Array;
+  state?: Record<string, unknown>;
+  error?: { name: string; message: string; hint?: string };
+}
+
+class ThreadRunner implements ModelRunner {
+  readonly threaded = true;
+  readonly dim: number;
+  private readonly w: Worker;
+  private next = 0;
+  private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
+  private failure?: Error;
+
+  constructor(file: string, o: StreamingOptions, state?: Record<string, unknown>) {
+    this.dim = o.width * o.height * o.channels;
+    this.w = new Worker(file, { workerData: { options: o, state } });
+    this.w.on('message', (r: Reply) => {
+      const p = this.pending.get(r.id);
+      this.pending.delete(r.id);
+      p?.resolve(r);
+    });
+    const fail = (e: Error) => {
+      this.failure ??= e;
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    };
+    this.w.on('error', fail);
+    this.w.on('exit', (code) => fail(new Error(`the background-model thread exited (code ${code})`)));
+  }
+
+  process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = this.next++;
+    return new Promise<Reply>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.w.postMessage({ id, frames: frames.subarray(0, count * this.dim), count, withBackground, wantState });
+    }).then((r) => {
+      if (r.error) throw r.error.name === 'InputError' ? new InputError(r.error.message, r.error.hint ?? '') : Object.assign(new Error(r.error.message), { name: r.error.name });
+      return { mask: r.mask!, ...(r.background ? { background: r.background } : {}), ...(r.state ? { state: r.state } : {}) };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.failure ??= new Error('the background-model thread was closed');
+    await this.w.terminate();
+  }
+}
+
+/**
+ * The model for options `o`, from a checkpoint `state` if given (StreamingBackground.fromState
+ * checks it; on a thread it is checked before the thread starts, so a bad checkpoint fails here).
+ */
+export function modelRunner(o: StreamingOptions, state?: Record<string, unknown>, threaded = videoThreads()): ModelRunner {
+  const file = threaded ? workerFile() : undefined;
+  if (!file) return inlineRunner(o, state);
+  if (state) StreamingBackground.fromState(o, state);
+  return new ThreadRunner(file, o, state);
+}
