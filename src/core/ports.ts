@@ -38,6 +38,8 @@ export interface Image {
   source?: string;
   /** encoded size in bytes of the source file, if any (for storage comparisons) */
   sourceBytes?: number;
+  /** the rank k of a low-rank reconstruction (set by reconstruct; encode's {k}) */
+  rank?: number;
 }
 
 /** Several images of the same size and colour, in a stable order. */

@@ -6,7 +6,7 @@
  *
  * ```yaml
  * - stage: encode
- *   params: { path: "{name}-k35.png" }
+ *   params: { path: "{name}-k{k}.png" }     # turtle-k35.png after truncate to 35
  * ```
  * @see load, reconstruct
  */
@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { from, concatMap } from 'rxjs';
 import { extname } from 'node:path';
 import { defineStage } from '../core/stage.js';
+import { InputError } from '../core/errors.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { encodeImage, type EncodeFormat } from '../core/image/io.js';
 import type { FileRef, Image, ImageBatch } from '../core/ports.js';
@@ -25,15 +26,16 @@ export const encode = defineStage({
   name: 'encode',
   summary: 'Write images as PNG, JPEG or WebP (8-bit, mean and normalization undone); one file per image',
   description: [
-    'path is a template under --out: {name} is the image name, {index} its position (in a batch or the stream).',
+    'path is a template under --out: {name} is the image name, {index} its position (in a batch or the stream),',
+    '{k} the rank of a low-rank reconstruction (so that several ranks written to one folder keep apart).',
     'format auto takes it from the extension (.png, .jpg/.jpeg, .webp; none → .png is added).',
     'Files are renamed into place only when the whole run succeeds.',
   ].join('\n'),
-  example: '- stage: encode\n  params: { path: "{name}-k35.png" }',
+  example: '- stage: encode\n  params: { path: "{name}-k{k}.png" }',
   input: ['Image', 'ImageBatch'] as const,
   output: 'File',
   params: z.strictObject({
-    path: z.string().min(1).default('{name}.png').describe('output file name under --out; {name} = image name, {index} = position'),
+    path: z.string().min(1).default('{name}.png').describe('output file name under --out; {name} = image name, {index} = position, {k} = rank of a reconstruction'),
     format: z.enum(['auto', 'png', 'jpeg', 'webp']).default('auto').describe('file format (auto: from the extension)'),
     quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
     lossless: z.boolean().default(false).describe('WebP: lossless'),
@@ -43,7 +45,10 @@ export const encode = defineStage({
     const write = async (img: Image, index: number): Promise<FileRef> => {
       const ext = extname(params.path).toLowerCase();
       const format: EncodeFormat = params.format !== 'auto' ? params.format : (BY_EXT[ext] ?? 'png');
-      let rel = params.path.replaceAll('{name}', img.name).replaceAll('{index}', String(index));
+      if (params.path.includes('{k}') && img.rank === undefined) {
+        throw new InputError(`path ${params.path} uses {k}, but image ${img.name} is not a low-rank reconstruction (it has no rank)`, 'remove {k} from the path, or encode the output of reconstruct');
+      }
+      let rel = params.path.replaceAll('{name}', img.name).replaceAll('{index}', String(index)).replaceAll('{k}', String(img.rank));
       if (params.format === 'auto' && !BY_EXT[ext]) rel += EXT.png;
       const buf = await encodeImage(img, format, { quality: params.quality, lossless: params.lossless });
       return ctx.writeFile(rel, buf, { format, description: `${img.color} image ${img.name} ${img.width}x${img.height}` });

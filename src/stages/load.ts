@@ -16,15 +16,25 @@ import { relative } from 'node:path';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
-import { decodeImage } from '../core/image/io.js';
+import { decodeImage, type ResizeSpec } from '../core/image/io.js';
 import { listImageFiles, isGlob } from '../core/image/files.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
+// As in sharp, a side that is null or absent follows the aspect ratio, and neither side keeps the
+// input's size: a pipeline can leave `width: null, height: null` variables for the user to set.
 const resizeSchema = z.strictObject({
-  width: z.number().int().min(1).optional().describe('width in pixels (columns)'),
-  height: z.number().int().min(1).optional().describe('height in pixels (rows)'),
-  fit: z.enum(['fill', 'cover', 'contain', 'inside', 'outside']).default('fill').describe("fill stretches to exactly width x height; cover crops; contain pads; inside/outside keep the aspect ratio (sharp's fit)"),
-}).refine((r) => r.width !== undefined || r.height !== undefined, { message: 'resize needs width, height or both' });
+  width: z.number().int().min(1).nullish().describe('width in pixels (columns); null or absent: follows the aspect ratio (both absent: no resize)'),
+  height: z.number().int().min(1).nullish().describe('height in pixels (rows); null or absent: follows the aspect ratio (both absent: no resize)'),
+  fit: z.enum(['fill', 'cover', 'contain', 'inside', 'outside']).default('fill').describe("when both sides are given: fill stretches to exactly width x height; cover crops; contain pads; inside/outside keep the aspect ratio (sharp's fit)"),
+});
+
+/** The resize to apply, or undefined when no side is given (null counts as not given). */
+function resizeOf(r: z.output<typeof resizeSchema> | null | undefined): ResizeSpec | undefined {
+  if (!r || (r.width == null && r.height == null)) return undefined;
+  // one side only: the other follows the aspect ratio (sharp's fill would keep the input's other side)
+  const both = r.width != null && r.height != null;
+  return { width: r.width ?? undefined, height: r.height ?? undefined, fit: both ? r.fit : 'inside' };
+}
 
 export const load = defineStage({
   name: 'load',
@@ -42,7 +52,7 @@ export const load = defineStage({
   params: z.strictObject({
     path: z.string().min(1).describe('image file, folder, or glob with wildcards in the file name (e.g. stamps/*.jpg); relative to the pipeline file'),
     mode: z.enum(['gray', 'rgb', 'ycbcr']).default('rgb').describe('planes to produce: gray (1), rgb (3) or ycbcr (3: luminance + chroma)'),
-    resize: resizeSchema.optional().describe('resize every image (for a batch of different sizes, this makes them equal)'),
+    resize: resizeSchema.nullish().describe('resize every image (for a batch of different sizes, this makes them equal); absent or null: keep the size'),
     name: z.string().min(1).optional().describe('name of the value (default: the file or folder name)'),
   }),
   inputFiles: (p) => (isGlob(p.path) ? [] : [p.path]),
@@ -52,14 +62,14 @@ export const load = defineStage({
       const { files, batch } = listImageFiles(abs, params.path);
       const shownOf = (f: string) => relative(ctx.baseDir, f) || f;
       if (!batch) {
-        yield await decodeImage(files[0]!, { mode: params.mode, resize: params.resize, name: params.name, shown: params.path });
+        yield await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path });
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
       const images: Image[] = [];
       for (const f of files) {
         if (ctx.signal.aborted) return;
-        images.push(await decodeImage(f, { mode: params.mode, resize: params.resize, shown: shownOf(f) }));
+        images.push(await decodeImage(f, { mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f) }));
         bar.tick();
       }
       bar.done();

@@ -48,7 +48,7 @@ export function reconstructValue(f: Factorization, k: number, clamp: boolean, na
     if (clamp) clampInPlace(P, t.range[0], t.range[1]);
   });
   const { centering: _c, ...rest } = t;
-  return { ...rest, name, planes };
+  return { ...rest, name, planes, rank: k };
 }
 
 export const reconstruct = defineStage({

@@ -1,6 +1,6 @@
 /**
  * The image-compress job end to end: the default pipeline on the bundled photo (small size through
- * --set for speed, one run at the default size), colour, and bad inputs through the CLI / runner:
+ * --set for speed, one run at the default size), a user's own odd-sized image with every target, colour, and bad inputs through the CLI / runner:
  * one clear error naming the stage and the YAML line, and no output file.
  */
 import { describe, it, expect, afterAll } from 'vitest';
@@ -17,24 +17,63 @@ afterAll(() => tmp.cleanup());
 const small = ['width=140', 'height=206'];
 
 describe('pipelines/image-compress.yaml', () => {
-  it('default size: 700 x 1028 gray, k = 5% of 700 = 35, report with curves, PNG written', async () => {
+  it('default: the photo at its own size (720 x 960 gray), k = 5% of 720 = 36, report with curves, PNG named with k', async () => {
     const out = join(tmp.dir, 'default');
     const r = await runPipelineFile(PIPE, { outDir: out, progress: false });
     const rep = JSON.parse(readFileSync(join(out, 'turtle-gray-report.json'), 'utf8'));
-    expect(rep.values).toMatchObject({ rows: 1028, cols: 700, k: 35, truncatedBy: 'percent', singularValues: 700 });
+    expect(rep.values).toMatchObject({ rows: 960, cols: 720, k: 36, truncatedBy: 'percent', singularValues: 720 });
     expect(rep.values.relError).toBeGreaterThan(0.01);
     expect(rep.values.relError).toBeLessThan(0.3);
-    expect(rep.values.bytesFloat32).toBe(35 * (1028 + 700 + 1) * 4 + 4);
-    const meta = await sharp(join(out, 'turtle-gray-k.png')).metadata();
-    expect([meta.width, meta.height, meta.channels]).toEqual([700, 1028, 1]);
-    expect(r.files.map((f) => f.path.slice(out.length + 1)).sort()).toEqual(['turtle-gray-k.png', 'turtle-gray-report-error-storage.svg', 'turtle-gray-report-spectrum.svg', 'turtle-gray-report.csv', 'turtle-gray-report.json']);
+    expect(rep.values.bytesFloat32).toBe(36 * (960 + 720 + 1) * 4 + 4);
+    const meta = await sharp(join(out, 'turtle-gray-k36.png')).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([720, 960, 1]);
+    expect(r.files.map((f) => f.path.slice(out.length + 1)).sort()).toEqual(['turtle-gray-k36.png', 'turtle-gray-report-error-storage.svg', 'turtle-gray-report-spectrum.svg', 'turtle-gray-report.csv', 'turtle-gray-report.json']);
+  }, 60_000);
+
+  it("a user's own image of odd size keeps its size and aspect; every target names the file with the k it chose, and the ranks coexist", async () => {
+    // 517 x 333 with structure (a gradient plus a few bars), not a resize of the bundled photo
+    const W = 517, H = 333;
+    const px = Buffer.alloc(W * H * 3);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 3;
+      px[i] = (x * 255) / W; px[i + 1] = (y * 255) / H; px[i + 2] = ((x >> 5) + (y >> 4)) % 2 ? 220 : 30;
+    }
+    const photo = join(tmp.dir, 'my photo.jpg');
+    await sharp(px, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 92 }).toFile(photo);
+    const out = join(tmp.dir, 'mine');
+    const ks: number[] = [];
+    for (const target of [[], ['truncate.percent=null', 'truncate.rank=12'], ['truncate.percent=null', 'truncate.energy=0.999'], ['truncate.percent=null', 'truncate.error=0.05']]) {
+      await runPipelineFile(PIPE, { outDir: out, progress: false, set: [`input=${photo}`, ...target] });
+      const rep = JSON.parse(readFileSync(join(out, 'my photo-gray-report.json'), 'utf8'));
+      expect([rep.values.rows, rep.values.cols]).toEqual([H, W]);
+      ks.push(rep.values.k);
+      if (target[1]?.startsWith('truncate.error')) expect(rep.values.relError).toBeLessThanOrEqual(0.05);
+      if (target[1]?.startsWith('truncate.energy')) expect(rep.values.energy).toBeGreaterThanOrEqual(0.999);
+    }
+    expect(ks[0]).toBe(17); // 5% of min(333, 517) = 16.65 → 17
+    expect(ks[1]).toBe(12);
+    const pngs = readdirSync(out).filter((n) => n.endsWith('.png')).sort();
+    expect(pngs).toEqual([...new Set(ks)].map((k) => `my photo-gray-k${k}.png`).sort());
+    for (const f of pngs) {
+      const meta = await sharp(join(out, f)).metadata();
+      expect([meta.width, meta.height]).toEqual([W, H]);
+    }
+  }, 90_000);
+
+  it('resize only when asked: width alone keeps the aspect, width and height stretch to exactly that size', async () => {
+    const a = join(tmp.dir, 'w-only');
+    await runPipelineFile(PIPE, { outDir: a, progress: false, set: ['width=180'] });
+    expect(await sharp(join(a, 'turtle-gray-k9.png')).metadata()).toMatchObject({ width: 180, height: 240 }); // 720 x 960 → 180 x 240; 5% of 180 = 9
+    const b = join(tmp.dir, 'both');
+    await runPipelineFile(PIPE, { outDir: b, progress: false, set: ['width=140', 'height=206'] });
+    expect(await sharp(join(b, 'turtle-gray-k7.png')).metadata()).toMatchObject({ width: 140, height: 206 });
   }, 60_000);
 
   it('mode=rgb and mode=ycbcr decode in colour', async () => {
     for (const mode of ['rgb', 'ycbcr']) {
       const out = join(tmp.dir, mode);
       await runPipelineFile(PIPE, { outDir: out, progress: false, set: [...small, `mode=${mode}`] });
-      const meta = await sharp(join(out, `turtle-${mode}-k.png`)).metadata();
+      const meta = await sharp(join(out, `turtle-${mode}-k7.png`)).metadata();
       expect([meta.width, meta.height, meta.channels]).toEqual([140, 206, 3]);
       const rep = JSON.parse(readFileSync(join(out, `turtle-${mode}-report.json`), 'utf8'));
       expect(rep.values.planes).toBe(mode === 'rgb' ? 'R,G,B' : 'Y');
@@ -81,7 +120,7 @@ describe('pipelines/image-compress.yaml', () => {
       const r2 = spawnSync(process.execPath, [CLI, 'run', PIPE, '--no-progress', '--out', join(d.dir, 'o2'), '--set', 'percent=150'], { encoding: 'utf8', cwd: ROOT });
       expect(r2.status).toBe(2);
       expect(r2.stderr).toMatch(/image-compress\.yaml:\d+:\d+ steps\[4\]\.params\.percent.*stage truncate/);
-      expect(existsSync(join(d.dir, 'o1', 'turtle-gray-k.png'))).toBe(false);
+      expect(existsSync(join(d.dir, 'o1')) ? readdirSync(join(d.dir, 'o1')).filter((n) => n.endsWith('.png')) : []).toEqual([]);
     } finally {
       d.cleanup();
     }

@@ -42,4 +42,15 @@ describe('encode', () => {
     expect(fs.map((x) => [x.path.slice(ctx.outDir.length + 1), x.format])).toEqual([['set/0-one.jpg', 'jpeg'], ['set/1-two.jpg', 'jpeg']]);
     expect((await sharp(fs[0]!.path).metadata()).format).toBe('jpeg');
   });
+
+  it('{k} in the path is the rank of the reconstruction (a list of ranks gives one file each); an image without a rank is a clear error', async () => {
+    const W = 20, H = 12;
+    await writePng(tmp.dir, 'k.png', W, H);
+    const files = (await lastValueFrom(
+      (load({ path: 'k.png', mode: 'gray' }, { ctx }) as import('rxjs').Observable<Image>).pipe(normalize({ by: 'max' }), center(), svd() as never, reconstruct({ rank: [2, 5] }) as never, encode({ path: 'img-k{k}.png' }, { ctx }), toArray()),
+    )) as FileRef[];
+    expect(files.map((f) => f.path.slice(ctx.outDir.length + 1))).toEqual(['img-k2.png', 'img-k5.png']);
+    const plain = (load({ path: 'k.png', mode: 'gray' }, { ctx }) as import('rxjs').Observable<Image>).pipe(encode({ path: 'img-k{k}.png' }, { ctx }));
+    await expect(lastValueFrom(plain)).rejects.toThrow(/path img-k\{k\}\.png uses \{k\}, but image k is not a low-rank reconstruction/);
+  });
 });
