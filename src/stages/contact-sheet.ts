@@ -26,7 +26,7 @@ export const contactSheetStage = defineStage({
     path: z.string().min(1).default('{name}-sheet.png').describe('PNG file under --out; {name} is the first batch name'),
     columns: z.number().int().min(1).optional().describe('thumbnails per line before wrapping (default: all in one line)'),
     scale: z.number().positive().max(4).default(1).describe('thumbnail size relative to the images'),
-    title: z.string().optional().describe('title printed at the top'),
+    title: z.string().optional().describe('title printed at the top; {name} is the first batch name'),
     names: z.boolean().default(true).describe('print image names above the columns'),
   }),
   operator: (params, ctx) => (source) =>
@@ -34,7 +34,8 @@ export const contactSheetStage = defineStage({
       toArray(),
       concatMap(async (batches) => {
         const rows = batches.map((b) => ({ label: b.name, images: b.images }));
-        const { png, layout } = await contactSheet(rows, { title: params.title, columns: params.columns, scale: params.scale, names: params.names });
+        const title = params.title?.replaceAll('{name}', batches[0]?.name ?? ctx.stepId);
+        const { png, layout } = await contactSheet(rows, { title, columns: params.columns, scale: params.scale, names: params.names });
         const rel = params.path.replaceAll('{name}', batches[0]?.name ?? ctx.stepId);
         return ctx.writeFile(rel, png, { format: 'png', description: `contact sheet ${layout.width}x${layout.height}: ${rows.map((r) => `${r.label} (${r.images.length})`).join(', ')}` });
       }),

@@ -12,7 +12,7 @@ import { defineStage } from '../core/stage.js';
 import { vectorToImage } from '../core/pca/stack.js';
 import { pcaModel, fromCoordinates, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates } from '../core/pca/model.js';
 
-const imageRef = z.union([z.string().min(1), z.number().int().min(0)]);
+const imageRef = z.union([z.string().min(1), z.number().int()]);
 
 export const generate = defineStage({
   name: 'generate',
@@ -22,7 +22,8 @@ export const generate = defineStage({
     "pca-scatter and of pca-report's coordinates table (c_j = Uᵀ(x_j - mean) = s ⊙ V[j,:]).",
     '  from: coordinates  one image per list in coordinates (each list: c_1..c_r, r <= rank)',
     '  from: path         steps images on the straight line from image between[0] to between[1]',
-    '                     (names or 0-based indices) in the first rank coordinates',
+    '                     (names or 0-based indices, -1 = the last; default: the first and the last image)',
+    '                     in the first rank coordinates; name may use {from} and {to} (their image names)',
     '  from: grid         steps x steps images over components (a, b), each from -extent to +extent',
     '                     standard deviations of that coordinate; top row = +extent on b',
     'Feed the batch to contact-sheet (columns: steps for a grid) and to encode for PNG files.',
@@ -34,20 +35,19 @@ export const generate = defineStage({
     .strictObject({
       from: z.enum(['coordinates', 'path', 'grid']).default('grid').describe('how to choose the coordinates'),
       coordinates: z.array(z.array(z.number()).min(1)).min(1).optional().describe('from: coordinates: one list of principal coordinates per image'),
-      between: z.tuple([imageRef, imageRef]).optional().describe('from: path: two images (names or 0-based indices)'),
+      between: z.tuple([imageRef, imageRef]).optional().describe('from: path: two images (names or 0-based indices, negative from the end: -1 = the last); default [0, -1]'),
       steps: z.number().int().min(1).max(64).default(5).describe('from: path: images on the path (ends included); from: grid: images per side'),
       components: z.tuple([z.number().int().min(1), z.number().int().min(1)]).default([1, 2]).describe('from: grid: the two components (1-based) the grid spans'),
       extent: z.number().positive().default(2).describe('from: grid: half-width of the grid in standard deviations of each coordinate'),
       rank: z.number().int().min(1).optional().describe('from: path: coordinates used (default: all the factorization keeps)'),
       clamp: z.boolean().default(true).describe('clamp to the image range (e.g. [0, 1])'),
-      name: z.string().min(1).default('generated').describe('name of the output batch'),
+      name: z.string().min(1).default('generated').describe('name of the output batch; from: path may use {from} and {to}, the two images\' names'),
     })
     .superRefine((p, ctx) => {
       const need = (key: 'coordinates' | 'between', text: string) => {
         if (p[key] === undefined) ctx.addIssue({ code: 'custom', path: [key], input: undefined, message: `from: ${p.from} needs ${key}: ${text}` });
       };
       if (p.from === 'coordinates') need('coordinates', 'a list of coordinate lists, e.g. [[0.5, -1.2], [3, 0]]');
-      if (p.from === 'path') need('between', 'two image names or indices, e.g. [im_03, im_17]');
       if (p.from !== 'coordinates' && p.coordinates !== undefined) ctx.addIssue({ code: 'custom', path: ['coordinates'], message: `coordinates is used only with from: coordinates (from is ${p.from})` });
       if (p.from !== 'path' && p.between !== undefined) ctx.addIssue({ code: 'custom', path: ['between'], message: `between is used only with from: path (from is ${p.from})` });
     }),
@@ -55,16 +55,19 @@ export const generate = defineStage({
     map((f) => {
       const m = pcaModel(f);
       let list: NamedCoordinates[];
+      let name = params.name;
       if (params.from === 'coordinates') {
         list = params.coordinates!.map((c, i) => ({ name: `${params.name}_${String(i).padStart(2, '0')}`, coords: Float64Array.from(c) }));
       } else if (params.from === 'path') {
-        const i = imageIndex(m, params.between![0], 'between[0]');
-        const j = imageIndex(m, params.between![1], 'between[1]');
+        const [a, b] = params.between ?? [0, -1];
+        const i = imageIndex(m, a, 'between[0]');
+        const j = imageIndex(m, b, 'between[1]');
+        name = name.replaceAll('{from}', m.layout.names[i]!).replaceAll('{to}', m.layout.names[j]!);
         list = pathCoordinates(m, i, j, params.steps, Math.min(params.rank ?? m.k, m.k));
       } else {
         list = gridCoordinates(m, params.components, params.steps, params.extent);
       }
       const images = list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp: params.clamp }));
-      return { kind: 'ImageBatch' as const, name: params.name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images };
+      return { kind: 'ImageBatch' as const, name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images };
     }),
 });

@@ -56,7 +56,8 @@ export const reconstruct = defineStage({
   summary: 'Rebuild U_k S_k V_kᵀ plus the mean (Image or Matrix, like the input of svd), clamped to the value range',
   description: [
     'k is `rank` if given, else the rank kept by truncate (else every computed value). A list of ranks emits',
-    'one value per rank, named {name}-r{rank}. The mean subtracted by center is added back. clamp: true',
+    'one value per rank, named {name}-r{rank}; tooLarge: clamp lowers ranks above the available singular values to',
+    'that count (one list then fits any collection size). The mean subtracted by center is added back. clamp: true',
     '(default) clamps to the value range ([0, 1] after normalize; a Matrix only when it holds stacked images).',
   ].join('\n'),
   example: '- stage: reconstruct\n  params: { rank: [5, 20, 50] }',
@@ -65,11 +66,18 @@ export const reconstruct = defineStage({
   params: z.strictObject({
     rank: z.union([z.number().int().min(1), z.array(z.number().int().min(1)).min(1)]).optional().describe('rank k, or a list of ranks (one output each); default: the truncated rank'),
     clamp: z.boolean().default(true).describe('clamp values to the value range'),
+    tooLarge: z.enum(['error', 'clamp']).default('error').describe('a rank above the singular values available: error, or clamp: use every available one (ranks that become equal are made once), so that one list fits collections of any size'),
   }),
   operator: (params, ctx) =>
     mergeMap((f: Factorization) => {
       const list = Array.isArray(params.rank);
-      const ranks = params.rank === undefined ? [f.factors[0]!.rank] : list ? (params.rank as number[]) : [params.rank as number];
+      let ranks = params.rank === undefined ? [f.factors[0]!.rank] : list ? (params.rank as number[]) : [params.rank as number];
+      if (params.tooLarge === 'clamp') {
+        const have = Math.min(commonLength(f.factors), f.factors[0]!.rank);
+        const asked = ranks;
+        ranks = [...new Set(ranks.map((k) => Math.min(k, have)))];
+        if (asked.some((k) => k > have)) ctx.log.warn({ asked, used: ranks, available: have }, `${ctx.stepId}: rank${asked.filter((k) => k > have).length > 1 ? "s" : ""} ${asked.filter((k) => k > have).join(", ")} lowered to ${have}, the singular values available for ${f.name}`);
+      }
       for (const k of ranks) checkRank(f, k, 'reconstruct');
       return ranks.map((k) => {
         const t0 = performance.now();

@@ -103,7 +103,7 @@ describe('pipelines/stamps-pca.yaml', () => {
     const out = join(tmp.dir, 'out');
     const r = await runPipelineFile(PIPE, { outDir: out, progress: false });
     expect(r.durationMs).toBeLessThan(15_000);
-    for (const f of ['reconstructions.png', 'pca-variance.csv', 'pca-variance.svg', 'pca-coordinates.csv', 'pca-mean.png', 'pca-eigenimages.png', 'pca-scatter.svg', 'pca-report.json', 'generated-grid.png', 'generated-path.png', 'generated/path_im_00_im_11_t0.00.png']) {
+    for (const f of ['reconstructions.png', 'pca-variance.csv', 'pca-variance.svg', 'pca-coordinates.csv', 'pca-mean.png', 'pca-eigenimages.png', 'pca-scatter.svg', 'pca-report.json', 'generated-grid.png', 'generated-path.png', 'generated/path_im_00_im_21_t0.00.png']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
     const cmp = r.files.find((f) => f.path.endsWith('reconstructions.png'))!;
@@ -139,10 +139,37 @@ describe('pipelines/stamps-pca.yaml', () => {
     // reconstruction rank above that says so
     const few = dir('few');
     for (const n of ['00', '01', '02']) copyFileSync(join(STAMPS, `im_${n}.jpg`), join(few, `im_${n}.jpg`));
-    const small = (ranks: string) => runPipelineFile(PIPE, { outDir: join(tmp.dir, 'o3'), progress: false, set: [`images=${few}`, `ranks=${ranks}`, 'path.between=[0,2]'] });
-    const ok = await small('[1,2]');
+    const small = (...set: string[]) => runPipelineFile(PIPE, { outDir: join(tmp.dir, 'o3'), progress: false, set: [`images=${few}`, ...set] });
+    const ok = await small('ranks=[1,2]');
     expect((ok.values.svd as { factors: Array<{ s: Float64Array }>; solver: string }).factors[0]!.s.length).toBe(2);
-    await expect(small('[1,3]')).rejects.toThrow('rank 3 asked, but the svd step computed only 2 singular values of stamps');
-    await expect(small('[1,3]')).rejects.toMatchObject({ hint: expect.stringContaining('use svd solver: exact to get all 3') });
+    // the pipeline lowers ranks above n - 1 (recon.tooLarge: clamp); asked to refuse them, it says why
+    await expect(small('ranks=[1,3]', 'recon.tooLarge=error')).rejects.toThrow('rank 3 asked, but the svd step computed only 2 singular values of few');
+    await expect(small('ranks=[1,3]', 'recon.tooLarge=error')).rejects.toMatchObject({ hint: expect.stringContaining('use svd solver: exact to get all 3') });
+    await expect(small('path.between=[0,3]')).rejects.toThrow('between[1]: image index 3 is out of range; the collection has 3 images');
   });
+
+  it("any folder of same-sized images (10 of 96 x 64, named by the user): ranks clamped to n - 1, path first to last, names and titles from the data", async () => {
+    const folder = join(tmp.dir, 'holiday photos');
+    mkdirSync(folder, { recursive: true });
+    const sharp = (await import('sharp')).default;
+    const names = ['beach', 'boat', 'cliff', 'dunes', 'harbour', 'lighthouse', 'pier', 'rocks', 'sunset', 'village'];
+    // crops of the bundled photo at different places: same size, different content
+    for (let i = 0; i < names.length; i++) {
+      await sharp(join(ROOT, 'data', 'turtle.JPG')).extract({ left: 40 * i, top: 50 * i, width: 192, height: 128 }).resize(96, 64).png().toFile(join(folder, `${names[i]}.png`));
+    }
+    const out = join(tmp.dir, 'holiday-out');
+    const r = await runPipelineFile(PIPE, { outDir: out, progress: false, set: [`images=${folder}`] });
+    const report = JSON.parse(readFileSync(join(out, 'pca-report.json'), 'utf8'));
+    expect(report.values).toMatchObject({ images: 10, dim: 96 * 64 * 3, rank: 9 });
+    const cmp = r.files.find((f) => f.path.endsWith('reconstructions.png'))!;
+    expect(cmp.description).toMatch(/holiday photos-r1 .*holiday photos-r3 .*holiday photos-r9 /); // 10 > 9 components: clamped to 9
+    expect(existsSync(join(out, 'generated', 'path_beach_village_t0.00.png'))).toBe(true);
+    expect(r.files.find((f) => f.path.endsWith('generated-path.png'))!.description).toContain('beach to village (8)');
+    const coords = readFileSync(join(out, 'pca-coordinates.csv'), 'utf8');
+    expect(coords.split('\n').slice(1, 11).map((l) => JSON.parse(l.split(',')[0]!))).toEqual(names);
+    expect(readFileSync(join(out, 'pca-scatter.svg'), 'utf8')).toContain('holiday photos: 10 images in principal coordinates');
+    // nothing says "stamps" or names the bundled images
+    const text = r.files.filter((f) => /\.(svg|csv|json)$/.test(f.path)).map((f) => readFileSync(f.path, 'utf8')).join('\n') + r.files.map((f) => `${f.path.slice(out.length)} ${f.description}`).join('\n');
+    expect(text).not.toMatch(/stamp|im_\d\d/i);
+  }, 60_000);
 });

@@ -51,11 +51,16 @@ describe('generate', () => {
   });
 
   it('explains bad params and bad references', async () => {
-    expect(() => generate({ from: 'path' })).toThrow('between: from: path needs between: two image names or indices');
+    // between defaults to the first and the last image; negative indices count from the end
+    const ends = await lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', steps: 2, name: '{from}-{to}' })));
+    const named = await lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: ['p', 'r'], steps: 2 })));
+    expect(ends.name).toBe('p-r');
+    expect(ends.images.map((im) => Array.from(im.planes[0]!.data))).toEqual(named.images.map((im) => Array.from(im.planes[0]!.data)));
+    await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: [0, -4] })))).rejects.toThrow('image index -4 is out of range; the collection has 3 images (0 to 2, or -1 to -3 from the end)');
     expect(() => generate({ from: 'grid', coordinates: [[1]] })).toThrow('coordinates is used only with from: coordinates (from is grid)');
     await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: ['p', 'qq'] })))).rejects.toThrow("between[1]: no image named 'qq' in the collection");
     await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: ['p', 'qq'] })))).rejects.toMatchObject({ hint: "did you mean 'q'? (or a 0-based index below 3)" });
-    await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: [0, 3] })))).rejects.toThrow('image index 3 is out of range; the collection has 3 images (0 to 2)');
+    await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'path', between: [0, 3] })))).rejects.toThrow('image index 3 is out of range; the collection has 3 images (0 to 2, or -1 to -3 from the end)');
     await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'coordinates', coordinates: [[1, 2, 3]] })))).rejects.toThrow('got 3 coordinates, but the factorization keeps only 2 components');
     await expect(lastValueFrom(of(knownFactorization()).pipe(generate({ components: [1, 3] })))).rejects.toThrow('grid component 3 is beyond the 2 components');
   });

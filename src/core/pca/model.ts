@@ -139,11 +139,12 @@ export function eigenImageForView(m: PcaModel, i: number): Float64Array {
   return out;
 }
 
-/** Index of an image given by name or 0-based index (numbers or numeric strings). */
+/** Index of an image given by name or 0-based index (numbers or numeric strings; negative counts from the end, -1 = the last). */
 export function imageIndex(m: PcaModel, ref: string | number, what: string): number {
-  if (typeof ref === 'number' || /^\d+$/.test(ref)) {
-    const j = Number(ref);
-    if (j < 0 || j >= m.n) throw new InputError(`${what}: image index ${j} is out of range; the collection has ${m.n} images (0 to ${m.n - 1})`, 'give an index in range or an image name');
+  if (typeof ref === 'number' || /^-?\d+$/.test(ref)) {
+    const given = Number(ref);
+    const j = given < 0 ? m.n + given : given;
+    if (j < 0 || j >= m.n) throw new InputError(`${what}: image index ${given} is out of range; the collection has ${m.n} images (0 to ${m.n - 1}, or -1 to -${m.n} from the end)`, 'give an index in range or an image name');
     return j;
   }
   const j = m.layout.names.indexOf(ref);
@@ -174,7 +175,7 @@ function signed(v: number): string {
  */
 export function gridCoordinates(m: PcaModel, components: [number, number], steps: number, extent: number): NamedCoordinates[] {
   const [a, b] = components;
-  for (const c of components) if (c > m.k) throw new InputError(`grid component ${c} is beyond the ${m.k} components the factorization keeps`, `choose components between 1 and ${m.k}`);
+  for (const c of components) if (c > m.k) throw new InputError(`grid component ${c} is beyond the ${m.k} component${m.k === 1 ? '' : 's'} the factorization of ${m.n} images keeps`, `choose components between 1 and ${m.k}${m.k < 2 ? ' (a grid over two components needs at least 3 images)' : ''}`);
   const sd = coordinateStd(m);
   const r = Math.max(a, b);
   const out: NamedCoordinates[] = [];
