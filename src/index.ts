@@ -23,8 +23,8 @@ export { OutputManager, atomicWriteFile } from './core/outputs.js';
 export { createLogger } from './core/logging.js';
 export { pipelineJsonSchema } from './core/schema.js';
 export { defaultRegistry, allStages } from './stages/index.js';
-// linalg namespace export is added once src/core/linalg/index.ts exists
-// export * as linalg from './core/linalg/index.js';
+/** The numeric core: Matrix, svd, randomizedSvd, IncrementalSvd, qr, symEig, gemm, error and energy curves. */
+export * as linalg from './core/linalg/index.js';
 
 /** Every built-in stage, callable: `stages.svd({ rank: 10 })` is an RxJS operator. */
 export const stages = stageModule;

@@ -144,6 +144,21 @@ describe('svdflow CLI', () => {
     expect(cli(['stages', 'trunc']).err).toContain("did you mean 'truncate'?");
   });
 
+  it('stages NAME lists the params of a union schema per variant (align by method, generate-points by shape)', () => {
+    const align = cli(['stages', 'align']).out;
+    expect(align).not.toContain('(none)');
+    expect(align).toContain('one of 2 forms, chosen by method:');
+    const proc = align.slice(align.indexOf('method: "procrustes"'), align.indexOf('method: "icp"'));
+    const icp = align.slice(align.indexOf('method: "icp"'));
+    expect(proc).toMatch(/allowReflection: boolean = false/);
+    expect(proc).not.toContain('maxCorrespondenceDistance');
+    expect(icp).toMatch(/maxCorrespondenceDistance: number in \(0, inf\]/);
+    expect(icp).toMatch(/criteria: \{ maxIterations, relativeRmse, relativeFitness \}/);
+    const gp = cli(['stages', 'generate-points']).out;
+    expect(gp).toMatch(/chosen by shape:/);
+    expect(gp).toMatch(/shape: "circle"\n\s+n: integer in \[1, inf\] \(required\)\n[^\n]*\n\s+radius: number in \(0, inf\] = 1/);
+  });
+
   it('schema: JSON Schema with one step variant per stage', () => {
     const r = cli(['schema']);
     const schema = JSON.parse(r.out);

@@ -9,8 +9,11 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * The third-party data: the first of $SVDFLOW_DATA, ../shared/data and the user's cache
  * folder (`svdflow data fetch`) that holds it, as `data:` paths in pipelines find it.
+ * SVDFLOW_TEST_SHARED points elsewhere (e.g. an empty folder, to check the skip messages).
  */
-export const SHARED = dataRoots().find((r) => existsSync(join(r, 'pointclouds'))) ?? resolve(ROOT, '..', 'shared', 'data');
+export const SHARED = process.env.SVDFLOW_TEST_SHARED
+  ? resolve(process.env.SVDFLOW_TEST_SHARED)
+  : (dataRoots().find((r) => existsSync(join(r, 'pointclouds'))) ?? resolve(ROOT, '..', 'shared', 'data'));
 export const hasShared = existsSync(SHARED);
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
@@ -19,8 +22,22 @@ export function shared(rel: string): string {
   return join(SHARED, rel);
 }
 
+/**
+ * The reason a test that needs `rel` in ../shared/data is skipped. It is also printed on stderr
+ * when the test file is collected, so that the test output names the missing path (vitest does not
+ * show skipped tests' names). In CI (CI=true) nothing may be skipped: a missing path is an error.
+ */
 export function sharedMissingMessage(rel = ''): string {
-  return `skipped: ${join(SHARED, rel)} is absent (third-party data: ../shared/data beside the repo, or \`npx svdflow data fetch all\`)`;
+  const path = join(SHARED, rel);
+  const msg = `skipped: ${path} is absent (third-party data: ../shared/data beside the repo, or \`npx svdflow data fetch all\`)`;
+  if (process.env.CI === 'true') throw new Error(`${path} is absent, and CI=true runs every test: put the third-party data in ../shared/data or run npx svdflow data fetch all`);
+  process.stderr.write(`svdflow tests: ${msg}\n`);
+  return msg;
+}
+
+/** Is this path inside ../shared/data present? */
+export function hasSharedPath(rel: string): boolean {
+  return existsSync(join(SHARED, rel));
 }
 
 export function tempDir(prefix = 'svdflow-test-'): { dir: string; cleanup(): void } {

@@ -47,17 +47,39 @@ export function schemaType(s: JsonSchema): string {
   return t;
 }
 
+function paramLines(js: JsonSchema, indent: string): string[] {
+  const lines: string[] = [];
+  const props = js.properties ?? {};
+  if (!Object.keys(props).length) lines.push(`${indent}(none)`);
+  for (const [k, s] of Object.entries(props)) {
+    lines.push(`${indent}${k}: ${schemaType(s)}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : (js.required ?? []).includes(k) ? ' (required)' : ''}`);
+    if (s.description) lines.push(`${indent}    ${s.description}`);
+  }
+  return lines;
+}
+
+/** The tag that tells a union's variants apart: a property that is a const in every variant. */
+function discriminator(variants: JsonSchema[]): string | undefined {
+  const first = variants[0]?.properties ?? {};
+  return Object.keys(first).find((k) => variants.every((v) => v.properties?.[k]?.const !== undefined));
+}
+
 export function describeStage(def: AnyStageDef, reg: Registry): string {
   const js = reg.paramsJsonSchema(def.name) as JsonSchema;
   const lines = [`${def.name}: ${def.summary}`, `  ports: ${ports(def)}`];
   if (def.description) lines.push('', ...def.description.split('\n').map((l) => `  ${l}`));
   lines.push('', '  params:');
-  const props = js.properties ?? {};
-  if (!Object.keys(props).length) lines.push('    (none)');
-  for (const [k, s] of Object.entries(props)) {
-    lines.push(`    ${k}: ${schemaType(s)}${s.default !== undefined ? ` = ${JSON.stringify(s.default)}` : (js.required ?? []).includes(k) ? ' (required)' : ''}`);
-    if (s.description) lines.push(`        ${s.description}`);
-  }
+  const variants = (js.oneOf ?? js.anyOf)?.filter((v) => v.properties);
+  if (!js.properties && variants?.length) {
+    // a union (e.g. align's method: procrustes | icp): one block of params per variant
+    const tag = discriminator(variants);
+    lines.push(tag ? `    one of ${variants.length} forms, chosen by ${tag}:` : `    one of ${variants.length} forms:`);
+    for (const v of variants) {
+      lines.push('', `    ${tag ? `${tag}: ${JSON.stringify(v.properties![tag]!.const)}` : '-'}`);
+      const rest: JsonSchema = { ...v, properties: Object.fromEntries(Object.entries(v.properties!).filter(([k]) => k !== tag)) };
+      lines.push(...paramLines(rest, '      '));
+    }
+  } else lines.push(...paramLines(js, '    '));
   if (def.example) lines.push('', '  example:', ...def.example.trim().split('\n').map((l) => `    ${l}`));
   return lines.join('\n');
 }

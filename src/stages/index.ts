@@ -1,6 +1,7 @@
 /**
  * Every stage that ships with svdflow. One file per stage, named after it.
- * To add one: write src/stages/<name>.ts with defineStage, export it here and
+ * To add one: write src/stages/<name>.ts with defineStage, export it here under
+ * its camelCase name (test/api.test.ts checks that every registered stage is) and
  * add it to `allStages`.
  */
 import { Registry } from '../core/registry.js';
@@ -37,6 +38,9 @@ export { writeJson };
 export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, evaluateMasks };
 export { loadPoints, generatePoints, transform, align, writePoints, plotAlignment };
 export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
+export { stack, unstack, generate, compareSheet, pcaReport, pcaScatter };
+/** the contact-sheet stage (the core drawing function of the same name is in core/image/collage) */
+export { contactSheetStage as contactSheet };
 /** typed helpers for code (not registry stages) */
 export { loadImage, loadImages };
 

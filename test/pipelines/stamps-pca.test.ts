@@ -99,10 +99,9 @@ describe('pipelines/stamps-pca.yaml', () => {
   const tmp = tempDir('svdflow-stamps-');
   afterAll(() => tmp.cleanup());
 
-  it('runs in a few seconds and writes the sheets, report, scatter and generated images', async () => {
+  it('writes the sheets, report, scatter and generated images', async () => {
     const out = join(tmp.dir, 'out');
     const r = await runPipelineFile(PIPE, { outDir: out, progress: false });
-    expect(r.durationMs).toBeLessThan(15_000);
     for (const f of ['reconstructions.png', 'pca-variance.csv', 'pca-variance.svg', 'pca-coordinates.csv', 'pca-mean.png', 'pca-eigenimages.png', 'pca-scatter.svg', 'pca-report.json', 'generated-grid.png', 'generated-path.png', 'generated/path_im_00_im_21_t0.00.png']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { lastValueFrom, toArray, Observable, take } from 'rxjs';
 import { writeFileSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, tempDir } from '../../helpers.js';
+import { ROOT, tempDir, hasSharedPath, shared, sharedMissingMessage } from '../../helpers.js';
 import { readBmp, writeBmp8 } from '../../../src/core/video/bmp.js';
 import { dilate, erode, openClose } from '../../../src/core/video/morphology.js';
 import { accumulate, emptyConfusion, scores } from '../../../src/core/video/score.js';
@@ -47,9 +47,10 @@ describe('bmp', () => {
     const good = writeBmp8({ width: 8, height: 8, data: new Uint8Array(64) });
     expect(() => readBmp(good.subarray(0, good.length - 10), 'roi.bmp')).toThrow(/roi.bmp is truncated/);
   });
-  it('reads the shared CDnet ROI.bmp as all-255 when present', () => {
-    let buf: Buffer;
-    try { buf = readFileSync(join(ROOT, '..', 'shared/data/cdnet/highway/ROI.bmp')); } catch { return; }
+  const roi = 'cdnet/highway/ROI.bmp';
+  if (!hasSharedPath(roi)) it.skip(sharedMissingMessage(roi), () => undefined);
+  else it('reads the shared CDnet ROI.bmp as all-255', () => {
+    const buf = readFileSync(shared(roi));
     const img = readBmp(buf);
     expect([img.width, img.height]).toEqual([320, 240]);
     expect(img.data.every((v) => v === 255)).toBe(true);
