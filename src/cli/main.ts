@@ -154,7 +154,7 @@ async function demo(flags: Flags): Promise<number> {
     } catch (e) {
       const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
       const fetchCmd = missing ? e.issues.map((i) => /`(npx svdflow data fetch \w+)`/.exec(i.hint ?? '')?.[1]).find(Boolean) : undefined;
-      rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') + (fetchCmd ? `; get it with: ${fetchCmd}` : '') : 'invalid'})`);
+      rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') + (fetchCmd ? `; get it with: ${fetchCmd}` : '') + `; then run: npx svdflow run pipelines/${f}` : 'invalid'})`);
       if (!missing) {
         failures++;
         console.error(e instanceof SvdflowError ? e.text : e);
