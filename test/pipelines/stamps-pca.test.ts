@@ -165,7 +165,7 @@ describe('pipelines/stamps-pca.yaml', () => {
     expect(existsSync(join(out, 'generated', 'path_beach_village_t0.00.png'))).toBe(true);
     expect(r.files.find((f) => f.path.endsWith('generated-path.png'))!.description).toContain('beach to village (8)');
     const coords = readFileSync(join(out, 'pca-coordinates.csv'), 'utf8');
-    expect(coords.split('\n').slice(1, 11).map((l) => JSON.parse(l.split(',')[0]!))).toEqual(names);
+    expect(coords.split('\n').slice(1, 11).map((l) => l.split(',')[0]!.replace(/^"|"$/g, ''))).toEqual(names);
     expect(readFileSync(join(out, 'pca-scatter.svg'), 'utf8')).toContain('holiday photos: 10 images in principal coordinates');
     // nothing says "stamps" or names the bundled images
     const text = r.files.filter((f) => /\.(svg|csv|json)$/.test(f.path)).map((f) => readFileSync(f.path, 'utf8')).join('\n') + r.files.map((f) => `${f.path.slice(out.length)} ${f.description}`).join('\n');
