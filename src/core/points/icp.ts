@@ -11,6 +11,13 @@
  * target point lies within maxCorrespondenceDistance. fitness = correspondences /
  * source points (higher is better); inlierRmse = RMS distance over them (lower is
  * better). Trimming and robust kernels change the estimation only, not these metrics.
+ *
+ * Stopping (`stop` in the result): 'criteria' when both relative changes fall below the
+ * criteria (Open3D's rule); 'exact' when the inlier RMSE is at the rounding floor of the
+ * coordinates (<= EXACT_FIT x their largest magnitude: an exact fit whose RMSE only jitters
+ * in the last digits, which relative changes never settle); 'cycle' when the correspondences
+ * alternate between two sets, so that RMSE and fitness repeat every second update (a 2-cycle:
+ * nothing will change by iterating further); 'maxIterations' otherwise (converged false).
  */
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
@@ -28,6 +35,28 @@ export interface IcpCriteria {
 }
 
 export const DEFAULT_CRITERIA: Readonly<IcpCriteria> = Object.freeze({ maxIterations: 30, relativeRmse: 1e-6, relativeFitness: 1e-6 });
+
+/** An inlier RMSE at most this times the largest coordinate magnitude is an exact fit (rounding only). */
+export const EXACT_FIT = 1e-12;
+
+/** Why an ICP run stopped (see the module comment); all but 'maxIterations' are convergence. */
+export type IcpStop = 'criteria' | 'exact' | 'cycle' | 'maxIterations';
+
+/**
+ * The stopping rule, one place: given the RMSE and fitness after each update (entry 0 before
+ * any), whether the last update converged and why.
+ */
+export function icpStop(rmse: readonly number[], fitness: readonly number[], crit: IcpCriteria, exactFloor: number): IcpStop | undefined {
+  const k = rmse.length - 1;
+  if (k < 1) return undefined;
+  const rel = (a: number, b: number) => Math.abs(a - b) / (Math.abs(a) || 1);
+  if (rmse[k]! <= exactFloor) return 'exact';
+  if (rel(rmse[k - 1]!, rmse[k]!) < crit.relativeRmse && rel(fitness[k - 1]!, fitness[k]!) < crit.relativeFitness) return 'criteria';
+  // a 2-cycle: the last two updates went back and forth (values equal to those two updates ago, twice over)
+  if (k >= 3 && rel(rmse[k - 2]!, rmse[k]!) < crit.relativeRmse && rel(fitness[k - 2]!, fitness[k]!) < crit.relativeFitness
+    && rel(rmse[k - 3]!, rmse[k - 1]!) < crit.relativeRmse && rel(fitness[k - 3]!, fitness[k - 1]!) < crit.relativeFitness) return 'cycle';
+  return undefined;
+}
 
 export type RobustKernel = { type: 'none' } | { type: 'huber' | 'tukey' | 'cauchy'; scale: number };
 
@@ -190,6 +219,8 @@ export interface IcpResult {
   correspondences: number;
   iterations: number;
   converged: boolean;
+  /** why the run stopped: criteria, exact (rounding-level RMSE), cycle (a 2-cycle) or maxIterations */
+  stop: IcpStop;
   /** transform after each update (entry 0 = init) */
   history?: Matrix[];
   /** target normals used (point-to-plane) */
@@ -253,7 +284,10 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     );
   }
   const rmseHistory = [ev.rmse], fitnessHistory = [ev.fitness];
-  let converged = false, it = 0;
+  let tmax = 0;
+  for (let i = 0; i < tgt.data.length; i++) tmax = Math.max(tmax, Math.abs(tgt.data[i]!));
+  const exactFloor = EXACT_FIT * tmax;
+  let converged = false, it = 0, stop: IcpStop = 'maxIterations';
   for (; it < crit.maxIterations; ) {
     const pairs = trimmed(corr, trim, d);
     const dT = strategy.estimate(cur, tgt, normals, pairs, undefined, kernel);
@@ -261,17 +295,16 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     applyTransform(dT, cur, cur);
     it++;
     history?.push(T.clone());
-    const prev = ev;
     ev = match();
     if (corr.count < d + 1) {
       throw new IcpError(`after iteration ${it}, only ${corr.count} source points have a target point within maxCorrespondenceDistance ${maxD}`, 'the estimate diverged: raise maxCorrespondenceDistance, use trim or a robust kernel, or give a better init');
     }
     rmseHistory.push(ev.rmse);
     fitnessHistory.push(ev.fitness);
-    const dr = Math.abs(prev.rmse - ev.rmse) / (prev.rmse || 1);
-    const df = Math.abs(prev.fitness - ev.fitness) / (prev.fitness || 1);
-    if ((dr < crit.relativeRmse || ev.rmse === 0) && df < crit.relativeFitness) {
+    const why = icpStop(rmseHistory, fitnessHistory, crit, exactFloor);
+    if (why) {
       converged = true;
+      stop = why;
       break;
     }
   }
@@ -284,6 +317,7 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     correspondences: corr.count,
     iterations: it,
     converged,
+    stop,
     history,
     targetNormals: normals,
     estimation: strategy.name,

@@ -158,7 +158,17 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   }
   if (sched) {
     warnings.push(...sched.warnings);
-    sched.levels.forEach((l) => stages.push({ stage: `icp level ${l.level}`, fitness: l.fitness, inlierRmse: l.inlierRmse, ms: l.ms, voxel: l.voxel, maxCorrespondenceDistance: l.maxCorrespondenceDistance, iterations: l.iterations, converged: l.converged, sourcePoints: l.sourcePoints, targetPoints: l.targetPoints }));
+    // iteration 0 has one value: the stage record just before ICP reports what ICP level 1 measured
+    // before its first update (same clouds, same distance) as the plotted series' entry 0 does; a
+    // global step keeps its own RANSAC scores under other names
+    const before = stages[stages.length - 1]!;
+    const l1 = sched.levels[0]!;
+    if (before.fitness !== null) { before.ownFitness = before.fitness; before.ownInlierRmse = before.inlierRmse; }
+    before.fitness = l1.fitnessHistory[0]!;
+    before.inlierRmse = l1.rmseHistory[0]!;
+    before.scoreDistance = l1.maxCorrespondenceDistance;
+    before.scoreVoxel = l1.voxel;
+    sched.levels.forEach((l) => stages.push({ stage: `icp level ${l.level}`, fitness: l.fitness, inlierRmse: l.inlierRmse, ms: l.ms, voxel: l.voxel, maxCorrespondenceDistance: l.maxCorrespondenceDistance, iterations: l.iterations, converged: l.converged, stop: l.stop, sourcePoints: l.sourcePoints, targetPoints: l.targetPoints }));
     T = sched.transform;
     finalStage = `icp level ${sched.levels.length}`;
   }
@@ -172,7 +182,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   if (sched && !sched.converged) warnings.push(`ICP did not converge in the last level (${sched.levels[sched.levels.length - 1]!.iterations} iterations); raise its maxIterations`);
   return {
     transform: T, stages, finalStage, levels: sched?.levels ?? [], rmseHistory: sched?.rmseHistory ?? [inlierRmse], fitnessHistory: sched?.fitnessHistory ?? [fitness],
-    levelStarts: sched?.levelStarts ?? [0], history: sched?.history ?? [T], iterations: sched?.iterations ?? 0, converged: sched?.converged ?? false,
+    levelStarts: sched?.levelStarts ?? [0], iterationOf: sched?.iterationOf ?? [0], history: sched?.history ?? [T], iterations: sched?.iterations ?? 0, converged: sched?.converged ?? false,
     fitness, inlierRmse, confident, warnings, schedule: levels, estimation: sched?.estimation ?? String(opts.icp?.estimation ?? 'point-to-point'),
   };
 }

@@ -8,7 +8,7 @@
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
-import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult } from './icp.js';
+import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult, type IcpStop } from './icp.js';
 import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpLevel {
@@ -82,6 +82,8 @@ export interface LevelResult {
   targetPoints: number;
   iterations: number;
   converged: boolean;
+  /** why the level stopped (criteria, exact, cycle, maxIterations) */
+  stop: IcpStop;
   fitness: number;
   inlierRmse: number;
   rmseHistory: number[];
@@ -97,6 +99,13 @@ export interface ScheduleResult {
   fitnessHistory: number[];
   /** index into rmseHistory where each level starts */
   levelStarts: number[];
+  /**
+   * for each rmseHistory/fitnessHistory entry, the number of ICP updates made before it was
+   * measured: 0 .. iterations, a level's entry 0 repeating the previous level's count (the
+   * same state measured on that level's clouds and distance). Plot against this, and the last
+   * x is `iterations`, as reported.
+   */
+  iterationOf: number[];
   history: Matrix[];
   iterations: number;
   /** the last level converged */
@@ -118,7 +127,8 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
   const d = source.cols;
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
   const out: LevelResult[] = [];
-  const rmseHistory: number[] = [], fitnessHistory: number[] = [], levelStarts: number[] = [];
+  const rmseHistory: number[] = [], fitnessHistory: number[] = [], levelStarts: number[] = [], iterationOf: number[] = [];
+  let done = 0;
   const history: Matrix[] = [];
   const warnings: string[] = [];
   let last: IcpResult | undefined;
@@ -147,19 +157,21 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
     });
     T = r.transform;
     levelStarts.push(rmseHistory.length);
+    r.rmseHistory.forEach((_, j) => iterationOf.push(done + j));
+    done += r.iterations;
     rmseHistory.push(...r.rmseHistory);
     fitnessHistory.push(...r.fitnessHistory);
     history.push(...(r.history ?? []));
     out.push({
       level: i + 1, voxel: v, maxCorrespondenceDistance: lv.maxCorrespondenceDistance, sourcePoints: src.rows, targetPoints: tg.points.rows,
-      iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse,
+      iterations: r.iterations, converged: r.converged, stop: r.stop, fitness: r.fitness, inlierRmse: r.inlierRmse,
       rmseHistory: r.rmseHistory, fitnessHistory: r.fitnessHistory, ms: performance.now() - t0,
     });
     warnings.push(...r.warnings.map((w) => `level ${i + 1}: ${w}`));
     last = r;
   }
   return {
-    transform: T, levels: out, rmseHistory, fitnessHistory, levelStarts, history,
+    transform: T, levels: out, rmseHistory, fitnessHistory, levelStarts, iterationOf, history,
     iterations: out.reduce((s, l) => s + l.iterations, 0), converged: last!.converged,
     fitness: last!.fitness, inlierRmse: last!.inlierRmse, estimation: last!.estimation, warnings,
   };
