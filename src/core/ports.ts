@@ -6,6 +6,7 @@
  * Numeric payloads use `Matrix` (row-major Float64Array, see linalg/matrix.ts).
  */
 import type { Matrix } from './linalg/matrix.js';
+import type { Registration } from './points/registration.js';
 
 /** How values were scaled to [0, 1]: `original = value * scale`. */
 export interface Normalization {
@@ -117,32 +118,13 @@ export interface PointCloud {
 }
 
 /** Result of `align` (Procrustes or ICP), in the spirit of Open3D's RegistrationResult. */
-export interface Alignment {
+/** A registration result (core/points/registration.ts: the one result type) with its point clouds. */
+export interface Alignment extends Registration {
   kind: 'Alignment';
   name: string;
-  method: string;
-  dim: number;
-  /** (d+1) x (d+1) homogeneous transform mapping source onto target: x' = s R x + t */
-  transform: Matrix;
-  rotation: Matrix;
-  translation: Float64Array;
-  scale: number;
-  reflection: boolean;
-  /** RMSE per iteration (length 1 for Procrustes) */
-  rmseHistory: number[];
-  /** fraction of source points with a correspondence within the distance (higher is better) */
-  fitness: number;
-  /** RMSE over inlier correspondences (lower is better) */
-  inlierRmse: number;
-  iterations: number;
-  converged: boolean;
   source: PointCloud;
   target: PointCloud;
   aligned: PointCloud;
-  /** transforms per iteration, for animations (optional) */
-  history?: Matrix[];
-  /** free-form details (per-level results, timings) */
-  details?: Record<string, unknown>;
 }
 
 /** One decoded video frame (or image-sequence frame). */

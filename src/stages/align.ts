@@ -18,10 +18,11 @@ import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
 import { assertFinite } from '../core/linalg/errors.js';
-import { procrustes } from '../core/points/procrustes.js';
-import { IcpError, DEFAULT_CRITERIA, type RobustKernel } from '../core/points/icp.js';
-import { register, type InitMode } from '../core/points/register.js';
-import { applyTransform, homogeneous, decompose, determinant, rotateVectors } from '../core/points/rigid.js';
+import { DEFAULT_CRITERIA } from '../core/points/icp.js';
+import { PointsError } from '../core/points/errors.js';
+import { icpRegistration, procrustesRegistration, type Registration } from '../core/points/registration.js';
+import type { InitMode } from '../core/points/register.js';
+import { applyTransform, rotateVectors } from '../core/points/rigid.js';
 import type { Alignment, PointCloud } from '../core/ports.js';
 
 const name = z.string().min(1).optional().describe('name of the result (default: <source>-to-<target>)');
@@ -32,7 +33,7 @@ const params = z.discriminatedUnion('method', [
     translation: z.boolean().default(true).describe('estimate a translation (false: rotate/scale about the origin)'),
     scaling: z.boolean().default(false).describe('estimate a uniform scale too (Umeyama)'),
     allowReflection: z.boolean().default(false).describe('allow det(R) = -1; false gives the best proper rotation'),
-    weights: z.array(z.number().min(0)).optional().describe('one non-negative weight per point pair'),
+    weights: z.array(z.number().min(0)).refine((w) => w.reduce((a, b) => a + b, 0) > 0, { message: 'weights are all zero: give at least one positive weight' }).optional().describe('one non-negative weight per point pair'),
     name,
   }),
   z.strictObject({
@@ -69,7 +70,7 @@ const params = z.discriminatedUnion('method', [
     }).default({ ...DEFAULT_CRITERIA }).describe("stopping rule, as Open3D's ICPConvergenceCriteria (defaults 30, 1e-6, 1e-6)"),
     normalNeighbours: z.number().int().min(3).default(30).describe('neighbours for PCA normals of the target (point-to-plane, when the file has none)'),
     name,
-  }),
+  }).refine((p) => !(p.estimation === 'point-to-plane' && p.scaling), { message: 'scaling works with point-to-point estimation only: remove scaling or use estimation: point-to-point', path: ['scaling'] }),
 ]);
 
 function check(src: PointCloud, tgt: PointCloud): number {
@@ -86,6 +87,25 @@ function check(src: PointCloud, tgt: PointCloud): number {
   return d;
 }
 
+type Params = z.output<typeof params>;
+
+/** The data-dependent checks (counts, matrix sizes), then the core registration. */
+function registration(p: Params, source: PointCloud, target: PointCloud, d: number): Registration {
+  if (p.method === 'procrustes') {
+    if (source.points.rows !== target.points.rows) {
+      throw new InputError(`procrustes needs matched points (row i of the source with row i of the target), but source '${source.name}' has ${source.points.rows} and target '${target.name}' has ${target.points.rows}`, 'use method: icp for point sets without known correspondences');
+    }
+    if (p.weights && p.weights.length !== source.points.rows) throw new InputError(`weights has ${p.weights.length} values for ${source.points.rows} point pairs`, 'give one weight per pair');
+    return procrustesRegistration(source.points, target.points, p);
+  }
+  let init: Matrix | InitMode = p.init as InitMode;
+  if (Array.isArray(p.init)) {
+    if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
+    init = Matrix.from2D(p.init);
+  }
+  return icpRegistration(source.points, target.points, { ...p, init }, target.normals);
+}
+
 export const align = defineStage({
   name: 'align',
   summary: 'Align the source onto the target: Procrustes/Umeyama (matched points) or ICP (point-to-point, point-to-plane)',
@@ -98,8 +118,10 @@ export const align = defineStage({
     'ICP from any pose: init global (3-D: voxel keypoints, FPFH descriptors, mutual matches, seeded RANSAC with',
     'edge-length 0.9 and distance checks; 2-D: a grid of start angles, best fitness kept), then a coarse-to-fine',
     'schedule (levels: voxel, maxCorrespondenceDistance, maxIterations; auto from extent and spacing).',
-    'details: stages (fitness and inlier RMSE per stage), finalStage, confident and warnings (low fitness or',
-    'random-looking matches are flagged, never hidden), levelStarts (where each level begins in rmseHistory).',
+    'Also: stages (fitness and inlier RMSE per stage), finalStage, confident and warnings (low fitness,',
+    'random-looking matches, undetermined rotations or normals, unmatched Procrustes rows: flagged, never hidden),',
+    'stop (criteria, exact, cycle, maxIterations), levelStarts and iterationOf (the update count of each history entry).',
+    'Procrustes has no fitness, iterations or convergence (null, 0, null): its pairs are given and it is closed form.',
   ].join('\n'),
   example: '- stage: align\n  input: moved\n  inputs: { target: original }\n  params: { method: procrustes }',
   input: 'PointCloud',
@@ -110,62 +132,18 @@ export const align = defineStage({
     map((source: PointCloud): Alignment => {
       const target = sides.target;
       const d = check(source, target);
-      let T: Matrix, rmseHistory: number[], fitness: number, inlierRmse: number, iterations: number, converged: boolean;
-      let history: Matrix[] | undefined;
-      let details: Record<string, unknown>;
-      if (p.method === 'procrustes') {
-        if (source.points.rows !== target.points.rows) {
-          throw new InputError(`procrustes needs matched points (row i of the source with row i of the target), but source '${source.name}' has ${source.points.rows} and target '${target.name}' has ${target.points.rows}`, 'use method: icp for point sets without known correspondences');
-        }
-        if (p.weights && p.weights.length !== source.points.rows) throw new InputError(`weights has ${p.weights.length} values for ${source.points.rows} point pairs`, 'give one weight per pair');
-        if (p.weights && !(p.weights.reduce((a, b) => a + b, 0) > 0)) throw new InputError('weights are all zero', 'give at least one positive weight');
-        const r = procrustes(source.points, target.points, { translation: p.translation, scaling: p.scaling, allowReflection: p.allowReflection, weights: p.weights });
-        T = homogeneous(r.R, r.t, r.scale);
-        rmseHistory = [r.rmse];
-        fitness = 1;
-        inlierRmse = r.rmse;
-        iterations = 1;
-        converged = true;
-        details = { singularValues: Array.from(r.singularValues) };
-      } else {
-        let init: Matrix | InitMode = p.init as InitMode;
-        if (Array.isArray(p.init)) {
-          if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
-          init = Matrix.from2D(p.init);
-        }
-        if (p.estimation === 'point-to-plane' && p.scaling) throw new InputError('scaling works with point-to-point estimation only', 'remove scaling or use estimation: point-to-point');
-        const kernel: RobustKernel = p.kernel.type === 'none' ? { type: 'none' } : { type: p.kernel.type, scale: p.kernel.scale };
-        try {
-          const r = register(source.points, target.points, {
-            init, levels: p.levels, single: { maxCorrespondenceDistance: p.maxCorrespondenceDistance ?? Infinity, maxIterations: p.criteria.maxIterations },
-            icp: { estimation: p.estimation, scaling: p.scaling, trim: p.trim, kernel, criteria: p.criteria, normalNeighbours: p.normalNeighbours, targetNormals: target.normals },
-            global: p.global, angles: p.angles, minFitness: p.minFitness, maxRmseRatio: p.maxRmseRatio,
-          });
-          ({ transform: T, rmseHistory, fitness, inlierRmse, iterations, converged, history } = r);
-          details = {
-            estimation: r.estimation, finalStage: r.finalStage, confident: r.confident, warnings: r.warnings, stages: r.stages, levelStarts: r.levelStarts,
-            fitnessHistory: r.fitnessHistory, schedule: r.schedule, criteria: p.criteria, targetNormals: target.normals ? 'from input' : p.estimation === 'point-to-plane' ? `PCA of ${p.normalNeighbours} neighbours` : 'not used',
-          };
-          for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
-        } catch (e) {
-          if (e instanceof IcpError) throw new InputError(e.message, e.hint);
-          if (e instanceof RangeError) throw new InputError(e.message);
-          throw e;
-        }
+      let r: Registration;
+      try {
+        r = registration(p, source, target, d);
+      } catch (e) {
+        // data the geometry cannot align becomes a user error; anything else is a bug and stays one
+        if (e instanceof PointsError) throw new InputError(e.message, e.hint);
+        throw e;
       }
-      const dec = decompose(T);
-      // without scaling the linear part is the rotation itself (no det-based rescaling round-off)
-      const scaled = p.method === 'procrustes' ? p.scaling : p.estimation === 'point-to-point' && p.scaling;
-      const { R, t, scale } = scaled ? dec : { R: T.block(0, d, 0, d).clone(), t: dec.t, scale: 1 };
-      const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: applyTransform(T, source.points) };
-      if (source.normals) aligned.normals = rotateVectors(T, source.normals);
-      ctx.log.info({ method: p.method, iterations, converged, fitness, inlierRmse }, 'aligned');
-      const out: Alignment = {
-        kind: 'Alignment', name: p.name ?? `${source.name}-to-${target.name}`, method: p.method === 'icp' ? `icp (${p.estimation})` : 'procrustes', dim: d,
-        transform: T, rotation: R, translation: t, scale, reflection: determinant(R) < 0,
-        rmseHistory, fitness, inlierRmse, iterations, converged, source, target, aligned, details,
-      };
-      if (history) out.history = history;
-      return out;
+      for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
+      const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: applyTransform(r.transform, source.points) };
+      if (source.normals) aligned.normals = rotateVectors(r.transform, source.normals);
+      ctx.log.info({ method: r.method, iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse }, 'aligned');
+      return { kind: 'Alignment', name: p.name ?? `${source.name}-to-${target.name}`, ...r, source, target, aligned };
     }),
 });

@@ -46,9 +46,8 @@ export const plotAlignment = defineStage({
       const prefix = p.prefix.replaceAll('{name}', a.name);
       for (const f of await alignmentFigures(a, prefix, p)) yield await ctx.writeFile(f.rel, f.data, { format: 'svg', description: f.description });
       if (p.report) {
-        const { source: _s, target: _t, aligned: _a, history: _h, details, ...rest } = a;
-        const { fitnessHistory: _f, ...det } = details ?? {};
-        const summary = { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows, ...det };
+        const { source: _s, target: _t, aligned: _a, history: _h, fitnessHistory: _f, ...rest } = a;
+        const summary = { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows };
         yield await ctx.writeFile(`${prefix}-report.json`, JSON.stringify(summary, null, 2), { format: 'json', description: 'alignment summary: stages, final stage, confidence' });
       }
     }),

@@ -38,7 +38,12 @@ describe('pipelines/procrustes.yaml', () => {
       const original = parsePoints(readFileSync(join(ROOT, 'data', 'point_cloud.txt')), { file: 'point_cloud.txt' }).points;
       for (let i = 0; i < 140; i++) expect(aligned.data[i]).toBeCloseTo(original.data[i]!, 10);
       const json = JSON.parse(readFileSync(join(t.dir, 'alignment.json'), 'utf8'));
-      expect(json.converged).toBe(true);
+      // a closed-form fit of given pairs: no convergence, iterations or fitness to report (#18 item 1)
+      expect(json.converged).toBeNull();
+      expect(json.iterations).toBe(0);
+      expect(json.fitness).toBeNull();
+      expect(json.confident).toBe(true);
+      expect(json.warnings).toEqual([]);
       expect(json.rmseHistory[0]).toBeLessThan(1e-10);
     } finally {
       t.cleanup();

@@ -18,8 +18,8 @@ describe('pipelines/icp-any-angle.yaml', () => {
         const a = r.values.fit as Alignment;
         expect(angle2D(a.rotation)).toBeCloseTo(-(angle - 0.565), 2);
         expect(a.fitness).toBe(1);
-        expect(a.details!.confident).toBe(true);
-        expect(a.details!.finalStage).toBe('icp level 3');
+        expect(a.confident).toBe(true);
+        expect(a.finalStage).toBe('icp level 3');
         const names = r.files.map((f) => f.path.split('/').pop()).sort();
         expect(names).toEqual(['aligned.csv', 'alignment.json', 'any-angle-anim.svg', 'any-angle-correspondences.svg', 'any-angle-error.svg', 'any-angle-points.svg']);
         const svg = readFileSync(join(t.dir, 'any-angle-error.svg'), 'utf8');

@@ -67,6 +67,30 @@ describe('align (procrustes)', () => {
   });
 });
 
+describe('align (procrustes): what it does not invent, what it warns about (#18 item 1, #13 item 9)', () => {
+  it('no fitness, no iterations, no convergence for a closed-form fit of given pairs; confident without warnings', async () => {
+    const original = await seed();
+    const moved = await lastValueFrom(of(original).pipe(transform({ ops: [{ op: 'rotate', degrees: 34 }] })));
+    const a = await lastValueFrom(of(moved).pipe(align({ method: 'procrustes' }, { sides: { target: original } })));
+    expect(a.fitness).toBeNull();
+    expect(a.iterations).toBe(0);
+    expect(a.converged).toBeNull();
+    expect(a.stop).toBeNull();
+    expect(a.confident).toBe(true);
+    expect(a.warnings).toEqual([]);
+    expect(a.procrustes!.relativeRmse).toBeLessThan(1e-10);
+  });
+  it('shuffled rows: the rotation is wrong and the result says so (warning, not confident)', async () => {
+    const original = await seed();
+    const moved = await lastValueFrom(of(original).pipe(transform({ ops: [{ op: 'rotate', degrees: 20 }] })));
+    const n = moved.points.rows;
+    const shuffled = cloud('shuffled', Array.from({ length: n }, (_, i) => Array.from(moved.points.row((i * 37) % n))));
+    const a = await lastValueFrom(of(shuffled).pipe(align({ method: 'procrustes' }, { sides: { target: original } })));
+    expect(a.confident).toBe(false);
+    expect(a.warnings.join(' ')).toMatch(/not the same point as row i of the target \(shuffled or unmatched\); use method: icp/);
+  });
+});
+
 describe('align (icp)', () => {
   it('seed curve from 90°: about −89.4°, converged, per-iteration RMSE and transforms', async () => {
     const target = await lastValueFrom(generatePoints({ shape: 'curve', n: 30, from: 0, to: 29 }));
@@ -124,6 +148,11 @@ describe('align: clear errors', () => {
     expect(() => align({ method: 'icp', criteria: { maxIterations: 0 } }, { sides: { target: tri } })).toThrow(/criteria\.maxIterations/);
     expect(() => align({ method: 'icp', trim: 0 }, { sides: { target: tri } })).toThrow(/trim/);
   });
+  it('checks that depend on params only are schema refinements, caught before any data (#18 item 3)', () => {
+    expect(() => align({ method: 'procrustes', weights: [0, 0, 0] }, { sides: { target: tri } })).toThrow(/weights are all zero: give at least one positive weight/);
+    expect(() => align({ method: 'icp', estimation: 'point-to-plane', scaling: true }, { sides: { target: tri } })).toThrow(/scaling works with point-to-point estimation only/);
+    expect(() => align({ method: 'icp', estimation: 'point-to-point', scaling: true }, { sides: { target: tri } })).not.toThrow();
+  });
 });
 
 describe('align (icp from any pose, #10)', () => {
@@ -133,7 +162,7 @@ describe('align (icp from any pose, #10)', () => {
     const source = await lastValueFrom(generatePoints({ shape: 'curve', n: 31, from: 0, to: 30 }).pipe(transform({ ops: [{ op: 'rotate', degrees: 180 }, { op: 'translate', by: [-2, 5] }] })));
     const a = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'global' }, { sides: { target } })));
     expect(angle2D(a.rotation)).toBeCloseTo(-179.435, 2);
-    const d = a.details as { finalStage: string; confident: boolean; stages: { stage: string; fitness: number; inlierRmse: number }[]; levelStarts: number[]; warnings: string[] };
+    const d = a;
     expect(d.stages.map((s) => s.stage)).toEqual(['global (rotation search, 12 starts)', 'icp level 1', 'icp level 2', 'icp level 3']);
     expect(d.finalStage).toBe('icp level 3');
     expect(d.confident).toBe(true);
@@ -146,7 +175,7 @@ describe('align (icp from any pose, #10)', () => {
     const target = await curve();
     const source = await lastValueFrom(of(target).pipe(transform({ ops: [{ op: 'rotate', degrees: 60, about: 'centroid' }, { op: 'translate', by: [100, -50] }] })));
     const c = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'centroid', levels: [{ maxCorrespondenceDistance: 10 }, { maxCorrespondenceDistance: 2, maxIterations: 50 }] }, { sides: { target } })));
-    expect((c.details!.stages as { stage: string }[])[0]!.stage).toBe('init (centroid)');
+    expect(c.stages[0]!.stage).toBe('init (centroid)');
     expect(c.inlierRmse).toBeLessThan(1e-9);
     expect(angle2D(c.rotation)).toBeCloseTo(-60, 8);
     const p = await lastValueFrom(of(source).pipe(align({ method: 'icp', init: 'pca', levels: 'auto' }, { sides: { target } })));
@@ -158,9 +187,9 @@ describe('align (icp from any pose, #10)', () => {
     const ring = new Matrix(400, 3);
     for (let i = 0; i < 400; i++) { const t = (2 * Math.PI * i) / 400; ring.data.set([0.5 + 0.4 * Math.cos(t), 0.5 + 0.4 * Math.sin(t), 0.5 + 0.01 * rng.gaussian()], 3 * i); }
     const a = await lastValueFrom(of<PointCloud>({ kind: 'PointCloud', name: 'ring', points: ring }).pipe(align({ method: 'icp', init: 'global' }, { sides: { target } })));
-    expect(a.details!.confident).toBe(false);
+    expect(a.confident).toBe(false);
     expect(a.fitness).toBeLessThan(0.6);
-    expect((a.details!.warnings as string[]).join(' ')).toMatch(/low fitness|look random/);
+    expect(a.warnings.join(' ')).toMatch(/low fitness|look random/);
   });
   it('params: a misspelt init gets the choices; a level needs a distance', () => {
     const t = cloud('t', [[0, 0], [1, 0], [0, 1]]);

@@ -40,11 +40,11 @@ const COLORS = { target: '#d62728', source: '#9ecae1', aligned: '#1f77b4', rmse:
 /** One line saying what the result is. */
 export function alignmentSummary(a: Alignment): string {
   const rot = a.dim === 2 ? `rotation ${angle2D(a.rotation).toFixed(3)}°` : `${a.dim}-D`;
-  return `${a.method}: ${rot}, scale ${a.scale.toPrecision(4)}, inlier RMSE ${a.inlierRmse.toPrecision(3)}, fitness ${a.fitness.toFixed(3)}, ${a.iterations} iteration${a.iterations === 1 ? '' : 's'}${a.converged ? ', converged' : ', NOT converged'}`;
+  return `${a.method}: ${rot}, scale ${a.scale.toPrecision(4)}, inlier RMSE ${a.inlierRmse.toPrecision(3)}, ${a.fitness === null ? '' : `fitness ${a.fitness.toFixed(3)}, `}${a.converged === null ? 'closed form' : `${a.iterations} iteration${a.iterations === 1 ? '' : 's'}${a.converged ? `, converged${a.stop && a.stop !== 'criteria' ? ` (${a.stop === 'exact' ? 'exact fit' : '2-cycle'})` : ''}` : ', NOT converged'}`}`;
 }
 
 function stagesOf(a: Alignment): Stage[] {
-  return (a.details?.stages as Stage[] | undefined) ?? [];
+  return a.stages as Stage[];
 }
 
 function globalStage(a: Alignment): Stage | undefined {
@@ -128,9 +128,8 @@ export async function alignmentFigures(a: Alignment, prefix: string, o: Alignmen
 }
 
 function firstDistance(a: Alignment): number {
-  const sched = a.details?.schedule as Array<{ maxCorrespondenceDistance?: number }> | undefined;
   const lv = stagesOf(a).find((s) => s.stage.startsWith('icp level'));
-  return sched?.[0]?.maxCorrespondenceDistance ?? lv?.maxCorrespondenceDistance ?? (a.details?.maxCorrespondenceDistance as number | undefined) ?? Infinity;
+  return a.icp?.schedule[0]?.maxCorrespondenceDistance ?? lv?.maxCorrespondenceDistance ?? Infinity;
 }
 
 /** [source index, target index] pairs the first iteration uses, for an evenly spread subset of the source. */
@@ -150,29 +149,32 @@ export function correspondencePairs(a: Alignment, start: Matrix, max: number): A
 /** Inlier RMSE (top) and fitness (bottom) per step; dashed rules where each level of a coarse-to-fine schedule starts. */
 async function errorSvg(a: Alignment, sub: string): Promise<string> {
   const rmse = a.rmseHistory;
-  const fit = (a.details?.fitnessHistory as number[] | undefined) ?? [];
-  const starts = (a.details?.levelStarts as number[] | undefined) ?? [];
+  const fit = a.fitnessHistory;
+  // x = the number of updates before each value (a level's first value repeats the previous
+  // count): the last x is the iteration count the report gives
+  const at = (i: number) => a.iterationOf[i] ?? i;
+  const starts = a.levelStarts;
   const levels = stagesOf(a).filter((s) => s.stage.startsWith('icp level'));
   const g = globalStage(a);
   const n = rmse.length;
-  const x = { field: 'step', type: 'quantitative', title: g ? 'step (0 = after the global step, before the first ICP update)' : 'step (0 = before the first update)', axis: { format: FORMAT.integer, tickMinStep: 1 }, scale: { domain: [0, Math.max(1, n - 1)], nice: false } };
+  const x = { field: 'step', type: 'quantitative', title: g ? 'step (0 = after the global step, before the first ICP update)' : 'step (0 = before the first update)', axis: { format: FORMAT.integer, tickMinStep: 1 }, scale: { domain: [0, Math.max(1, at(n - 1))], nice: false } };
   const floor = 1e-9 * extentOf(a.target.points);
   const dom = guardedDomain(rmse, { zero: true }) ?? [0, Math.max(floor, ...rmse.filter(Number.isFinite)) * 1.05];
   const rules: Spec[] = starts.length > 1 ? [
-    { data: { values: starts.slice(1).map((s, i) => ({ step: s - 0.5, t: `level ${i + 2}` })) }, mark: { type: 'rule', color: '#999', strokeDash: [4, 3] }, encoding: { x: { field: 'step', type: 'quantitative' } } },
-    { data: { values: starts.slice(1).map((s, i) => ({ step: s - 0.5, t: `level ${i + 2}` })) }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, y: 3, color: '#666' }, encoding: { x: { field: 'step', type: 'quantitative' }, text: { field: 't' } } },
+    { data: { values: starts.slice(1).map((s, i) => ({ step: at(s), t: `level ${i + 2}` })) }, mark: { type: 'rule', color: '#999', strokeDash: [4, 3] }, encoding: { x: { field: 'step', type: 'quantitative' } } },
+    { data: { values: starts.slice(1).map((s, i) => ({ step: at(s), t: `level ${i + 2}` })) }, mark: { type: 'text', align: 'left', baseline: 'top', dx: 3, y: 3, color: '#666' }, encoding: { x: { field: 'step', type: 'quantitative' }, text: { field: 't' } } },
   ] : [];
   const lvText = levels.map((l, i) => `level ${i + 1}: max distance ${l.maxCorrespondenceDistance?.toPrecision(3) ?? '?'}, ${l.voxel ? `voxel ${l.voxel.toPrecision(2)}` : 'full resolution'}${l.iterations !== undefined ? `, ${l.iterations} iteration${l.iterations === 1 ? '' : 's'}` : ''}`).join('; ');
   const glText = g ? `${g.stage}${g.bestStartAngle !== undefined ? ` (best start ${g.bestStartAngle}°)` : ''}, fitness ${g.fitness?.toFixed(3) ?? '?'}, inlier RMSE ${g.inlierRmse?.toPrecision(3) ?? '?'}. ` : '';
-  const verdict = a.details?.finalStage ? ` Final: ${a.details.finalStage as string}${a.details.confident === false ? ' (NOT confident)' : ''}.` : '';
+  const verdict = ` Final: ${a.finalStage}${a.confident ? '' : ' (NOT confident)'}.`;
   const subtitle = `${sub}. ${n} values plotted.${verdict}\n${glText}${lvText}`;
   const panels: Spec[] = [{
     width: W, height: 200,
-    layer: [{ data: { values: rmse.map((r, i) => ({ step: i, v: r })) }, mark: { type: 'line', point: true, color: COLORS.rmse }, encoding: { x, y: { field: 'v', type: 'quantitative', title: 'inlier RMSE (coordinate units)', scale: { domain: dom, nice: true } } } }, ...rules],
+    layer: [{ data: { values: rmse.map((r, i) => ({ step: at(i), v: r })) }, mark: { type: 'line', point: true, color: COLORS.rmse }, encoding: { x, y: { field: 'v', type: 'quantitative', title: 'inlier RMSE (coordinate units)', scale: { domain: dom, nice: true } } } }, ...rules],
   }];
   if (fit.length) panels.push({
     width: W, height: 120,
-    layer: [{ data: { values: fit.map((f, i) => ({ step: i, v: f })) }, mark: { type: 'line', point: true, color: COLORS.fitness }, encoding: { x, y: { field: 'v', type: 'quantitative', title: 'fitness (fraction matched)', scale: { domain: [0, 1.08], nice: false }, axis: { values: [0, 0.25, 0.5, 0.75, 1], format: '.2f' } } } }, ...rules.slice(0, 1)],
+    layer: [{ data: { values: fit.map((f, i) => ({ step: at(i), v: f })) }, mark: { type: 'line', point: true, color: COLORS.fitness }, encoding: { x, y: { field: 'v', type: 'quantitative', title: 'fitness (fraction matched)', scale: { domain: [0, 1.08], nice: false }, axis: { values: [0, 0.25, 0.5, 0.75, 1], format: '.2f' } } } }, ...rules.slice(0, 1)],
   });
   return renderSvg({ title: titleBlock(`Error per ICP step: ${a.name}`, subtitle, W), vconcat: panels });
 }
@@ -202,8 +204,8 @@ async function residualSvg(a: Alignment, sub: string): Promise<string> {
 
 function animation(a: Alignment, B: Matrix, labels: [string, string], si: Int32Array, tg: { x: Float64Array; y: Float64Array }, view: string, sub: string, frameMs: number): string {
   const hist = a.history!;
-  const fit = (a.details?.fitnessHistory as number[] | undefined) ?? [];
-  const starts = (a.details?.levelStarts as number[] | undefined) ?? [0];
+  const fit = a.fitnessHistory;
+  const starts = a.levelStarts;
   const g = globalStage(a);
   const d = a.dim;
   const identity = Matrix.identity(d + 1);

@@ -10,6 +10,7 @@
  * start angles, its centroid put on the target's, ICP run from there, and the start
  * with the best fitness (then the lowest inlier RMSE) kept.
  */
+import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
@@ -121,7 +122,8 @@ export function rotationSearch2D(source: Matrix, target: Matrix, angles: number,
     let r;
     try {
       r = icp(source, target, { ...icpOptions, init, targetTree: tree, keepHistory: false });
-    } catch {
+    } catch (e) {
+      if (!(e instanceof PointsError)) throw e; // a bug is not a failed start
       starts.push({ angle: deg, fitness: 0, inlierRmse: NaN, iterations: 0 });
       continue;
     }
@@ -131,6 +133,6 @@ export function rotationSearch2D(source: Matrix, target: Matrix, angles: number,
       best = { T: r.transform, fitness: ev.fitness, rmse: ev.inlierRmse, angle: deg };
     }
   }
-  if (!best) throw new RangeError(`ICP failed from every one of the ${angles} start angles (no source point within maxCorrespondenceDistance ${icpOptions.maxCorrespondenceDistance ?? Infinity} of the target)`);
+  if (!best) throw new PointsError(`ICP failed from every one of the ${angles} start angles (no source point within maxCorrespondenceDistance ${icpOptions.maxCorrespondenceDistance ?? Infinity} of the target)`);
   return { transform: best.T, fitness: best.fitness, inlierRmse: best.rmse, bestAngle: best.angle, starts };
 }

@@ -7,10 +7,9 @@
  *
  *   const r = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.005 });
  *
- * Definitions (one place): a correspondence is a source point whose nearest
- * target point lies within maxCorrespondenceDistance. fitness = correspondences /
- * source points (higher is better); inlierRmse = RMS distance over them (lower is
- * better). Trimming and robust kernels change the estimation only, not these metrics.
+ * fitness and inlierRmse as defined in metrics.ts (correspondence = nearest target point
+ * within maxCorrespondenceDistance). Trimming and robust kernels change the estimation
+ * only, not these metrics.
  *
  * Stopping (`stop` in the result): 'criteria' when both relative changes fall below the
  * criteria (Open3D's rule); 'exact' when the inlier RMSE is at the rounding floor of the
@@ -19,10 +18,12 @@
  * alternate between two sets, so that RMSE and fitness repeat every second update (a 2-cycle:
  * nothing will change by iterating further); 'maxIterations' otherwise (converged false).
  */
+import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { procrustes } from './procrustes.js';
 import { applyTransform, compose, homogeneous } from './rigid.js';
+import { scoreMatches, type ScoredTransform } from './metrics.js';
 import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpCriteria {
@@ -129,7 +130,7 @@ export function pointToPlane(): EstimationStrategy {
       }
       for (let p = 0; p < m; p++) for (let q = 0; q < p; q++) AtA[p * m + q] = AtA[q * m + p]!;
       const x = choleskySolve(AtA, Atb, m);
-      if (!x) throw new RangeError('point-to-plane: the normal equations are singular (the matched target is flat or a line along some direction); use estimation: point-to-point');
+      if (!x) throw new PointsError('point-to-plane: the normal equations are singular (the matched target is flat or a line along some direction)', 'use estimation: point-to-point');
       if (d === 2) {
         const c = Math.cos(x[0]!), s = Math.sin(x[0]!);
         return Matrix.from2D([[c, -s, x[1]!], [s, c, x[2]!], [0, 0, 1]]);
@@ -207,18 +208,12 @@ export interface IcpOptions {
   keepHistory?: boolean;
 }
 
-export interface IcpResult {
-  /** source → target, (d+1)x(d+1), includes init */
-  transform: Matrix;
+export interface IcpResult extends ScoredTransform {
   /** inlier RMSE before the first update (entry 0) and after each update */
   rmseHistory: number[];
   fitnessHistory: number[];
-  fitness: number;
-  inlierRmse: number;
   /** correspondences after the last update */
   correspondences: number;
-  iterations: number;
-  converged: boolean;
   /** why the run stopped: criteria, exact (rounding-level RMSE), cycle (a 2-cycle) or maxIterations */
   stop: IcpStop;
   /** transform after each update (entry 0 = init) */
@@ -231,9 +226,9 @@ export interface IcpResult {
 }
 
 /** Thrown when no source point has a target neighbour within the distance: never an empty result. */
-export class IcpError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message);
+export class IcpError extends PointsError {
+  constructor(message: string, hint?: string) {
+    super(message, hint);
     this.name = 'IcpError';
   }
 }
@@ -273,7 +268,8 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
       sse += tmp[0]!;
     }
     corr.count = c;
-    return { fitness: c / n, rmse: c ? Math.sqrt(sse / c) : 0 };
+    const sc = scoreMatches(c, n, sse);
+    return { fitness: sc.fitness, rmse: sc.inlierRmse };
   };
   const history: Matrix[] | undefined = options.keepHistory === false ? undefined : [T.clone()];
   let ev = match();

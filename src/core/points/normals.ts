@@ -10,6 +10,7 @@
  * two smallest variances are equal (no preferred direction). The covariance is scaled
  * (power of two) so that coordinates at 1e-200 or 1e200 give the same normals.
  */
+import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 
@@ -125,7 +126,7 @@ export function smallestEigvec3(a00: number, a01: number, a02: number, a11: numb
   if (!(maxC > 0)) { out[0] = 0; out[1] = 0; out[2] = 1; return NormalStatus.Coincident; }
   if (maxC === Infinity) {
     // the sums of squares overflowed: no scale information is left to recover here
-    throw new RangeError('normals: the covariance of a neighbourhood overflows float64 (coordinates beyond ~1e154); rescale the points');
+    throw new PointsError('normals: the covariance of a neighbourhood overflows float64 (coordinates beyond ~1e154)', 'rescale the points');
   }
   const s = 1 / maxC;
   a00 *= s; a01 *= s; a02 *= s; a11 *= s; a12 *= s; a22 *= s;

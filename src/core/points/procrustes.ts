@@ -12,6 +12,7 @@
  * points; and a residual comparable to the target's own spread means the rows are not in
  * correspondence (e.g. shuffled), which a least-squares fit cannot detect by itself.
  */
+import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { svd } from '../linalg/index.js';
 import { determinant } from './rigid.js';
@@ -69,7 +70,7 @@ export function procrustes(X: Matrix, Y: Matrix, opts: ProcrustesOptions = {}, p
     const a = xi(i), b = yi(i);
     for (let j = 0; j < d; j++) { mx[j]! += wi * X.data[a + j]!; my[j]! += wi * Y.data[b + j]!; }
   }
-  if (!(W > 0)) throw new RangeError('procrustes: the weights sum to zero');
+  if (!(W > 0)) throw new PointsError('procrustes: the weights sum to zero', 'give at least one positive weight');
   if (useT) for (let j = 0; j < d; j++) { mx[j]! /= W; my[j]! /= W; }
   // scale the centred coordinates into [0.5, 1) (by 2^ex, exact) when they are tiny or huge
   let amax = 0;
@@ -114,7 +115,7 @@ export function procrustes(X: Matrix, Y: Matrix, opts: ProcrustesOptions = {}, p
   if (opts.scaling) {
     let tr = 0;
     for (let k = 0; k < d; k++) tr += s[k]! * D[k]!;
-    if (!(varX > 0)) throw new RangeError('procrustes: the source points all coincide, so no scale can be estimated');
+    if (!(varX > 0)) throw new PointsError('procrustes: the source points all coincide, so no scale can be estimated', 'give distinct points, or set scaling: false');
     scale = tr / varX; // both in the same scaled units: the ratio is scale-free
   }
   const t = new Float64Array(d);

@@ -14,6 +14,8 @@
  *   The best hypotheses are refitted on their inliers and ranked by fitness over every
  *   source point (nearest target point within the distance), as Open3D's result.
  */
+import { PointsError } from './errors.js';
+import { scoreMatches, type ScoredTransform } from './metrics.js';
 import { Matrix } from '../linalg/matrix.js';
 import { matmulT } from '../linalg/index.js';
 import { seededRandom } from '../linalg/random.js';
@@ -75,21 +77,13 @@ export interface RansacOptions {
   targetTree?: KdTree;
 }
 
-export interface RansacResult {
-  transform: Matrix;
-  /** fraction of source points with a target point within the distance (higher is better) */
-  fitness: number;
-  /** RMS distance over those (lower is better) */
-  inlierRmse: number;
+export interface RansacResult extends ScoredTransform {
   /** correspondences brought within the distance by the best transform */
   inlierCorrespondences: number;
   correspondences: number;
-  /** samples drawn */
-  iterations: number;
-  /** samples that passed both checkers and were scored */
+  /** samples that passed both checkers and were scored (iterations: samples drawn) */
   validHypotheses: number;
-  /** true when the confidence was reached before maxIterations */
-  converged: boolean;
+  /** (converged: the confidence was reached before maxIterations) */
 }
 
 /** Rotation and translation mapping rows srcIdx of S onto rows dstIdx of T (least squares, Horn 1987). */
@@ -164,7 +158,7 @@ function largestEigvec4(A: number[]): [number, number, number, number] {
   return [v[0] / n, v[1] / n, v[2] / n, v[3] / n];
 }
 
-/** Fitness and inlier RMSE of `T` (source → target) over every source point, as ICP defines them. */
+/** Fitness and inlier RMSE (metrics.ts) of `T` (source → target) over every source point. */
 export function evaluateTransform(source: Matrix, tree: KdTree, T: Matrix, maxDistance: number): { fitness: number; inlierRmse: number; inliers: number } {
   const cur = applyTransform(T, source);
   const d = source.cols, n = source.rows, md2 = maxDistance * maxDistance;
@@ -175,14 +169,14 @@ export function evaluateTransform(source: Matrix, tree: KdTree, T: Matrix, maxDi
     if (j < 0 || tmp[0]! > md2) continue;
     c++; sse += tmp[0]!;
   }
-  return { fitness: n ? c / n : 0, inlierRmse: c ? Math.sqrt(sse / c) : 0, inliers: c };
+  return { ...scoreMatches(c, n, sse), inliers: c };
 }
 
 /** RANSAC over feature correspondences for a rigid 3-D transform (see the file comment). */
 export function ransacRigid(source: Matrix, target: Matrix, matches: Matches, opts: RansacOptions): RansacResult {
   const m = matches.count;
   if (source.cols !== 3 || target.cols !== 3) throw new RangeError(`RANSAC registration is 3-D; got ${source.cols}-D points`);
-  if (m < 3) throw new RangeError(`RANSAC needs at least 3 feature correspondences, found ${m}`);
+  if (m < 3) throw new PointsError(`RANSAC needs at least 3 feature correspondences, found ${m}`);
   const S = source.isContiguous ? source.data : source.clone().data;
   const T = target.isContiguous ? target.data : target.clone().data;
   const dist = opts.maxCorrespondenceDistance, d2 = dist * dist;
@@ -242,7 +236,7 @@ export function ransacRigid(source: Matrix, target: Matrix, matches: Matches, op
     }
   }
   if (!top.length) {
-    throw new RangeError(`RANSAC found no sample of 3 correspondences passing the edge-length (${sim}) and distance (${dist}) checks in ${it} tries`);
+    throw new PointsError(`RANSAC found no sample of 3 correspondences passing the edge-length (${sim}) and distance (${dist}) checks in ${it} tries`);
   }
   const tree = opts.targetTree ?? new KdTree(target);
   let best: RansacResult | undefined;

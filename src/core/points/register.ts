@@ -4,6 +4,7 @@
  * one record per stage (fitness, inlier RMSE, time) and a verdict on whether the
  * result can be trusted. Used by the `align` stage; pure (no I/O).
  */
+import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { symEig } from '../linalg/index.js';
 import { KdTree } from './kdtree.js';
@@ -127,7 +128,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
         validHypotheses: g.validHypotheses, ransacConverged: g.converged, seed: opts.global?.seed ?? 0, phaseMs: g.ms,
       });
     } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
+      if (!(e instanceof PointsError)) throw e;
       // no consistent correspondences: say so, and refine from the centroids so that the result still has metrics
       const cs = centroid(source);
       T = shift(Array.from(centroid(target), (v, j) => v - cs[j]!));

@@ -9,6 +9,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
 import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult, type IcpStop } from './icp.js';
+import type { ScoredTransform } from './metrics.js';
 import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpLevel {
@@ -91,8 +92,7 @@ export interface LevelResult {
   ms: number;
 }
 
-export interface ScheduleResult {
-  transform: Matrix;
+export interface ScheduleResult extends ScoredTransform {
   levels: LevelResult[];
   /** per-iteration RMSE across all levels (each level's entry 0 included) */
   rmseHistory: number[];
@@ -107,11 +107,7 @@ export interface ScheduleResult {
    */
   iterationOf: number[];
   history: Matrix[];
-  iterations: number;
-  /** the last level converged */
-  converged: boolean;
-  fitness: number;
-  inlierRmse: number;
+  /** (iterations: all levels; converged: the last level's) */
   estimation: string;
   /** what the data left undetermined, per level (e.g. normals of collinear neighbourhoods) */
   warnings: string[];
