@@ -7,6 +7,7 @@
  *   svdflow stages [NAME] [--json]
  *   svdflow schema [--out FILE]
  *   svdflow demo [--out DIR]
+ *   svdflow report DIR
  *
  * Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.
  */
@@ -23,9 +24,11 @@ import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion }
 import { describeStage, listStages } from './stages-text.js';
 import { formatSeconds } from '../core/progress.js';
 import { dataMain } from './data.js';
+import { writeReport, writeIndex } from '../core/report/write.js';
+import type { IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
 
-const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'data', 'help'] as const;
+const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'report', 'data', 'help'] as const;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
@@ -35,7 +38,8 @@ Usage:
   svdflow validate FILE [--set name=value ...]   check a pipeline without running it
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
-  svdflow demo [--out DIR]                       run every pipeline in pipelines/ on the bundled data
+  svdflow demo [--out DIR]                       run every pipeline in pipelines/ on the bundled data; writes out/index.html
+  svdflow report DIR                             rebuild DIR/report.html from a finished run's folder (run.json and its files)
   svdflow data list | fetch [NAME|all]           the third-party data sets (svdflow data --help)
 
 Options:
@@ -145,6 +149,12 @@ async function demo(flags: Flags): Promise<number> {
   }
   const base = resolve(flags.out ?? 'out');
   const rows: string[] = [];
+  const index: IndexEntry[] = [];
+  // a pipeline the demo skips may still have a report from an earlier run of it into the same folder
+  const earlier = (name: string, status: string, description?: string) => {
+    const rep = join(base, name, 'report.html');
+    index.push({ pipeline: name, description, status: existsSync(rep) ? `${status}; report of an earlier run` : status, report: existsSync(rep) ? `${name}/report.html` : undefined });
+  };
   let failures = 0;
   for (const f of files) {
     const file = join(dir, f);
@@ -155,6 +165,7 @@ async function demo(flags: Flags): Promise<number> {
       const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
       const fetchCmd = missing ? e.issues.map((i) => /`(npx svdflow data fetch \w+)`/.exec(i.hint ?? '')?.[1]).find(Boolean) : undefined;
       rows.push(`  - ${f}: skipped (${missing ? 'its input data is absent: ' + e.issues.map((i) => i.message.replace('input file not found: ', '')).join(', ') + (fetchCmd ? `; get it with: ${fetchCmd}` : '') + `; then run: npx svdflow run pipelines/${f}` : 'invalid'})`);
+      earlier(f.replace(/\.ya?ml$/, ''), missing ? 'skipped: input data absent' : 'invalid');
       if (!missing) {
         failures++;
         console.error(e instanceof SvdflowError ? e.text : e);
@@ -167,6 +178,7 @@ async function demo(flags: Flags): Promise<number> {
       .filter((x) => relative(ROOT, x).startsWith('..'));
     if (external.length) {
       rows.push(`  - ${f}: not part of the demo: it reads data outside the project (${relative(process.cwd(), external[0]!)}); run it with: npx svdflow run pipelines/${f}`);
+      earlier(p.name, `not part of the demo (reads ${relative(ROOT, external[0]!)}); run: npx svdflow run pipelines/${f}`, p.description);
       continue;
     }
     console.log(`\n▶ ${p.name}: ${p.description ?? f}`);
@@ -175,15 +187,19 @@ async function demo(flags: Flags): Promise<number> {
       console.log(summaryText(r));
       rows.push(`  - ${f}: ${r.files.length} files in ${relative(process.cwd(), r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
       for (const x of r.files) rows.push(`      ${relative(process.cwd(), x.path)}`);
+      index.push({ pipeline: p.name, description: p.description, status: r.report ? 'ran' : 'ran (report.html not written: see the warnings)', durationMs: r.durationMs, files: r.files.length, report: r.report ? relative(base, r.report) : undefined });
     } catch (e) {
       failures++;
       if (e instanceof CancelledError) throw e;
       console.error(e instanceof SvdflowError ? e.text : e);
       rows.push(`  - ${f}: FAILED`);
+      index.push({ pipeline: p.name, description: p.description, status: 'FAILED' });
     }
   }
   console.log(`\nsvdflow demo: ${files.length} pipelines in pipelines/\n${rows.join('\n')}`);
-  console.log(`\nResults are in ${relative(process.cwd(), base) || '.'}/<pipeline-name>/ (each has a run.json manifest).`);
+  console.log(`\nResults are in ${relative(process.cwd(), base) || '.'}/<pipeline-name>/ (each has a run.json manifest and a report.html).`);
+  const indexPath = await writeIndex(base, index);
+  console.log(`Reports of every pipeline: ${relative(process.cwd(), indexPath)}  (open it in a browser)`);
   return failures ? 1 : 0;
 }
 
@@ -228,6 +244,16 @@ export async function main(argv: string[]): Promise<number> {
         writeFileSync(tmp, text);
         renameSync(tmp, flags.out);
       } else process.stdout.write(text);
+      return 0;
+    }
+    case 'report': {
+      if (positionals.length !== 1) throw new UsageError(`svdflow report takes one output folder${positionals.length ? `, got ${positionals.length}` : ''}`, 'e.g. svdflow report out/icp');
+      const dir = resolve(positionals[0]!);
+      if (!existsSync(dir)) throw new UsageError(`folder not found: ${positionals[0]}`, 'give the output folder of a run, e.g. out/icp');
+      if (!existsSync(join(dir, 'run.json'))) throw new UsageError(`${positionals[0]} has no run.json, so it is not the output folder of a finished run`, 'give the folder a run wrote (out/<pipeline>/), or run the pipeline first');
+      const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
+      const path = await writeReport(dir, { warn: (m) => log.warn(m) });
+      console.log(`wrote ${relative(process.cwd(), path) || path}`);
       return 0;
     }
     case 'demo':

@@ -18,6 +18,7 @@ import { resolve, relative, join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { FlowControl } from './flow.js';
+import { writeReport } from './report/write.js';
 import { OutputManager, atomicWriteFile, type FileRecord } from './outputs.js';
 import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
@@ -44,6 +45,8 @@ export interface RunOptions {
    * the run ends. Side inputs are always kept.
    */
   keepValues?: 'sinks' | 'all' | 'none' | boolean;
+  /** write report.html (and WebM previews of the videos) after run.json (default true) */
+  report?: boolean;
 }
 
 export interface StepStats {
@@ -67,6 +70,8 @@ export interface RunResult {
   /** peak resident set size of this process, MiB (getrusage maxrss) */
   peakRssMiB: number;
   manifest: string;
+  /** report.html (undefined when RunOptions.report is false or it could not be written) */
+  report?: string;
   /** last value of each step (see RunOptions.keepValues) */
   values: Record<string, PortValue | undefined>;
 }
@@ -320,6 +325,14 @@ async function commitRun(run: Run): Promise<RunResult> {
     files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
   };
   await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+  let report: string | undefined;
+  if (run.opts.report !== false) {
+    // the page is a view of files already committed: a failure to write it fails nothing else
+    report = await writeReport(outDir, { signal: run.abort.signal, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+      log.warn({ err: e }, 'report.html was not written');
+      return undefined;
+    });
+  }
   log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
   return {
     pipeline: p.name,
@@ -330,6 +343,7 @@ async function commitRun(run: Run): Promise<RunResult> {
     durationMs,
     peakRssMiB,
     manifest: manifestPath,
+    report,
     values: Object.fromEntries(run.last),
   };
 }

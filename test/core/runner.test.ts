@@ -80,7 +80,12 @@ steps:
   - { id: w, stage: slow-write, params: { delayMs: 1 } }
 `);
     const r = await runPipeline(p, { outDir: tmp.dir, progress: false });
-    expect(readdirSync(tmp.dir).sort()).toEqual(['c0.json', 'c1.json', 'c2.json', 'run.json']);
+    // the outputs, the manifest, and the report page built from them
+    expect(readdirSync(tmp.dir).sort()).toEqual(['c0.json', 'c1.json', 'c2.json', 'report.html', 'run.json']);
+    expect(r.report).toBe(join(tmp.dir, 'report.html'));
+    const page = readFileSync(r.report!, 'utf8');
+    for (const f of ['c0.json', 'c1.json', 'c2.json', 'run.json']) expect(page).toContain(`href="${f}"`);
+    expect(page).not.toMatch(/(src|href)="(https?:)?\/\//); // nothing from the network
     const m = JSON.parse(readFileSync(join(tmp.dir, 'run.json'), 'utf8'));
     expect(m.status).toBe('succeeded');
     expect(m.files.map((f: { path: string }) => f.path).sort()).toEqual(['c0.json', 'c1.json', 'c2.json']);

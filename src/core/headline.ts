@@ -1,0 +1,107 @@
+/**
+ * Headline results of a run: the few numbers a reader looks for first, per job
+ * (compression: k, error, PSNR, ratio; PCA: variance of the first components;
+ * alignment: rotation, fitness, inlier RMSE, iterations, converged; video masks:
+ * F-measure, precision, recall). One definition for the CLI summary and report.html.
+ *
+ * Takes results as values (Metrics or Alignment port values, as a run returns them)
+ * or as their JSON files read back (alignment.json, *-report.json, scores.json,
+ * pca-report.json), so a finished output folder gives the same headlines.
+ */
+
+export interface Headline {
+  label: string;
+  value: string;
+  /** what the number means or how it was measured */
+  note?: string;
+}
+
+export interface HeadlineGroup {
+  /** what the numbers are about, e.g. 'alignment moved-curve-to-curve-30' */
+  title: string;
+  items: Headline[];
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const pct = (v: number, d = 2) => `${(100 * v).toFixed(d)}%`;
+const sig = (v: number, d = 4) => (Math.abs(v) !== 0 && (Math.abs(v) < 1e-3 || Math.abs(v) >= 1e6) ? v.toExponential(d - 1) : String(Number(v.toPrecision(d))));
+
+/** Entry (i, j) of a matrix held as a Matrix-like object ({ rows, cols, data }) or as nested arrays. */
+function entry(m: unknown, i: number, j: number): number | undefined {
+  if (Array.isArray(m)) return num((m[i] as unknown[] | undefined)?.[j]);
+  if (isObj(m) && typeof m.cols === 'number' && m.data && typeof (m.data as ArrayLike<number>).length === 'number') return num((m.data as ArrayLike<number>)[i * (m.cols as number) + j]);
+  return undefined;
+}
+
+function alignment(a: Obj): HeadlineGroup {
+  const items: Headline[] = [{ label: 'method', value: String(a.method) }];
+  const dim = num(a.dim);
+  const r00 = entry(a.rotation, 0, 0), r10 = entry(a.rotation, 1, 0);
+  if (dim === 2 && r00 !== undefined && r10 !== undefined) items.push({ label: 'rotation', value: `${((Math.atan2(r10, r00) * 180) / Math.PI).toFixed(3)}°`, note: 'counter-clockwise, source onto target' });
+  const t = Array.isArray(a.translation) ? (a.translation as number[]) : isObj(a.translation) ? Array.from(Object.values(a.translation) as number[]) : undefined;
+  if (t) items.push({ label: 'translation', value: `(${t.map((v) => sig(v)).join(', ')})` });
+  if (num(a.scale) !== undefined && a.scale !== 1) items.push({ label: 'scale', value: sig(a.scale as number) });
+  if (num(a.fitness) !== undefined) items.push({ label: 'fitness', value: (a.fitness as number).toFixed(3), note: 'fraction of source points matched (higher is better)' });
+  if (num(a.inlierRmse) !== undefined) items.push({ label: 'inlier RMSE', value: sig(a.inlierRmse as number, 3), note: 'coordinate units (lower is better)' });
+  if (num(a.iterations) !== undefined) items.push({ label: 'iterations', value: String(a.iterations) });
+  if (typeof a.converged === 'boolean') items.push({ label: 'converged', value: a.converged ? 'yes' : 'NO' });
+  const det = isObj(a.details) ? a.details : a;
+  if (typeof det.confident === 'boolean') items.push({ label: 'confident', value: det.confident ? 'yes' : 'NO', note: typeof det.finalStage === 'string' ? `final stage: ${det.finalStage}` : undefined });
+  return { title: `alignment ${String(a.name ?? '')}`.trim(), items };
+}
+
+function compression(v: Obj, name: string): HeadlineGroup {
+  const items: Headline[] = [];
+  items.push({ label: 'rank k', value: String(v.k), note: typeof v.truncationReason === 'string' ? v.truncationReason : undefined });
+  if (num(v.relError) !== undefined) items.push({ label: 'relative error', value: pct(v.relError as number), note: '‖A − A_k‖_F / ‖A‖_F, mean included' });
+  if (num(v.energy) !== undefined) items.push({ label: 'energy kept', value: pct(v.energy as number) });
+  if (num(v.psnrDb) !== undefined) items.push({ label: 'PSNR', value: `${(v.psnrDb as number).toFixed(2)} dB`, note: '8-bit, as encoded' });
+  else if (num(v.psnrFloatDb) !== undefined) items.push({ label: 'PSNR (float)', value: `${(v.psnrFloatDb as number).toFixed(2)} dB`, note: 'from the singular values, before 8-bit rounding' });
+  if (num(v.ssim) !== undefined) items.push({ label: 'SSIM', value: (v.ssim as number).toFixed(4) });
+  if (num(v.ratioFloat32) !== undefined) items.push({ label: 'compression (float32 factors)', value: `${(v.ratioFloat32 as number).toFixed(2)}x`, note: `${num(v.bytesFloat32)?.toLocaleString('en')} bytes against the raw 8-bit ${num(v.originalRawBytes)?.toLocaleString('en')}` });
+  return { title: `compression ${name}`.trim(), items };
+}
+
+function pca(v: Obj, name: string): HeadlineGroup {
+  const items: Headline[] = [{ label: 'images', value: String(v.images) }, { label: 'components', value: String(v.rank) }];
+  if (num(v.ratioPc1) !== undefined) items.push({ label: 'variance of PC1', value: pct(v.ratioPc1 as number, 1) });
+  if (num(v.cumulativePc2) !== undefined) items.push({ label: 'variance of PC1-2', value: pct(v.cumulativePc2 as number, 1) });
+  for (const t of [90, 95, 99]) if (num(v[`componentsFor${t}`]) !== undefined) items.push({ label: `components for ${t}%`, value: String(v[`componentsFor${t}`]) });
+  return { title: `PCA ${name}`.trim(), items };
+}
+
+function masks(v: Obj, name: string): HeadlineGroup {
+  const items: Headline[] = [];
+  if (num(v.fMeasure) !== undefined) items.push({ label: 'F-measure', value: (v.fMeasure as number).toFixed(4), note: `foreground masks against ${typeof v.groundTruth === 'string' ? v.groundTruth : 'the ground truth'}` });
+  if (num(v.precision) !== undefined) items.push({ label: 'precision', value: (v.precision as number).toFixed(4) });
+  if (num(v.recall) !== undefined) items.push({ label: 'recall', value: (v.recall as number).toFixed(4) });
+  if (num(v.pwc) !== undefined) items.push({ label: 'PWC', value: `${(v.pwc as number).toFixed(3)}%`, note: 'percentage of wrong classifications' });
+  if (num(v.frames) !== undefined) items.push({ label: 'frames scored', value: String(v.frames) });
+  return { title: `video masks ${name}`.trim(), items };
+}
+
+/** Headline groups for every recognised result among `values`, in order; others are skipped. */
+export function headlineResults(values: readonly unknown[]): HeadlineGroup[] {
+  const out: HeadlineGroup[] = [];
+  const seen = new Set<string>();
+  for (const x of values) {
+    if (!isObj(x)) continue;
+    let g: HeadlineGroup | undefined;
+    if (x.kind === 'Alignment') g = alignment(x);
+    else {
+      const v = isObj(x.values) ? x.values : x;
+      const name = typeof x.name === 'string' ? x.name : typeof v.name === 'string' ? v.name : '';
+      if (num(v.relError) !== undefined && v.k !== undefined) g = compression(v, typeof v.name === 'string' ? v.name : name);
+      else if (num(v.ratioPc1) !== undefined) g = pca(v, name.replace(/-pca$/, ''));
+      else if (num(v.fMeasure) !== undefined) g = masks(v, name === 'mask-scores' ? '' : name);
+    }
+    if (!g || !g.items.length) continue;
+    const key = JSON.stringify(g);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(g);
+  }
+  return out;
+}

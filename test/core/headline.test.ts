@@ -1,0 +1,32 @@
+import { describe, it, expect } from 'vitest';
+import { headlineResults } from '../../src/core/headline.js';
+import { Matrix } from '../../src/core/linalg/matrix.js';
+
+describe('headlineResults', () => {
+  const c = Math.cos(Math.PI / 6), s = Math.sin(Math.PI / 6);
+  it('reads an alignment as a value (Matrix rotation) and as its JSON file (nested arrays) alike', () => {
+    const json = { kind: 'Alignment', name: 'a-to-b', method: 'icp (point-to-point)', dim: 2, rotation: [[c, -s], [s, c]], translation: [1, -2], scale: 1, fitness: 0.75, inlierRmse: 0.0123, iterations: 7, converged: false, details: { confident: true, finalStage: 'icp level 2' } };
+    const value = { ...json, rotation: Matrix.from2D([[c, -s], [s, c]]), translation: Float64Array.from([1, -2]) };
+    const [g] = headlineResults([json]);
+    expect(g!.title).toBe('alignment a-to-b');
+    const get = (l: string) => g!.items.find((i) => i.label === l)?.value;
+    expect(get('rotation')).toBe('30.000°');
+    expect(get('translation')).toBe('(1, -2)');
+    expect(get('fitness')).toBe('0.750');
+    expect(get('inlier RMSE')).toBe('0.0123');
+    expect(get('converged')).toBe('NO');
+    expect(get('confident')).toBe('yes');
+    expect(g!.items.find((i) => i.label === 'confident')!.note).toBe('final stage: icp level 2');
+    expect(headlineResults([{ ...value, translation: [1, -2] }])).toEqual([g]);
+  });
+  it('compression, PCA and mask scores from Metrics values or flat JSON; unknown objects skipped, duplicates once', () => {
+    const comp = { kind: 'Metrics', name: 't-compression', values: { name: 't', k: 35, relError: 0.0996, energy: 0.9, psnrDb: 23.71, ssim: 0.648, ratioFloat32: 2.97, bytesFloat32: 242064, originalRawBytes: 719600, truncationReason: '5% of 700' } };
+    const pca = { kind: 'Metrics', name: 'stamps-pca', values: { images: 22, rank: 21, ratioPc1: 0.49996, cumulativePc2: 0.6926, componentsFor90: 8 } };
+    const scores = { precision: 0.918, recall: 0.9993, fMeasure: 0.957, pwc: 0.2258, frames: 120, groundTruth: 'gt' };
+    const g = headlineResults([comp, { hello: 1 }, pca, scores, scores]);
+    expect(g.map((x) => x.title)).toEqual(['compression t', 'PCA stamps', 'video masks']);
+    expect(g[0]!.items.map((i) => [i.label, i.value])).toEqual([['rank k', '35'], ['relative error', '9.96%'], ['energy kept', '90.00%'], ['PSNR', '23.71 dB'], ['SSIM', '0.6480'], ['compression (float32 factors)', '2.97x']]);
+    expect(g[1]!.items.find((i) => i.label === 'variance of PC1')!.value).toBe('50.0%');
+    expect(g[2]!.items[0]).toEqual({ label: 'F-measure', value: '0.9570', note: 'foreground masks against gt' });
+  });
+});
