@@ -11,6 +11,7 @@ import { batchFrames } from './batch-frames.js';
 import { backgroundModel } from './background-model.js';
 import { writeVideo } from './write-video.js';
 import { writeFrames } from './write-frames.js';
+import { framePanels } from './frame-panels.js';
 import { evaluateMasks } from './evaluate-masks.js';
 import { loadPoints } from './load-points.js';
 import { generatePoints } from './generate-points.js';
@@ -35,7 +36,7 @@ import { pcaReport } from './pca-report.js';
 import { pcaScatter } from './pca-scatter.js';
 
 export { writeJson };
-export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, evaluateMasks };
+export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, framePanels, evaluateMasks };
 export { loadPoints, generatePoints, transform, align, writePoints, plotAlignment };
 export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
 export { stack, unstack, generate, compareSheet, pcaReport, pcaScatter };
@@ -51,6 +52,7 @@ export const allStages = [
   backgroundModel,
   writeVideo,
   writeFrames,
+  framePanels,
   evaluateMasks,
   loadPoints,
   generatePoints,

@@ -168,3 +168,77 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
     .toBuffer();
   return { png, layout: L };
 }
+
+export interface RawTile {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  channels: 1 | 3;
+}
+
+export interface PanelGridLayout {
+  width: number;
+  height: number;
+  tileW: number;
+  tileH: number;
+  /** top-left corner of row r, column c */
+  place(r: number, c: number): { left: number; top: number };
+}
+
+const PANEL_LABEL_W = 96;
+const PANEL_HEAD_H = 22;
+
+export function panelGridLayout(rows: number, columns: number, tileW: number, tileH: number, title?: string): PanelGridLayout {
+  const top0 = (title ? TITLE_H : PAD) + PANEL_HEAD_H;
+  return {
+    width: PANEL_LABEL_W + columns * (tileW + PAD) + PAD,
+    height: top0 + rows * (tileH + PAD) + PAD,
+    tileW,
+    tileH,
+    place: (r, c) => ({ left: PANEL_LABEL_W + c * (tileW + PAD), top: top0 + r * (tileH + PAD) }),
+  };
+}
+
+/**
+ * A labelled grid of same-sized raw pictures: one row per entry of `rows` (its label at
+ * the left, e.g. "frame 30"), one column per entry of `columns` (its name above, e.g.
+ * frame | background | foreground | mask). Tiles are scaled by `scale`. PNG bytes.
+ */
+export async function panelGrid(rows: Array<{ label: string; tiles: RawTile[] }>, columns: string[], opts: { title?: string; scale?: number } = {}): Promise<{ png: Buffer; layout: PanelGridLayout }> {
+  const ref = rows[0]?.tiles[0];
+  if (!ref) throw new InputError('the panel grid has no pictures', 'check that the chosen frames exist in the video');
+  const scale = opts.scale ?? 1;
+  const tileW = Math.max(1, Math.round(ref.width * scale)), tileH = Math.max(1, Math.round(ref.height * scale));
+  // the title wraps to the grid's width (bold 15 px: about 9 px a character) instead of widening it
+  const L0 = panelGridLayout(rows.length, columns.length, tileW, tileH, opts.title);
+  const maxChars = Math.max(20, Math.floor((L0.width - 2 * PAD) / 9));
+  const titleLines: string[] = [];
+  for (const w of (opts.title ?? '').split(/\s+/).filter(Boolean)) {
+    const last = titleLines.at(-1);
+    if (last !== undefined && (last + ' ' + w).length <= maxChars) titleLines[titleLines.length - 1] = last + ' ' + w;
+    else titleLines.push(w);
+  }
+  const extra = Math.max(0, titleLines.length - 1) * 18;
+  const L = { ...L0, height: L0.height + extra, place: (r: number, c: number) => { const p = L0.place(r, c); return { left: p.left, top: p.top + extra }; } };
+  const composites: sharp.OverlayOptions[] = [];
+  const svg: string[] = [];
+  for (let r = 0; r < rows.length; r++) {
+    const row = rows[r]!;
+    for (let c = 0; c < row.tiles.length; c++) {
+      const t = row.tiles[c]!;
+      if (t.width !== ref.width || t.height !== ref.height) throw new InputError(`panel pictures must share one size: ${t.width}x${t.height} against ${ref.width}x${ref.height}`, 'use frames of one video');
+      const input = await sharp(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), { raw: { width: t.width, height: t.height, channels: t.channels } }).resize(tileW, tileH, { fit: 'fill' }).toColourspace('srgb').png().toBuffer();
+      composites.push({ input, ...L.place(r, c) });
+    }
+    const { top } = L.place(r, 0);
+    svg.push(`<text x="${PAD}" y="${top + tileH / 2 + 5}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
+  }
+  columns.forEach((name, c) => {
+    const { left, top } = L.place(0, c);
+    svg.push(`<text x="${left + tileW / 2}" y="${top - 7}" font-size="13" text-anchor="middle" font-weight="bold">${escapeXml(name)}</text>`);
+  });
+  titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + i * 18}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
+  composites.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`), left: 0, top: 0 });
+  const png = await sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toBuffer();
+  return { png, layout: L };
+}

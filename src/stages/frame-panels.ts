@@ -1,0 +1,96 @@
+/**
+ * frame-panels: one labelled PNG of chosen frames side by side with what the model made
+ * of them: frame | background | foreground | mask, one row per frame.
+ *
+ * Only the chosen frames are kept (as raw tiles in the step's checkpoint folder, so a
+ * resumed run still has the frames it saw before the interruption); memory stays bounded.
+ *
+ * ```yaml
+ * - stage: frame-panels
+ *   input: model
+ *   params: { frames: [30, 60, 90], path: frame-panels.png }
+ * ```
+ * @see background-model, write-frames
+ */
+import { z } from 'zod';
+import { Observable, concat, defer, from } from 'rxjs';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage } from '../core/stage.js';
+import { boundedConcatMap } from '../core/flow.js';
+import { InputError } from '../core/errors.js';
+import type { FileRef, FrameBatch } from '../core/ports.js';
+import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
+import { clearCheckpoints } from '../core/video/io/checkpoints.js';
+import { panelGrid, type RawTile } from '../core/image/collage.js';
+
+const TITLES: Record<Layer, string> = { frames: 'frame', background: 'background', foreground: 'foreground |frame − background|', mask: 'mask' };
+
+export const framePanels = defineStage({
+  name: 'frame-panels',
+  summary: 'One labelled PNG of chosen frames: frame | background | foreground | mask, a row per frame',
+  description: [
+    'Columns are the layers asked for (default all four: the decoded frame, the model\'s background, the foreground',
+    '|frame − background| and the mask); rows are the chosen frame numbers (0-based), labelled. Frames beyond the',
+    'video\'s end are an error naming the last frame.',
+  ].join('\n'),
+  example: '- stage: frame-panels\n  input: model\n  params: { frames: [30, 60, 90], path: frame-panels.png }',
+  input: 'FrameBatch',
+  output: 'File',
+  params: z.strictObject({
+    frames: z.array(z.number().int().min(0)).min(1).max(12).describe('frame numbers (0-based) to show, one row each'),
+    layers: z.array(z.enum(LAYERS as [Layer, ...Layer[]])).min(1).default(['frames', 'background', 'foreground', 'mask']).describe('columns, left to right'),
+    path: z.string().min(1).default('frame-panels.png').describe('PNG file under --out'),
+    scale: z.number().positive().max(4).default(1).describe('tile size relative to the frame size'),
+    title: z.string().optional().describe('title at the top (default: says what the columns are)'),
+  }),
+  operator: (p, ctx) => (source: Observable<FrameBatch>) => {
+    const dir = join(ctx.checkpointDir, 'tiles');
+    const want = new Set(p.frames);
+    let started = false;
+    let last = -1;
+    let shape: { w: number; h: number } | undefined;
+    const tileFile = (f: number, l: Layer) => join(dir, `${f}-${l}.raw`);
+    const take = async (b: FrameBatch) => {
+      if (!started) {
+        started = true;
+        if (!ctx.resume) clearCheckpoints(ctx.checkpointDir);
+        await mkdir(dir, { recursive: true });
+      }
+      for (const l of p.layers) checkLayer(b, l);
+      shape ??= { w: b.width, h: b.height };
+      last = Math.max(last, b.start + b.count - 1);
+      for (let i = 0; i < b.count; i++) {
+        const f = b.start + i;
+        if (!want.has(f)) continue;
+        for (const l of p.layers) {
+          // masks are one channel; the others as decoded (gray or RGB): the first byte says which
+          const c = layerChannels(b, l);
+          await ctx.outputs.writeNow(tileFile(f, l), Buffer.concat([Buffer.from([c, 0, 0, 0]), Buffer.from(Int32Array.from([b.width, b.height]).buffer), layerBytes(b, l, i)]));
+        }
+      }
+    };
+    const finish = () =>
+      defer(async (): Promise<FileRef[]> => {
+        const rows = [];
+        for (const f of [...p.frames].sort((a, b) => a - b)) {
+          const tiles: RawTile[] = [];
+          for (const l of p.layers) {
+            const file = tileFile(f, l);
+            if (!existsSync(file)) throw new InputError(`frame-panels: frame ${f} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
+            const buf = readFileSync(file);
+            const [w, h] = Array.from(new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 12)));
+            tiles.push({ channels: buf[0] as 1 | 3, width: w!, height: h!, data: buf.subarray(12) });
+          }
+          rows.push({ label: `frame ${f}`, tiles });
+        }
+        const title = p.title ?? `Frames ${[...p.frames].sort((a, b) => a - b).join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}`;
+        const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
+        return [await ctx.writeFile(p.path, png, { format: 'png', description: `frames ${p.frames.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})` })];
+      });
+    return concat(source.pipe(boundedConcatMap((b: FrameBatch) => from(take(b).then(() => [] as FileRef[])), ctx.flow, { highWaterMark: 2 })), finish()).pipe(
+      (o) => new Observable<FileRef>((sub) => o.subscribe({ next: (r) => r.forEach((x) => sub.next(x)), error: (e) => sub.error(e), complete: () => sub.complete() })),
+    );
+  },
+});
