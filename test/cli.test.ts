@@ -52,7 +52,7 @@ describe('svdflow CLI', () => {
     expect(r.out).toMatch(/✔ tiny: finished in/);
     expect(r.out).toMatch(/stamp-k\.png/);
     expect(r.out).toMatch(/peak RSS \d+ MiB/);
-    expect(readdirSync(out).sort()).toEqual(['run.json', 'stamp-k.png']);
+    expect(readdirSync(out).sort()).toEqual(['report.html', 'run.json', 'stamp-k.png']);
     const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(m.steps.find((s: { id: string }) => s.id === 'cut').params.rank).toBe(7); // "7" from --set, coerced to a number
     expect(m.variables.rank).toBe(7);
