@@ -132,11 +132,15 @@ async function runFile(file: string, flags: Flags, outDir?: string): Promise<Run
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     return await runPipeline(p, { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined, keepValues: 'sinks' });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
+    // interrupted: the process is on its way out; a further signal (the "press again") forces it
+    if (interrupts) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => onSignal(s));
   }
 }
 

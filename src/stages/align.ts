@@ -13,14 +13,16 @@
  * @see transform, plot-alignment, write-points
  */
 import { z } from 'zod';
-import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import { boundedConcatMap } from '../core/flow.js';
+import { pooled } from '../core/pool/index.js';
+import { tasks as pointTasks, INLINE_POINTS } from '../core/pool/tasks/points.js';
 import { InputError } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
 import { assertFinite } from '../core/linalg/errors.js';
 import { DEFAULT_CRITERIA } from '../core/points/icp.js';
 import { PointsError } from '../core/points/errors.js';
-import { icpRegistration, procrustesRegistration, type Registration } from '../core/points/registration.js';
+import { procrustesRegistration, type Registration } from '../core/points/registration.js';
 import type { InitMode } from '../core/points/register.js';
 import { applyTransform, rotateVectors } from '../core/points/rigid.js';
 import type { Alignment, PointCloud } from '../core/ports.js';
@@ -89,8 +91,8 @@ function check(src: PointCloud, tgt: PointCloud): number {
 
 type Params = z.output<typeof params>;
 
-/** The data-dependent checks (counts, matrix sizes), then the core registration. */
-function registration(p: Params, source: PointCloud, target: PointCloud, d: number): Registration {
+/** The data-dependent checks (counts, matrix sizes), then the core registration (ICP in the compute pool). */
+async function registration(p: Params, source: PointCloud, target: PointCloud, d: number, signal: AbortSignal): Promise<Registration> {
   if (p.method === 'procrustes') {
     if (source.points.rows !== target.points.rows) {
       throw new InputError(`procrustes needs matched points (row i of the source with row i of the target), but source '${source.name}' has ${source.points.rows} and target '${target.name}' has ${target.points.rows}`, 'use method: icp for point sets without known correspondences');
@@ -103,7 +105,8 @@ function registration(p: Params, source: PointCloud, target: PointCloud, d: numb
     if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
     init = Matrix.from2D(p.init);
   }
-  return icpRegistration(source.points, target.points, { ...p, init }, target.normals);
+  const inline = source.points.rows + target.points.rows < INLINE_POINTS;
+  return pointTasks.run('icpRegistration', [source.points, target.points, { ...p, init }, target.normals], { signal, inline });
 }
 
 export const align = defineStage({
@@ -129,12 +132,13 @@ export const align = defineStage({
   sides: { target: 'PointCloud' },
   params,
   operator: (p, ctx, sides) =>
-    map((source: PointCloud): Alignment => {
+    boundedConcatMap((source: PointCloud) => pooled(async (signal): Promise<Alignment> => {
       const target = sides.target;
       const d = check(source, target);
       let r: Registration;
       try {
-        r = registration(p, source, target, d);
+        if (p.method === 'icp') ctx.log.info({ source: source.points.rows, target: target.points.rows }, 'registration started');
+        r = await registration(p, source, target, d, signal);
       } catch (e) {
         // data the geometry cannot align becomes a user error; anything else is a bug and stays one
         if (e instanceof PointsError) throw new InputError(e.message, e.hint);
@@ -145,5 +149,5 @@ export const align = defineStage({
       if (source.normals) aligned.normals = rotateVectors(r.transform, source.normals);
       ctx.log.info({ method: r.method, iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse }, 'aligned');
       return { kind: 'Alignment', name: p.name ?? `${source.name}-to-${target.name}`, ...r, source, target, aligned };
-    }),
+    }, ctx.signal), ctx.flow, { highWaterMark: 2 }),
 });

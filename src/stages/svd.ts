@@ -12,12 +12,15 @@
  * @see truncate, reconstruct, compression-report
  */
 import { z } from 'zod';
-import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import { boundedConcatMap } from '../core/flow.js';
+import { pooled } from '../core/pool/index.js';
+import { tasks, svdWork, INLINE_WORK } from '../core/pool/tasks/linalg.js';
 import { InputError } from '../core/errors.js';
-import { svd as coreSvd, frobeniusNormSq, LinalgError, type Matrix } from '../core/linalg/index.js';
+import { LinalgError, type Matrix } from '../core/linalg/index.js';
 import { uncenteredNormSq } from '../core/image/planes.js';
-import type { Factorization, SvdFactors } from '../core/ports.js';
+import type { Factorization, Image, MatrixValue, SvdFactors } from '../core/ports.js';
+import type { StageContext } from '../core/stage.js';
 
 export interface SvdParams {
   solver: 'auto' | 'exact' | 'gram' | 'randomized';
@@ -27,8 +30,12 @@ export interface SvdParams {
   seed: number;
 }
 
-/** One plane or matrix → SvdFactors; rank-bound and non-finite errors become InputErrors naming `what`. */
-export function factorMatrix(A: Matrix, p: SvdParams, what: string): { f: SvdFactors; solver: string } {
+/**
+ * One plane or matrix → SvdFactors, computed in the compute pool (inline when small);
+ * rank-bound and non-finite errors become InputErrors naming `what`. Aborting `signal`
+ * ends the computation at once.
+ */
+export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal?: AbortSignal): Promise<{ f: SvdFactors; solver: string }> {
   const mn = Math.min(A.rows, A.cols);
   if (p.rank !== undefined && p.rank > mn) {
     throw new InputError(`rank ${p.rank} is larger than min(rows, cols) = min(${A.rows}, ${A.cols}) = ${mn} for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
@@ -37,8 +44,9 @@ export function factorMatrix(A: Matrix, p: SvdParams, what: string): { f: SvdFac
     throw new InputError('solver randomized needs a rank', `set rank (e.g. rank: ${Math.max(1, Math.round(mn / 20))}), or use solver: auto for all singular values`);
   }
   try {
-    const r = coreSvd(A, { solver: p.solver, rank: p.rank, oversample: p.oversample, powerIterations: p.powerIterations, seed: p.seed });
-    return { f: { U: r.U, s: r.s, V: r.V, normSq: frobeniusNormSq(A), rank: r.s.length }, solver: r.solver };
+    const opts = { solver: p.solver, rank: p.rank, oversample: p.oversample, powerIterations: p.powerIterations, seed: p.seed };
+    const r = await tasks.run('svd', [A, opts], { signal, inline: svdWork(A.rows, A.cols) < INLINE_WORK });
+    return { f: { U: r.U, s: r.s, V: r.V, normSq: r.normSq, rank: r.s.length }, solver: r.solver };
   } catch (e) {
     if (e instanceof LinalgError) throw new InputError(`cannot factorise ${what}: ${e.message}`, 'check the input for NaN or infinite values', e);
     throw e;
@@ -67,33 +75,37 @@ export const svd = defineStage({
     color: z.enum(['auto', 'per-channel', 'luminance']).default('auto').describe('which planes of an Image to factorise: every plane, or the luminance (Y) only of a ycbcr image'),
   }),
   operator: (params, ctx) =>
-    map((v): Factorization => {
-      const t0 = performance.now();
-      if (v.kind === 'Matrix') {
-        // Removing the row means (A·1 = 0) or the column means (1ᵀA = 0) leaves at most
-        // min(m, n) - 1 non-zero singular values; without a rank, ask for those only, so that
-        // the Gram route's conditioning guard is not tripped by the structural zero.
-        const m = v.matrix.rows, n = v.matrix.cols, mode = v.centering?.mode;
-        const structural = (mode === 'row' && n <= m) || (mode === 'column' && m <= n);
-        const p = params.rank === undefined && params.solver !== 'exact' && structural && Math.min(m, n) > 1 ? { ...params, rank: Math.min(m, n) - 1 } : params;
-        const { f, solver } = factorMatrix(v.matrix, p, `matrix ${v.name}`);
-        const { matrix, ...template } = v;
-        const orig = v.centering ? uncenteredNormSq(matrix, v.centering) : f.normSq;
-        ctx.log.info({ rows: matrix.rows, cols: matrix.cols, rank: f.rank, ms: Math.round(performance.now() - t0) }, 'svd done');
-        return { kind: 'Factorization', name: v.name, factors: [f], solver, template, originalNormSq: [orig] };
-      }
-      const lumaOnly = params.color === 'luminance' || (params.color === 'auto' && v.color === 'ycbcr');
-      if (lumaOnly && v.color !== 'ycbcr') {
-        throw new InputError(`color: luminance needs a ycbcr image, but ${v.name} is ${v.color}`, "load it with mode: ycbcr (Y is factorised, Cb and Cr are kept), or use color: per-channel");
-      }
-      const planeIdx = lumaOnly ? [0] : v.planes.map((_, i) => i);
-      const results = planeIdx.map((i) => factorMatrix(v.planes[i]!, params, `plane ${i} (${v.color}) of image ${v.name} (${v.height} rows x ${v.width} columns)`));
-      const factors = results.map((r) => r.f);
-      const { planes, ...template } = v;
-      const originalNormSq = planeIdx.map((i, n) => (v.centering?.[i] ? uncenteredNormSq(planes[i]!, v.centering[i]) : factors[n]!.normSq));
-      const passthrough = lumaOnly ? [1, 2].map((plane) => ({ plane, matrix: planes[plane]! })) : undefined;
-      const solver = results[0]!.solver;
-      ctx.log.info({ planes: factors.length, rows: v.height, cols: v.width, rank: factors[0]!.rank, solver, ms: Math.round(performance.now() - t0) }, 'svd done');
-      return { kind: 'Factorization', name: v.name, factors, solver, template, originalNormSq, ...(passthrough ? { passthrough } : {}) };
-    }),
+    boundedConcatMap((v) => pooled((signal) => factorValue(v, params, ctx.log, signal), ctx.signal), ctx.flow, { highWaterMark: 2 }),
 });
+
+async function factorValue(v: Image | MatrixValue, params: SvdParams & { color: 'auto' | 'per-channel' | 'luminance' }, log: StageContext['log'], signal: AbortSignal): Promise<Factorization> {
+  const t0 = performance.now();
+  if (v.kind === 'Matrix') {
+    // Removing the row means (A·1 = 0) or the column means (1ᵀA = 0) leaves at most
+    // min(m, n) - 1 non-zero singular values; without a rank, ask for those only, so that
+    // the Gram route's conditioning guard is not tripped by the structural zero.
+    const m = v.matrix.rows, n = v.matrix.cols, mode = v.centering?.mode;
+    log.info({ rows: m, cols: n }, 'svd started');
+    const structural = (mode === 'row' && n <= m) || (mode === 'column' && m <= n);
+    const p = params.rank === undefined && params.solver !== 'exact' && structural && Math.min(m, n) > 1 ? { ...params, rank: Math.min(m, n) - 1 } : params;
+    const { f, solver } = await factorMatrix(v.matrix, p, `matrix ${v.name}`, signal);
+    const { matrix, ...template } = v;
+    const orig = v.centering ? uncenteredNormSq(matrix, v.centering) : f.normSq;
+    log.info({ rows: matrix.rows, cols: matrix.cols, rank: f.rank, ms: Math.round(performance.now() - t0) }, 'svd done');
+    return { kind: 'Factorization', name: v.name, factors: [f], solver, template, originalNormSq: [orig] };
+  }
+  const lumaOnly = params.color === 'luminance' || (params.color === 'auto' && v.color === 'ycbcr');
+  if (lumaOnly && v.color !== 'ycbcr') {
+    throw new InputError(`color: luminance needs a ycbcr image, but ${v.name} is ${v.color}`, "load it with mode: ycbcr (Y is factorised, Cb and Cr are kept), or use color: per-channel");
+  }
+  const planeIdx = lumaOnly ? [0] : v.planes.map((_, i) => i);
+  log.info({ planes: planeIdx.length, rows: v.height, cols: v.width }, 'svd started');
+  const results = await Promise.all(planeIdx.map((i) => factorMatrix(v.planes[i]!, params, `plane ${i} (${v.color}) of image ${v.name} (${v.height} rows x ${v.width} columns)`, signal)));
+  const factors = results.map((r) => r.f);
+  const { planes, ...template } = v;
+  const originalNormSq = planeIdx.map((i, n) => (v.centering?.[i] ? uncenteredNormSq(planes[i]!, v.centering[i]) : factors[n]!.normSq));
+  const passthrough = lumaOnly ? [1, 2].map((plane) => ({ plane, matrix: planes[plane]! })) : undefined;
+  const solver = results[0]!.solver;
+  log.info({ planes: factors.length, rows: v.height, cols: v.width, rank: factors[0]!.rank, solver, ms: Math.round(performance.now() - t0) }, 'svd done');
+  return { kind: 'Factorization', name: v.name, factors, solver, template, originalNormSq, ...(passthrough ? { passthrough } : {}) };
+}
