@@ -8,6 +8,7 @@
  *   const result = await runPipelineFile('pipelines/image-compress.yaml', { set: ['k=20'] });
  */
 import { defaultRegistry } from './stages/index.js';
+import { runSegmented } from './core/segmented-run.js';
 import { loadPipeline, type LoadOptions } from './core/pipeline.js';
 import { runPipeline, type RunOptions, type RunResult } from './core/runner.js';
 import * as stageModule from './stages/index.js';
@@ -18,6 +19,8 @@ export { defineStage, parseParams, standaloneContext, type StageContext, type An
 export { Registry } from './core/registry.js';
 export { loadPipeline, parsePipeline, type ResolvedPipeline, type ResolvedStep, type LoadOptions } from './core/pipeline.js';
 export { runPipeline, type RunOptions, type RunResult, type StepStats } from './core/runner.js';
+export { runSegmented, planPipelineSegments, type SegmentedRunOptions } from './core/segmented-run.js';
+export { planSegments, checkPlan, segmentOf, type SegmentPlan, type PlannedSegment } from './core/video/segment-plan.js';
 export { FlowControl, fromAsync, fromReadable, boundedConcatMap } from './core/flow.js';
 export { OutputManager, atomicWriteFile } from './core/outputs.js';
 export { createLogger } from './core/logging.js';
@@ -29,8 +32,12 @@ export * as linalg from './core/linalg/index.js';
 /** Every built-in stage, callable: `stages.svd({ rank: 10 })` is an RxJS operator. */
 export const stages = stageModule;
 
-/** Validates and runs a pipeline file. */
-export async function runPipelineFile(file: string, opts: RunOptions & Pick<LoadOptions, 'set'> = {}): Promise<RunResult> {
+/**
+ * Validates and runs a pipeline file. `workers: N` (N > 1) splits a long video into
+ * N time segments run in parallel worker processes and stitches the outputs (needs the built CLI, `npm run build`).
+ */
+export async function runPipelineFile(file: string, opts: RunOptions & Pick<LoadOptions, 'set'> & { workers?: number } = {}): Promise<RunResult> {
   const p = loadPipeline(file, defaultRegistry(), { set: opts.set });
+  if ((opts.workers ?? 1) > 1) return runSegmented(file, p, { ...opts, workers: opts.workers! });
   return runPipeline(p, opts);
 }

@@ -2,7 +2,7 @@
 /**
  * svdflow command line.
  *
- *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--log-level L] [--log-json] [--no-progress]
+ *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--log-level L] [--log-json] [--no-progress]
  *   svdflow validate FILE [--set name=value ...]
  *   svdflow stages [NAME] [--json]
  *   svdflow schema [--out FILE]
@@ -12,12 +12,14 @@
  * Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.
  */
 import { parseArgs } from 'node:util';
-import { writeFileSync, readdirSync, existsSync, mkdirSync, renameSync, realpathSync } from 'node:fs';
+import { writeFileSync, readdirSync, existsSync, mkdirSync, renameSync, realpathSync, readFileSync } from 'node:fs';
 import { join, resolve, relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultRegistry } from '../stages/index.js';
 import { loadPipeline } from '../core/pipeline.js';
 import { runPipeline, svdflowVersion, type RunResult } from '../core/runner.js';
+import { runSegmented } from '../core/segmented-run.js';
+import { checkPlan, type PlannedSegment } from '../core/video/segment-plan.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../core/logging.js';
 import { pipelineJsonSchema } from '../core/schema.js';
 import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion } from '../core/errors.js';
@@ -34,7 +36,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
 
 Usage:
-  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--log-level L] [--log-json] [--no-progress]
+  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--log-level L] [--log-json] [--no-progress]
   svdflow validate FILE [--set name=value ...]   check a pipeline without running it
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
@@ -46,6 +48,8 @@ Options:
   --set name=value    override a variable, or a step's param: --set truncate.rank=20
   --out DIR           output folder (default out/<pipeline-name>)
   --resume            continue from the checkpoints of an interrupted run
+  --workers N         split a long video into N time segments run in parallel worker processes,
+                      outputs stitched in frame order (default 1)
   --log-level L       ${LOG_LEVELS.join(', ')} (default warn)
   --log-json          structured JSON logs on stderr
   --no-progress       no progress bars
@@ -56,6 +60,9 @@ interface Flags {
   set: string[];
   out?: string;
   resume: boolean;
+  workers?: string;
+  /** internal: run one segment of a plan (PLAN.json:K), as a --workers worker or a queue job */
+  segment?: string;
   'log-level': string;
   'log-json': boolean;
   'no-progress': boolean;
@@ -74,6 +81,8 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
         set: { type: 'string', multiple: true, default: [] },
         out: { type: 'string' },
         resume: { type: 'boolean', default: false },
+        workers: { type: 'string' },
+        segment: { type: 'string' },
         'log-level': { type: 'string', default: 'warn' },
         'log-json': { type: 'boolean', default: false },
         'no-progress': { type: 'boolean', default: false },
@@ -84,7 +93,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--out', '--resume', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version'];
+    const opts = ['--set', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
@@ -115,6 +124,23 @@ export function formatBytes(b: number): string {
   return `${(b / 1024 ** 2).toFixed(1)} MiB`;
 }
 
+function workersFlag(v: string | undefined): number {
+  if (v === undefined) return 1;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--workers ${v} is not a worker count`, 'give an integer from 1 to 256, e.g. --workers 2');
+  return n;
+}
+
+/** --segment PLAN.json:K (a --workers worker, or a queue job): segment K of a saved plan. */
+function readSegment(v: string): PlannedSegment {
+  const m = /^(.*):(\d+)$/.exec(v);
+  if (!m || !existsSync(m[1]!)) throw new UsageError(`--segment ${v}: expected PLAN.json:INDEX with an existing plan file`, 'this option is used by --workers; run without it');
+  const plan = checkPlan(JSON.parse(readFileSync(m[1]!, 'utf8')));
+  const seg = plan.segments[Number(m[2])];
+  if (!seg) throw new UsageError(`--segment ${v}: the plan has ${plan.segments.length} segments`, `give an index from 0 to ${plan.segments.length - 1}`);
+  return seg;
+}
+
 async function runFile(file: string, flags: Flags, outDir?: string): Promise<RunResult> {
   const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
   const registry = defaultRegistry();
@@ -134,7 +160,10 @@ async function runFile(file: string, flags: Flags, outDir?: string): Promise<Run
   process.on('SIGTERM', onSignal);
   process.on('SIGHUP', onSignal);
   try {
-    return await runPipeline(p, { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined, keepValues: 'sinks' });
+    const common = { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
+    const workers = workersFlag(flags.workers);
+    if (workers > 1) return await runSegmented(file, p, { ...common, workers, set: flags.set });
+    return await runPipeline(p, { ...common, keepValues: 'sinks', ...(flags.segment ? { segment: readSegment(flags.segment), report: false } : {}) });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

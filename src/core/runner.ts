@@ -27,6 +27,7 @@ import { CancelledError, StageError, SvdflowError, UsageError } from './errors.j
 import { resolveInputPath } from './data/locate.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
 import type { StageContext } from './stage.js';
+import type { PlannedSegment } from './video/segment-plan.js';
 import { specKinds, type PortValue } from './ports.js';
 
 export interface RunOptions {
@@ -47,6 +48,8 @@ export interface RunOptions {
   keepValues?: 'sinks' | 'all' | 'none' | boolean;
   /** write report.html (and WebM previews of the videos) after run.json (default true) */
   report?: boolean;
+  /** run only this segment of a long video (a worker of `--workers N`; see core/segmented-run.ts) */
+  segment?: PlannedSegment;
 }
 
 export interface StepStats {
@@ -230,6 +233,7 @@ function stepContext(run: Run, s: ResolvedStep): StageContext {
     progress: (o = {}) => progress.create(o.label ?? s.id, o),
     resume: opts.resume ?? false,
     checkpointDir: join(outDir, '.checkpoints', s.id),
+    segment: opts.segment,
   };
 }
 

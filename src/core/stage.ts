@@ -19,7 +19,8 @@ import { silentLogger } from './logging.js';
 import { UsageError } from './errors.js';
 import { formatZodIssues } from './zod-issues.js';
 import type { PortOf, PortSpec } from './ports.js';
-import type { FileRef } from './ports.js';
+import type { FileRef, PortValue } from './ports.js';
+import type { PlannedSegment } from './video/segment-plan.js';
 
 /** What a running stage may use. One per step. */
 export interface StageContext {
@@ -45,6 +46,38 @@ export interface StageContext {
   resume: boolean;
   /** folder for this step's checkpoints */
   checkpointDir: string;
+  /**
+   * Set when this run is one segment of a long video (`--workers N`): the source
+   * decodes [warmupStart, end) and stateful steps emit only from `start` on.
+   */
+  segment?: PlannedSegment;
+}
+
+/**
+ * How a step takes part in a segmented run (`--workers N`): 'stream' steps run in
+ * every segment unchanged (sources, transforms); sinks say how their files from
+ * the segments are stitched together in frame order. Steps without it refuse `--workers`.
+ */
+export type SegmentRole = 'stream' | { stitch: Stitcher };
+
+/** Joins one sink step's files from every segment (in frame order) into the run's outputs. */
+export type Stitcher = (parts: SegmentPart[][], out: StitchContext, params: never) => Promise<{ files: FileRef[]; value?: PortValue }>;
+
+/** A file one segment's run wrote for a step: `rel` under that run's folder, `path` absolute. */
+export interface SegmentPart {
+  rel: string;
+  path: string;
+  format: string;
+  description?: string;
+}
+
+export interface StitchContext {
+  stepId: string;
+  outputs: OutputManager;
+  children: ChildRegistry;
+  /** a folder for temporary files (lists for ffmpeg's concat) */
+  workDir: string;
+  log: Logger;
 }
 
 export type Sides = Record<string, PortSpec>;
@@ -66,6 +99,8 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
   params: P;
   /** input files the params name (relative paths), checked to exist before anything runs */
   inputFiles?: (params: z.output<P>) => string[];
+  /** part in a segmented run (--workers); absent: the stage cannot run in segments */
+  segments?: SegmentRole;
   /** output file names the params name (relative to --out), for the manifest and clash checks */
 }
 

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { Observable, defer, from, toArray, mergeMap, filter, finalize } from 'rxjs';
 import { boundedConcatMap } from '../core/flow.js';
 import { defineStage } from '../core/stage.js';
+import { InputError } from '../core/errors.js';
 import type { FrameBatch } from '../core/ports.js';
 import { MODEL_SCALES } from '../core/video/background.js';
 import { batchModel } from '../core/video/batch.js';
@@ -37,9 +38,10 @@ const streamingOnly = {
   updateEvery: z.number().int().min(1).default(3).describe('update the model with every k-th frame only (masks are still computed for every frame; 3 keeps the CDnet F-measures and takes a third of the update time)'),
   modelScale: z.literal(MODEL_SCALES).default(0.5).describe('fit the low-rank part on frames box-downsampled by this factor (1, 0.5 or 0.25; the mean and the masks stay at full resolution): 0.5 = 4x fewer values in the SVD update'),
   checkpointEvery: z.number().int().min(0).default(300).describe('save the model state every this many frames (0 = never)'),
+  warmup: z.number().int().min(0).default(450).describe('--workers N: frames before each segment that fit the model before it emits masks (rounded up to whole batches; 450 ≈ 30 batches of 15, where forget 0.9 leaves 4% of the start)'),
 };
 /** a key the batch mode refuses, saying why */
-const notInBatch = (key: string) => z.never({ error: `${key} applies to mode: streaming only (batch mode fits one exact SVD of all frames; it has no forgetting, robust refit, update interval, model grid, adaptive threshold or checkpoints)` }).optional();
+const notInBatch = (key: string) => z.never({ error: `${key} applies to mode: streaming only (batch mode fits one exact SVD of all frames; it has no forgetting, robust refit, update interval, model grid, adaptive threshold, checkpoints or segment warm-up)` }).optional();
 
 const params = z.discriminatedUnion('mode', [
   z.strictObject({
@@ -70,11 +72,15 @@ export const backgroundModel = defineStage({
   input: 'FrameBatch',
   output: 'FrameBatch',
   params,
+  segments: 'stream',
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
-    if (p.mode === 'batch') return source.pipe(toArray(), mergeMap((batches) => from(batchModel(batches, p))));
+    if (p.mode === 'batch') {
+      if (ctx.segment) throw new InputError('background-model mode: batch cannot run in segments (--workers): it fits one SVD of all frames', 'use mode: streaming, or --workers 1');
+      return source.pipe(toArray(), mergeMap((batches) => from(batchModel(batches, p))));
+    }
     return defer(() => {
       const store = new FileModelStore(ctx.checkpointDir, (f, d) => ctx.outputs.writeNow(f, d));
-      const model = new ModelStream(p, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), (o, st) => modelRunner(o, st));
+      const model = new ModelStream({ ...p, emitFrom: ctx.segment?.start }, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), (o, st) => modelRunner(o, st));
       return source.pipe(
         boundedConcatMap((b: FrameBatch) => model.push(b), ctx.flow, { highWaterMark: 2 }),
         filter((b): b is FrameBatch => b !== undefined),

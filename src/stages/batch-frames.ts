@@ -23,6 +23,7 @@ export const batchFrames = defineStage({
   params: z.strictObject({
     size: z.number().int().min(1).max(1000).default(15).describe('frames per batch (15: at 480x360 this keeps the streaming pipeline near 220 MiB; F-measures on CDnet highway and CAVIAR2 are as good as with 30)'),
   }),
+  segments: 'stream',
   operator: (params) => (source) =>
     new Observable<FrameBatch>((sub) => {
       let first: number | undefined;

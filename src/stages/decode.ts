@@ -36,8 +36,9 @@ export const decode = defineStage({
     loop: z.number().int().min(0).default(0).describe('play the input this many extra times (benchmarks)'),
   }),
   inputFiles: (p) => [isSequencePattern(p.path) ? dirname(p.path) : p.path],
+  segments: 'stream',
   source: (params, ctx) =>
-    defer(() => planDecode({ ...params, path: ctx.resolveInput(params.path) })).pipe(
+    defer(() => planDecode({ ...params, path: ctx.resolveInput(params.path), window: ctx.segment && { start: ctx.segment.warmupStart, end: ctx.segment.end } })).pipe(
       switchMap((plan) => {
         ctx.log.info({ width: plan.width, height: plan.height, fps: plan.fps, frames: plan.expected, codec: plan.info.codec }, 'decoding');
         const bar = ctx.progress({ total: plan.expected || undefined, unit: 'frames', label: ctx.stepId });

@@ -16,15 +16,12 @@ import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FrameBatch, Metrics } from '../core/ports.js';
 import { openGroundTruth, readGroundTruthFrame, checkRoi, type GroundTruth } from '../core/video/io/cdnet.js';
-import { accumulate, emptyConfusion, scores, type Confusion } from '../core/video/score.js';
+import { accumulate, emptyConfusion, scores, scoreTable, type Confusion } from '../core/video/score.js';
+import { stitchScores } from '../core/video/io/stitch.js';
+
+export { scoreTable };
 import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/io/checkpoints.js';
 import { join } from 'node:path';
-
-export function scoreTable(name: string, c: Confusion, frames: number): string {
-  const s = scores(c);
-  const row = (k: string, v: string) => `  ${k.padEnd(12)} ${v}`;
-  return [`mask scores for ${name} (${frames} frames, CDnet rules)`, row('precision', s.precision.toFixed(4)), row('recall', s.recall.toFixed(4)), row('F-measure', s.fMeasure.toFixed(4)), row('PWC (%)', s.pwc.toFixed(4)), row('TP FP', `${c.tp} ${c.fp}`), row('FN TN', `${c.fn} ${c.tn}`)].join('\n');
-}
 
 export const evaluateMasks = defineStage({
   name: 'evaluate-masks',
@@ -39,6 +36,7 @@ export const evaluateMasks = defineStage({
     print: z.boolean().default(true).describe('print the score table on stderr'),
   }),
   inputFiles: (p) => [p.groundTruth],
+  segments: { stitch: stitchScores },
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
     let gt: GroundTruth | undefined;
     let roi: Uint8Array | undefined;
@@ -72,7 +70,7 @@ export const evaluateMasks = defineStage({
     const finish = () =>
       defer(async (): Promise<Metrics[]> => {
         if (!gt) throw new InputError('evaluate-masks received no frames', 'check the steps before it');
-        if (!frames) {
+        if (!frames && !ctx.segment) {
           throw new InputError(`no ground-truth frame matched frames ${seen?.[0]}..${seen?.[1]} in ${gt.dir} (evaluation window ${gt.first}..${gt.last}, pattern ${p.pattern})`, 'decode the frames the ground truth covers (start/end), or fix pattern');
         }
         const s = scores(c);

@@ -20,6 +20,7 @@ import { defineStage } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
+import { stitchFrames } from '../core/video/io/stitch.js';
 import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
 import { clearCheckpoints, readProgress, PROGRESS_FILE } from '../core/video/io/checkpoints.js';
 import { formatSequence } from '../core/video/sequence.js';
@@ -36,6 +37,7 @@ export const writeFrames = defineStage({
     every: z.number().int().min(1).default(1).describe('write every k-th frame (by frame number)'),
     last: z.boolean().default(false).describe('write only the last frame (e.g. the final background image)'),
   }),
+  segments: { stitch: stitchFrames },
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
     const pattern = p.path.replaceAll('{layer}', p.layer);
     const dir = join(ctx.checkpointDir, 'files');

@@ -22,6 +22,7 @@ import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { resolveCodec } from '../core/video/io/encode.js';
 import { SegmentedVideoWriter, type FrameShape } from '../core/video/io/segmented-video.js';
+import { stitchVideos } from '../core/video/io/stitch.js';
 import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
 
 const FORMATS: Record<string, string> = { '.mp4': 'mp4', '.mkv': 'matroska', '.avi': 'avi', '.mov': 'mov' };
@@ -40,6 +41,7 @@ export const writeVideo = defineStage({
     crf: z.number().int().min(0).max(51).default(20).describe('H.264 quality (0 = lossless, 18-23 = good)'),
     segmentFrames: z.number().int().min(0).default(300).describe('encode in segments of this many frames, kept for --resume (0 = one piece, no resume)'),
   }),
+  segments: { stitch: stitchVideos },
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
     const rel = p.path.replaceAll('{layer}', p.layer);
     const format = FORMATS[extname(rel).toLowerCase()];

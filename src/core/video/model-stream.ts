@@ -32,12 +32,16 @@ export type ModelStreamOptions = Omit<StreamingOptions, 'width' | 'height' | 'ch
   foreground: boolean;
   /** save the state every this many frames (0 = never) */
   checkpointEvery: number;
+  /** one segment of a long video: batches before this frame only fit the model (warm-up) and are not emitted */
+  emitFrom?: number;
 };
 
 export class ModelStream {
   private model?: ModelRunner;
   private skipBefore = -Infinity;
   private ready = false;
+  /** a segment's warm-up batches, held until its first own frame (at most `warmup` frames) */
+  private warm: FrameBatch[] = [];
 
   constructor(
     private readonly o: ModelStreamOptions,
@@ -68,7 +72,7 @@ export class ModelStream {
     this.onResume(st.next, st.file);
   }
 
-  /** The batch with its mask (and layers), or undefined for a batch a resumed run already had. */
+  /** The batch with its mask (and layers), or undefined for a batch a resumed run already had or a warm-up batch. */
   async push(b: FrameBatch): Promise<FrameBatch | undefined> {
     if (!this.ready) {
       this.setup(b);
@@ -78,17 +82,50 @@ export class ModelStream {
     const end = b.start + b.count;
     if (end <= this.skipBefore) return undefined;
     if (b.start < this.skipBefore) throw new InputError(`cannot resume at frame ${this.skipBefore}: batch ${b.start}..${end - 1} straddles it`, 'use the same batch size as the interrupted run, or run without --resume');
+    if (p.emitFrom !== undefined && !this.model && b.start < p.emitFrom) {
+      if (end > p.emitFrom) throw new InputError(`batch ${b.start}..${end - 1} straddles the segment start ${p.emitFrom}`, 'segment boundaries lie on batch multiples: use the batch size the plan was made with');
+      this.warm.push(b);
+      return undefined;
+    }
+    if (this.warm.length) await this.warmUp(b);
     const model = (this.model ??= this.runner(this.opts(b)));
     if (model.dim !== b.width * b.height * b.channels) throw new InputError(`frame size changed to ${b.width}x${b.height}x${b.channels}`, 'decode with one size');
     const due = !!this.store && checkpointDue(b.start, end, p.checkpointEvery);
     const { background, mask, state } = await model.process(b.frames, b.count, p.background || p.foreground, due);
     const out: FrameBatch = { ...b, mask };
-    if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
-    if (p.background) out.background = background;
     if (this.store && due) {
       await this.store.save(end, encodeState(state!));
       for (const old of statesToPrune(this.store.list(), this.store.consumersNext())) await this.store.remove(old);
     }
+    if (p.emitFrom !== undefined && b.start < p.emitFrom) {
+      if (end > p.emitFrom) throw new InputError(`batch ${b.start}..${end - 1} straddles the segment start ${p.emitFrom}`, 'segment boundaries lie on batch multiples: use the batch size the plan was made with');
+      return undefined;
+    }
+    if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
+    if (p.background) out.background = background;
     return out;
+  }
+
+  /**
+   * A segment's model, fitted on its warm-up frames before its first own frame: the
+   * initial background is the median of up to 45 frames spread over the whole
+   * warm-up window (the first batch alone may hold a stopped object that the robust
+   * update would then keep as a ghost), then every warm-up batch updates the model in order.
+   */
+  private async warmUp(b: FrameBatch): Promise<void> {
+    const batches = this.warm;
+    this.warm = [];
+    const d = b.width * b.height * b.channels;
+    const n = batches.reduce((s, w) => s + w.count, 0);
+    const m = Math.min(45, n);
+    const sample = new Uint8Array(m * d);
+    for (let i = 0; i < m; i++) {
+      let t = Math.floor((i * n) / m);
+      const w = batches.find((x) => (t < x.count ? true : ((t -= x.count), false)))!;
+      sample.set(w.frames.subarray(t * d, (t + 1) * d), i * d);
+    }
+    const model = (this.model = this.runner(this.opts(b)));
+    await model.process(sample, m, false, false);
+    for (const w of batches) await model.process(w.frames, w.count, false, false);
   }
 }

@@ -58,3 +58,10 @@ export function scores(c: Confusion): MaskScores {
     specificity: div(c.tn, c.tn + c.fp),
   };
 }
+
+/** The score table printed at the end of a run. */
+export function scoreTable(name: string, c: Confusion, frames: number): string {
+  const s = scores(c);
+  const row = (k: string, v: string) => `  ${k.padEnd(12)} ${v}`;
+  return [`mask scores for ${name} (${frames} frames, CDnet rules)`, row('precision', s.precision.toFixed(4)), row('recall', s.recall.toFixed(4)), row('F-measure', s.fMeasure.toFixed(4)), row('PWC (%)', s.pwc.toFixed(4)), row('TP FP', `${c.tp} ${c.fp}`), row('FN TN', `${c.fn} ${c.tn}`)].join('\n');
+}

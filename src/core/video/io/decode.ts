@@ -30,6 +30,12 @@ export interface DecodeOptions {
   end?: number;
   /** play the input this many extra times (ffmpeg -stream_loop) */
   loop?: number;
+  /**
+   * Only frames [start, end) of the output numbering (Frame.index), end null = to the
+   * end: one segment of a long video. Image sequences seek by file number; videos
+   * (and looped or resampled inputs) are cut frame-exactly with ffmpeg's trim filter.
+   */
+  window?: { start: number; end: number | null };
 }
 
 export interface DecodePlan {
@@ -50,6 +56,12 @@ export interface DecodePlan {
 
 /** Probes the input and builds the ffmpeg arguments; throws InputError for bad paths, crops and ranges. */
 export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
+  const w = o.window;
+  if (w && !(o.loop ?? 0) && !o.fps) {
+    // plain input: the window is a start/end range in source numbers (a real seek for sequences)
+    const end = w.end === null ? o.end : Math.min(o.end ?? Infinity, w.end - 1);
+    return planDecode({ ...o, window: undefined, start: Math.max(o.start ?? 0, w.start), end });
+  }
   const sequence = isSequencePattern(o.path);
   const inputArgs: string[] = [];
   let firstNumber = 0;
@@ -86,33 +98,43 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
     if (count && info.fps) count = Math.round((count * o.fps) / info.fps);
     fps = o.fps;
   }
-  let w = info.width;
-  let h = info.height;
+  const loops = o.loop ?? 0;
+  let total = count * (loops + 1);
+  let firstIndex = first;
+  if (w) {
+    // looped or resampled: cut the output stream frame-exactly (frames before the window are decoded and dropped)
+    const from = Math.max(0, w.start - first);
+    const to = w.end === null ? undefined : w.end - first;
+    filters.push(`trim=start_frame=${from}${to !== undefined ? `:end_frame=${to}` : ''}`, 'setpts=PTS-STARTPTS');
+    firstIndex = first + from;
+    total = to !== undefined ? Math.max(0, to - from) : Math.max(0, total - from);
+  }
+  let width = info.width;
+  let height = info.height;
   if (o.crop) {
     const c = o.crop;
-    if (c.x + c.width > w || c.y + c.height > h) {
-      throw new InputError(`crop ${c.width}x${c.height}+${c.x}+${c.y} does not fit in the ${w}x${h} frames of ${o.path}`, `keep x + width <= ${w} and y + height <= ${h}`);
+    if (c.x + c.width > width || c.y + c.height > height) {
+      throw new InputError(`crop ${c.width}x${c.height}+${c.x}+${c.y} does not fit in the ${width}x${height} frames of ${o.path}`, `keep x + width <= ${width} and y + height <= ${height}`);
     }
     filters.push(`crop=${c.width}:${c.height}:${c.x}:${c.y}`);
-    w = c.width;
-    h = c.height;
+    width = c.width;
+    height = c.height;
   }
   if (o.scale && o.scale !== 1) {
-    const sw = Math.max(1, Math.round(w * o.scale));
-    const sh = Math.max(1, Math.round(h * o.scale));
+    const sw = Math.max(1, Math.round(width * o.scale));
+    const sh = Math.max(1, Math.round(height * o.scale));
     filters.push(`scale=${sw}:${sh}:flags=area`);
-    w = sw;
-    h = sh;
+    width = sw;
+    height = sh;
   }
-  const loops = o.loop ?? 0;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
   if (loops > 0) args.push('-stream_loop', String(loops));
   args.push(...inputArgs, '-i', o.path, '-an', '-sn', '-vsync', 'passthrough');
   if (filters.length) args.push('-vf', filters.join(','));
-  if (o.end !== undefined) args.push('-frames:v', String(count * (loops + 1)));
+  if (o.end !== undefined || (w && w.end !== null)) args.push('-frames:v', String(total));
   const channels = o.color === 'rgb' ? 3 : 1;
   args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
-  return { args, width: w, height: h, channels, firstIndex: first, expected: count * (loops + 1), exactCount: !!sequence && !o.fps, fps, info, sequence };
+  return { args, width, height, channels, firstIndex, expected: total, exactCount: !!sequence && !o.fps && !w, fps, info, sequence };
 }
 
 export interface DecodeDeps {

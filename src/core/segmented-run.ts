@@ -1,0 +1,187 @@
+/**
+ * Segment parallelism for long videos (`--workers N`): the video's frames are
+ * split by a plain segment plan (core/video/segment-plan.ts), each segment runs
+ * the same pipeline in its own worker process (`svdflow run --segment PLAN:K`,
+ * into its own folder, so each has its own checkpoints and --resume), and the
+ * sink steps' files are stitched in frame order by their stage's `segments.stitch`.
+ *
+ * Workers are child processes rather than worker threads: a segment already runs
+ * ffmpeg children, and a process gives each segment its own heap and GC, and is
+ * ended with its whole subtree on Ctrl-C; the measured start-up cost difference
+ * is in the README (Long videos).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CancelledError, InputError, SvdflowError, UsageError } from './errors.js';
+import { ChildRegistry } from './children.js';
+import { OutputManager, atomicWriteFile } from './outputs.js';
+import { silentLogger } from './logging.js';
+import { ProgressRenderer } from './progress.js';
+import { resolveInputPath } from './data/locate.js';
+import { jsonReplacer, prepareOutDir, svdflowVersion, type RunOptions, type RunResult, type StepStats } from './runner.js';
+import type { ResolvedPipeline } from './pipeline.js';
+import type { SegmentPart } from './stage.js';
+import type { PortValue } from './ports.js';
+import { TailBuffer } from './video/io/ffmpeg.js';
+import { writeReport } from './report/write.js';
+import { planDecode } from './video/io/decode.js';
+import { checkPlan, planSegments, type SegmentPlan } from './video/segment-plan.js';
+
+export interface SegmentedRunOptions extends RunOptions {
+  /** worker processes, and segments (>= 2) */
+  workers: number;
+  /** the --set overrides the pipeline was loaded with (passed on to the workers) */
+  set?: readonly string[];
+}
+
+/** The plan for a pipeline: its decode step's frames, batch size and model warm-up. Throws UsageError when it cannot be split. */
+export async function planPipelineSegments(p: ResolvedPipeline, parts: number): Promise<SegmentPlan> {
+  const sources = p.steps.filter((s) => s.def.input === null);
+  if (sources.length !== 1 || sources[0]!.stage !== 'decode') throw new UsageError(`--workers splits a video: the pipeline needs exactly one source step, a decode (it has ${sources.map((s) => `${s.id} (${s.stage})`).join(', ') || 'none'})`, 'run it with --workers 1');
+  const cannot = p.steps.filter((s) => !s.def.segments);
+  if (cannot.length) throw new UsageError(`--workers: step${cannot.length > 1 ? 's' : ''} ${cannot.map((s) => `${s.id} (${s.stage})`).join(', ')} cannot be split into segments`, 'run with --workers 1, or remove the step');
+  const dec = sources[0]!.params as unknown as Parameters<typeof planDecode>[0];
+  if (dec.path === '-' || /^[a-z][a-z0-9+.-]*:\/\//i.test(dec.path)) throw new UsageError(`--workers needs a file to split, '${dec.path}' is a stream`, 'run live inputs with --workers 1');
+  const d = await planDecode({ ...dec, path: resolveInputPath(p.baseDir, dec.path) });
+  if (!d.expected) throw new InputError(`--workers needs the frame count of ${dec.path}, and ffmpeg could not tell it`, 'run with --workers 1, or give the decode step an end frame');
+  const batch = p.steps.find((s) => s.stage === 'batch-frames')?.params.size as number | undefined;
+  const model = p.steps.find((s) => s.stage === 'background-model')?.params;
+  return planSegments({ first: d.firstIndex, frames: d.expected, parts, warmup: (model?.warmup as number | undefined) ?? 0, align: batch ?? 1 });
+}
+
+/** The CLI the workers run: dist/src/cli/main.js (from the sources too, after `npm run build`). */
+function cliPath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const built = join(here, '..', 'cli', 'main.js');
+  const cli = existsSync(built) ? built : join(here, '..', '..', 'dist', 'src', 'cli', 'main.js');
+  if (!existsSync(cli)) throw new UsageError(`--workers runs its workers with ${cli}, which does not exist`, 'build first: npm run build');
+  return cli;
+}
+
+interface SegmentRun {
+  files: Array<{ path: string; step: string; format: string; description?: string }>;
+  steps: StepStats[];
+  durationMs: number;
+  peakRssMiB: number;
+}
+
+function runWorker(children: ChildRegistry, args: string[], k: number): Promise<void> {
+  return new Promise((resolveRun, reject) => {
+    let child: ChildProcess;
+    try {
+      child = children.spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      return reject(e);
+    }
+    const tail = new TailBuffer();
+    child.stderr?.on('data', (d: Buffer) => tail.push(d));
+    child.once('error', (e) => reject(new SvdflowError(`segment ${k}: cannot start a worker (${e.message})`)));
+    child.once('close', (code, signal) => {
+      if (code === 0) return resolveRun();
+      const msg = `segment ${k}: ${tail.lines(4).replace(/^svdflow: /, '') || (signal ? 'killed by ' + signal : 'exit code ' + code)}`;
+      if (code === 130 || signal) reject(new CancelledError(msg));
+      else if (code === 2) reject(new UsageError(msg));
+      else reject(new SvdflowError(msg, { exitCode: 1 }));
+    });
+  });
+}
+
+/** Runs `file` split into `workers` segments in parallel and stitches the outputs in frame order. */
+export async function runSegmented(file: string, p: ResolvedPipeline, opts: SegmentedRunOptions): Promise<RunResult> {
+  const t0 = performance.now();
+  const started = new Date();
+  const log = opts.log ?? silentLogger();
+  const outDir = resolve(opts.outDir ?? join('out', p.name));
+  await prepareOutDir(outDir);
+  const root = join(outDir, '.segments');
+  const planFile = join(root, 'plan.json');
+  const plan = await planPipelineSegments(p, opts.workers);
+  if (opts.resume && existsSync(planFile)) {
+    const old = checkPlan(JSON.parse(readFileSync(planFile, 'utf8')));
+    if (JSON.stringify(old) !== JSON.stringify(plan)) throw new UsageError(`--resume: the segment plan in ${relative(process.cwd(), planFile)} differs from this run's (other --workers, batch size or warm-up?)`, 'resume with the options of the interrupted run, or run without --resume');
+  } else {
+    rmSync(root, { recursive: true, force: true });
+  }
+  await mkdir(root, { recursive: true });
+  await atomicWriteFile(planFile, JSON.stringify(plan, null, 2) + '\n');
+  log.info({ segments: plan.segments.length, frames: plan.frames, warmup: plan.warmup }, 'segmented run');
+
+  const children = new ChildRegistry();
+  const outputs = new OutputManager(outDir, 'transaction');
+  const progress = new ProgressRenderer(opts.progress ?? process.stderr.isTTY === true, process.stderr, log);
+  const bar = progress.create(`${p.name} (${plan.segments.length} workers)`, { total: plan.segments.length, unit: 'segments' });
+  const onAbort = () => void children.close();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (opts.signal?.aborted) throw new CancelledError();
+    const segDir = (k: number) => join(root, `seg-${k}`);
+    const common = ['--no-progress', '--log-level', 'error', ...(opts.set ?? []).flatMap((s) => ['--set', s]), ...(opts.resume ? ['--resume'] : [])];
+    const runs = plan.segments.map((s) => {
+      if (opts.resume && existsSync(join(segDir(s.index), 'run.json'))) {
+        bar.tick();
+        return Promise.resolve();
+      }
+      return runWorker(children, ['run', resolve(file), '--out', segDir(s.index), '--segment', `${planFile}:${s.index}`, ...common], s.index).then(() => bar.tick());
+    });
+    const settled = await Promise.allSettled(runs);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (opts.signal?.aborted) throw new CancelledError();
+    if (failed) throw failed.reason;
+
+    const segs: SegmentRun[] = plan.segments.map((s) => JSON.parse(readFileSync(join(segDir(s.index), 'run.json'), 'utf8')) as SegmentRun);
+    const values: Record<string, PortValue | undefined> = {};
+    for (const step of p.steps) {
+      const role = step.def.segments;
+      if (!role || role === 'stream') continue;
+      const parts: SegmentPart[][] = segs.map((r, k) => r.files.filter((f) => f.step === step.id).map((f) => ({ rel: f.path, path: join(segDir(k), f.path), format: f.format, description: f.description })));
+      const r = await role.stitch(parts, { stepId: step.id, outputs, children, workDir: root, log }, step.params as never);
+      values[step.id] = r.value ?? r.files[r.files.length - 1];
+    }
+    const files = await outputs.commitAll();
+    const steps: StepStats[] = p.steps.map((s) => ({ id: s.id, stage: s.stage, itemsIn: 0, itemsOut: 0 }));
+    for (const r of segs) for (const st of r.steps) {
+      const t = steps.find((x) => x.id === st.id);
+      if (t) {
+        t.itemsIn += st.itemsIn;
+        t.itemsOut += st.itemsOut;
+      }
+    }
+    const durationMs = performance.now() - t0;
+    const peakRssMiB = Math.max(process.resourceUsage().maxRSS / 1024, ...segs.map((r) => r.peakRssMiB));
+    const manifestPath = join(outDir, 'run.json');
+    const manifest = {
+      pipeline: p.name,
+      description: p.description,
+      file: p.file,
+      status: 'succeeded',
+      started: started.toISOString(),
+      durationMs: Math.round(durationMs),
+      peakRssMiB: Math.round(peakRssMiB * 10) / 10,
+      versions: { svdflow: svdflowVersion(), node: process.version },
+      variables: p.variables,
+      workers: plan.segments.length,
+      segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB })),
+      plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
+      steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...steps.find((x) => x.id === s.id) })),
+      files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
+    };
+    await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+    rmSync(root, { recursive: true, force: true });
+    bar.done();
+    const report = opts.report === false ? undefined : await writeReport(outDir, { signal: opts.signal, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+      log.warn({ err: e }, 'report.html was not written');
+      return undefined;
+    });
+    return { pipeline: p.name, status: 'succeeded', outDir, files, steps, durationMs, peakRssMiB, manifest: manifestPath, values, report };
+  } catch (e) {
+    await children.close();
+    await outputs.abortAll();
+    throw e;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    progress.stop();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Stitching the outputs of a segmented run (`--workers N`) in frame order: videos
+ * joined by stream copy (no re-encoding), per-frame images gathered, confusion
+ * counts summed into one score, text lines (JSON Lines, CSV) concatenated.
+ */
+import { readFile, link, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { InputError } from '../../errors.js';
+import type { Metrics } from '../../ports.js';
+import type { SegmentPart, StitchContext, Stitcher } from '../../stage.js';
+import { scores, scoreTable, type Confusion } from '../score.js';
+import { concatSegments } from './encode.js';
+
+/** The parts' files grouped by their name, each group in segment order. */
+function byName(parts: SegmentPart[][]): Map<string, SegmentPart[]> {
+  const m = new Map<string, SegmentPart[]>();
+  for (const seg of parts) for (const f of seg) m.set(f.rel, [...(m.get(f.rel) ?? []), f]);
+  return m;
+}
+
+/** Videos: one file per segment, joined by stream copy (ffmpeg's concat demuxer). */
+export const stitchVideos: Stitcher = async (parts, out) => {
+  const files = [];
+  await mkdir(out.workDir, { recursive: true });
+  for (const [rel, group] of byName(parts)) {
+    const f = await out.outputs.begin(rel, { step: out.stepId, format: extname(rel).slice(1), description: `${group[0]!.description ?? 'video'} (${group.length} segments joined)` });
+    try {
+      await concatSegments(group.map((g) => g.path), join(out.workDir, `${out.stepId}-concat.txt`), f.tmpPath, undefined, (c, a) => out.children.spawn(c, a));
+    } catch (e) {
+      await f.abort();
+      throw e;
+    }
+    files.push(await f.commit());
+  }
+  return { files };
+};
+
+/** Per-frame images: every segment's files (their names carry the frame number); `last`: the last segment's only. */
+export const stitchFrames: Stitcher = async (parts, out, params: { last?: boolean }) => {
+  const files = [];
+  const use = params.last ? parts.filter((p) => p.length).slice(-1) : parts;
+  for (const seg of use) {
+    for (const g of seg) {
+      const f = await out.outputs.begin(g.rel, { step: out.stepId, format: g.format, description: g.description });
+      await link(g.path, f.tmpPath).catch(() => copyFile(g.path, f.tmpPath));
+      files.push(await f.commit());
+    }
+  }
+  return { files };
+};
+
+/** Mask scores: confusion counts summed over the segments, then the measures of the sum. */
+export const stitchScores: Stitcher = async (parts, out, params: { path: string; print: boolean; groundTruth: string }) => {
+  const c: Confusion = { tp: 0, fp: 0, tn: 0, fn: 0 };
+  let frames = 0;
+  for (const seg of parts) {
+    for (const g of seg) {
+      const v = JSON.parse(await readFile(g.path, 'utf8')) as Confusion & { frames: number };
+      c.tp += v.tp;
+      c.fp += v.fp;
+      c.tn += v.tn;
+      c.fn += v.fn;
+      frames += v.frames;
+    }
+  }
+  if (!frames) throw new InputError(`no ground-truth frame matched the decoded frames in ${params.groundTruth}`, 'decode the frames the ground truth covers (start/end), or fix pattern');
+  const s = scores(c);
+  const m: Metrics = { kind: 'Metrics', name: 'mask-scores', values: { ...s, frames, tp: c.tp, fp: c.fp, tn: c.tn, fn: c.fn, groundTruth: params.groundTruth, segments: parts.length } };
+  if (params.print) process.stderr.write(scoreTable(params.groundTruth, c, frames) + '\n');
+  const file = await out.outputs.write(params.path, JSON.stringify(m.values, null, 2) + '\n', { step: out.stepId, format: 'json', description: `mask scores (CDnet rules, ${parts.length} segments summed)` });
+  return { files: [file], value: m };
+};
+
+/** Text files of lines in frame order (JSON Lines, CSV): concatenated; a CSV keeps its first header line once. */
+export const stitchLines: Stitcher = async (parts, out) => {
+  const files = [];
+  for (const [rel, group] of byName(parts)) {
+    const csv = extname(rel).toLowerCase() === '.csv';
+    const f = await out.outputs.begin(rel, { step: out.stepId, format: extname(rel).slice(1), description: group[0]!.description });
+    const chunks: string[] = [];
+    for (const [k, g] of group.entries()) {
+      let text = await readFile(g.path, 'utf8');
+      if (csv && k > 0) text = text.slice(text.indexOf('\n') + 1);
+      chunks.push(text);
+    }
+    await writeFile(f.tmpPath, chunks.join(''));
+    files.push(await f.commit());
+  }
+  return { files };
+};

@@ -1,0 +1,113 @@
+/**
+ * Segment parallelism (--workers N): the same pipeline split into time segments run
+ * by worker processes, outputs stitched in frame order. Needs the built CLI (npm run build).
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
+import { CLI, ROOT, hasShared, shared, sharedMissingMessage, tempDir } from '../helpers.js';
+import { runPipelineFile } from '../../src/index.js';
+import { planDecode, decodeFrames } from '../../src/core/video/io/decode.js';
+
+const FILE = join(ROOT, 'pipelines/video-background.yaml');
+const tmp = tempDir('svdflow-vseg-');
+afterAll(() => tmp.cleanup());
+
+const OUTPUTS = ['mask.mp4', 'background.mp4', 'background.png', 'scores.json'];
+const scoresOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'scores.json'), 'utf8')) as { fMeasure: number; frames: number; tp: number; fp: number; fn: number; tn: number; segments?: number };
+async function frames(video: string) {
+  const plan = await planDecode({ path: video, color: 'gray' });
+  return lastValueFrom(decodeFrames(plan, video).pipe(toArray()));
+}
+
+describe('--workers N on the bundled clip', () => {
+  it('2 and 3 workers: F no lower than one pass (within 0.005), every frame once in order, the first segment identical to one pass', async () => {
+    const one = join(tmp.dir, 'one');
+    await runPipelineFile(FILE, { outDir: one, progress: false });
+    const ref = scoresOf(one);
+    const refMask = await frames(join(one, 'mask.mp4'));
+    expect(refMask.length).toBe(120);
+    for (const workers of [2, 3]) {
+      const out = join(tmp.dir, `w${workers}`);
+      const r = await runPipelineFile(FILE, { outDir: out, progress: false, workers });
+      expect(r.status).toBe('succeeded');
+      for (const f of OUTPUTS) expect(existsSync(join(out, f)), f).toBe(true);
+      const s = scoresOf(out);
+      expect(s.segments).toBe(workers);
+      expect(s.frames).toBe(120); // confusion counts of every segment summed, every ground-truth frame once
+      expect(s.tp + s.fp + s.fn + s.tn).toBe(ref.tp + ref.fp + ref.fn + ref.tn);
+      // later segments start from a median spread over their warm-up window, which holds fewer object ghosts than
+      // the one-pass start (the first batch's median): they score a little higher, never lower
+      expect(s.fMeasure, `F ${s.fMeasure} vs one pass ${ref.fMeasure}`).toBeGreaterThanOrEqual(ref.fMeasure - 0.005);
+      expect(Math.abs(s.fMeasure - ref.fMeasure)).toBeLessThan(0.03);
+      const mask = await frames(join(out, 'mask.mp4'));
+      const bg = await frames(join(out, 'background.mp4'));
+      expect([mask.length, bg.length]).toEqual([120, 120]);
+      // segment 0 has no warm-up: its frames are the one-pass frames (the stitching keeps frame order)
+      const first = JSON.parse(readFileSync(r.manifest, 'utf8')).segments[1].start as number;
+      for (let i = 0; i < first; i++) expect(Buffer.from(mask[i]!.data).equals(Buffer.from(refMask[i]!.data)), `frame ${i}`).toBe(true);
+      // and later frames are masks of the same objects (mean absolute difference of 0/255 masks small)
+      let diff = 0;
+      for (let i = first; i < 120; i++) for (let p = 0; p < mask[i]!.data.length; p++) diff += Math.abs(mask[i]!.data[p]! - refMask[i]!.data[p]!) > 127 ? 1 : 0;
+      expect(diff / ((120 - first) * 160 * 120)).toBeLessThan(0.01);
+      expect(existsSync(join(out, '.segments'))).toBe(false);
+    }
+  }, 120_000);
+
+  it('resume per segment: an interrupted segmented run continues and gives the same files as an uninterrupted one', async () => {
+    const set = ['frames.loop=2'];
+    const full = join(tmp.dir, 'seg-full');
+    await runPipelineFile(FILE, { outDir: full, set, progress: false, workers: 2 });
+    const cut = join(tmp.dir, 'seg-cut');
+    const ac = new AbortController();
+    const segCk = (k: number) => join(cut, '.segments', `seg-${k}`, '.checkpoints', 'mask-video');
+    const watch = setInterval(() => {
+      const n = [0, 1].map((k) => (existsSync(segCk(k)) ? readdirSync(segCk(k)).filter((f) => f.startsWith('seg-')).length : 0));
+      if (n[0]! >= 1 && n[1]! >= 1) ac.abort('test interruption');
+    }, 5);
+    await expect(runPipelineFile(FILE, { outDir: cut, set, progress: false, workers: 2, signal: ac.signal })).rejects.toThrow(/cancel|interrupt/i);
+    clearInterval(watch);
+    for (const f of OUTPUTS) expect(existsSync(join(cut, f))).toBe(false);
+    expect(existsSync(join(cut, '.segments', 'plan.json'))).toBe(true);
+    const r = await runPipelineFile(FILE, { outDir: cut, set, progress: false, workers: 2, resume: true });
+    expect(r.status).toBe('succeeded');
+    const model = r.steps.find((s) => s.id === 'model')!;
+    expect(model.itemsOut).toBeLessThan(12); // 360 frames = 12 batches: the resumed workers did not redo them all
+    for (const f of OUTPUTS) expect(readFileSync(join(cut, f)).equals(readFileSync(join(full, f))), f).toBe(true);
+    // --resume with another worker count is refused (its plan differs)
+    const again = join(tmp.dir, 'seg-again');
+    const ac2 = new AbortController();
+    setTimeout(() => ac2.abort('stop'), 1500);
+    await runPipelineFile(FILE, { outDir: again, set, progress: false, workers: 2, signal: ac2.signal }).catch(() => undefined);
+    if (existsSync(join(again, '.segments', 'plan.json'))) await expect(runPipelineFile(FILE, { outDir: again, set, progress: false, workers: 3, resume: true })).rejects.toThrow(/the segment plan in .* differs from this run's/);
+  }, 180_000);
+
+  it('the CLI refuses a bad worker count and pipelines that cannot be split, saying why (exit 2)', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });
+    const a = run(['run', FILE, '--workers', '0', '--out', join(tmp.dir, 'x')]);
+    expect(a.status).toBe(2);
+    expect(a.stderr).toContain('--workers 0 is not a worker count');
+    const b = run(['run', join(ROOT, 'pipelines/image-compress.yaml'), '--workers', '2', '--out', join(tmp.dir, 'y')]);
+    expect(b.status).toBe(2);
+    expect(b.stderr).toMatch(/--workers splits a video: the pipeline needs exactly one source step, a decode/);
+  });
+});
+
+describe.skipIf(!hasShared)('--workers 2 on CDnet (shared data)', () => {
+  it.each(['highway', 'CAVIAR2'])('%s: F with 2 segments is no lower than one pass (within 0.005)', async (seq) => {
+    if (!existsSync(shared(`cdnet/${seq}`))) return console.warn(sharedMissingMessage(`cdnet/${seq}`));
+    const set = [`sequence=${shared(`cdnet/${seq}/input/in%06d.jpg`)}`, `groundTruth=${shared(`cdnet/${seq}`)}`, 'final-background.last=true'];
+    const file = join(ROOT, 'pipelines/video-cdnet-highway.yaml');
+    const one = join(tmp.dir, `${seq}-1`), two = join(tmp.dir, `${seq}-2`);
+    await runPipelineFile(file, { outDir: one, set, progress: false });
+    await runPipelineFile(file, { outDir: two, set, progress: false, workers: 2 });
+    const [f1, f2] = [scoresOf(one), scoresOf(two)];
+    console.log(`${seq}: F one pass ${f1.fMeasure.toFixed(4)}, 2 segments ${f2.fMeasure.toFixed(4)} (${f2.frames} scored frames)`);
+    expect(f2.frames).toBe(f1.frames);
+    expect(f2.fMeasure).toBeGreaterThanOrEqual(f1.fMeasure - 0.005);
+    expect(Math.abs(f2.fMeasure - f1.fMeasure)).toBeLessThan(0.03);
+    expect((await frames(join(two, 'mask.mp4'))).length).toBe((await frames(join(one, 'mask.mp4'))).length);
+  }, 300_000);
+});
