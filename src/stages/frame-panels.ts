@@ -16,8 +16,8 @@ import { z } from 'zod';
 import { Observable, concat, defer, from } from 'rxjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { defineStage } from '../core/stage.js';
+import { basename, join } from 'node:path';
+import { defineStage, type Stitcher } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
@@ -45,6 +45,7 @@ export const framePanels = defineStage({
     scale: z.number().positive().max(4).default(1).describe('tile size relative to the frame size'),
     title: z.string().optional().describe('title at the top (default: says what the columns are)'),
   }),
+  segments: { stitch: (...a) => stitchPanels(...a) },
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
     const dir = join(ctx.checkpointDir, 'tiles');
     const want = new Set(p.frames);
@@ -73,24 +74,42 @@ export const framePanels = defineStage({
     };
     const finish = () =>
       defer(async (): Promise<FileRef[]> => {
-        const rows = [];
-        for (const f of [...p.frames].sort((a, b) => a - b)) {
-          const tiles: RawTile[] = [];
-          for (const l of p.layers) {
-            const file = tileFile(f, l);
-            if (!existsSync(file)) throw new InputError(`frame-panels: frame ${f} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
-            const buf = readFileSync(file);
-            const [w, h] = Array.from(new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 12)));
-            tiles.push({ channels: buf[0] as 1 | 3, width: w!, height: h!, data: buf.subarray(12) });
-          }
-          rows.push({ label: `frame ${f}`, tiles });
-        }
-        const title = p.title ?? `Frames ${[...p.frames].sort((a, b) => a - b).join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}`;
-        const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
-        return [await ctx.writeFile(p.path, png, { format: 'png', description: `frames ${p.frames.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})` })];
+        const have = (f: number, l: Layer) => (existsSync(tileFile(f, l)) ? tileFile(f, l) : undefined);
+        // one segment of a --workers run: hand the tiles it saw to the stitcher
+        if (ctx.segment) return Promise.all(p.frames.flatMap((f) => p.layers.filter((l) => have(f, l)).map((l) => ctx.writeFile(`${p.path}.tiles/${f}-${l}.raw`, readFileSync(tileFile(f, l)), { format: 'raw' }))));
+        const { png, description } = await render(p, have, last);
+        return [await ctx.writeFile(p.path, png, { format: 'png', description })];
       });
     return concat(source.pipe(boundedConcatMap((b: FrameBatch) => from(take(b).then(() => [] as FileRef[])), ctx.flow, { highWaterMark: 2 })), finish()).pipe(
       (o) => new Observable<FileRef>((sub) => o.subscribe({ next: (r) => r.forEach((x) => sub.next(x)), error: (e) => sub.error(e), complete: () => sub.complete() })),
     );
   },
 });
+
+type Params = { frames: number[]; layers: Layer[]; scale: number; title?: string };
+
+/** The PNG from the tile files (`tile(f, l)`: where frame f's layer l is, if it came). */
+async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number): Promise<{ png: Buffer; description: string }> {
+  const rows = [];
+  for (const f of [...p.frames].sort((a, b) => a - b)) {
+    const tiles: RawTile[] = [];
+    for (const l of p.layers) {
+      const file = tile(f, l);
+      if (!file) throw new InputError(`frame-panels: frame ${f} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
+      const buf = readFileSync(file);
+      const [w, h] = Array.from(new Int32Array(buf.buffer.slice(buf.byteOffset + 4, buf.byteOffset + 12)));
+      tiles.push({ channels: buf[0] as 1 | 3, width: w!, height: h!, data: buf.subarray(12) });
+    }
+    rows.push({ label: `frame ${f}`, tiles });
+  }
+  const title = p.title ?? `Frames ${[...p.frames].sort((a, b) => a - b).join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}`;
+  const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
+  return { png, description: `frames ${p.frames.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})` };
+}
+
+/** --workers: the tiles every segment saw, one picture. */
+const stitchPanels: Stitcher = async (parts, out, p: Params & { path: string }) => {
+  const tiles = new Map(parts.flat().map((t) => [basename(t.rel), t.path]));
+  const { png, description } = await render(p, (f, l) => tiles.get(`${f}-${l}.raw`), -1);
+  return { files: [await out.outputs.write(p.path, png, { step: out.stepId, format: 'png', description })] };
+};

@@ -15,7 +15,7 @@ const FILE = join(ROOT, 'pipelines/video-background.yaml');
 const tmp = tempDir('svdflow-vseg-');
 afterAll(() => tmp.cleanup());
 
-const OUTPUTS = ['mask.mp4', 'background.mp4', 'background.png', 'scores.json'];
+const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json'];
 const scoresOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'scores.json'), 'utf8')) as { fMeasure: number; frames: number; tp: number; fp: number; fn: number; tn: number; segments?: number };
 async function frames(video: string) {
   const plan = await planDecode({ path: video, color: 'gray' });
