@@ -51,6 +51,11 @@ export interface ImageBatch {
   height: number;
   color: Image['color'];
   images: Image[];
+  /**
+   * set when the images form a grid over two axes (generate from: grid): row-major images,
+   * one label per column and per row (e.g. '-2 sd'), and what each axis is (e.g. 'PC1')
+   */
+  grid?: { x: string; y: string; columns: string[]; rows: string[] };
 }
 
 /** How a Matrix's columns map back to images (set by `stack`). */

@@ -33,7 +33,7 @@ export const contactSheetStage = defineStage({
     source.pipe(
       toArray(),
       concatMap(async (batches) => {
-        const rows = batches.map((b) => ({ label: b.name, images: b.images }));
+        const rows = batches.map((b) => ({ label: b.name, images: b.images, grid: b.grid }));
         const title = params.title?.replaceAll('{name}', batches[0]?.name ?? ctx.stepId);
         const { png, layout } = await contactSheet(rows, { title, columns: params.columns, scale: params.scale, names: params.names });
         const rel = params.path.replaceAll('{name}', batches[0]?.name ?? ctx.stepId);

@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { vectorToImage } from '../core/pca/stack.js';
-import { pcaModel, fromCoordinates, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates } from '../core/pca/model.js';
+import { pcaModel, fromCoordinates, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates, linspace } from '../core/pca/model.js';
 
 const imageRef = z.union([z.string().min(1), z.number().int()]);
 
@@ -67,7 +67,10 @@ export const generate = defineStage({
       } else {
         list = gridCoordinates(m, params.components, params.steps, params.extent);
       }
+      const fmt = (t: number) => (t === 0 ? '0' : `${t > 0 ? '+' : '−'}${Number(Math.abs(t).toFixed(2))} sd`);
+      const ts = linspace(-params.extent, params.extent, params.steps);
+      const grid = params.from === 'grid' ? { x: `PC${params.components[0]}`, y: `PC${params.components[1]}`, columns: ts.map(fmt), rows: [...ts].reverse().map(fmt) } : undefined;
       const images = list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp: params.clamp }));
-      return { kind: 'ImageBatch' as const, name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images };
+      return { kind: 'ImageBatch' as const, name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images, ...(grid ? { grid } : {}) };
     }),
 });

@@ -5,7 +5,9 @@ import { Matrix } from '../../src/core/linalg/matrix.js';
 import type { Image, ImageBatch } from '../../src/core/ports.js';
 import { contactSheetStage } from '../../src/stages/contact-sheet.js';
 import { compareSheet, batchRelativeError } from '../../src/stages/compare-sheet.js';
-import { sheetLayout } from '../../src/core/image/collage.js';
+import { sheetLayout, shortNames, wrapWords } from '../../src/core/image/collage.js';
+import { generate } from '../../src/stages/generate.js';
+import { knownFactorization } from './pca-fixtures.js';
 import { tempDir } from '../helpers.js';
 import { batchOf, lastValueFrom, of } from './pca-fixtures.js';
 
@@ -85,5 +87,28 @@ describe('compare-sheet', () => {
     await expect(lastValueFrom(of(other).pipe(compareSheet({}, { sides: { originals: orig }, ctx: { outDir: tmp.dir } })))).rejects.toThrow(
       "batch 'X-r1' (2 images, 8x8 rgb) does not match the originals 'images' (1 images, 8x8 rgb)",
     );
+  });
+
+  it('a long title wraps to the thumbnails instead of widening the sheet with empty margin', () => {
+    const imgs = Array.from({ length: 5 }, (_, i) => solid(`g${i}`, 40, 50, [0.5, 0.5, 0.5]));
+    const title = 'Generated on a PC1 x PC2 grid, -2 to +2 sd: PC1 grows to the right, PC2 upwards, and more words';
+    const L = sheetLayout([{ label: 'grid', images: imgs }], { title, columns: 5 });
+    const content = 120 + 5 * (40 + 6) + 6;
+    expect(L.width).toBeLessThanOrEqual(Math.max(content, 420));
+    expect(L.titleLines.length).toBeGreaterThan(1);
+    expect(L.titleLines.join(' ')).toBe(title);
+    for (const l of L.titleLines) expect(l.length * 9.2).toBeLessThanOrEqual(L.width);
+    expect(wrapWords('a bb ccc', 4)).toEqual(['a bb', 'ccc']);
+  });
+
+  it('names sharing a prefix are shown by what differs; generate grids carry their ±sd axis labels', async () => {
+    expect(shortNames(['path_im_00_im_11_t0.00', 'path_im_00_im_11_t0.50', 'path_im_00_im_11_t1.00'])).toEqual({ prefix: 'path_im_00_im_11_', names: ['t0.00', 't0.50', 't1.00'] });
+    expect(shortNames(['a1', 'b2'])).toEqual({ prefix: '', names: ['a1', 'b2'] });
+    const g = await lastValueFrom(of(knownFactorization()).pipe(generate({ from: 'grid', steps: 3, extent: 2 })));
+    expect(g.grid).toEqual({ x: 'PC1', y: 'PC2', columns: ['−2 sd', '0', '+2 sd'], rows: ['+2 sd', '0', '−2 sd'] });
+    // the sheet of a grid: one band per grid row, even with names off (the column labels need the strip)
+    const L = sheetLayout([{ label: 'grid', images: g.images, grid: g.grid }], { columns: 3, names: false });
+    expect(L.bands).toBe(3);
+    expect(L.place(0, 0).top).toBeGreaterThanOrEqual(6 + 16);
   });
 });

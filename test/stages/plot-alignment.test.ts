@@ -37,6 +37,13 @@ describe('plot-alignment', () => {
       expect(pairs).toBeGreaterThan(20);
       expect(pairs).toBeLessThanOrEqual(30);
       const anim = readFileSync(files[3]!.path, 'utf8');
+      // the frame caption sits above the plot frame, not over the points; subtitle lines fit the width
+      const frame = /<rect x="([\d.]+)" y="([\d.]+)" width="[\d.]+" height="[\d.]+" fill="none" stroke="#333"\/>/.exec(anim)!;
+      const capYs = [...anim.matchAll(/<text x="[\d.]+" y="([\d.]+)" font-weight="bold" opacity=/g)].map((m) => Number(m[1]));
+      expect(capYs.length).toBeGreaterThan(1);
+      for (const y of capYs) expect(y).toBeLessThan(Number(frame[2]));
+      const animW = Number(/<svg[^>]*width="(\d+)"/.exec(anim)![1]);
+      for (const m of anim.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="middle" fill="#555">([^<]+)</g)) expect(m[1]!.length * 6.5).toBeLessThan(animW);
       const frames = a.history!.length;
       const values = /<animate attributeName="cx" values="([^"]+)"/.exec(anim)![1]!.split(';');
       expect(values.length).toBe(frames + 3); // every frame, then the last held 3 times

@@ -63,6 +63,8 @@ export interface SheetRow {
   /** second line under the label (e.g. an error) */
   note?: string;
   images: Image[];
+  /** the images form a grid (row-major): label its columns and its bands instead of naming each image */
+  grid?: { x: string; y: string; columns: string[]; rows: string[] };
 }
 
 export interface SheetOptions {
@@ -75,7 +77,33 @@ export interface SheetOptions {
   names?: boolean;
 }
 
+/** Words of `text` in lines of at most `maxChars` characters. */
+export function wrapWords(text: string, maxChars: number): string[] {
+  const out: string[] = [];
+  for (const w of text.split(/\s+/).filter(Boolean)) {
+    const last = out.at(-1);
+    if (last !== undefined && (last + ' ' + w).length <= maxChars) out[out.length - 1] = last + ' ' + w;
+    else out.push(w);
+  }
+  return out;
+}
+
+/**
+ * Image names as column labels: a prefix every name shares (up to and including its last '_' or '-')
+ * is cut and returned on its own, so that 'path_im_00_im_11_t0.00' ... become 't0.00' ... under a
+ * row note 'path_im_00_im_11_'.
+ */
+export function shortNames(names: string[]): { prefix: string; names: string[] } {
+  if (names.length < 2) return { prefix: '', names };
+  let p = names[0]!;
+  for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
+  const cut = Math.max(p.lastIndexOf('_'), p.lastIndexOf('-')) + 1;
+  return cut > 0 ? { prefix: p.slice(0, cut), names: names.map((n) => n.slice(cut)) } : { prefix: '', names };
+}
+
 export interface SheetLayout {
+  /** the title wrapped to the sheet's width */
+  titleLines: string[];
   width: number;
   height: number;
   thumbW: number;
@@ -100,13 +128,17 @@ export function sheetLayout(rows: SheetRow[], opts: SheetOptions = {}): SheetLay
   const most = Math.max(...rows.map((r) => r.images.length));
   const columns = Math.max(1, Math.min(opts.columns ?? most, most));
   const bands = Math.ceil(most / columns);
-  const nameH = opts.names === false ? 0 : NAME_H;
-  const top0 = opts.title ? TITLE_H : PAD;
+  // a grid's column labels take the names' place, even when names are off
+  const nameH = opts.names === false && !(rows.length === 1 && rows[0]!.grid) ? 0 : NAME_H;
+  const contentW = LABEL_W + columns * (thumbW + PAD) + PAD;
+  // the title wraps to the thumbnails' width (about 9.2 px per bold 15 px character) instead of widening the sheet
+  const titleLines = opts.title ? wrapWords(opts.title, Math.max(24, Math.floor((Math.max(contentW, 420) - 2 * PAD) / 9.2))) : [];
+  const top0 = opts.title ? TITLE_H + 18 * (titleLines.length - 1) : PAD;
   const bandH = nameH + rows.length * (thumbH + PAD) + PAD;
   // wide enough for the title (about 9 px per bold 15 px character)
-  const titleW = opts.title ? Math.ceil(opts.title.length * 9.2) + 2 * PAD : 0;
   return {
-    width: Math.max(LABEL_W + columns * (thumbW + PAD) + PAD, titleW),
+    titleLines,
+    width: Math.max(contentW, opts.title ? 420 : 0),
     height: top0 + bands * bandH,
     thumbW,
     thumbH,
@@ -140,26 +172,42 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
       const { left, top } = L.place(r, i);
       composites.push({ input: buf, raw: { width: L.thumbW, height: L.thumbH, channels: 3 }, left, top });
     }
+    const grid = rows.length === 1 && row.grid && row.grid.columns.length === L.columns && row.grid.rows.length === L.bands ? row.grid : undefined;
+    const prefix = opts.names !== false && !grid ? shortNames(row.images.map((im) => im.name)).prefix : '';
     for (let b = 0; b < L.bands; b++) {
       if (b * L.columns >= row.images.length) continue;
-      if (rows.length === 1 && b > 0) break; // one batch wrapped into bands: label the first band only
       const { top } = L.place(r, b * L.columns);
       const cy = top + L.thumbH / 2;
+      if (grid) {
+        // a grid: every band is one value of the vertical axis
+        svg.push(`<text x="${PAD}" y="${cy}" font-size="13" font-weight="bold">${escapeXml(`${grid.y} ${grid.rows[b]}`)}</text>`);
+        continue;
+      }
+      if (rows.length === 1 && b > 0) break; // one batch wrapped into bands: label the first band only
       svg.push(`<text x="${PAD}" y="${cy}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
-      if (row.note) svg.push(`<text x="${PAD}" y="${cy + 16}" font-size="11" fill="#444">${escapeXml(row.note)}</text>`);
+      // the names' shared prefix, when it fits under the label (the column labels show the rest)
+      const note = row.note ?? (prefix && prefix.length <= 18 ? `${prefix}…` : undefined);
+      if (note) svg.push(`<text x="${PAD}" y="${cy + 16}" font-size="11" fill="#444">${escapeXml(note)}</text>`);
     }
+    if (grid) grid.columns.forEach((c, i) => {
+      const { left, top } = L.place(r, i);
+      svg.push(`<text x="${left + L.thumbW / 2}" y="${top - 4}" font-size="11" font-weight="bold" text-anchor="middle" fill="#333">${escapeXml(`${grid.x} ${c}`)}</text>`);
+    });
   }
-  if (opts.names !== false) {
+  const gridded = rows.length === 1 && !!rows[0]!.grid;
+  if (opts.names !== false && !gridded) {
     const first = rows.reduce((a, r) => (r.images.length > a.images.length ? r : a), rows[0]!);
-    first.images.forEach((im, i) => {
+    const short = shortNames(first.images.map((im) => im.name)).names;
+    first.images.forEach((_im, i) => {
       const { left, top } = L.place(0, i);
       const maxChars = Math.max(4, Math.floor(L.thumbW / 6.5));
-      // long names differ at the end (…_t0.50, …_pc2+1.0sd): keep the end
-      const name = im.name.length > maxChars ? '…' + im.name.slice(im.name.length - maxChars + 1) : im.name;
+      // the shared prefix is in the row note; what is left, if still long, keeps its end (…_t0.50)
+      const s = short[i]!;
+      const name = s.length > maxChars ? '…' + s.slice(s.length - maxChars + 1) : s;
       svg.push(`<text x="${left + L.thumbW / 2}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(name)}</text>`);
     });
   }
-  if (opts.title) svg.push(`<text x="${PAD}" y="20" font-size="15" font-weight="bold">${escapeXml(opts.title)}</text>`);
+  L.titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + 18 * i}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`;
   composites.push({ input: Buffer.from(overlay), left: 0, top: 0 });
   const png = await sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
