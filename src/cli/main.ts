@@ -29,8 +29,10 @@ import { dataMain } from './data.js';
 import { writeReport, writeIndex } from '../core/report/write.js';
 import type { IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
+import { runQueued, statusCommand } from './queue.js';
+import { workerCommand } from './worker.js';
 
-const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'report', 'data', 'help'] as const;
+const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'report', 'data', 'worker', 'status', 'help'] as const;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
@@ -44,6 +46,11 @@ Usage:
   svdflow report DIR                             rebuild DIR/report.html from a finished run's folder (run.json and its files)
   svdflow data list | fetch [NAME|all]           the third-party data sets (svdflow data --help)
 
+On a cluster (BullMQ on Redis; the local run above stays the default):
+  svdflow worker --redis URL [--concurrency N] [--root DIR] [--lock-ms MS] [--grace S]
+  svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N) [--root DIR] [--detach]
+  svdflow status ID --redis URL
+
 Options:
   --set name=value    override a variable, or a step's param: --set truncate.rank=20
   --out DIR           output folder (default out/<pipeline-name>)
@@ -53,6 +60,11 @@ Options:
   --log-level L       ${LOG_LEVELS.join(', ')} (default warn)
   --log-json          structured JSON logs on stderr
   --no-progress       no progress bars
+  --queue URL         run as a flow of jobs on the workers of this Redis (redis:// or rediss://)
+  --each GLOB         one job per input (files, globs; NAME=GLOB names the variable); --manifest FILE: one per line
+  --shards N          collection PCA: N shard jobs, then a merge job
+  --root DIR          the folder every worker shares (default: the current folder)
+  --detach            print the flow id and return; svdflow status ID follows it
 
 Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.`;
 
@@ -68,6 +80,17 @@ interface Flags {
   'no-progress': boolean;
   json: boolean;
   help: boolean;
+  queue?: string;
+  redis?: string;
+  each?: string[];
+  manifest?: string;
+  shards?: string;
+  segments?: string;
+  detach: boolean;
+  root?: string;
+  concurrency?: string;
+  'lock-ms'?: string;
+  grace?: string;
   version: boolean;
 }
 
@@ -87,13 +110,24 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
         'log-json': { type: 'boolean', default: false },
         'no-progress': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        queue: { type: 'string' },
+        redis: { type: 'string' },
+        each: { type: 'string', multiple: true },
+        manifest: { type: 'string' },
+        shards: { type: 'string' },
+        segments: { type: 'string' },
+        detach: { type: 'boolean', default: false },
+        root: { type: 'string' },
+        concurrency: { type: 'string' },
+        'lock-ms': { type: 'string' },
+        grace: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
       },
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version'];
+    const opts = ['--set', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--root', '--concurrency', '--lock-ms', '--grace'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
@@ -249,6 +283,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'run': {
+      if (flags.queue) return runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
+      const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
+      if (queued.length) throw new UsageError(`--${queued[0]} runs on queue workers and needs --queue URL`, 'e.g. --queue redis://127.0.0.1:6379 (start workers with svdflow worker --redis URL)');
       const r = await runFile(needFile(positionals, 'run'), flags);
       console.log(summaryText(r));
       return 0;
@@ -291,6 +328,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'demo':
       return demo(flags);
+    case 'worker':
+      return workerCommand(flags);
+    case 'status':
+      return statusCommand(positionals, flags, summaryText);
     default:
       throw new UsageError(`unknown command '${cmd}'`, `${suggestion(cmd, COMMANDS, 'commands')} (svdflow --help)`);
   }

@@ -12,6 +12,7 @@ import { mkdir, rename, unlink, writeFile, stat } from 'node:fs/promises';
 import { unlinkSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { InputError } from './errors.js';
+import { confine } from './confine.js';
 import type { FileRef } from './ports.js';
 
 export interface FileRecord extends FileRef {
@@ -60,11 +61,14 @@ export class OutputManager {
   constructor(
     readonly outDir: string,
     readonly mode: 'transaction' | 'immediate' = 'immediate',
+    /** refuse final paths outside the output folder (queued runs) */
+    readonly confined = false,
   ) {}
 
   /** Absolute final path for `rel` (relative to the output folder). */
   resolve(rel: string): string {
-    return isAbsolute(rel) ? rel : resolve(this.outDir, rel);
+    const p = isAbsolute(rel) ? rel : resolve(this.outDir, rel);
+    return this.confined ? confine(this.outDir, p, 'output file') : p;
   }
 
   private claim(finalPath: string, step: string): void {

@@ -23,6 +23,7 @@ import { OutputManager, atomicWriteFile, type FileRecord } from './outputs.js';
 import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
+import { confine, isUrl } from './confine.js';
 import { CancelledError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
@@ -50,6 +51,11 @@ export interface RunOptions {
   report?: boolean;
   /** run only this segment of a long video (a worker of `--workers N`; see core/segmented-run.ts) */
   segment?: PlannedSegment;
+  /**
+   * confine the run (a queue worker's --root): input paths must lie under this folder and
+   * every output under the output folder; anything else is an InputError.
+   */
+  root?: string;
 }
 
 export interface StepStats {
@@ -161,6 +167,7 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
   const log = opts.log ?? silentLogger();
   const outDir = resolve(opts.outDir ?? join('out', p.name));
   await prepareOutDir(outDir);
+  if (opts.root) confine(opts.root, outDir, 'output folder');
   log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
   return {
     p,
@@ -169,7 +176,7 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     started: new Date(),
     log,
     outDir,
-    outputs: new OutputManager(outDir, 'transaction'),
+    outputs: new OutputManager(outDir, 'transaction', opts.root !== undefined),
     children: new ChildRegistry(),
     flow: new FlowControl(),
     progress: new ProgressRenderer(opts.progress ?? (process.stderr.isTTY === true), process.stderr, log),
@@ -226,7 +233,7 @@ function stepContext(run: Run, s: ResolvedStep): StageContext {
     flow,
     baseDir: p.baseDir,
     outDir,
-    resolveInput: (f) => resolveInputPath(p.baseDir, f),
+    resolveInput: (f) => (opts.root && !isUrl(f) ? confine(opts.root, resolveInputPath(p.baseDir, f), `step ${s.id}: input`) : resolveInputPath(p.baseDir, f)),
     writeFile: (rel, data, meta) => outputs.write(rel, data, { step: s.id, ...meta }),
     outputs,
     children,

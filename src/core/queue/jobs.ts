@@ -1,0 +1,96 @@
+/**
+ * Queued jobs are data, never code: a pipeline's YAML text with --set overrides and paths
+ * relative to the shared root. Workers parse each job's data with these schemas, then
+ * validate the pipeline against the stage registry, before anything runs.
+ *
+ * A flow is a parent job with one child per input (`each`), per shard (`pca-merge`) or per
+ * segment; the parent runs when every child is done. Job ids derive from the job's content,
+ * so a resubmitted flow finds what is already done.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const rel = z.string().min(1).refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), { message: 'must be a path relative to the root, without ..' });
+
+export const pipelineRef = z.strictObject({
+  /** the pipeline file, relative to the root (its folder is where relative paths start) */
+  path: rel,
+  /** its YAML text as submitted */
+  text: z.string().min(1).max(1_000_000),
+  set: z.array(z.string()).max(1000).default([]),
+});
+export type PipelineRef = z.infer<typeof pipelineRef>;
+
+/** One pipeline run into its own output folder (a child of an `each` flow). */
+export const runJob = z.strictObject({
+  kind: z.literal('run'),
+  pipeline: pipelineRef,
+  out: rel,
+  label: z.string().max(1000),
+});
+
+/** One shard of a collection PCA: decode these images, run the steps before `stack`, reduce. */
+export const shardJob = z.strictObject({
+  kind: z.literal('pca-shard'),
+  pipeline: pipelineRef,
+  svdStep: z.string().min(1),
+  shard: z.number().int().min(0),
+  files: z.array(rel).min(1),
+  /** the reduction file to write, relative to the root */
+  out: rel,
+  label: z.string().max(1000),
+});
+
+/** Parent of an `each` flow: collects the children's results into flow.json. */
+export const eachParent = z.strictObject({
+  kind: z.literal('each'),
+  pipeline: pipelineRef,
+  out: rel,
+  label: z.string().max(1000),
+});
+
+/** Parent of a PCA flow: merges the shards, then runs the rest of the pipeline. */
+export const pcaParent = z.strictObject({
+  kind: z.literal('pca-merge'),
+  pipeline: pipelineRef,
+  svdStep: z.string().min(1),
+  out: rel,
+  label: z.string().max(1000),
+});
+
+export const jobData = z.discriminatedUnion('kind', [runJob, shardJob, eachParent, pcaParent]);
+export type JobData = z.infer<typeof jobData>;
+export type RunJob = z.infer<typeof runJob>;
+export type ShardJob = z.infer<typeof shardJob>;
+
+/** What a finished run job returns (paths relative to the root, so any machine can read them). */
+export interface RunSummary {
+  pipeline: string;
+  label: string;
+  outDir: string;
+  files: Array<{ path: string; bytes?: number; format: string; description?: string; step: string }>;
+  steps: Array<{ id: string; stage: string; itemsIn: number; itemsOut: number; firstOutputMs?: number; doneMs?: number }>;
+  durationMs: number;
+  peakRssMiB: number;
+  manifest: string;
+  worker: string;
+  /** true when the output folder already held this job's finished result */
+  skipped?: boolean;
+}
+
+export interface ShardSummary {
+  shard: number;
+  file: string;
+  images: number;
+  components: number;
+  bytes: number;
+  name: string;
+  durationMs: number;
+  worker: string;
+  skipped?: boolean;
+}
+
+/** Short content hash (hex) of a JSON-able value. */
+export function contentKey(v: unknown, len = 16): string {
+  return createHash('sha256').update(JSON.stringify(v)).digest('hex').slice(0, len);
+}
