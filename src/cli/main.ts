@@ -29,8 +29,6 @@ import { dataMain } from './data.js';
 import { writeReport, writeIndex } from '../core/report/write.js';
 import type { IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
-import { runQueued, statusCommand } from './queue.js';
-import { workerCommand } from './worker.js';
 
 const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'report', 'data', 'worker', 'status', 'help'] as const;
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -283,7 +281,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   switch (cmd) {
     case 'run': {
-      if (flags.queue) return runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
+      // the queue (bullmq, ioredis) is loaded only when asked for: local runs start without it
+      if (flags.queue) return (await import('./queue.js')).runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
       const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
       if (queued.length) throw new UsageError(`--${queued[0]} runs on queue workers and needs --queue URL`, 'e.g. --queue redis://127.0.0.1:6379 (start workers with svdflow worker --redis URL)');
       const r = await runFile(needFile(positionals, 'run'), flags);
@@ -329,9 +328,9 @@ export async function main(argv: string[]): Promise<number> {
     case 'demo':
       return demo(flags);
     case 'worker':
-      return workerCommand(flags);
+      return (await import('./worker.js')).workerCommand(flags);
     case 'status':
-      return statusCommand(positionals, flags, summaryText);
+      return (await import('./queue.js')).statusCommand(positionals, flags, summaryText);
     default:
       throw new UsageError(`unknown command '${cmd}'`, `${suggestion(cmd, COMMANDS, 'commands')} (svdflow --help)`);
   }
