@@ -162,7 +162,8 @@ describe.skipIf(!REDIS_SERVER)(`queue flows on a real Redis${REDIS_SERVER ? '' :
         for (let i = 0; i < 600; i++) {
           const j = await q.getJob(id);
           const st = await j!.getState();
-          if (st === 'failed' || st === 'completed') return j!;
+          // read the job again: the object fetched before the state changed has no failedReason yet
+          if (st === 'failed' || st === 'completed') return (await q.getJob(id))!;
           await new Promise((res) => setTimeout(res, 100));
         }
         throw new Error('job did not settle');
