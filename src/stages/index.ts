@@ -11,6 +11,7 @@ import { batchFrames } from './batch-frames.js';
 import { backgroundModel } from './background-model.js';
 import { writeVideo } from './write-video.js';
 import { writeFrames } from './write-frames.js';
+import { writeObjects } from './write-objects.js';
 import { framePanels } from './frame-panels.js';
 import { evaluateMasks } from './evaluate-masks.js';
 import { loadPoints } from './load-points.js';
@@ -36,7 +37,7 @@ import { pcaReport } from './pca-report.js';
 import { pcaScatter } from './pca-scatter.js';
 
 export { writeJson };
-export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, framePanels, evaluateMasks };
+export { decode, batchFrames, backgroundModel, writeVideo, writeFrames, writeObjects, framePanels, evaluateMasks };
 export { loadPoints, generatePoints, transform, align, writePoints, plotAlignment };
 export { load, normalize, center, svd, reconstruct, encode, truncate, compressionReport };
 export { stack, unstack, generate, compareSheet, pcaReport, pcaScatter };
@@ -52,6 +53,7 @@ export const allStages = [
   backgroundModel,
   writeVideo,
   writeFrames,
+  writeObjects,
   framePanels,
   evaluateMasks,
   loadPoints,

@@ -20,7 +20,7 @@ function ffmpegChildren(): number {
   }
 }
 
-const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json'];
+const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json', 'objects.jsonl', 'foreground.csv'];
 /** 3 passes of the clip (360 frames) so that a run can be stopped half-way */
 const LONG = ['frames.loop=2'];
 

@@ -3,19 +3,21 @@
  * by worker processes, outputs stitched in frame order. Needs the built CLI (npm run build).
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import { CLI, ROOT, hasShared, shared, sharedMissingMessage, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
 import { planDecode, decodeFrames } from '../../src/core/video/io/decode.js';
+import { listStates, peersNext } from '../../src/core/video/io/checkpoints.js';
+import { resumeState } from '../../src/core/video/resume.js';
 
 const FILE = join(ROOT, 'pipelines/video-background.yaml');
 const tmp = tempDir('svdflow-vseg-');
 afterAll(() => tmp.cleanup());
 
-const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json'];
+const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json', 'objects.jsonl', 'foreground.csv'];
 const scoresOf = (dir: string) => JSON.parse(readFileSync(join(dir, 'scores.json'), 'utf8')) as { fMeasure: number; frames: number; tp: number; fp: number; fn: number; tn: number; segments?: number };
 async function frames(video: string) {
   const plan = await planDecode({ path: video, color: 'gray' });
@@ -52,6 +54,11 @@ describe('--workers N on the bundled clip', () => {
       let diff = 0;
       for (let i = first; i < 120; i++) for (let p = 0; p < mask[i]!.data.length; p++) diff += Math.abs(mask[i]!.data[p]! - refMask[i]!.data[p]!) > 127 ? 1 : 0;
       expect(diff / ((120 - first) * 160 * 120)).toBeLessThan(0.01);
+      // object lines of every segment, in frame order, and one CSV header
+      const lines = readFileSync(join(out, 'objects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { frame: number });
+      expect(lines.map((l) => l.frame)).toEqual(Array.from({ length: 120 }, (_, i) => i));
+      const csv = readFileSync(join(out, 'foreground.csv'), 'utf8').trim().split('\n');
+      expect([csv.length, csv.filter((l) => l.startsWith('frame')).length]).toEqual([121, 1]);
       expect(existsSync(join(out, '.segments'))).toBe(false);
     }
   }, 120_000);
@@ -62,10 +69,14 @@ describe('--workers N on the bundled clip', () => {
     await runPipelineFile(FILE, { outDir: full, set, progress: false, workers: 2 });
     const cut = join(tmp.dir, 'seg-cut');
     const ac = new AbortController();
-    const segCk = (k: number) => join(cut, '.segments', `seg-${k}`, '.checkpoints', 'mask-video');
+    // interrupt once each segment has a model state that every consumer of it has passed (a resume point)
+    const model = (k: number) => join(cut, '.segments', `seg-${k}`, '.checkpoints', 'model');
     const watch = setInterval(() => {
-      const n = [0, 1].map((k) => (existsSync(segCk(k)) ? readdirSync(segCk(k)).filter((f) => f.startsWith('seg-')).length : 0));
-      if (n[0]! >= 1 && n[1]! >= 1) ac.abort('test interruption');
+      const ready = [0, 1].map((k) => {
+        const limit = peersNext(model(k));
+        return limit !== undefined && resumeState(listStates(model(k)), limit) !== undefined;
+      });
+      if (ready.every(Boolean)) ac.abort('test interruption');
     }, 5);
     await expect(runPipelineFile(FILE, { outDir: cut, set, progress: false, workers: 2, signal: ac.signal })).rejects.toThrow(/cancel|interrupt/i);
     clearInterval(watch);
@@ -73,8 +84,8 @@ describe('--workers N on the bundled clip', () => {
     expect(existsSync(join(cut, '.segments', 'plan.json'))).toBe(true);
     const r = await runPipelineFile(FILE, { outDir: cut, set, progress: false, workers: 2, resume: true });
     expect(r.status).toBe('succeeded');
-    const model = r.steps.find((s) => s.id === 'model')!;
-    expect(model.itemsOut).toBeLessThan(12); // 360 frames = 12 batches: the resumed workers did not redo them all
+    const m = r.steps.find((s) => s.id === 'model')!;
+    expect(m.itemsOut).toBeLessThan(12); // 360 frames = 12 batches: the resumed workers did not redo them all
     for (const f of OUTPUTS) expect(readFileSync(join(cut, f)).equals(readFileSync(join(full, f))), f).toBe(true);
     // --resume with another worker count is refused (its plan differs)
     const again = join(tmp.dir, 'seg-again');

@@ -3,7 +3,10 @@
  * joined by stream copy (no re-encoding), per-frame images gathered, confusion
  * counts summed into one score, text lines (JSON Lines, CSV) concatenated.
  */
-import { readFile, link, copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, link, copyFile, mkdir } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { extname, join } from 'node:path';
 import { InputError } from '../../errors.js';
 import type { Metrics } from '../../ports.js';
@@ -71,19 +74,32 @@ export const stitchScores: Stitcher = async (parts, out, params: { path: string;
   return { files: [file], value: m };
 };
 
-/** Text files of lines in frame order (JSON Lines, CSV): concatenated; a CSV keeps its first header line once. */
+/** Text files of lines in frame order (JSON Lines, CSV): concatenated as streams (bounded memory); a CSV keeps its first header line once. */
 export const stitchLines: Stitcher = async (parts, out) => {
   const files = [];
   for (const [rel, group] of byName(parts)) {
     const csv = extname(rel).toLowerCase() === '.csv';
     const f = await out.outputs.begin(rel, { step: out.stepId, format: extname(rel).slice(1), description: group[0]!.description });
-    const chunks: string[] = [];
-    for (const [k, g] of group.entries()) {
-      let text = await readFile(g.path, 'utf8');
-      if (csv && k > 0) text = text.slice(text.indexOf('\n') + 1);
-      chunks.push(text);
+    try {
+      const dst = createWriteStream(f.tmpPath);
+      for (const [k, g] of group.entries()) {
+        let skip = csv && k > 0;
+        const dropHeader = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            if (!skip) return done(null, chunk);
+            const nl = chunk.indexOf(10);
+            if (nl < 0) return done();
+            skip = false;
+            done(null, chunk.subarray(nl + 1));
+          },
+        });
+        await pipeline(createReadStream(g.path), dropHeader, dst, { end: false });
+      }
+      await new Promise<void>((res, rej) => dst.end((e?: Error | null) => (e ? rej(e) : res())));
+    } catch (e) {
+      await f.abort();
+      throw e;
     }
-    await writeFile(f.tmpPath, chunks.join(''));
     files.push(await f.commit());
   }
   return { files };
