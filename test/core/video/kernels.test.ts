@@ -149,3 +149,21 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
     }
   });
 });
+
+describe('layers as bytes for the encoders', () => {
+  it("background and foreground bytes equal clamp(round(v x 255)) for every Float32 value kind (ties, out of range, NaN)", async () => {
+    const { layerBytes } = await import('../../../src/core/video/layers.js');
+    const vals = [0, 0.5, 1, -0.2, 1.7, NaN, 0.25, 127.5 / 255, 0.001, 0.999];
+    for (let i = 0; i < 5000; i++) vals.push(rnd() * 1.2 - 0.1);
+    const bg = Float32Array.from(vals);
+    const n = bg.length;
+    const frames = Uint8Array.from({ length: n }, (_, i) => (i * 37) % 256);
+    const b = { kind: 'FrameBatch' as const, start: 0, count: 1, width: n, height: 1, channels: 1 as const, frames, background: bg, mask: new Uint8Array(n) };
+    const ref = (v: number) => (v <= 0 ? 0 : v >= 1 ? 255 : Number.isNaN(v) ? 0 : Math.round(v * 255));
+    const got = layerBytes(b, 'background', 0);
+    for (let i = 0; i < n; i++) expect(got[i], `background ${bg[i]}`).toBe(ref(bg[i]!));
+    const fg = layerBytes(b, 'foreground', 0);
+    for (let i = 0; i < n; i++) expect(fg[i], `foreground at ${i}`).toBe(ref(Math.abs(frames[i]! / 255 - bg[i]!)));
+    expect([...layerBytes({ ...b, mask: Uint8Array.from([1, 0, 1]), width: 3, frames: frames.subarray(0, 3), background: bg.subarray(0, 3) }, 'mask', 0)]).toEqual([255, 0, 255]);
+  });
+});
