@@ -43,7 +43,8 @@ export class FramePass {
   readonly pixels: number;
   /** values of the small (model) frame */
   readonly small: number;
-  private readonly p: Record<string, number> = {};
+  /** byte offsets of the buffers in the heap (X frame, XS small frame, BITS mask, ...): benchmarks time the kernels one by one with them */
+  readonly p: Record<string, number> = {};
   private u8!: Uint8Array;
   private f32!: Float32Array;
   private r = 0;
