@@ -19,7 +19,7 @@ import type { FrameBatch } from '../core/ports.js';
 import { MODEL_SCALES } from '../core/video/background.js';
 import { batchModel } from '../core/video/batch.js';
 import { ModelStream } from '../core/video/model-stream.js';
-import { modelRunner } from '../core/video/io/model-thread.js';
+import { warmModelThread } from '../core/video/io/model-thread.js';
 import { FileModelStore } from '../core/video/io/checkpoints.js';
 
 /** params both modes use */
@@ -80,11 +80,12 @@ export const backgroundModel = defineStage({
     }
     return defer(() => {
       const store = new FileModelStore(ctx.checkpointDir, (f, d) => ctx.outputs.writeNow(f, d));
-      const model = new ModelStream({ ...p, emitFrom: ctx.segment?.start }, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), (o, st) => modelRunner(o, st));
+      const thread = warmModelThread();
+      const model = new ModelStream({ ...p, emitFrom: ctx.segment?.start }, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), thread.runner);
       return source.pipe(
         boundedConcatMap((b: FrameBatch) => model.push(b), ctx.flow, { highWaterMark: 2 }),
         filter((b): b is FrameBatch => b !== undefined),
-        finalize(() => void model.close()),
+        finalize(() => void Promise.all([model.close(), thread.close()])),
       );
     });
   },

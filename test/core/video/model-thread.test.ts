@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { lastValueFrom, from, toArray, tap } from 'rxjs';
-import { modelRunner } from '../../../src/core/video/io/model-thread.js';
+import { modelRunner, warmModelThread } from '../../../src/core/video/io/model-thread.js';
 import { synthFrame } from '../../../src/core/video/synth.js';
 import { FlowControl, fromAsync } from '../../../src/core/flow.js';
 import { backgroundModel } from '../../../src/stages/background-model.js';
@@ -27,7 +27,8 @@ function batch(start: number, count: number): FrameBatch {
 describe('background model on a worker thread', () => {
   it('gives the same masks, backgrounds and checkpoint state as the model on the calling thread', async () => {
     const inline = inlineRunner(OPTS);
-    const thread = modelRunner(OPTS, undefined, true);
+    const warm = warmModelThread(true);
+    const thread = warm.runner(OPTS);
     expect([inline.threaded, thread.threaded]).toEqual([false, true]);
     try {
       for (let s = 0; s < 90; s += 15) {
@@ -48,6 +49,9 @@ describe('background model on a worker thread', () => {
       await Promise.all([inline.close(), thread.close()]);
     }
     await expect(thread.process(batch(90, 15).frames, 15, false, false)).rejects.toThrow('the background-model thread was closed');
+    await warm.close(); // handed out: nothing left to end
+    const unused = warmModelThread(true);
+    await unused.close();
   }, 60_000);
 
   it('leaves the calling thread free while it works (the same work inline blocks it: the control)', async () => {

@@ -16,7 +16,7 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { StreamingBackground, type StreamingOptions } from '../background.js';
-import { inlineRunner, type ModelRunner } from '../model-runner.js';
+import { inlineRunner, type ModelRunner, type RunnerFactory } from '../model-runner.js';
 import { InputError } from '../../errors.js';
 
 /** Threads are used unless SVDFLOW_THREADS=0 (the compute pool's switch). */
@@ -49,9 +49,11 @@ class ThreadRunner implements ModelRunner {
   private readonly pending = new Map<number, { resolve: (r: Reply) => void; reject: (e: Error) => void }>();
   private failure?: Error;
 
-  constructor(file: string, o: StreamingOptions, state?: Record<string, unknown>) {
+  /** `w`: a Worker of model-worker.js that has not been told its options yet */
+  constructor(w: Worker, o: StreamingOptions, state?: Record<string, unknown>) {
     this.dim = o.width * o.height * o.channels;
-    this.w = new Worker(file, { workerData: { options: o, state } });
+    this.w = w;
+    w.postMessage({ init: { options: o, state } });
     this.w.on('message', (r: Reply) => {
       const p = this.pending.get(r.id);
       this.pending.delete(r.id);
@@ -92,5 +94,36 @@ export function modelRunner(o: StreamingOptions, state?: Record<string, unknown>
   const file = threaded ? workerFile() : undefined;
   if (!file) return inlineRunner(o, state);
   if (state) StreamingBackground.fromState(o, state);
-  return new ThreadRunner(file, o, state);
+  return new ThreadRunner(new Worker(file), o, state);
+}
+
+/**
+ * A model thread started now, ahead of the first batch (its module loading and WebAssembly
+ * compilation overlap ffmpeg's start-up), handed out by `runner` (once; later calls start
+ * new threads). `close` ends it if it was never used.
+ */
+export function warmModelThread(threaded = videoThreads()): { runner: RunnerFactory; close(): Promise<void> } {
+  const file = threaded ? workerFile() : undefined;
+  let warm = file ? new Worker(file) : undefined;
+  return {
+    runner: (o, state) => {
+      if (!warm) return modelRunner(o, state, threaded);
+      const w = warm;
+      warm = undefined;
+      if (state) {
+        try {
+          StreamingBackground.fromState(o, state);
+        } catch (e) {
+          void w.terminate();
+          throw e;
+        }
+      }
+      return new ThreadRunner(w, o, state);
+    },
+    close: async () => {
+      const w = warm;
+      warm = undefined;
+      if (w) await w.terminate();
+    },
+  };
 }

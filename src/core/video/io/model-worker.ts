@@ -1,16 +1,28 @@
 /**
- * Worker-thread side of model-thread.ts: owns one StreamingBackground and answers
+ * Worker-thread side of model-thread.ts: gets its options (and checkpoint state) in a first
+ * `{ init }` message, then owns one StreamingBackground and answers
  * `{ id, frames, count, withBackground, wantState }` with the batch's mask (and background,
  * and the model state when asked for a checkpoint); the result buffers are transferred.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { StreamingBackground, type StreamingOptions } from '../background.js';
+import { pixelKernels } from '../kernels/index.js';
 
-const { options, state } = workerData as { options: StreamingOptions; state?: Record<string, unknown> };
-const model = state ? StreamingBackground.fromState(options, state) : new StreamingBackground(options);
+// compile the WebAssembly module now, while the main thread waits for its first frames
+pixelKernels();
+let model: StreamingBackground | undefined;
 
-parentPort!.on('message', (m: { id: number; frames: Uint8Array; count: number; withBackground: boolean; wantState: boolean }) => {
+type Init = { init: { options: StreamingOptions; state?: Record<string, unknown> } };
+type Batch = { id: number; frames: Uint8Array; count: number; withBackground: boolean; wantState: boolean };
+
+parentPort!.on('message', (m: Init | Batch) => {
+  if ('init' in m) {
+    const { options, state } = m.init;
+    model = state ? StreamingBackground.fromState(options, state) : new StreamingBackground(options);
+    return;
+  }
   try {
+    if (!model) throw new Error('the background-model thread got a batch before its options');
     const { mask, background } = model.process(m.frames, m.count, m.withBackground);
     const st = m.wantState ? model.toState() : undefined;
     const transfer: ArrayBuffer[] = [mask.buffer as ArrayBuffer];
