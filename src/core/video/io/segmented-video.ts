@@ -43,16 +43,20 @@ export class SegmentedVideoWriter {
 
   constructor(private readonly o: SegmentedVideoOptions) {}
 
-  private async start(): Promise<SegmentCursor> {
+  private async start(first: number): Promise<SegmentCursor> {
     const { dir, resume } = this.o;
     if (!resume) clearCheckpoints(dir);
     await mkdir(dir, { recursive: true });
+    // record where this writer stands before its first segment closes: the model keeps every
+    // state a resume could need from here on (a model thread can run several checkpoints ahead
+    // of a writer whose first segment is still open, and would otherwise prune them)
+    if (!resume && this.o.segmentFrames > 0) await this.o.writeNow(join(dir, PROGRESS_FILE), JSON.stringify({ next: first }));
     return new SegmentCursor(this.o.segmentFrames, resume ? contiguousEnd(segmentFiles(dir)) : -Infinity);
   }
 
   /** Writes frame number `idx` (bytes of `shape`); `alive()` false stops quietly (cancellation). */
   async write(idx: number, bytes: () => Uint8Array, shape: FrameShape, alive: () => boolean = () => true): Promise<void> {
-    const cursor = (this.cursor ??= await this.start());
+    const cursor = (this.cursor ??= await this.start(idx));
     const seg = cursor.open;
     const a = cursor.step(idx);
     if (a.skip) return;
