@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OUT_DIR, ROOT, BENCH_DIR, report, sharedData } from './lib.js';
-import { svgChart } from '../src/core/plot/svg.js';
+import { renderSvg, titleBlock } from '../src/core/plot/vl.js';
 
 const video = sharedData('video/vtest.avi');
 if (!video) process.exit(0);
@@ -71,17 +71,14 @@ const early = peak(half), lateP = peak(late);
 const fps = counts.slice(1).map((c, i) => ({ t: c.t, fps: (c.frames - counts[i]!.frames) / (c.t - counts[i]!.t) }));
 const frames = 7950;
 
+// two panels on one time axis (memory, throughput): Vega-Lite, like every other chart
 writeFileSync(
   join(BENCH_DIR, 'soak.svg'),
-  svgChart({
-    title: 'Soak: vtest.avi x10 (7950 frames, 480x360) through the streaming pipeline',
-    subtitle: `RSS of the svdflow process every 250 ms; frames/s from decode progress; ${(frames / total).toFixed(0)} frames/s overall`,
-    x: { label: 'time (s)' },
-    y: { label: 'resident memory (MiB)', min: 0 },
-    y2: { label: 'frames per second', min: 0 },
-    series: [
-      { name: 'RSS (MiB)', x: samples.map((s) => s.t), y: samples.map((s) => s.rssMiB) },
-      { name: 'frames/s', x: fps.map((f) => f.t), y: fps.map((f) => f.fps), axis: 'y2', kind: 'both', radius: 2 },
+  await renderSvg({
+    title: titleBlock('Soak: vtest.avi x10 (7950 frames, 480x360) through the streaming pipeline', `RSS of the svdflow process every 250 ms; frames/s from decode progress; ${(frames / total).toFixed(0)} frames/s overall`, 640),
+    vconcat: [
+      { width: 640, height: 220, data: { values: samples.map((s) => ({ t: s.t, v: s.rssMiB })) }, mark: { type: 'line', color: '#1f77b4' }, encoding: { x: { field: 't', type: 'quantitative', title: 'time (s)' }, y: { field: 'v', type: 'quantitative', title: 'resident memory (MiB)', scale: { zero: true } } } },
+      { width: 640, height: 160, data: { values: fps.map((f) => ({ t: f.t, v: f.fps })) }, mark: { type: 'line', point: true, color: '#d62728' }, encoding: { x: { field: 't', type: 'quantitative', title: 'time (s)' }, y: { field: 'v', type: 'quantitative', title: 'frames per second', scale: { zero: true } } } },
     ],
   }),
 );

@@ -4,7 +4,7 @@
  * frame (e.g. the source points after each ICP iteration), with a frame caption.
  * Equal x/y scale. Pure: returns SVG text.
  */
-import { escapeXml, fmtTick, niceTicks, PALETTE } from './svg.js';
+import { escapeXml, tickLabels, niceTicks, PALETTE } from './svg.js';
 import { wrapText } from './vl.js';
 
 export interface AnimLayer {
@@ -76,8 +76,10 @@ export function animatedScatterSvg(o: AnimOptions): string {
   parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
   parts.push(`<text x="${W / 2}" y="22" text-anchor="middle" font-size="16" font-weight="bold">${escapeXml(o.title)}</text>`);
   subLines.forEach((l, i) => parts.push(`<text x="${W / 2}" y="${40 + i * 16}" text-anchor="middle" fill="#555">${escapeXml(l)}</text>`));
-  for (const t of niceTicks(X0, X0 + span * pw)) parts.push(`<line x1="${sx(t).toFixed(1)}" y1="${m.t}" x2="${sx(t).toFixed(1)}" y2="${m.t + ph}" stroke="#eee"/><text x="${sx(t).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${fmtTick(t)}</text>`);
-  for (const t of niceTicks(Y0, Y0 + span * ph)) parts.push(`<line x1="${m.l}" y1="${sy(t).toFixed(1)}" x2="${m.l + pw}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${fmtTick(t)}</text>`);
+  const xt = niceTicks(X0, X0 + span * pw), yt = niceTicks(Y0, Y0 + span * ph);
+  const xl = tickLabels(xt), yl = tickLabels(yt);
+  xt.forEach((t, i) => parts.push(`<line x1="${sx(t).toFixed(1)}" y1="${m.t}" x2="${sx(t).toFixed(1)}" y2="${m.t + ph}" stroke="#eee"/><text x="${sx(t).toFixed(1)}" y="${m.t + ph + 16}" text-anchor="middle">${xl[i]}</text>`));
+  yt.forEach((t, i) => parts.push(`<line x1="${m.l}" y1="${sy(t).toFixed(1)}" x2="${m.l + pw}" y2="${sy(t).toFixed(1)}" stroke="#eee"/><text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end">${yl[i]}</text>`));
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`);
   if (o.xLabel) parts.push(`<text x="${m.l + pw / 2}" y="${m.t + ph + 34}" text-anchor="middle">${escapeXml(o.xLabel)}</text>`);
   if (o.yLabel) parts.push(`<text transform="translate(16 ${m.t + ph / 2}) rotate(-90)" text-anchor="middle">${escapeXml(o.yLabel)}</text>`);
