@@ -46,7 +46,7 @@ Usage:
 
 On a cluster (BullMQ on Redis; the local run above stays the default):
   svdflow worker --redis URL [--concurrency N] [--root DIR] [--lock-ms MS] [--grace S]
-  svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N) [--root DIR] [--detach]
+  svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N | --segments N) [--root DIR] [--detach]
   svdflow status ID --redis URL
 
 Options:
@@ -61,6 +61,7 @@ Options:
   --queue URL         run as a flow of jobs on the workers of this Redis (redis:// or rediss://)
   --each GLOB         one job per input (files, globs; NAME=GLOB names the variable); --manifest FILE: one per line
   --shards N          collection PCA: N shard jobs, then a merge job
+  --segments N        one long video: N time segment jobs (the plan of --workers), stitched by a parent job
   --root DIR          the folder every worker shares (default: the current folder)
   --detach            print the flow id and return; svdflow status ID follows it
 

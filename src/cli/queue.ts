@@ -10,7 +10,7 @@ import { UsageError, InputError } from '../core/errors.js';
 import type { RunResult } from '../core/runner.js';
 import { checkRedisUrl } from '../core/queue/connection.js';
 import { openQueue, submitFlow, followFlow, flowStatus, type FlowEvent, type FlowPlan } from '../core/queue/submit.js';
-import { planEach, planPca } from '../core/queue/plan.js';
+import { planEach, planPca, planSegmentsFlow } from '../core/queue/plan.js';
 import type { RunSummary } from '../core/queue/jobs.js';
 import type { EachResult } from '../core/queue/process.js';
 
@@ -64,13 +64,13 @@ export async function runQueued(file: string, extra: string[], flags: QueueFlags
   const out = resolve(flags.out ?? join('out', p.name));
   let plan: FlowPlan;
   if (shards) plan = planPca(p, { root, file, set: flags.set, out, shards });
-  else if (segments) throw new UsageError('--segments is not available yet: it needs the segment plan of the video-throughput work', 'use --each over several videos for now');
+  else if (segments) plan = await planSegmentsFlow(p, { root, file, set: flags.set, out, segments });
   else plan = planEach(p, { root, file, set: flags.set, out, each, manifest: flags.manifest });
 
   const client = await openQueue(url);
   try {
     const { id, outcome } = await submitFlow(url, client, plan);
-    const what = `${plan.children.length} ${plan.mode === 'pca' ? 'shard' : 'input'}${plan.children.length === 1 ? '' : 's'}`;
+    const what = `${plan.children.length} ${plan.mode === 'pca' ? 'shard' : plan.mode === 'segments' ? 'segment' : 'input'}${plan.children.length === 1 ? '' : 's'}`;
     if (flags.detach) {
       console.log(id);
       process.stderr.write(`svdflow: flow ${id} (${what}) ${outcome === 'finished' ? 'has already finished' : 'queued'}; follow it with: svdflow status ${id} --redis URL\n`);

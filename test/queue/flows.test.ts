@@ -107,6 +107,33 @@ describe.skipIf(!REDIS_SERVER)(`queue flows on a real Redis${REDIS_SERVER ? '' :
     expect(existsSync(join(root, 'out/pca/.shards'))).toBe(false);
   });
 
+  it('--segments 2: one video as two segment jobs (the plan of --workers), stitched by the parent; every file equals the local --workers 2 run', async () => {
+    writeFileSync(
+      join(root, 'pipelines/video-seg.yaml'),
+      readFileSync(join(root, 'pipelines/video-background.yaml'), 'utf8').replace(/\nsteps:[\s\S]*$/, `
+steps:
+  - { id: frames, stage: decode, params: { path: "\${video}", color: gray } }
+  - { id: batches, stage: batch-frames, params: { size: 30 } }
+  - { id: model, stage: background-model, params: { rank: 2, checkpointEvery: 0 } }
+  - { id: mask-video, stage: write-video, input: model, params: { layer: mask, path: mask.mp4 } }
+  - { id: background-video, stage: write-video, input: model, params: { layer: background, path: background.mp4 } }
+  - { id: scores, stage: evaluate-masks, input: model, params: { groundTruth: "\${groundTruth}" } }
+`),
+    );
+    const r = await cli(['run', 'pipelines/video-seg.yaml', '--queue', redis.url, '--segments', '2', '--out', 'out/seg'], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/flow segments-[0-9a-f]{16}: 2 segments, queued/);
+    const local = await cli(['run', 'pipelines/video-seg.yaml', '--workers', '2', '--out', 'local/seg'], root);
+    expect(local.code, local.stderr).toBe(0);
+    const files = (d: string) => (JSON.parse(readFileSync(join(root, d, 'run.json'), 'utf8')).files as Array<{ path: string }>).map((f) => f.path).sort();
+    expect(files('out/seg')).toEqual(files('local/seg'));
+    expect(files('out/seg')).toEqual(['background.mp4', 'mask.mp4', 'scores.json']);
+    for (const f of files('local/seg')) expect(readFileSync(join(root, 'out/seg', f)).equals(readFileSync(join(root, 'local/seg', f))), f).toBe(true);
+    const scores = JSON.parse(readFileSync(join(root, 'out/seg/scores.json'), 'utf8'));
+    expect(scores.frames).toBe(120);
+    expect(existsSync(join(root, 'out/seg/.segments'))).toBe(false);
+  });
+
   it('--detach prints the flow id; svdflow status reports it', async () => {
     const r = await cli(['run', 'pipelines/stamps-pca.yaml', '--queue', redis.url, '--shards', '2', '--out', 'out/pca2', '--detach'], root);
     expect(r.code, r.stderr).toBe(0);

@@ -58,7 +58,27 @@ export const pcaParent = z.strictObject({
   label: z.string().max(1000),
 });
 
-export const jobData = z.discriminatedUnion('kind', [runJob, shardJob, eachParent, pcaParent]);
+/** One time segment of a long video: the pipeline run with `segment` set, into out/.segments/seg-K. */
+export const segmentJob = z.strictObject({
+  kind: z.literal('segment'),
+  pipeline: pipelineRef,
+  /** the whole plan (checked with checkPlan on the worker) and this job's segment */
+  plan: z.unknown(),
+  k: z.number().int().min(0),
+  out: rel,
+  label: z.string().max(1000),
+});
+
+/** Parent of a segments flow: stitches the segments' files in frame order. */
+export const segmentsParent = z.strictObject({
+  kind: z.literal('segments'),
+  pipeline: pipelineRef,
+  plan: z.unknown(),
+  out: rel,
+  label: z.string().max(1000),
+});
+
+export const jobData = z.discriminatedUnion('kind', [runJob, shardJob, eachParent, pcaParent, segmentJob, segmentsParent]);
 export type JobData = z.infer<typeof jobData>;
 export type RunJob = z.infer<typeof runJob>;
 export type ShardJob = z.infer<typeof shardJob>;

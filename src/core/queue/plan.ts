@@ -12,6 +12,7 @@ import type { FlowPlan } from './submit.js';
 import { contentKey, type JobData, type PipelineRef } from './jobs.js';
 import { findPcaChain, shardInputFiles } from './pca.js';
 import { shardRanges } from '../pca/shards.js';
+import { planPipelineSegments } from '../segmented-run.js';
 
 export function relToRoot(root: string, p: string, what: string): string {
   const abs = resolve(p);
@@ -133,6 +134,30 @@ export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
     return { kind: 'run', pipeline: { ...ref, set: [...ref.set, ...it.set] }, out: join(out, name), label: it.label };
   });
   return { mode: 'each', parent: { kind: 'each', pipeline: ref, out, label: `${p.name} over ${children.length} inputs` }, children };
+}
+
+export interface SegmentsOptions {
+  root: string;
+  file: string;
+  set: readonly string[];
+  out: string;
+  segments: number;
+}
+
+/** One long video in time segments (the plan of --workers), one child job each, stitched by the parent. */
+export async function planSegmentsFlow(p: ResolvedPipeline, o: SegmentsOptions): Promise<FlowPlan> {
+  const ref = pipelineRef(o.root, p, o.file, o.set);
+  const out = relToRoot(o.root, o.out, 'output folder');
+  const plan = await planPipelineSegments(p, o.segments);
+  const children: JobData[] = plan.segments.map((s) => ({
+    kind: 'segment',
+    pipeline: ref,
+    plan,
+    k: s.index,
+    out: join(out, '.segments', `seg-${s.index}`),
+    label: `segment ${s.index + 1} (frames ${s.start}-${s.end === null ? 'end' : s.end - 1}, warm-up from ${s.warmupStart})`,
+  }));
+  return { mode: 'segments', parent: { kind: 'segments', pipeline: ref, plan, out, label: `${p.name}: ${children.length} segments stitched` }, children };
 }
 
 export interface PcaOptions {

@@ -16,6 +16,9 @@ import { confine } from '../confine.js';
 import type { Registry } from '../registry.js';
 import { contentKey, type JobData, type RunSummary, type ShardSummary } from './jobs.js';
 import { parseJobPipeline } from './pipeline-job.js';
+import { checkPlan } from '../video/segment-plan.js';
+import { InputError } from '../errors.js';
+import { stitchSegments } from './segments.js';
 import { findPcaChain, shardMatrix, reduceShardTo, readShard, mergeShards, mergedFactorization, pipelineAfterMerge } from './pca.js';
 
 export const WORKER_ID = `${hostname()}:${process.pid}`;
@@ -47,6 +50,10 @@ export async function processJob(job: JobHandle, ctx: ProcessContext): Promise<u
       return eachParent(job, d, ctx);
     case 'pca-merge':
       return pcaParent(job, d, ctx);
+    case 'segment':
+      return runJob(job, d, ctx);
+    case 'segments':
+      return segmentsParent(job, d, ctx);
   }
 }
 
@@ -63,7 +70,7 @@ function filesExist(root: string, s: RunSummary): boolean {
   return s.files.every((f) => existsSync(join(root, f.path))) && existsSync(join(root, s.manifest));
 }
 
-async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' }>, ctx: ProcessContext): Promise<RunSummary> {
+async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' | 'segment' }>, ctx: ProcessContext): Promise<RunSummary> {
   const key = contentKey(d);
   const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
   const done = await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s));
@@ -73,7 +80,9 @@ async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' }>, ctx:
   }
   const p = parseJobPipeline(d.pipeline, ctx.root, ctx.registry);
   await job.progress({ phase: 'running', label: d.label, worker: WORKER_ID });
-  const r = await runPipeline(p, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log });
+  const segment = d.kind === 'segment' ? checkPlan(d.plan).segments[d.k] : undefined;
+  if (d.kind === 'segment' && !segment) throw new InputError(`segment ${d.k} is not in the job's plan`, 'submit the flow again');
+  const r = await runPipeline(p, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log, report: false, ...(segment ? { segment } : {}) });
   const rel = (x: string) => relative(ctx.root, x);
   const summary: RunSummary = {
     pipeline: r.pipeline,
@@ -122,6 +131,19 @@ async function eachParent(job: JobHandle, d: Extract<JobData, { kind: 'each' }>,
   const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
   await atomicWriteFile(join(outDir, 'flow.json'), JSON.stringify({ flow: job.id, pipeline: d.pipeline.path, label: d.label, children }, null, 2) + '\n');
   return { kind: 'each', children };
+}
+
+async function segmentsParent(job: JobHandle, d: Extract<JobData, { kind: 'segments' }>, ctx: ProcessContext): Promise<RunSummary> {
+  const key = contentKey(d);
+  const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
+  const done = await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s));
+  if (done) return { ...done, skipped: true };
+  const segs = (await job.children()) as RunSummary[];
+  const p = parseJobPipeline(d.pipeline, ctx.root, ctx.registry);
+  await job.progress({ phase: 'stitching', label: d.label, segments: segs.length, worker: WORKER_ID });
+  const summary = await stitchSegments(p, d.plan, segs, ctx.root, outDir, ctx.log, WORKER_ID, d.label);
+  await atomicWriteFile(join(outDir, MARKER), JSON.stringify({ key, result: summary }, null, 2) + '\n');
+  return summary;
 }
 
 async function pcaParent(job: JobHandle, d: Extract<JobData, { kind: 'pca-merge' }>, ctx: ProcessContext): Promise<RunSummary> {
