@@ -182,3 +182,16 @@ export function boundedConcatMap<T, R>(
       };
     });
 }
+
+/**
+ * Re-emits every value from a fresh call stack (a microtask), through a bounded
+ * queue like `boundedConcatMap`. Synchronous stages run inside their upstream's
+ * `next` call, so a chain of thousands of them would nest one set of frames per
+ * step and overflow the stack; the runner puts one hop every `HOP_EVERY` steps.
+ */
+export function asyncHop<T>(flow?: FlowControl): OperatorFunction<T, T> {
+  return boundedConcatMap((v: T) => Promise.resolve(v), flow, { highWaterMark: 16 });
+}
+
+/** Steps of a synchronous chain between two async hops (see asyncHop). */
+export const HOP_EVERY = 50;
