@@ -14,10 +14,14 @@
  */
 import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
 import { mkdir, stat, writeFile, unlink } from 'node:fs/promises';
-import { resolve, relative, join } from 'node:path';
+import { existsSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { createHash } from 'node:crypto';
+import { fingerprintOf, fingerprintChanges, type Fingerprint } from './fingerprint.js';
+import { resolve, relative, join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
-import { FlowControl } from './flow.js';
+import { FlowControl, asyncHop, HOP_EVERY } from './flow.js';
 import { writeReport } from './report/write.js';
 import { OutputManager, atomicWriteFile, type FileRecord } from './outputs.js';
 import { ChildRegistry } from './children.js';
@@ -98,15 +102,16 @@ export function svdflowVersion(): string {
   }
 }
 
-/** Checks that the output folder can be created and written. */
-export async function prepareOutDir(outDir: string): Promise<void> {
+/** Checks that the output folder can be created and written; returns the first folder it had to create, if any. */
+export async function prepareOutDir(outDir: string): Promise<string | undefined> {
   try {
     const st = await stat(outDir).catch(() => undefined);
     if (st && !st.isDirectory()) throw new UsageError(`output path ${outDir} is a file, not a folder`, 'pass another --out folder');
-    await mkdir(outDir, { recursive: true });
+    const made = await mkdir(outDir, { recursive: true });
     const probe = join(outDir, `.svdflow-write-probe-${process.pid}`);
     await writeFile(probe, '');
     await unlink(probe);
+    return made;
   } catch (e) {
     if (e instanceof SvdflowError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -134,6 +139,12 @@ interface Run {
   cache: Map<string, unknown[]>;
   /** last value of each kept step */
   last: Map<string, PortValue | undefined>;
+  /** the first folder of the output path this run created (removed again, with the output folder, if the run leaves them empty) */
+  createdOutDir?: string;
+  fingerprint: Fingerprint;
+  fingerprintWritten?: boolean;
+  /** synchronous last-resort clean-up if the process exits mid-run (a second Ctrl-C) */
+  onExit: () => void;
 }
 
 /** Which steps run in which stratum, and who reads each step. */
@@ -142,6 +153,8 @@ interface Plan {
   users: ReturnType<typeof consumers>;
   maxLevel: number;
   keepLast: (id: string) => boolean;
+  /** steps since the last point where values start from a fresh stack (a source, a cached stratum, a hop) */
+  depth: Map<string, number>;
 }
 
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
@@ -149,6 +162,7 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const plan = planRun(p, opts);
   const cancelled = cancellation(run);
   try {
+    if (opts.resume) checkResume(run);
     if (opts.signal?.aborted) throw new CancelledError();
     for (let lv = 0; lv <= plan.maxLevel; lv++) await Promise.race([runStratum(run, plan, lv), cancelled.promise]);
     return await commitRun(run);
@@ -158,7 +172,130 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   } finally {
     cancelled.dispose();
     run.progress.stop();
+    releaseLock(run.outDir);
+    process.off('exit', run.onExit);
+    if (run.createdOutDir) removeIfEmpty(run.outDir, run.createdOutDir);
   }
+}
+
+const LOCK = '.svdflow.lock';
+
+/**
+ * One run per output folder at a time: `.svdflow.lock` holds the owner's pid.
+ * A lock whose process has gone (a crash, kill -9) on this host is taken over.
+ */
+function acquireLock(outDir: string): void {
+  const file = join(outDir, LOCK);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(file, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }), { flag: 'wx' });
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`cannot write to output folder ${outDir} (${(e as NodeJS.ErrnoException).code})`, 'pass a writable --out folder');
+    }
+    let owner: { pid?: number; host?: string; started?: string } = {};
+    try {
+      owner = JSON.parse(readFileSync(file, 'utf8')) as typeof owner;
+    } catch {
+      /* unreadable or half-written: treated as stale below */
+    }
+    if (typeof owner.pid === 'number' && owner.host === hostname() && processAlive(owner.pid)) {
+      throw new UsageError(`another svdflow run (pid ${owner.pid}, started ${owner.started ?? '?'}) is writing to ${outDir}`, 'wait for it to finish, or pass another --out');
+    }
+    if (typeof owner.pid === 'number' && owner.host !== undefined && owner.host !== hostname()) {
+      throw new UsageError(`a svdflow run on ${owner.host} (pid ${owner.pid}) holds ${file}`, `wait for it, or delete ${file} if that run is over`);
+    }
+    try {
+      unlinkSync(file);
+    } catch {
+      /* taken by someone else meanwhile: the next attempt tells */
+    }
+  }
+  throw new UsageError(`another svdflow run is starting in ${outDir}`, 'pass another --out');
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function releaseLock(outDir: string): void {
+  try {
+    const owner = JSON.parse(readFileSync(join(outDir, LOCK), 'utf8')) as { pid?: number };
+    if (owner.pid === process.pid) unlinkSync(join(outDir, LOCK));
+  } catch {
+    /* not ours, or gone */
+  }
+}
+
+/** Removes `dir`, then its parents up to `top`, while they are empty. */
+function removeIfEmpty(dir: string, top = dir): void {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      if (readdirSync(d).length) return;
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || dirname(d) === d) return;
+  }
+}
+
+const FINGERPRINT = 'fingerprint.json';
+
+/** Writes the run's fingerprint beside the checkpoints (once, when a step first uses its checkpoint folder). */
+function writeFingerprint(run: Run): void {
+  const dir = join(run.outDir, '.checkpoints');
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${FINGERPRINT}.svdflow-tmp-${process.pid}`);
+  writeFileSync(tmp, JSON.stringify(run.fingerprint, null, 1));
+  renameSync(tmp, join(dir, FINGERPRINT));
+}
+
+function fingerprintHash(f: Fingerprint): string {
+  return createHash('sha256').update(JSON.stringify(f)).digest('hex');
+}
+
+/**
+ * --resume continues only the run the checkpoints were made by: same steps,
+ * params and inputs. A completed run has nothing to resume.
+ */
+function checkResume(run: Run): void {
+  const cp = join(run.outDir, '.checkpoints');
+  const fpFile = join(cp, FINGERPRINT);
+  const shown = relative(process.cwd(), run.outDir) || '.';
+  if (existsSync(fpFile)) {
+    let was: Fingerprint;
+    try {
+      was = JSON.parse(readFileSync(fpFile, 'utf8')) as Fingerprint;
+    } catch {
+      throw new UsageError(`--resume: the checkpoint fingerprint ${relative(process.cwd(), fpFile)} cannot be read`, 'run without --resume to start over');
+    }
+    const changes = was.version === 1 ? fingerprintChanges(was, run.fingerprint) : ['the checkpoints were made by another svdflow version'];
+    if (changes.length) {
+      throw new UsageError(`--resume: the checkpoints in ${shown}/.checkpoints were made by a different run: ${changes.slice(0, 6).join('; ')}${changes.length > 6 ? `; and ${changes.length - 6} more` : ''}`, 'resume with the same pipeline, --set values and inputs, or run without --resume to start over');
+    }
+    return;
+  }
+  const manifest = join(run.outDir, 'run.json');
+  if (existsSync(manifest)) {
+    let m: { status?: string; started?: string; fingerprint?: string } = {};
+    try {
+      m = JSON.parse(readFileSync(manifest, 'utf8')) as typeof m;
+    } catch {
+      /* not ours */
+    }
+    if (m.status === 'succeeded') {
+      const same = m.fingerprint === fingerprintHash(run.fingerprint);
+      throw new UsageError(`--resume: nothing to resume: the run into ${shown} completed (started ${m.started ?? '?'}, see run.json)${same ? '' : ', and with other settings or inputs than these'}`, 'run without --resume to run it again');
+    }
+  }
+  const left = existsSync(cp) ? readdirSync(cp).filter((n) => !n.startsWith('.')) : [];
+  if (left.length) throw new UsageError(`--resume: the checkpoints in ${shown}/.checkpoints carry no fingerprint, so it cannot be told whether they belong to this pipeline and these inputs`, 'run without --resume to start over');
 }
 
 /** Phase 1: the output folder checked and the run's resources made. */
@@ -166,18 +303,44 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
   const t0 = performance.now();
   const log = opts.log ?? silentLogger();
   const outDir = resolve(opts.outDir ?? join('out', p.name));
-  await prepareOutDir(outDir);
-  if (opts.root) confine(opts.root, outDir, 'output folder');
+  const createdOutDir = await prepareOutDir(outDir);
+  try {
+    if (opts.root) confine(opts.root, outDir, 'output folder');
+    acquireLock(outDir);
+  } catch (e) {
+    if (createdOutDir) removeIfEmpty(outDir, createdOutDir);
+    throw e;
+  }
   log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
+  const outputs = new OutputManager(outDir, 'transaction', opts.root !== undefined);
+  const children = new ChildRegistry();
+  const onExit = () => {
+    children.killAllSync();
+    outputs.abortAllSync();
+    releaseLock(outDir);
+    if (createdOutDir) removeIfEmpty(outDir, createdOutDir);
+  };
+  process.on('exit', onExit);
+  let fingerprint: Fingerprint;
+  try {
+    fingerprint = fingerprintOf(p);
+  } catch (e) {
+    onExit();
+    process.off('exit', onExit);
+    throw e;
+  }
   return {
+    createdOutDir,
+    fingerprint,
+    onExit,
     p,
     opts,
     t0,
     started: new Date(),
     log,
     outDir,
-    outputs: new OutputManager(outDir, 'transaction', opts.root !== undefined),
-    children: new ChildRegistry(),
+    outputs,
+    children,
     flow: new FlowControl(),
     progress: new ProgressRenderer(opts.progress ?? (process.stderr.isTTY === true), process.stderr, log),
     abort: new AbortController(),
@@ -197,6 +360,7 @@ function planRun(p: ResolvedPipeline, opts: RunOptions): Plan {
     level,
     users,
     maxLevel: Math.max(0, ...level.values()),
+    depth: chainDepths(p, level),
     keepLast: (id) => keepMode === 'all' || (keepMode === 'sinks' && (users.get(id) ?? []).length === 0),
   };
 }
@@ -209,6 +373,20 @@ function strata(p: ResolvedPipeline): Map<string, number> {
     level.set(s.id, l);
   }
   return level;
+}
+
+/**
+ * How deep each step sits in a synchronous chain: a value passes down a chain of
+ * synchronous steps as nested calls, so every HOP_EVERY steps the runner inserts an
+ * async hop (stack depth stays bounded whatever the number of steps).
+ */
+function chainDepths(p: ResolvedPipeline, level: Map<string, number>): Map<string, number> {
+  const depth = new Map<string, number>();
+  for (const s of p.steps) {
+    const up = s.input !== undefined && level.get(s.input) === level.get(s.id) ? depth.get(s.input)! + 1 : 0;
+    depth.set(s.id, up >= HOP_EVERY ? 0 : up);
+  }
+  return depth;
 }
 
 /** The caller's abort signal, relayed to the run; a promise that rejects when it fires. */
@@ -225,7 +403,13 @@ function cancellation(run: Run): { promise: Promise<never>; dispose(): void } {
 
 function stepContext(run: Run, s: ResolvedStep): StageContext {
   const { p, log, abort, flow, outDir, outputs, children, progress, opts } = run;
+  const checkpointDir = join(outDir, '.checkpoints', s.id);
   return {
+    // a step that keeps checkpoints gets them marked with the run's fingerprint (for --resume)
+    get checkpointDir() {
+      run.fingerprintWritten ||= (writeFingerprint(run), true);
+      return checkpointDir;
+    },
     stepId: s.id,
     stage: s.stage,
     log: log.child({ step: s.id, stage: s.stage }),
@@ -239,13 +423,12 @@ function stepContext(run: Run, s: ResolvedStep): StageContext {
     children,
     progress: (o = {}) => progress.create(o.label ?? s.id, o),
     resume: opts.resume ?? false,
-    checkpointDir: join(outDir, '.checkpoints', s.id),
     segment: opts.segment,
   };
 }
 
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
-function stepNode(run: Run, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
+function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
   const ctx = stepContext(run, s);
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};
@@ -253,7 +436,8 @@ function stepNode(run: Run, s: ResolvedStep, nodes: Map<string, Connectable<unkn
   let obs: Observable<unknown>;
   if (s.def.input === null) obs = s.def.source(s.params, ctx, sides as never) as Observable<unknown>;
   else {
-    const up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
+    let up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
+    if (plan.depth.get(s.id) === 0 && nodes.has(s.input!)) up = up.pipe(asyncHop(run.flow));
     obs = up.pipe(
       tap(() => st.itemsIn++),
       s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
@@ -284,7 +468,7 @@ function runStratum(run: Run, plan: Plan, lv: number): Promise<void> {
       reject(err);
     };
     try {
-      for (const s of steps) nodes.set(s.id, stepNode(run, s, nodes));
+      for (const s of steps) nodes.set(s.id, stepNode(run, plan, s, nodes));
       for (const s of steps) {
         const keep = (plan.users.get(s.id) ?? []).some((u) => plan.level.get(u.step)! > lv);
         const st = run.stats.get(s.id)!;
@@ -319,6 +503,16 @@ function runStratum(run: Run, plan: Plan, lv: number): Promise<void> {
 async function commitRun(run: Run): Promise<RunResult> {
   const { p, outDir, outputs, stats, log } = run;
   const files = await outputs.commitAll();
+  try {
+    return await writeManifest(run, files);
+  } catch (e) {
+    await outputs.rollback();
+    throw e;
+  }
+}
+
+async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> {
+  const { p, outDir, outputs, stats, log } = run;
   const durationMs = performance.now() - run.t0;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const manifestPath = join(outDir, 'run.json');
@@ -334,8 +528,12 @@ async function commitRun(run: Run): Promise<RunResult> {
     variables: p.variables,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
     files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
+    fingerprint: fingerprintHash(run.fingerprint),
   };
   await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+  await outputs.finalize();
+  // the run is complete: its checkpoints no longer describe an unfinished run
+  await unlink(join(outDir, '.checkpoints', FINGERPRINT)).catch(() => undefined);
   let report: string | undefined;
   if (run.opts.report !== false) {
     // the page is a view of files already committed: a failure to write it fails nothing else
