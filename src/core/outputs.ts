@@ -8,9 +8,9 @@
  * leaves the output folder as it was. Checkpoints (`writeNow`) are renamed at once.
  * Programmatic use ('immediate' mode) renames each file as soon as it is complete.
  */
-import { mkdir, rename, unlink, writeFile, stat } from 'node:fs/promises';
-import { unlinkSync } from 'node:fs';
-import { basename, dirname, extname, isAbsolute, join, resolve } from 'node:path';
+import { mkdir, rename, unlink, writeFile, stat, lstat } from 'node:fs/promises';
+import { unlinkSync, realpathSync, existsSync, readdirSync, rmdirSync, lstatSync } from 'node:fs';
+import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from './errors.js';
 import { confine } from './confine.js';
 import type { FileRef } from './ports.js';
@@ -31,6 +31,25 @@ export interface PendingFile {
 }
 
 let counter = 0;
+
+/** Names under the output folder that belong to the run itself. */
+const RESERVED_OUTPUTS = ['run.json', '.checkpoints', '.svdflow.lock'];
+
+/**
+ * Why `rel` (an output name relative to the output folder) may not be written,
+ * or undefined when it may: absolute paths, paths leaving the folder ('..'),
+ * the run's own files and overlong names are refused.
+ */
+export function outputNameProblem(rel: string): string | undefined {
+  if (rel.includes('\0')) return 'contains a NUL character';
+  if (isAbsolute(rel)) return 'is an absolute path: outputs go under the output folder (--out)';
+  const inside = relative('/out', resolve('/out', rel));
+  if (inside === '' || inside.startsWith('..')) return "leaves the output folder ('..')";
+  const first = inside.split(sep)[0]!;
+  if (RESERVED_OUTPUTS.includes(first)) return `is ${first}, which the run writes itself`;
+  if (inside.split(sep).some((part) => Buffer.byteLength(part) > 240)) return 'has a file or folder name longer than 240 bytes';
+  return undefined;
+}
 
 export function tempPathFor(finalPath: string): string {
   const ext = extname(finalPath);
@@ -57,6 +76,12 @@ export class OutputManager {
   private readonly open = new Set<string>();
   readonly written: FileRecord[] = [];
   private readonly claimed = new Map<string, string>();
+  /** the run has failed or been cancelled: no new file starts, late ones are deleted */
+  private closed = false;
+  /** folders this run created (removed again, when empty, if it fails) */
+  private readonly madeDirs = new Set<string>();
+  /** files replaced by commitAll, kept until finalize() (rollback() puts them back) */
+  private replaced: Array<{ finalPath: string; backup?: string }> = [];
 
   constructor(
     readonly outDir: string,
@@ -65,10 +90,24 @@ export class OutputManager {
     readonly confined = false,
   ) {}
 
-  /** Absolute final path for `rel` (relative to the output folder). */
+  /**
+   * Absolute final path for `rel` (relative to the output folder). Refuses what
+   * would land outside the folder or on the run's own files: names can come from
+   * data ({name} of an image), so this is checked for every file.
+   */
   resolve(rel: string): string {
-    const p = isAbsolute(rel) ? rel : resolve(this.outDir, rel);
+    const problem = outputNameProblem(rel);
+    if (problem) throw new InputError(`output file name '${rel}' ${problem}`, "file names come from the step's path/prefix param and, through {name}, from the data: give a relative name without '..'");
+    const p = resolve(this.outDir, rel);
     return this.confined ? confine(this.outDir, p, 'output file') : p;
+  }
+
+  /** Absolute path of `rel` inside `dir` (a checkpoint folder under the output folder); refuses names that leave it. */
+  inside(dir: string, rel: string): string {
+    const p = resolve(dir, rel);
+    const r = relative(dir, p);
+    if (rel.includes('\0') || isAbsolute(rel) || r === '' || r.startsWith('..') || isAbsolute(r)) throw new InputError(`file name '${rel}' leaves its folder`, "give a relative name without '..'");
+    return p;
   }
 
   private claim(finalPath: string, step: string): void {
@@ -76,14 +115,38 @@ export class OutputManager {
     if (prev !== undefined && prev !== step) {
       throw new InputError(`two steps write the same file ${finalPath} ('${prev}' and '${step}')`, `give one of them another file name (e.g. its 'path' or 'prefix' param)`);
     }
+    if (prev !== undefined) {
+      throw new InputError(`two values of step '${step}' map to the same file ${relative(this.outDir, finalPath)}, so one would overwrite the other`, "put {index} in the step's path (e.g. {name}-{index}.png), or give the values distinct names");
+    }
     this.claimed.set(finalPath, step);
+  }
+
+  private realOut?: string;
+  /**
+   * Refuses a path whose existing folders lead outside the output folder through
+   * a symbolic link (mkdir and writes would follow it).
+   */
+  private confine(finalPath: string): void {
+    let dir = dirname(finalPath);
+    while (!existsSync(dir)) {
+      // nothing of the path exists from the output folder down: no link can lead elsewhere
+      if (dir === this.outDir || relative(this.outDir, dir).startsWith('..')) return;
+      dir = dirname(dir);
+    }
+    this.realOut ??= realpathSync(this.outDir);
+    const real = realpathSync(dir);
+    const r = relative(this.realOut, real);
+    if (r.startsWith('..') || isAbsolute(r)) throw new InputError(`output file ${relative(this.outDir, finalPath)} would be written outside the output folder: ${relative(this.outDir, dir) || '.'} leads to ${real} (a symbolic link)`, 'remove the link from the output folder, or pass another --out');
   }
 
   /** Starts a file; write to `tmpPath`, then call commit() or abort(). */
   async begin(rel: string, meta: { step: string; format?: string; description?: string }): Promise<PendingFile> {
     const finalPath = this.resolve(rel);
     this.claim(finalPath, meta.step);
-    await mkdir(dirname(finalPath), { recursive: true });
+    this.confine(finalPath);
+    if (this.closed) throw new Error('the run is over');
+    const made = await mkdir(dirname(finalPath), { recursive: true });
+    if (made) this.madeDirs.add(made);
     const tmp = tempPathFor(finalPath);
     this.open.add(tmp);
     let done = false;
@@ -94,6 +157,10 @@ export class OutputManager {
         if (done) throw new Error(`file ${finalPath} committed twice`);
         done = true;
         this.open.delete(tmp);
+        if (this.closed) {
+          await unlink(tmp).catch(() => undefined);
+          throw new Error('the run is over');
+        }
         const bytes = (await stat(tmp)).size;
         const rec: FileRecord = { kind: 'File', path: finalPath, format: meta.format ?? (extname(finalPath).slice(1) || 'bin'), bytes, description: meta.description, step: meta.step };
         if (this.mode === 'immediate') {
@@ -125,36 +192,76 @@ export class OutputManager {
       await f.abort();
       throw e;
     }
-    return f.commit();
+    return f.commit(); // deletes the file if the run ended meanwhile
   }
 
-  /** Writes and renames at once, whatever the mode (checkpoints). */
+  /** Writes and renames at once, whatever the mode (checkpoints: absolute paths under the output folder's .checkpoints/). */
   async writeNow(rel: string, data: string | Uint8Array): Promise<string> {
-    const p = this.resolve(rel);
+    const p = this.inside(join(this.outDir, '.checkpoints'), relative(join(this.outDir, '.checkpoints'), resolve(this.outDir, rel)));
+    this.confine(p);
     await atomicWriteFile(p, data);
     return p;
   }
 
-  /** Renames every staged file into place (end of a successful run). */
+  /**
+   * Renames every staged file into place (end of a successful run), all or
+   * nothing: every destination is checked before the first rename, and a file
+   * replaced is kept aside until finalize(), so that a failure part-way (or
+   * rollback()) puts the folder back as it was.
+   */
   async commitAll(): Promise<FileRecord[]> {
-    for (const [finalPath, { tmp, rec }] of this.staged) {
-      await rename(tmp, finalPath);
-      this.written.push(rec);
+    const entries = [...this.staged];
+    for (const [finalPath] of entries) {
+      const st = await lstat(finalPath).catch(() => undefined);
+      if (st?.isDirectory()) {
+        throw new InputError(`cannot write ${relative(this.outDir, finalPath)}: the output folder has a folder of that name`, 'remove or rename that folder, or pass another --out; nothing was replaced');
+      }
     }
-    this.staged.clear();
+    try {
+      for (const [finalPath, { tmp, rec }] of entries) {
+        const entry: { finalPath: string; backup?: string } = { finalPath };
+        if (existsSync(finalPath)) {
+          entry.backup = tempPathFor(finalPath).replace('.svdflow-tmp-', '.svdflow-old-');
+          await rename(finalPath, entry.backup);
+        }
+        this.replaced.push(entry);
+        await rename(tmp, finalPath);
+        this.staged.delete(finalPath);
+        this.written.push(rec);
+      }
+    } catch (e) {
+      await this.rollback();
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError(`could not put the outputs in place (${code ?? (e as Error).message}); the output folder was left as it was`, code === 'ENOSPC' ? 'free some disk space' : code === 'EACCES' || code === 'EPERM' ? 'check the permissions of the output folder' : 'check the output folder');
+    }
     return this.written;
   }
 
-  /** Deletes every temporary and staged file (failed or cancelled run). */
-  async abortAll(): Promise<void> {
-    const tmps = [...this.open, ...[...this.staged.values()].map((s) => s.tmp)];
-    this.open.clear();
-    this.staged.clear();
-    await Promise.all(tmps.map((t) => unlink(t).catch(() => undefined)));
+  /** Undoes commitAll: new files removed, replaced ones put back. */
+  async rollback(): Promise<void> {
+    for (const { finalPath, backup } of this.replaced.reverse()) {
+      if (backup) await rename(backup, finalPath).catch(() => undefined);
+      else await unlink(finalPath).catch(() => undefined);
+    }
+    this.replaced = [];
+    this.written.length = 0;
+    await this.abortAll();
   }
 
-  /** Synchronous clean-up for process exit paths. */
+  /** The run is complete: the files commitAll replaced are deleted. */
+  async finalize(): Promise<void> {
+    for (const { backup } of this.replaced) if (backup) await unlink(backup).catch(() => undefined);
+    this.replaced = [];
+  }
+
+  /** Deletes every temporary and staged file (failed or cancelled run), and the folders it made that stay empty. */
+  async abortAll(): Promise<void> {
+    this.abortAllSync();
+  }
+
+  /** Synchronous clean-up, also for process exit paths. */
   abortAllSync(): void {
+    this.closed = true;
     for (const t of [...this.open, ...[...this.staged.values()].map((s) => s.tmp)]) {
       try {
         unlinkSync(t);
@@ -164,5 +271,59 @@ export class OutputManager {
     }
     this.open.clear();
     this.staged.clear();
+    // temporary files of this process that a child or a late write left (ffmpeg's output, a write in flight)
+    sweepTemp(this.outDir, `.svdflow-tmp-${process.pid}-`);
+    for (const d of [...this.madeDirs].sort((a, b) => b.length - a.length)) removeEmptyTree(d);
+    this.madeDirs.clear();
+  }
+}
+
+/** Deletes files whose name contains `marker` below `dir` (not following links). */
+function sweepTemp(dir: string, marker: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    let st;
+    try {
+      st = lstatSync(p);
+    } catch {
+      continue;
+    }
+    if (st.isDirectory()) sweepTemp(p, marker);
+    else if (n.includes(marker)) {
+      try {
+        unlinkSync(p);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+}
+
+/** Removes `dir` and its sub-folders when they hold no file. */
+function removeEmptyTree(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = join(dir, n);
+    try {
+      if (lstatSync(p).isDirectory()) removeEmptyTree(p);
+    } catch {
+      /* gone */
+    }
+  }
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* not empty */
   }
 }

@@ -64,8 +64,9 @@ export const writeFrames = defineStage({
         if (idx % p.every !== 0) continue;
         const rel = formatSequence(pattern, idx);
         if (rel === pattern) throw new InputError(`write-frames path '${p.path}' has no frame number`, 'add %06d to the path (e.g. masks/mask%06d.png), or set last: true');
-        if (idx < resumeNext && existsSync(join(dir, rel))) continue;
-        await ctx.outputs.writeNow(join(dir, rel), await png(b, i));
+        const file = ctx.outputs.inside(dir, rel);
+        if (idx < resumeNext && existsSync(file)) continue;
+        await ctx.outputs.writeNow(file, await png(b, i));
       }
       await ctx.outputs.writeNow(join(ctx.checkpointDir, PROGRESS_FILE), JSON.stringify({ next: end }));
     };
