@@ -65,9 +65,11 @@ export function formatIssue(i: Issue): string {
 /** The pipeline is invalid: every issue found, reported together (exit code 2). */
 export class ValidationError extends SvdflowError {
   issues: Issue[];
-  constructor(issues: Issue[], file?: string) {
+  constructor(issues: Issue[], file?: string, shown = 100) {
     const head = `${file ? file + ': ' : ''}${issues.length} problem${issues.length === 1 ? '' : 's'} found; nothing was run.`;
-    super(`${head}\n${issues.map((i) => '✖ ' + formatIssue(i)).join('\n')}`, { exitCode: 2 });
+    const listed = issues.slice(0, shown).map((i) => '✖ ' + formatIssue(i));
+    if (issues.length > shown) listed.push(`… and ${issues.length - shown} more (the first ${shown} are shown; --limit issuesShown=N shows more)`);
+    super(`${head}\n${listed.join('\n')}`, { exitCode: 2 });
     this.name = 'ValidationError';
     this.issues = issues;
   }

@@ -15,7 +15,9 @@
 import * as fs from 'node:fs';
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, resolve, relative, basename, extname } from 'node:path';
-import { parseDocument, LineCounter, isMap, isPair, isScalar, isSeq, parse as parseYamlValue, type Node, type Document } from 'yaml';
+import { parseDocument, LineCounter, isMap, isScalar, isSeq, isAlias, isDocument, parse as parseYamlValue, type Node, type Document, type YAMLMap, type Pair } from 'yaml';
+import { withDefaults, type Limits } from './limits.js';
+import { outputNameProblem } from './outputs.js';
 import { ValidationError, UsageError, didYouMean, suggestion, type Issue, type Location } from './errors.js';
 import { resolveInputPath, missingDataHint, DATA_PREFIX } from './data/locate.js';
 import { formatZodIssues, formatPath, describeValue } from './zod-issues.js';
@@ -57,14 +59,25 @@ export interface LoadOptions {
   checkFiles?: boolean;
   /** how the file is named in messages (default: the path relative to cwd) */
   displayName?: string;
+  /** resource limits (pipeline size, YAML aliases and depth); see limits.ts */
+  limits?: Partial<Limits>;
 }
 
 const TOP_KEYS = ['name', 'description', 'variables', 'steps'] as const;
 const STEP_KEYS = ['id', 'stage', 'input', 'inputs', 'params', 'description'] as const;
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const VAR_RE = /\$\{([^}]*)\}/g;
+/** names that would reach Object.prototype through a plain object: refused as variable, step, key or --set names */
+const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
+const own = (o: object, k: string): boolean => Object.hasOwn(o, k);
 
+/**
+ * Positions of values and keys in the YAML document. Lookups go through a
+ * per-mapping index (built once per mapping), so locating every issue of a
+ * file with many keys stays linear.
+ */
 class Locator {
+  private readonly keyIndex = new WeakMap<YAMLMap, Map<string, Pair>>();
   constructor(
     private readonly doc: Document,
     private readonly lc: LineCounter,
@@ -77,19 +90,45 @@ class Locator {
     return { file: this.file, line, col };
   }
 
+  lineCol(offset: number): { line: number; col: number } {
+    return this.lc.linePos(offset);
+  }
+
+  private pair(map: YAMLMap, key: string): Pair | undefined {
+    let idx = this.keyIndex.get(map);
+    if (!idx) {
+      idx = new Map();
+      for (const p of map.items) if (isScalar(p.key) && !idx.has(String(p.key.value))) idx.set(String(p.key.value), p);
+      this.keyIndex.set(map, idx);
+    }
+    return idx.get(key);
+  }
+
+  private child(node: unknown, key: PropertyKey): Node | undefined {
+    if (isMap(node)) return (this.pair(node, String(key))?.value ?? undefined) as Node | undefined;
+    if (isSeq(node) && typeof key === 'number') return node.items[key] as Node | undefined;
+    return undefined;
+  }
+
   /** Location of the value at `path`, or of the key `key` in the map at `path`. Falls back to the nearest parent. */
   at(path: readonly PropertyKey[], key?: string): Location {
-    for (let n = path.length; n >= 0; n--) {
-      const node = this.doc.getIn(path.slice(0, n) as unknown[], true) as Node | undefined;
-      if (!node) continue;
+    const chain: Node[] = [];
+    let cur: Node | undefined = this.doc.contents ?? undefined;
+    if (cur) chain.push(cur);
+    for (const k of path) {
+      cur = this.child(cur, k);
+      if (!cur) break;
+      chain.push(cur);
+    }
+    for (let n = Math.min(chain.length - 1, path.length); n >= 0; n--) {
+      const node = chain[n]!;
       if (n === path.length && key !== undefined && isMap(node)) {
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === key);
+        const pair = this.pair(node, key);
         if (pair && isScalar(pair.key)) return this.pos(pair.key.range?.[0]);
       }
       if (n < path.length && isMap(node)) {
         // point at the key that is missing or wrong inside this map
-        const k = String(path[n]);
-        const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === k);
+        const pair = this.pair(node, String(path[n]));
         if (pair && isScalar(pair.key)) return this.pos(pair.key.range?.[0]);
       }
       return this.pos(node.range?.[0]);
@@ -111,7 +150,7 @@ function substitute(value: unknown, vars: Record<string, unknown>, path: Propert
     const whole = /^\$\{([^}]*)\}$/.exec(value);
     if (whole) {
       const name = whole[1]!.trim();
-      if (!(name in vars)) {
+      if (!own(vars, name)) {
         onUnknown(name, path);
         return value;
       }
@@ -119,7 +158,7 @@ function substitute(value: unknown, vars: Record<string, unknown>, path: Propert
     }
     return value.replace(VAR_RE, (m, n: string) => {
       const name = n.trim();
-      if (!(name in vars)) {
+      if (!own(vars, name)) {
         onUnknown(name, path);
         return m;
       }
@@ -136,10 +175,12 @@ function substitute(value: unknown, vars: Record<string, unknown>, path: Propert
   return value;
 }
 
+/** Sets obj.k1.k2... = value along own properties only (keys are checked against RESERVED before). */
 function setDeep(obj: Record<string, unknown>, keys: string[], value: unknown): void {
   let cur = obj;
   for (const k of keys.slice(0, -1)) {
-    if (!cur[k] || typeof cur[k] !== 'object') cur[k] = {};
+    const next = own(cur, k) ? cur[k] : undefined;
+    if (!next || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
     cur = cur[k] as Record<string, unknown>;
   }
   cur[keys[keys.length - 1]!] = value;
@@ -160,7 +201,23 @@ export function loadPipeline(file: string, registry: Registry, opts: LoadOptions
     }
     throw new UsageError(`pipeline file not found: ${shown}`, hint);
   }
-  const text = readFileSync(abs, 'utf8');
+  const limits = withDefaults(opts.limits);
+  const st = fs.statSync(abs);
+  if (st.isDirectory()) {
+    const names = fs.readdirSync(abs).filter((n: string) => /\.ya?ml$/.test(n));
+    throw new UsageError(`${shown} is a folder, not a pipeline file`, names.length ? `pipelines in it: ${names.slice(0, 12).join(', ')}` : 'give the path of a .yaml file');
+  }
+  if (!st.isFile()) throw new UsageError(`${shown} is not a regular file`, 'give the path of a .yaml file (devices and pipes are not read)');
+  if (st.size > limits.pipelineBytes) {
+    throw new UsageError(`pipeline file ${shown} is ${st.size} bytes, above the limit of ${limits.pipelineBytes} bytes`, `a pipeline is a short YAML file; if this one really is this large, raise the limit with --limit pipelineBytes=${st.size}`);
+  }
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`cannot read pipeline file ${shown} (${code ?? (e as Error).message})`, code === 'EACCES' ? 'check its permissions' : 'check the path');
+  }
   return parsePipeline(text, { ...opts, file: shown, baseDir: dirname(abs), defaultName: basename(abs, extname(abs)) }, registry);
 }
 
@@ -170,6 +227,7 @@ interface Checker {
   where: Locator;
   issues: Issue[];
   registry: Registry;
+  limits: Limits;
 }
 
 /** A step after the first pass: its shape checked, not yet wired or validated. */
@@ -204,8 +262,10 @@ export function parsePipeline(
   registry: Registry,
 ): ResolvedPipeline {
   const file = opts.file;
-  const { doc, lc, top } = readDocument(text, file);
-  const c: Checker = { file, where: new Locator(doc, lc, file), issues: [], registry };
+  const limits = withDefaults(opts.limits);
+  const { doc, lc, top } = readDocument(text, file, limits);
+  const c: Checker = { file, where: new Locator(doc, lc, file), issues: [], registry, limits };
+  checkKeys(doc, c);
   checkTopKeys(top, c);
   const variables = readVariables(top, c);
   const overrides = parseOverrides(opts.set ?? [], c);
@@ -215,9 +275,10 @@ export function parsePipeline(
   applyStepOverrides(drafts, overrides, c);
   const resolved = resolveSteps(drafts, variables, opts, c);
   const order = orderSteps(resolved, c);
+  const name = pipelineName(top, opts.defaultName, c);
   throwIfIssues(c);
   return {
-    name: typeof top.name === 'string' ? top.name : (opts.defaultName ?? 'pipeline'),
+    name,
     description: typeof top.description === 'string' ? top.description : undefined,
     file,
     baseDir: opts.baseDir,
@@ -229,13 +290,23 @@ export function parsePipeline(
 function throwIfIssues(c: Checker): void {
   if (!c.issues.length) return;
   c.issues.sort((a, b) => (a.loc?.line ?? 0) - (b.loc?.line ?? 0) || (a.loc?.col ?? 0) - (b.loc?.col ?? 0));
-  throw new ValidationError(c.issues, c.file);
+  throw new ValidationError(c.issues, c.file, c.limits.issuesShown);
 }
 
-/** Phase 1: YAML text to a mapping (syntax errors end validation here). */
-function readDocument(text: string, file: string): { doc: Document; lc: LineCounter; top: Record<string, unknown> } {
+/**
+ * Phase 1: YAML text to a mapping (syntax errors end validation here). Duplicate
+ * keys are found by checkKeys in one pass (the parser's own check is quadratic in
+ * the keys of a mapping); nesting depth and aliases are bounded (limits.ts).
+ */
+function readDocument(text: string, file: string, limits: Limits): { doc: Document; lc: LineCounter; top: Record<string, unknown> } {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: false });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new ValidationError([{ loc: { file }, message: 'the YAML nests too deeply to be read', hint: `a pipeline nests a few levels; at most ${limits.yamlDepth} are allowed` }], file);
+  }
   if (doc.errors.length) {
     const issues = doc.errors.map((e): Issue => {
       const p = e.linePos?.[0];
@@ -243,11 +314,81 @@ function readDocument(text: string, file: string): { doc: Document; lc: LineCoun
     });
     throw new ValidationError(issues, file);
   }
-  const root = doc.toJS() as unknown;
+  const deep = tooDeep(doc, limits.yamlDepth);
+  if (deep) {
+    const { line, col } = lc.linePos(deep.range?.[0] ?? 0);
+    throw new ValidationError([{ loc: { file, line, col }, message: `the YAML nests deeper than ${limits.yamlDepth} levels here`, hint: `a pipeline nests a few levels; if this is intended, raise the limit with --limit yamlDepth=N` }], file);
+  }
+  let root: unknown;
+  try {
+    root = doc.toJS({ maxAliasCount: limits.yamlAliases });
+  } catch (e) {
+    if (!(e instanceof ReferenceError || e instanceof RangeError)) throw e;
+    const bomb = /alias count/i.test(e.message);
+    throw new ValidationError([{ loc: { file }, message: bomb ? `the YAML aliases (*name) expand to too many values (more than ${limits.yamlAliases} alias uses)` : `the YAML cannot be read: ${e.message}`, hint: bomb ? 'write the values out, or use fewer nested aliases; raise the limit with --limit yamlAliases=N if this is intended' : 'remove circular or deeply nested aliases' }], file);
+  }
   if (!root || typeof root !== 'object' || Array.isArray(root)) {
     throw new ValidationError([{ loc: { file, line: 1, col: 1 }, message: 'a pipeline file must be a mapping with name, description, variables and steps', hint: 'see README.md, "Pipeline files"' }], file);
   }
   return { doc, lc, top: root as Record<string, unknown> };
+}
+
+/** Children of a YAML node (keys and values of a mapping, items of a list). */
+function yamlChildren(node: unknown): unknown[] {
+  if (isMap(node)) return node.items.flatMap((p) => [p.key, p.value]);
+  if (isSeq(node)) return node.items;
+  return [];
+}
+
+/** The first node nested deeper than `max` (iterative: depth is what is being limited). */
+function tooDeep(doc: Document, max: number): Node | undefined {
+  const stack: Array<[unknown, number]> = [[doc.contents, 0]];
+  while (stack.length) {
+    const [node, depth] = stack.pop()!;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth >= max) return node as Node;
+    for (const ch of yamlChildren(node)) stack.push([ch, depth + 1]);
+  }
+  return undefined;
+}
+
+/** Phase 1b, one pass over every mapping: duplicate keys, and keys that would reach Object.prototype. */
+function checkKeys(doc: Document, c: Checker): void {
+  const stack: unknown[] = [doc.contents];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Map<string, number | undefined>();
+      for (const p of node.items) {
+        if (!isScalar(p.key)) continue;
+        const k = String(p.key.value);
+        const at = p.key.range?.[0];
+        const loc = at === undefined ? { file: c.file } : { file: c.file, ...c.where.lineCol(at) };
+        if (RESERVED.has(k)) c.issues.push({ loc, message: `'${k}' is not allowed as a key`, hint: 'rename it (names that reach JavaScript object internals are refused)' });
+        else if (seen.has(k)) c.issues.push({ loc, message: `duplicate key '${k}'${seen.get(k) ? ` (first at line ${seen.get(k)})` : ''}`, hint: 'keep one of them: YAML mapping keys must be unique' });
+        else seen.set(k, at === undefined ? undefined : c.where.lineCol(at).line);
+      }
+    }
+    for (const ch of yamlChildren(node)) if (isMap(ch) || isSeq(ch)) stack.push(ch);
+  }
+}
+
+/** The pipeline's name (default: the file name); it names the default output folder out/<name>, so it must be one plain folder name. */
+function pipelineName(top: Record<string, unknown>, defaultName: string | undefined, c: Checker): string {
+  const given = top.name;
+  if (given === undefined || given === null) {
+    const d = defaultName ?? 'pipeline';
+    return safeFolderName(d) ? d : 'pipeline';
+  }
+  if (typeof given !== 'string' || !safeFolderName(given)) {
+    c.issues.push({ loc: c.where.at(['name']), path: 'name', message: `name must be a plain name (it names the output folder out/<name>), got ${describeValue(given)}`, hint: "use letters, digits, '-', '_' or '.', without '/', '\\' or '..'; pick the output folder with --out" });
+    return 'pipeline';
+  }
+  return given;
+}
+
+function safeFolderName(n: string): boolean {
+  return n.length > 0 && n.length <= 200 && n !== '.' && n !== '..' && !/[/\\\x00-\x1f]/.test(n);
 }
 
 /** Phase 2: only the known top-level keys. */
@@ -263,7 +404,9 @@ function readVariables(top: Record<string, unknown>, c: Checker): Record<string,
   const rawVars = top.variables;
   if (rawVars !== undefined && (typeof rawVars !== 'object' || rawVars === null || Array.isArray(rawVars))) {
     c.issues.push({ loc: c.where.at(['variables']), path: 'variables', message: `expected a mapping of names to values, got ${describeValue(rawVars)}` });
-  } else if (rawVars) Object.assign(variables, rawVars);
+  } else if (rawVars) {
+    for (const [k, v] of Object.entries(rawVars)) if (!RESERVED.has(k)) variables[k] = v;
+  }
   return variables;
 }
 
@@ -278,6 +421,11 @@ function parseOverrides(set: readonly string[], c: Checker): Overrides {
     }
     const name = s.slice(0, eq).trim();
     const value = parseSetValue(s.slice(eq + 1));
+    const bad = name.split('.').find((k) => RESERVED.has(k));
+    if (bad) {
+      c.issues.push({ path: `--set ${name}`, message: `'${bad}' is not allowed in a --set name`, hint: 'name a variable (--set NAME=VALUE) or a step param (--set STEP.PARAM=VALUE)' });
+      continue;
+    }
     if (name.includes('.')) {
       const [step, ...keys] = name.split('.');
       out.steps.push({ step: step!, keys, value, raw: s });
@@ -289,7 +437,7 @@ function parseOverrides(set: readonly string[], c: Checker): Overrides {
 /** Phase 4b: `--set name=value` replaces a declared variable. */
 function applyVariableOverrides(variables: Record<string, unknown>, o: Overrides, c: Checker): void {
   for (const { name, value } of o.vars) {
-    if (name in variables) {
+    if (own(variables, name)) {
       variables[name] = value;
       continue;
     }
@@ -348,8 +496,8 @@ function draftStep(raw: unknown, i: number, c: Checker): Draft | undefined {
   const def = registry.get(stage);
   if (!def) issues.push({ loc: where.at([...path, 'stage']), path: `steps[${i}].stage`, message: `unknown stage '${stage}'`, hint: `${suggestion(stage, registry.names(), 'stages')} (svdflow stages lists them)` });
   let id = step.id === undefined ? stage : step.id;
-  if (typeof id !== 'string' || !ID_RE.test(id)) {
-    issues.push({ loc: where.at([...path, 'id']), path: `steps[${i}].id`, message: `step id must be a name of letters, digits, _ and -, got ${describeValue(id)}` });
+  if (typeof id !== 'string' || !ID_RE.test(id) || RESERVED.has(id)) {
+    issues.push({ loc: where.at([...path, 'id']), path: `steps[${i}].id`, message: typeof id === 'string' && RESERVED.has(id) ? `'${id}' is not allowed as a step id` : `step id must be a name of letters, digits, _ and -, got ${describeValue(id)}`, hint: typeof id === 'string' && RESERVED.has(id) ? 'choose another id' : undefined });
     id = `#${i}`;
   }
   const params = step.params === undefined || step.params === null ? {} : step.params;
@@ -405,6 +553,7 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, opts:
     c.issues.push({ loc: c.where.at(path), path: formatPath(path), message: `unknown variable '\${${name}}'`, hint: Object.keys(variables).length ? suggestion(name, Object.keys(variables), 'variables') : 'declare it under variables:' });
   };
   const resolved: ResolvedStep[] = [];
+  const writes = new Map<string, string>();
   drafts.forEach((d, n) => {
     const params = substitute(d.rawParams, variables, ['steps', d.index, 'params'], onUnknownVar) as Record<string, unknown>;
     if (!d.def) return;
@@ -413,6 +562,7 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, opts:
     wireSides(d, def, byId, stepIds, c);
     const parsed = validateParams(d, def, params, c);
     if (parsed && opts.checkFiles !== false) checkInputFiles(d, def, params, parsed, opts.baseDir, c);
+    if (parsed) checkOutputNames(d, def, parsed, writes, c);
     resolved.push({ id: d.id, stage: d.stage, def, input: def.input === null ? undefined : d.input, sides: d.sides, params: parsed ?? params, description: d.description, loc: d.loc, index: d.index });
   });
   return resolved;
@@ -438,7 +588,7 @@ function wireSides(d: Draft, def: AnyStageDef, byId: Map<string, Draft>, stepIds
   const path = ['steps', d.index];
   const declared = def.sides ?? {};
   for (const [port, src] of Object.entries(d.sides)) {
-    if (!(port in declared)) {
+    if (!own(declared, port)) {
       c.issues.push({ loc: c.where.at([...path, 'inputs'], port), path: `steps[${d.index}].inputs.${port}`, message: `stage ${def.name} has no input port '${port}'`, hint: Object.keys(declared).length ? suggestion(port, Object.keys(declared), 'ports') : `stage ${def.name} takes only its main input (input:)` });
       continue;
     }
@@ -447,7 +597,7 @@ function wireSides(d: Draft, def: AnyStageDef, byId: Map<string, Draft>, stepIds
     else if (from.def) checkPort(declared[port]!, from, port, `steps[${d.index}].inputs.${port}`, [...path, 'inputs', port], c);
   }
   for (const port of Object.keys(declared)) {
-    if (!(port in d.sides)) c.issues.push({ loc: c.where.at(path), path: `steps[${d.index}].inputs`, message: `stage ${def.name} needs input port '${port}' (${specKinds(declared[port]!).join(' or ')})`, hint: `add inputs: { ${port}: <step id> }` });
+    if (!own(d.sides, port)) c.issues.push({ loc: c.where.at(path), path: `steps[${d.index}].inputs`, message: `stage ${def.name} needs input port '${port}' (${specKinds(declared[port]!).join(' or ')})`, hint: `add inputs: { ${port}: <step id> }` });
   }
 }
 
@@ -494,6 +644,32 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
       /* folder absent */
     }
     c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input file not found: ${relative(process.cwd(), absF)}`, hint });
+  }
+}
+
+/**
+ * Output names known before the run: the `path` and `prefix` params of the
+ * stages that take an input (sources read theirs) name files under --out. Refused
+ * now (exit 2) when they would land outside it; a fixed name written by two steps
+ * is refused too. Names that come from data ({name}) are checked when written.
+ */
+function checkOutputNames(d: Draft, def: AnyStageDef, parsed: Record<string, unknown>, writes: Map<string, string>, c: Checker): void {
+  if (def.input === null) return;
+  for (const key of ['path', 'prefix']) {
+    const v = parsed[key];
+    if (typeof v !== 'string') continue;
+    const at = { loc: c.where.at(['steps', d.index, 'params', key]), path: `steps[${d.index}].params.${key}` };
+    const problem = outputNameProblem(v);
+    if (problem) {
+      c.issues.push({ ...at, message: `output ${key} '${v}' ${problem} (stage ${def.name})`, hint: "give a name relative to the output folder, without '..'; choose the folder itself with --out" });
+      continue;
+    }
+    if (key === 'path' && !/[{%]/.test(v)) {
+      const norm = relative('/out', resolve('/out', v));
+      const prev = writes.get(norm);
+      if (prev !== undefined) c.issues.push({ ...at, message: `steps '${prev}' and '${d.id}' both write ${norm}`, hint: 'give one of them another path' });
+      else writes.set(norm, d.id);
+    }
   }
 }
 
