@@ -30,14 +30,37 @@ import { writeReport, writeIndex } from '../core/report/write.js';
 import type { IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
 
+import { parseLimit, type Limits } from '../core/limits.js';
+
 const COMMANDS = ['run', 'validate', 'stages', 'schema', 'demo', 'report', 'data', 'worker', 'status', 'help'] as const;
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Interrupts (Ctrl-C, SIGTERM, and SIGHUP when the terminal closes) abort this
+ * controller: a run stops its children and removes its temporary files, then the
+ * CLI exits 130. A second interrupt exits at once (the run's exit hook still
+ * removes its temporary files). Installed when the CLI starts, so that an
+ * interrupt during validation also ends with 130.
+ */
+const interrupt = new AbortController();
+let interrupts = 0;
+let running = false;
+function onSignal(sig: NodeJS.Signals): void {
+  interrupts++;
+  if (interrupts > 1 || !running) {
+    process.stderr.write(running ? '\nsvdflow: second interrupt, exiting now\n' : `\nsvdflow: ${sig} received, exiting\n`);
+    process.exit(130);
+  }
+  process.stderr.write(`\nsvdflow: ${sig} received, stopping (press Ctrl-C again to force)\n`);
+  interrupt.abort(sig);
+}
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
 
 Usage:
   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--log-level L] [--log-json] [--no-progress]
-  svdflow validate FILE [--set name=value ...]   check a pipeline without running it
+  svdflow validate FILE [--set name=value ...] [--limit name=N ...]   check a pipeline without running it
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
   svdflow demo [--out DIR]                       run every pipeline in pipelines/ on the bundled data; writes out/index.html
@@ -51,6 +74,7 @@ On a cluster (BullMQ on Redis; the local run above stays the default):
 
 Options:
   --set name=value    override a variable, or a step's param: --set truncate.rank=20
+  --limit name=N      raise or lower a resource limit: pipelineBytes, yamlAliases, yamlDepth, issuesShown
   --out DIR           output folder (default out/<pipeline-name>)
   --resume            continue from the checkpoints of an interrupted run
   --workers N         split a long video into N time segments run in parallel worker processes,
@@ -65,10 +89,11 @@ Options:
   --root DIR          the folder every worker shares (default: the current folder)
   --detach            print the flow id and return; svdflow status ID follows it
 
-Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted.`;
+Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted (SIGINT, SIGTERM, SIGHUP).`;
 
 interface Flags {
   set: string[];
+  limit: string[];
   out?: string;
   resume: boolean;
   workers?: string;
@@ -101,6 +126,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
       allowPositionals: true,
       options: {
         set: { type: 'string', multiple: true, default: [] },
+        limit: { type: 'string', multiple: true, default: [] },
         out: { type: 'string' },
         resume: { type: 'boolean', default: false },
         workers: { type: 'string' },
@@ -126,13 +152,19 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--root', '--concurrency', '--lock-ms', '--grace'];
+    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--root', '--concurrency', '--lock-ms', '--grace'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
   const flags = parsed.values as unknown as Flags;
   if (!(LOG_LEVELS as readonly string[]).includes(flags['log-level'])) throw new UsageError(`--log-level ${flags['log-level']} is not a level`, suggestion(flags['log-level'], LOG_LEVELS, 'levels'));
   return { cmd, positionals, flags };
+}
+
+function limitsOf(flags: Flags): Partial<Limits> {
+  const l: Partial<Limits> = {};
+  for (const a of flags.limit) parseLimit(a, l);
+  return l;
 }
 
 function needFile(positionals: string[], cmd: string): string {
@@ -177,33 +209,12 @@ function readSegment(v: string): PlannedSegment {
 async function runFile(file: string, flags: Flags, outDir?: string): Promise<RunResult> {
   const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
   const registry = defaultRegistry();
-  const p = loadPipeline(file, registry, { set: flags.set });
-  const ac = new AbortController();
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts > 1) {
-      process.stderr.write('\nsvdflow: second interrupt, exiting now\n');
-      process.exit(130);
-    }
-    process.stderr.write(`\nsvdflow: ${sig} received, stopping (press Ctrl-C again to force)\n`);
-    ac.abort(sig);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  process.on('SIGHUP', onSignal);
-  try {
-    const common = { outDir: outDir ?? flags.out, log, signal: ac.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
-    const workers = workersFlag(flags.workers);
-    if (workers > 1) return await runSegmented(file, p, { ...common, workers, set: flags.set });
-    return await runPipeline(p, { ...common, keepValues: 'sinks', ...(flags.segment ? { segment: readSegment(flags.segment), report: false } : {}) });
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    process.off('SIGHUP', onSignal);
-    // interrupted: the process is on its way out; a further signal (the "press again") forces it
-    if (interrupts) for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.once(s, () => onSignal(s));
-  }
+  const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags) });
+  running = true;
+  const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
+  const workers = workersFlag(flags.workers);
+  if (workers > 1) return runSegmented(file, p, { ...common, workers, set: flags.set });
+  return runPipeline(p, { ...common, keepValues: 'sinks', ...(flags.segment ? { segment: readSegment(flags.segment), report: false } : {}) });
 }
 
 async function demo(flags: Flags): Promise<number> {
@@ -226,7 +237,7 @@ async function demo(flags: Flags): Promise<number> {
     const file = join(dir, f);
     let p;
     try {
-      p = loadPipeline(file, defaultRegistry(), { set: flags.set });
+      p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags) });
     } catch (e) {
       const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
       const fetchCmd = missing ? e.issues.map((i) => /`(npx svdflow data fetch \w+)`/.exec(i.hint ?? '')?.[1]).find(Boolean) : undefined;
@@ -292,7 +303,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       const file = needFile(positionals, 'validate');
-      const p = loadPipeline(file, defaultRegistry(), { set: flags.set });
+      const p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags) });
       console.log(`✔ ${file} is valid: ${p.steps.length} steps (${p.steps.map((s) => s.id).join(' → ')})`);
       return 0;
     }
@@ -337,6 +348,18 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+const ERRNO_HINTS: Record<string, string> = {
+  ENOSPC: 'free some disk space, or pass another --out',
+  EACCES: 'check the permissions',
+  EPERM: 'check the permissions',
+  EISDIR: 'a folder is where a file was expected: rename or remove it',
+  ENOTDIR: 'a file is where a folder was expected: rename or remove it',
+  ENOENT: 'a file or folder disappeared while svdflow used it',
+  EMFILE: 'too many open files: raise the limit (ulimit -n)',
+  EROFS: 'the file system is read-only: pass another --out',
+  ENAMETOOLONG: 'use shorter file names',
+};
+
 export function reportError(e: unknown, debug: boolean): number {
   if (e instanceof SvdflowError) {
     process.stderr.write(`svdflow: ${e instanceof ValidationError ? '' : 'error: '}${e.text}\n`);
@@ -344,6 +367,14 @@ export function reportError(e: unknown, debug: boolean): number {
     return e.exitCode;
   }
   const err = e as Error;
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    // the system refused something (a full disk, permissions, a folder where a file was expected): not a bug
+    const path = (e as NodeJS.ErrnoException).path;
+    process.stderr.write(`svdflow: error: ${err.message}\n  → ${ERRNO_HINTS[code] ?? 'check the paths and the disk'}${path ? ` (${path})` : ''}\n`);
+    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
   process.stderr.write(`svdflow: unexpected error: ${err?.message ?? String(e)}\n  → this is a bug in svdflow; rerun with --log-level debug for the stack and report it\n`);
   if (debug && err?.stack) process.stderr.write(`${err.stack}\n`);
   return 1;
@@ -367,7 +398,24 @@ if (isMain) {
     process.exitCode = code;
     setTimeout(() => process.exit(code), 3000).unref();
   };
+  // A run ends with exit 0 only if it settled: if the event loop empties first (a
+  // promise that never settles), say so and fail instead of exiting 0 silently.
+  // local runs (run, demo) stop on a signal through `interrupt`; data, worker and queued runs handle their own
+  const localRun = (argv[0] === 'run' || argv[0] === 'demo') && !argv.some((a) => a === '--queue' || a.startsWith('--queue='));
+  if (localRun) for (const sig of STOP_SIGNALS) process.on(sig, onSignal);
+  let settled = false;
+  process.once('beforeExit', () => {
+    if (settled) return;
+    process.stderr.write('svdflow: internal error: the command stopped before it finished (nothing was left to run, but it never completed)\n  → this is a bug in svdflow; rerun with --log-level debug and report it\n');
+    process.exitCode = 1;
+  });
   main(argv)
-    .then(settle)
-    .catch((e) => settle(reportError(e, debug)));
+    .then((c) => {
+      settled = true;
+      settle(c);
+    })
+    .catch((e) => {
+      settled = true;
+      settle(reportError(e, debug));
+    });
 }
