@@ -22,6 +22,15 @@ export interface Case {
   code: number;
   /** words stderr must contain, in any order */
   says: Array<string | RegExp>;
+  /**
+   * files (relative to the case folder) the run must add: exactly these, nothing
+   * else (default: none; checkpoints of streaming steps aside)
+   */
+  writes?: string[];
+  /** further checks on the case folder after the run (file contents, things left untouched) */
+  check?: (dir: string) => void | Promise<void>;
+  /** environment variables for the CLI */
+  env?: Record<string, string>;
 }
 
 export interface Fixtures {
@@ -32,6 +41,8 @@ export interface Fixtures {
   writeFile(path: string, data: string | Uint8Array): void;
   ffmpeg(args: string[]): void;
   png(path: string, width: number, height: number): Promise<void>;
+  /** runs the CLI to completion (or until `killAfterMs`, then SIGINT), e.g. to leave checkpoints for a --resume case */
+  cli(args: string[], cwd: string, killAfterMs?: number): Promise<{ code: number | null; stderr: string }>;
 }
 
 const IMAGE_TAIL = `
@@ -136,8 +147,11 @@ CASES.push(
   {
     name: 'interrupted run (SIGINT) mid-video',
     pipeline: VIDEO('$ROOT/data/video/synthetic/clip.mp4', ', loop: 400'),
-    during: async (child) => {
-      await waitFor(child, 1500);
+    during: async (child, dir) => {
+      // interrupt once frames flow (the model has its checkpoint folder), not at a fixed time
+      const { existsSync } = await import('node:fs');
+      for (let i = 0; i < 1000 && !existsSync(`${dir}/out/.checkpoints/model`); i++) await sleep(10);
+      await waitFor(child, 200);
       child.kill('SIGINT');
     },
     code: 130,
@@ -162,3 +176,6 @@ CASES.push(
     says: ["step 'frames' (stage decode)", 'seq/in%06d.png: the image sequence ended after', 'of its 960 frames', 'restore them'],
   },
 );
+
+import { HARDENING } from './hardening.js';
+CASES.push(...HARDENING);
