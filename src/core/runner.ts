@@ -12,6 +12,7 @@
  * - Outputs are renamed into place only when the whole run succeeds, then run.json
  *   (the manifest) is written.
  */
+import { jsonReplacer } from './json.js';
 import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
 import { mkdir, stat, writeFile, unlink } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
@@ -566,11 +567,3 @@ async function abortRun(run: Run, e: unknown): Promise<void> {
   run.log.debug({ err: e }, 'run failed');
 }
 
-/** JSON for manifests: typed arrays as lists, big ones summarised. */
-export function jsonReplacer(_key: string, value: unknown): unknown {
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
-    const arr = Array.from(value as unknown as ArrayLike<number>);
-    return arr.length > 64 ? `[${arr.length} values]` : arr;
-  }
-  return value;
-}

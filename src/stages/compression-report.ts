@@ -19,7 +19,8 @@ import { commonLength } from '../core/image/lowrank.js';
 import { originalBytes, storageShape } from '../core/image/storage.js';
 import { encodePixels, toPixels8 } from '../core/image/io.js';
 import { psnr8, ssim8 } from '../core/image/quality.js';
-import { checkRank, reconstructValue } from './reconstruct.js';
+import { checkRank } from '../core/image/rank.js';
+import { reconstructValue } from '../core/image/reconstruct.js';
 import type { Image, Metrics } from '../core/ports.js';
 
 export const compressionReport = defineStage({

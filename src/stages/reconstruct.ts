@@ -12,44 +12,10 @@
 import { z } from 'zod';
 import { mergeMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
-import { InputError } from '../core/errors.js';
-import { applyMean, clampInPlace } from '../core/image/planes.js';
-import { commonLength, rebuild } from '../core/image/lowrank.js';
-import type { Factorization, Image, MatrixValue } from '../core/ports.js';
-import type { Matrix } from '../core/linalg/index.js';
-
-/** Checks k against the factorisation's bounds; states them when it does not fit. */
-export function checkRank(f: Factorization, k: number, stage: string): void {
-  const F = f.factors[0]!;
-  const mn = Math.min(F.U.rows, F.V.rows);
-  if (k > mn) throw new InputError(`rank ${k} is larger than min(rows, cols) = min(${F.U.rows}, ${F.V.rows}) = ${mn} (${stage} of ${f.name})`, `set rank between 1 and ${mn}`);
-  const have = commonLength(f.factors);
-  if (k > have) throw new InputError(`rank ${k} asked, but the svd step computed only ${have} singular values of ${f.name}`, k < mn ? `raise svd's rank to at least ${k}, or leave it out to compute all ${mn}` : `centred data has at most ${mn - 1} non-zero singular values, so svd computed ${have}; ask for rank ${have} or less here, or use svd solver: exact to get all ${mn}`);
-}
-
-/** The rank-k value (mean added back; clamped to the value range when `clamp`). */
-export function reconstructValue(f: Factorization, k: number, clamp: boolean, name = f.name): Image | MatrixValue {
-  const t = f.template;
-  if (t.kind === 'Matrix') {
-    let M: Matrix = rebuild(f.factors[0]!, k);
-    if (t.centering && t.centering.mode !== 'none') M = applyMean(M, t.centering, 1, M);
-    if (clamp && t.layout) clampInPlace(M, t.layout.range[0], t.layout.range[1]);
-    const { centering: _c, ...rest } = t;
-    return { ...rest, name, matrix: M };
-  }
-  const nPlanes = t.color === 'gray' ? 1 : 3;
-  const planes: Matrix[] = new Array(nPlanes);
-  for (const p of f.passthrough ?? []) planes[p.plane] = p.matrix.clone();
-  let next = 0;
-  for (let i = 0; i < nPlanes; i++) if (!planes[i]) planes[i] = rebuild(f.factors[next++]!, k);
-  planes.forEach((P, i) => {
-    const c = t.centering?.[i];
-    if (c && c.mode !== 'none') applyMean(P, c, 1, P);
-    if (clamp) clampInPlace(P, t.range[0], t.range[1]);
-  });
-  const { centering: _c, ...rest } = t;
-  return { ...rest, name, planes, rank: k };
-}
+import { reconstructValue } from '../core/image/reconstruct.js';
+import { commonLength } from '../core/image/lowrank.js';
+import { checkRank } from '../core/image/rank.js';
+import type { Factorization } from '../core/ports.js';
 
 export const reconstruct = defineStage({
   name: 'reconstruct',

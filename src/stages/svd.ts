@@ -19,16 +19,21 @@ import { tasks, svdWork, INLINE_WORK } from '../core/pool/tasks/linalg.js';
 import { InputError } from '../core/errors.js';
 import { LinalgError, type Matrix } from '../core/linalg/index.js';
 import { uncenteredNormSq } from '../core/image/planes.js';
+import { checkRankBound } from '../core/image/rank.js';
 import type { Factorization, Image, MatrixValue, SvdFactors } from '../core/ports.js';
 import type { StageContext } from '../core/stage.js';
 
-export interface SvdParams {
-  solver: 'auto' | 'exact' | 'gram' | 'randomized';
-  rank?: number;
-  oversample: number;
-  powerIterations: number;
-  seed: number;
-}
+const svdParams = z.strictObject({
+  solver: z.enum(['auto', 'exact', 'gram', 'randomized']).default('auto').describe('SVD algorithm (auto chooses by shape and rank)'),
+  rank: z.number().int().min(1).optional().describe('compute only the top `rank` singular triplets (must be <= min(rows, cols))'),
+  oversample: z.number().int().min(0).default(10).describe('randomized: extra sketch columns'),
+  powerIterations: z.number().int().min(0).default(4).describe('randomized: power iterations (more = more accurate)'),
+  seed: z.number().int().default(0).describe('randomized: random seed'),
+  color: z.enum(['auto', 'per-channel', 'luminance']).default('auto').describe('which planes of an Image to factorise: every plane, or the luminance (Y) only of a ycbcr image'),
+});
+
+/** The solver settings of the svd stage, typed from its schema (not written out twice). */
+export type SvdParams = Omit<z.output<typeof svdParams>, 'color'>;
 
 /**
  * One plane or matrix → SvdFactors, computed in the compute pool (inline when small);
@@ -37,9 +42,7 @@ export interface SvdParams {
  */
 export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal?: AbortSignal): Promise<{ f: SvdFactors; solver: string }> {
   const mn = Math.min(A.rows, A.cols);
-  if (p.rank !== undefined && p.rank > mn) {
-    throw new InputError(`rank ${p.rank} is larger than min(rows, cols) = min(${A.rows}, ${A.cols}) = ${mn} for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
-  }
+  if (p.rank !== undefined) checkRankBound(p.rank, A.rows, A.cols, `for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
   if (p.solver === 'randomized' && p.rank === undefined) {
     throw new InputError('solver randomized needs a rank', `set rank (e.g. rank: ${Math.max(1, Math.round(mn / 20))}), or use solver: auto for all singular values`);
   }
@@ -66,14 +69,7 @@ export const svd = defineStage({
   example: '- stage: svd\n  params: { solver: auto }',
   input: ['Image', 'Matrix'] as const,
   output: 'Factorization',
-  params: z.strictObject({
-    solver: z.enum(['auto', 'exact', 'gram', 'randomized']).default('auto').describe('SVD algorithm (auto chooses by shape and rank)'),
-    rank: z.number().int().min(1).optional().describe('compute only the top `rank` singular triplets (must be <= min(rows, cols))'),
-    oversample: z.number().int().min(0).default(10).describe('randomized: extra sketch columns'),
-    powerIterations: z.number().int().min(0).default(4).describe('randomized: power iterations (more = more accurate)'),
-    seed: z.number().int().default(0).describe('randomized: random seed'),
-    color: z.enum(['auto', 'per-channel', 'luminance']).default('auto').describe('which planes of an Image to factorise: every plane, or the luminance (Y) only of a ycbcr image'),
-  }),
+  params: svdParams,
   operator: (params, ctx) =>
     boundedConcatMap((v) => pooled((signal) => factorValue(v, params, ctx.log, signal), ctx.signal), ctx.flow, { highWaterMark: 2 }),
 });

@@ -15,16 +15,10 @@ import { z } from 'zod';
 import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
-import { combinedEnergy, combinedErrors, commonLength } from '../core/image/lowrank.js';
-import { storageShape, rankForRatio, lowRankBytes, originalBytes } from '../core/image/storage.js';
+import { RANK_TARGETS as TARGETS, selectRank } from '../core/image/rank.js';
 import type { Factorization } from '../core/ports.js';
 
-const TARGETS = ['rank', 'percent', 'energy', 'error', 'ratio'] as const;
-
-/** k for `percent` of `count` singular values: rounded to the nearest integer, at least 1 (5% of 700 = 35). */
-export function rankForPercent(percent: number, count: number): number {
-  return Math.max(1, Math.round((percent * count) / 100));
-}
+export { rankForPercent } from '../core/image/rank.js';
 
 export const truncate = defineStage({
   name: 'truncate',
@@ -56,35 +50,7 @@ export const truncate = defineStage({
     map((f: Factorization): Factorization => {
       const by = TARGETS.find((t) => params[t] != null)!;
       const target = params[by]!;
-      const F = f.factors[0]!;
-      const mn = Math.min(F.U.rows, F.V.rows);
-      const K = commonLength(f.factors);
-      const fewer = (k: number) => `the svd step computed only ${K} of the ${mn} singular values; leave out svd's rank (or raise it to ≥ ${k})`;
-      let k: number;
-      let reason: string;
-      if (by === 'rank' || by === 'percent') {
-        k = by === 'rank' ? target : rankForPercent(target, mn);
-        if (k > mn) throw new InputError(`rank ${k} is larger than min(rows, cols) = min(${F.U.rows}, ${F.V.rows}) = ${mn}`, `set rank between 1 and ${mn}`);
-        if (k > K) throw new InputError(`k = ${k} asked, but only ${K} singular values are available`, fewer(k));
-        reason = by === 'rank' ? `rank ${k} given` : `${target}% of ${mn} singular values = ${(target * mn) / 100} → ${k} (rounded)`;
-      } else if (by === 'energy' || by === 'error') {
-        const curve = by === 'energy' ? combinedEnergy(f.factors) : combinedErrors(f.factors, f.originalNormSq);
-        const ok = (k: number) => (by === 'energy' ? curve[k]! >= target : curve[k]! <= target);
-        k = 0;
-        for (let j = 1; j <= K; j++) if (ok(j)) { k = j; break; }
-        if (!k) {
-          const best = curve[K]!;
-          if (K < mn) throw new InputError(`${by} target ${target} not reached with the ${K} computed values (best ${best.toPrecision(4)})`, fewer(mn));
-          throw new InputError(`${by} target ${target} cannot be reached (best at full rank: ${best.toPrecision(4)})`, by === 'error' ? 'ask for a larger error' : 'ask for a smaller energy fraction');
-        }
-        reason = `smallest k with ${by} ${by === 'energy' ? '≥' : '≤'} ${target}: ${by} at k = ${k} is ${curve[k]!.toPrecision(6)} (at k = ${k - 1}: ${curve[k - 1]!.toPrecision(6)})`;
-      } else {
-        const shape = storageShape(f);
-        k = rankForRatio(target, shape, params.storage, K);
-        const ratioAt = (j: number) => originalBytes(shape) / lowRankBytes(j, shape, params.storage);
-        if (!k) throw new InputError(`compression ratio ${target} cannot be reached: even k = 1 gives ${ratioAt(1).toFixed(2)} at ${params.storage}`, `ask for a ratio ≤ ${ratioAt(1).toFixed(2)}, or storage: float32`);
-        reason = `largest k with ratio ≥ ${target} at ${params.storage}: ratio at k = ${k} is ${ratioAt(k).toFixed(3)}`;
-      }
+      const { k, reason } = selectRank(f, by, target, params.storage);
       ctx.log.info({ by, target, rank: k, reason }, `truncate: keeping ${k} singular values`);
       const factors = f.factors.map((x) =>
         params.drop

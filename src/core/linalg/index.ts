@@ -23,6 +23,6 @@ export {
   type SvdOptions,
   type SvdResult,
 } from './svd.js';
-export { relativeErrors, cumulativeEnergy, rankForEnergy, rankForError } from './spectrum.js';
+export { relativeErrors, cumulativeEnergy } from './spectrum.js';
 export { seededRandom, type SeededRandom } from './random.js';
 export { IncrementalSvd, type IncrementalSvdOptions, type IncrementalSvdState } from './incremental.js';

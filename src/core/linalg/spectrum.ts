@@ -5,7 +5,7 @@
  * tail includes the part of the spectrum that was not computed.
  *
  * A zero total (zero matrix) means nothing to capture: every error is 0 and
- * every energy fraction is 1 (so the rank functions return 0).
+ * every energy fraction is 1. Choosing k from these curves is core/image/rank.ts's job.
  */
 
 function total(s: ArrayLike<number>, totalNormSq?: number): { tot: number; sq: Float64Array } {
@@ -49,18 +49,4 @@ export function cumulativeEnergy(s: ArrayLike<number>, totalNormSq?: number): Fl
     out[k] = Math.min(1, acc / tot);
   }
   return out;
-}
-
-/** Smallest k whose rank-k approximation keeps at least `fraction` of the energy (s.length if none). */
-export function rankForEnergy(s: ArrayLike<number>, fraction: number, totalNormSq?: number): number {
-  const e = cumulativeEnergy(s, totalNormSq);
-  for (let k = 0; k < e.length; k++) if (e[k]! >= fraction - 1e-15) return k;
-  return s.length;
-}
-
-/** Smallest k whose rank-k relative Frobenius error is at most `maxRelError` (s.length if none). */
-export function rankForError(s: ArrayLike<number>, maxRelError: number, totalNormSq?: number): number {
-  const e = relativeErrors(s, totalNormSq);
-  for (let k = 0; k < e.length; k++) if (e[k]! <= maxRelError) return k;
-  return s.length;
 }
