@@ -101,7 +101,6 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
   inputFiles?: (params: z.output<P>) => string[];
   /** part in a segmented run (--workers); absent: the stage cannot run in segments */
   segments?: SegmentRole;
-  /** output file names the params name (relative to --out), for the manifest and clash checks */
 }
 
 export interface SourceStageDef<P extends z.ZodType, O extends PortSpec, S extends Sides> extends StageDefBase<P, O, S> {
@@ -209,9 +208,3 @@ export function defineStage(def: AnyStageDef): AnyStage {
   return Object.assign(call, rest, { def }) as unknown as AnyStage;
 }
 
-/** Helper for stages that map each value synchronously. */
-export function mapStage<I, O>(fn: (v: I, index: number) => O): OperatorFunction<I, O> {
-  return map(fn);
-}
-
-export { from };

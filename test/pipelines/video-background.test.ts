@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
@@ -12,12 +12,25 @@ const tmp = tempDir('svdflow-vbg-');
 afterAll(() => tmp.cleanup());
 
 /** ffmpeg processes started from this test process */
+/**
+ * ffmpeg processes whose parent is this test process, read from /proc (Linux) so that the
+ * count never depends on pgrep being installed (a missing pgrep used to count as 0 and pass).
+ */
 function ffmpegChildren(): number {
-  try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', ffmpegPath()], { encoding: 'utf8' }).trim().split('\n').filter(Boolean).length;
-  } catch {
-    return 0;
+  const ff = ffmpegPath();
+  if (!existsSync('/proc/self/stat')) throw new Error('ffmpegChildren: /proc is missing, so the ffmpeg children of the test cannot be counted on this system');
+  let n = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] === ff) n++;
+    } catch {
+      // the process ended between the listing and the read: not a child any more
+    }
   }
+  return n;
 }
 
 const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json', 'objects.jsonl', 'foreground.csv'];
@@ -25,6 +38,19 @@ const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.p
 const LONG = ['frames.loop=2'];
 
 describe('pipelines/video-background.yaml', () => {
+  it('ffmpegChildren counts a running ffmpeg child (the control that lets the checks below fail)', async () => {
+    // reads raw frames from stdin: stays alive until killed
+    const child = spawn(ffmpegPath(), ['-hide_banner', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '2x2', '-i', '-', '-f', 'null', '-']);
+    const exited = new Promise((r) => child.once('exit', r));
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      expect(ffmpegChildren()).toBe(1);
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    expect(ffmpegChildren()).toBe(0);
+  });
   it('runs on the bundled clip: F above 0.9, videos and the final background written', async () => {
     const out = join(tmp.dir, 'plain');
     const r = await runPipelineFile(FILE, { outDir: out, progress: false });

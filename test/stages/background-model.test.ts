@@ -8,7 +8,7 @@ import { decode } from '../../src/stages/decode.js';
 import { batchFrames } from '../../src/stages/batch-frames.js';
 import { backgroundModel } from '../../src/stages/background-model.js';
 import { evaluateMasks } from '../../src/stages/evaluate-masks.js';
-import { synthFrame } from '../../src/core/video/synth.js';
+import { synthFrame } from '../fixtures/synth-video.js';
 import type { Frame } from '../../src/core/ports.js';
 
 const CLIP = join(ROOT, 'data/video/synthetic/clip.mp4');

@@ -38,16 +38,19 @@ describe('contact-sheet', () => {
     expect(file.kind).toBe('File');
     expect(file.path).toBe(`${tmp.dir}/sheet-first.png`);
     const meta = await sharp(file.path).metadata();
-    // label column 120 px, 3 columns of 20 px + 6 px gaps, 2 bands
+    // The layout, worked out by hand (not by the layout function the stage calls): a 120 px label
+    // column, thumbnails of 20x10 px with 6 px gaps, no title (6 px top margin), each band a 16 px
+    // name line plus 2 rows of (10 + 6) px plus 6 px = 54 px; 5 images in 3 columns make 2 bands.
     expect(meta.width).toBe(120 + 3 * 26 + 6);
-    expect(meta.height).toBe(sheetLayout([{ label: 'x', images: a.images }, { label: 'y', images: b.images }], { columns: 3 }).height);
-    const L = sheetLayout([{ label: 'first', images: a.images }, { label: 'second', images: b.images }], { columns: 3 });
+    expect(meta.height).toBe(6 + 2 * 54);
+    const place = (row: number, i: number) => ({ left: 120 + (i % 3) * 26, top: 6 + Math.floor(i / 3) * 54 + 16 + row * 16 });
     for (let i = 0; i < 5; i++) {
-      const p = L.place(0, i), q = L.place(1, i);
+      const p = place(0, i), q = place(1, i);
       expect(await pixel(file.path, p.left + 10, p.top + 5)).toEqual(colours[i]!.map((v) => Math.round(v * 255)));
       expect(await pixel(file.path, q.left + 10, q.top + 5)).toEqual(colours[i]!.map((v) => Math.round((1 - v) * 255)));
     }
-    expect(L.place(0, 3).top).toBeGreaterThan(L.place(1, 0).top); // image 3 wraps into the second band
+    // image 3 wraps into the second band, below both rows of the first
+    expect(place(0, 3).top).toBeGreaterThan(place(1, 0).top + 10);
   });
 
   it('scales thumbnails', async () => {
@@ -75,8 +78,8 @@ describe('compare-sheet', () => {
     expect(batchRelativeError(approx.images, orig.images)).toBeCloseTo(Math.sqrt(0.01 / 1.75), 12);
     const file = await lastValueFrom(of(approx).pipe(compareSheet({ path: 'cmp.png' }, { sides: { originals: orig }, ctx: { outDir: tmp.dir } })));
     expect(file.description).toContain('X-r1 (rel. error 0.0756)');
-    const L = sheetLayout([{ label: 'original', images: orig.images }, { label: 'X-r1', images: approx.images }]);
-    const p = L.place(0, 0), q = L.place(1, 0);
+    // by hand: first thumbnail at (120, 6 + 16) (label column, top margin, name line); the next row 8 + 6 px lower
+    const p = { left: 120, top: 22 }, q = { left: 120, top: 22 + 14 };
     expect(await pixel(file.path, p.left + 4, p.top + 4)).toEqual([128, 128, 128]);
     expect(await pixel(file.path, q.left + 4, q.top + 4)).toEqual([102, 128, 128]);
   });

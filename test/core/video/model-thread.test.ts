@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { lastValueFrom, from, toArray, tap } from 'rxjs';
 import { modelRunner, warmModelThread } from '../../../src/core/video/io/model-thread.js';
-import { synthFrame } from '../../../src/core/video/synth.js';
+import { synthFrame } from '../../fixtures/synth-video.js';
 import { FlowControl, fromAsync } from '../../../src/core/flow.js';
 import { backgroundModel } from '../../../src/stages/background-model.js';
 import type { FrameBatch } from '../../../src/core/ports.js';

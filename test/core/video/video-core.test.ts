@@ -12,7 +12,7 @@ import { checkpointDue, contiguousEnd, resumeState, statesToPrune, type StateRef
 import { SegmentCursor, checkJoined, parseSegmentFiles, segmentFileName } from '../../../src/core/video/video-segments.js';
 import { batchModel, stackBatches } from '../../../src/core/video/batch.js';
 import type { ModelScale, StreamingOptions } from '../../../src/core/video/background.js';
-import { synthFrame } from '../../../src/core/video/synth.js';
+import { synthFrame } from '../../fixtures/synth-video.js';
 import type { FrameBatch } from '../../../src/core/ports.js';
 
 const W = 160, H = 120;
@@ -151,8 +151,7 @@ describe('batch mode (pure)', () => {
 describe('core/video layout', () => {
   it('numeric files import no process, file or stream machinery (that lives in core/video/io)', () => {
     const dir = join(ROOT, 'src/core/video');
-    // synth.ts writes the bundled clip (moves beside the tests/scripts: #18 item 5, owned elsewhere)
-    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'synth.ts');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts'));
     expect(files).toContain('background.ts');
     const bad: string[] = [];
     for (const f of files) {

@@ -13,7 +13,7 @@ import { parseProbe, ffmpegPath } from '../../../src/core/video/io/ffmpeg.js';
 import { spawnSync } from 'node:child_process';
 import { FlowControl } from '../../../src/core/flow.js';
 import { ChildRegistry } from '../../../src/core/children.js';
-import { synthFrame } from '../../../src/core/video/synth.js';
+import { synthFrame } from '../../fixtures/synth-video.js';
 import { decodeState, encodeState } from '../../../src/core/video/state.js';
 import { ScaleGrid } from '../../../src/core/video/background.js';
 import type { Frame } from '../../../src/core/ports.js';
