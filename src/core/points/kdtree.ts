@@ -158,16 +158,7 @@ export class KdTree {
         }
         distOut[c] = dist; idxOut[c] = i;
       } else if (dist < distOut[0]!) {
-        let c = 0;
-        for (;;) {
-          const l = 2 * c + 1, r = l + 1;
-          let m = c, md = dist;
-          if (l < k && distOut[l]! > md) { m = l; md = distOut[l]!; }
-          if (r < k && distOut[r]! > md) { m = r; md = distOut[r]!; }
-          if (m === c) break;
-          distOut[c] = distOut[m]!; idxOut[c] = idxOut[m]!; c = m;
-        }
-        distOut[c] = dist; idxOut[c] = i;
+        siftDown(distOut, idxOut, k, dist, i);
       }
     };
     const stack = STACK, sdist = SDIST;
@@ -209,16 +200,7 @@ export class KdTree {
       // sift the last element down from the root of [0, end)
       const ld = distOut[end]!, lid = idxOut[end]!;
       distOut[end] = td; idxOut[end] = ti;
-      let c = 0;
-      for (;;) {
-        const l = 2 * c + 1, r = l + 1;
-        let m = c, md = ld;
-        if (l < end && distOut[l]! > md) { m = l; md = distOut[l]!; }
-        if (r < end && distOut[r]! > md) { m = r; md = distOut[r]!; }
-        if (m === c) break;
-        distOut[c] = distOut[m]!; idxOut[c] = idxOut[m]!; c = m;
-      }
-      distOut[c] = ld; idxOut[c] = lid;
+      siftDown(distOut, idxOut, end, ld, lid);
     }
     for (let i = 0; i < count; i++) idxOut[i] = this.index[idxOut[i]!]!;
     return count;
@@ -263,4 +245,21 @@ function select(src: Float64Array, idx: Int32Array, lo: number, hi: number, k: n
     else if (k >= i) lo = i;
     else return;
   }
+}
+
+/**
+ * Max-heap on (dist, idx) over [0, size): puts (d, id) in place of the root and sifts it down
+ * (the k-nearest search replaces its farthest candidate; the final sort pops the root).
+ */
+function siftDown(dist: Float64Array, idx: Int32Array, size: number, d: number, id: number): void {
+  let c = 0;
+  for (;;) {
+    const l = 2 * c + 1, r = l + 1;
+    let m = c, md = d;
+    if (l < size && dist[l]! > md) { m = l; md = dist[l]!; }
+    if (r < size && dist[r]! > md) { m = r; md = dist[r]!; }
+    if (m === c) break;
+    dist[c] = dist[m]!; idx[c] = idx[m]!; c = m;
+  }
+  dist[c] = d; idx[c] = id;
 }

@@ -145,23 +145,22 @@ function fromHeader(header: string[], rows: number[][], file: string): ParsedPoi
   return { points: p, normals, format: 'csv', layout: 'rows' };
 }
 
-const PLY_TYPES: Record<string, { size: number; read: (v: DataView, o: number) => number }> = {
-  char: { size: 1, read: (v, o) => v.getInt8(o) },
+type PlyType = { size: number; read: (v: DataView, o: number) => number };
+const PLY_BASE = {
   int8: { size: 1, read: (v, o) => v.getInt8(o) },
-  uchar: { size: 1, read: (v, o) => v.getUint8(o) },
   uint8: { size: 1, read: (v, o) => v.getUint8(o) },
-  short: { size: 2, read: (v, o) => v.getInt16(o, true) },
   int16: { size: 2, read: (v, o) => v.getInt16(o, true) },
-  ushort: { size: 2, read: (v, o) => v.getUint16(o, true) },
   uint16: { size: 2, read: (v, o) => v.getUint16(o, true) },
-  int: { size: 4, read: (v, o) => v.getInt32(o, true) },
   int32: { size: 4, read: (v, o) => v.getInt32(o, true) },
-  uint: { size: 4, read: (v, o) => v.getUint32(o, true) },
   uint32: { size: 4, read: (v, o) => v.getUint32(o, true) },
-  float: { size: 4, read: (v, o) => v.getFloat32(o, true) },
   float32: { size: 4, read: (v, o) => v.getFloat32(o, true) },
-  double: { size: 8, read: (v, o) => v.getFloat64(o, true) },
   float64: { size: 8, read: (v, o) => v.getFloat64(o, true) },
+} satisfies Record<string, PlyType>;
+/** PLY property types: the sized names and the classic aliases (char = int8, …). */
+const PLY_TYPES: Record<string, PlyType> = {
+  ...PLY_BASE,
+  char: PLY_BASE.int8, uchar: PLY_BASE.uint8, short: PLY_BASE.int16, ushort: PLY_BASE.uint16,
+  int: PLY_BASE.int32, uint: PLY_BASE.uint32, float: PLY_BASE.float32, double: PLY_BASE.float64,
 };
 
 interface PlyProp { name: string; type: string; countType?: string }
