@@ -34,13 +34,17 @@ export const writePoints = defineStage({
     binary: z.boolean().default(true).describe('PLY: binary_little_endian (true) or ascii'),
     layout: z.enum(['rows', 'columns']).default('rows').describe('TXT: one point per line, or one line per coordinate'),
     normals: z.boolean().default(true).describe('write normals when the cloud has them'),
+  }).refine((p) => p.format !== 'auto' || formatFromPath(p.path) !== undefined, {
+    // depends on params only, so validate reports it before anything runs (#18 item 3)
+    message: 'cannot tell the point format from the path\'s extension: end path with .ply, .csv, .txt or .xyz, or set format',
+    path: ['path'],
   }),
   operator: (p, ctx) =>
     concatMap(async (v) => {
       const cloud: PointCloud = v.kind === 'Alignment' ? v.aligned : v;
       const rel = p.path.replaceAll('{name}', cloud.name);
       const fmt = p.format !== 'auto' ? p.format : formatFromPath(rel);
-      if (!fmt) throw new InputError(`cannot tell the point format of '${rel}' from its extension`, 'end the path with .ply, .csv, .txt or .xyz, or set format');
+      if (!fmt) throw new InputError(`cannot tell the point format of '${rel}' from its extension`, 'end the path with .ply, .csv, .txt or .xyz, or set format'); // only when {name} hid it
       const normals = p.normals ? cloud.normals : undefined;
       const data = fmt === 'ply' ? formatPly(cloud.points, normals, { binary: p.binary, comment: `svdflow ${cloud.name}` })
         : fmt === 'csv' ? formatCsv(cloud.points, normals)
