@@ -13,6 +13,8 @@
  *   (the manifest) is written.
  */
 import { jsonReplacer } from './json.js';
+/** (defined in json.ts; re-exported for callers that import it from here) */
+export { jsonReplacer };
 import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
 import { mkdir, stat, writeFile, unlink } from 'node:fs/promises';
 import { existsSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';

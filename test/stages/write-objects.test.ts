@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
 import { ComponentLabeler, foregroundFraction } from '../../src/core/video/components.js';
-import { synthFrame } from '../../src/core/video/synth.js';
+import { synthFrame } from '../fixtures/synth-video.js';
 import { writeObjects } from '../../src/stages/write-objects.js';
 import { lastValueFrom, from, toArray } from 'rxjs';
 
