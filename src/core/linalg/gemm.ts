@@ -12,6 +12,7 @@
 import { Matrix } from './matrix.js';
 import { LinalgError } from './errors.js';
 import { wasmGemm } from './wasm/kernel.js';
+import { runParts, teamAvailable, teamHelpers, type TeamOperand, type TeamPart } from './team.js';
 
 export interface GemmOptions {
   transA?: boolean;
@@ -115,7 +116,63 @@ export function gemmBackend(): 'wasm' | 'js' {
   return GEMM_BACKEND === 'wasm' && wasmGemm(MC, KC, NC) ? 'wasm' : 'js';
 }
 
+/** Products with at least this many multiply-adds (m n k) are split across the thread team. */
+export let PARALLEL_MIN = 1 << 22;
+export function setParallelMin(v: number): void { PARALLEL_MIN = v; }
+
+/** C's values must be in shared memory for helpers to write them; A and B are copied there if not. */
+function parallelOk(C: Matrix, m: number, n: number, k: number): boolean {
+  return m * n * k >= PARALLEL_MIN && C.data.buffer instanceof SharedArrayBuffer && teamAvailable();
+}
+
+const operand = (M: Matrix): TeamOperand => {
+  if (M.data.buffer instanceof SharedArrayBuffer) return { data: M.data, rows: M.rows, cols: M.cols, offset: M.offset, stride: M.stride };
+  const data = new Float64Array(new SharedArrayBuffer(M.rows * M.cols * 8));
+  for (let i = 0; i < M.rows; i++) data.set(M.data.subarray(M.offset + i * M.stride, M.offset + i * M.stride + M.cols), i * M.cols);
+  return { data, rows: M.rows, cols: M.cols, offset: 0, stride: M.cols };
+};
+const asMatrix = (o: TeamOperand) => new Matrix(o.rows, o.cols, o.data, o.offset, o.stride);
+const sub = (o: TeamOperand, r0: number, r1: number, c0: number, c1: number): TeamOperand => ({ data: o.data, rows: r1 - r0, cols: c1 - c0, offset: o.offset + r0 * o.stride + c0, stride: o.stride });
+
+/**
+ * Splits C into (helpers + 1) column blocks (or row blocks when C is tall) on 4-aligned
+ * boundaries, or with `bounds` given, into those column blocks with rows 0..j1 only (the
+ * upper triangle of a Gram product), and runs them on the thread team. Each element is summed
+ * exactly as by the one-thread kernel.
+ */
+function parallelBlocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, bounds?: number[]): void {
+  const a = operand(A), b = operand(B), c = operand(C);
+  const T = teamHelpers() + 1;
+  const parts: TeamPart[] = [];
+  const byCols = bounds !== undefined || n >= m;
+  const len = byCols ? n : m;
+  const cuts = bounds ?? Array.from({ length: T + 1 }, (_, i) => (i === T ? len : Math.round((len * i) / T / 4) * 4));
+  for (let i = 0; i < cuts.length - 1; i++) {
+    const x0 = cuts[i]!, x1 = cuts[i + 1]!;
+    if (x1 <= x0) continue;
+    if (byCols) {
+      const rows = bounds ? x1 : m; // Gram: rows 0..j1 of the column block
+      parts.push({ A: tA ? sub(a, 0, k, 0, rows) : sub(a, 0, rows, 0, k), B: tB ? sub(b, x0, x1, 0, k) : sub(b, 0, k, x0, x1), C: sub(c, 0, rows, x0, x1), m: rows, n: x1 - x0, k, tA, tB, alpha });
+    } else {
+      parts.push({ A: tA ? sub(a, 0, k, x0, x1) : sub(a, x0, x1, 0, k), B: b, C: sub(c, x0, x1, 0, n), m: x1 - x0, n, k, tA, tB, alpha });
+    }
+  }
+  runParts(parts, (p) => gemmPart(asMatrix(p.A), asMatrix(p.B), asMatrix(p.C), p.m, p.n, p.k, p.tA, p.tB, p.alpha));
+}
+
+/** One part of a split product (thread team helpers and the caller's own share): the one-thread kernel. */
+export function gemmPart(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+  if (m === 0 || n === 0) return;
+  if (m * n * k <= 32768 || m < 4 || n < 4) small(A, B, C, m, n, k, tA, tB, alpha);
+  else sequential(A, B, C, m, n, k, tA, tB, alpha);
+}
+
 function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
+  if (!upperOnly && parallelOk(C, m, n, k)) { parallelBlocked(A, B, C, m, n, k, tA, tB, alpha); return; }
+  sequential(A, B, C, m, n, k, tA, tB, alpha, upperOnly);
+}
+
+function sequential(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
   if (GEMM_BACKEND === 'wasm') {
     const w = wasmGemm(MC, KC, NC);
     if (w) { blockedWasm(w, A, B, C, m, n, k, tA, tB, alpha); return; }
@@ -340,7 +397,16 @@ export function gramMatrix(A: Matrix, rowsGram = false): Matrix {
   const C = new Matrix(n, n);
   if (n === 0 || k === 0) return C;
   if (n < 8 || n * n * k <= 32768) return rowsGram ? gemm(A, A, { transB: true }) : gemm(A, A, { transA: true });
-  blocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, true);
+  if (parallelOk(C, n, n, k)) {
+    // column blocks [j0, j1) with rows 0..j1, cut so that each has about the same area
+    const T = teamHelpers() + 1;
+    const bounds = [0];
+    for (let i = 1; i < T; i++) bounds.push(Math.min(n, Math.round((n * Math.sqrt(i / T)) / 4) * 4));
+    bounds.push(n);
+    parallelBlocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, bounds);
+  } else {
+    blocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, true);
+  }
   const c = C.data;
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c[i * n + j] = c[j * n + i]!;
   return C;

@@ -5,7 +5,8 @@
  *
  * Storage order everywhere: ROW-major, element (i, j) at data[offset + i*stride + j].
  */
-export { Matrix } from './matrix.js';
+export { Matrix, setSharedAllocation } from './matrix.js';
+export { startTeam, stopTeam, teamReady, teamHelpers } from './team.js';
 export { LinalgError, assertFinite } from './errors.js';
 export { gemm, matmul, matTmul, matmulT, frobeniusNormSq, gramMatrix, setGemmBackend, gemmBackend, type GemmOptions } from './gemm.js';
 export { qr, qrFactor, applyReflectorsLeft, type Reflectors } from './householder.js';

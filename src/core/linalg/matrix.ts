@@ -6,6 +6,22 @@
  * Column views are not expressible with a row stride alone; kernels that need
  * a column take the matrix and a column index instead.
  */
+let sharedMin = Infinity;
+
+/**
+ * New matrices of at least `minValues` values get SharedArrayBuffer-backed storage, so that the
+ * thread team (team.ts) and the compute pool share them without copies; `false` turns it off
+ * (the default: plain ArrayBuffers). The compute pool's workers turn it on.
+ */
+export function setSharedAllocation(minValues: number | false): void {
+  sharedMin = minValues === false ? Infinity : Math.max(0, minValues);
+}
+
+/** A zero-filled Float64Array of n values, shared when large and shared allocation is on. */
+export function newDoubles(n: number): Float64Array {
+  return n >= sharedMin ? new Float64Array(new SharedArrayBuffer(n * 8)) : new Float64Array(n);
+}
+
 export class Matrix {
   readonly rows: number;
   readonly cols: number;
@@ -21,7 +37,7 @@ export class Matrix {
     this.cols = cols;
     this.offset = offset;
     this.stride = stride;
-    this.data = data ?? new Float64Array(rows * cols);
+    this.data = data ?? newDoubles(rows * cols);
     const need = rows === 0 || cols === 0 ? 0 : offset + (rows - 1) * stride + cols;
     if (this.data.length < need) {
       throw new RangeError(`Matrix ${rows}x${cols} (stride ${stride}, offset ${offset}) needs ${need} values, got ${this.data.length}`);

@@ -2,9 +2,13 @@
  * The compute pool's worker (run by piscina in a worker thread): imports the task's module
  * (cached), calls the named export with the decoded arguments, and returns the result with
  * every typed array's buffer moved, not copied (Piscina's Transferable protocol).
- * A task function may be synchronous (a whole SVD) or async.
+ * A task function may be synchronous (a whole SVD) or async. Large matrices made inside a task
+ * are SharedArrayBuffer-backed and come back shared, not copied.
  */
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
+import { setSharedAllocation } from '../linalg/matrix.js';
+import { startTeam } from '../linalg/team.js';
 import { decode, encodeResult } from './codec.js';
 import { encodeError, type EncodedError } from './errors.js';
 
@@ -15,6 +19,13 @@ export interface TaskMessage {
 }
 
 type Reply = { ok: unknown } | { error: EncodedError };
+
+// Inside a task the GEMM-bound phases fan out over a thread team (linalg/team.ts): matrices of
+// 16 Ki values or more live in shared memory, and cores - 1 helpers (SVDFLOW_TEAM overrides)
+// wait for parts. Helpers are idle (blocked) between products, and end with this thread.
+setSharedAllocation(1 << 14);
+const team = Number(process.env.SVDFLOW_TEAM ?? availableParallelism() - 1);
+startTeam(Number.isInteger(team) && team > 0 ? team : 0);
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 

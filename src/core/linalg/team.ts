@@ -1,0 +1,113 @@
+/**
+ * A thread team for synchronous fan-out INSIDE one computation (GEMM and the GEMM-bound
+ * phases of an SVD: Householder back-transformation, QR trailing updates, randomized
+ * sketches, Gram products). The calling thread splits C into parts, posts all parts but its
+ * own to helper threads, computes its own, then blocks in Atomics.wait until the helpers'
+ * counter reaches zero. Operands are SharedArrayBuffer-backed (see matrix.ts, shared
+ * allocation), so helpers read A and B and write their block of C in place: no copies, and
+ * each element of C is summed in the same order as by the one-thread kernel, so results are
+ * identical to the last bit (test/linalg/team.test.ts).
+ *
+ * Off by default: the synchronous linalg API stays single-threaded for library users. The
+ * compute pool's workers start a team (startTeam) sized to the cores. Helpers that are not
+ * yet online are skipped (never waited for), and a helper that fails sets a flag the caller
+ * turns into an error.
+ */
+import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/** ctrl[0] pending parts, ctrl[1] error flag, ctrl[2 + i] helper i online */
+let ctrl: Int32Array | undefined;
+let helpers: Worker[] = [];
+
+export interface TeamOperand { data: Float64Array; rows: number; cols: number; offset: number; stride: number }
+export interface TeamPart { A: TeamOperand; B: TeamOperand; C: TeamOperand; m: number; n: number; k: number; tA: boolean; tB: boolean; alpha: number }
+
+function helperUrl(): URL {
+  const self = import.meta.url;
+  const url = self.replace(/team\.(ts|js)$/, 'team-worker.$1');
+  if (!url.endsWith('.ts')) return new URL(url);
+  // running from the TypeScript sources (tests, benchmarks): the compiled twin under dist/
+  const path = fileURLToPath(url);
+  const i = path.lastIndexOf('/src/');
+  const js = `${path.slice(0, i)}/dist${path.slice(i, -3)}.js`;
+  if (i < 0 || !existsSync(js)) throw new Error(`the linalg thread team runs compiled code, but ${js} is missing: run npm run build`);
+  return pathToFileURL(js);
+}
+
+/** Starts `n` helper threads (replacing a running team). n = 0 stops the team. */
+export function startTeam(n: number): void {
+  stopTeam();
+  if (!(n > 0)) return;
+  ctrl = new Int32Array(new SharedArrayBuffer(4 * (2 + n)));
+  const url = helperUrl();
+  for (let i = 0; i < n; i++) {
+    const w = new Worker(url, { workerData: { ctrl, index: i } });
+    w.unref();
+    w.on('error', () => { if (ctrl) Atomics.store(ctrl, 2 + i, 0); });
+    helpers.push(w);
+  }
+}
+
+/** Ends the helper threads. */
+export function stopTeam(): void {
+  for (const w of helpers) void w.terminate();
+  helpers = [];
+  ctrl = undefined;
+}
+
+/** Helpers online now (0 without a team). */
+export function teamHelpers(): number {
+  if (!ctrl) return 0;
+  let k = 0;
+  for (let i = 0; i < helpers.length; i++) if (Atomics.load(ctrl, 2 + i) === 1) k++;
+  return k;
+}
+
+/** Waits (asynchronously) until every helper is online; for tests and benchmarks. */
+export async function teamReady(timeoutMs = 10_000): Promise<boolean> {
+  const t0 = Date.now();
+  while (teamHelpers() < helpers.length) {
+    if (Date.now() - t0 > timeoutMs) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
+let busy = false;
+let helperParts = 0;
+
+/** Parts computed by helper threads since start (a test's control that the split happened). */
+export function teamStats(): { helperParts: number } {
+  return { helperParts };
+}
+
+/**
+ * Runs `parts[1..]` on helpers and `own(parts[0])` here, returns when all are done. The
+ * caller chose at most teamHelpers() + 1 parts. Re-entrant calls (a part that itself calls
+ * GEMM) run sequentially.
+ */
+export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
+  const c = ctrl!;
+  const online: number[] = [];
+  for (let i = 0; i < helpers.length && online.length < parts.length - 1; i++) if (Atomics.load(c, 2 + i) === 1) online.push(i);
+  if (busy || online.length < parts.length - 1) { for (const p of parts) own(p); return; }
+  busy = true;
+  try {
+    Atomics.store(c, 0, online.length);
+    Atomics.store(c, 1, 0);
+    online.forEach((h, j) => helpers[h]!.postMessage(parts[j + 1]));
+    helperParts += online.length;
+    own(parts[0]!);
+    for (let v = Atomics.load(c, 0); v !== 0; v = Atomics.load(c, 0)) Atomics.wait(c, 0, v, 1000);
+    if (Atomics.load(c, 1) !== 0) throw new Error('linalg thread team: a helper failed');
+  } finally {
+    busy = false;
+  }
+}
+
+/** True when the team can take work (a team is running and not already busy). */
+export function teamAvailable(): boolean {
+  return ctrl !== undefined && !busy && teamHelpers() > 0;
+}

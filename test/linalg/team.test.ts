@@ -1,0 +1,75 @@
+/**
+ * The linalg thread team (src/core/linalg/team.ts): GEMM-bound phases split across threads
+ * give results identical to the last bit to the one-thread kernels (each element is summed in
+ * the same order), for every transposition, Gram products and whole SVDs (exact with
+ * back-transformation, randomized sketches), with the WebAssembly and the pure-TS kernels.
+ * Control: the split really happens (the parts' counter sees work on the helper).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Matrix, gemm, gramMatrix, svd, setGemmBackend } from '../../src/core/linalg/index.js';
+import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
+import { startTeam, stopTeam, teamReady, teamStats } from '../../src/core/linalg/team.js';
+import { setParallelMin } from '../../src/core/linalg/gemm.js';
+
+function filled(m: number, n: number, seed: number): Matrix {
+  const A = new Matrix(m, n);
+  let x = seed;
+  for (let i = 0; i < A.data.length; i++) { x = (x * 16807) % 2147483647; A.data[i] = x / 2147483647 - 0.5; }
+  return A;
+}
+
+const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+
+/** Runs `f` without the team (plain arrays), then with it (shared arrays), returns both. */
+async function both<T>(f: () => T): Promise<[T, T, number]> {
+  stopTeam();
+  setSharedAllocation(false);
+  const seq = f();
+  setSharedAllocation(1024);
+  startTeam(1);
+  expect(await teamReady()).toBe(true);
+  const before = teamStats().helperParts;
+  const par = f();
+  const parts = teamStats().helperParts - before;
+  stopTeam();
+  setSharedAllocation(false);
+  return [seq, par, parts];
+}
+
+beforeAll(() => setParallelMin(1 << 16));
+afterAll(() => { stopTeam(); setSharedAllocation(false); setParallelMin(1 << 22); setGemmBackend('wasm'); });
+
+describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
+  beforeAll(() => setGemmBackend(backend));
+
+  it('GEMM in all four transpositions, alpha and beta, equals the one-thread result bit for bit', async () => {
+    const A = filled(150, 90, 1), B = filled(90, 130, 2), At = A.transpose(), Bt = B.transpose();
+    const C0 = filled(150, 130, 3);
+    const run = () => {
+      const shareA = new Matrix(A.rows, A.cols); shareA.data.set(A.data);
+      const C = new Matrix(150, 130); C.data.set(C0.data);
+      return [gemm(A, B), gemm(At, B, { transA: true }), gemm(A, Bt, { transB: true }), gemm(At, Bt, { transA: true, transB: true, alpha: -0.5 }), gemm(shareA, B, { C, beta: 0.25, alpha: 2 })].map((M) => M.data);
+    };
+    const [seq, par, parts] = await both(run);
+    expect(parts).toBeGreaterThanOrEqual(5); // control: the helper computed a part of each product
+    seq.forEach((s, i) => expect(same(s, par[i]!), `product ${i}`).toBe(true));
+  });
+
+  it('tall products split by rows; a Gram product by balanced column blocks', async () => {
+    const T = filled(900, 40, 4), W = filled(40, 60, 5), G = filled(3000, 70, 6);
+    const [seq, par, parts] = await both(() => [gemm(T, W).data, gramMatrix(G).data, gramMatrix(G.transpose(), true).data]);
+    expect(parts).toBeGreaterThanOrEqual(3);
+    seq.forEach((s, i) => expect(same(s, par[i]!), `product ${i}`).toBe(true));
+  });
+
+  it('exact and randomized SVDs are identical with and without the team', async () => {
+    const A = filled(260, 200, 7);
+    const [seq, par, parts] = await both(() => [svd(A), svd(A, { solver: 'randomized', rank: 12 })]);
+    expect(parts).toBeGreaterThan(0);
+    for (let i = 0; i < 2; i++) {
+      expect(same(seq[i]!.s, par[i]!.s)).toBe(true);
+      expect(same(seq[i]!.U.data, par[i]!.U.data)).toBe(true);
+      expect(same(seq[i]!.V.data, par[i]!.V.data)).toBe(true);
+    }
+  });
+});
