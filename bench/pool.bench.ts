@@ -1,0 +1,150 @@
+/**
+ * Issue #15 (compute pool, cancellation, cores): the SVD goal rows through the compute pool vs
+ * NumPy/scikit-learn (bench/peers/pool.py) in the same run, the main thread's event-loop delay
+ * during heavy stages (perf_hooks.monitorEventLoopDelay; pooled vs the same stage run in the
+ * main thread), and the time from SIGINT to exit of a CLI run interrupted mid-SVD (4000x4000).
+ * The load average is recorded with the numbers: the machine is shared.
+ */
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir, loadavg, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { lastValueFrom, of, map } from 'rxjs';
+import sharp from 'sharp';
+import { runPeer, timeMs, report, sharedData, ROOT, type BenchRow } from './lib.js';
+import { Matrix, svd, randomizedSvd, matmulT, frobeniusNormSq, seededRandom } from '../src/core/linalg/index.js';
+import { tasks } from '../src/core/pool/tasks/linalg.js';
+import { closePool, setPoolThreads, poolThreads } from '../src/core/pool/index.js';
+import { load } from '../src/stages/load.js';
+import { normalize } from '../src/stages/normalize.js';
+import { stack } from '../src/stages/stack.js';
+import { center } from '../src/stages/center.js';
+import { svd as svdStage } from '../src/stages/svd.js';
+import { align } from '../src/stages/align.js';
+import type { ImageBatch, MatrixValue, Image, PointCloud } from '../src/core/ports.js';
+
+const RANK = 35, OVERSAMPLE = 10, POWER = 4;
+const notes: string[] = [];
+const load0 = loadavg();
+
+async function loadTurtle(): Promise<Matrix> {
+  const p = sharedData('seed/turtle.JPG');
+  const A = new Matrix(700, 1028);
+  if (!p) {
+    notes.push('turtle.JPG absent: a synthetic 700x1028 matrix');
+    const g = seededRandom(1);
+    for (let i = 0; i < A.data.length; i++) A.data[i] = 128 + 40 * Math.sin(i / 997) + 20 * g.gaussian();
+    return A;
+  }
+  const buf = await sharp(p).greyscale().resize(1028, 700, { fit: 'fill' }).raw().toBuffer();
+  for (let i = 0; i < A.data.length; i++) A.data[i] = buf[i]!;
+  return A;
+}
+
+const A = await loadTurtle();
+const batch = (await lastValueFrom(load({ path: join(ROOT, 'data', 'stamps') }).pipe(map((v) => v as ImageBatch), normalize({ by: 'dtype' })))) as ImageBatch;
+const Xv = (await lastValueFrom(of(batch).pipe(stack(), center({ mode: 'row' })))) as MatrixValue;
+const X = Xv.matrix;
+
+const dir = mkdtempSync(join(tmpdir(), 'svdflow-pool-'));
+writeFileSync(join(dir, 'turtle.f64'), new Uint8Array(A.data.buffer));
+writeFileSync(join(dir, 'stamps.f64'), new Uint8Array(X.data.buffer, X.data.byteOffset, X.data.byteLength));
+writeFileSync(join(dir, 'meta.json'), JSON.stringify({ turtle: [A.rows, A.cols], stamps: [X.rows, X.cols], rank: RANK, oversample: OVERSAMPLE, powerIterations: POWER }));
+interface Peer { numpy: string; svd_ms: number; rsvd_ms: number; rsvd_err: number; gram_ms: number }
+let peer: Peer;
+try {
+  peer = runPeer<Peer>('pool.py', [dir]);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function relErr(M: Matrix, U: Matrix, s: Float64Array, V: Matrix): number {
+  const US = U.clone();
+  for (let i = 0; i < US.rows; i++) for (let j = 0; j < US.cols; j++) US.data[i * US.cols + j]! *= s[j]!;
+  const R = matmulT(US, V);
+  let e = 0;
+  for (let i = 0; i < M.data.length; i++) e += (M.data[i]! - R.data[i]!) ** 2;
+  return Math.sqrt(e / frobeniusNormSq(M));
+}
+
+const rows: BenchRow[] = [];
+const P = `NumPy ${peer.numpy}`;
+const row = (c: string, ms: number, peerMs: number, peerName: string, goal: number, note?: string): BenchRow =>
+  ({ case: c, metric: 'time (ms, median)', svdflow: ms, peer: peerMs, peerName, ratio: ms / peerMs, goal: `<= ${goal}x`, met: ms / peerMs <= goal, ...(note ? { note } : {}) });
+
+// 1. the goal rows through the pool (operands copied to shared memory, results moved back)
+const tSvdPool = await timeMs(() => tasks.run('svd', [A, { solver: 'exact' }]), 5, 1);
+const tSvdHere = await timeMs(() => svd(A, { solver: 'exact' }), 3, 1);
+rows.push(row('thin SVD 700x1028 (turtle), in the compute pool', tSvdPool, peer.svd_ms, `${P} gesdd`, 1.5, `same SVD in the calling thread: ${tSvdHere.toFixed(0)} ms`));
+const rOpts = { solver: 'randomized' as const, rank: RANK, oversample: OVERSAMPLE, powerIterations: POWER, seed: 0 };
+const tRPool = await timeMs(() => tasks.run('svd', [A, rOpts]), 7, 1);
+const rs = randomizedSvd(A, RANK, rOpts);
+const rErr = relErr(A, rs.U, rs.s, rs.V);
+rows.push(row(`randomized rank ${RANK} of 700x1028, in the compute pool`, tRPool, peer.rsvd_ms, 'sklearn randomized_svd', 1.5, `relative error ${rErr.toFixed(6)} vs sklearn ${peer.rsvd_err.toFixed(6)}`));
+const gOpts = { solver: 'gram' as const, rank: X.cols - 1 };
+const tGPool = await timeMs(() => tasks.run('svd', [X, gOpts]), 21, 3);
+const tGHere = await timeMs(() => svd(X, gOpts), 21, 3);
+rows.push(row(`stamps ${X.rows}x${X.cols} Gram route, in the compute pool`, tGPool, peer.gram_ms, `${P} XᵀX + eigh`, 1.5, `in the calling thread: ${tGHere.toFixed(1)} ms (the thread hop and the 12 MB copy into shared memory cost the difference)`));
+
+// 2. event-loop delay of the main thread during heavy stages: pooled vs in the main thread
+async function maxDelay(fn: () => Promise<unknown>): Promise<number> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  await fn();
+  await new Promise((r) => setTimeout(r, 20)); // the turn after a blocking stage records its delay
+  h.disable();
+  return h.max / 1e6;
+}
+const img: Image = { kind: 'Image', name: 'turtle', width: 1028, height: 700, color: 'gray', planes: [A], range: [0, 255] };
+const svdRun = () => lastValueFrom(of(img).pipe(svdStage({ solver: 'exact' })));
+await svdRun();
+const gen = seededRandom(3);
+const N = 200_000;
+const tgt = new Matrix(N, 3);
+for (let i = 0; i < tgt.data.length; i++) tgt.data[i] = gen.next();
+const src = new Matrix(N, 3);
+const c = Math.cos(0.05), s = Math.sin(0.05);
+for (let i = 0; i < N; i++) { const x = tgt.get(i, 0), y = tgt.get(i, 1); src.set(i, 0, c * x - s * y + 0.01); src.set(i, 1, s * x + c * y); src.set(i, 2, tgt.get(i, 2)); }
+const cloud = (name: string, points: Matrix): PointCloud => ({ kind: 'PointCloud', name, points });
+const icpRun = () => lastValueFrom(of(cloud('src', src)).pipe(align({ method: 'icp', maxCorrespondenceDistance: 0.05 }, { sides: { target: cloud('tgt', tgt) } })));
+const dIdle = await maxDelay(() => new Promise((r) => setTimeout(r, 3000)));
+const dSvdPool = await maxDelay(svdRun);
+const dIcpPool = await maxDelay(icpRun);
+const threads = poolThreads();
+await setPoolThreads(0);
+const dSvdMain = await maxDelay(svdRun);
+const dIcpMain = await maxDelay(icpRun);
+await setPoolThreads(threads);
+const dRow = (cse: string, pooled: number, main: number): BenchRow => ({ case: cse, metric: 'max event-loop delay (ms)', svdflow: pooled, peer: main, peerName: 'same stage in the main thread', ratio: pooled / main, goal: '<= 50 ms', met: pooled <= 50 });
+rows.push(dRow('main thread blocked during the svd stage, 700x1028 exact', dSvdPool, dSvdMain));
+rows.push({ case: 'control: event-loop delay of an idle main thread for 3 s (scheduling on the shared machine)', metric: 'max event-loop delay (ms)', svdflow: dIdle, peer: NaN, peerName: '(none)', ratio: NaN });
+rows.push(dRow(`main thread blocked during the align stage, ICP of ${N / 1000}k points`, dIcpPool, dIcpMain));
+
+// 3. Ctrl-C during a 4000x4000 SVD through the CLI: time from SIGINT to exit
+const tmp = mkdtempSync(join(tmpdir(), 'svdflow-pool-cli-'));
+try {
+  const n = 4000;
+  const px = Buffer.alloc(n * n);
+  const g2 = seededRandom(5);
+  for (let i = 0; i < px.length; i++) px[i] = Math.floor(g2.next() * 256);
+  await sharp(px, { raw: { width: n, height: n, channels: 1 } }).png({ compressionLevel: 1 }).toFile(join(tmp, 'big.png'));
+  writeFileSync(join(tmp, 'big.yaml'), 'name: big\nsteps:\n  - { id: img, stage: load, params: { path: big.png, mode: gray } }\n  - { id: f, stage: svd }\n  - { id: j, stage: write-json, params: { path: f.json } }\n');
+  const cli = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+  const ms = await new Promise<number>((resolve, reject) => {
+    const ch = spawn(process.execPath, [cli, 'run', 'big.yaml', '--out', 'out', '--log-level', 'info', '--log-json', '--no-progress'], { cwd: tmp });
+    let err = '', t = 0;
+    ch.stderr.on('data', (d: Buffer) => { err += d; if (!t && /"msg":"svd started"/.test(err)) { t = -1; setTimeout(() => { t = performance.now(); ch.kill('SIGINT'); }, 1500); } });
+    ch.on('error', reject);
+    ch.on('exit', (code) => (code === 130 ? resolve(performance.now() - t) : reject(new Error(`exit ${code}: ${err.slice(-300)}`))));
+  });
+  rows.push({ case: 'SIGINT 1.5 s into an SVD of 4000x4000 (CLI): signal to exit', metric: 'time (ms)', svdflow: ms, peer: NaN, peerName: '(no peer)', ratio: NaN, goal: '<= 1000 ms', met: ms <= 1000, note: 'exit code 130, nothing written' });
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+await closePool();
+
+const load1 = loadavg();
+notes.push(`Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at the end ${load1.map((x) => x.toFixed(2)).join(' / ')}, on ${availableParallelism()} cores: the machine was shared with other jobs, so both svdflow and the peer (OpenBLAS on every core) got less than the cores; ratios at a quiet moment differ.`);
+notes.push('Pool: piscina worker threads (one per core). Operands go in as SharedArrayBuffer-backed arrays (copied once from a plain array, in slices of 4 MiB so the event loop keeps turning), results come back with their buffers moved. Event-loop delay: the largest gap between event-loop turns while the stage ran (monitorEventLoopDelay, 5 ms resolution); the peer column is the same stage with SVDFLOW_THREADS=0 (in the main thread), as before this issue.');
+report('pool', 'Compute pool (#15): SVD goals through the pool, main-thread delay, Ctrl-C latency', rows, notes);
