@@ -91,6 +91,7 @@ rows.push(row(`stamps ${X.rows}x${X.cols} Gram route, in the compute pool`, tGPo
 async function maxDelay(fn: () => Promise<unknown>): Promise<number> {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
+  await new Promise((r) => setTimeout(r, 20)); // the histogram times gaps from its first turn: start measuring before fn
   await fn();
   await new Promise((r) => setTimeout(r, 20)); // the turn after a blocking stage records its delay
   h.disable();
@@ -146,5 +147,5 @@ await closePool();
 
 const load1 = loadavg();
 notes.push(`Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at the end ${load1.map((x) => x.toFixed(2)).join(' / ')}, on ${availableParallelism()} cores: the machine was shared with other jobs, so both svdflow and the peer (OpenBLAS on every core) got less than the cores; ratios at a quiet moment differ.`);
-notes.push('Pool: piscina worker threads (one per core). Operands go in as SharedArrayBuffer-backed arrays (copied once from a plain array, in slices of 4 MiB so the event loop keeps turning), results come back with their buffers moved. Event-loop delay: the largest gap between event-loop turns while the stage ran (monitorEventLoopDelay, 5 ms resolution); the peer column is the same stage with SVDFLOW_THREADS=0 (in the main thread), as before this issue.');
+notes.push('Pool: piscina worker threads (one per core). Operands go in as SharedArrayBuffer-backed arrays (copied once from a plain array, in slices of 1 MiB so the event loop keeps turning), results come back with their buffers moved. Event-loop delay: the largest gap between event-loop turns while the stage ran (monitorEventLoopDelay, 5 ms resolution); the peer column is the same stage with SVDFLOW_THREADS=0 (in the main thread), as before this issue.');
 report('pool', 'Compute pool (#15): SVD goals through the pool, main-thread delay, Ctrl-C latency', rows, notes);

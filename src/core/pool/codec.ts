@@ -21,8 +21,8 @@ export interface EncodedMatrix {
   stride: number;
 }
 
-/** Copying more than this many doubles yields to the event loop between slices (~4 ms each). */
-const SLICE = 1 << 19;
+/** Copying more than this many doubles (1 MiB) yields to the event loop between slices. */
+const SLICE = 1 << 17;
 
 const isPlain = (v: unknown): v is Record<string, unknown> => {
   if (v === null || typeof v !== 'object') return false;
