@@ -30,6 +30,20 @@ const isPlain = (v: unknown): v is Record<string, unknown> => {
   return p === Object.prototype || p === null;
 };
 
+/**
+ * A Matrix, by shape rather than class: a worker (or a second copy of the package) may hold
+ * another instance of the Matrix class, so `instanceof` alone would let one pass as a plain object.
+ */
+export function isMatrix(v: unknown): v is Matrix {
+  if (v instanceof Matrix) return true;
+  if (v === null || typeof v !== 'object') return false;
+  const m = v as Partial<Matrix>;
+  return m.data instanceof Float64Array && typeof m.rows === 'number' && typeof m.cols === 'number' && typeof m.offset === 'number' && typeof m.stride === 'number' && typeof (m as Matrix).clone === 'function';
+}
+
+type MatrixShape = Pick<Matrix, 'rows' | 'cols' | 'data' | 'offset' | 'stride'>;
+const asMatrix = (v: MatrixShape): Matrix => (v instanceof Matrix ? v : new Matrix(v.rows, v.cols, v.data, v.offset, v.stride));
+
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
 /** A SharedArrayBuffer-backed contiguous copy of M's values (yields between slices). */
@@ -54,6 +68,9 @@ async function sharedCopy(M: Matrix): Promise<Float64Array> {
 
 /** Arguments for a pool task: matrices shared (SharedArrayBuffer), the rest walked or cloned. */
 export async function encodeArgs(v: unknown): Promise<unknown> {
+  if (isMatrix(v)) {
+    v = asMatrix(v as Matrix);
+  }
   if (v instanceof Matrix) {
     if (v.data.buffer instanceof SharedArrayBuffer) return { $matrix: 1, rows: v.rows, cols: v.cols, data: v.data, offset: v.offset, stride: v.stride } satisfies EncodedMatrix;
     return { $matrix: 1, rows: v.rows, cols: v.cols, data: await sharedCopy(v), offset: 0, stride: v.cols } satisfies EncodedMatrix;
@@ -87,8 +104,9 @@ function movable<T extends ArrayBufferView>(a: T, transfer: Set<ArrayBuffer>): T
 
 /** A task's result: matrices made contiguous, every typed array's buffer listed for transfer. */
 export function encodeResult(v: unknown, transfer: Set<ArrayBuffer>): unknown {
-  if (v instanceof Matrix) {
-    const M = v.isContiguous ? v : v.clone();
+  if (isMatrix(v)) {
+    const A = asMatrix(v);
+    const M = A.isContiguous ? A : A.clone();
     return { $matrix: 1, rows: M.rows, cols: M.cols, data: movable(M.data, transfer), offset: 0, stride: M.cols } satisfies EncodedMatrix;
   }
   if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return movable(v, transfer);

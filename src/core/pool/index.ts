@@ -123,6 +123,9 @@ async function getPool(): Promise<Piscina> {
       minThreads: 0,
       maxThreads: n,
       idleTimeout: 10_000,
+      // plain Node in the workers: they run compiled code; a parent's loaders (tsx, vitest) would
+      // load the task modules a second time, with a second Matrix class
+      execArgv: [],
       // a worker blocked in Atomics.wait between tasks could not run async task code (video)
       atomics: 'disabled',
     });
