@@ -360,10 +360,17 @@ const ERRNO_HINTS: Record<string, string> = {
   ENAMETOOLONG: 'use shorter file names',
 };
 
+function printable(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\x00-\x08\x0b-\x1f\x7f\x9b]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 export function reportError(e: unknown, debug: boolean): number {
+  // control characters (terminal escape sequences from file names or YAML) are shown as \xNN, never sent to the terminal
+  const print = (t: string) => process.stderr.write(printable(t));
   if (e instanceof SvdflowError) {
-    process.stderr.write(`svdflow: ${e instanceof ValidationError ? '' : 'error: '}${e.text}\n`);
-    if (debug && e.cause instanceof Error && e.cause.stack) process.stderr.write(`${e.cause.stack}\n`);
+    print(`svdflow: ${e instanceof ValidationError ? '' : 'error: '}${e.text}\n`);
+    if (debug && e.cause instanceof Error && e.cause.stack) print(`${e.cause.stack}\n`);
     return e.exitCode;
   }
   const err = e as Error;
@@ -371,12 +378,12 @@ export function reportError(e: unknown, debug: boolean): number {
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
     // the system refused something (a full disk, permissions, a folder where a file was expected): not a bug
     const path = (e as NodeJS.ErrnoException).path;
-    process.stderr.write(`svdflow: error: ${err.message}\n  → ${ERRNO_HINTS[code] ?? 'check the paths and the disk'}${path ? ` (${path})` : ''}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    print(`svdflow: error: ${err.message}\n  → ${ERRNO_HINTS[code] ?? 'check the paths and the disk'}${path ? ` (${path})` : ''}\n`);
+    if (debug && err.stack) print(`${err.stack}\n`);
     return 1;
   }
-  process.stderr.write(`svdflow: unexpected error: ${err?.message ?? String(e)}\n  → this is a bug in svdflow; rerun with --log-level debug for the stack and report it\n`);
-  if (debug && err?.stack) process.stderr.write(`${err.stack}\n`);
+  print(`svdflow: unexpected error: ${err?.message ?? String(e)}\n  → this is a bug in svdflow; rerun with --log-level debug for the stack and report it\n`);
+  if (debug && err?.stack) print(`${err.stack}\n`);
   return 1;
 }
 

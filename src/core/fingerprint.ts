@@ -10,7 +10,8 @@
  */
 import { createHash } from 'node:crypto';
 import { openSync, readSync, closeSync, statSync, readdirSync, existsSync } from 'node:fs';
-import { resolve, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { resolveInputPath } from './data/locate.js';
 import type { ResolvedPipeline } from './pipeline.js';
 import { toPlain } from './json.js';
 
@@ -62,7 +63,7 @@ export function fingerprintOf(p: ResolvedPipeline): Fingerprint {
   for (const s of p.steps) {
     steps[s.id] = { stage: s.stage, input: s.input, inputs: s.sides, params: jsonText(s.params) };
     for (const f of s.def.inputFiles?.(s.params as never) ?? []) {
-      const abs = resolve(p.baseDir, f);
+      const abs = resolveInputPath(p.baseDir, f);
       const target = existsSync(abs) ? abs : dirname(abs);
       inputs[abs] = existsSync(target) ? fileId(target) : 'missing';
     }

@@ -80,6 +80,8 @@ export class OutputManager {
   private closed = false;
   /** folders this run created (removed again, when empty, if it fails) */
   private readonly madeDirs = new Set<string>();
+  /** input files of the run: never written */
+  private readonly inputs = new Set<string>();
   /** files replaced by commitAll, kept until finalize() (rollback() puts them back) */
   private replaced: Array<{ finalPath: string; backup?: string }> = [];
 
@@ -110,7 +112,13 @@ export class OutputManager {
     return p;
   }
 
+  /** Marks files as inputs of the run: an output naming one of them is refused. */
+  protect(paths: Iterable<string>): void {
+    for (const p of paths) this.inputs.add(resolve(p));
+  }
+
   private claim(finalPath: string, step: string): void {
+    if (this.inputs.has(finalPath)) throw new InputError(`output file ${finalPath} is an input of this run; writing it would destroy the input`, 'pass another --out, or give the output another name');
     const prev = this.claimed.get(finalPath);
     if (prev !== undefined && prev !== step) {
       throw new InputError(`two steps write the same file ${finalPath} ('${prev}' and '${step}')`, `give one of them another file name (e.g. its 'path' or 'prefix' param)`);

@@ -145,6 +145,14 @@ function parseSetValue(raw: string): unknown {
   }
 }
 
+/** longest string a substitution may produce (characters) */
+const MAX_SUBSTITUTED = 1024 * 1024;
+class SubstitutionTooLarge extends Error {
+  constructor(readonly path: PropertyKey[]) {
+    super('substitution too large');
+  }
+}
+
 function substitute(value: unknown, vars: Record<string, unknown>, path: PropertyKey[], onUnknown: (name: string, path: PropertyKey[]) => void): unknown {
   if (typeof value === 'string') {
     const whole = /^\$\{([^}]*)\}$/.exec(value);
@@ -156,6 +164,7 @@ function substitute(value: unknown, vars: Record<string, unknown>, path: Propert
       }
       return vars[name];
     }
+    let grown = 0;
     return value.replace(VAR_RE, (m, n: string) => {
       const name = n.trim();
       if (!own(vars, name)) {
@@ -163,7 +172,11 @@ function substitute(value: unknown, vars: Record<string, unknown>, path: Propert
         return m;
       }
       const v = vars[name];
-      return typeof v === 'string' ? v : JSON.stringify(v);
+      const text = typeof v === 'string' ? v : JSON.stringify(v);
+      grown += text.length;
+      // a short string of many ${big} would otherwise grow without bound (an expansion bomb)
+      if (grown > MAX_SUBSTITUTED) throw new SubstitutionTooLarge(path);
+      return text;
     });
   }
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, [...path, i], onUnknown));
@@ -496,7 +509,7 @@ function draftStep(raw: unknown, i: number, c: Checker): Draft | undefined {
   const def = registry.get(stage);
   if (!def) issues.push({ loc: where.at([...path, 'stage']), path: `steps[${i}].stage`, message: `unknown stage '${stage}'`, hint: `${suggestion(stage, registry.names(), 'stages')} (svdflow stages lists them)` });
   let id = step.id === undefined ? stage : step.id;
-  if (typeof id !== 'string' || !ID_RE.test(id) || RESERVED.has(id)) {
+  if (typeof id !== 'string' || !ID_RE.test(id) || RESERVED.has(id) || id.length > 100) {
     issues.push({ loc: where.at([...path, 'id']), path: `steps[${i}].id`, message: typeof id === 'string' && RESERVED.has(id) ? `'${id}' is not allowed as a step id` : `step id must be a name of letters, digits, _ and -, got ${describeValue(id)}`, hint: typeof id === 'string' && RESERVED.has(id) ? 'choose another id' : undefined });
     id = `#${i}`;
   }
@@ -555,7 +568,14 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, opts:
   const resolved: ResolvedStep[] = [];
   const writes = new Map<string, string>();
   drafts.forEach((d, n) => {
-    const params = substitute(d.rawParams, variables, ['steps', d.index, 'params'], onUnknownVar) as Record<string, unknown>;
+    let params: Record<string, unknown>;
+    try {
+      params = substitute(d.rawParams, variables, ['steps', d.index, 'params'], onUnknownVar) as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof SubstitutionTooLarge)) throw e;
+      c.issues.push({ loc: c.where.at(e.path), path: formatPath(e.path), message: `substituting variables makes this value longer than ${MAX_SUBSTITUTED} characters`, hint: 'use the variable fewer times, or a shorter value' });
+      return;
+    }
     if (!d.def) return;
     const def = d.def;
     wireMainInput(d, def, drafts[n - 1], byId, stepIds, c);
@@ -633,7 +653,15 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
   const path = ['steps', d.index];
   for (const f of def.inputFiles(parsed)) {
     const absF = resolveInputPath(baseDir, f);
-    if (existsSync(absF) || /[*?[]/.test(f)) continue;
+    if (existsSync(absF)) {
+      const st = fs.statSync(absF);
+      if (!st.isFile() && !st.isDirectory()) {
+        const key = Object.entries(params).find(([, v]) => v === f)?.[0];
+        c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input ${relative(process.cwd(), absF) || absF} is not a regular file or folder (a device, pipe or socket)`, hint: 'give a file or a folder: devices and pipes could be read forever' });
+      }
+      continue;
+    }
+    if (/[*?[]/.test(f)) continue;
     const key = Object.entries(params).find(([, v]) => v === f)?.[0];
     let hint = missingDataHint(f) ?? `paths are relative to the pipeline file's folder (${relative(process.cwd(), baseDir) || '.'})`;
     try {
@@ -687,11 +715,17 @@ function topoOrder(steps: ResolvedStep[], onCycle: (cycle: string[]) => void): R
   const deps = (s: ResolvedStep) => [s.input, ...Object.values(s.sides)].filter((x): x is string => !!x && byId.has(x));
   const indeg = new Map(steps.map((s) => [s.id, deps(s).length]));
   const users = new Map<string, string[]>();
-  for (const s of steps) for (const d of deps(s)) users.set(d, [...(users.get(d) ?? []), s.id]);
+  for (const s of steps) {
+    for (const d of deps(s)) {
+      const list = users.get(d);
+      if (list) list.push(s.id);
+      else users.set(d, [s.id]);
+    }
+  }
   const ready = steps.filter((s) => indeg.get(s.id) === 0).map((s) => s.id);
   const out: ResolvedStep[] = [];
-  while (ready.length) {
-    const id = ready.shift()!;
+  for (let head = 0; head < ready.length; head++) {
+    const id = ready[head]!;
     out.push(byId.get(id)!);
     for (const u of users.get(id) ?? []) {
       indeg.set(u, indeg.get(u)! - 1);

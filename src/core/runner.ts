@@ -17,7 +17,7 @@ import { jsonReplacer } from './json.js';
 export { jsonReplacer };
 import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
 import { mkdir, stat, writeFile, unlink } from 'node:fs/promises';
-import { existsSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
+import { existsSync, statSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createHash } from 'node:crypto';
 import { fingerprintOf, fingerprintChanges, type Fingerprint } from './fingerprint.js';
@@ -31,7 +31,7 @@ import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { confine, isUrl } from './confine.js';
-import { CancelledError, StageError, SvdflowError, UsageError } from './errors.js';
+import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
 import type { StageContext } from './stage.js';
@@ -278,7 +278,8 @@ function checkResume(run: Run): void {
     } catch {
       throw new UsageError(`--resume: the checkpoint fingerprint ${relative(process.cwd(), fpFile)} cannot be read`, 'run without --resume to start over');
     }
-    const changes = was.version === 1 ? fingerprintChanges(was, run.fingerprint) : ['the checkpoints were made by another svdflow version'];
+    const wellFormed = was !== null && typeof was === 'object' && was.version === 1 && typeof was.steps === 'object' && was.steps !== null && typeof was.inputs === 'object' && was.inputs !== null;
+    const changes = wellFormed ? fingerprintChanges(was, run.fingerprint) : ['the checkpoint fingerprint is not one this svdflow wrote'];
     if (changes.length) {
       throw new UsageError(`--resume: the checkpoints in ${shown}/.checkpoints were made by a different run: ${changes.slice(0, 6).join('; ')}${changes.length > 6 ? `; and ${changes.length - 6} more` : ''}`, 'resume with the same pipeline, --set values and inputs, or run without --resume to start over');
     }
@@ -327,6 +328,8 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
   let fingerprint: Fingerprint;
   try {
     fingerprint = fingerprintOf(p);
+    // a run never writes over its own inputs (--out pointing at the input folder, a path naming an input)
+    outputs.protect(Object.keys(fingerprint.inputs));
   } catch (e) {
     onExit();
     process.off('exit', onExit);
@@ -504,7 +507,11 @@ function runStratum(run: Run, plan: Plan, lv: number): Promise<void> {
 
 /** Phase 4: every staged file renamed into place, then run.json. */
 async function commitRun(run: Run): Promise<RunResult> {
-  const { p, outDir, outputs, stats, log } = run;
+  const { outDir, outputs } = run;
+  const manifest = join(outDir, 'run.json');
+  if (existsSync(manifest) && !statSync(manifest).isFile()) {
+    throw new InputError(`cannot write run.json: the output folder has a folder of that name`, 'remove or rename it, or pass another --out; nothing was replaced');
+  }
   const files = await outputs.commitAll();
   try {
     return await writeManifest(run, files);

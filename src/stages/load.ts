@@ -22,9 +22,11 @@ import type { Image, ImageBatch } from '../core/ports.js';
 
 // As in sharp, a side that is null or absent follows the aspect ratio, and neither side keeps the
 // input's size: a pipeline can leave `width: null, height: null` variables for the user to set.
+/** sharp/libvips cannot make images wider or taller than this */
+const MAX_SIDE = 65535;
 const resizeSchema = z.strictObject({
-  width: z.number().int().min(1).nullish().describe('width in pixels (columns); null or absent: follows the aspect ratio (both absent: no resize)'),
-  height: z.number().int().min(1).nullish().describe('height in pixels (rows); null or absent: follows the aspect ratio (both absent: no resize)'),
+  width: z.number().int().min(1).max(MAX_SIDE).nullish().describe('width in pixels (columns); null or absent: follows the aspect ratio (both absent: no resize)'),
+  height: z.number().int().min(1).max(MAX_SIDE).nullish().describe('height in pixels (rows); null or absent: follows the aspect ratio (both absent: no resize)'),
   fit: z.enum(['fill', 'cover', 'contain', 'inside', 'outside']).default('fill').describe("when both sides are given: fill stretches to exactly width x height; cover crops; contain pads; inside/outside keep the aspect ratio (sharp's fit)"),
 });
 
@@ -54,6 +56,13 @@ export const load = defineStage({
     mode: z.enum(['gray', 'rgb', 'ycbcr']).default('rgb').describe('planes to produce: gray (1), rgb (3) or ycbcr (3: luminance + chroma)'),
     resize: resizeSchema.nullish().describe('resize every image (for a batch of different sizes, this makes them equal); absent or null: keep the size'),
     name: z.string().min(1).optional().describe('name of the value (default: the file or folder name)'),
+    maxPixels: z.number().int().min(1).default(100_000_000).describe('refuse images (as stored, or after resize) of more pixels than this, before decoding them; each pixel takes about 8 bytes per plane'),
+  }).superRefine((p, ctx) => {
+    // a resize to both sides is known now: refuse it before anything runs (sharp aborts the process on huge ones)
+    const w = p.resize?.width, h = p.resize?.height;
+    if (w != null && h != null && (p.resize?.fit ?? 'fill') !== 'outside' && w * h > p.maxPixels) {
+      ctx.addIssue({ code: 'custom', path: ['resize'], message: `resize to ${w}x${h} = ${Math.round((w * h) / 1e6)} megapixels is above the limit of ${Math.round(p.maxPixels / 1e6)} megapixels (maxPixels); make it smaller, or raise maxPixels to ${w * h}` });
+    }
   }),
   inputFiles: (p) => (isGlob(p.path) ? [] : [p.path]),
   source: (params, ctx) =>
@@ -62,14 +71,14 @@ export const load = defineStage({
       const { files, batch } = listImageFiles(abs, params.path);
       const shownOf = (f: string) => relative(ctx.baseDir, f) || f;
       if (!batch) {
-        yield await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path });
+        yield await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels });
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
       const images: Image[] = [];
       for (const f of files) {
         if (ctx.signal.aborted) return;
-        images.push(await decodeImage(f, { mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f) }));
+        images.push(await decodeImage(f, { mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels }));
         bar.tick();
       }
       bar.done();

@@ -30,7 +30,23 @@ const svdParams = z.strictObject({
   powerIterations: z.number().int().min(0).default(4).describe('randomized: power iterations (more = more accurate)'),
   seed: z.number().int().default(0).describe('randomized: random seed'),
   color: z.enum(['auto', 'per-channel', 'luminance']).default('auto').describe('which planes of an Image to factorise: every plane, or the luminance (Y) only of a ycbcr image'),
+  maxMemoryMiB: z.number().int().min(1).default(4096).describe('refuse, before it starts, an SVD whose estimated memory (working copy and factors) is above this many MiB'),
 });
+
+/**
+ * Memory an SVD of an m x n matrix takes beyond its input, in bytes (Float64):
+ * all values need a working copy and the full thin factors (U m x k, V n x k,
+ * k = min(m, n)) plus a k x k block; a rank-r randomized SVD needs a few
+ * (m + n) x (r + oversample) panels.
+ */
+export function svdMemoryBytes(m: number, n: number, p: { solver: string; rank?: number; oversample: number }): number {
+  const k = Math.min(m, n);
+  if (p.rank !== undefined && p.solver !== 'exact' && p.solver !== 'gram') {
+    const l = Math.min(k, p.rank + p.oversample);
+    return 8 * (4 * (m + n) * l + 2 * l * l);
+  }
+  return 8 * (2 * m * n + (m + n) * k + 2 * k * k);
+}
 
 /** The solver settings of the svd stage, typed from its schema (not written out twice). */
 export type SvdParams = Omit<z.output<typeof svdParams>, 'color'>;
@@ -45,6 +61,17 @@ export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal
   if (p.rank !== undefined) checkRankBound(p.rank, A.rows, A.cols, `for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
   if (p.solver === 'randomized' && p.rank === undefined) {
     throw new InputError('solver randomized needs a rank', `set rank (e.g. rank: ${Math.max(1, Math.round(mn / 20))}), or use solver: auto for all singular values`);
+  }
+  if (p.maxMemoryMiB !== undefined) {
+    const need = svdMemoryBytes(A.rows, A.cols, p) / 2 ** 20;
+    if (need > p.maxMemoryMiB) {
+      const r = Math.max(1, Math.min(mn, 100));
+      const withRank = svdMemoryBytes(A.rows, A.cols, { solver: 'randomized', rank: r, oversample: p.oversample }) / 2 ** 20;
+      throw new InputError(
+        `the SVD of ${what} (${A.rows}x${A.cols}) would need about ${need.toFixed(0)} MiB of memory, above the limit of ${p.maxMemoryMiB} MiB (svd's maxMemoryMiB); nothing was computed`,
+        `ask for the top values only with rank: (e.g. rank: ${r}, solved by a randomized SVD in about ${Math.ceil(withRank)} MiB), load the image smaller (load's resize), or raise the limit with maxMemoryMiB: ${Math.ceil(need)}`,
+      );
+    }
   }
   try {
     const opts = { solver: p.solver, rank: p.rank, oversample: p.oversample, powerIterations: p.powerIterations, seed: p.seed };

@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync, mkdirSync, symlinkSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { expect } from 'vitest';
 import type { Case } from './cases.js';
 
@@ -54,6 +55,13 @@ const VIDEO = (extra = '', rank = 2) => `steps:
   - { id: batches, stage: batch-frames, params: { size: 10 } }
   - { id: model, stage: background-model, params: { rank: ${rank}, checkpointEvery: 20 } }
   - { id: vid, stage: write-video, input: model, params: { layer: mask, path: mask.mp4, segmentFrames: 40 } }
+`;
+const IMAGE_AT = (path: string, extra = '') => `steps:
+  - { id: img, stage: load, params: { path: "${path}", mode: gray${extra} } }
+  - { id: f, stage: svd }
+  - { id: cut, stage: truncate, params: { rank: 2 } }
+  - { id: back, stage: reconstruct }
+  - { id: png, stage: encode, params: { path: out.png } }
 `;
 const copyClip = (dir: string, clip: string) => writeFileSync(join(dir, 'clip.mp4'), readFileSync(clip));
 
@@ -280,6 +288,90 @@ export const HARDENING: Case[] = [
     writes: ['out/p.csv', 'out/run.json'],
     check: (d) => expect(existsSync(join(d, 'out', '.svdflow.lock'))).toBe(false),
   },
+  // ---- 5. resource limits, with clear messages and overrides
+  {
+    name: 'a small PNG of 16000x16000 pixels refused before decoding (pixel limit)',
+    pipeline: IMAGE_AT('$DIR/huge.png'),
+    setup: async (d) => {
+      const sharp = (await import('sharp')).default;
+      await sharp({ create: { width: 16000, height: 16000, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png({ compressionLevel: 9 }).toFile(join(d, 'huge.png'));
+    },
+    code: 1,
+    says: ["step 'img' (stage load)", 'is 16000x16000 = 256 megapixels, above the limit of 100 megapixels', 'maxPixels: 256000000'],
+  },
+  {
+    name: 'the pixel limit can be raised (maxPixels), the neighbour of the bomb',
+    pipeline: IMAGE_AT('$ROOT/data/stamps/im_00.jpg', ', maxPixels: 23630').replace('rank: 2', 'rank: 2 '),
+    code: 0,
+    says: [],
+    writes: ['out/out.png', 'out/run.json'],
+  },
+  { name: 'an image just above a lowered pixel limit is refused', pipeline: IMAGE_AT('$ROOT/data/stamps/im_00.jpg', ', maxPixels: 23629'), code: 1, says: ['is 139x170 = 0.0 megapixels'.replace('0.0', '0.0'), 'above the limit'] },
+  { name: 'resize to 40000x40000 refused at validation (sharp would abort the process)', pipeline: IMAGE_AT('$ROOT/data/turtle.JPG', ', resize: { width: 40000, height: 40000 }'), code: 2, says: ['steps[0].params.resize', 'resize to 40000x40000 = 1600 megapixels is above the limit of 100 megapixels'] },
+  { name: 'resize wider than sharp allows refused at validation', pipeline: IMAGE_AT('$ROOT/data/turtle.JPG', ', resize: { width: 100000 }'), code: 2, says: ['steps[0].params.resize.width', '65535'] },
+  { name: 'a one-sided resize that would exceed the pixel limit refused before decoding', pipeline: IMAGE_AT('$ROOT/data/turtle.JPG', ', resize: { width: 30000 }'), code: 1, says: ['resize of', 'is above the limit of 100 megapixels'] },
+  {
+    name: 'an SVD too large for its memory limit refused before it starts, suggesting rank:',
+    pipeline: IMAGE_AT('$ROOT/data/turtle.JPG').replace('{ id: f, stage: svd }', '{ id: f, stage: svd, params: { maxMemoryMiB: 10 } }'),
+    code: 1,
+    says: ["step 'f' (stage svd)", 'would need about', 'MiB of memory, above the limit of 10 MiB', 'rank:', 'maxMemoryMiB'],
+  },
+  { name: 'the same SVD with rank: fits the limit (randomized)', pipeline: IMAGE_AT('$ROOT/data/turtle.JPG').replace('{ id: f, stage: svd }', '{ id: f, stage: svd, params: { maxMemoryMiB: 10, rank: 20 } }'), code: 0, says: [], writes: ['out/out.png', 'out/run.json'] },
+  { name: 'a pipeline file above the size limit refused', pipeline: '# ' + 'x'.repeat(2000) + '\n' + WRITE('p.csv'), args: ['run', 'case.yaml', '--out', 'out', '--limit', 'pipelineBytes=1k'], code: 2, says: ['pipeline file case.yaml is', 'above the limit of 1024 bytes', '--limit pipelineBytes='] },
+  { name: 'a malformed --limit is a usage error', pipeline: WRITE('p.csv'), args: ['run', 'case.yaml', '--limit', 'pipelineBytes=-3'], code: 2, says: ['--limit pipelineBytes=-3: expected NAME=NUMBER'] },
+  { name: 'a raised --limit yamlDepth lets a deeper (still sane) file through', pipeline: 'variables:\n  deep: ' + '['.repeat(80) + ']'.repeat(80) + '\n' + WRITE('p.csv'), args: ['validate', 'case.yaml', '--limit', 'yamlDepth=100'], code: 0, says: [] },
+  {
+    name: '99,000 keys validate (near-linear duplicate check; was 381 s)',
+    pipeline: 'variables:\n' + Array.from({ length: 99000 }, (_, i) => `  k${i}: ${i}\n`).join('') + WRITE('p.csv'),
+    args: ['validate', 'case.yaml'],
+    code: 0,
+    says: [],
+  },
+  {
+    name: '99,000 duplicate keys are all reported, the output capped',
+    pipeline: 'variables:\n' + Array.from({ length: 99000 }, (_, i) => `  k${i % 1000}: ${i}\n`).join('') + WRITE('p.csv'),
+    args: ['validate', 'case.yaml'],
+    code: 2,
+    says: ['98000 problems found', "duplicate key 'k0' (first at line 2)", '… and 97900 more', '--limit issuesShown'],
+  },
+  // ---- 7. truncated containers
+  {
+    name: 'an AVI cut to a third (no index) is reported as truncated, not decoded short with exit 0',
+    pipeline: VIDEO().replace('$DIR/clip.mp4', '$DIR/third.avi'),
+    setup: (d, fx) => {
+      fx.ffmpeg(['-stream_loop', '5', '-i', fx.clip, '-c:v', 'mpeg4', '-y', join(d, 'full.avi')]);
+      const full = readFileSync(join(d, 'full.avi'));
+      writeFileSync(join(d, 'third.avi'), full.subarray(0, Math.floor(full.length / 3)));
+    },
+    code: 1,
+    says: ["step 'frames' (stage decode)", 'third.avi is truncated or corrupt: decoded', 'its header announces 720'],
+  },
+  {
+    name: 'the whole AVI decodes (the neighbour of the truncated one)',
+    pipeline: VIDEO().replace('$DIR/clip.mp4', '$DIR/full.avi'),
+    setup: (d, fx) => fx.ffmpeg(['-stream_loop', '5', '-i', fx.clip, '-c:v', 'mpeg4', '-y', join(d, 'full.avi')]),
+    code: 0,
+    says: [],
+    writes: ['out/mask.mp4', 'out/run.json'],
+  },
+  // ---- attacks invented for the trial (each found something, now fixed, or guards a fix)
+  { name: 'attack: an image input that is a device (/dev/zero, read forever)', pipeline: IMAGE_AT('/dev/zero'), code: 2, says: ['steps[0].params.path', 'is not a regular file or folder'] },
+  { name: 'attack: an image input that is a named pipe (blocks forever)', pipeline: IMAGE_AT('$DIR/fifo.png'), setup: (d) => void spawnSync('mkfifo', [join(d, 'fifo.png')]), code: 2, says: ['fifo.png is not a regular file or folder'] },
+  { name: 'attack: an input that is a link to a device', pipeline: IMAGE_AT('$DIR/zero.png'), setup: (d) => symlinkSync('/dev/zero', join(d, 'zero.png')), code: 2, says: ['is not a regular file or folder'] },
+  { name: 'attack: terminal escape sequences in a stage name are not sent to the terminal', pipeline: WRITE('p.csv').replace('stage: write-points', 'stage: "write\\e[2J\\e[31mpoints"'), code: 2, says: ['\\x1b[2J', "unknown stage"], check: () => undefined },
+  { name: 'attack: a variable expansion bomb (${big} many times in one value)', pipeline: `variables:\n  big: "${'y'.repeat(60000)}"\n` + WRITE(Array.from({ length: 40 }, () => '${big}').join('') + '.csv'), code: 2, says: ['substituting variables makes this value longer than 1048576 characters'] },
+  { name: 'attack: --out at the input folder, an output named like the input', pipeline: WRITE('p.csv').replace('generate-points, params: { shape: circle, n: 10 }', 'load-points, params: { path: "$DIR/in/p.csv" }'), setup: (d, fx) => fx.writeFile(join(d, 'in', 'p.csv'), 'x,y\n0,0\n1,0\n0,1\n'), args: ['run', 'case.yaml', '--out', 'in'], code: 1, says: ['is an input of this run', 'pass another --out'], check: (d) => expect(readFileSync(join(d, 'in', 'p.csv'), 'utf8')).toBe('x,y\n0,0\n1,0\n0,1\n') },
+  { name: 'attack: a 10,000-character step id (checkpoint folder names)', pipeline: WRITE('p.csv').replace('id: w,', `id: ${'w'.repeat(10000)},`), code: 2, says: ['step id must be a name'] },
+  { name: 'attack: an alias bomb inside a --set value stays a plain string', pipeline: 'variables: { label: x }\n' + WRITE('p-${label}.csv'), args: ['run', 'case.yaml', '--out', 'out', '--set', 'label=[&a [x,x,x,x,x,x,x,x,x,x], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a], &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b], [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]]'], code: 2, says: [/steps\[1\]\.params\.path/] },
+  { name: 'attack: a tampered checkpoint fingerprint (JSON null) is refused, not a crash', pipeline: VIDEO(), setup: (d, fx) => { copyClip(d, fx.clip); fx.writeFile(join(d, 'out', '.checkpoints', 'fingerprint.json'), 'null'); }, args: ['run', 'case.yaml', '--out', 'out', '--resume'], code: 2, says: ['made by a different run', 'not one this svdflow wrote'] },
+  { name: 'attack: a folder named run.json in the output folder: nothing replaced', pipeline: WRITE('p.csv'), setup: (d, fx) => { fx.writeFile(join(d, 'out', 'p.csv'), 'old\n'); fx.writeFile(join(d, 'out', 'run.json', 'x'), ''); }, code: 1, says: ['cannot write run.json: the output folder has a folder of that name'], check: (d) => expect(readFileSync(join(d, 'out', 'p.csv'), 'utf8')).toBe('old\n') },
+  { name: 'attack: a step that is its own input', pipeline: `steps:\n${POINTS()}  - { id: t, stage: transform, input: t, params: { ops: [{ op: scale, factor: 2 }] } }\n`, code: 2, says: ['the steps form a cycle: t → t'] },
+  { name: 'attack: input: __proto__ names no step', pipeline: `steps:\n${POINTS()}  - { id: t, stage: transform, input: __proto__, params: { ops: [{ op: scale, factor: 2 }] } }\n`, code: 2, says: ["no step with id '__proto__'"] },
+  { name: 'attack: a --set with an empty name', pipeline: WRITE('p.csv'), args: ['run', 'case.yaml', '--set', '=3'], code: 2, says: ["--set expects name=value, got '=3'"] },
+  { name: 'attack: 20,000 steps that are empty mappings: every problem counted, output capped', pipeline: 'steps:\n' + '  - {}\n'.repeat(20000), code: 2, says: ['20000 problems found', 'missing key stage', '… and 19900 more'] },
+  { name: 'attack: a pipeline name with control characters', pipeline: 'name: "a\\tb\\x1bc"\n' + WRITE('p.csv'), args: ['run', 'case.yaml'], code: 2, says: ['name must be a plain name'] },
+  { name: 'attack: --limit yamlDepth raised far does not crash on 100,000 levels', pipeline: 'variables:\n  deep: ' + '['.repeat(100000) + ']'.repeat(100000) + '\n' + WRITE('p.csv'), args: ['validate', 'case.yaml', '--limit', 'yamlDepth=1000000'], code: 2, says: ['case.yaml'] },
+  { name: 'attack: a lock file that is a folder', pipeline: WRITE('p.csv'), setup: (d) => void mkdirSync(join(d, 'out', '.svdflow.lock'), { recursive: true }), code: 2, says: ['pass another --out'] },
 ];
 
 /** Leaves the checkpoints of an interrupted video run in `dir`/out. */

@@ -44,11 +44,55 @@ export interface DecodeOptions {
   name?: string;
   /** how to name the file in messages (default: the path) */
   shown?: string;
+  /** refuse images (as stored, and after resize) of more pixels than this, before decoding them */
+  maxPixels?: number;
+}
+
+const mp = (px: number) => `${(px / 1e6).toFixed(px < 1e7 ? 1 : 0)} megapixels`;
+
+/** Width x height after `resize` of a w x h image (sharp's fit rules), for the pixel limit. */
+export function resizedSize(w: number, h: number, r: ResizeSpec | undefined): [number, number] {
+  if (!r || (!r.width && !r.height)) return [w, h];
+  if (r.width && !r.height) return [r.width, Math.max(1, Math.round((h * r.width) / w))];
+  if (r.height && !r.width) return [Math.max(1, Math.round((w * r.height) / h)), r.height];
+  const W = r.width!, H = r.height!;
+  if (r.fit === 'inside') { const s = Math.min(W / w, H / h); return [Math.round(w * s), Math.round(h * s)]; }
+  if (r.fit === 'outside') { const s = Math.max(W / w, H / h); return [Math.round(w * s), Math.round(h * s)]; }
+  return [W, H];
+}
+
+/**
+ * A decompression bomb (a small file of huge dimensions) must not reach the
+ * decoder: the header's size, and the size after resize, are checked first.
+ */
+async function checkPixels(file: string, shown: string, opts: DecodeOptions): Promise<void> {
+  const max = opts.maxPixels;
+  if (max === undefined) return;
+  let meta: sharp.Metadata;
+  try {
+    meta = await sharp(file, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw decodeError(e, shown);
+  }
+  const w = meta.width ?? 0, h = meta.height ?? 0;
+  const [ow, oh] = resizedSize(w, h, opts.resize);
+  const planes = opts.mode === 'gray' ? 1 : 3;
+  const gib = (px: number) => ((px * (3 + 8 * planes)) / 2 ** 30).toFixed(1);
+  if (w * h > max) {
+    throw new InputError(
+      `image ${shown} is ${w}x${h} = ${mp(w * h)}, above the limit of ${mp(max)} (load's maxPixels); decoding it would take about ${gib(w * h)} GiB of memory`,
+      `if it really is that large, raise the limit with maxPixels: ${w * h} in the load step's params; or make a smaller copy of the file first`,
+    );
+  }
+  if (ow * oh > max) {
+    throw new InputError(`resize of ${shown} to ${ow}x${oh} = ${mp(ow * oh)} is above the limit of ${mp(max)} (load's maxPixels)`, `resize to fewer pixels, or raise the limit with maxPixels: ${ow * oh}`);
+  }
 }
 
 /** Reads one image file into planes of 0..255 values. */
 export async function decodeImage(file: string, opts: DecodeOptions): Promise<Image> {
   const shown = opts.shown ?? file;
+  await checkPixels(file, shown, opts);
   let raw: { data: Buffer; info: sharp.OutputInfo };
   try {
     let s = sharp(file, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb');

@@ -15,6 +15,7 @@ import type { Frame } from '../../ports.js';
 import { ffmpegPath, probeVideo, TailBuffer, type VideoInfo } from './ffmpeg.js';
 import { isSequencePattern } from '../sequence.js';
 import { scanSequence } from './sequence-files.js';
+import { aviHeaderFrames } from './container.js';
 
 export interface DecodeOptions {
   /** a video file, or an image-sequence pattern such as input/in%06d.jpg */
@@ -78,7 +79,11 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
   } else if (!existsSync(o.path)) {
     throw new InputError(`video file not found: ${o.path}`, 'check the path (relative paths are relative to the pipeline file)');
   }
-  const info = await probeVideo(o.path, inputArgs);
+  const probed = await probeVideo(o.path, inputArgs);
+  // ffmpeg estimates an index-less AVI's duration from its size, so a file cut short looks whole;
+  // its header states the frame count it was written with (a short stream is then reported)
+  const announced = sequence ? undefined : aviHeaderFrames(o.path);
+  const info = announced !== undefined && announced > probed.frames ? { ...probed, frames: announced } : probed;
   if (!sequence) available = info.frames;
   const filters: string[] = [];
   const first = sequence ? firstNumber : Math.max(0, o.start ?? 0);
