@@ -89,7 +89,7 @@ describe('svdflow CLI', () => {
     const file = writePipeline('mismatch.yaml', GOOD.replace('{ id: back, stage: reconstruct }', '{ id: back, stage: reconstruct, input: norm }'));
     const r = cli(['validate', file]);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("type mismatch: input expects Factorization, got Image or ImageBatch from step 'norm' (stage normalize)");
+    expect(r.err).toContain("type mismatch: input expects Factorization, got Image from step 'norm' (stage normalize)");
     expect(r.err).toMatch(/insert a step between them: 'svd'/);
   });
 

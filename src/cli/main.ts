@@ -178,6 +178,7 @@ export function summaryText(r: RunResult): string {
   const w = Math.max(4, ...r.steps.map((s) => s.id.length));
   lines.push(`  ${'step'.padEnd(w)}  ${'stage'.padEnd(14)} ${'in'.padStart(6)} ${'out'.padStart(6)}  done at`);
   for (const s of r.steps) lines.push(`  ${s.id.padEnd(w)}  ${s.stage.padEnd(14)} ${String(s.itemsIn).padStart(6)} ${String(s.itemsOut).padStart(6)}  ${s.doneMs !== undefined ? (s.doneMs / 1000).toFixed(2) + ' s' : '-'}`);
+  for (const k of r.skipped ?? []) lines.push(`  skipped: ${k.id} (${k.stage}): ${k.reason}`);
   lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${relative(process.cwd(), r.outDir) || '.'}/ (manifest: run.json)`);
   for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(36)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');

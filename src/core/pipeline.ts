@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve, relative, basename, extname } from 'node:path';
+import { dirname, resolve, relative, basename, extname, isAbsolute } from 'node:path';
 import { parseDocument, LineCounter, isMap, isScalar, isSeq, isAlias, isDocument, parse as parseYamlValue, type Node, type Document, type YAMLMap, type Pair } from 'yaml';
 import { withDefaults, type Limits } from './limits.js';
 import { outputNameProblem } from './outputs.js';
@@ -40,6 +40,20 @@ export interface ResolvedStep {
   index: number;
 }
 
+/** A step left out because its `when:` is null, false, empty or 0. */
+export interface SkippedStep {
+  id: string;
+  stage: string;
+  /** the `when:` as written, e.g. "${groundTruth}" */
+  when: string;
+  /** what it came to */
+  value: unknown;
+  /** e.g. "when: ${groundTruth} is null" */
+  reason: string;
+  loc: Location;
+  index: number;
+}
+
 export interface ResolvedPipeline {
   name: string;
   description?: string;
@@ -50,6 +64,8 @@ export interface ResolvedPipeline {
   variables: Record<string, unknown>;
   /** steps in a topological order */
   steps: ResolvedStep[];
+  /** steps left out by their `when:` */
+  skipped: SkippedStep[];
 }
 
 export interface LoadOptions {
@@ -61,10 +77,12 @@ export interface LoadOptions {
   displayName?: string;
   /** resource limits (pipeline size, YAML aliases and depth); see limits.ts */
   limits?: Partial<Limits>;
+  /** folder that relative paths given through `set` resolve against (default: process.cwd()) */
+  cwd?: string;
 }
 
 const TOP_KEYS = ['name', 'description', 'variables', 'steps'] as const;
-const STEP_KEYS = ['id', 'stage', 'input', 'inputs', 'params', 'description'] as const;
+const STEP_KEYS = ['id', 'stage', 'input', 'inputs', 'params', 'description', 'when'] as const;
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const VAR_RE = /\$\{([^}]*)\}/g;
 /** names that would reach Object.prototype through a plain object: refused as variable, step, key or --set names */
@@ -256,6 +274,11 @@ interface Draft {
   rawParams: Record<string, unknown>;
   description?: string;
   loc: Location;
+  /** `when:` as written (absent: the step always runs) */
+  when?: unknown;
+  hasWhen: boolean;
+  /** top-level params whose value the command line gave (--set step.param=…) */
+  cliParams: Set<string>;
 }
 
 /** `--set` overrides, split into variables and step params. */
@@ -286,7 +309,8 @@ export function parsePipeline(
   const rawSteps = readStepList(top, c);
   const drafts = draftSteps(rawSteps, c);
   applyStepOverrides(drafts, overrides, c);
-  const resolved = resolveSteps(drafts, variables, opts, c);
+  const cliVars = new Set(overrides.vars.map((v) => v.name));
+  const { resolved, skipped } = resolveSteps(drafts, variables, cliVars, opts, c);
   const order = orderSteps(resolved, c);
   const name = pipelineName(top, opts.defaultName, c);
   throwIfIssues(c);
@@ -297,6 +321,7 @@ export function parsePipeline(
     baseDir: opts.baseDir,
     variables,
     steps: order,
+    skipped,
   };
 }
 
@@ -539,6 +564,9 @@ function draftStep(raw: unknown, i: number, c: Checker): Draft | undefined {
     rawParams: params && typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {},
     description: typeof step.description === 'string' ? step.description : undefined,
     loc: where.at(path),
+    when: step.when,
+    hasWhen: 'when' in step,
+    cliParams: new Set(),
   };
 }
 
@@ -555,40 +583,141 @@ function applyStepOverrides(drafts: Draft[], o: Overrides, c: Checker): void {
       continue;
     }
     setDeep(d.rawParams, s.keys, s.value);
+    d.cliParams.add(s.keys[0]!);
   }
 }
 
-/** Phase 8: variables substituted, inputs wired and type-checked, params validated, input files checked. */
-function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, opts: LoadOptions & { baseDir: string }, c: Checker): ResolvedStep[] {
+/** A `when:` value that leaves its step out: null (or absent), false, "", 0 or an empty list. */
+export function whenSkips(v: unknown): boolean {
+  return v === null || v === undefined || v === false || v === '' || v === 0 || (Array.isArray(v) && v.length === 0);
+}
+
+/**
+ * Phase 8: variables substituted, `when:` evaluated (a step whose when is null, false, empty
+ * or 0 is left out), params validated, then inputs wired and type-checked with the kinds each
+ * step will emit (a skipped step feeding a kept one is a problem), and input files checked.
+ */
+function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVars: Set<string>, opts: LoadOptions & { baseDir: string }, c: Checker): { resolved: ResolvedStep[]; skipped: SkippedStep[] } {
   const byId = new Map(drafts.map((d) => [d.id, d]));
   const stepIds = drafts.map((d) => d.id);
   const onUnknownVar = (name: string, path: PropertyKey[]) => {
     c.issues.push({ loc: c.where.at(path), path: formatPath(path), message: `unknown variable '\${${name}}'`, hint: Object.keys(variables).length ? suggestion(name, Object.keys(variables), 'variables') : 'declare it under variables:' });
   };
-  const resolved: ResolvedStep[] = [];
-  const writes = new Map<string, string>();
-  drafts.forEach((d, n) => {
-    let params: Record<string, unknown>;
+  const skipped = new Map<string, SkippedStep>();
+  const params = new Map<string, Record<string, unknown>>();
+  const parsed = new Map<string, Record<string, unknown> | undefined>();
+  for (const d of drafts) {
+    if (d.hasWhen) {
+      const v = substitute(d.when, variables, ['steps', d.index, 'when'], onUnknownVar);
+      if (whenSkips(v)) {
+        const written = typeof d.when === 'string' ? d.when : JSON.stringify(d.when);
+        skipped.set(d.id, { id: d.id, stage: d.stage, when: written, value: v ?? null, reason: `when: ${written} is ${JSON.stringify(v ?? null)}`, loc: d.loc, index: d.index });
+        continue;
+      }
+    }
+    let p: Record<string, unknown>;
     try {
-      params = substitute(d.rawParams, variables, ['steps', d.index, 'params'], onUnknownVar) as Record<string, unknown>;
+      p = substitute(d.rawParams, variables, ['steps', d.index, 'params'], onUnknownVar) as Record<string, unknown>;
     } catch (e) {
       if (!(e instanceof SubstitutionTooLarge)) throw e;
       c.issues.push({ loc: c.where.at(e.path), path: formatPath(e.path), message: `substituting variables makes this value longer than ${MAX_SUBSTITUTED} characters`, hint: 'use the variable fewer times, or a shorter value' });
-      return;
+      continue;
     }
-    if (!d.def) return;
+    params.set(d.id, p);
+    if (!d.def) continue;
+    const ok = validateParams(d, d.def, p, c);
+    if (ok) resolveCommandLinePaths(d, d.def, p, ok, cliVars, opts.cwd ?? process.cwd());
+    parsed.set(d.id, ok);
+  }
+  const kinds = inferKinds(drafts, byId, parsed, skipped, opts.baseDir);
+  const resolved: ResolvedStep[] = [];
+  const writes = new Map<string, string>();
+  drafts.forEach((d, n) => {
+    if (!d.def || skipped.has(d.id) || !params.has(d.id)) return;
     const def = d.def;
-    wireMainInput(d, def, drafts[n - 1], byId, stepIds, c);
-    wireSides(d, def, byId, stepIds, c);
-    const parsed = validateParams(d, def, params, c);
-    if (parsed && opts.checkFiles !== false) checkInputFiles(d, def, params, parsed, opts.baseDir, c);
-    if (parsed) checkOutputNames(d, def, parsed, writes, c);
-    resolved.push({ id: d.id, stage: d.stage, def, input: def.input === null ? undefined : d.input, sides: d.sides, params: parsed ?? params, description: d.description, loc: d.loc, index: d.index });
+    const w: Wiring = { byId, stepIds, skipped, kinds, c };
+    wireMainInput(d, def, drafts[n - 1], w);
+    wireSides(d, def, w);
+    const ok = parsed.get(d.id);
+    const p = params.get(d.id)!;
+    if (ok && opts.checkFiles !== false) checkInputFiles(d, def, p, ok, opts.baseDir, c);
+    if (ok) checkOutputNames(d, def, ok, writes, c);
+    resolved.push({ id: d.id, stage: d.stage, def, input: def.input === null ? undefined : d.input, sides: d.sides, params: ok ?? p, description: d.description, loc: d.loc, index: d.index });
   });
-  return resolved;
+  return { resolved, skipped: [...skipped.values()] };
 }
 
-function wireMainInput(d: Draft, def: AnyStageDef, previous: Draft | undefined, byId: Map<string, Draft>, stepIds: string[], c: Checker): void {
+/**
+ * Paths given on the command line (--set input=photos/a.jpg, or --set step.path=…) are relative
+ * to the current directory, as the shell completed them; paths written in the YAML stay relative to
+ * the pipeline file. A param is a path when the stage lists it among its input files.
+ */
+function resolveCommandLinePaths(d: Draft, def: AnyStageDef, raw: Record<string, unknown>, parsed: Record<string, unknown>, cliVars: Set<string>, cwd: string): void {
+  if (!def.inputFiles) return;
+  const fromCli = (key: string) => {
+    if (d.cliParams.has(key)) return true;
+    const r = d.rawParams[key];
+    const m = typeof r === 'string' ? /^\$\{([^}]*)\}/.exec(r) : null;
+    return !!m && cliVars.has(m[1]!.trim());
+  };
+  for (const f of def.inputFiles(parsed)) {
+    if (typeof f !== 'string' || isAbsolute(f) || f.startsWith(DATA_PREFIX)) continue;
+    for (const key of Object.keys(parsed)) {
+      if (!fromCli(key)) continue;
+      const v = parsed[key];
+      if (v === f || (typeof v === 'string' && v.startsWith(f + '/'))) {
+        const abs = resolve(cwd, v as string);
+        parsed[key] = abs;
+        raw[key] = abs;
+      }
+    }
+  }
+}
+
+/** What wiring a step needs to know about the others. */
+interface Wiring {
+  byId: Map<string, Draft>;
+  stepIds: string[];
+  skipped: Map<string, SkippedStep>;
+  kinds: (id: string) => PortKind[] | undefined;
+  c: Checker;
+}
+
+/**
+ * The kinds each step will emit: its declared output, narrowed by the stage's `outputKinds`
+ * (load of a folder gives an ImageBatch; normalize and center pass on the kind they get).
+ */
+function inferKinds(drafts: Draft[], byId: Map<string, Draft>, parsed: Map<string, Record<string, unknown> | undefined>, skipped: Map<string, SkippedStep>, baseDir: string): (id: string) => PortKind[] | undefined {
+  const memo = new Map<string, PortKind[] | undefined>();
+  const visiting = new Set<string>();
+  const kindsOf = (id: string): PortKind[] | undefined => {
+    if (memo.has(id)) return memo.get(id);
+    const d = byId.get(id);
+    if (!d?.def || skipped.has(id) || visiting.has(id)) return d?.def ? specKinds(d.def.output) : undefined;
+    visiting.add(id);
+    const declared = specKinds(d.def.output);
+    let out = declared;
+    const p = parsed.get(id);
+    if (d.def.outputKinds && p) {
+      const prev = drafts[drafts.indexOf(d) - 1];
+      const inputId = d.def.input === null ? undefined : (d.input ?? prev?.id);
+      const input = inputId ? (kindsOf(inputId) ?? []) : [];
+      try {
+        const narrowed = d.def.outputKinds(p as never, input, (f) => resolveInputPath(baseDir, f)).filter((k) => declared.includes(k) || declared.includes('Any'));
+        if (narrowed.length) out = narrowed;
+      } catch {
+        /* the declared kinds */
+      }
+    }
+    visiting.delete(id);
+    memo.set(id, out);
+    return out;
+  };
+  return kindsOf;
+}
+
+function wireMainInput(d: Draft, def: AnyStageDef, previous: Draft | undefined, w: Wiring): void {
+  const { c } = w;
   const path = ['steps', d.index];
   if (def.input === null) {
     if (d.input !== undefined) c.issues.push({ loc: c.where.at([...path, 'input']), path: `steps[${d.index}].input`, message: `stage ${def.name} is a source and takes no input`, hint: 'remove input:' });
@@ -599,12 +728,15 @@ function wireMainInput(d: Draft, def: AnyStageDef, previous: Draft | undefined, 
     else d.input = previous.id;
   }
   if (d.input === undefined) return;
-  const from = byId.get(d.input);
-  if (!from) c.issues.push({ loc: c.where.at([...path, 'input']), path: `steps[${d.index}].input`, message: `no step with id '${d.input}'`, hint: suggestion(d.input, stepIds, 'step ids') });
-  else if (from.def) checkPort(def.input, from, 'input', `steps[${d.index}].input`, [...path, d.input === previous?.id && !d.explicitInput ? 'stage' : 'input'], c);
+  const from = w.byId.get(d.input);
+  const locPath = [...path, d.input === previous?.id && !d.explicitInput ? 'stage' : 'input'];
+  if (!from) c.issues.push({ loc: c.where.at([...path, 'input']), path: `steps[${d.index}].input`, message: `no step with id '${d.input}'`, hint: suggestion(d.input, w.stepIds, 'step ids') });
+  else if (w.skipped.has(from.id)) skippedInput(d, from, 'input', `steps[${d.index}].input`, locPath, w);
+  else if (from.def) checkPort(def.input, from, 'input', `steps[${d.index}].input`, locPath, w);
 }
 
-function wireSides(d: Draft, def: AnyStageDef, byId: Map<string, Draft>, stepIds: string[], c: Checker): void {
+function wireSides(d: Draft, def: AnyStageDef, w: Wiring): void {
+  const { c } = w;
   const path = ['steps', d.index];
   const declared = def.sides ?? {};
   for (const [port, src] of Object.entries(d.sides)) {
@@ -612,25 +744,53 @@ function wireSides(d: Draft, def: AnyStageDef, byId: Map<string, Draft>, stepIds
       c.issues.push({ loc: c.where.at([...path, 'inputs'], port), path: `steps[${d.index}].inputs.${port}`, message: `stage ${def.name} has no input port '${port}'`, hint: Object.keys(declared).length ? suggestion(port, Object.keys(declared), 'ports') : `stage ${def.name} takes only its main input (input:)` });
       continue;
     }
-    const from = byId.get(src);
-    if (!from) c.issues.push({ loc: c.where.at([...path, 'inputs', port]), path: `steps[${d.index}].inputs.${port}`, message: `no step with id '${src}'`, hint: suggestion(src, stepIds, 'step ids') });
-    else if (from.def) checkPort(declared[port]!, from, port, `steps[${d.index}].inputs.${port}`, [...path, 'inputs', port], c);
+    const from = w.byId.get(src);
+    if (!from) c.issues.push({ loc: c.where.at([...path, 'inputs', port]), path: `steps[${d.index}].inputs.${port}`, message: `no step with id '${src}'`, hint: suggestion(src, w.stepIds, 'step ids') });
+    else if (w.skipped.has(from.id)) skippedInput(d, from, port, `steps[${d.index}].inputs.${port}`, [...path, 'inputs', port], w);
+    else if (from.def) checkPort(declared[port]!, from, port, `steps[${d.index}].inputs.${port}`, [...path, 'inputs', port], w);
   }
   for (const port of Object.keys(declared)) {
     if (!own(d.sides, port)) c.issues.push({ loc: c.where.at(path), path: `steps[${d.index}].inputs`, message: `stage ${def.name} needs input port '${port}' (${specKinds(declared[port]!).join(' or ')})`, hint: `add inputs: { ${port}: <step id> }` });
   }
 }
 
-function checkPort(accepts: Parameters<typeof specKinds>[0], from: Draft, port: string, pathText: string, locPath: PropertyKey[], c: Checker): void {
-  const out = from.def!.output;
+/** A kept step reads from a step that its `when:` leaves out. */
+function skippedInput(d: Draft, from: Draft, port: string, pathText: string, locPath: PropertyKey[], w: Wiring): void {
+  const sk = w.skipped.get(from.id)!;
+  const vars = [...sk.when.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.trim());
+  w.c.issues.push({
+    loc: w.c.where.at(locPath),
+    path: pathText,
+    message: `${port === 'input' ? 'input' : `input port '${port}'`} comes from step '${from.id}' (stage ${from.stage}), which is skipped: ${sk.reason}`,
+    hint: `give step '${d.id}' the same when: ${sk.when}${vars.length ? `, or set ${vars.map((v) => `--set ${v}=…`).join(' ')}` : ''}`,
+  });
+}
+
+function checkPort(accepts: Parameters<typeof specKinds>[0], from: Draft, port: string, pathText: string, locPath: PropertyKey[], w: Wiring): void {
+  const { c } = w;
+  const out = w.kinds(from.id) ?? specKinds(from.def!.output);
   if (portAccepts(accepts, out)) return;
   const want = specKinds(accepts);
-  const bridges = [...new Set(specKinds(out).flatMap((o) => c.registry.bridges(o, want)))];
+  const bridges = [...new Set(out.flatMap((o) => c.registry.bridges(o, want)))];
+  let hint = bridges.length ? `insert a step between them: ${bridges.map((b) => `'${b}'`).join(' or ')}` : `connect a step that produces ${want.join(' or ')}`;
+  // a bridge can also go higher up, before steps that pass on whatever kind they get
+  // (load a folder → normalize → center → svd: stack belongs before center)
+  if (bridges.length === 1) {
+    const bridgeOut = c.registry.outputFor(bridges[0]!, out);
+    let top: Draft | undefined;
+    for (let cur: Draft | undefined = from; cur?.def && cur.def.input !== null; cur = cur.input ? w.byId.get(cur.input) : undefined) {
+      if (!portAccepts(cur.def.input, bridgeOut)) break;
+      const passes = c.registry.outputFor(cur.stage, bridgeOut);
+      if (!(passes.length && passes.every((k) => bridgeOut.includes(k)))) break;
+      top = cur;
+    }
+    if (top) hint = `insert '${bridges[0]}' (${out.join(' or ')} → ${bridgeOut.join(' or ')}) before step '${top.id}' (stage ${top.stage} passes on the kind it gets, so it then works on the ${bridgeOut.join(' or ')})`;
+  }
   c.issues.push({
     loc: c.where.at(locPath),
     path: pathText,
-    message: `type mismatch: ${port === 'input' ? 'input' : `input port '${port}'`} expects ${want.join(' or ')}, got ${specKinds(out).join(' or ')} from step '${from.id}' (stage ${from.stage})`,
-    hint: bridges.length ? `insert a step between them: ${bridges.map((b) => `'${b}'`).join(' or ')}` : `connect a step that produces ${want.join(' or ')}`,
+    message: `type mismatch: ${port === 'input' ? 'input' : `input port '${port}'`} expects ${want.join(' or ')}, got ${out.join(' or ')} from step '${from.id}' (stage ${from.stage})`,
+    hint,
   });
 }
 
@@ -663,7 +823,7 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
     }
     if (/[*?[]/.test(f)) continue;
     const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-    let hint = missingDataHint(f) ?? `paths are relative to the pipeline file's folder (${relative(process.cwd(), baseDir) || '.'})`;
+    let hint = missingDataHint(f) ?? (isAbsolute(f) ? `check the path (paths given with --set are relative to the current directory, ${process.cwd()})` : `paths in a pipeline file are relative to its folder (${relative(process.cwd(), baseDir) || '.'}); paths given with --set are relative to the current directory`);
     try {
       const near = fs.readdirSync(dirname(absF));
       const dym = didYouMean(basename(absF), near);

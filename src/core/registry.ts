@@ -33,10 +33,28 @@ export class Registry {
     return this.names().map((n) => this.stages.get(n)!);
   }
 
-  /** Stages that take `from` and give something `to` accepts: suggestions for a port mismatch. */
+  /** What stage `name` emits when given `input` (its outputKinds with no params; else its declared output). */
+  outputFor(name: string, input: readonly PortKind[]): PortKind[] {
+    const def = this.get(name);
+    if (!def) return [];
+    const declared = specKinds(def.output);
+    if (!def.outputKinds) return declared;
+    try {
+      const k = def.outputKinds(undefined as never, input, (p) => p).filter((x) => declared.includes(x) || declared.includes('Any'));
+      return k.length ? k : declared;
+    } catch {
+      return declared;
+    }
+  }
+
+  /**
+   * Stages that take `from` and give something `to` accepts: suggestions for a port mismatch.
+   * A stage that passes on the kind it gets (normalize, center) is no bridge.
+   */
   bridges(from: PortKind, to: readonly PortKind[]): string[] {
     return this.all()
-      .filter((d) => d.input !== null && specKinds(d.input).some((k) => k === from) && to.some((t) => portAccepts(t, d.output)) && !specKinds(d.input).includes('Any'))
+      .filter((d) => d.input !== null && specKinds(d.input).some((k) => k === from) && !specKinds(d.input).includes('Any'))
+      .filter((d) => to.some((t) => portAccepts(t, this.outputFor(d.name, [from]))))
       .map((d) => d.name);
   }
 

@@ -90,6 +90,8 @@ export interface RunResult {
   report?: string;
   /** last value of each step (see RunOptions.keepValues) */
   values: Record<string, PortValue | undefined>;
+  /** steps left out by their `when:` (e.g. scoring without ground truth) */
+  skipped?: Array<{ id: string; stage: string; reason: string }>;
 }
 
 const require = createRequire(import.meta.url);
@@ -445,7 +447,10 @@ function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Conn
     let up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
     if (plan.depth.get(s.id) === 0 && nodes.has(s.input!)) up = up.pipe(asyncHop(run.flow));
     obs = up.pipe(
-      tap(() => st.itemsIn++),
+      tap((v) => {
+        checkInputKind(s, v);
+        st.itemsIn++;
+      }),
       s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
     );
   }
@@ -458,6 +463,22 @@ function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Conn
     }),
   );
   return connectable(obs, { connector: () => new Subject<unknown>(), resetOnDisconnect: false });
+}
+
+/**
+ * A value of a kind the stage does not take (validation narrows kinds where the params tell, but
+ * not every stage's output kind is known before it runs): one clear error instead of a TypeError
+ * deep inside the stage.
+ */
+function checkInputKind(s: ResolvedStep, v: unknown): void {
+  if (s.def.input === null) return;
+  const want = specKinds(s.def.input);
+  const kind = (v as { kind?: string } | null)?.kind;
+  if (want.includes('Any') || want.includes(kind as never)) return;
+  throw new InputError(
+    `stage ${s.stage} takes ${want.join(' or ')}, but step '${s.input}' gave it ${kind ?? typeof v}`,
+    `insert a step that turns ${kind ?? 'it'} into ${want.join(' or ')} (svdflow stages lists every stage's ports${kind === 'ImageBatch' && want.includes('Matrix') ? '; stack turns an ImageBatch into a Matrix' : ''})`,
+  );
 }
 
 /** Phase 3 (per stratum): build every node, subscribe every consumer, then connect from the sinks back to the sources. */
@@ -537,6 +558,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
     versions: { svdflow: svdflowVersion(), node: process.version },
     variables: p.variables,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
+    skipped: skippedOf(p),
     files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
     fingerprint: fingerprintHash(run.fingerprint),
   };
@@ -564,7 +586,12 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
     manifest: manifestPath,
     report,
     values: Object.fromEntries(run.last),
+    skipped: skippedOf(p),
   };
+}
+
+function skippedOf(p: ResolvedPipeline): NonNullable<RunResult['skipped']> {
+  return (p.skipped ?? []).map((k) => ({ id: k.id, stage: k.stage, reason: k.reason }));
 }
 
 /** Phase 4 on failure: the graph torn down, children stopped, temporary files removed. */

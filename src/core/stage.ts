@@ -18,7 +18,7 @@ import { ProgressRenderer, type ProgressHandle } from './progress.js';
 import { silentLogger } from './logging.js';
 import { UsageError } from './errors.js';
 import { formatZodIssues } from './zod-issues.js';
-import type { PortOf, PortSpec } from './ports.js';
+import type { PortKind, PortOf, PortSpec } from './ports.js';
 import type { FileRef, PortValue } from './ports.js';
 import type { PlannedSegment } from './video/segment-plan.js';
 
@@ -101,6 +101,13 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
   inputFiles?: (params: z.output<P>) => string[];
   /** part in a segmented run (--workers); absent: the stage cannot run in segments */
   segments?: SegmentRole;
+  /**
+   * The kinds the step will emit when its params or its input's kinds tell, narrower than `output`
+   * (load of a folder gives an ImageBatch; normalize passes on the kind it gets). Validation checks
+   * the ports between neighbours with these, so that e.g. an ImageBatch meeting svd is caught before
+   * anything runs. `params` is undefined when asked without a step (for "insert this stage" hints).
+   */
+  outputKinds?: (params: z.output<P>, input: readonly PortKind[], resolveInput: (path: string) => string) => readonly PortKind[];
 }
 
 export interface SourceStageDef<P extends z.ZodType, O extends PortSpec, S extends Sides> extends StageDefBase<P, O, S> {

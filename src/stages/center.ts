@@ -37,6 +37,7 @@ const centerStage = defineStage({
   example: '- stage: center\n  params: { mode: global }',
   input: ['Image', 'ImageBatch', 'Matrix'] as const,
   output: ['Image', 'ImageBatch', 'Matrix'] as const,
+  outputKinds: (_params, input) => input,
   params: z.strictObject({
     mode: z.enum(['global', 'row', 'column']).default('global').describe('which mean: global (one number), row (one per row) or column (one per column)'),
   }),

@@ -13,6 +13,7 @@
 import { z } from 'zod';
 import { map, type Observable } from 'rxjs';
 import { relative } from 'node:path';
+import { statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
@@ -65,6 +66,15 @@ export const load = defineStage({
     }
   }),
   inputFiles: (p) => (isGlob(p.path) ? [] : [p.path]),
+  outputKinds: (p, _input, resolveInput) => {
+    if (!p) return ['Image', 'ImageBatch'];
+    if (isGlob(p.path)) return ['ImageBatch'];
+    try {
+      return statSync(resolveInput(p.path)).isDirectory() ? ['ImageBatch'] : ['Image'];
+    } catch {
+      return ['Image', 'ImageBatch'];
+    }
+  },
   source: (params, ctx) =>
     fromAsync(async function* () {
       const abs = ctx.resolveInput(params.path);

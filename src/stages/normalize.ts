@@ -42,6 +42,7 @@ const normalizeStage = defineStage({
   example: '- stage: normalize\n  params: { by: max }',
   input: ['Image', 'ImageBatch'] as const,
   output: ['Image', 'ImageBatch'] as const,
+  outputKinds: (_params, input) => input,
   params: z.strictObject({
     by: z.enum(['max', 'dtype']).default('max').describe('max: divide by the largest value; dtype: divide by the 8-bit range (255)'),
     perBatch: z.boolean().default(false).describe('for an ImageBatch with by: max, one maximum for the whole batch instead of one per image'),

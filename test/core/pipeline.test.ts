@@ -103,7 +103,7 @@ steps:
   it('checks that input files exist before running, with a suggestion', () => {
     const out = issues(`steps:\n  - stage: read-lines\n    params: { path: test/core/fixtures.tss }\n`);
     expect(out).toEqual([
-      "3:21 steps[0].params.path input file not found: test/core/fixtures.tss | did you mean 'test/core/fixtures.ts'? (paths are relative to the pipeline file's folder (.))",
+      "3:21 steps[0].params.path input file not found: test/core/fixtures.tss | did you mean 'test/core/fixtures.ts'? (paths in a pipeline file are relative to its folder (.); paths given with --set are relative to the current directory)",
     ]);
     expect(() => parse(`steps:\n  - stage: read-lines\n    params: { path: test/core/fixtures.ts }\n`)).not.toThrow();
   });

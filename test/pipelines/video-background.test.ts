@@ -1,6 +1,6 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { ROOT, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
@@ -34,8 +34,10 @@ function ffmpegChildren(): number {
 }
 
 const OUTPUTS = ['mask.mp4', 'background.mp4', 'foreground.mp4', 'frame-panels.png', 'background.png', 'scores.json', 'objects.jsonl', 'foreground.csv'];
+/** the bundled clip's exact masks: scoring is on only when ground truth is given */
+const SCORED = [`groundTruth=${join(ROOT, 'data', 'video', 'synthetic')}`];
 /** 3 passes of the clip (360 frames) so that a run can be stopped half-way */
-const LONG = ['frames.loop=2'];
+const LONG = ['frames.loop=2', ...SCORED];
 
 describe('pipelines/video-background.yaml', () => {
   it('ffmpegChildren counts a running ffmpeg child (the control that lets the checks below fail)', async () => {
@@ -53,8 +55,9 @@ describe('pipelines/video-background.yaml', () => {
   });
   it('runs on the bundled clip: F above 0.9, videos and the final background written', async () => {
     const out = join(tmp.dir, 'plain');
-    const r = await runPipelineFile(FILE, { outDir: out, progress: false });
+    const r = await runPipelineFile(FILE, { outDir: out, progress: false, set: SCORED });
     expect(r.status).toBe('succeeded');
+    expect(r.skipped).toEqual([]);
     for (const f of OUTPUTS) expect(existsSync(join(out, f))).toBe(true);
     const s = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8'));
     expect(s.fMeasure).toBeGreaterThan(0.9);
@@ -85,12 +88,24 @@ describe('pipelines/video-background.yaml', () => {
 
   it('a failing stage leaves no ffmpeg process and no half-written output', async () => {
     const out = join(tmp.dir, 'fail');
-    await expect(runPipelineFile(FILE, { outDir: out, set: [...LONG, 'scores.groundTruth=../test/does-not-exist'], progress: false })).rejects.toThrow(/input file not found|ground-truth folder not found/);
+    await expect(runPipelineFile(FILE, { outDir: out, set: [...LONG, `groundTruth=${join(ROOT, 'test', 'does-not-exist')}`], progress: false })).rejects.toThrow(/input file not found|ground-truth folder not found/);
     const bad = join(tmp.dir, 'fail2');
     // the mask writer fails at its first frame (no container for .xyz) while ffmpeg decodes
     await expect(runPipelineFile(FILE, { outDir: bad, set: [...LONG, 'mask-video.path=mask.xyz'], progress: false })).rejects.toThrow("write-video cannot tell the container of 'mask.xyz'");
     await new Promise((r) => setTimeout(r, 200));
     expect(ffmpegChildren()).toBe(0);
     expect(existsSync(bad) ? readdirSync(bad).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  });
+
+  it("a user's own video (odd size, AVI) with no ground truth: videos written, scoring skipped and listed as skipped", async () => {
+    const clip = join(tmp.dir, 'my clip.avi');
+    execFileSync(ffmpegPath(), ['-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc=size=97x61:rate=10', '-t', '2', '-c:v', 'mpeg4', clip]);
+    const out = join(tmp.dir, 'own');
+    const r = await runPipelineFile(FILE, { outDir: out, progress: false, set: [`video=${clip}`] });
+    for (const f of ['mask.mp4', 'background.mp4', 'background.png']) expect(existsSync(join(out, f)), f).toBe(true);
+    expect(existsSync(join(out, 'scores.json'))).toBe(false);
+    expect(r.steps.find((s) => s.id === 'frames')!.itemsOut).toBe(20);
+    expect(r.skipped).toEqual([{ id: 'scores', stage: 'evaluate-masks', reason: 'when: ${groundTruth} is null' }]);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).skipped).toEqual(r.skipped);
   });
 });
