@@ -207,10 +207,10 @@ function readSegment(v: string): PlannedSegment {
   return seg;
 }
 
-async function runFile(file: string, flags: Flags, outDir?: string): Promise<RunResult> {
+async function runFile(file: string, flags: Flags, outDir?: string, demo = false): Promise<RunResult> {
   const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
   const registry = defaultRegistry();
-  const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags) });
+  const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags), demo });
   running = true;
   const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
   const workers = workersFlag(flags.workers);
@@ -238,7 +238,7 @@ async function demo(flags: Flags): Promise<number> {
     const file = join(dir, f);
     let p;
     try {
-      p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags) });
+      p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags), demo: true });
     } catch (e) {
       const missing = e instanceof ValidationError && e.issues.every((i) => i.message.startsWith('input file not found'));
       const fetchCmd = missing ? e.issues.map((i) => /`(npx svdflow data fetch \w+)`/.exec(i.hint ?? '')?.[1]).find(Boolean) : undefined;
@@ -261,7 +261,7 @@ async function demo(flags: Flags): Promise<number> {
     }
     console.log(`\n▶ ${p.name}: ${p.description ?? f}`);
     try {
-      const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name));
+      const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name), true);
       console.log(summaryText(r));
       rows.push(`  - ${f}: ${r.files.length} files in ${relative(process.cwd(), r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
       for (const x of r.files) rows.push(`      ${relative(process.cwd(), x.path)}`);

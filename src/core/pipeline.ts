@@ -79,9 +79,12 @@ export interface LoadOptions {
   limits?: Partial<Limits>;
   /** folder that relative paths given through `set` resolve against (default: process.cwd()) */
   cwd?: string;
+  /** apply the file's `demo:` variable values (what `svdflow demo` runs), before `set` */
+  demo?: boolean;
+
 }
 
-const TOP_KEYS = ['name', 'description', 'variables', 'steps'] as const;
+const TOP_KEYS = ['name', 'description', 'variables', 'steps', 'demo'] as const;
 const STEP_KEYS = ['id', 'stage', 'input', 'inputs', 'params', 'description', 'when'] as const;
 const ID_RE = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const VAR_RE = /\$\{([^}]*)\}/g;
@@ -304,6 +307,7 @@ export function parsePipeline(
   checkKeys(doc, c);
   checkTopKeys(top, c);
   const variables = readVariables(top, c);
+  if (opts.demo) applyDemoValues(top, variables, c);
   const overrides = parseOverrides(opts.set ?? [], c);
   applyVariableOverrides(variables, overrides, c);
   const rawSteps = readStepList(top, c);
@@ -446,6 +450,20 @@ function readVariables(top: Record<string, unknown>, c: Checker): Record<string,
     for (const [k, v] of Object.entries(rawVars)) if (!RESERVED.has(k)) variables[k] = v;
   }
   return variables;
+}
+
+/** Phase 3b: `demo:` gives values to declared variables for `svdflow demo` (e.g. the bundled clip's ground truth). */
+function applyDemoValues(top: Record<string, unknown>, variables: Record<string, unknown>, c: Checker): void {
+  const demo = top.demo;
+  if (demo === undefined || demo === null) return;
+  if (typeof demo !== 'object' || Array.isArray(demo)) {
+    c.issues.push({ loc: c.where.at(['demo']), path: 'demo', message: `expected a mapping of variable names to values, got ${describeValue(demo)}` });
+    return;
+  }
+  for (const [k, v] of Object.entries(demo)) {
+    if (k in variables) variables[k] = v;
+    else c.issues.push({ loc: c.where.at(['demo'], k), path: `demo.${k}`, message: `demo sets '${k}', which is not a variable`, hint: suggestion(k, Object.keys(variables), 'variables') });
+  }
 }
 
 /** Phase 4a: `--set name=value` and `--set step.param=value`; malformed ones are problems like any other. */

@@ -22,6 +22,7 @@ export function pipelineJsonSchema(registry: Registry): Record<string, unknown> 
         : {}),
       params: registry.paramsJsonSchema(def.name),
       description: { type: 'string' },
+      when: { description: 'run the step only when this (usually ${variable}) is not null, false, empty or 0' },
     },
     required: ['stage'],
     additionalProperties: false,
@@ -38,6 +39,7 @@ export function pipelineJsonSchema(registry: Registry): Record<string, unknown> 
       name: { type: 'string' },
       description: { type: 'string' },
       variables: { type: 'object', description: 'values substituted for ${name} in params; override with --set name=value' },
+      demo: { type: 'object', description: 'variable values that `svdflow demo` (npm start) uses for this pipeline, e.g. the bundled ground truth' },
       steps: { type: 'array', minItems: 1, items: { oneOf: stepVariants } },
     },
   };

@@ -70,6 +70,18 @@ describe('when: (optional steps)', () => {
   });
 });
 
+describe('demo: values', () => {
+  it('svdflow demo scores the bundled clip (demo: groundTruth); a plain run of the same file skips the scoring', () => {
+    const file = join(ROOT, 'pipelines', 'video-background.yaml');
+    expect(loadPipeline(file, reg).skipped.map((s) => s.id)).toEqual(['scores']);
+    const demo = loadPipeline(file, reg, { demo: true });
+    expect(demo.skipped).toEqual([]);
+    expect(demo.steps.find((s) => s.id === 'scores')!.params.groundTruth).toBe('../data/video/synthetic');
+    expect(problems(() => parse('variables: { a: 1 }\ndemo: { b: 2 }\nsteps:\n  - { stage: generate-points, params: { shape: circle, n: 3 } }\n', [], undefined))).toEqual([]);
+    expect(problems(() => parsePipeline('variables: { a: 1 }\ndemo: { b: 2 }\nsteps:\n  - { stage: generate-points, params: { shape: circle, n: 3 } }\n', { file: 'd.yaml', baseDir: tmp.dir, demo: true }, reg))).toEqual(["demo.b: demo sets 'b', which is not a variable | did you mean 'a'?"]);
+  });
+});
+
 describe('paths from the command line', () => {
   it('--set paths and --out resolve against the current directory; paths in the YAML against its folder', async () => {
     const cwd = join(tmp.dir, 'elsewhere');
