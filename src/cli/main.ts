@@ -25,6 +25,7 @@ import { pipelineJsonSchema } from '../core/schema.js';
 import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion } from '../core/errors.js';
 import { describeStage, listStages } from './stages-text.js';
 import { formatSeconds } from '../core/progress.js';
+import { headlineResults, type HeadlineGroup } from '../core/headline.js';
 import { dataMain } from './data.js';
 import { writeReport, writeIndex } from '../core/report/write.js';
 import type { IndexEntry } from '../core/report/page.js';
@@ -179,9 +180,28 @@ export function summaryText(r: RunResult): string {
   lines.push(`  ${'step'.padEnd(w)}  ${'stage'.padEnd(14)} ${'in'.padStart(6)} ${'out'.padStart(6)}  done at`);
   for (const s of r.steps) lines.push(`  ${s.id.padEnd(w)}  ${s.stage.padEnd(14)} ${String(s.itemsIn).padStart(6)} ${String(s.itemsOut).padStart(6)}  ${s.doneMs !== undefined ? (s.doneMs / 1000).toFixed(2) + ' s' : '-'}`);
   for (const k of r.skipped ?? []) lines.push(`  skipped: ${k.id} (${k.stage}): ${k.reason}`);
+  const results = runHeadlines(r);
+  if (results.length) {
+    lines.push('  results:');
+    for (const g of results) lines.push(`    ${g.title}: ${g.items.map((i) => `${i.label} ${i.value}`).join(', ')}`);
+  }
   lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${relative(process.cwd(), r.outDir) || '.'}/ (manifest: run.json)`);
   for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(36)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');
+}
+
+/** The headline results (src/core/headline.ts, as report.html shows them) of a run: its JSON files and its last values. */
+export function runHeadlines(r: RunResult): HeadlineGroup[] {
+  const docs: unknown[] = [];
+  for (const f of r.files) {
+    if (!f.path.endsWith('.json') || f.path.endsWith('run.json')) continue;
+    try {
+      docs.push(JSON.parse(readFileSync(f.path, 'utf8')));
+    } catch {
+      /* not ours to judge here */
+    }
+  }
+  return headlineResults([...docs, ...Object.values(r.values ?? {})]);
 }
 
 export function formatBytes(b: number): string {
@@ -213,6 +233,8 @@ async function runFile(file: string, flags: Flags, outDir?: string, demo = false
   const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags), demo });
   running = true;
   const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
+  // on a terminal, say what runs before the (possibly long) first step; progress bars follow
+  if (!flags['no-progress'] && process.stderr.isTTY) process.stderr.write(`▶ ${p.name} (${p.steps.length} steps${p.skipped.length ? `, ${p.skipped.length} skipped` : ''}) → ${relative(process.cwd(), resolve(common.outDir ?? join('out', p.name))) || '.'}/\n`);
   const workers = workersFlag(flags.workers);
   if (workers > 1) return runSegmented(file, p, { ...common, workers, set: flags.set });
   return runPipeline(p, { ...common, keepValues: 'sinks', ...(flags.segment ? { segment: readSegment(flags.segment), report: false } : {}) });

@@ -40,6 +40,11 @@ function alignment(a: Obj): HeadlineGroup {
   const dim = num(a.dim);
   const r00 = entry(a.rotation, 0, 0), r10 = entry(a.rotation, 1, 0);
   if (dim === 2 && r00 !== undefined && r10 !== undefined) items.push({ label: 'rotation', value: `${((Math.atan2(r10, r00) * 180) / Math.PI).toFixed(3)}°`, note: 'counter-clockwise, source onto target' });
+  const r11 = entry(a.rotation, 1, 1), r22 = entry(a.rotation, 2, 2);
+  if (dim === 3 && r00 !== undefined && r11 !== undefined && r22 !== undefined) {
+    const c = Math.min(1, Math.max(-1, (r00 + r11 + r22 - 1) / 2));
+    items.push({ label: 'rotation', value: `${((Math.acos(c) * 180) / Math.PI).toFixed(3)}°`, note: 'angle of the rotation about its axis, source onto target' });
+  }
   const t = Array.isArray(a.translation) ? (a.translation as number[]) : isObj(a.translation) ? Array.from(Object.values(a.translation) as number[]) : undefined;
   if (t) items.push({ label: 'translation', value: `(${t.map((v) => sig(v)).join(', ')})` });
   if (num(a.scale) !== undefined && a.scale !== 1) items.push({ label: 'scale', value: sig(a.scale as number) });
