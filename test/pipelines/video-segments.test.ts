@@ -14,6 +14,8 @@ import { listStates, peersNext } from '../../src/core/video/io/checkpoints.js';
 import { resumeState } from '../../src/core/video/resume.js';
 
 const FILE = join(ROOT, 'pipelines/video-background.yaml');
+/** video-background scores only when given ground truth (its groundTruth variable is null by default) */
+const GT = `groundTruth=${join(ROOT, 'data', 'video', 'synthetic')}`;
 const tmp = tempDir('svdflow-vseg-');
 afterAll(() => tmp.cleanup());
 
@@ -27,13 +29,13 @@ async function frames(video: string) {
 describe('--workers N on the bundled clip', () => {
   it('2 and 3 workers: F no lower than one pass (within 0.005), every frame once in order, the first segment identical to one pass', async () => {
     const one = join(tmp.dir, 'one');
-    await runPipelineFile(FILE, { outDir: one, progress: false });
+    await runPipelineFile(FILE, { outDir: one, progress: false, set: [GT] });
     const ref = scoresOf(one);
     const refMask = await frames(join(one, 'mask.mp4'));
     expect(refMask.length).toBe(120);
     for (const workers of [2, 3]) {
       const out = join(tmp.dir, `w${workers}`);
-      const r = await runPipelineFile(FILE, { outDir: out, progress: false, workers });
+      const r = await runPipelineFile(FILE, { outDir: out, progress: false, workers, set: [GT] });
       expect(r.status).toBe('succeeded');
       for (const f of OUTPUTS) expect(existsSync(join(out, f)), f).toBe(true);
       const s = scoresOf(out);
@@ -64,7 +66,7 @@ describe('--workers N on the bundled clip', () => {
   }, 120_000);
 
   it('resume per segment: an interrupted segmented run continues and gives the same files as an uninterrupted one', async () => {
-    const set = ['frames.loop=2'];
+    const set = ['frames.loop=2', GT];
     const full = join(tmp.dir, 'seg-full');
     await runPipelineFile(FILE, { outDir: full, set, progress: false, workers: 2 });
     const cut = join(tmp.dir, 'seg-cut');
