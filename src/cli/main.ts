@@ -230,7 +230,7 @@ function readSegment(v: string): PlannedSegment {
 async function runFile(file: string, flags: Flags, outDir?: string, demo = false): Promise<RunResult> {
   const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
   const registry = defaultRegistry();
-  const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags), demo });
+  const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags), demo, cwd: process.cwd() });
   running = true;
   const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
   // on a terminal, say what runs before the (possibly long) first step; progress bars follow
@@ -326,7 +326,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'validate': {
       const file = needFile(positionals, 'validate');
-      const p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags) });
+      const p = loadPipeline(file, defaultRegistry(), { set: flags.set, limits: limitsOf(flags), cwd: process.cwd() });
       console.log(`✔ ${file} is valid: ${p.steps.length} steps (${p.steps.map((s) => s.id).join(' → ')})`);
       return 0;
     }

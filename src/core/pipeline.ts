@@ -77,7 +77,10 @@ export interface LoadOptions {
   displayName?: string;
   /** resource limits (pipeline size, YAML aliases and depth); see limits.ts */
   limits?: Partial<Limits>;
-  /** folder that relative paths given through `set` resolve against (default: process.cwd()) */
+  /**
+   * folder that relative paths given through `set` resolve against: the CLI passes the shell's
+   * current directory; without it (code, queue workers) they are relative to the pipeline file
+   */
   cwd?: string;
   /** apply the file's `demo:` variable values (what `svdflow demo` runs), before `set` */
   demo?: boolean;
@@ -644,7 +647,7 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
     params.set(d.id, p);
     if (!d.def) continue;
     const ok = validateParams(d, d.def, p, c);
-    if (ok) resolveCommandLinePaths(d, d.def, p, ok, cliVars, opts.cwd ?? process.cwd());
+    if (ok && opts.cwd) resolveCommandLinePaths(d, d.def, p, ok, cliVars, opts.cwd);
     parsed.set(d.id, ok);
   }
   const kinds = inferKinds(drafts, byId, parsed, skipped, opts.baseDir);

@@ -27,7 +27,7 @@ describe.skipIf(!REDIS_SERVER)(`queue faults on a real Redis${REDIS_SERVER ? '' 
     redis = await startRedis();
     mkdirSync(join(root, 'videos'));
     copyFileSync(join(root, 'data/video/synthetic/clip.mp4'), join(root, 'videos/a.mp4'));
-    const local = await cli(['run', 'pipelines/video-background.yaml', '--set', 'video=../videos/a.mp4', '--out', 'local/a'], root);
+    const local = await cli(['run', 'pipelines/video-background.yaml', '--set', 'video=videos/a.mp4', '--out', 'local/a'], root);
     expect(local.code, local.stderr).toBe(0);
   });
   // a failed test must not leave a worker that takes the next test's job

@@ -53,7 +53,7 @@ describe.skipIf(!REDIS_SERVER)(`queue flows on a real Redis${REDIS_SERVER ? '' :
     expect(r.stdout).toMatch(/wrote \d+ files to out\/each\/a\/ \(manifest: run.json\)/);
     expect(r.stdout).toContain('✔ 2 runs (0 already done)');
     for (const n of ['a', 'b']) {
-      const local = await cli(['run', 'pipelines/video-background.yaml', '--set', `video=../videos/${n}.mp4`, '--out', `local/${n}`], root);
+      const local = await cli(['run', 'pipelines/video-background.yaml', '--set', `video=videos/${n}.mp4`, '--out', `local/${n}`], root);
       expect(local.code, local.stderr).toBe(0);
       const listed = JSON.parse(readFileSync(join(root, 'local', n, 'run.json'), 'utf8')).files.map((f: { path: string }) => f.path) as string[];
       expect(listed).toEqual(expect.arrayContaining(['mask.mp4', 'background.mp4', 'background.png', 'scores.json']));
