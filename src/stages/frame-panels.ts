@@ -91,7 +91,12 @@ type Params = { frames: number[]; layers: Layer[]; scale: number; title?: string
 /** The PNG from the tile files (`tile(f, l)`: where frame f's layer l is, if it came). */
 async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number): Promise<{ png: Buffer; description: string }> {
   const rows = [];
-  for (const f of [...p.frames].sort((a, b) => a - b)) {
+  // frames past the end of a short video are left out (and said so); none at all is an error
+  const sorted = [...p.frames].sort((a, b) => a - b);
+  const shown = sorted.filter((f) => f <= last);
+  const past = sorted.filter((f) => f > last);
+  if (!shown.length) throw new InputError(`frame-panels: frame ${sorted[0]} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
+  for (const f of shown) {
     const tiles: RawTile[] = [];
     for (const l of p.layers) {
       const file = tile(f, l);
@@ -102,9 +107,9 @@ async function render(p: Params, tile: (f: number, l: Layer) => string | undefin
     }
     rows.push({ label: `frame ${f}`, tiles });
   }
-  const title = p.title ?? `Frames ${[...p.frames].sort((a, b) => a - b).join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}`;
+  const title = p.title ?? `Frames ${shown.join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}${past.length ? ` (frames ${past.join(', ')} left out: the video ends at ${last})` : ''}`;
   const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
-  return { png, description: `frames ${p.frames.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})` };
+  return { png, description: `frames ${shown.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})${past.length ? `; frames ${past.join(', ')} left out (the video ends at frame ${last})` : ''}` };
 }
 
 /** --workers: the tiles every segment saw, one picture. */
