@@ -27,6 +27,7 @@ import { describeStage, listStages } from './stages-text.js';
 import { formatSeconds } from '../core/progress.js';
 import { headlineResults, type HeadlineGroup } from '../core/headline.js';
 import { dataMain } from './data.js';
+import type { QueueFlags } from './queue.js';
 import { writeReport, writeIndex } from '../core/report/write.js';
 import type { IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
@@ -92,27 +93,17 @@ Options:
 
 Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted (SIGINT, SIGTERM, SIGHUP).`;
 
-interface Flags {
-  set: string[];
+/** Every option; the queue's own (--queue, --each, --shards, ...) are typed once, in queue.ts. */
+interface Flags extends QueueFlags {
   limit: string[];
-  out?: string;
   resume: boolean;
   workers?: string;
   /** internal: run one segment of a plan (PLAN.json:K), as a --workers worker or a queue job */
   segment?: string;
   'log-level': string;
   'log-json': boolean;
-  'no-progress': boolean;
   json: boolean;
   help: boolean;
-  queue?: string;
-  redis?: string;
-  each?: string[];
-  manifest?: string;
-  shards?: string;
-  segments?: string;
-  detach: boolean;
-  root?: string;
   concurrency?: string;
   'lock-ms'?: string;
   grace?: string;
