@@ -33,7 +33,7 @@ export const framePanels = defineStage({
   description: [
     'Columns are the layers asked for (default all four: the decoded frame, the model\'s background, the foreground',
     '|frame − background| and the mask); rows are the chosen frame numbers (0-based), labelled. Frames beyond the',
-    'video\'s end are an error naming the last frame.',
+    'video\'s end are left out and the figure says so; none at all is an error naming the last frame.',
   ].join('\n'),
   example: '- stage: frame-panels\n  input: model\n  params: { frames: [30, 60, 90], path: frame-panels.png }',
   input: 'FrameBatch',
@@ -89,12 +89,16 @@ export const framePanels = defineStage({
 type Params = { frames: number[]; layers: Layer[]; scale: number; title?: string };
 
 /** The PNG from the tile files (`tile(f, l)`: where frame f's layer l is, if it came). */
-async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number): Promise<{ png: Buffer; description: string }> {
+async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number | undefined): Promise<{ png: Buffer; description: string }> {
   const rows = [];
   // frames past the end of a short video are left out (and said so); none at all is an error
+  // `last` unknown (stitching segments): a frame no segment saw lies past the end
   const sorted = [...p.frames].sort((a, b) => a - b);
-  const shown = sorted.filter((f) => f <= last);
-  const past = sorted.filter((f) => f > last);
+  const end = last === undefined ? 'past the video\'s end' : `the video ends at frame ${last}`;
+  const came = (f: number) => (last === undefined ? p.layers.some((l) => tile(f, l)) : f <= last);
+  const shown = sorted.filter(came);
+  const past = sorted.filter((f) => !came(f));
+  last ??= -1;
   if (!shown.length) throw new InputError(`frame-panels: frame ${sorted[0]} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
   for (const f of shown) {
     const tiles: RawTile[] = [];
@@ -107,14 +111,14 @@ async function render(p: Params, tile: (f: number, l: Layer) => string | undefin
     }
     rows.push({ label: `frame ${f}`, tiles });
   }
-  const title = p.title ?? `Frames ${shown.join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}${past.length ? ` (frames ${past.join(', ')} left out: the video ends at ${last})` : ''}`;
+  const title = p.title ?? `Frames ${shown.join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}${past.length ? ` (frames ${past.join(', ')} left out: ${end})` : ''}`;
   const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
-  return { png, description: `frames ${shown.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})${past.length ? `; frames ${past.join(', ')} left out (the video ends at frame ${last})` : ''}` };
+  return { png, description: `frames ${shown.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})${past.length ? `; frames ${past.join(', ')} left out (${end})` : ''}` };
 }
 
 /** --workers: the tiles every segment saw, one picture. */
 const stitchPanels: Stitcher = async (parts, out, p: Params & { path: string }) => {
   const tiles = new Map(parts.flat().map((t) => [basename(t.rel), t.path]));
-  const { png, description } = await render(p, (f, l) => tiles.get(`${f}-${l}.raw`), -1);
+  const { png, description } = await render(p, (f, l) => tiles.get(`${f}-${l}.raw`), undefined);
   return { files: [await out.outputs.write(p.path, png, { step: out.stepId, format: 'png', description })] };
 };
