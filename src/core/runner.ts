@@ -409,7 +409,7 @@ function cancellation(run: Run): { promise: Promise<never>; dispose(): void } {
   return { promise, dispose: () => opts.signal?.removeEventListener('abort', onAbort) };
 }
 
-function stepContext(run: Run, s: ResolvedStep): StageContext {
+function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[]): StageContext {
   const { p, log, abort, flow, outDir, outputs, children, progress, opts } = run;
   const checkpointDir = join(outDir, '.checkpoints', s.id);
   return {
@@ -432,12 +432,13 @@ function stepContext(run: Run, s: ResolvedStep): StageContext {
     progress: (o = {}) => progress.create(o.label ?? s.id, o),
     resume: opts.resume ?? false,
     segment: opts.segment,
+    consumers,
   };
 }
 
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
 function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
-  const ctx = stepContext(run, s);
+  const ctx = stepContext(run, s, [...new Set((plan.users.get(s.id) ?? []).map((u) => u.step))]);
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};
   for (const [port, src] of Object.entries(s.sides)) sides[port] = run.last.get(src);

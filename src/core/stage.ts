@@ -47,6 +47,11 @@ export interface StageContext {
   /** folder for this step's checkpoints */
   checkpointDir: string;
   /**
+   * Ids of the steps that read this step's output (as input or side input), when the run knows
+   * its graph; a stateful step resumes only from a point every one of them has passed.
+   */
+  consumers?: readonly string[];
+  /**
    * Set when this run is one segment of a long video (`--workers N`): the source
    * decodes [warmupStart, end) and stateful steps emit only from `start` on.
    */

@@ -79,7 +79,7 @@ export const backgroundModel = defineStage({
       return source.pipe(toArray(), mergeMap((batches) => from(batchModel(batches, p))));
     }
     return defer(() => {
-      const store = new FileModelStore(ctx.checkpointDir, (f, d) => ctx.outputs.writeNow(f, d));
+      const store = new FileModelStore(ctx.checkpointDir, (f, d) => ctx.outputs.writeNow(f, d), ctx.consumers);
       const thread = warmModelThread();
       const model = new ModelStream({ ...p, emitFrom: ctx.segment?.start }, store, ctx.resume, (resumeAt, file) => ctx.log.info({ resumeAt, file }, 'resumed from checkpoint'), thread.runner);
       return source.pipe(

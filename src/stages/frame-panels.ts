@@ -22,7 +22,7 @@ import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
-import { clearCheckpoints } from '../core/video/io/checkpoints.js';
+import { clearCheckpoints, PROGRESS_FILE } from '../core/video/io/checkpoints.js';
 import { panelGrid, type RawTile } from '../core/image/collage.js';
 
 const TITLES: Record<Layer, string> = { frames: 'frame', background: 'background', foreground: 'foreground |frame − background|', mask: 'mask' };
@@ -71,6 +71,8 @@ export const framePanels = defineStage({
           await ctx.outputs.writeNow(tileFile(f, l), Buffer.concat([Buffer.from([c, 0, 0, 0]), Buffer.from(Int32Array.from([b.width, b.height]).buffer), layerBytes(b, l, i)]));
         }
       }
+      // the tiles of frames before this are on disk: a resumed model may start here
+      await ctx.outputs.writeNow(join(ctx.checkpointDir, PROGRESS_FILE), JSON.stringify({ next: b.start + b.count }));
     };
     const finish = () =>
       defer(async (): Promise<FileRef[]> => {

@@ -57,17 +57,18 @@ export const writeFrames = defineStage({
       const end = b.start + b.count;
       if (p.last) {
         lastPng = { rel: /%0?\d*d/.test(pattern) ? formatSequence(pattern, end - 1) : pattern, data: await png(b, b.count - 1) };
-        return;
+      } else {
+        for (let i = 0; i < b.count; i++) {
+          const idx = b.start + i;
+          if (idx % p.every !== 0) continue;
+          const rel = formatSequence(pattern, idx);
+          if (rel === pattern) throw new InputError(`write-frames path '${p.path}' has no frame number`, 'add %06d to the path (e.g. masks/mask%06d.png), or set last: true');
+          const file = ctx.outputs.inside(dir, rel);
+          if (idx < resumeNext && existsSync(file)) continue;
+          await ctx.outputs.writeNow(file, await png(b, i));
+        }
       }
-      for (let i = 0; i < b.count; i++) {
-        const idx = b.start + i;
-        if (idx % p.every !== 0) continue;
-        const rel = formatSequence(pattern, idx);
-        if (rel === pattern) throw new InputError(`write-frames path '${p.path}' has no frame number`, 'add %06d to the path (e.g. masks/mask%06d.png), or set last: true');
-        const file = ctx.outputs.inside(dir, rel);
-        if (idx < resumeNext && existsSync(file)) continue;
-        await ctx.outputs.writeNow(file, await png(b, i));
-      }
+      // a resumed model starts no later than this (a step with no progress file makes it start at frame 0)
       await ctx.outputs.writeNow(join(ctx.checkpointDir, PROGRESS_FILE), JSON.stringify({ next: end }));
     };
     const finish = () =>

@@ -10,7 +10,9 @@ import { lastValueFrom, toArray } from 'rxjs';
 import { CLI, ROOT, hasShared, shared, sharedMissingMessage, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
 import { planDecode, decodeFrames } from '../../src/core/video/io/decode.js';
-import { listStates, peersNext } from '../../src/core/video/io/checkpoints.js';
+import { listStates, consumersNext } from '../../src/core/video/io/checkpoints.js';
+import { consumers, loadPipeline } from '../../src/core/pipeline.js';
+import { defaultRegistry } from '../../src/stages/index.js';
 import { resumeState } from '../../src/core/video/resume.js';
 
 const FILE = join(ROOT, 'pipelines/video-background.yaml');
@@ -73,9 +75,10 @@ describe('--workers N on the bundled clip', () => {
     const ac = new AbortController();
     // interrupt once each segment has a model state that every consumer of it has passed (a resume point)
     const model = (k: number) => join(cut, '.segments', `seg-${k}`, '.checkpoints', 'model');
+    const users = [...new Set(consumers(loadPipeline(FILE, defaultRegistry(), { set })).get('model')!.map((u) => u.step))];
     const watch = setInterval(() => {
       const ready = [0, 1].map((k) => {
-        const limit = peersNext(model(k));
+        const limit = consumersNext(model(k), users);
         return limit !== undefined && resumeState(listStates(model(k)), limit) !== undefined;
       });
       if (ready.every(Boolean)) ac.abort('test interruption');

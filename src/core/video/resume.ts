@@ -5,8 +5,9 @@
  * Every step that consumes frames records `next`, the first frame it still needs,
  * once everything before it is safely written. The model keeps states tagged with
  * the frame they stop before. On --resume the model restarts from its newest state
- * at or before the smallest `next` of the other steps (their "limit"), so every
- * consumer gets every frame it still needs; consumers drop frames they already have.
+ * before the smallest `next` of the steps reading it (their "limit"), so every
+ * consumer gets every frame it still needs, and at least one batch; consumers drop
+ * frames they already have.
  */
 
 /** A saved model state: the frame index it stops before, and where it is. */
@@ -15,19 +16,23 @@ export interface StateRef {
   file: string;
 }
 
-/** The state to resume from: the newest (states are newest first) at or before `limit`. */
+/**
+ * The state to resume from: the newest (states are newest first) strictly before `limit`, so
+ * that every consumer gets at least one batch again, even one that had written everything
+ * before the interruption (it restores its totals, its last frame, its open files from it).
+ */
 export function resumeState<T extends { next: number }>(states: readonly T[], limit: number | undefined): T | undefined {
-  return states.find((s) => s.next <= (limit ?? Infinity));
+  return states.find((s) => s.next < (limit ?? Infinity));
 }
 
 /**
  * States to delete after a save (states newest first): every state a resume could
- * need stays, i.e. the newest one at or before the slowest consumer's progress and
+ * need stays, i.e. the newest one before the slowest consumer's progress and
  * all newer ones (the model may run several batches ahead of the writers). With no
  * consumer progress yet, the newest 4 stay.
  */
 export function statesToPrune<T extends { next: number }>(states: readonly T[], limit: number | undefined): T[] {
-  const keep = limit === undefined ? 4 : Math.max(1, states.findIndex((s) => s.next <= limit) + 1 || states.length);
+  const keep = limit === undefined ? 4 : Math.max(1, states.findIndex((s) => s.next < limit) + 1 || states.length);
   return states.slice(keep);
 }
 

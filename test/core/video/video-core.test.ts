@@ -4,7 +4,9 @@
  * the rule that the numeric files do no process or file I/O.
  */
 import { describe, it, expect, expectTypeOf } from 'vitest';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { consumersNext } from '../../../src/core/video/io/checkpoints.js';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers.js';
 import { ModelStream, type ModelStore, type ModelStreamOptions } from '../../../src/core/video/model-stream.js';
@@ -95,17 +97,38 @@ describe('ModelStream (streaming model step, no RxJS)', () => {
 
 describe('resume rules', () => {
   const states = [120, 90, 60, 30, 0].map((next) => ({ next, file: String(next) }));
-  it('resumes from the newest state at or before the slowest consumer', () => {
+  it('resumes from the newest state before the slowest consumer (so every consumer gets a batch again)', () => {
     expect(resumeState(states, 70)?.next).toBe(60);
-    expect(resumeState(states, 60)?.next).toBe(60);
+    expect(resumeState(states, 60)?.next).toBe(30);
     expect(resumeState(states, undefined)?.next).toBe(120);
     expect(resumeState(states.slice(0, 2), 10)).toBeUndefined();
   });
   it('prunes only states no resume can need (the newest 4 before any consumer progress)', () => {
     expect(statesToPrune(states, 70).map((s) => s.next)).toEqual([30, 0]);
+    expect(statesToPrune(states, 60).map((s) => s.next)).toEqual([0]);
     expect(statesToPrune(states, 200).map((s) => s.next)).toEqual([90, 60, 30, 0]);
     expect(statesToPrune(states, undefined).map((s) => s.next)).toEqual([0]);
     expect(statesToPrune(states, -5)).toEqual([]);
+  });
+  it('the slowest consumer bounds a resume; a consumer that recorded nothing yet needs every frame', () => {
+    const root = mkdtempSync(join(tmpdir(), 'svdflow-resume-'));
+    try {
+      const dir = (id: string) => join(root, id);
+      const progress = (id: string, next: number) => (mkdirSync(dir(id), { recursive: true }), writeFileSync(join(dir(id), 'progress.json'), JSON.stringify({ next })));
+      progress('video', 90);
+      progress('objects', 60);
+      expect(consumersNext(dir('model'), ['video', 'objects'])).toBe(60);
+      expect(resumeState(states, consumersNext(dir('model'), ['video', 'objects']))?.next).toBe(30);
+      // 'panels' has not written progress (it got no frame before the interruption): start from frame 0
+      expect(consumersNext(dir('model'), ['video', 'objects', 'panels'])).toBe(-Infinity);
+      expect(resumeState(states, consumersNext(dir('model'), ['video', 'objects', 'panels']))).toBeUndefined();
+      expect(statesToPrune(states, -Infinity)).toEqual([]);
+      // outside a pipeline (no graph): the folders that have progress
+      expect(consumersNext(dir('model'))).toBe(60);
+      expect(consumersNext(dir('model'), [])).toBeUndefined();
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
   it('checkpoints when a batch crosses a multiple of checkpointEvery; joins contiguous pieces', () => {
     expect([checkpointDue(0, 30, 30), checkpointDue(30, 45, 30), checkpointDue(45, 60, 30), checkpointDue(0, 30, 0)]).toEqual([true, false, true, false]);

@@ -6,7 +6,7 @@
  * once everything before it is safely on disk (video segments, PNGs, score counts).
  * The background model keeps its last few states, each tagged with the frame
  * index it stopped before. On --resume the model restarts from its newest state
- * at or before the smallest `next` of the other steps, so every consumer gets
+ * before the smallest `next` of the steps reading it, so every consumer gets
  * every frame it still needs; consumers drop frames they already have. Batches
  * are aligned to absolute frame numbers, so the same frames are grouped and the
  * same numbers come out.
@@ -35,15 +35,21 @@ export function readProgress(checkpointDir: string): Progress | undefined {
   }
 }
 
-/** The smallest `next` among the other steps' progress files (undefined when none has one). */
-export function peersNext(checkpointDir: string): number | undefined {
+/**
+ * The first frame that every consumer of a step still needs: the smallest `next` among their
+ * progress files (checkpoint folders beside `checkpointDir`). A consumer without one has
+ * recorded nothing yet, so it needs every frame: -Infinity (a resume starts from the beginning).
+ * `consumers` undefined (a step run outside a pipeline): the other steps' folders that have a
+ * progress file; undefined when there is none (no limit).
+ */
+export function consumersNext(checkpointDir: string, consumers?: readonly string[]): number | undefined {
   const root = dirname(checkpointDir);
-  if (!existsSync(root)) return undefined;
-  let min: number | undefined;
-  for (const d of readdirSync(root)) {
-    if (d === basename(checkpointDir)) continue;
-    const p = readProgress(join(root, d));
-    if (p && Number.isFinite(p.next)) min = min === undefined ? p.next : Math.min(min, p.next);
+  const ids = consumers ?? (existsSync(root) ? readdirSync(root).filter((d) => d !== basename(checkpointDir) && readProgress(join(root, d))) : []);
+  if (!ids.length) return undefined;
+  let min = Infinity;
+  for (const id of ids) {
+    const next = readProgress(join(root, id))?.next;
+    min = Math.min(min, typeof next === 'number' && !Number.isNaN(next) ? next : -Infinity);
   }
   return min;
 }
@@ -72,12 +78,14 @@ export class FileModelStore implements ModelStore {
   constructor(
     private readonly dir: string,
     private readonly write: (path: string, data: Uint8Array) => Promise<unknown>,
+    /** the steps that read the model's output (see consumersNext) */
+    private readonly consumers?: readonly string[],
   ) {}
   list(): StateRef[] {
     return listStates(this.dir);
   }
   consumersNext(): number | undefined {
-    return peersNext(this.dir);
+    return consumersNext(this.dir, this.consumers);
   }
   read(s: StateRef): Uint8Array {
     return readFileSync(s.file);
