@@ -147,10 +147,19 @@ export class OutputManager {
     if (r.startsWith('..') || isAbsolute(r)) throw new InputError(`output file ${relative(this.outDir, finalPath)} would be written outside the output folder: ${relative(this.outDir, dir) || '.'} leads to ${real} (a symbolic link)`, 'remove the link from the output folder, or pass another --out');
   }
 
-  /** Starts a file; write to `tmpPath`, then call commit() or abort(). */
-  async begin(rel: string, meta: { step: string; format?: string; description?: string }): Promise<PendingFile> {
+  /** files published at once (live segments, their index): the step may rewrite them */
+  private readonly published = new Map<string, string>();
+
+  /**
+   * Starts a file; write to `tmpPath`, then call commit() or abort().
+   * `now`: the commit renames it into place at once, whatever the mode, and it stays
+   * whatever happens to the run (a live run's finished segments and their growing index,
+   * which the same step may rewrite).
+   */
+  async begin(rel: string, meta: { step: string; format?: string; description?: string }, now = false): Promise<PendingFile> {
     const finalPath = this.resolve(rel);
-    this.claim(finalPath, meta.step);
+    if (!(now && this.published.get(finalPath) === meta.step)) this.claim(finalPath, meta.step);
+    if (now) this.published.set(finalPath, meta.step);
     this.confine(finalPath);
     if (this.closed) throw new Error('the run is over');
     const made = await mkdir(dirname(finalPath), { recursive: true });
@@ -171,9 +180,11 @@ export class OutputManager {
         }
         const bytes = (await stat(tmp)).size;
         const rec: FileRecord = { kind: 'File', path: finalPath, format: meta.format ?? (extname(finalPath).slice(1) || 'bin'), bytes, description: meta.description, step: meta.step };
-        if (this.mode === 'immediate') {
+        if (this.mode === 'immediate' || now) {
           await rename(tmp, finalPath);
-          this.written.push(rec);
+          const was = this.written.findIndex((w) => w.path === finalPath);
+          if (was >= 0) this.written[was] = rec;
+          else this.written.push(rec);
         } else {
           const old = this.staged.get(finalPath);
           if (old) await unlink(old.tmp).catch(() => undefined);
@@ -201,6 +212,18 @@ export class OutputManager {
       throw e;
     }
     return f.commit(); // deletes the file if the run ended meanwhile
+  }
+
+  /** Writes a whole file and renames it into place at once, whatever the mode; it stays if the run fails (see begin's `now`). */
+  async publish(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }): Promise<FileRef> {
+    const f = await this.begin(rel, meta, true);
+    try {
+      await writeFile(f.tmpPath, data);
+    } catch (e) {
+      await f.abort();
+      throw e;
+    }
+    return f.commit();
   }
 
   /** Writes and renames at once, whatever the mode (checkpoints: absolute paths under the output folder's .checkpoints/). */

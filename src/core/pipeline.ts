@@ -162,6 +162,8 @@ class Locator {
 }
 
 function parseSetValue(raw: string): unknown {
+  // a lone '-' is stdin (video=-), not YAML's list of one null
+  if (raw.trim() === '-') return '-';
   try {
     return parseYamlValue(raw);
   } catch {

@@ -167,7 +167,10 @@ export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): P
   const plan = planRun(p, opts);
   const cancelled = cancellation(run);
   try {
-    if (opts.resume) checkResume(run);
+    if (opts.resume) {
+      refuseLiveResume(p);
+      checkResume(run);
+    }
     if (opts.signal?.aborted) throw new CancelledError();
     for (let lv = 0; lv <= plan.maxLevel; lv++) await Promise.race([runStratum(run, plan, lv), cancelled.promise]);
     return await commitRun(run);
@@ -263,6 +266,14 @@ function writeFingerprint(run: Run): void {
 
 function fingerprintHash(f: Fingerprint): string {
   return createHash('sha256').update(JSON.stringify(f)).digest('hex');
+}
+
+/** A live input (stdin, a network stream) cannot be read again from where a run stopped. */
+function refuseLiveResume(p: ResolvedPipeline): void {
+  for (const s of p.steps) {
+    const live = s.def.liveInput?.(s.params as never);
+    if (live !== undefined) throw new UsageError(`--resume: step '${s.id}' reads the live stream ${live === '-' ? '- (stdin)' : live}, which cannot be read again from where the run stopped`, 'run without --resume; the segments of a live run (liveSegments) already written stay in the output folder');
+  }
 }
 
 /**

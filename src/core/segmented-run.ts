@@ -45,7 +45,8 @@ export async function planPipelineSegments(p: ResolvedPipeline, parts: number): 
   const cannot = p.steps.filter((s) => !s.def.segments);
   if (cannot.length) throw new UsageError(`--workers: step${cannot.length > 1 ? 's' : ''} ${cannot.map((s) => `${s.id} (${s.stage})`).join(', ')} cannot be split into segments`, 'run with --workers 1, or remove the step');
   const dec = sources[0]!.params as unknown as Parameters<typeof planDecode>[0];
-  if (dec.path === '-' || /^[a-z][a-z0-9+.-]*:\/\//i.test(dec.path)) throw new UsageError(`--workers needs a file to split, '${dec.path}' is a stream`, 'run live inputs with --workers 1');
+  const live = sources[0]!.def.liveInput?.(sources[0]!.params as never);
+  if (live !== undefined) throw new UsageError(`--workers needs a file to split, '${live}' is a live stream${live === '-' ? ' (stdin)' : ''} whose length is unknown`, 'run live inputs with --workers 1');
   const d = await planDecode({ ...dec, path: resolveInputPath(p.baseDir, dec.path) });
   if (!d.expected) throw new InputError(`--workers needs the frame count of ${dec.path}, and ffmpeg could not tell it`, 'run with --workers 1, or give the decode step an end frame');
   const batch = p.steps.find((s) => s.stage === 'batch-frames')?.params.size as number | undefined;

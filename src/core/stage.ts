@@ -107,6 +107,12 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
   /** part in a segmented run (--workers); absent: the stage cannot run in segments */
   segments?: SegmentRole;
   /**
+   * A source reading a live stream (stdin, a network URL) with these params: returns the
+   * stream's name. Such a run has no frame count and cannot be resumed or split (--resume,
+   * --workers refuse it).
+   */
+  liveInput?: (params: z.output<P>) => string | undefined;
+  /**
    * The kinds the step will emit when its params or its input's kinds tell, narrower than `output`
    * (load of a folder gives an ImageBatch; normalize passes on the kind it gets). Validation checks
    * the ports between neighbours with these, so that e.g. an ImageBatch meeting svd is caught before

@@ -18,7 +18,10 @@ import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { ComponentLabeler, foregroundFraction, frameLine } from '../core/video/components.js';
 import { LineFiles } from '../core/video/io/line-files.js';
+import { LiveLineWriter } from '../core/video/io/live-segments.js';
 import { stitchLines } from '../core/video/io/stitch.js';
+
+const CSV_HEADER = 'frame,foreground,objects\n';
 
 export const writeObjects = defineStage({
   name: 'write-objects',
@@ -34,30 +37,44 @@ export const writeObjects = defineStage({
     minArea: z.number().int().min(1).default(20).describe('smallest object kept, in pixels'),
     path: z.string().min(1).default('objects.jsonl').describe('JSON Lines file under --out'),
     csv: z.string().min(1).nullable().default('foreground.csv').describe('per-frame foreground fraction CSV under --out (null: none)'),
+    liveSegments: z.number().int().min(1).nullable().default(null).describe('live inputs: commit the files in segments of this many frames (objects-00000.jsonl, foreground-00000.csv, ...) while the run goes on, listed in objects.segments.json; kept on Ctrl-C. null: whole files at the end'),
   }),
   segments: { stitch: stitchLines },
   operator: (p, ctx) => (source: Observable<FrameBatch>) =>
     defer(() => {
       let files: LineFiles | undefined;
       let labeler: ComponentLabeler | undefined;
+      const names = { jsonl: p.path, ...(p.csv ? { csv: p.csv } : {}) };
+      const live = p.liveSegments === null ? undefined : new LiveLineWriter(ctx.outputs, ctx.stepId, names, { csv: CSV_HEADER }, p.liveSegments);
       const step = async (b: FrameBatch) => {
         if (!b.mask) throw new InputError('these frame batches have no mask', 'put background-model before write-objects');
-        files ??= await LineFiles.open(ctx.checkpointDir, { jsonl: p.path, csv: p.csv ?? undefined }, 'frame,foreground,objects\n', b.start, ctx.resume, (f, d) => ctx.outputs.writeNow(f, d));
         if (!labeler || labeler.width !== b.width || labeler.height !== b.height) labeler = new ComponentLabeler(b.width, b.height);
-        const px = b.width * b.height;
+        if (live) {
+          for (let i = 0; i < b.count; i++) {
+            const { jsonl, csv } = lines(labeler, b, i);
+            await live.add(b.start + i, { jsonl, csv });
+          }
+          return;
+        }
+        files ??= await LineFiles.open(ctx.checkpointDir, { jsonl: p.path, csv: p.csv ?? undefined }, CSV_HEADER, b.start, ctx.resume, (f, d) => ctx.outputs.writeNow(f, d));
         const jsonl: string[] = [], csv: string[] = [];
         for (let i = 0; i < b.count; i++) {
-          const n = b.start + i;
-          if (n < files.next) continue;
-          const objects = labeler.label(b.mask, i * px, p.minArea);
-          const f = foregroundFraction(b.mask, i * px, px);
-          jsonl.push(frameLine(n, f, objects));
-          csv.push(`${n},${f.toFixed(6)},${objects.length}\n`);
+          if (b.start + i < files.next) continue;
+          const l = lines(labeler, b, i);
+          jsonl.push(l.jsonl);
+          csv.push(l.csv);
         }
         await files.append(b.start + b.count, { jsonl: jsonl.join(''), csv: csv.join('') });
       };
+      const lines = (labeler: ComponentLabeler, b: FrameBatch, i: number) => {
+        const px = b.width * b.height, n = b.start + i;
+        const objects = labeler.label(b.mask!, i * px, p.minArea);
+        const f = foregroundFraction(b.mask!, i * px, px);
+        return { jsonl: frameLine(n, f, objects), csv: `${n},${f.toFixed(6)},${objects.length}\n` };
+      };
       const finish = () =>
         defer(async (): Promise<FileRef[]> => {
+          if (live) return [await live.complete()];
           if (!files) throw new InputError('write-objects received no frames', 'check the steps before it');
           return files.commit(ctx.outputs, ctx.stepId, { jsonl: 'objects per frame (JSON Lines)', csv: 'foreground fraction per frame' });
         });

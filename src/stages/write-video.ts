@@ -22,6 +22,7 @@ import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { resolveCodec } from '../core/video/io/encode.js';
 import { SegmentedVideoWriter, type FrameShape } from '../core/video/io/segmented-video.js';
+import { LiveVideoWriter } from '../core/video/io/live-segments.js';
 import { stitchVideos } from '../core/video/io/stitch.js';
 import { LAYERS, checkLayer, layerBytes, layerChannels, type Layer } from '../core/video/layers.js';
 
@@ -40,12 +41,13 @@ export const writeVideo = defineStage({
     codec: z.enum(['h264', 'mpeg4', 'ffv1']).default('h264').describe('h264 (libx264), mpeg4, or ffv1 (lossless, .mkv)'),
     crf: z.number().int().min(0).max(51).default(20).describe('H.264 quality (0 = lossless, 18-23 = good)'),
     segmentFrames: z.number().int().min(0).default(300).describe('encode in segments of this many frames, kept for --resume (0 = one piece, no resume)'),
+    liveSegments: z.number().int().min(1).nullable().default(null).describe('live inputs: commit playable segment files of this many frames (mask-00000.mp4, ...) while the run goes on, listed in mask.segments.json; kept on Ctrl-C. null: one file at the end'),
   }),
   segments: { stitch: stitchVideos },
   operator: (p, ctx) => (source: Observable<FrameBatch>) => {
     const rel = p.path.replaceAll('{layer}', p.layer);
     const format = FORMATS[extname(rel).toLowerCase()];
-    let writer: SegmentedVideoWriter | undefined;
+    let writer: SegmentedVideoWriter | LiveVideoWriter | undefined;
     let shape: FrameShape | undefined;
     let closed = false;
     const open = () => {
@@ -53,6 +55,7 @@ export const writeVideo = defineStage({
       if (p.codec === 'ffv1' && format !== 'matroska') throw new InputError(`ffv1 needs a .mkv file, got '${rel}'`, 'use path: something.mkv, or codec: h264');
       if (resolveCodec(p.codec).fallback) ctx.log.warn('this ffmpeg has no libx264: encoding MPEG-4 part 2 instead');
       const spawn = (cmd: string, args: readonly string[]) => ctx.children.spawn(cmd, args);
+      if (p.liveSegments !== null) return new LiveVideoWriter({ outputs: ctx.outputs, step: ctx.stepId, rel, format, segmentFrames: p.liveSegments, codec: p.codec, crf: p.crf, spawn, description: `${p.layer} video segment` });
       return new SegmentedVideoWriter({ dir: ctx.checkpointDir, segmentFrames: p.segmentFrames, resume: ctx.resume, codec: p.codec, crf: p.crf, spawn, writeNow: (f, d) => ctx.outputs.writeNow(f, d) });
     };
     const write = async (b: FrameBatch) => {
@@ -64,6 +67,7 @@ export const writeVideo = defineStage({
     const finish = () =>
       defer(async (): Promise<FileRef[]> => {
         if (!writer) throw new InputError('write-video received no frames', 'check the steps before it (decode range, background-model)');
+        if (writer instanceof LiveVideoWriter) return [(await writer.complete())!];
         const r = await writer.complete();
         const f = await ctx.outputs.begin(rel, { step: ctx.stepId, format: extname(rel).slice(1), description: `${p.layer} video, ${r.end - r.start} frames` });
         try {

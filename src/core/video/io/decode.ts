@@ -16,6 +16,17 @@ import { ffmpegPath, probeVideo, TailBuffer, type VideoInfo } from './ffmpeg.js'
 import { isSequencePattern } from '../sequence.js';
 import { scanSequence } from './sequence-files.js';
 import { aviHeaderFrames } from './container.js';
+import { isUrl } from '../../confine.js';
+
+/** A live input: `-` (stdin) or a URL that ffmpeg reads (http://, rtsp://, udp://, tcp://...). No probe, no frame count, no seeking. */
+export function isLiveInput(path: string): boolean {
+  return path === '-' || isUrl(path);
+}
+
+/** How a live input is named in messages. */
+export function liveName(path: string): string {
+  return path === '-' ? 'stdin (-)' : path;
+}
 
 export interface DecodeOptions {
   /** a video file, or an image-sequence pattern such as input/in%06d.jpg */
@@ -50,6 +61,8 @@ export interface DecodePlan {
   expected: number;
   /** the expected count is exact (an image sequence without frame-rate resampling) */
   exactCount: boolean;
+  /** a live input (stdin or a URL): width, height and fps are 0 until ffmpeg reports its output stream */
+  live: boolean;
   fps: number;
   info: VideoInfo;
   sequence: boolean;
@@ -57,6 +70,7 @@ export interface DecodePlan {
 
 /** Probes the input and builds the ffmpeg arguments; throws InputError for bad paths, crops and ranges. */
 export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
+  if (isLiveInput(o.path)) return planLive(o);
   const w = o.window;
   if (w && !(o.loop ?? 0) && !o.fps) {
     // plain input: the window is a start/end range in source numbers (a real seek for sequences)
@@ -139,7 +153,58 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
   if (o.end !== undefined || (w && w.end !== null)) args.push('-frames:v', String(total));
   const channels = o.color === 'rgb' ? 3 : 1;
   args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
-  return { args, width, height, channels, firstIndex, expected: total, exactCount: !!sequence && !o.fps && !w, fps, info, sequence };
+  return { args, width, height, channels, firstIndex, expected: total, exactCount: !!sequence && !o.fps && !w, fps, info, sequence, live: false };
+}
+
+/**
+ * A live input is read once, by the decoding ffmpeg itself (a probe would consume stdin or
+ * the stream): the frame size comes from the output stream ffmpeg reports on stderr, crop and
+ * scale are ffmpeg expressions (same rounding as for files), and the frame count is unknown.
+ */
+function planLive(o: DecodeOptions): DecodePlan {
+  const name = liveName(o.path);
+  if (o.loop) throw new InputError(`loop needs a file: ${name} is a live stream that can be read only once`, 'remove loop, or save the stream to a file first');
+  if (o.window) throw new InputError(`${name} is a live stream and cannot be split into segments`, 'run it with --workers 1');
+  const first = o.start ?? 0;
+  if (o.end !== undefined && o.end < first) throw new InputError(`end ${o.end} is before start ${first}`, 'set end >= start');
+  const filters: string[] = [];
+  if (first > 0) filters.push(`trim=start_frame=${first}`, 'setpts=PTS-STARTPTS');
+  if (o.fps) filters.push(`fps=${o.fps}`);
+  if (o.crop) filters.push(`crop=${o.crop.width}:${o.crop.height}:${o.crop.x}:${o.crop.y}`);
+  if (o.scale && o.scale !== 1) filters.push(`scale='max(1,round(iw*${o.scale}))':'max(1,round(ih*${o.scale}))':flags=area`);
+  // -loglevel info: the stream lines give the frame size; errors still come last (TailBuffer)
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  if (o.path !== '-') args.push('-rw_timeout', String(LIVE_TIMEOUT_US));
+  args.push('-i', o.path === '-' ? 'pipe:0' : o.path, '-an', '-sn', '-vsync', 'passthrough');
+  if (filters.length) args.push('-vf', filters.join(','));
+  if (o.end !== undefined) args.push('-frames:v', String(o.end - first + 1));
+  const channels = o.color === 'rgb' ? 3 : 1;
+  args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
+  const info: VideoInfo = { width: 0, height: 0, fps: 0, duration: 0, frames: 0, codec: 'unknown (live)', pixFmt: '' };
+  return { args, width: 0, height: 0, channels, firstIndex: first, expected: 0, exactCount: false, fps: 0, info, sequence: false, live: true };
+}
+
+/** What to do when a live input fails, from ffmpeg's message. */
+function liveHint(path: string, stderr: string): string {
+  if (path === '-') {
+    if (/moov atom not found/.test(stderr)) return 'this MP4 keeps its index at the end and cannot be read from a pipe: remux it with ffmpeg -movflags +faststart, or pipe MPEG-TS/Matroska (ffmpeg ... -f mpegts -)';
+    return 'pipe a video stream into svdflow (e.g. ffmpeg -i IN -c copy -f mpegts - | svdflow run ... --set video=-)';
+  }
+  if (/Connection refused|Connection timed out|timed out|Immediate exit requested|No route to host|Name or service not known|Invalid data|Server returned/i.test(stderr)) return `check that the stream ${path} is being served and reachable from here`;
+  return `check the URL ${path} (a scheme ffmpeg reads: http://, https://, rtsp://, udp://, tcp://, rtmp://)`;
+}
+
+/** A network stream that sends nothing for this long is an error (microseconds, ffmpeg's -rw_timeout). */
+const LIVE_TIMEOUT_US = 20_000_000;
+
+/** The raw output stream ffmpeg reports on stderr: `Output #0, rawvideo ... Stream #0:0: Video: rawvideo (...), gray, 80x60, ..., 25 fps`. */
+export function parseRawOutput(stderr: string): { width: number; height: number; fps: number } | undefined {
+  const at = stderr.indexOf('Output #0');
+  if (at < 0) return undefined;
+  const m = /Stream #\d+:\d+[^\n]*?: Video: rawvideo[^\n]*?, (?:gray|rgb24)[^,\n]*, (\d+)x(\d+)([^\n]*)\n/.exec(stderr.slice(at));
+  if (!m) return undefined;
+  const fps = /,\s*([\d.]+)\s*fps/.exec(m[3]!) ?? /,\s*([\d.]+)\s*tbr/.exec(m[3]!);
+  return { width: Number(m[1]), height: Number(m[2]), fps: fps ? Number(fps[1]) : 0 };
 }
 
 export interface DecodeDeps {
@@ -155,25 +220,46 @@ export interface DecodeDeps {
 export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = {}): Observable<Frame> {
   const spawn = deps.spawn ?? ((c: string, a: readonly string[]) => new ChildRegistry().spawn(c, a));
   return new Observable<Frame>((subscriber) => {
-    const frameBytes = plan.width * plan.height * plan.channels;
+    // a live input learns its frame size from ffmpeg's stderr: chunks wait until then
+    let size: { width: number; height: number; fps: number } | undefined = plan.live ? undefined : plan;
+    let frameBytes = plan.width * plan.height * plan.channels;
     const child = spawn(ffmpegPath(), plan.args);
-    child.stdin?.end();
+    const fromStdin = plan.live && path === '-';
+    if (fromStdin) {
+      child.stdin?.on('error', () => undefined); // ffmpeg stopped reading (its own error is reported)
+      process.stdin.pipe(child.stdin!);
+    } else child.stdin?.end();
     const tail = new TailBuffer();
-    child.stderr?.on('data', (d: Buffer) => tail.push(d));
+    let header = '';
+    const waiting: Buffer[] = [];
+    child.stderr?.on('data', (d: Buffer) => {
+      tail.push(d);
+      if (size) return;
+      if (header.length < 65536) header += d.toString();
+      const found = parseRawOutput(header);
+      if (!found) return;
+      size = found;
+      frameBytes = found.width * found.height * plan.channels;
+      cur = new Uint8Array(frameBytes);
+      for (const c of waiting.splice(0)) if (!take(c)) return;
+    });
     let cur = new Uint8Array(frameBytes);
     let fill = 0;
     let n = 0;
     let ended = false;
     let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const where = plan.live ? liveName(path) : path;
     const finish = () => {
       if (!ended || !exited || subscriber.closed) return;
       const { code, signal } = exited;
       if (code !== 0) {
-        subscriber.error(new InputError(`ffmpeg could not decode ${path} (${signal ? 'killed by ' + signal : 'exit code ' + code}): ${tail.lines() || 'no message'}`, 'the file is corrupt, truncated or not a video; check that it plays'));
+        subscriber.error(new InputError(`ffmpeg could not decode ${where} (${signal ? 'killed by ' + signal : 'exit code ' + code}): ${tail.lines() || 'no message'}`, plan.live ? liveHint(path, tail.value) : 'the file is corrupt, truncated or not a video; check that it plays'));
+      } else if (!size && waiting.length) {
+        subscriber.error(new InputError(`ffmpeg decoded ${where} but did not report the frame size (its messages: ${tail.lines()})`, 'set SVDFLOW_FFMPEG to another ffmpeg build'));
       } else if (fill !== 0) {
-        subscriber.error(new InputError(`${path}: the decoded stream ended inside a frame (${fill} of ${frameBytes} bytes)`, 'the file is truncated or corrupt; re-encode or re-download it'));
+        subscriber.error(new InputError(`${where}: the decoded stream ended inside a frame (${fill} of ${frameBytes} bytes)`, 'the file is truncated or corrupt; re-encode or re-download it'));
       } else if (n === 0) {
-        subscriber.error(new InputError(`${path} has no frames${tail.value ? ': ' + tail.lines() : ''}`, 'check the file and the start/end range'));
+        subscriber.error(new InputError(`${where} has no frames${tail.value ? ': ' + tail.lines() : ''}`, plan.live ? liveHint(path, tail.value) : 'check the file and the start/end range'));
       } else if (plan.exactCount && plan.expected > 0 && n < plan.expected) {
         // the files were counted when the run started: fewer frames means files went missing or unreadable
         subscriber.error(new InputError(`${path}: the image sequence ended after ${n} of its ${plan.expected} frames${tail.value ? ` (ffmpeg: ${tail.lines(2)})` : ''}`, 'files were removed or became unreadable during the run; restore them and run again (with --resume to continue)'));
@@ -181,29 +267,37 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
         subscriber.error(new InputError(`${path} is truncated or corrupt: decoded ${n} frames, its header announces ${plan.expected}${tail.value ? ` (ffmpeg: ${tail.lines(2)})` : ''}`, 'repair or re-download the file, or set end to the last good frame'));
       } else subscriber.complete();
     };
+    /** slices a chunk into frames; false when the subscriber has gone */
+    const take = (chunk: Buffer): boolean => {
+      if (!size) {
+        waiting.push(chunk);
+        return true;
+      }
+      let off = 0;
+      while (off < chunk.length) {
+        const k = Math.min(frameBytes - fill, chunk.length - off);
+        cur.set(chunk.subarray(off, off + k), fill);
+        fill += k;
+        off += k;
+        if (fill === frameBytes) {
+          const frame: Frame = { kind: 'Frame', index: plan.firstIndex + n, width: size.width, height: size.height, channels: plan.channels, data: cur };
+          if (plan.live && size.fps) frame.fps = size.fps;
+          n++;
+          cur = new Uint8Array(frameBytes);
+          fill = 0;
+          subscriber.next(frame);
+          if (subscriber.closed) return false;
+        }
+      }
+      return true;
+    };
     child.once('error', (e) => subscriber.error(new InputError(`cannot start ffmpeg (${e.message})`, 'set SVDFLOW_FFMPEG to a working ffmpeg binary')));
     child.once('close', (code, signal) => {
       exited = { code, signal };
       finish();
     });
     const sub = fromReadable(child.stdout!, deps.flow).subscribe({
-      next: (chunk) => {
-        let off = 0;
-        while (off < chunk.length) {
-          const take = Math.min(frameBytes - fill, chunk.length - off);
-          cur.set(chunk.subarray(off, off + take), fill);
-          fill += take;
-          off += take;
-          if (fill === frameBytes) {
-            const frame: Frame = { kind: 'Frame', index: plan.firstIndex + n, width: plan.width, height: plan.height, channels: plan.channels, data: cur };
-            n++;
-            cur = new Uint8Array(frameBytes);
-            fill = 0;
-            subscriber.next(frame);
-            if (subscriber.closed) return;
-          }
-        }
-      },
+      next: (chunk) => void take(chunk),
       error: (e) => subscriber.error(e),
       complete: () => {
         ended = true;
@@ -211,6 +305,7 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
       },
     });
     return () => {
+      if (fromStdin) process.stdin.unpipe(child.stdin!);
       sub.unsubscribe();
       if (child.exitCode === null && child.signalCode === null) void ChildRegistry.kill(child, 1000);
     };
