@@ -91,7 +91,7 @@ describe.runIf(BROWSER || CI)('report pages in Chromium', () => {
   it('out/index.html links every report of the demo, and each link opens', async () => {
     const html = readFileSync(join(tmp.dir, 'index.html'), 'utf8');
     const links = [...html.matchAll(/href="([^"]+\/report\.html)"/g)].map((m) => m[1]!);
-    expect(links.sort()).toEqual(['icp-any-angle/report.html', 'icp/report.html', 'image-compress/report.html', 'procrustes/report.html', 'stamps-pca/report.html', 'video-background/report.html']);
+    expect(links.sort()).toEqual(['icp-any-angle/report.html', 'icp/report.html', 'image-compress/report.html', 'procrustes/report.html', 'stamps-pca/report.html', 'video-background/report.html', 'video-live/report.html']);
     for (const l of links) expect(existsSync(join(tmp.dir, l)), l).toBe(true);
     const r = await check('index.html', 'index.png');
     expect(r.text).toContain('video-background');
@@ -104,6 +104,8 @@ describe.runIf(BROWSER || CI)('report pages in Chromium', () => {
     icp: { images: 4, videos: 0, says: ['rotation', 'converged'] },
     'icp-any-angle': { images: 4, videos: 0, says: ['confident', 'final stage: icp level 3'] },
     'video-background': { images: 2, videos: 3, says: ['F-measure', 'precision', 'recall'] },
+    // the bundled clip's 120 frames in live segments of 40: 3 mask and 3 background segment videos
+    'video-live': { images: 0, videos: 6, says: ['mask-00000.mp4', 'background-00002.mp4'] },
   };
   for (const [name, want] of Object.entries(expected)) {
     it(`${name}/report.html: headline results, every image shown, every video playable, no console error or failed request`, async () => {
