@@ -8,6 +8,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 export class ChildRegistry {
   private readonly children = new Set<ChildProcess>();
   private closed = false;
+  private readonly pending = new Set<Promise<unknown>>();
 
   /**
    * Starts a child. After `close()` (the run has failed or been cancelled) this
@@ -50,10 +51,20 @@ export class ChildRegistry {
     await Promise.all([...this.children].map((c) => ChildRegistry.kill(c, graceMs)));
   }
 
-  /** Kills every child and refuses new ones. */
+  /**
+   * Clean-up that a synchronous teardown starts but cannot await (a killed encoder's partial
+   * file to delete): close() waits for it, so the run's own clean-up sees its result.
+   */
+  track(work: Promise<unknown>): void {
+    const p: Promise<unknown> = work.catch(() => undefined).finally(() => this.pending.delete(p));
+    this.pending.add(p);
+  }
+
+  /** Kills every child, waits for tracked clean-up, and refuses new children. */
   async close(graceMs = 2000): Promise<void> {
     this.closed = true;
     await this.killAll(graceMs);
+    await Promise.all([...this.pending]);
   }
 
   /** Last resort on process exit: SIGKILL without waiting. */

@@ -87,7 +87,8 @@ export const writeVideo = defineStage({
       return () => {
         closed = true;
         s.unsubscribe();
-        writer?.kill();
+        // the runner's clean-up waits for the encoder to end and its partial file to go
+        if (writer) ctx.children.track(writer.kill());
       };
     });
   },

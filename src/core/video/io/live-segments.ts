@@ -127,11 +127,13 @@ export class LiveVideoWriter {
   }
 
   /** Stops the open segment's encoder and removes its partial file (cancellation); committed segments stay. */
-  kill(): void {
+  async kill(): Promise<void> {
     const enc = this.enc, file = this.file;
     this.enc = undefined;
     this.file = undefined;
-    if (enc) void enc.kill().then(() => file?.abort());
+    if (!enc) return;
+    await enc.kill();
+    await file?.abort();
   }
 }
 

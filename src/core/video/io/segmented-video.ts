@@ -95,9 +95,11 @@ export class SegmentedVideoWriter {
     await concatSegments(segmentFiles(this.o.dir).map((s) => s.file), join(this.o.dir, 'segments.txt'), out, format, this.o.spawn);
   }
 
-  /** Stops the encoder at once and removes its partial file (cancellation). */
-  kill(): void {
+  /** Stops the encoder at once and removes its partial file (cancellation); resolves when both are done. */
+  async kill(): Promise<void> {
     const enc = this.enc, part = this.part;
-    if (enc) void enc.kill().then(() => (part ? unlink(part).catch(() => undefined) : undefined));
+    if (!enc) return;
+    await enc.kill();
+    if (part) await unlink(part).catch(() => undefined);
   }
 }
