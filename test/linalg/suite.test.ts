@@ -24,6 +24,8 @@ import { IncrementalSvd, Matrix, matmul, matmulT, seededRandom, setGemmBackend, 
 import { finiteMaxAbs, pow2Mul, scaleExponent } from '../../src/core/linalg/scale.js';
 import { setWasmRotations } from '../../src/core/linalg/bdsqr.js';
 import { setWasmGemv } from '../../src/core/linalg/gebrd.js';
+import { DC_MIN, setDcMin } from '../../src/core/linalg/svd.js';
+import { DC_LEAF, setDcLeaf } from '../../src/core/linalg/bdsdc.js';
 import { gaussian, orthError, scaleCols, withSpectrum } from './helpers.js';
 
 const EPS = 2 ** -52;
@@ -174,18 +176,27 @@ function tailError(c: Case, k: number): number {
   return all > 0 ? Math.sqrt(t / all) / EPS : 0;
 }
 
-const BACKENDS = ['wasm', 'ts'] as const;
+/**
+ * Kernels x bidiagonal solver: 'rotations' leaves the exact path's default (divide and conquer
+ * only from order DC_MIN), 'divide and conquer' forces it for every bidiagonal with vectors,
+ * with leaves of 4 rows so that even the small cases go through several merges.
+ */
+const MODES = [
+  ['wasm', 'default'], ['ts', 'default'], ['wasm', 'divide and conquer'], ['ts', 'divide and conquer'],
+] as const;
 const rows: string[] = [];
 
-describe.each(BACKENDS)('SVD test-matrix suite, %s kernels', (backend) => {
+describe.each(MODES)('SVD test-matrix suite, %s kernels, %s bidiagonal solver', (backend, solver) => {
   const saved = gemmBackend();
+  const savedMin = DC_MIN, savedLeaf = DC_LEAF;
   beforeAll(() => {
     const ts = backend === 'ts';
     setGemmBackend(ts ? 'js' : 'wasm');
     setWasmRotations(!ts);
     setWasmGemv(!ts);
+    if (solver !== 'default') { setDcMin(1); setDcLeaf(4); }
   });
-  afterAll(() => { setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); });
+  afterAll(() => { setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); setDcMin(savedMin); setDcLeaf(savedLeaf); });
 
   for (const c of cases()) {
     const m = c.A.rows, n = c.A.cols, mn = Math.min(m, n);
@@ -193,7 +204,7 @@ describe.each(BACKENDS)('SVD test-matrix suite, %s kernels', (backend) => {
       it('exact: values, U and V orthonormal, A = U S Vᵀ', () => {
         const r = svd(c.A, { solver: 'exact' });
         const x = checksOf(c, r, mn);
-        rows.push(`${backend} ${c.name} exact ${fmt(x)}`);
+        rows.push(`${backend}/${solver} ${c.name} exact ${fmt(x)}`);
         expect(x.values).toBeLessThanOrEqual(TOL.exact.values);
         expect(x.orthU).toBeLessThanOrEqual(TOL.exact.orth);
         expect(x.orthV).toBeLessThanOrEqual(TOL.exact.orth);
@@ -203,7 +214,7 @@ describe.each(BACKENDS)('SVD test-matrix suite, %s kernels', (backend) => {
       it('gram: the Gram route where it is accurate, else the exact path', () => {
         const r = svd(c.A, { solver: 'gram' });
         const x = checksOf(c, r, mn);
-        rows.push(`${backend} ${c.name} gram(${r.solver}) ${fmt(x)}`);
+        rows.push(`${backend}/${solver} ${c.name} gram(${r.solver}) ${fmt(x)}`);
         if (c.gram) expect(r.solver).toBe(c.gram);
         // the Gram route's U loses orthogonality like eps (s_1 / s_k)²: allowed on top
         const cond2 = r.solver === 'gram' && r.s[mn - 1]! > 0 ? (r.s[0]! / r.s[mn - 1]!) ** 2 : 0;
@@ -218,7 +229,7 @@ describe.each(BACKENDS)('SVD test-matrix suite, %s kernels', (backend) => {
         const r = svd(c.A, { solver: 'randomized', rank: k });
         const x = checksOf(c, r, k);
         const tail = tailError(c, k);
-        rows.push(`${backend} ${c.name} randomized ${fmt(x)} tail ${tail.toExponential(2)}`);
+        rows.push(`${backend}/${solver} ${c.name} randomized ${fmt(x)} tail ${tail.toExponential(2)}`);
         // the sketch holds k + 10 columns: it spans the whole range when rank(A) <= k + 10
         const rankA = c.s.filter((v) => v > 1e-14 * c.s[0]!).length;
         const t = rankA <= k + 10 || mn <= k + 10 ? TOL.exact : TOL.randomizedApprox;
@@ -236,7 +247,7 @@ describe.each(BACKENDS)('SVD test-matrix suite, %s kernels', (backend) => {
         const values = valuesError(c, s, mn);
         const orthU = U.cols ? orthError(U) / EPS : 0;
         const recon = projectionError(c.A, U);
-        rows.push(`${backend} ${c.name} incremental ${fmt({ values, orthU, orthV: 0, recon })} kept ${s.length}`);
+        rows.push(`${backend}/${solver} ${c.name} incremental ${fmt({ values, orthU, orthV: 0, recon })} kept ${s.length}`);
         expect(values).toBeLessThanOrEqual(TOL.incremental.values);
         expect(orthU).toBeLessThanOrEqual(TOL.incremental.orth);
         expect(recon).toBeLessThanOrEqual(TOL.incremental.recon + subnormalFloor(c, mn));

@@ -135,7 +135,9 @@ function tsStore(n: number): VectorStore {
   const U = new Float64Array(n * n), V = new Float64Array(n * n);
   const loU = new Int32Array(n), loV = new Int32Array(n);
   for (let i = 0; i < n; i++) { U[i * n + i] = 1; V[i * n + i] = 1; loU[i] = i; loV[i] = i; }
-  const logU = RotLog.plain(LOG_CAP, n), logV = RotLog.plain(LOG_CAP, n);
+  // a small bidiagonal needs ~n² rotations in all: a log of that size (not LOG_CAP) saves allocation
+  const cap = Math.min(LOG_CAP, Math.max(256, 4 * n * n));
+  const logU = RotLog.plain(cap, n), logV = RotLog.plain(cap, n);
   return {
     logU, logV,
     flush() { if (!logU.empty) logU.apply(U, n, n, loU); if (!logV.empty) logV.apply(V, n, n, loV); },
@@ -212,7 +214,8 @@ export function bidiagQr(dIn: Float64Array, eIn: Float64Array, vectors = true): 
   const e = new Float64Array(n + 1);
   e.set(eIn.subarray(0, n));
   e[n - 1] = 0;
-  const store = vectors ? wasmStore(n) ?? tsStore(n) : undefined;
+  // small blocks (divide-and-conquer leaves) replay in TS: a WebAssembly instance per call costs more
+  const store = vectors ? (n >= 64 ? wasmStore(n) : null) ?? tsStore(n) : undefined;
   const logU = store?.logU, logV = store?.logV;
   const ensure = (len: number) => {
     if (!logU) return;

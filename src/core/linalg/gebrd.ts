@@ -16,6 +16,9 @@ import { newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
 
 const NB = 32;
 
+/** Milliseconds of the last bidiagonalisation's GEMM trailing updates (the rest is panel work). */
+export const gebrdTimes = { trailing: 0 };
+
 /** Run the panel matrix-vector products in WebAssembly SIMD when available (default). */
 export let USE_WASM_GEMV = true;
 export function setWasmGemv(v: boolean): void { USE_WASM_GEMV = v; }
@@ -84,6 +87,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
   const e = new Float64Array(n);
   const tauq = new Float64Array(n);
   const taup = new Float64Array(n);
+  gebrdTimes.trailing = 0;
   for (let b = 0; b < n; b += nb) {
     const nbb = Math.min(nb, n - b);
     h.fill(0, xO, vecO);
@@ -132,6 +136,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
     // trailing update A[b+nbb:p, b+nbb:n] -= U Yᵀ + X V
     const t0 = b + nbb;
     if (t0 < n) {
+      const tt = performance.now();
       const C = W.block(t0, p, t0, n);
       const Ub = W.block(t0, p, b, t0);
       const Yb = new Matrix(n - t0, nbb, h, Yi(t0, 0), nb);
@@ -139,6 +144,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
       const Vb = W.block(b, t0, t0, n);
       gemm(Ub, Yb, { transB: true, alpha: -1, beta: 1, C });
       gemm(Xb, Vb, { alpha: -1, beta: 1, C });
+      gebrdTimes.trailing += performance.now() - tt;
     }
   }
   // reflectors, row-wise

@@ -9,21 +9,19 @@
  *   2. blocked Householder bidiagonalisation (gebrd.ts, LAPACK dlabrd panels of 32): half the
  *      flops are a rank-64 GEMM update, the other half two matrix-vector products per
  *      column, run by WebAssembly SIMD kernels on a working copy in the module's memory;
- *   3. implicit-shift QR on the bidiagonal (bdsqr.ts; LINPACK dsvdc shifts and splitting).
- *      The sweeps run on (d, e) alone and LOG their Givens rotations; the log is replayed
- *      in batches onto U and V (singular vectors as columns), row group by row group, by a
- *      WebAssembly SIMD kernel (two rows per f64x2, the chain's shared column carried in a
- *      register, rotations among still-zero leading columns skipped);
+ *   3. the bidiagonal's SVD: with vectors and order >= DC_MIN (128), divide and conquer
+ *      (bdsdc.ts, LAPACK dbdsdc: secular equation, Gu-Eisenstat vectors, deflation, the merges
+ *      as GEMMs); below it, and for values only, implicit-shift QR (bdsqr.ts; LINPACK dsvdc
+ *      shifts and splitting), whose sweeps run on (d, e) alone and LOG their Givens rotations;
+ *      the log is replayed in batches onto U and V by a WebAssembly SIMD kernel. Measured on
+ *      the turtle's 700 x 700 bidiagonal (CPU time, one thread): rotations ~0.4 s, divide and
+ *      conquer ~0.09 s; the two cross near order 120-160 on image-like bidiagonals;
  *   4. back-transformation by the stored reflectors in compact-WY blocks (GEMM).
  *   GEMM (gemm.ts) packs operands GotoBLAS-style and runs a 4x4 f64x2 WebAssembly micro-kernel
  *   (~27 GFLOP/s in the kernel, vs ~5 for the TS kernel). Every WebAssembly kernel has a pure
  *   TS fallback (used when WebAssembly SIMD is unavailable or SVDFLOW_NO_WASM is set), tested
  *   against it. Accuracy: backward stable; every sigma to about eps * sigma_max absolutely.
- *   Why not divide and conquer (gesdd's dbdsdc): with the SIMD replay the rotations cost
- *   ~0.14-0.19 s of the ~0.37 s total on 700x1028; D&C would turn them into GEMM (~4n³ flops
- *   before deflation, ~0.05 s here) but is a large, delicate addition (secular equation
- *   solver, deflation); it is the next step. One-sided Jacobi was rejected on flop count
- *   (6-10 sweeps x 3mn², >= 10 GFLOP).
+ *   One-sided Jacobi was rejected on flop count (6-10 sweeps x 3mn², >= 10 GFLOP).
  *
  * singularValues(A): steps 1-3 without any vectors (the bidiagonal QR on d/e only).
  *
@@ -59,7 +57,8 @@ import { finiteMaxAbs, scaleExponent, scaledCopy, scaleInPlace } from './scale.j
 import { applyReflectorsLeft, qrFactor, type Reflectors } from './householder.js';
 import { symEig } from './eig.js';
 import { bidiagQr } from './bdsqr.js';
-import { bidiagonalizeBlocked } from './gebrd.js';
+import { bidiagDc } from './bdsdc.js';
+import { bidiagonalizeBlocked, gebrdTimes } from './gebrd.js';
 import { seededRandom } from './random.js';
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
@@ -90,6 +89,14 @@ export interface SvdResult {
  * runs instead (see the test-matrix suite, test/linalg/suite.test.ts).
  */
 export const GRAM_MIN_RATIO = 1e-3;
+
+/**
+ * Bidiagonals of at least this order get their singular vectors by divide and conquer
+ * (bdsdc.ts); smaller ones, and values-only requests, by the implicit-shift QR (bdsqr.ts).
+ * Chosen by measurement (see the bench notes).
+ */
+export let DC_MIN = 128;
+export function setDcMin(n: number): void { DC_MIN = Math.max(1, Math.floor(n)); }
 
 export let QR_FIRST_RATIO = 1.8;
 export function setQrFirstRatio(r: number): void { QR_FIRST_RATIO = r; }
@@ -178,10 +185,20 @@ function singularValuesUnchecked(A: Matrix): Float64Array {
   return bidiagQr(bd.d, bd.e, false).s;
 }
 
+/**
+ * Where the last exact SVD with vectors spent its time (milliseconds, wall clock), for the
+ * benchmark's breakdown: QR first (tall inputs), the bidiagonalisation's panels and its GEMM
+ * trailing updates, the bidiagonal SVD (rotations or divide and conquer), and the
+ * back-transformations of U and V by the Householder blocks.
+ */
+export const svdPhases = { qr: 0, panels: 0, trailing: 0, bidiagSvd: 0, backU: 0, backV: 0, bidiagMethod: 'qr' as 'qr' | 'dc', n: 0 };
+
 function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
   const m = A.rows, n = A.cols;
   let qrRefl: Reflectors | undefined;
   let W: Matrix;
+  let t = performance.now();
+  const lap = () => { const t1 = performance.now(), d = t1 - t; t = t1; return d; };
   if (m >= QR_FIRST_RATIO * n && m > n) {
     const f = qrFactor(A);
     qrRefl = f.refl;
@@ -189,8 +206,16 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
   } else {
     W = A.clone();
   }
+  svdPhases.qr = lap();
   const bd = bidiagonalize(W);
-  const { s, U: Ub, V: Vb } = bidiagQr(bd.d, bd.e, true);
+  const tb = lap();
+  svdPhases.trailing = gebrdTimes.trailing;
+  svdPhases.panels = tb - gebrdTimes.trailing;
+  const useDc = n >= DC_MIN;
+  const { s, U: Ub, V: Vb } = useDc ? bidiagDc(bd.d, bd.e) : bidiagQr(bd.d, bd.e, true);
+  svdPhases.bidiagSvd = lap();
+  svdPhases.bidiagMethod = useDc ? 'dc' : 'qr';
+  svdPhases.n = n;
   // U = Q * HL * [Ub; 0], V = HR * Vb
   const p = W.rows;
   const Z = new Matrix(p, n);
@@ -202,8 +227,10 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
     U.data.set(Z.data.subarray(0, n * n));
     applyReflectorsLeft(qrRefl, U);
   }
+  svdPhases.backU = lap();
   const V = new Matrix(n, n, Vb!);
   applyReflectorsLeft(bd.right, V);
+  svdPhases.backV = lap();
   return { U, s, V };
 }
 
