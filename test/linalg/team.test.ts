@@ -6,7 +6,8 @@
  * Control: the split really happens (the parts' counter sees work on the helper).
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { Matrix, gemm, gramMatrix, svd, setGemmBackend } from '../../src/core/linalg/index.js';
+import { Matrix, gemm, gramMatrix, svd, setGemmBackend, bidiagonalize } from '../../src/core/linalg/index.js';
+import { bidiagDc } from '../../src/core/linalg/bdsdc.js';
 import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
 import { startTeam, stopTeam, teamReady, teamStats } from '../../src/core/linalg/team.js';
 import { setParallelMin } from '../../src/core/linalg/gemm.js';
@@ -60,6 +61,23 @@ describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
     const [seq, par, parts] = await both(() => [gemm(T, W).data, gramMatrix(G).data, gramMatrix(G.transpose(), true).data]);
     expect(parts).toBeGreaterThanOrEqual(3);
     seq.forEach((s, i) => expect(same(s, par[i]!), `product ${i}`).toBe(true));
+  });
+
+  it('the bidiagonalisation splits its trailing updates (working copy in shared memory), bit for bit', async () => {
+    const A = filled(300, 220, 8);
+    const [seq, par, parts] = await both(() => bidiagonalize(A));
+    expect(parts).toBeGreaterThan(0); // control: the helper computed parts of the updates
+    expect(same(seq.d, par.d) && same(seq.e, par.e)).toBe(true);
+    expect(same(seq.left.V.data, par.left.V.data) && same(seq.right.V.data, par.right.V.data)).toBe(true);
+    expect(same(seq.left.tau, par.left.tau) && same(seq.right.tau, par.right.tau)).toBe(true);
+  });
+
+  it('divide and conquer splits its merge products, bit for bit', async () => {
+    const n = 400;
+    const d = Float64Array.from({ length: n }, (_, i) => 1 + Math.sin(i)), e = Float64Array.from({ length: n }, (_, i) => 0.5 + Math.cos(i * 0.7) / 3);
+    const [seq, par, parts] = await both(() => bidiagDc(d, e));
+    expect(parts).toBeGreaterThan(0);
+    expect(same(seq.s, par.s) && same(seq.U, par.U) && same(seq.V, par.V)).toBe(true);
   });
 
   it('exact and randomized SVDs are identical with and without the team', async () => {

@@ -10,9 +10,10 @@
  * (default), or the same operations in TS when WebAssembly SIMD is unavailable.
  */
 import { Matrix } from './matrix.js';
-import { gemm } from './gemm.js';
+import { gemm, PARALLEL_MIN } from './gemm.js';
+import { teamAvailable } from './team.js';
 import { makeReflector, type Reflectors } from './householder.js';
-import { newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
+import { newSharedWasmInstance, newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
 
 const NB = 32;
 
@@ -65,8 +66,12 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
   // heap layout (doubles): W p x n | X p x nb | Y n x nb | vec | out | tmp | tmp2
   const xO = p * n, yO = xO + p * nb, vecO = yO + n * nb, outO = vecO + mx, tmpO = outO + mx, tmp2O = tmpO + nb;
   const total = tmp2O + nb;
-  const inst = USE_WASM_GEMV && p * n >= 1024 ? newWasmInstance() : null;
-  const buf = inst?.reserve(WASM_HEAP + total * 8);
+  // with the thread team running and trailing updates worth splitting, the working copy lives
+  // in shared memory, so that the helpers write their parts of the updates in place
+  const split = teamAvailable() && (p - nb) * (n - nb) * nb >= PARALLEL_MIN;
+  const bytes = WASM_HEAP + total * 8;
+  const inst = USE_WASM_GEMV && p * n >= 1024 ? (split ? newSharedWasmInstance(bytes) : null) ?? newWasmInstance() : null;
+  const buf = inst?.reserve(bytes);
   let h: Float64Array, gN: GemvN, gT: GemvT;
   if (inst && buf) {
     h = new Float64Array(buf, WASM_HEAP, total);
@@ -75,7 +80,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
     gN = (rows, cols, a, lda, v, vs, x, xs, alpha, beta) => wn(rows, cols, B(a), lda, B(v), vs, B(x), xs, alpha, beta);
     gT = (rows, cols, a, lda, u, us, y, alpha, beta) => wt(rows, cols, B(a), lda, B(u), us, B(y), alpha, beta);
   } else {
-    h = new Float64Array(total);
+    h = split ? new Float64Array(new SharedArrayBuffer(total * 8)) : new Float64Array(total);
     ({ gN, gT } = tsGemv(h));
   }
   for (let i = 0; i < p; i++) h.set(W0.row(i), i * n);

@@ -7,11 +7,13 @@
  * left to the module's stack.
  */
 import { LINALG_WASM } from './kernels.wasm.js';
+import { LINALG_WASM_SHARED } from './kernels-shared.wasm.js';
 
 // the project's lib (ES2023, node types) has no WebAssembly declarations: the few used here
 declare const WebAssembly: {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 };
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
 
@@ -30,18 +32,20 @@ export interface WasmGemm {
 
 let cached: WasmGemm | null | undefined;
 let compiled: object | null | undefined;
+let compiledShared: object | null | undefined;
+
+function compile(b64: string): object | null {
+  try {
+    if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
+    return new WebAssembly.Module(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
+  } catch {
+    return null;
+  }
+}
 
 /** The compiled module (cached), or null when WebAssembly SIMD is unavailable or disabled. */
 function wasmModule(): object | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  try {
-    if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
-    const bytes = Uint8Array.from(atob(LINALG_WASM), (ch) => ch.charCodeAt(0));
-    compiled = new WebAssembly.Module(bytes);
-  } catch {
-    compiled = null;
-  }
+  if (compiled === undefined) compiled = compile(LINALG_WASM);
   return compiled;
 }
 
@@ -69,6 +73,27 @@ export function newWasmInstance(): WasmInstance | null {
           return null; // beyond the 4 GiB of wasm32 or out of memory: the caller falls back to TS
         }
       },
+    };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A fresh instance of the same kernels on a SHARED memory of exactly `bytes` (rounded up to
+ * 64 KiB pages; it cannot grow beyond): its buffer is a SharedArrayBuffer, so matrices living
+ * there can be handed to the thread team (team.ts). Null without WebAssembly SIMD and threads.
+ */
+export function newSharedWasmInstance(bytes: number): WasmInstance | null {
+  if (compiledShared === undefined) compiledShared = compile(LINALG_WASM_SHARED);
+  if (!compiledShared || bytes > 2 ** 32) return null;
+  try {
+    const pages = Math.max(128, Math.ceil(bytes / 65536));
+    const mem = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+    const inst = new WebAssembly.Instance(compiledShared, { env: { memory: mem } });
+    return {
+      exports: inst.exports,
+      reserve: (need: number) => (need <= mem.buffer.byteLength ? mem.buffer : null),
     };
   } catch {
     return null;
