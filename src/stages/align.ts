@@ -16,15 +16,13 @@ import { z } from 'zod';
 import { defineStage } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { pooled } from '../core/pool/index.js';
-import { tasks as pointTasks, INLINE_POINTS } from '../core/pool/tasks/points.js';
+import { tasks as pointTasks, INLINE_POINTS, type AlignResult } from '../core/pool/tasks/points.js';
 import { InputError } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
 import { assertFinite } from '../core/linalg/errors.js';
 import { DEFAULT_CRITERIA } from '../core/points/icp.js';
 import { PointsError } from '../core/points/errors.js';
-import { procrustesRegistration, type Registration } from '../core/points/registration.js';
 import type { InitMode } from '../core/points/register.js';
-import { applyTransform, rotateVectors } from '../core/points/rigid.js';
 import type { Alignment, PointCloud } from '../core/ports.js';
 
 const name = z.string().min(1).optional().describe('name of the result (default: <source>-to-<target>)');
@@ -91,22 +89,22 @@ function check(src: PointCloud, tgt: PointCloud): number {
 
 type Params = z.output<typeof params>;
 
-/** The data-dependent checks (counts, matrix sizes), then the core registration (ICP in the compute pool). */
-async function registration(p: Params, source: PointCloud, target: PointCloud, d: number, signal: AbortSignal): Promise<Registration> {
+/** The data-dependent checks (counts, matrix sizes), then the registration and the aligned source (in the compute pool unless small). */
+async function registration(p: Params, source: PointCloud, target: PointCloud, d: number, signal: AbortSignal): Promise<AlignResult> {
+  const inline = source.points.rows + target.points.rows < INLINE_POINTS;
   if (p.method === 'procrustes') {
     if (source.points.rows !== target.points.rows) {
       throw new InputError(`procrustes needs matched points (row i of the source with row i of the target), but source '${source.name}' has ${source.points.rows} and target '${target.name}' has ${target.points.rows}`, 'use method: icp for point sets without known correspondences');
     }
     if (p.weights && p.weights.length !== source.points.rows) throw new InputError(`weights has ${p.weights.length} values for ${source.points.rows} point pairs`, 'give one weight per pair');
-    return procrustesRegistration(source.points, target.points, p);
+    return pointTasks.run('align', [source.points, target.points, p, undefined, source.normals], { signal, inline });
   }
   let init: Matrix | InitMode = p.init as InitMode;
   if (Array.isArray(p.init)) {
     if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
     init = Matrix.from2D(p.init);
   }
-  const inline = source.points.rows + target.points.rows < INLINE_POINTS;
-  return pointTasks.run('icpRegistration', [source.points, target.points, { ...p, init }, target.normals], { signal, inline });
+  return pointTasks.run('align', [source.points, target.points, { ...p, init }, target.normals, source.normals], { signal, inline });
 }
 
 export const align = defineStage({
@@ -135,18 +133,18 @@ export const align = defineStage({
     boundedConcatMap((source: PointCloud) => pooled(async (signal): Promise<Alignment> => {
       const target = sides.target;
       const d = check(source, target);
-      let r: Registration;
+      let res: AlignResult;
       try {
         if (p.method === 'icp') ctx.log.info({ source: source.points.rows, target: target.points.rows }, 'registration started');
-        r = await registration(p, source, target, d, signal);
+        res = await registration(p, source, target, d, signal);
       } catch (e) {
         // data the geometry cannot align becomes a user error; anything else is a bug and stays one
         if (e instanceof PointsError) throw new InputError(e.message, e.hint);
         throw e;
       }
+      const r = res.registration;
       for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
-      const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: applyTransform(r.transform, source.points) };
-      if (source.normals) aligned.normals = rotateVectors(r.transform, source.normals);
+      const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: res.points, ...(res.normals ? { normals: res.normals } : {}) };
       ctx.log.info({ method: r.method, iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse }, 'aligned');
       return { kind: 'Alignment', name: p.name ?? `${source.name}-to-${target.name}`, ...r, source, target, aligned };
     }, ctx.signal), ctx.flow, { highWaterMark: 2 }),

@@ -11,20 +11,12 @@
  * @see reconstruct
  */
 import { z } from 'zod';
-import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import type { KindPreserving } from '../core/image/typing.js';
-import { InputError } from '../core/errors.js';
-import { applyMean, meanOf } from '../core/image/planes.js';
-import type { Centering, Image, ImageBatch, MatrixValue } from '../core/ports.js';
-
-type Mode = Exclude<Centering['mode'], 'none'>;
-
-function centerImage(img: Image, mode: Mode): Image {
-  if (img.centering?.some((c) => c.mode !== 'none')) throw new InputError(`image ${img.name} is already centred (${img.centering[0]!.mode})`, 'remove the second center step');
-  const centering: Centering[] = img.planes.map((P) => ({ mode, mean: meanOf(P, mode) }));
-  return { ...img, planes: img.planes.map((P, i) => applyMean(P, centering[i]!, -1)), centering };
-}
+import { poolMap } from '../core/pool/index.js';
+import { tasks, INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { valueSize } from '../core/image/center.js';
+import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
 const centerStage = defineStage({
   name: 'center',
@@ -42,17 +34,12 @@ const centerStage = defineStage({
     mode: z.enum(['global', 'row', 'column']).default('global').describe('which mean: global (one number), row (one per row) or column (one per column)'),
   }),
   operator: (params, ctx) =>
-    map((v): Image | ImageBatch | MatrixValue => {
-      if (v.kind === 'Image') {
-        const out = centerImage(v, params.mode);
-        ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
-        return out;
-      }
-      if (v.kind === 'ImageBatch') return { ...v, images: v.images.map((im) => centerImage(im, params.mode)) };
-      if (v.centering && v.centering.mode !== 'none') throw new InputError(`matrix ${v.name} is already centred (${v.centering.mode})`, 'remove the second center step');
-      const centering: Centering = { mode: params.mode, mean: meanOf(v.matrix, params.mode) };
-      return { ...v, matrix: applyMean(v.matrix, centering, -1), centering };
-    }),
+    poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
+      // in the compute pool when large (a memory-bound loop over every value)
+      const out = await tasks.run('center', [v, params.mode], { signal, inline: valueSize(v) < INLINE_VALUES });
+      if (out.kind === 'Image') ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
+      return out;
+    }, ctx),
 });
 
 /** The stage; from code it returns the kind it is given (Image → Image, …). */

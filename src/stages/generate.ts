@@ -7,10 +7,10 @@
  * ```
  */
 import { z } from 'zod';
-import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
-import { vectorToImage } from '../core/pca/stack.js';
-import { pcaModel, fromCoordinates, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates, linspace } from '../core/pca/model.js';
+import { poolMap } from '../core/pool/index.js';
+import { tasks, INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { pcaModel, gridCoordinates, pathCoordinates, imageIndex, type NamedCoordinates, linspace } from '../core/pca/model.js';
 
 const imageRef = z.union([z.string().min(1), z.number().int()]);
 
@@ -51,8 +51,8 @@ export const generate = defineStage({
       if (p.from !== 'coordinates' && p.coordinates !== undefined) ctx.addIssue({ code: 'custom', path: ['coordinates'], message: `coordinates is used only with from: coordinates (from is ${p.from})` });
       if (p.from !== 'path' && p.between !== undefined) ctx.addIssue({ code: 'custom', path: ['between'], message: `between is used only with from: path (from is ${p.from})` });
     }),
-  operator: (params) =>
-    map((f) => {
+  operator: (params, ctx) =>
+    poolMap(async (f, signal) => {
       const m = pcaModel(f);
       let list: NamedCoordinates[];
       let name = params.name;
@@ -70,7 +70,8 @@ export const generate = defineStage({
       const fmt = (t: number) => (t === 0 ? '0' : `${t > 0 ? '+' : '−'}${Number(Math.abs(t).toFixed(2))} sd`);
       const ts = linspace(-params.extent, params.extent, params.steps);
       const grid = params.from === 'grid' ? { x: `PC${params.components[0]}`, y: `PC${params.components[1]}`, columns: ts.map(fmt), rows: [...ts].reverse().map(fmt) } : undefined;
-      const images = list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp: params.clamp }));
+      // in the compute pool when large: d x (r + 1) values per image
+      const images = await tasks.run('generate', [f, list, params.clamp], { signal, inline: list.length * m.d * (m.k + 1) < INLINE_VALUES });
       return { kind: 'ImageBatch' as const, name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images, ...(grid ? { grid } : {}) };
-    }),
+    }, ctx),
 });

@@ -10,9 +10,10 @@
  * @see svd, truncate, encode
  */
 import { z } from 'zod';
-import { mergeMap } from 'rxjs';
+import { mergeMap, from } from 'rxjs';
 import { defineStage } from '../core/stage.js';
-import { reconstructValue } from '../core/image/reconstruct.js';
+import { poolMap } from '../core/pool/index.js';
+import { tasks, INLINE_VALUES, reconstructWork } from '../core/pool/tasks/images.js';
 import { commonLength } from '../core/image/lowrank.js';
 import { checkRank } from '../core/image/rank.js';
 import type { Factorization } from '../core/ports.js';
@@ -35,7 +36,7 @@ export const reconstruct = defineStage({
     tooLarge: z.enum(['error', 'clamp']).default('error').describe('a rank above the singular values available: error, or clamp: use every available one (ranks that become equal are made once), so that one list fits collections of any size'),
   }),
   operator: (params, ctx) =>
-    mergeMap((f: Factorization) => {
+    (source) => source.pipe(poolMap(async (f: Factorization, signal) => {
       const list = Array.isArray(params.rank);
       let ranks = params.rank === undefined ? [f.factors[0]!.rank] : list ? (params.rank as number[]) : [params.rank as number];
       if (params.tooLarge === 'clamp') {
@@ -45,11 +46,11 @@ export const reconstruct = defineStage({
         if (asked.some((k) => k > have)) ctx.log.warn({ asked, used: ranks, available: have }, `${ctx.stepId}: rank${asked.filter((k) => k > have).length > 1 ? "s" : ""} ${asked.filter((k) => k > have).join(", ")} lowered to ${have}, the singular values available for ${f.name}`);
       }
       for (const k of ranks) checkRank(f, k, 'reconstruct');
-      return ranks.map((k) => {
-        const t0 = performance.now();
-        const out = reconstructValue(f, k, params.clamp, list ? `${f.name}-r${k}` : f.name);
-        ctx.log.info({ rank: k, ms: Math.round(performance.now() - t0) }, 'reconstructed');
-        return out;
-      });
-    }),
+      // in the compute pool when large: all ranks in one task, so the factors cross once
+      const t0 = performance.now();
+      const work = ranks.reduce((a, k) => a + reconstructWork(f, k), 0);
+      const out = await tasks.run('reconstruct', [f, ranks, params.clamp, ranks.map((k) => (list ? `${f.name}-r${k}` : f.name))], { signal, inline: work < INLINE_VALUES });
+      ctx.log.info({ ranks, ms: Math.round(performance.now() - t0) }, 'reconstructed');
+      return out;
+    }, ctx), mergeMap((values) => from(values))),
 });

@@ -6,9 +6,10 @@
  * ```
  */
 import { z } from 'zod';
-import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
-import { stackImages } from '../core/pca/stack.js';
+import { poolMap } from '../core/pool/index.js';
+import { tasks, INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { valueSize } from '../core/image/center.js';
 
 export const stack = defineStage({
   name: 'stack',
@@ -26,9 +27,10 @@ export const stack = defineStage({
     name: z.string().min(1).optional().describe('name of the matrix (default: the batch name)'),
   }),
   operator: (params, ctx) =>
-    map((batch) => {
-      const { matrix, layout } = stackImages(batch.images);
+    poolMap(async (batch, signal) => {
+      // in the compute pool when large (a memory-bound loop over every pixel of the batch)
+      const { matrix, layout } = await tasks.run('stack', [batch.images], { signal, inline: valueSize(batch) < INLINE_VALUES });
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
       return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
-    }),
+    }, ctx),
 });

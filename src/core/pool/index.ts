@@ -27,7 +27,8 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Observable } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
+import { boundedConcatMap, type FlowControl } from '../flow.js';
 import type { Piscina } from 'piscina';
 import { encodeArgs, decode } from './codec.js';
 import { decodeError, type EncodedError } from './errors.js';
@@ -172,4 +173,13 @@ export function pooled<T>(work: (signal: AbortSignal) => Promise<T>, outer?: Abo
       ac.abort('unsubscribed');
     };
   });
+}
+
+/**
+ * A stage operator running `work(value, signal)` for each value as one pooled computation
+ * (see {@link pooled}), one value at a time, in order, with the run's backpressure: what the
+ * heavy stages use instead of `map`.
+ */
+export function poolMap<T, R>(work: (value: T, signal: AbortSignal) => Promise<R>, ctx: { signal?: AbortSignal; flow?: FlowControl }): OperatorFunction<T, R> {
+  return boundedConcatMap((v: T) => pooled((signal) => work(v, signal), ctx.signal), ctx.flow, { highWaterMark: 2 });
 }

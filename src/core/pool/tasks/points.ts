@@ -1,14 +1,32 @@
 /**
- * Point-cloud pool tasks: registration (init, global FPFH + RANSAC, ICP schedule), run in a
- * worker thread so that a 10^6-point ICP can be interrupted at any moment.
+ * Point-cloud pool tasks: registration (Procrustes, or init + global FPFH + RANSAC + ICP
+ * schedule) and the aligned source, run in a worker thread so that a 10^6-point ICP can be
+ * interrupted at any moment and the main thread never runs a loop over every point.
  */
 import type { Matrix } from '../../linalg/matrix.js';
-import { icpRegistration, type IcpParams, type Registration } from '../../points/registration.js';
+import { icpRegistration, procrustesRegistration, type IcpParams, type ProcrustesParams, type Registration } from '../../points/registration.js';
+import { applyTransform, rotateVectors } from '../../points/rigid.js';
 import { defineTasks } from '../index.js';
+
+export type AlignParams = ({ method: 'procrustes' } & ProcrustesParams) | ({ method: 'icp' } & IcpParams);
+
+export interface AlignResult {
+  registration: Registration;
+  /** the source moved by the registration's transform */
+  points: Matrix;
+  /** the source's normals rotated likewise, when it has normals */
+  normals?: Matrix;
+}
 
 export const tasks = defineTasks(import.meta.url, {
   icpRegistration(source: Matrix, target: Matrix, p: IcpParams, targetNormals?: Matrix): Registration {
     return icpRegistration(source, target, p, targetNormals);
+  },
+  /** the registration of source onto target and the aligned source (points and normals) */
+  align(source: Matrix, target: Matrix, p: AlignParams, targetNormals?: Matrix, sourceNormals?: Matrix): AlignResult {
+    const registration = p.method === 'procrustes' ? procrustesRegistration(source, target, p) : icpRegistration(source, target, p, targetNormals);
+    const points = applyTransform(registration.transform, source);
+    return { registration, points, ...(sourceNormals ? { normals: rotateVectors(registration.transform, sourceNormals) } : {}) };
   },
 });
 

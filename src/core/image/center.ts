@@ -1,0 +1,34 @@
+/**
+ * Mean removal of an Image (each plane), an ImageBatch (each image) or a Matrix, with the mean
+ * kept in `centering` so that reconstruct and encode add it back. The center stage's numeric
+ * core (run in the compute pool for large values).
+ */
+import { InputError } from '../errors.js';
+import { applyMean, meanOf } from './planes.js';
+import type { Centering, Image, ImageBatch, MatrixValue } from '../ports.js';
+
+export type CenterMode = Exclude<Centering['mode'], 'none'>;
+
+function centerImage(img: Image, mode: CenterMode): Image {
+  if (img.centering?.some((c) => c.mode !== 'none')) throw new InputError(`image ${img.name} is already centred (${img.centering[0]!.mode})`, 'remove the second center step');
+  const centering: Centering[] = img.planes.map((P) => ({ mode, mean: meanOf(P, mode) }));
+  return { ...img, planes: img.planes.map((P, i) => applyMean(P, centering[i]!, -1)), centering };
+}
+
+/** v minus its mean (global, per row or per column), the mean recorded in `centering`. */
+export function centerValue<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode): V {
+  if (v.kind === 'Image') return centerImage(v, mode) as V;
+  if (v.kind === 'ImageBatch') return { ...v, images: v.images.map((im) => centerImage(im, mode)) };
+  if (v.centering && v.centering.mode !== 'none') throw new InputError(`matrix ${v.name} is already centred (${v.centering.mode})`, 'remove the second center step');
+  const centering: Centering = { mode, mean: meanOf(v.matrix, mode) };
+  return { ...v, matrix: applyMean(v.matrix, centering, -1), centering };
+}
+
+/** Values (doubles) a value holds: the work measure that decides inline vs pooled. */
+export function valueSize(v: Image | ImageBatch | MatrixValue): number {
+  if (v.kind === 'Matrix') return v.matrix.rows * v.matrix.cols;
+  const images = v.kind === 'Image' ? [v] : v.images;
+  let n = 0;
+  for (const im of images) for (const P of im.planes) n += P.rows * P.cols;
+  return n;
+}

@@ -1,0 +1,40 @@
+/**
+ * Image and collection-PCA pool tasks: stacking, centring, rank-k reconstructions and
+ * generated images, the memory-bound loops of the PCA chain and the image pipeline. In a
+ * worker thread they leave the main thread free (event-loop delay) and can be stopped at
+ * any moment; results come back moved (large matrices are shared, not copied).
+ */
+import { stackImages, vectorToImage } from '../../pca/stack.js';
+import { centerValue, type CenterMode } from '../../image/center.js';
+import { reconstructValue } from '../../image/reconstruct.js';
+import { pcaModel, fromCoordinates, type NamedCoordinates } from '../../pca/model.js';
+import type { Factorization, Image, ImageBatch, MatrixValue } from '../../ports.js';
+import { defineTasks } from '../index.js';
+
+export const tasks = defineTasks(import.meta.url, {
+  stack(images: Image[]) {
+    return stackImages(images);
+  },
+  center(v: Image | ImageBatch | MatrixValue, mode: CenterMode) {
+    return centerValue(v, mode);
+  },
+  /** one reconstruction per rank, named names[i] */
+  reconstruct(f: Factorization, ranks: number[], clamp: boolean, names: string[]): (Image | MatrixValue)[] {
+    return ranks.map((k, i) => reconstructValue(f, k, clamp, names[i]));
+  },
+  /** mean + U c for each coordinate list, as images of the collection's layout */
+  generate(f: Factorization, list: NamedCoordinates[], clamp: boolean): Image[] {
+    const m = pcaModel(f);
+    return list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp }));
+  },
+});
+
+/** Below this many values touched (a few ms of memory-bound work) a task runs inline: the thread hop would cost more. */
+export const INLINE_VALUES = 1 << 18;
+
+/** Values a rank-k rebuild of f writes and reads (rows x cols x (k + 1) per factor). */
+export function reconstructWork(f: Factorization, k: number): number {
+  let n = 0;
+  for (const fac of f.factors) n += fac.U.rows * fac.V.rows * (k + 1);
+  return n;
+}
