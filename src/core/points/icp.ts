@@ -21,6 +21,8 @@
 import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
+import { nearestAll } from './queries.js';
+import { queryParts } from './query-team.js';
 import { procrustes } from './procrustes.js';
 import { applyTransform, compose, homogeneous } from './rigid.js';
 import { scoreMatches, type ScoredTransform } from './metrics.js';
@@ -257,15 +259,19 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
   const cur = applyTransform(T, source);
   const corr: Correspondences = { src: new Int32Array(n), dst: new Int32Array(n), distSq: new Float64Array(n), count: 0 };
-  const tmp = new Float64Array(1);
+  // every source point's nearest target point, split across the query team when one runs
+  // (shared memory; the same answers in any split), then the pairs kept in source order
+  const split = queryParts(n) > 1 && tree.shared && cur.data.buffer instanceof SharedArrayBuffer;
+  const nnIdx = split ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
+  const nnDist = split ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
   const match = () => {
     let c = 0, sse = 0;
-    const P = cur.data;
+    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist);
     for (let i = 0; i < n; i++) {
-      const j = tree.nearestInto(P, i * d, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), tmp);
-      if (j < 0 || tmp[0]! > maxDSq) continue;
-      corr.src[c] = i; corr.dst[c] = j; corr.distSq[c] = tmp[0]!; c++;
-      sse += tmp[0]!;
+      const j = nnIdx[i]!, dd = nnDist[i]!;
+      if (j < 0 || dd > maxDSq) continue;
+      corr.src[c] = i; corr.dst[c] = j; corr.distSq[c] = dd; c++;
+      sse += dd;
     }
     corr.count = c;
     const sc = scoreMatches(c, n, sse);

@@ -8,6 +8,21 @@ import type { Matrix } from '../linalg/matrix.js';
 
 const LEAF = 12;
 
+/** The arrays of a tree, enough to query it from another thread (shared memory: no copy). */
+export interface KdTreeState {
+  dim: number; size: number; pts: Float64Array; index: Int32Array; lo: Int32Array; hi: Int32Array;
+  axis: Int8Array; split: Float64Array; left: Int32Array; right: Int32Array;
+}
+
+let sharedTrees = false;
+/** Trees built from now on keep their arrays in shared memory (the query team's threads read them). */
+export function setSharedTrees(on: boolean): void {
+  sharedTrees = on;
+}
+function alloc<T extends Float64Array | Int32Array | Int8Array>(C: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
+  return sharedTrees ? new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT)) : new C(n);
+}
+
 export class KdTree {
   readonly dim: number;
   readonly size: number;
@@ -15,7 +30,7 @@ export class KdTree {
   private readonly pts: Float64Array;
   /** original index of each point in tree order */
   readonly index: Int32Array;
-  // node tables: for node i, children at 2i+1/2i+2 implicit? No: explicit, built depth-first.
+  // node tables, built depth-first: node i's children at left[i], right[i]
   private readonly lo: Int32Array;
   private readonly hi: Int32Array;
   private readonly axis: Int8Array;
@@ -24,11 +39,40 @@ export class KdTree {
   private readonly right: Int32Array;
   private nodes = 0;
 
+  /** The tree's arrays (shared when built with setSharedTrees(true)). */
+  state(): KdTreeState {
+    return { dim: this.dim, size: this.size, pts: this.pts, index: this.index, lo: this.lo, hi: this.hi, axis: this.axis, split: this.split, left: this.left, right: this.right };
+  }
+
+  /** True when another thread can query the tree without a copy. */
+  get shared(): boolean {
+    return this.pts.buffer instanceof SharedArrayBuffer && this.left.buffer instanceof SharedArrayBuffer;
+  }
+
+  /** A tree over the arrays of `state` (another thread's tree; nothing is copied). */
+  static fromState(s: KdTreeState): KdTree {
+    const t = Object.create(KdTree.prototype) as KdTree;
+    Object.assign(t, s);
+    return t;
+  }
+
+  /**
+   * Nearest neighbours of the query points from..to-1 of q (row-major, dim values each):
+   * original index (-1: none within sqrt(maxDistSq)) into idxOut[i], squared distance into distOut[i].
+   */
+  nearestRange(q: ArrayLike<number>, maxDistSq: number, idxOut: Int32Array, distOut: Float64Array, from: number, to: number): void {
+    const d = this.dim, tmp = new Float64Array(1);
+    for (let i = from; i < to; i++) {
+      idxOut[i] = this.nearestInto(q, i * d, maxDistSq, tmp);
+      distOut[i] = tmp[0]!;
+    }
+  }
+
   constructor(points: Matrix) {
     const n = points.rows, d = points.cols;
     this.dim = d;
     this.size = n;
-    const idx = new Int32Array(n);
+    const idx = alloc(Int32Array, n);
     for (let i = 0; i < n; i++) idx[i] = i;
     const src = new Float64Array(n * d);
     for (let i = 0; i < n; i++) {
@@ -36,15 +80,15 @@ export class KdTree {
       for (let j = 0; j < d; j++) src[i * d + j] = points.data[base + j]!;
     }
     const maxNodes = Math.max(1, 2 * Math.ceil(n / (LEAF / 2)) + 1);
-    this.lo = new Int32Array(maxNodes);
-    this.hi = new Int32Array(maxNodes);
-    this.axis = new Int8Array(maxNodes);
-    this.split = new Float64Array(maxNodes);
-    this.left = new Int32Array(maxNodes);
-    this.right = new Int32Array(maxNodes);
+    this.lo = alloc(Int32Array, maxNodes);
+    this.hi = alloc(Int32Array, maxNodes);
+    this.axis = alloc(Int8Array, maxNodes);
+    this.split = alloc(Float64Array, maxNodes);
+    this.left = alloc(Int32Array, maxNodes);
+    this.right = alloc(Int32Array, maxNodes);
     if (n > 0) this.build(src, idx, 0, n);
     this.index = idx;
-    this.pts = new Float64Array(n * d);
+    this.pts = alloc(Float64Array, n * d);
     for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) this.pts[i * d + j] = src[idx[i]! * d + j]!;
   }
 

@@ -13,6 +13,7 @@
 import { PointsError } from './errors.js';
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
+import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 export interface NormalOptions {
   /** neighbours per point, the point itself included (default 30, as Open3D's KDTreeSearchParamKNN) */
@@ -57,12 +58,39 @@ export function estimateNormalsChecked(points: Matrix, opts: NormalOptions = {})
   if (d !== 2 && d !== 3) throw new RangeError(`normals need 2-D or 3-D points, got ${d}-D`);
   const k = Math.min(opts.k ?? 30, n);
   const tree = opts.tree ?? new KdTree(points);
-  const P = points.isContiguous ? points.data : points.clone().data;
-  const idx = new Int32Array(k), dist = new Float64Array(k);
   const N = new Matrix(n, d);
-  const out = new Float64Array(3);
   const stats: NormalStats = { collinear: 0, coincident: 0, isotropic: 0 };
-  for (let i = 0; i < n; i++) {
+  const parts = queryParts(n);
+  let P = points.isContiguous ? points.data : points.clone().data;
+  if (parts > 1 && tree.shared && N.data.buffer instanceof SharedArrayBuffer) {
+    // one range of points per thread of the query team: every normal as the loop below computes it
+    if (!(P.buffer instanceof SharedArrayBuffer)) { const S = new Float64Array(new SharedArrayBuffer(P.length * 8)); S.set(P); P = S; }
+    const counts = new Int32Array(new SharedArrayBuffer(12 * parts));
+    const vp = opts.viewpoint ? Float64Array.from(opts.viewpoint) : undefined;
+    const state = tree.state();
+    const list: QueryPart[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [from, to] = partRange(n, parts, p);
+      list.push({ op: 'normals', tree: state, P, k, N: N.data, stats: counts, part: p, from, to, ...(vp ? { viewpoint: vp } : {}) });
+    }
+    runQueryParts(list, (part) => {
+      if (part.op !== 'normals') return;
+      const st: NormalStats = { collinear: 0, coincident: 0, isotropic: 0 };
+      normalsRange(P, d, k, tree, N.data, part.from, part.to, st, vp);
+      counts.set([st.collinear, st.coincident, st.isotropic], 3 * part.part);
+    });
+    for (let p = 0; p < parts; p++) { stats.collinear += counts[3 * p]!; stats.coincident += counts[3 * p + 1]!; stats.isotropic += counts[3 * p + 2]!; }
+    return { normals: N, stats };
+  }
+  normalsRange(P, d, k, tree, N.data, 0, n, stats, opts.viewpoint);
+  return { normals: N, stats };
+}
+
+/** Normals of points from..to-1 of P (row-major, d = 2 or 3) from their k nearest neighbours, into N; counts undetermined ones in stats. */
+export function normalsRange(P: Float64Array, d: number, k: number, tree: KdTree, N: Float64Array, from: number, to: number, stats: NormalStats, viewpoint?: ArrayLike<number>): void {
+  const idx = new Int32Array(k), dist = new Float64Array(k);
+  const out = new Float64Array(3);
+  for (let i = from; i < to; i++) {
     const c = tree.knnInto(P, i * d, k, idx, dist);
     let m0 = 0, m1 = 0, m2 = 0;
     for (let j = 0; j < c; j++) { const b = idx[j]! * d; m0 += P[b]!; m1 += P[b + 1]!; if (d === 3) m2 += P[b + 2]!; }
@@ -86,14 +114,13 @@ export function estimateNormalsChecked(points: Matrix, opts: NormalOptions = {})
     if (st === NormalStatus.Collinear) stats.collinear++;
     else if (st === NormalStatus.Coincident) stats.coincident++;
     else if (st === NormalStatus.Isotropic) stats.isotropic++;
-    if (opts.viewpoint) {
+    if (viewpoint) {
       let dot = 0;
-      for (let j = 0; j < d; j++) dot += out[j]! * (opts.viewpoint[j]! - P[i * d + j]!);
+      for (let j = 0; j < d; j++) dot += out[j]! * (viewpoint[j]! - P[i * d + j]!);
       if (dot < 0) for (let j = 0; j < d; j++) out[j] = -out[j]!;
     }
-    for (let j = 0; j < d; j++) N.data[i * d + j] = out[j]!;
+    for (let j = 0; j < d; j++) N[i * d + j] = out[j]!;
   }
-  return { normals: N, stats };
 }
 
 /** Unit eigenvector of the smallest eigenvalue of [[a b][b c]] (symmetric, positive semi-definite). */

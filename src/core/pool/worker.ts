@@ -9,6 +9,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { setSharedAllocation } from '../linalg/matrix.js';
 import { startTeam } from '../linalg/team.js';
+import { startQueryTeam } from '../points/query-team.js';
 import { decode, encodeResult } from './codec.js';
 import { encodeError, type EncodedError } from './errors.js';
 
@@ -26,6 +27,9 @@ type Reply = { ok: unknown } | { error: EncodedError };
 setSharedAllocation(1 << 14);
 const team = Number(process.env.SVDFLOW_TEAM ?? availableParallelism() - 1);
 startTeam(Number.isInteger(team) && team > 0 ? team : 0);
+// likewise the loops of one query per point (ICP's nearest neighbours, normals): k-d trees are
+// built in shared memory and the queries split over a points query team (points/query-team.ts)
+startQueryTeam(Number.isInteger(team) && team > 0 ? team : 0);
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 

@@ -1,0 +1,87 @@
+/**
+ * The points query team (src/core/points/query-team.ts): ICP's nearest-neighbour queries and
+ * PCA normals split over helper threads give exactly the one-thread answers (brute force for
+ * the neighbours, the known normal of a plane), and the split really happened (helper parts).
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { Matrix, setSharedAllocation } from '../../../src/core/linalg/matrix.js';
+import { KdTree } from '../../../src/core/points/kdtree.js';
+import { nearestAll } from '../../../src/core/points/queries.js';
+import { estimateNormalsChecked } from '../../../src/core/points/normals.js';
+import { icp } from '../../../src/core/points/icp.js';
+import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats } from '../../../src/core/points/query-team.js';
+
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => { x = (x * 16807) % 2147483647; return x / 2147483647; };
+}
+const cloud = (n: number, seed: number, f = (x: number, y: number) => 0.2 * Math.sin(4 * x) * y) => {
+  const r = lcg(seed), M = new Matrix(n, 3);
+  for (let i = 0; i < n; i++) { const x = r(), y = r(); M.set(i, 0, x); M.set(i, 1, y); M.set(i, 2, f(x, y) + 0.001 * r()); }
+  return M;
+};
+
+// the one-thread answers, before the team starts (trees and matrices in ordinary memory)
+const target = cloud(20_000, 1), query = cloud(6000, 2);
+const serialNormals = estimateNormalsChecked(target, { k: 30 });
+const source = query.clone();
+for (let i = 0; i < source.rows; i++) source.set(i, 0, source.get(i, 0) + 0.01);
+const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
+
+beforeAll(async () => {
+  setSharedAllocation(1 << 12);
+  startQueryTeam(2);
+  expect(await queryTeamReady()).toBe(true);
+});
+afterAll(() => { stopQueryTeam(); setSharedAllocation(false); });
+
+describe('points query team', () => {
+  it('nearest neighbours of 6000 points, split over the team: the brute-force answers', () => {
+    const tree = new KdTree(target);
+    expect(tree.shared).toBe(true);
+    const n = query.rows;
+    const q = new Float64Array(new SharedArrayBuffer(8 * 3 * n));
+    q.set(query.data);
+    const idx = new Int32Array(new SharedArrayBuffer(4 * n)), dist = new Float64Array(new SharedArrayBuffer(8 * n));
+    const before = queryTeamStats().helperParts;
+    nearestAll(tree, q, n, 0.02 ** 2, idx, dist);
+    expect(queryTeamStats().helperParts).toBeGreaterThan(before); // control: helpers did part of it
+    let found = 0;
+    for (let i = 0; i < n; i++) {
+      let best = Infinity, bi = -1;
+      for (let j = 0; j < target.rows; j++) {
+        const a = target.data[3 * j]! - q[3 * i]!, b = target.data[3 * j + 1]! - q[3 * i + 1]!, c = target.data[3 * j + 2]! - q[3 * i + 2]!;
+        const dd = a * a + b * b + c * c;
+        if (dd < best) { best = dd; bi = j; }
+      }
+      if (best <= 0.02 ** 2) { found++; expect(idx[i]).toBe(bi); expect(dist[i]).toBe(best); } else expect(idx[i]).toBe(-1);
+    }
+    expect(found).toBeGreaterThan(n / 2);
+  });
+
+  it('normals split over the team: identical to the one-thread normals, and those of a plane are its normal', () => {
+    const before = queryTeamStats().helperParts;
+    const r = estimateNormalsChecked(target, { k: 30 });
+    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    expect(r.normals.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(r.normals.data)).toEqual(Array.from(serialNormals.normals.data));
+    expect(r.stats).toEqual(serialNormals.stats);
+    // an exact plane z = 0.3 x - 0.2 y: normal ±(-0.3, 0.2, 1)/|.|
+    const plane = cloud(8000, 5, (x, y) => 0.3 * x - 0.2 * y);
+    for (let i = 0; i < plane.rows; i++) plane.set(i, 2, 0.3 * plane.get(i, 0) - 0.2 * plane.get(i, 1));
+    const pn = estimateNormalsChecked(plane, { k: 20, viewpoint: [0, 0, 10] }).normals;
+    const l = Math.hypot(0.3, 0.2, 1);
+    let err = 0;
+    for (let i = 0; i < plane.rows; i++) err = Math.max(err, Math.abs(pn.get(i, 0) + 0.3 / l), Math.abs(pn.get(i, 1) - 0.2 / l), Math.abs(pn.get(i, 2) - 1 / l));
+    expect(err).toBeLessThan(1e-9);
+  });
+
+  it('point-to-plane ICP with the team: the same transform, to the last bit, as one thread', () => {
+    const before = queryTeamStats().helperParts;
+    const r = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
+    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    expect(Array.from(r.transform.data)).toEqual(Array.from(serialIcp.transform.data));
+    expect(r.rmseHistory).toEqual(serialIcp.rmseHistory);
+    expect(r.iterations).toBe(serialIcp.iterations);
+  });
+});
