@@ -12,6 +12,8 @@ import { Matrix } from '../src/core/linalg/matrix.js';
 import { seededRandom } from '../src/core/linalg/random.js';
 import { KdTree } from '../src/core/points/kdtree.js';
 import { icp } from '../src/core/points/icp.js';
+import { tasks as pointTasks } from '../src/core/pool/tasks/points.js';
+import { closePool } from '../src/core/pool/index.js';
 import { parsePoints, parseConf } from '../src/core/points/parse.js';
 import { decompose, homogeneous, quatToMatrix, rotationAngleBetween } from '../src/core/points/rigid.js';
 
@@ -48,17 +50,22 @@ if (b045 && b000 && conf) {
   const tgt = parsePoints(readFileSync(b000), { file: 'bun000.ply' }).points;
   const pose = parseConf(readFileSync(conf, 'utf8')).get('bun045.ply')!;
   const gt = decompose(homogeneous(quatToMatrix(...pose.q).transpose(), pose.t));
-  const run = () => icp(src, tgt, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.005, normalNeighbours: 30, keepHistory: false });
-  const r = run();
-  const tIcp = await timeMs(run, REPS, 0);
+  const opts = { estimation: 'point-to-plane' as const, maxCorrespondenceDistance: 0.005, normalNeighbours: 30, keepHistory: false };
+  // as the align stage runs it: in the compute pool, whose worker splits the neighbour queries
+  // (ICP's correspondences, the normals) over the cores; and in this thread alone, for reference
+  const run = () => pointTasks.run('icp', [src, tgt, opts]);
+  const r = await run();
+  const tIcp = await timeMs(run, REPS, 1);
+  const tIcpOne = await timeMs(() => icp(src, tgt, opts), REPS, 0);
+  await closePool();
   const d = decompose(r.transform);
   const rotErr = rotationAngleBetween(d.R, gt.R);
   const tErr = Math.hypot(d.t[0]! - gt.t[0]!, d.t[1]! - gt.t[1]!, d.t[2]! - gt.t[2]!);
   const pRot = peer.icpRotErrDeg as number;
-  rows.push({ case: 'bunny ICP point-to-plane bun045→bun000, 5 mm, from identity (normals + ICP)', metric: 'time (ms, median)', svdflow: tIcp, peer: peer.icpMs as number, peerName: `Open3D ${peer.open3d}`, ratio: tIcp / (peer.icpMs as number), goal: 'within 1.5x', met: tIcp / (peer.icpMs as number) <= 1.5, note: `${r.iterations} iterations, converged ${r.converged}; fitness ${r.fitness.toFixed(4)} vs ${(peer.icpFitness as number).toFixed(4)}, inlier RMSE ${(r.inlierRmse * 1000).toFixed(4)} mm vs ${((peer.icpRmse as number) * 1000).toFixed(4)} mm` });
+  rows.push({ case: 'bunny ICP point-to-plane bun045→bun000, 5 mm, from identity (normals + ICP)', metric: 'time (ms, median)', svdflow: tIcp, peer: peer.icpMs as number, peerName: `Open3D ${peer.open3d}`, ratio: tIcp / (peer.icpMs as number), goal: '<= 0.5x', met: tIcp / (peer.icpMs as number) <= 0.5, note: `in the compute pool (one thread alone: ${tIcpOne.toFixed(0)} ms); ${r.iterations} iterations, converged ${r.converged}; fitness ${r.fitness.toFixed(4)} vs ${(peer.icpFitness as number).toFixed(4)}, inlier RMSE ${(r.inlierRmse * 1000).toFixed(4)} mm vs ${((peer.icpRmse as number) * 1000).toFixed(4)} mm` });
   rows.push({ case: 'bunny ICP rotation error vs bun.conf', metric: 'error (degrees)', svdflow: rotErr, peer: pRot, peerName: `Open3D ${peer.open3d}`, ratio: rotErr / pRot, goal: 'no larger than the peer', met: rotErr <= pRot, note: `translation error ${(tErr * 1000).toFixed(3)} mm vs ${((peer.icpTransErr as number) * 1000).toFixed(3)} mm` });
   notes.push('ICP: both sides start from the identity (the scans differ by 34.3° and 5.3 cm), estimate target normals by PCA of 30 nearest neighbours inside the timed region, use a 5 mm correspondence distance and the criteria (30 iterations, 1e-6, 1e-6). Open3D compares absolute changes of fitness and RMSE, svdflow relative changes. File parsing is not timed.');
-  notes.push('Open3D runs its correspondence search and normal estimation with OpenMP on the 2 cores; svdflow runs on one JavaScript thread.');
+  notes.push('Open3D runs its correspondence search and normal estimation with OpenMP on the 2 cores; svdflow runs ICP in a compute-pool worker whose query team splits the nearest-neighbour and normal queries over the cores (the goal, #15: <= 0.5x Open3D; #7 asked within 1.5x), operands copied into shared memory inside the timed region.');
 } else notes.push('bunny ICP skipped: ../shared/data/pointclouds is absent');
 notes.push(`Medians of ${REPS} runs (k-d tree: ${REPS * 2}) on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow).`);
 notes.push('k-d tree: svdflow src/core/points/kdtree.ts (flat typed arrays, median splits on the widest axis, 12-point leaf buckets); the same 100k points and queries (seeded, written to float64 files) on both sides.');

@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { runPeer, sharedData, timeMs, report, type BenchRow } from './lib.js';
 import { parsePoints, parseConf } from '../src/core/points/parse.js';
 import { register } from '../src/core/points/register.js';
+import { tasks as pointTasks } from '../src/core/pool/tasks/points.js';
+import { closePool } from '../src/core/pool/index.js';
 import { applyTransform, axisAngle, compose, decompose, homogeneous, invertTransform, quatToMatrix, rotationAngleBetween } from '../src/core/points/rigid.js';
 import { Matrix } from '../src/core/linalg/matrix.js';
 
@@ -35,24 +37,29 @@ const tgtPath = f64(tgt, 'target.f64');
 const moved = cases.map(([, axis, deg]) => { const M = homogeneous(axisAngle(axis, deg), [0, 0, 0]); return { M, P: applyTransform(M, src) }; });
 const srcPaths = moved.map((m, i) => f64(m.P, `source${i}.f64`));
 const peer = runPeer<{ open3d: string; cases: { T: number[][]; ms: number; fitness: number; rmse: number; globalFitness: number }[] }>('registration.py', [tgtPath, srcPaths.join(','), String(VOXEL), String(REPS)]);
-let sumS = 0, sumP = 0, worstS = 0, worstP = 0;
+let sumS = 0, sumP = 0, sumOne = 0, worstS = 0, worstP = 0;
 for (const [i, [name]] of cases.entries()) {
   const want = decompose(compose(gt, invertTransform(moved[i]!.M))).R;
-  const run = () => register(moved[i]!.P, tgt, { init: 'global', global: { voxel: VOXEL, seed: 0 }, icp: { estimation: 'point-to-plane' } });
-  const r = run();
-  const ms = await timeMs(run, REPS, 0);
+  const opts = { init: 'global' as const, global: { voxel: VOXEL, seed: 0 }, icp: { estimation: 'point-to-plane' as const } };
+  // as the align stage runs it: in the compute pool (neighbour queries split over the cores); and in this thread alone
+  const run = () => pointTasks.run('register', [moved[i]!.P, tgt, opts]);
+  const r = await run();
+  const ms = await timeMs(run, REPS, i === 0 ? 1 : 0);
+  const one = await timeMs(() => register(moved[i]!.P, tgt, opts), REPS, 0);
+  sumOne += one;
   const err = rotationAngleBetween(decompose(r.transform).R, want);
   const pc = peer.cases[i]!;
   const perr = rotationAngleBetween(decompose(Matrix.from2D(pc.T)).R, want);
   sumS += ms; sumP += pc.ms; worstS = Math.max(worstS, err); worstP = Math.max(worstP, perr);
   rows.push({ case: `bun045 (${name}) → bun000: rotation error vs bun.conf`, metric: 'error (degrees)', svdflow: err, peer: perr, peerName: `Open3D ${peer.open3d}`, ratio: err / perr, goal: 'no larger than the peer', met: err <= perr + 1e-9, note: `fitness ${r.fitness.toFixed(3)} vs ${pc.fitness.toFixed(3)}; confident ${r.confident}` });
-  rows.push({ case: `bun045 (${name}) → bun000: global + ICP`, metric: 'time (ms, median)', svdflow: ms, peer: pc.ms, peerName: `Open3D ${peer.open3d}`, ratio: ms / pc.ms, goal: 'within 1.5x', met: ms / pc.ms <= 1.5, note: `stages ${r.stages.map((s) => `${s.stage} ${Math.round(s.ms)} ms`).join(', ')}` });
+  rows.push({ case: `bun045 (${name}) → bun000: global + ICP`, metric: 'time (ms, median)', svdflow: ms, peer: pc.ms, peerName: `Open3D ${peer.open3d}`, ratio: ms / pc.ms, goal: '<= 1.0x', met: ms / pc.ms <= 1, note: `in the compute pool (one thread alone: ${one.toFixed(0)} ms); stages ${r.stages.map((s) => `${s.stage} ${Math.round(s.ms)} ms`).join(', ')}` });
 }
 rows.push({ case: 'all 7 cases: worst rotation error', metric: 'error (degrees)', svdflow: worstS, peer: worstP, peerName: `Open3D ${peer.open3d}`, ratio: worstS / worstP, goal: 'no larger than the peer', met: worstS <= worstP });
-rows.push({ case: 'all 7 cases: total time', metric: 'time (ms, sum of medians)', svdflow: sumS, peer: sumP, peerName: `Open3D ${peer.open3d}`, ratio: sumS / sumP, goal: 'within 1.5x', met: sumS / sumP <= 1.5 });
+rows.push({ case: 'all 7 cases: total time', metric: 'time (ms, sum of medians)', svdflow: sumS, peer: sumP, peerName: `Open3D ${peer.open3d}`, ratio: sumS / sumP, goal: '<= 1.0x', met: sumS / sumP <= 1, note: `in the compute pool; one thread alone: ${sumOne.toFixed(0)} ms` });
+await closePool();
 notes.push(`Both sides: ${VOXEL * 1000} mm voxel keypoints, normals within 2 x voxel (30 at most), FPFH within 5 x voxel (100 at most), mutual descriptor matches, RANSAC with edge-length 0.9 and distance 1.5 x voxel checks, (100000, 0.999), seed 0; then point-to-plane ICP on the full clouds (40k points). Features of BOTH clouds are computed inside the timed region on both sides; file parsing is not timed.`);
 notes.push('Refinement differs: svdflow runs its default 3-level schedule (5 mm voxels at 7.5 mm, 2.5 mm voxels at 3.75 mm, full resolution at 2.5 mm); Open3D runs one full-resolution level at 0.5 x voxel = 2.5 mm (its tutorial uses 0.4 x voxel).');
 notes.push('svdflow normals are turned away from the keypoints\' centroid (rotation-invariant); Open3D leaves PCA normal signs as found.');
-notes.push(`Medians of ${REPS} runs per case on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow). Open3D uses OpenMP on the 2 cores; svdflow one JavaScript thread.`);
+notes.push(`Medians of ${REPS} runs per case on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow). Open3D uses OpenMP on the 2 cores; svdflow runs in a compute-pool worker whose query team splits the neighbour queries (ICP correspondences, normals) over the cores (goal #15: total <= 1.0x Open3D; #10 asked within 1.5x); stage times are those of the pooled run.`);
 rmSync(tmp, { recursive: true, force: true });
 report('registration', 'Registration from any pose (#10): FPFH + RANSAC + ICP vs Open3D', rows, notes);

@@ -6,6 +6,8 @@
 import type { Matrix } from '../../linalg/matrix.js';
 import { icpRegistration, procrustesRegistration, type IcpParams, type ProcrustesParams, type Registration } from '../../points/registration.js';
 import { applyTransform, rotateVectors } from '../../points/rigid.js';
+import { icp, type IcpOptions, type IcpResult } from '../../points/icp.js';
+import { register, type RegisterOptions, type RegisterResult } from '../../points/register.js';
 import { defineTasks } from '../index.js';
 
 export type AlignParams = ({ method: 'procrustes' } & ProcrustesParams) | ({ method: 'icp' } & IcpParams);
@@ -19,6 +21,14 @@ export interface AlignResult {
 }
 
 export const tasks = defineTasks(import.meta.url, {
+  /** the core ICP (library users, benchmarks) */
+  icp(source: Matrix, target: Matrix, opts: IcpOptions): IcpResult {
+    return icp(source, target, opts);
+  },
+  /** the core registration from any pose (library users, benchmarks) */
+  register(source: Matrix, target: Matrix, opts: RegisterOptions): RegisterResult {
+    return register(source, target, opts);
+  },
   icpRegistration(source: Matrix, target: Matrix, p: IcpParams, targetNormals?: Matrix): Registration {
     return icpRegistration(source, target, p, targetNormals);
   },
