@@ -12,6 +12,8 @@ import { load, normalize, center, svd, truncate, reconstruct, encode } from '../
 import { compressionCurves } from '../src/core/image/report.js';
 import { combinedErrors } from '../src/core/image/lowrank.js';
 import type { Factorization, Image } from '../src/core/ports.js';
+import { loadavg as loadAverage } from 'node:os';
+const loadAtStart = loadAverage();
 
 const INPUT = join(ROOT, 'data', 'turtle.JPG');
 const K = 35;
@@ -43,6 +45,7 @@ const rows: BenchRow[] = [
   { case: 'all report curves for every k (error, energy, PSNR, storage)', metric: 'time (ms, median)', svdflow: tCurve, peer: peer.curveMs, peerName: 'NumPy cumsum tail sums', ratio: tCurve / peer.curveMs, note: 'svdflow computes 4 curves plus storage; the peer only the error' },
 ];
 report('image', 'Image compression (#5): tortoise 700 x 1028 gray, k = 35', rows, [
+  `Load average (1/5/15 min) on a 2-core machine: ${loadAtStart.map((x) => x.toFixed(1)).join(' / ')} when this benchmark started, ${loadAverage().map((x) => x.toFixed(1)).join(' / ')} when it ended (the machine is shared; a goal counts only at a quiet moment).`,
   `Medians of ${REPS} runs (curves: ${Math.max(50, REPS * 20)} runs) on a 2-core machine shared with other jobs; ratio = svdflow / peer time (lower is better for svdflow).`,
   `Both sides: load JPEG, gray (BT.601 luma), resize to 700 x 1028, normalize by max, center (global mean), SVD, keep k = 35, rebuild + mean, clip, encode PNG (level 9). Resize filters differ (sharp/libvips vs Pillow bilinear), so σ₁ differs slightly: svdflow ${fFull.factors[0]!.s[0]!.toFixed(4)}, NumPy ${peer.s0.toFixed(4)}.`,
   'NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; svdflow uses its own kernels (src/core/linalg: TypeScript with WebAssembly SIMD, pure-TS fallback).',
