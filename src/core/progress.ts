@@ -8,7 +8,16 @@ import type { Logger } from 'pino';
 export interface ProgressHandle {
   tick(n?: number): void;
   setTotal(total: number): void;
+  /** sets the count (and the total) outright, e.g. from a pool task's onProgress; never lowers the count */
+  set(count: number, total?: number): void;
   done(): void;
+}
+
+export interface ProgressOptions {
+  total?: number;
+  unit?: string;
+  /** show the bar, percent and ETA only (no count or rate): for work counted in estimated units (flops) */
+  percent?: boolean;
 }
 
 interface Bar {
@@ -18,34 +27,46 @@ interface Bar {
   count: number;
   start: number;
   finished: boolean;
+  percent: boolean;
 }
 
 export class ProgressRenderer {
   private readonly bars = new Set<Bar>();
   private timer?: NodeJS.Timeout;
   private drawnLines = 0;
+  private lastDraw = 0;
   constructor(
     private readonly enabled: boolean,
     private readonly stream: NodeJS.WriteStream = process.stderr,
     private readonly log?: Logger,
   ) {}
 
-  create(label: string, opts: { total?: number; unit?: string } = {}): ProgressHandle {
-    const bar: Bar = { label, unit: opts.unit ?? 'items', total: opts.total, count: 0, start: performance.now(), finished: false };
+  create(label: string, opts: ProgressOptions = {}): ProgressHandle {
+    const bar: Bar = { label, unit: opts.unit ?? 'items', total: opts.total, count: 0, start: performance.now(), finished: false, percent: opts.percent === true };
     this.bars.add(bar);
     this.schedule();
     let lastLog = 0;
+    const changed = () => {
+      const now = performance.now();
+      if (this.log && now - lastLog > 2000) {
+        lastLog = now;
+        this.log.debug({ stage: label, count: bar.count, total: bar.total, unit: bar.unit }, 'progress');
+      }
+      // work that keeps this thread busy (a synchronous loop) gives the timer no turn: draw from here
+      if (this.enabled && now - this.lastDraw >= 100) this.draw();
+    };
     return {
       tick: (n = 1) => {
         bar.count += n;
-        const now = performance.now();
-        if (this.log && now - lastLog > 2000) {
-          lastLog = now;
-          this.log.debug({ stage: label, count: bar.count, total: bar.total, unit: bar.unit }, 'progress');
-        }
+        changed();
       },
       setTotal: (t: number) => {
         bar.total = t;
+      },
+      set: (count: number, total?: number) => {
+        if (total !== undefined) bar.total = total;
+        bar.count = Math.max(bar.count, count);
+        changed();
       },
       done: () => {
         if (bar.finished) return;
@@ -67,6 +88,14 @@ export class ProgressRenderer {
     const secs = (performance.now() - b.start) / 1000;
     const rate = secs > 0 ? b.count / secs : 0;
     let s = `${b.label.padEnd(16)} ${b.count}${b.total ? `/${b.total}` : ''} ${b.unit}`;
+    if (b.total && b.percent) {
+      const f = Math.min(1, b.count / b.total);
+      const filled = Math.round(f * 20);
+      s = `${b.label.padEnd(16)} [${'#'.repeat(filled)}${'.'.repeat(20 - filled)}] ${(f * 100).toFixed(0).padStart(3)}%`;
+      if (f > 0 && f < 1) s += ` ETA ${formatSeconds((secs * (1 - f)) / f)}`;
+      return b.finished ? s + ' done' : s;
+    }
+    if (b.percent) return `${b.label.padEnd(16)} ${secs.toFixed(0)}s${b.finished ? ' done' : ''}`;
     if (b.total) {
       const f = Math.min(1, b.count / b.total);
       const width = 20;
@@ -80,6 +109,7 @@ export class ProgressRenderer {
 
   draw(): void {
     if (!this.enabled) return;
+    this.lastDraw = performance.now();
     let out = this.drawnLines ? `\x1b[${this.drawnLines}F` : '';
     const lines = [...this.bars].map((b) => this.line(b));
     for (const l of lines) out += `\x1b[2K${l}\n`;
@@ -93,6 +123,18 @@ export class ProgressRenderer {
     this.timer = undefined;
     this.drawnLines = 0;
   }
+}
+
+/**
+ * Several parts of one job reporting (done, total) each (the planes of an image, factorised at
+ * once) shown on one bar as their mean fraction, in thousandths. `parts(i)` is part i's listener.
+ */
+export function partsProgress(bar: ProgressHandle, parts: number): (i: number) => (done: number, total: number) => void {
+  const frac = new Float64Array(parts);
+  return (i) => (done, total) => {
+    frac[i] = total > 0 ? Math.min(1, done / total) : 0;
+    bar.set((1000 * frac.reduce((a, b) => a + b, 0)) / parts, 1000);
+  };
 }
 
 export function formatSeconds(s: number): string {

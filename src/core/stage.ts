@@ -14,7 +14,7 @@ import type { Logger } from 'pino';
 import { FlowControl } from './flow.js';
 import { OutputManager } from './outputs.js';
 import { ChildRegistry } from './children.js';
-import { ProgressRenderer, type ProgressHandle } from './progress.js';
+import { ProgressRenderer, type ProgressHandle, type ProgressOptions } from './progress.js';
 import { silentLogger } from './logging.js';
 import { UsageError } from './errors.js';
 import { formatZodIssues } from './zod-issues.js';
@@ -41,7 +41,7 @@ export interface StageContext {
   writeFile(rel: string, data: string | Uint8Array, meta?: { format?: string; description?: string }): Promise<FileRef>;
   outputs: OutputManager;
   children: ChildRegistry;
-  progress(opts?: { total?: number; unit?: string; label?: string }): ProgressHandle;
+  progress(opts?: ProgressOptions & { label?: string }): ProgressHandle;
   /** continue from checkpoints (svdflow run --resume) */
   resume: boolean;
   /** folder for this step's checkpoints */

@@ -90,7 +90,7 @@ function check(src: PointCloud, tgt: PointCloud): number {
 type Params = z.output<typeof params>;
 
 /** The data-dependent checks (counts, matrix sizes), then the registration and the aligned source (in the compute pool unless small). */
-async function registration(p: Params, source: PointCloud, target: PointCloud, d: number, signal: AbortSignal): Promise<AlignResult> {
+async function registration(p: Params, source: PointCloud, target: PointCloud, d: number, signal: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<AlignResult> {
   const inline = source.points.rows + target.points.rows < INLINE_POINTS;
   if (p.method === 'procrustes') {
     if (source.points.rows !== target.points.rows) {
@@ -104,7 +104,7 @@ async function registration(p: Params, source: PointCloud, target: PointCloud, d
     if (p.init.length !== d + 1 || p.init.some((row) => row.length !== d + 1)) throw new InputError(`init must be a ${d + 1}x${d + 1} homogeneous matrix for ${d}-D points, got ${p.init.length}x${p.init[0]?.length ?? 0}`, 'give d+1 rows of d+1 numbers, last row [0, …, 0, 1]');
     init = Matrix.from2D(p.init);
   }
-  return pointTasks.run('align', [source.points, target.points, { ...p, init }, target.normals, source.normals], { signal, inline });
+  return pointTasks.run('align', [source.points, target.points, { ...p, init }, target.normals, source.normals], { signal, inline, onProgress });
 }
 
 export const align = defineStage({
@@ -136,7 +136,9 @@ export const align = defineStage({
       let res: AlignResult;
       try {
         if (p.method === 'icp') ctx.log.info({ source: source.points.rows, target: target.points.rows }, 'registration started');
-        res = await registration(p, source, target, d, signal);
+        const bar = p.method === 'icp' ? ctx.progress({ label: `${ctx.stepId}: ICP`, percent: true }) : undefined;
+        res = await registration(p, source, target, d, signal, bar?.set);
+        bar?.done();
       } catch (e) {
         // data the geometry cannot align becomes a user error; anything else is a bug and stays one
         if (e instanceof PointsError) throw new InputError(e.message, e.hint);

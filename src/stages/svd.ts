@@ -22,6 +22,7 @@ import { uncenteredNormSq } from '../core/image/planes.js';
 import { checkRankBound } from '../core/image/rank.js';
 import type { Factorization, Image, MatrixValue, SvdFactors } from '../core/ports.js';
 import type { StageContext } from '../core/stage.js';
+import { partsProgress, type ProgressHandle } from '../core/progress.js';
 
 const svdParams = z.strictObject({
   solver: z.enum(['auto', 'exact', 'gram', 'randomized']).default('auto').describe('SVD algorithm (auto chooses by shape and rank)'),
@@ -56,7 +57,7 @@ export type SvdParams = Omit<z.output<typeof svdParams>, 'color'>;
  * rank-bound and non-finite errors become InputErrors naming `what`. Aborting `signal`
  * ends the computation at once.
  */
-export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal?: AbortSignal): Promise<{ f: SvdFactors; solver: string }> {
+export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<{ f: SvdFactors; solver: string }> {
   const mn = Math.min(A.rows, A.cols);
   if (p.rank !== undefined) checkRankBound(p.rank, A.rows, A.cols, `for ${what}`, `set rank between 1 and ${mn}, or leave it out to compute all ${mn} singular values`);
   if (p.solver === 'randomized' && p.rank === undefined) {
@@ -75,7 +76,7 @@ export async function factorMatrix(A: Matrix, p: SvdParams, what: string, signal
   }
   try {
     const opts = { solver: p.solver, rank: p.rank, oversample: p.oversample, powerIterations: p.powerIterations, seed: p.seed };
-    const r = await tasks.run('svd', [A, opts], { signal, inline: svdWork(A.rows, A.cols) < INLINE_WORK });
+    const r = await tasks.run('svd', [A, opts], { signal, inline: svdWork(A.rows, A.cols) < INLINE_WORK, onProgress });
     return { f: { U: r.U, s: r.s, V: r.V, normSq: r.normSq, rank: r.s.length }, solver: r.solver };
   } catch (e) {
     if (e instanceof LinalgError) throw new InputError(`cannot factorise ${what}: ${e.message}`, 'check the input for NaN or infinite values', e);
@@ -98,10 +99,17 @@ export const svd = defineStage({
   output: 'Factorization',
   params: svdParams,
   operator: (params, ctx) =>
-    boundedConcatMap((v) => pooled((signal) => factorValue(v, params, ctx.log, signal), ctx.signal), ctx.flow, { highWaterMark: 2 }),
+    boundedConcatMap((v) => pooled(async (signal) => {
+      // a progress line for work that can take a while (not for the many small SVDs of a stream)
+      const big = v.kind === 'Matrix' ? svdWork(v.matrix.rows, v.matrix.cols) >= INLINE_WORK : svdWork(v.height, v.width) >= INLINE_WORK;
+      const bar = big ? ctx.progress({ label: `${ctx.stepId}: ${v.name}`, percent: true }) : undefined;
+      const out = await factorValue(v, params, ctx.log, signal, bar);
+      bar?.done();
+      return out;
+    }, ctx.signal), ctx.flow, { highWaterMark: 2 }),
 });
 
-async function factorValue(v: Image | MatrixValue, params: SvdParams & { color: 'auto' | 'per-channel' | 'luminance' }, log: StageContext['log'], signal: AbortSignal): Promise<Factorization> {
+async function factorValue(v: Image | MatrixValue, params: SvdParams & { color: 'auto' | 'per-channel' | 'luminance' }, log: StageContext['log'], signal: AbortSignal, bar?: ProgressHandle): Promise<Factorization> {
   const t0 = performance.now();
   if (v.kind === 'Matrix') {
     // Removing the row means (A·1 = 0) or the column means (1ᵀA = 0) leaves at most
@@ -111,7 +119,7 @@ async function factorValue(v: Image | MatrixValue, params: SvdParams & { color: 
     log.info({ rows: m, cols: n }, 'svd started');
     const structural = (mode === 'row' && n <= m) || (mode === 'column' && m <= n);
     const p = params.rank === undefined && params.solver !== 'exact' && structural && Math.min(m, n) > 1 ? { ...params, rank: Math.min(m, n) - 1 } : params;
-    const { f, solver } = await factorMatrix(v.matrix, p, `matrix ${v.name}`, signal);
+    const { f, solver } = await factorMatrix(v.matrix, p, `matrix ${v.name}`, signal, bar && partsProgress(bar, 1)(0));
     const { matrix, ...template } = v;
     const orig = v.centering ? uncenteredNormSq(matrix, v.centering) : f.normSq;
     log.info({ rows: matrix.rows, cols: matrix.cols, rank: f.rank, ms: Math.round(performance.now() - t0) }, 'svd done');
@@ -123,7 +131,8 @@ async function factorValue(v: Image | MatrixValue, params: SvdParams & { color: 
   }
   const planeIdx = lumaOnly ? [0] : v.planes.map((_, i) => i);
   log.info({ planes: planeIdx.length, rows: v.height, cols: v.width }, 'svd started');
-  const results = await Promise.all(planeIdx.map((i) => factorMatrix(v.planes[i]!, params, `plane ${i} (${v.color}) of image ${v.name} (${v.height} rows x ${v.width} columns)`, signal)));
+  const progressOf = bar && partsProgress(bar, planeIdx.length);
+  const results = await Promise.all(planeIdx.map((i, n) => factorMatrix(v.planes[i]!, params, `plane ${i} (${v.color}) of image ${v.name} (${v.height} rows x ${v.width} columns)`, signal, progressOf?.(n))));
   const factors = results.map((r) => r.f);
   const { planes, ...template } = v;
   const originalNormSq = planeIdx.map((i, n) => (v.centering?.[i] ? uncenteredNormSq(planes[i]!, v.centering[i]) : factors[n]!.normSq));

@@ -14,6 +14,7 @@ import { gemm, PARALLEL_MIN } from './gemm.js';
 import { teamAvailable } from './team.js';
 import { makeReflector, type Reflectors } from './householder.js';
 import { newSharedWasmInstance, newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
+import { progressWithin } from './progress.js';
 
 const NB = 32;
 
@@ -59,6 +60,8 @@ function tsGemv(h: Float64Array): { gN: GemvN; gT: GemvT } {
     },
   };
 }
+
+const bidiagWork = (p: number, n: number) => (n <= 0 ? 0 : 4 * p * n * n - (4 / 3) * n * n * n);
 
 export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
   const p = W0.rows, n = W0.cols;
@@ -151,6 +154,8 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
       gemm(Xb, Vb, { alpha: -1, beta: 1, C });
       gebrdTimes.trailing += performance.now() - tt;
     }
+    // work left after column t0 is about 4(p - t0)(n - t0)² - 4/3 (n - t0)³ flops
+    progressWithin(1 - bidiagWork(p - t0, n - t0) / bidiagWork(p, n));
   }
   // reflectors, row-wise
   const left: Reflectors = { V: new Matrix(n, p), tau: tauq, start: new Int32Array(n) };

@@ -60,6 +60,7 @@ import { bidiagQr } from './bdsqr.js';
 import { bidiagDc } from './bdsdc.js';
 import { bidiagonalizeBlocked, gebrdTimes } from './gebrd.js';
 import { seededRandom } from './random.js';
+import { progressPhase, progressTotal, unobserved, withProgress } from './progress.js';
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
 export interface SvdOptions {
@@ -74,6 +75,8 @@ export interface SvdOptions {
   seed?: number;
   /** gram: fall back to 'exact' when s_min/s_max is below this (default GRAM_MIN_RATIO = 1e-3) */
   gramMinRatio?: number;
+  /** called as the work gets done: (done, total) in estimated flops, done ends at total (progress.ts) */
+  onProgress?: (done: number, total: number) => void;
 }
 export interface SvdResult {
   U: Matrix;
@@ -102,6 +105,10 @@ export let QR_FIRST_RATIO = 1.8;
 export function setQrFirstRatio(r: number): void { QR_FIRST_RATIO = r; }
 
 export function svd(A: Matrix, opts: SvdOptions = {}): SvdResult {
+  return withProgress(opts.onProgress, () => svdObserved(A, opts));
+}
+
+function svdObserved(A: Matrix, opts: SvdOptions): SvdResult {
   const m = A.rows, n = A.cols;
   const mn = Math.min(m, n);
   const rank = opts.rank === undefined ? mn : Math.max(0, Math.min(mn, Math.floor(opts.rank)));
@@ -199,7 +206,12 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
   let W: Matrix;
   let t = performance.now();
   const lap = () => { const t1 = performance.now(), d = t1 - t; t = t1; return d; };
-  if (m >= QR_FIRST_RATIO * n && m > n) {
+  // progress phases, in estimated flops (the bidiagonal SVD's vectors: ~6 n³ by rotations, less by divide and conquer)
+  const qrFirst = m >= QR_FIRST_RATIO * n && m > n, p0 = qrFirst ? n : m, n3 = n * n * n;
+  const work = { qr: qrFirst ? 2 * m * n * n - (2 / 3) * n3 : 0, bd: 4 * p0 * n * n - (4 / 3) * n3, rot: (n >= DC_MIN ? 3 : 6) * n3, back: 2 * p0 * n * n + 2 * n3 + (qrFirst ? 4 * m * n * n - 2 * n3 : 0) };
+  progressTotal(work.qr + work.bd + work.rot + work.back);
+  progressPhase(work.qr);
+  if (qrFirst) {
     const f = qrFactor(A);
     qrRefl = f.refl;
     W = f.R;
@@ -207,15 +219,18 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
     W = A.clone();
   }
   svdPhases.qr = lap();
+  progressPhase(work.bd);
   const bd = bidiagonalize(W);
   const tb = lap();
   svdPhases.trailing = gebrdTimes.trailing;
   svdPhases.panels = tb - gebrdTimes.trailing;
   const useDc = n >= DC_MIN;
+  progressPhase(work.rot);
   const { s, U: Ub, V: Vb } = useDc ? bidiagDc(bd.d, bd.e) : bidiagQr(bd.d, bd.e, true);
   svdPhases.bidiagSvd = lap();
   svdPhases.bidiagMethod = useDc ? 'dc' : 'qr';
   svdPhases.n = n;
+  progressPhase(work.back);
   // U = Q * HL * [Ub; 0], V = HR * Vb
   const p = W.rows;
   const Z = new Matrix(p, n);
@@ -270,7 +285,11 @@ function gramSvdUnchecked(A: Matrix, minRatio: number, rank?: number): SvdResult
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return exactSvdUnchecked(A);
   const wide = m < n;
+  const mn = Math.min(m, n), mx = Math.max(m, n);
+  progressTotal(4 * mx * mn * mn + 10 * mn * mn * mn);
+  progressPhase(mx * mn * mn); // the Gram product (symmetric: half the flops)
   const G = gramMatrix(A, wide);
+  progressPhase(10 * mn * mn * mn); // its eigendecomposition
   const { values, vectors } = symEig(G);
   const k = values.length;
   const s = new Float64Array(k);
@@ -279,6 +298,7 @@ function gramSvdUnchecked(A: Matrix, minRatio: number, rank?: number): SvdResult
   // asking for rank n - 1 keeps the Gram route (its null direction is dropped, not resolved)
   const kk = rank === undefined ? k : Math.max(1, Math.min(k, Math.floor(rank)));
   if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvdUnchecked(A);
+  progressPhase(2 * mx * mn * mn);
   const other = wide ? matTmul(A, vectors) : matmul(A, vectors); // (n or m) x k
   const od = other.data;
   const inv = new Float64Array(k);
@@ -363,13 +383,21 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
   const rng = seededRandom(opts.seed ?? 0);
   const Omega = new Matrix(n, l);
   for (let i = 0; i < Omega.data.length; i++) Omega.data[i] = rng.gaussian();
+  // progress: 2q + 2 products with A (2mnl flops each, plus re-orthonormalisation), the small SVD
+  const prod = 2 * m * n * l + 4 * Math.max(m, n) * l * l;
+  progressTotal((2 * q + 2) * prod + 4 * n * l * l + 22 * l * l * l);
+  progressPhase(prod);
   let Q = orthonormalColumns(matmul(A, Omega)); // m x l
   for (let it = 0; it < q; it++) {
+    progressPhase(prod);
     const Z = orthonormalColumns(matTmul(A, Q)); // n x l
+    progressPhase(prod);
     Q = orthonormalColumns(matmul(A, Z));
   }
+  progressPhase(prod);
   const B = matTmul(Q, A); // l x n
-  const r = exactSvdUnchecked(B); // U l x l, V n x l
+  progressPhase(4 * n * l * l + 22 * l * l * l);
+  const r = unobserved(() => exactSvdUnchecked(B)); // U l x l, V n x l
   const U = matmul(Q, r.U.block(0, l, 0, k));
   return { U, s: r.s.slice(0, k), V: cols(r.V, k), solver: 'randomized' };
 }

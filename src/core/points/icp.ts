@@ -208,6 +208,8 @@ export interface IcpOptions {
   targetTree?: KdTree;
   /** keep the transform after every iteration (default true) */
   keepHistory?: boolean;
+  /** called after each update with the number of updates so far (progress) */
+  onIteration?: (iteration: number) => void;
 }
 
 export interface IcpResult extends ScoredTransform {
@@ -303,6 +305,7 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     }
     rmseHistory.push(ev.rmse);
     fitnessHistory.push(ev.fitness);
+    options.onIteration?.(it);
     const why = icpStop(rmseHistory, fitnessHistory, crit, exactFloor);
     if (why) {
       converged = true;

@@ -33,6 +33,8 @@ export interface RegisterOptions {
   minFitness?: number;
   /** … and inlier RMSE <= this fraction of the final correspondence distance (default 0.5) */
   maxRmseRatio?: number;
+  /** progress (done, total): a global init counts as much as the ICP levels' maxIterations together */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface StageRecord {
@@ -150,8 +152,10 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   }
   let finalStage = initName;
   let sched: ReturnType<typeof runSchedule> | undefined;
+  const iters = levels.reduce((a, l) => a + l.maxIterations, 0), initWork = isGlobal ? iters : 0;
+  opts.onProgress?.(initWork, initWork + iters);
   try {
-    sched = runSchedule(source, target, levels, { ...opts.icp, init: T, targetTree: tree });
+    sched = runSchedule(source, target, levels, { ...opts.icp, init: T, targetTree: tree, onProgress: opts.onProgress && ((done) => opts.onProgress!(initWork + done, initWork + iters)) });
   } catch (e) {
     // after a global init a failed refinement keeps the global result, flagged; otherwise it is the user's error
     if (!(e instanceof IcpError) || !isGlobal) throw e;

@@ -94,13 +94,13 @@ export interface IcpParams {
 }
 
 /** ICP from any pose (init, global step, coarse-to-fine levels) as a Registration. IcpError for data ICP cannot use. */
-export function icpRegistration(source: Matrix, target: Matrix, p: IcpParams, targetNormals?: Matrix): Registration {
+export function icpRegistration(source: Matrix, target: Matrix, p: IcpParams, targetNormals?: Matrix, onProgress?: (done: number, total: number) => void): Registration {
   const d = source.cols;
   const kernel: RobustKernel = p.kernel.type === 'none' ? { type: 'none' } : { type: p.kernel.type, scale: p.kernel.scale };
   const r = register(source, target, {
     init: p.init, levels: p.levels, single: { maxCorrespondenceDistance: p.maxCorrespondenceDistance ?? Infinity, maxIterations: p.criteria.maxIterations },
     icp: { estimation: p.estimation, scaling: p.scaling, trim: p.trim, kernel, criteria: p.criteria, normalNeighbours: p.normalNeighbours, targetNormals },
-    global: p.global, angles: p.angles, minFitness: p.minFitness, maxRmseRatio: p.maxRmseRatio,
+    global: p.global, angles: p.angles, minFitness: p.minFitness, maxRmseRatio: p.maxRmseRatio, onProgress,
   });
   const T = r.transform;
   const dec = decompose(T);

@@ -118,7 +118,7 @@ export interface ScheduleResult extends ScoredTransform {
  * trim, criteria tolerances); each level sets its own distance and iteration limit.
  * Target normals (point-to-plane): averaged from `targetNormals` when given, else PCA.
  */
-export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix } = {}): ScheduleResult {
+export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void } = {}): ScheduleResult {
   if (!levels.length) throw new RangeError('the ICP schedule has no levels');
   const d = source.cols;
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
@@ -142,8 +142,12 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
       const w = normalsWarning(est.stats, tg.points.rows);
       if (w) warnings.push(`level ${i + 1}: ${w}`);
     }
+    // progress in iterations: each level counts its maxIterations (one that converges early jumps to its end)
+    const before = levels.slice(0, i).reduce((a, l) => a + l.maxIterations, 0), all = levels.reduce((a, l) => a + l.maxIterations, 0);
+    const { onProgress, ...icpOptions } = options;
     const r = icp(src, tg.points, {
-      ...options,
+      ...icpOptions,
+      onIteration: onProgress && ((it) => onProgress(before + it, all)),
       init: T,
       maxCorrespondenceDistance: lv.maxCorrespondenceDistance,
       criteria: { ...options.criteria, maxIterations: lv.maxIterations },
@@ -151,6 +155,7 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
       targetNormals: normals,
       keepHistory: true,
     });
+    onProgress?.(before + lv.maxIterations, all);
     T = r.transform;
     levelStarts.push(rmseHistory.length);
     r.rmseHistory.forEach((_, j) => iterationOf.push(done + j));

@@ -13,6 +13,9 @@
  * const r = await tasks.run('svd', [A, { rank: 10 }], { signal });
  * ```
  *
+ * A task may report progress: `const report = taskProgress()` at its start, then
+ * `report(done, total)`; the caller passes `onProgress` to `run` (see progress.ts).
+ *
  * A task module must export its set as `tasks`. Operands travel as SharedArrayBuffer-backed
  * typed arrays (Matrix data is shared, or copied once into shared memory in slices) and
  * results come back transferred (codec.ts). Thrown errors keep their class (errors.ts).
@@ -32,7 +35,10 @@ import { boundedConcatMap, type FlowControl } from '../flow.js';
 import type { Piscina } from 'piscina';
 import { encodeArgs, decode } from './codec.js';
 import { decodeError, type EncodedError } from './errors.js';
+import { monotone, progressBuffer, readProgress, withTaskProgress } from './progress.js';
 import type { TaskMessage } from './worker.js';
+
+export { taskProgress, type TaskProgress } from './progress.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Fn = (...args: any[]) => unknown;
@@ -42,6 +48,11 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** run in the calling thread (small work); default false */
   inline?: boolean;
+  /**
+   * progress the task reports with `taskProgress()` (progress.ts), on the calling thread:
+   * done never decreases, and a task that ends well ends at done = total
+   */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface TaskSet<T extends Record<string, Fn>> {
@@ -59,13 +70,15 @@ export function defineTasks<T extends Record<string, Fn>>(moduleUrl: string, fns
     run(name, args, opts = {}) {
       if (opts.inline || poolThreads() === 0) {
         if (opts.signal?.aborted) return Promise.reject(abortError(opts.signal));
+        const report = opts.onProgress ? monotone(opts.onProgress) : undefined;
         try {
-          return Promise.resolve(fns[name]!(...args)) as Promise<Awaited<ReturnType<T[typeof name]>>>;
+          const out = Promise.resolve(withTaskProgress(report, () => fns[name]!(...args))) as Promise<Awaited<ReturnType<T[typeof name]>>>;
+          return report ? out.then((v) => { report.finish(); return v; }) : out;
         } catch (e) {
           return Promise.reject(e);
         }
       }
-      return runInPool(moduleUrl, name, args, opts.signal) as Promise<Awaited<ReturnType<T[typeof name]>>>;
+      return runInPool(moduleUrl, name, args, opts.signal, opts.onProgress) as Promise<Awaited<ReturnType<T[typeof name]>>>;
     },
   };
 }
@@ -140,17 +153,28 @@ function abortError(signal: AbortSignal): Error {
   return e;
 }
 
-async function runInPool(module: string, fn: string, args: unknown[], signal?: AbortSignal): Promise<unknown> {
+async function runInPool(module: string, fn: string, args: unknown[], signal?: AbortSignal, onProgress?: (done: number, total: number) => void): Promise<unknown> {
   if (signal?.aborted) throw abortError(signal);
   const msg: TaskMessage = { module: runnableUrl(module), fn, args: (await encodeArgs(args)) as unknown[] };
   if (signal?.aborted) throw abortError(signal);
+  // progress: the task writes a shared buffer, this thread polls it (the task may block its thread)
+  const report = onProgress ? monotone(onProgress) : undefined;
+  const buf = report ? progressBuffer() : undefined;
+  const poll = () => { const v = buf && readProgress(buf); if (v) report!(v[0], v[1]); };
+  const timer = buf ? setInterval(poll, 100) : undefined;
+  timer?.unref();
+  if (buf) msg.progress = buf;
   running++;
   try {
     const reply = (await (await getPool()).run(msg, signal ? { signal } : {})) as { ok: unknown } | { error: EncodedError };
     if ('error' in reply) throw decodeError(reply.error);
-    return decode(reply.ok);
+    const out = decode(reply.ok);
+    poll();
+    report?.finish();
+    return out;
   } finally {
     running--;
+    clearInterval(timer);
   }
 }
 

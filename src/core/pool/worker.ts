@@ -12,11 +12,14 @@ import { startTeam } from '../linalg/team.js';
 import { startQueryTeam } from '../points/query-team.js';
 import { decode, encodeResult } from './codec.js';
 import { encodeError, type EncodedError } from './errors.js';
+import { sharedReporter, withTaskProgress } from './progress.js';
 
 export interface TaskMessage {
   module: string;
   fn: string;
   args: unknown[];
+  /** where the task's progress goes (progress.ts), when the caller listens */
+  progress?: SharedArrayBuffer;
 }
 
 type Reply = { ok: unknown } | { error: EncodedError };
@@ -42,7 +45,8 @@ export default async function run(msg: TaskMessage): Promise<unknown> {
     const set = (await mod).tasks as { fns?: Record<string, unknown> } | undefined;
     const f = set?.fns?.[msg.fn];
     if (typeof f !== 'function') throw new Error(`pool task ${msg.fn} is not in the \`tasks\` exported by ${msg.module}`);
-    const out = await (f as (...a: unknown[]) => unknown)(...(decode(msg.args) as unknown[]));
+    const args = decode(msg.args) as unknown[];
+    const out = await withTaskProgress(msg.progress && sharedReporter(msg.progress), () => (f as (...a: unknown[]) => unknown)(...args));
     reply = { ok: encodeResult(out, transfer) };
   } catch (e) {
     reply = { error: encodeError(e) };

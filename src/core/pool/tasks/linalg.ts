@@ -3,12 +3,12 @@
  * Frobenius norm, for the svd stage and anything else that factorises a large matrix.
  */
 import { svd, frobeniusNormSq, type Matrix, type SvdOptions, type SvdResult } from '../../linalg/index.js';
-import { defineTasks } from '../index.js';
+import { defineTasks, taskProgress } from '../index.js';
 
 export const tasks = defineTasks(import.meta.url, {
-  /** svd(A, opts) and ‖A‖²_F */
-  svd(A: Matrix, opts: SvdOptions): SvdResult & { normSq: number } {
-    return { ...svd(A, opts), normSq: frobeniusNormSq(A) };
+  /** svd(A, opts) and ‖A‖²_F; reports progress in estimated flops */
+  svd(A: Matrix, opts: Omit<SvdOptions, 'onProgress'>): SvdResult & { normSq: number } {
+    return { ...svd(A, { ...opts, onProgress: taskProgress() }), normSq: frobeniusNormSq(A) };
   },
 });
 

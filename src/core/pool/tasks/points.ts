@@ -8,7 +8,7 @@ import { icpRegistration, procrustesRegistration, type IcpParams, type Procruste
 import { applyTransform, rotateVectors } from '../../points/rigid.js';
 import { icp, type IcpOptions, type IcpResult } from '../../points/icp.js';
 import { register, type RegisterOptions, type RegisterResult } from '../../points/register.js';
-import { defineTasks } from '../index.js';
+import { defineTasks, taskProgress } from '../index.js';
 
 export type AlignParams = ({ method: 'procrustes' } & ProcrustesParams) | ({ method: 'icp' } & IcpParams);
 
@@ -29,12 +29,13 @@ export const tasks = defineTasks(import.meta.url, {
   register(source: Matrix, target: Matrix, opts: RegisterOptions): RegisterResult {
     return register(source, target, opts);
   },
+  /** reports progress in ICP iterations (a global init counts as much as the ICP levels) */
   icpRegistration(source: Matrix, target: Matrix, p: IcpParams, targetNormals?: Matrix): Registration {
-    return icpRegistration(source, target, p, targetNormals);
+    return icpRegistration(source, target, p, targetNormals, taskProgress());
   },
   /** the registration of source onto target and the aligned source (points and normals) */
   align(source: Matrix, target: Matrix, p: AlignParams, targetNormals?: Matrix, sourceNormals?: Matrix): AlignResult {
-    const registration = p.method === 'procrustes' ? procrustesRegistration(source, target, p) : icpRegistration(source, target, p, targetNormals);
+    const registration = p.method === 'procrustes' ? procrustesRegistration(source, target, p) : icpRegistration(source, target, p, targetNormals, taskProgress());
     const points = applyTransform(registration.transform, source);
     return { registration, points, ...(sourceNormals ? { normals: rotateVectors(registration.transform, sourceNormals) } : {}) };
   },
