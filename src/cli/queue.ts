@@ -3,14 +3,14 @@
  * `svdflow status ID --redis URL`. The pipeline is validated here first, so that a bad
  * pipeline fails before anything is queued (exit 2), exactly as a local run would.
  */
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { defaultRegistry } from '../stages/index.js';
-import { loadPipeline } from '../core/pipeline.js';
+import { loadPipeline, rebaseSetPaths } from '../core/pipeline.js';
 import { UsageError, InputError } from '../core/errors.js';
 import type { RunResult } from '../core/runner.js';
 import { checkRedisUrl } from '../core/queue/connection.js';
 import { openQueue, submitFlow, followFlow, flowStatus, type FlowEvent, type FlowPlan } from '../core/queue/submit.js';
-import { planEach, planPca, planSegmentsFlow } from '../core/queue/plan.js';
+import { planEach, planPca, planSegmentsFlow, relToRoot } from '../core/queue/plan.js';
 import type { RunSummary } from '../core/queue/jobs.js';
 import type { EachResult } from '../core/queue/process.js';
 
@@ -60,12 +60,18 @@ export async function runQueued(file: string, extra: string[], flags: QueueFlags
   const modes = [each.length || flags.manifest ? '--each/--manifest' : '', shards ? '--shards' : '', segments ? '--segments' : ''].filter(Boolean);
   if (modes.length !== 1) throw new UsageError(modes.length ? `choose one of ${modes.join(', ')}` : '--queue needs --each GLOB, --manifest FILE, --shards N or --segments N', 'e.g. svdflow run pipelines/video-background.yaml --queue redis://127.0.0.1:6379 --each "videos/*.mp4"');
   if (extra.length && !flags.each?.length) throw new UsageError(`svdflow run takes one pipeline file, got ${extra.length + 1}`, 'inputs go after --each');
-  const p = loadPipeline(file, defaultRegistry(), { set: flags.set });
+  // --set paths are the shell's (relative to this folder); the workers read them relative to the
+  // pipeline file under their --root, so they are sent that way (and refused outside the root)
+  const p = loadPipeline(file, defaultRegistry(), { set: flags.set, cwd: process.cwd() });
+  const set = rebaseSetPaths(p, flags.set, (abs, key) => {
+    relToRoot(root, abs, `--set ${key}:`);
+    return relative(p.baseDir, abs) || '.';
+  });
   const out = resolve(flags.out ?? join('out', p.name));
   let plan: FlowPlan;
-  if (shards) plan = planPca(p, { root, file, set: flags.set, out, shards });
-  else if (segments) plan = await planSegmentsFlow(p, { root, file, set: flags.set, out, segments });
-  else plan = planEach(p, { root, file, set: flags.set, out, each, manifest: flags.manifest });
+  if (shards) plan = planPca(p, { root, file, set, out, shards });
+  else if (segments) plan = await planSegmentsFlow(p, { root, file, set, out, segments });
+  else plan = planEach(p, { root, file, set, out, each, manifest: flags.manifest });
 
   const client = await openQueue(url);
   try {

@@ -20,6 +20,7 @@ import { withDefaults, type Limits } from './limits.js';
 import { outputNameProblem } from './outputs.js';
 import { ValidationError, UsageError, didYouMean, suggestion, type Issue, type Location } from './errors.js';
 import { resolveInputPath, missingDataHint, DATA_PREFIX } from './data/locate.js';
+import { isUrl } from './confine.js';
 import { formatZodIssues, formatPath, describeValue } from './zod-issues.js';
 import type { Registry } from './registry.js';
 import type { AnyStageDef } from './stage.js';
@@ -66,6 +67,11 @@ export interface ResolvedPipeline {
   steps: ResolvedStep[];
   /** steps left out by their `when:` */
   skipped: SkippedStep[];
+  /**
+   * the `set` entries that name input paths, by their key (a variable name, or step.param), as
+   * absolute paths resolved against LoadOptions.cwd (only when cwd was given); see rebaseSetPaths
+   */
+  setPaths: Record<string, string>;
 }
 
 export interface LoadOptions {
@@ -79,7 +85,9 @@ export interface LoadOptions {
   limits?: Partial<Limits>;
   /**
    * folder that relative paths given through `set` resolve against: the CLI passes the shell's
-   * current directory; without it (code, queue workers) they are relative to the pipeline file
+   * current directory, runPipelineFile its `cwd` option (default process.cwd()); without it
+   * (queue workers, whose submitter sent paths relative to the pipeline file) they are relative
+   * to the pipeline file
    */
   cwd?: string;
   /** apply the file's `demo:` variable values (what `svdflow demo` runs), before `set` */
@@ -319,7 +327,8 @@ export function parsePipeline(
   const drafts = draftSteps(rawSteps, c);
   applyStepOverrides(drafts, overrides, c);
   const cliVars = new Set(overrides.vars.map((v) => v.name));
-  const { resolved, skipped } = resolveSteps(drafts, variables, cliVars, opts, c);
+  const setPaths: Record<string, string> = {};
+  const { resolved, skipped } = resolveSteps(drafts, variables, cliVars, opts, c, setPaths);
   const order = orderSteps(resolved, c);
   const name = pipelineName(top, opts.defaultName, c);
   throwIfIssues(c);
@@ -331,6 +340,7 @@ export function parsePipeline(
     variables,
     steps: order,
     skipped,
+    setPaths,
   };
 }
 
@@ -620,7 +630,7 @@ export function whenSkips(v: unknown): boolean {
  * or 0 is left out), params validated, then inputs wired and type-checked with the kinds each
  * step will emit (a skipped step feeding a kept one is a problem), and input files checked.
  */
-function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVars: Set<string>, opts: LoadOptions & { baseDir: string }, c: Checker): { resolved: ResolvedStep[]; skipped: SkippedStep[] } {
+function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVars: Set<string>, opts: LoadOptions & { baseDir: string }, c: Checker, setPaths: Record<string, string>): { resolved: ResolvedStep[]; skipped: SkippedStep[] } {
   const byId = new Map(drafts.map((d) => [d.id, d]));
   const stepIds = drafts.map((d) => d.id);
   const onUnknownVar = (name: string, path: PropertyKey[]) => {
@@ -649,7 +659,10 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
     params.set(d.id, p);
     if (!d.def) continue;
     const ok = validateParams(d, d.def, p, c);
-    if (ok && opts.cwd) resolveCommandLinePaths(d, d.def, p, ok, cliVars, opts.cwd);
+    if (ok && opts.cwd) resolveCommandLinePaths(d, d.def, p, ok, cliVars, opts.cwd, (key, abs) => {
+      // a variable: the path it holds (a param may add to it, e.g. ${dir}/a.png)
+      setPaths[key] = key.includes('.') || variables[key] == null ? abs : resolve(opts.cwd!, String(variables[key]));
+    });
     parsed.set(d.id, ok);
   }
   const kinds = inferKinds(drafts, byId, parsed, skipped, opts.baseDir);
@@ -675,26 +688,43 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
  * to the current directory, as the shell completed them; paths written in the YAML stay relative to
  * the pipeline file. A param is a path when the stage lists it among its input files.
  */
-function resolveCommandLinePaths(d: Draft, def: AnyStageDef, raw: Record<string, unknown>, parsed: Record<string, unknown>, cliVars: Set<string>, cwd: string): void {
+function resolveCommandLinePaths(d: Draft, def: AnyStageDef, raw: Record<string, unknown>, parsed: Record<string, unknown>, cliVars: Set<string>, cwd: string, record: (setKey: string, abs: string) => void): void {
   if (!def.inputFiles) return;
-  const fromCli = (key: string) => {
-    if (d.cliParams.has(key)) return true;
+  /** the --set key that gave this param: step.param, or the variable its value starts with */
+  const setKey = (key: string): string | undefined => {
+    if (d.cliParams.has(key)) return `${d.id}.${key}`;
     const r = d.rawParams[key];
     const m = typeof r === 'string' ? /^\$\{([^}]*)\}/.exec(r) : null;
-    return !!m && cliVars.has(m[1]!.trim());
+    return m && cliVars.has(m[1]!.trim()) ? m[1]!.trim() : undefined;
   };
   for (const f of def.inputFiles(parsed)) {
-    if (typeof f !== 'string' || isAbsolute(f) || f.startsWith(DATA_PREFIX)) continue;
+    if (typeof f !== 'string' || isUrl(f) || f.startsWith(DATA_PREFIX)) continue;
     for (const key of Object.keys(parsed)) {
-      if (!fromCli(key)) continue;
+      const k = setKey(key);
+      if (!k) continue;
       const v = parsed[key];
       if (v === f || (typeof v === 'string' && v.startsWith(f + '/'))) {
         const abs = resolve(cwd, v as string);
         parsed[key] = abs;
         raw[key] = abs;
+        record(k, abs);
       }
     }
   }
+}
+
+/**
+ * `set` entries with the input paths they name rewritten by `to` (the others unchanged), for
+ * whoever loads the pipeline again elsewhere: a queue's workers (paths relative to the pipeline
+ * file, under their root) or worker processes (absolute paths). `p` must have been loaded with
+ * `cwd` (ResolvedPipeline.setPaths).
+ */
+export function rebaseSetPaths(p: ResolvedPipeline, set: readonly string[], to: (abs: string, key: string) => string): string[] {
+  return set.map((s) => {
+    const eq = s.indexOf('=');
+    const abs = eq < 0 ? undefined : p.setPaths[s.slice(0, eq).trim()];
+    return abs === undefined ? s : `${s.slice(0, eq)}=${to(abs, s.slice(0, eq).trim())}`;
+  });
 }
 
 /** What wiring a step needs to know about the others. */
