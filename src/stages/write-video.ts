@@ -62,7 +62,7 @@ export const writeVideo = defineStage({
       writer ??= open();
       checkLayer(b, p.layer);
       shape ??= { width: b.width, height: b.height, channels: layerChannels(b, p.layer), fps: b.fps ?? 25 };
-      for (let i = 0; i < b.count && !closed; i++) await writer.write(b.start + i, () => layerBytes(b, p.layer, i), shape, () => !closed && !ctx.signal.aborted);
+      for (let i = 0; i < b.count && !closed; i++) await writer.write(b.start + i, (out) => layerBytes(b, p.layer, i, out), shape, () => !closed && !ctx.signal.aborted);
     };
     const finish = () =>
       defer(async (): Promise<FileRef[]> => {

@@ -84,12 +84,26 @@ export class VideoEncoder {
     return new InputError(`ffmpeg failed to encode ${this.o.path} (${what}): ${this.tail.lines() || this.failure?.message || 'no message'}`, 'check the codec and the output folder; set SVDFLOW_FFMPEG to another ffmpeg if this one lacks the encoder');
   }
 
-  /** Writes one frame (width*height*channels bytes); resolves when the pipe can take more. */
-  write(frame: Uint8Array): Promise<void> {
+  /** buffers the pipe has taken (write's callback), reused by buffer(): no allocation per frame */
+  private readonly spare: Uint8Array[] = [];
+
+  /** A frame buffer (width*height*channels bytes) to fill and give to write(frame, true), reused once the pipe has taken it. */
+  buffer(): Uint8Array {
+    const n = this.o.width * this.o.height * this.o.channels;
+    const b = this.spare.pop();
+    return b && b.length === n ? b : new Uint8Array(n);
+  }
+
+  /**
+   * Writes one frame (width*height*channels bytes); resolves when the pipe can take more.
+   * `recycle`: the frame came from buffer() and goes back to it when the pipe has taken it.
+   */
+  write(frame: Uint8Array, recycle = false): Promise<void> {
     const stdin = this.child.stdin!;
     if (this.failure || stdin.destroyed) return this.exited.then(() => Promise.reject(this.error('the encoder stopped')));
     this.frames++;
-    if (stdin.write(frame)) return Promise.resolve();
+    const taken = recycle ? () => void (this.spare.length < 4 && this.spare.push(frame)) : undefined;
+    if (stdin.write(frame, taken)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onDrain = () => {
         stdin.off('close', onClose);

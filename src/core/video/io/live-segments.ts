@@ -92,7 +92,7 @@ export class LiveVideoWriter {
   constructor(private readonly o: LiveVideoOptions) {}
 
   /** Writes frame number `idx`; a segment is committed when it has segmentFrames frames. */
-  async write(idx: number, bytes: () => Uint8Array, shape: FrameShape): Promise<void> {
+  async write(idx: number, bytes: (out: Uint8Array) => Uint8Array, shape: FrameShape): Promise<void> {
     this.index ??= new LiveIndex(this.o.outputs, this.o.step, this.o.rel, this.o.segmentFrames, shape.fps);
     if (!this.enc) {
       const rel = liveSegmentName(this.o.rel, this.k);
@@ -101,7 +101,9 @@ export class LiveVideoWriter {
       this.first = idx;
       this.n = 0;
     }
-    await this.enc.write(bytes());
+    const out = this.enc.buffer();
+    const frame = bytes(out);
+    await this.enc.write(frame, frame === out);
     if (++this.n === this.o.segmentFrames) await this.closeSegment();
   }
 

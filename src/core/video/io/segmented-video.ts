@@ -54,8 +54,8 @@ export class SegmentedVideoWriter {
     return new SegmentCursor(this.o.segmentFrames, resume ? contiguousEnd(segmentFiles(dir)) : -Infinity);
   }
 
-  /** Writes frame number `idx` (bytes of `shape`); `alive()` false stops quietly (cancellation). */
-  async write(idx: number, bytes: () => Uint8Array, shape: FrameShape, alive: () => boolean = () => true): Promise<void> {
+  /** Writes frame number `idx` (`bytes(out)`: the frame, made in `out` if it can; of `shape`); `alive()` false stops quietly (cancellation). */
+  async write(idx: number, bytes: (out: Uint8Array) => Uint8Array, shape: FrameShape, alive: () => boolean = () => true): Promise<void> {
     const cursor = (this.cursor ??= await this.start(idx));
     const seg = cursor.open;
     const a = cursor.step(idx);
@@ -66,7 +66,10 @@ export class SegmentedVideoWriter {
       this.part = join(this.o.dir, `part-${idx}.mkv`);
       this.enc = new VideoEncoder({ ...shape, path: this.part, codec: this.o.codec, crf: this.o.crf, format: 'matroska' }, this.o.spawn);
     }
-    await this.enc!.write(bytes());
+    // the frame is made in a buffer the encoder reuses once its pipe has taken it
+    const out = this.enc!.buffer();
+    const frame = bytes(out);
+    await this.enc!.write(frame, frame === out);
   }
 
   private async closeSegment(seg: { start: number; next: number }): Promise<void> {
