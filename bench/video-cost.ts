@@ -100,3 +100,47 @@ if (process.argv[1]?.endsWith('video-cost.ts')) {
   for (const r of rows) console.log(`${r.case}: ${r.svdflow.toFixed(3)} (${r.peerName} ${r.peer.toFixed(3)})`);
   console.log(note);
 }
+
+/**
+ * Where an end-to-end run spends its CPU: the CLI run in a child process whose threads and
+ * descendants are read from /proc every 50 ms (utime + stime, Linux only); node's main thread
+ * apart from its other threads (the model thread, V8's GC helpers, libuv), ffmpeg by role
+ * (decoder: reads a file, writes pipe:1; encoders: read pipe:0). In ms of CPU per frame.
+ */
+export async function cpuSplit(cmd: string, args: string[], frames: number): Promise<Record<string, number> | undefined> {
+  const { spawn } = await import('node:child_process');
+  const { readFileSync, readdirSync, existsSync } = await import('node:fs');
+  if (!existsSync('/proc/self/task')) return undefined;
+  const c = spawn(cmd, args, { stdio: 'ignore' });
+  const last = new Map<string, { role: string; cpu: number }>();
+  const read = (f: string) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } };
+  const tasks = (pid: number) => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } };
+  const tree = (pid: number): number[] => [pid, ...tasks(pid).flatMap((t) => read(`/proc/${pid}/task/${t}/children`).trim().split(/\s+/).filter(Boolean).map(Number)).flatMap(tree)];
+  const roleOf = (pid: number): string => {
+    if (pid === c.pid) return 'node';
+    const a = read(`/proc/${pid}/cmdline`).split('\0');
+    if (!/ffmpeg/.test(a[0] ?? '')) return 'other';
+    if (a.includes('pipe:0')) return 'ffmpeg encoders';
+    if (a.includes('pipe:1')) return 'ffmpeg decoder';
+    return 'ffmpeg other (joining segments, report.html previews)';
+  };
+  const poll = () => {
+    for (const pid of tree(c.pid!)) {
+      const role = roleOf(pid);
+      for (const t of tasks(pid)) {
+        const st = read(`/proc/${pid}/task/${t}/stat`);
+        if (!st) continue;
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        const r = role === 'node' ? (Number(t) === pid ? 'node main thread' : 'node other threads (model thread, GC helpers, libuv)') : role;
+        last.set(`${pid}/${t}`, { role: r, cpu: (Number(f[11]) + Number(f[12])) * 10 });
+      }
+    }
+  };
+  const timer = setInterval(poll, 50);
+  const code = await new Promise<number | null>((resolve) => c.once('exit', resolve));
+  clearInterval(timer);
+  if (code !== 0) return undefined;
+  const out: Record<string, number> = {};
+  for (const { role, cpu } of last.values()) out[role] = (out[role] ?? 0) + cpu / frames;
+  return out;
+}
