@@ -117,14 +117,19 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
     if (count && info.fps) count = Math.round((count * o.fps) / info.fps);
     fps = o.fps;
   }
-  const loops = o.loop ?? 0;
+  let loops = o.loop ?? 0;
   let total = count * (loops + 1);
   let firstIndex = first;
   if (w) {
     // looped or resampled: cut the output stream frame-exactly (frames before the window are decoded and dropped)
     const from = Math.max(0, w.start - first);
     const to = w.end === null ? undefined : w.end - first;
-    filters.push(`trim=start_frame=${from}${to !== undefined ? `:end_frame=${to}` : ''}`, 'setpts=PTS-STARTPTS');
+    // a looped image sequence has exactly `count` frames per pass: whole passes before the window are not
+    // played at all (fewer -stream_loop), so at most one pass is decoded and dropped, not every frame before it
+    const skip = sequence && !o.fps && count > 0 ? Math.min(loops, Math.floor(from / count)) : 0;
+    loops -= skip;
+    const cut = skip * count;
+    filters.push(`trim=start_frame=${from - cut}${to !== undefined ? `:end_frame=${to - cut}` : ''}`, 'setpts=PTS-STARTPTS');
     firstIndex = first + from;
     total = to !== undefined ? Math.max(0, to - from) : Math.max(0, total - from);
   }
