@@ -6,7 +6,7 @@
  */
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { runPeer, sharedData, timeMs, report, type BenchRow } from './lib.js';
 import { Matrix } from '../src/core/linalg/matrix.js';
 import { seededRandom } from '../src/core/linalg/random.js';
@@ -20,6 +20,7 @@ import { decompose, homogeneous, quatToMatrix, rotationAngleBetween } from '../s
 const REPS = Number(process.env.BENCH_REPS ?? 5);
 const tmp = mkdtempSync(join(tmpdir(), 'svdflow-bench-points-'));
 const rows: BenchRow[] = [];
+const load0 = loadavg();
 const notes: string[] = [];
 
 // k-d tree data: 100k uniform points and 100k queries in the unit cube (seeded), shared with the peer as little-endian float64
@@ -70,4 +71,5 @@ if (b045 && b000 && conf) {
 notes.push(`Medians of ${REPS} runs (k-d tree: ${REPS * 2}) on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow).`);
 notes.push('k-d tree: svdflow src/core/points/kdtree.ts (flat typed arrays, median splits on the widest axis, 12-point leaf buckets); the same 100k points and queries (seeded, written to float64 files) on both sides.');
 rmSync(tmp, { recursive: true, force: true });
+notes.push(`Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at the end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}, on 2 cores shared with other work: the peer's OpenMP threads and svdflow's pool threads both got less than the cores.`);
 report('points', 'Point-cloud alignment (#7): bunny ICP vs Open3D, k-d tree vs scipy cKDTree', rows, notes);

@@ -7,7 +7,7 @@
  */
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { runPeer, sharedData, timeMs, report, type BenchRow } from './lib.js';
 import { parsePoints, parseConf } from '../src/core/points/parse.js';
 import { register } from '../src/core/points/register.js';
@@ -19,6 +19,7 @@ import { Matrix } from '../src/core/linalg/matrix.js';
 const REPS = Number(process.env.BENCH_REPS ?? 3);
 const VOXEL = 0.005;
 const rows: BenchRow[] = [];
+const load0 = loadavg();
 const notes: string[] = [];
 const b045 = sharedData('pointclouds/bun045.ply'), b000 = sharedData('pointclouds/bun000.ply'), conf = sharedData('pointclouds/bun.conf');
 if (!b045 || !b000 || !conf) {
@@ -60,6 +61,7 @@ await closePool();
 notes.push(`Both sides: ${VOXEL * 1000} mm voxel keypoints, normals within 2 x voxel (30 at most), FPFH within 5 x voxel (100 at most), mutual descriptor matches, RANSAC with edge-length 0.9 and distance 1.5 x voxel checks, (100000, 0.999), seed 0; then point-to-plane ICP on the full clouds (40k points). Features of BOTH clouds are computed inside the timed region on both sides; file parsing is not timed.`);
 notes.push('Refinement differs: svdflow runs its default 3-level schedule (5 mm voxels at 7.5 mm, 2.5 mm voxels at 3.75 mm, full resolution at 2.5 mm); Open3D runs one full-resolution level at 0.5 x voxel = 2.5 mm (its tutorial uses 0.4 x voxel).');
 notes.push('svdflow normals are turned away from the keypoints\' centroid (rotation-invariant); Open3D leaves PCA normal signs as found.');
-notes.push(`Medians of ${REPS} runs per case on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow). Open3D uses OpenMP on the 2 cores; svdflow runs in a compute-pool worker whose query team splits the neighbour queries (ICP correspondences, normals) over the cores (goal #15: total <= 1.0x Open3D; #10 asked within 1.5x); stage times are those of the pooled run.`);
+notes.push(`Medians of ${REPS} runs per case on a 2-core machine shared with other engineers; ratio = svdflow / peer (lower is better for svdflow). Open3D uses OpenMP on the 2 cores; svdflow runs in a compute-pool worker whose query team splits the neighbour queries (ICP correspondences, normals) over the cores (goal #15: total <= 1.0x Open3D; #10 asked within 1.5x); stage times in the notes are those of the first (untimed) pooled run.`);
 rmSync(tmp, { recursive: true, force: true });
+notes.push(`Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at the end ${loadavg().map((x) => x.toFixed(2)).join(' / ')}, on 2 cores shared with other work: the peer's OpenMP threads and svdflow's pool threads both got less than the cores.`);
 report('registration', 'Registration from any pose (#10): FPFH + RANSAC + ICP vs Open3D', rows, notes);
