@@ -24,7 +24,7 @@
  */
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
-import { FramePass } from './kernels/frame-pass.js';
+import { FramePass, bilinearAxis } from './kernels/frame-pass.js';
 
 /** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
 export const MODEL_SCALES = [1, 0.5, 0.25] as const;
@@ -90,18 +90,8 @@ export class ScaleGrid {
     for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) counts[Math.floor(y / f) * this.sw + this.xmap[x]!]! += 1;
     this.inv = new Float64Array(this.size);
     for (let q = 0; q < this.size; q++) this.inv[q] = 1 / counts[Math.floor(q / ch)]!;
-    const axis = (n: number, sn: number) => {
-      const a0 = new Int32Array(n), a1 = new Int32Array(n), wt = new Float64Array(n);
-      for (let i = 0; i < n; i++) {
-        const s = Math.min(sn - 1, Math.max(0, (i + 0.5) / f - 0.5));
-        a0[i] = Math.floor(s);
-        a1[i] = Math.min(sn - 1, a0[i]! + 1);
-        wt[i] = s - a0[i]!;
-      }
-      return [a0, a1, wt] as const;
-    };
-    [this.x0, this.x1, this.wx] = axis(w, this.sw);
-    [this.y0, this.y1, this.wy] = axis(h, this.sh);
+    ({ a0: this.x0, a1: this.x1, wt: this.wx } = bilinearAxis(w, this.sw, f));
+    ({ a0: this.y0, a1: this.y1, wt: this.wy } = bilinearAxis(h, this.sh, f));
     this.row = new Float64Array(this.sw * ch);
   }
 

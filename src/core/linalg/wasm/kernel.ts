@@ -34,7 +34,11 @@ let cached: WasmGemm | null | undefined;
 let compiled: object | null | undefined;
 let compiledShared: object | null | undefined;
 
-function compile(b64: string): object | null {
+/**
+ * Compiles an embedded (base64) module; null when WebAssembly SIMD is unavailable or
+ * SVDFLOW_NO_WASM is set, so that the caller takes its TypeScript kernel.
+ */
+export function compileWasm(b64: string): object | null {
   try {
     if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
     return new WebAssembly.Module(Uint8Array.from(atob(b64), (ch) => ch.charCodeAt(0)));
@@ -45,7 +49,7 @@ function compile(b64: string): object | null {
 
 /** The compiled module (cached), or null when WebAssembly SIMD is unavailable or disabled. */
 function wasmModule(): object | null {
-  if (compiled === undefined) compiled = compile(LINALG_WASM);
+  if (compiled === undefined) compiled = compileWasm(LINALG_WASM);
   return compiled;
 }
 
@@ -85,7 +89,7 @@ export function newWasmInstance(): WasmInstance | null {
  * there can be handed to the thread team (team.ts). Null without WebAssembly SIMD and threads.
  */
 export function newSharedWasmInstance(bytes: number): WasmInstance | null {
-  if (compiledShared === undefined) compiledShared = compile(LINALG_WASM_SHARED);
+  if (compiledShared === undefined) compiledShared = compileWasm(LINALG_WASM_SHARED);
   if (!compiledShared || bytes > 2 ** 32) return null;
   try {
     const pages = Math.max(128, Math.ceil(bytes / 65536));

@@ -26,9 +26,13 @@ export interface FramePassOptions {
   ts?: boolean;
 }
 
-/** Where each ScaleGrid-style table entry comes from: as ScaleGrid.axis in background.ts. */
-function axis(n: number, sn: number, f: number): { a0: Int32Array; a1: Int32Array; wt: Float32Array } {
-  const a0 = new Int32Array(n), a1 = new Int32Array(n), wt = new Float32Array(n);
+/**
+ * Bilinear up-sampling table of one axis (n pixels from sn model pixels, factor f): the two
+ * source indices of each pixel and the weight of the second. ScaleGrid (background.ts) uses it
+ * in f64; FramePass stores it in the f32 tables of the kernels.
+ */
+export function bilinearAxis(n: number, sn: number, f: number): { a0: Int32Array; a1: Int32Array; wt: Float64Array } {
+  const a0 = new Int32Array(n), a1 = new Int32Array(n), wt = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const s = Math.min(sn - 1, Math.max(0, (i + 0.5) / f - 0.5));
     a0[i] = Math.floor(s);
@@ -70,7 +74,7 @@ export class FramePass {
     if (!this.k.reserve(at)) throw new Error(`cannot reserve ${at} bytes for the pixel kernels`);
     this.views();
     const i32 = new Int32Array(this.k.buffer);
-    const ty = axis(h, sh, f), tx = axis(w, sw, f);
+    const ty = bilinearAxis(h, sh, f), tx = bilinearAxis(w, sw, f);
     i32.set(ty.a0, this.p.TY0! >> 2); i32.set(ty.a1, this.p.TY1! >> 2); this.f32.set(ty.wt, this.p.TWY! >> 2);
     i32.set(tx.a0, this.p.TX0! >> 2); i32.set(tx.a1, this.p.TX1! >> 2); this.f32.set(tx.wt, this.p.TWX! >> 2);
   }

@@ -6,6 +6,7 @@
  */
 import { PIXELS_WASM } from './pixels.wasm.js';
 import { TsPixels } from './twin.js';
+import { compileWasm } from '../../linalg/wasm/kernel.js';
 
 export interface PixelKernels {
   /** true for the WebAssembly module, false for the TypeScript twin */
@@ -36,14 +37,7 @@ export const PIXELS_HEAP = 1 << 20;
 
 let compiled: object | null | undefined;
 function pixelsModule(): object | null {
-  if (compiled !== undefined) return compiled;
-  compiled = null;
-  try {
-    if (typeof process !== 'undefined' && process.env?.SVDFLOW_NO_WASM) return null;
-    compiled = new WebAssembly.Module(Uint8Array.from(atob(PIXELS_WASM), (c) => c.charCodeAt(0)));
-  } catch {
-    compiled = null;
-  }
+  if (compiled === undefined) compiled = compileWasm(PIXELS_WASM);
   return compiled;
 }
 

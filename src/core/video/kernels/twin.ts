@@ -34,16 +34,28 @@ export class TsPixels implements PixelKernels {
   }
 
   downU8(w: number, h: number, ch: number, f: number, src: number, scale: number, acc: number, dst: number): void {
-    const { u8, u16, f32 } = this;
+    this.down(this.u8, src, this.u16, acc >> 1, w, h, ch, f, scale, dst);
+  }
+
+  downF32(w: number, h: number, ch: number, f: number, src: number, acc: number, dst: number): void {
+    this.down(this.f32, src >> 2, this.f32, acc >> 2, w, h, ch, f, 1, dst);
+  }
+
+  /**
+   * Box means of f x f blocks, times `scale`: column sums of a band of rows into `sum` (from
+   * index `a`; u16 for bytes, f32 for floats, as pixels.c), then each box's sum in x order.
+   * Byte sums are whole numbers far below 2^24, so the f32 rounding of each add leaves them exact.
+   */
+  private down(from: Uint8Array | Float32Array, s0: number, sum: Uint16Array | Float32Array, a: number, w: number, h: number, ch: number, f: number, scale: number, dst: number): void {
+    const f32 = this.f32;
     const n = w * ch, sw = Math.ceil(w / f), sh = Math.ceil(h / f);
-    const a = acc >> 1;
     for (let ys = 0; ys < sh; ys++) {
       const y0 = ys * f, y1 = Math.min(y0 + f, h);
-      let r = src + y0 * n;
-      for (let q = 0; q < n; q++) u16[a + q] = u8[r + q]!;
+      let r = s0 + y0 * n;
+      for (let q = 0; q < n; q++) sum[a + q] = from[r + q]!;
       for (let y = y0 + 1; y < y1; y++) {
-        r = src + y * n;
-        for (let q = 0; q < n; q++) u16[a + q] = u16[a + q]! + u8[r + q]!;
+        r = s0 + y * n;
+        for (let q = 0; q < n; q++) sum[a + q] = sum[a + q]! + from[r + q]!;
       }
       const cy = y1 - y0;
       const o = (dst >> 2) + ys * sw * ch;
@@ -51,34 +63,8 @@ export class TsPixels implements PixelKernels {
         const x0 = xs * f, x1 = Math.min(x0 + f, w);
         const inv = fr(scale / ((x1 - x0) * cy));
         for (let c = 0; c < ch; c++) {
-          let s = 0;
-          for (let x = x0; x < x1; x++) s += u16[a + x * ch + c]!;
-          f32[o + xs * ch + c] = fr(s * inv);
-        }
-      }
-    }
-  }
-
-  downF32(w: number, h: number, ch: number, f: number, src: number, acc: number, dst: number): void {
-    const f32 = this.f32;
-    const n = w * ch, sw = Math.ceil(w / f), sh = Math.ceil(h / f);
-    const a = acc >> 2, s0 = src >> 2;
-    for (let ys = 0; ys < sh; ys++) {
-      const y0 = ys * f, y1 = Math.min(y0 + f, h);
-      let r = s0 + y0 * n;
-      for (let q = 0; q < n; q++) f32[a + q] = f32[r + q]!;
-      for (let y = y0 + 1; y < y1; y++) {
-        r = s0 + y * n;
-        for (let q = 0; q < n; q++) f32[a + q] = f32[a + q]! + f32[r + q]!;
-      }
-      const cy = y1 - y0;
-      const o = (dst >> 2) + ys * sw * ch;
-      for (let xs = 0; xs < sw; xs++) {
-        const x0 = xs * f, x1 = Math.min(x0 + f, w);
-        const inv = fr(1 / ((x1 - x0) * cy));
-        for (let c = 0; c < ch; c++) {
-          let s = f32[a + x0 * ch + c]!;
-          for (let x = x0 + 1; x < x1; x++) s = fr(s + f32[a + x * ch + c]!);
+          let s = sum[a + x0 * ch + c]!;
+          for (let x = x0 + 1; x < x1; x++) s = fr(s + sum[a + x * ch + c]!);
           f32[o + xs * ch + c] = fr(s * inv);
         }
       }
