@@ -101,17 +101,21 @@ export function shortNames(names: string[]): { prefix: string; names: string[] }
   return cut > 0 ? { prefix: p.slice(0, cut), names: names.map((n) => n.slice(cut)) } : { prefix: '', names };
 }
 
-export interface SheetLayout {
-  /** the title wrapped to the sheet's width */
-  titleLines: string[];
+/** A grid of tiles: its size in pixels and where each tile goes. */
+interface TileGrid {
   width: number;
   height: number;
+  /** top-left corner of row r, tile i */
+  place(r: number, i: number): { left: number; top: number };
+}
+
+export interface SheetLayout extends TileGrid {
+  /** the title wrapped to the sheet's width */
+  titleLines: string[];
   thumbW: number;
   thumbH: number;
   columns: number;
   bands: number;
-  /** top-left corner of row r, image i */
-  place(r: number, i: number): { left: number; top: number };
 }
 
 const PAD = 6;
@@ -159,19 +163,16 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
     const odd = row.images.find((im) => im.width !== ref.width || im.height !== ref.height);
     if (odd) throw new InputError(`contact sheet images must share one size: ${odd.name} (row '${row.label}') is ${odd.width}x${odd.height}, ${ref.name} is ${ref.width}x${ref.height}`, 'resize the images to one size first (load has a resize option)');
   }
-  const composites: sharp.OverlayOptions[] = [];
+  const composites = await placeTiles(L, rows.map((r) => r.images), async (im) => {
+    let buf = toRgb8(im);
+    if (L.thumbW !== im.width || L.thumbH !== im.height) {
+      buf = await sharp(buf, { raw: { width: im.width, height: im.height, channels: 3 } }).resize(L.thumbW, L.thumbH, { fit: 'fill' }).raw().toBuffer();
+    }
+    return { input: buf, raw: { width: L.thumbW, height: L.thumbH, channels: 3 } };
+  });
   const svg: string[] = [];
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    for (let i = 0; i < row.images.length; i++) {
-      const im = row.images[i]!;
-      let buf = toRgb8(im);
-      if (L.thumbW !== im.width || L.thumbH !== im.height) {
-        buf = await sharp(buf, { raw: { width: im.width, height: im.height, channels: 3 } }).resize(L.thumbW, L.thumbH, { fit: 'fill' }).raw().toBuffer();
-      }
-      const { left, top } = L.place(r, i);
-      composites.push({ input: buf, raw: { width: L.thumbW, height: L.thumbH, channels: 3 }, left, top });
-    }
     const grid = rows.length === 1 && row.grid && row.grid.columns.length === L.columns && row.grid.rows.length === L.bands ? row.grid : undefined;
     const prefix = opts.names !== false && !grid ? shortNames(row.images.map((im) => im.name)).prefix : '';
     for (let b = 0; b < L.bands; b++) {
@@ -207,14 +208,22 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
       svg.push(`<text x="${left + L.thumbW / 2}" y="${top - 4}" font-size="11" text-anchor="middle" fill="#333">${escapeXml(name)}</text>`);
     });
   }
-  L.titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + 18 * i}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
+  return { png: await renderGrid(L, composites, svg, L.titleLines), layout: L };
+}
+
+/** Each picture of each row turned into a tile by `tile`, at its place in the grid. */
+async function placeTiles<T>(L: TileGrid, rows: T[][], tile: (t: T) => Promise<sharp.OverlayOptions>): Promise<sharp.OverlayOptions[]> {
+  const out: sharp.OverlayOptions[] = [];
+  for (const [r, row] of rows.entries()) for (const [i, t] of row.entries()) out.push({ ...(await tile(t)), ...L.place(r, i) });
+  return out;
+}
+
+/** The tiles, then the SVG texts and title lines over them, on a white canvas of the grid's size: PNG bytes. */
+async function renderGrid(L: TileGrid, composites: sharp.OverlayOptions[], svg: string[], titleLines: string[]): Promise<Buffer> {
+  titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + 18 * i}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`;
   composites.push({ input: Buffer.from(overlay), left: 0, top: 0 });
-  const png = await sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
-    .composite(composites)
-    .png()
-    .toBuffer();
-  return { png, layout: L };
+  return sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toBuffer();
 }
 
 export interface RawTile {
@@ -224,13 +233,9 @@ export interface RawTile {
   channels: 1 | 3;
 }
 
-export interface PanelGridLayout {
-  width: number;
-  height: number;
+export interface PanelGridLayout extends TileGrid {
   tileW: number;
   tileH: number;
-  /** top-left corner of row r, column c */
-  place(r: number, c: number): { left: number; top: number };
 }
 
 const PANEL_LABEL_W = 96;
@@ -268,25 +273,14 @@ export async function panelGrid(rows: Array<{ label: string; tiles: RawTile[] }>
   }
   const extra = Math.max(0, titleLines.length - 1) * 18;
   const L = { ...L0, height: L0.height + extra, place: (r: number, c: number) => { const p = L0.place(r, c); return { left: p.left, top: p.top + extra }; } };
-  const composites: sharp.OverlayOptions[] = [];
-  const svg: string[] = [];
-  for (let r = 0; r < rows.length; r++) {
-    const row = rows[r]!;
-    for (let c = 0; c < row.tiles.length; c++) {
-      const t = row.tiles[c]!;
-      if (t.width !== ref.width || t.height !== ref.height) throw new InputError(`panel pictures must share one size: ${t.width}x${t.height} against ${ref.width}x${ref.height}`, 'use frames of one video');
-      const input = await sharp(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), { raw: { width: t.width, height: t.height, channels: t.channels } }).resize(tileW, tileH, { fit: 'fill' }).toColourspace('srgb').png().toBuffer();
-      composites.push({ input, ...L.place(r, c) });
-    }
-    const { top } = L.place(r, 0);
-    svg.push(`<text x="${PAD}" y="${top + tileH / 2 + 5}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
-  }
+  const composites = await placeTiles(L, rows.map((r) => r.tiles), async (t) => {
+    if (t.width !== ref.width || t.height !== ref.height) throw new InputError(`panel pictures must share one size: ${t.width}x${t.height} against ${ref.width}x${ref.height}`, 'use frames of one video');
+    return { input: await sharp(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), { raw: { width: t.width, height: t.height, channels: t.channels } }).resize(tileW, tileH, { fit: 'fill' }).toColourspace('srgb').png().toBuffer() };
+  });
+  const svg = rows.map((row, r) => `<text x="${PAD}" y="${L.place(r, 0).top + tileH / 2 + 5}" font-size="13" font-weight="bold">${escapeXml(row.label)}</text>`);
   columns.forEach((name, c) => {
     const { left, top } = L.place(0, c);
     svg.push(`<text x="${left + tileW / 2}" y="${top - 7}" font-size="13" text-anchor="middle" font-weight="bold">${escapeXml(name)}</text>`);
   });
-  titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + i * 18}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
-  composites.push({ input: Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`), left: 0, top: 0 });
-  const png = await sharp({ create: { width: L.width, height: L.height, channels: 3, background: { r: 255, g: 255, b: 255 } } }).composite(composites).png().toBuffer();
-  return { png, layout: L };
+  return { png: await renderGrid(L, composites, svg, titleLines), layout: L };
 }
