@@ -309,8 +309,12 @@ export class OutputManager {
   }
 }
 
-/** Deletes files whose name contains `marker` below `dir` (not following links). */
-function sweepTemp(dir: string, marker: string): void {
+/**
+ * Visits the tree below `dir` without following links, depth first: `file` for each entry that
+ * is not a folder, `after` for each folder once its entries are visited. Entries that vanish
+ * or cannot be read are passed over (a cleanup must not fail the run it cleans up after).
+ */
+function walkTree(dir: string, file: (path: string, name: string) => void, after?: (dir: string) => void): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -319,42 +323,32 @@ function sweepTemp(dir: string, marker: string): void {
   }
   for (const n of names) {
     const p = join(dir, n);
-    let st;
+    let isDir: boolean;
     try {
-      st = lstatSync(p);
+      isDir = lstatSync(p).isDirectory();
     } catch {
       continue;
     }
-    if (st.isDirectory()) sweepTemp(p, marker);
-    else if (n.includes(marker)) {
-      try {
-        unlinkSync(p);
-      } catch {
-        /* gone */
-      }
-    }
+    if (isDir) walkTree(p, file, after);
+    else file(p, n);
   }
+  after?.(dir);
+}
+
+const quietly = (f: () => void): void => {
+  try {
+    f();
+  } catch {
+    /* gone, or not empty */
+  }
+};
+
+/** Deletes files whose name contains `marker` below `dir` (not following links). */
+function sweepTemp(dir: string, marker: string): void {
+  walkTree(dir, (p, n) => n.includes(marker) && quietly(() => unlinkSync(p)));
 }
 
 /** Removes `dir` and its sub-folders when they hold no file. */
 function removeEmptyTree(dir: string): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const n of names) {
-    const p = join(dir, n);
-    try {
-      if (lstatSync(p).isDirectory()) removeEmptyTree(p);
-    } catch {
-      /* gone */
-    }
-  }
-  try {
-    rmdirSync(dir);
-  } catch {
-    /* not empty */
-  }
+  walkTree(dir, () => undefined, (d) => quietly(() => rmdirSync(d)));
 }
