@@ -558,34 +558,14 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   const { p, outDir, outputs, stats, log } = run;
   const durationMs = performance.now() - run.t0;
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-  const manifestPath = join(outDir, 'run.json');
-  const manifest = {
-    pipeline: p.name,
-    description: p.description,
-    file: p.file,
-    status: 'succeeded',
-    started: run.started.toISOString(),
-    durationMs: Math.round(durationMs),
-    peakRssMiB: Math.round(peakRssMiB * 10) / 10,
-    versions: { svdflow: svdflowVersion(), node: process.version },
-    variables: p.variables,
-    steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...stats.get(s.id) })),
-    skipped: skippedOf(p),
-    files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
-    fingerprint: fingerprintHash(run.fingerprint),
-  };
-  await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+  const manifestPath = await writeRunManifest(outDir, {
+    p, started: run.started, durationMs, peakRssMiB, stepStats: (id) => stats.get(id), files,
+    skipped: skippedOf(p), fingerprint: fingerprintHash(run.fingerprint),
+  });
   await outputs.finalize();
   // the run is complete: its checkpoints no longer describe an unfinished run
   await unlink(join(outDir, '.checkpoints', FINGERPRINT)).catch(() => undefined);
-  let report: string | undefined;
-  if (run.opts.report !== false) {
-    // the page is a view of files already committed: a failure to write it fails nothing else
-    report = await writeReport(outDir, { signal: run.abort.signal, warn: (m) => log.warn(m) }).catch((e: unknown) => {
-      log.warn({ err: e }, 'report.html was not written');
-      return undefined;
-    });
-  }
+  const report = run.opts.report === false ? undefined : await writeReportQuietly(outDir, run.abort.signal, log);
   log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
   return {
     pipeline: p.name,
@@ -600,6 +580,51 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
     values: Object.fromEntries(run.last),
     skipped: skippedOf(p),
   };
+}
+
+export interface ManifestParts {
+  p: ResolvedPipeline;
+  started: Date;
+  durationMs: number;
+  peakRssMiB: number;
+  stepStats: (id: string) => StepStats | undefined;
+  files: FileRecord[];
+  /** keys placed after the variables (a segmented run's workers, segments and plan) */
+  extra?: Record<string, unknown>;
+  skipped?: NonNullable<RunResult['skipped']>;
+  fingerprint?: string;
+}
+
+/** Writes the run.json of a finished run (local, or stitched from segments) atomically; returns its path. */
+export async function writeRunManifest(outDir: string, m: ManifestParts): Promise<string> {
+  const { p } = m;
+  const manifestPath = join(outDir, 'run.json');
+  const manifest = {
+    pipeline: p.name,
+    description: p.description,
+    file: p.file,
+    status: 'succeeded',
+    started: m.started.toISOString(),
+    durationMs: Math.round(m.durationMs),
+    peakRssMiB: Math.round(m.peakRssMiB * 10) / 10,
+    versions: { svdflow: svdflowVersion(), node: process.version },
+    variables: p.variables,
+    ...m.extra,
+    steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),
+    ...(m.skipped ? { skipped: m.skipped } : {}),
+    files: m.files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
+    ...(m.fingerprint !== undefined ? { fingerprint: m.fingerprint } : {}),
+  };
+  await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+  return manifestPath;
+}
+
+/** report.html of a finished run: a view of files already committed, so a failure to write it only warns. */
+export function writeReportQuietly(outDir: string, signal: AbortSignal | undefined, log: Logger): Promise<string | undefined> {
+  return writeReport(outDir, { signal, warn: (m) => log.warn(m) }).catch((e: unknown) => {
+    log.warn({ err: e }, 'report.html was not written');
+    return undefined;
+  });
 }
 
 function skippedOf(p: ResolvedPipeline): NonNullable<RunResult['skipped']> {

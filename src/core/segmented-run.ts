@@ -21,13 +21,11 @@ import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
 import { ProgressRenderer } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
-import { jsonReplacer } from './json.js';
-import { prepareOutDir, svdflowVersion, type RunOptions, type RunResult, type StepStats } from './runner.js';
+import { prepareOutDir, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
 import type { ResolvedPipeline } from './pipeline.js';
 import type { SegmentPart } from './stage.js';
 import type { PortValue } from './ports.js';
 import { TailBuffer } from './video/io/ffmpeg.js';
-import { writeReport } from './report/write.js';
 import { planDecode } from './video/io/decode.js';
 import { checkPlan, planSegments, type SegmentPlan } from './video/segment-plan.js';
 
@@ -153,30 +151,17 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     }
     const durationMs = performance.now() - t0;
     const peakRssMiB = Math.max(process.resourceUsage().maxRSS / 1024, ...segs.map((r) => r.peakRssMiB));
-    const manifestPath = join(outDir, 'run.json');
-    const manifest = {
-      pipeline: p.name,
-      description: p.description,
-      file: p.file,
-      status: 'succeeded',
-      started: started.toISOString(),
-      durationMs: Math.round(durationMs),
-      peakRssMiB: Math.round(peakRssMiB * 10) / 10,
-      versions: { svdflow: svdflowVersion(), node: process.version },
-      variables: p.variables,
-      workers: plan.segments.length,
-      segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB })),
-      plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
-      steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...steps.find((x) => x.id === s.id) })),
-      files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
-    };
-    await atomicWriteFile(manifestPath, JSON.stringify(manifest, jsonReplacer, 2) + '\n');
+    const manifestPath = await writeRunManifest(outDir, {
+      p, started, durationMs, peakRssMiB, stepStats: (id) => steps.find((x) => x.id === id), files,
+      extra: {
+        workers: plan.segments.length,
+        segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB })),
+        plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
+      },
+    });
     rmSync(root, { recursive: true, force: true });
     bar.done();
-    const report = opts.report === false ? undefined : await writeReport(outDir, { signal: opts.signal, warn: (m) => log.warn(m) }).catch((e: unknown) => {
-      log.warn({ err: e }, 'report.html was not written');
-      return undefined;
-    });
+    const report = opts.report === false ? undefined : await writeReportQuietly(outDir, opts.signal, log);
     return { pipeline: p.name, status: 'succeeded', outDir, files, steps, durationMs, peakRssMiB, manifest: manifestPath, values, report };
   } catch (e) {
     await children.close();
