@@ -18,7 +18,7 @@ import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import { decodeImage, type ResizeSpec } from '../core/image/io.js';
-import { listImageFiles, isGlob } from '../core/image/files.js';
+import { listImageFiles, isGlob, imageBatchOf } from '../core/image/files.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
 // As in sharp, a side that is null or absent follows the aspect ratio, and neither side keeps the
@@ -108,15 +108,7 @@ export const load = defineStage({
         );
       }
       ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
-      const out: ImageBatch = {
-        kind: 'ImageBatch',
-        name: params.name ?? (params.path.replace(/[/\\]+$/, '').split(/[/\\]/).filter((s) => !isGlob(s)).pop() ?? 'images'),
-        width: first.width,
-        height: first.height,
-        color: params.mode,
-        images,
-      };
-      yield out;
+      yield imageBatchOf(images, params.path, params.mode, params.name);
     }, ctx.flow),
 });
 

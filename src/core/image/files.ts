@@ -6,6 +6,7 @@
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { basename, dirname, join, extname, relative } from 'node:path';
 import { InputError } from '../errors.js';
+import type { Image, ImageBatch } from '../ports.js';
 
 /** Extensions read as images (sharp decodes them; case-insensitive). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'] as const;
@@ -19,6 +20,22 @@ export function naturalCompare(a: string, b: string): number {
 
 export function isGlob(p: string): boolean {
   return /[*?[]/.test(p);
+}
+
+/**
+ * The batch of images that `load` (and a PCA shard) makes of the files found at `path`: named
+ * `name`, else after the folder or the pattern's last part without wildcards.
+ */
+export function imageBatchOf(images: Image[], path: string, color: Image['color'], name?: string): ImageBatch {
+  const first = images[0]!;
+  return {
+    kind: 'ImageBatch',
+    name: name ?? (path.replace(/[/\\]+$/, '').split(/[/\\]/).filter((s) => !isGlob(s)).pop() ?? 'images'),
+    width: first.width,
+    height: first.height,
+    color,
+    images,
+  };
 }
 
 export function isImageName(name: string): boolean {

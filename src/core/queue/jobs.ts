@@ -21,62 +21,39 @@ export const pipelineRef = z.strictObject({
 });
 export type PipelineRef = z.infer<typeof pipelineRef>;
 
-/** One pipeline run into its own output folder (a child of an `each` flow). */
-export const runJob = z.strictObject({
-  kind: z.literal('run'),
-  pipeline: pipelineRef,
-  out: rel,
-  label: z.string().max(1000),
-});
+/**
+ * A job's schema: its kind, the pipeline, the fields of that kind, then the output path and a
+ * label (in this order: content keys hash the parsed data as JSON).
+ */
+function job<K extends string, S extends z.ZodRawShape>(kind: K, fields: S) {
+  return z.strictObject({ kind: z.literal(kind), pipeline: pipelineRef, ...fields, out: rel, label: z.string().max(1000) });
+}
 
-/** One shard of a collection PCA: decode these images, run the steps before `stack`, reduce. */
-export const shardJob = z.strictObject({
-  kind: z.literal('pca-shard'),
-  pipeline: pipelineRef,
+/** One pipeline run into its own output folder (a child of an `each` flow). */
+export const runJob = job('run', {});
+
+/** One shard of a collection PCA: decode these images, run the steps before `stack`, reduce; `out` is the reduction file. */
+export const shardJob = job('pca-shard', {
   svdStep: z.string().min(1),
   shard: z.number().int().min(0),
   files: z.array(rel).min(1),
-  /** the reduction file to write, relative to the root */
-  out: rel,
-  label: z.string().max(1000),
 });
 
 /** Parent of an `each` flow: collects the children's results into flow.json. */
-export const eachParent = z.strictObject({
-  kind: z.literal('each'),
-  pipeline: pipelineRef,
-  out: rel,
-  label: z.string().max(1000),
-});
+export const eachParent = job('each', {});
 
 /** Parent of a PCA flow: merges the shards, then runs the rest of the pipeline. */
-export const pcaParent = z.strictObject({
-  kind: z.literal('pca-merge'),
-  pipeline: pipelineRef,
-  svdStep: z.string().min(1),
-  out: rel,
-  label: z.string().max(1000),
-});
+export const pcaParent = job('pca-merge', { svdStep: z.string().min(1) });
 
 /** One time segment of a long video: the pipeline run with `segment` set, into out/.segments/seg-K. */
-export const segmentJob = z.strictObject({
-  kind: z.literal('segment'),
-  pipeline: pipelineRef,
+export const segmentJob = job('segment', {
   /** the whole plan (checked with checkPlan on the worker) and this job's segment */
   plan: z.unknown(),
   k: z.number().int().min(0),
-  out: rel,
-  label: z.string().max(1000),
 });
 
 /** Parent of a segments flow: stitches the segments' files in frame order. */
-export const segmentsParent = z.strictObject({
-  kind: z.literal('segments'),
-  pipeline: pipelineRef,
-  plan: z.unknown(),
-  out: rel,
-  label: z.string().max(1000),
-});
+export const segmentsParent = job('segments', { plan: z.unknown() });
 
 export const jobData = z.discriminatedUnion('kind', [runJob, shardJob, eachParent, pcaParent, segmentJob, segmentsParent]);
 export type JobData = z.infer<typeof jobData>;

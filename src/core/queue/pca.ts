@@ -10,12 +10,12 @@ import { readFile } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { UsageError, InputError } from '../errors.js';
 import { decodeImage } from '../image/io.js';
-import { isGlob, listImageFiles } from '../image/files.js';
+import { imageBatchOf, listImageFiles } from '../image/files.js';
 import { reduceShard, mergeShards, encodeShard, decodeShard, type MergedPca } from '../pca/shards.js';
 import { standaloneContext, type AnyStageDef } from '../stage.js';
 import { atomicWriteFile } from '../outputs.js';
 import type { ResolvedPipeline, ResolvedStep } from '../pipeline.js';
-import type { Factorization, Image, ImageBatch, MatrixValue } from '../ports.js';
+import type { Factorization, Image, MatrixValue } from '../ports.js';
 
 export interface PcaChain {
   load: ResolvedStep;
@@ -70,15 +70,7 @@ export async function shardMatrix(p: ResolvedPipeline, chain: PcaChain, files: s
     if (signal?.aborted) throw new InputError('shard cancelled');
     images.push(await decodeImage(f, { mode: lp.mode, resize: lp.resize, shown: relative(root, f) }));
   }
-  const first = images[0]!;
-  const batch: ImageBatch = {
-    kind: 'ImageBatch',
-    name: lp.name ?? (lp.path.replace(/[/\\]+$/, '').split(/[/\\]/).filter((s) => !isGlob(s)).pop() ?? 'images'),
-    width: first.width,
-    height: first.height,
-    color: lp.mode,
-    images,
-  };
+  const batch = imageBatchOf(images, lp.path, lp.mode, lp.name);
   const ops = [...chain.perImage, chain.stack].map((s) => {
     const def = s.def as Extract<AnyStageDef, { operator: unknown }>;
     return def.operator(s.params, standaloneContext(s.stage, { stepId: s.id, baseDir: p.baseDir }), {}) as OperatorFunction<unknown, unknown>;

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
-import { runPipeline } from '../runner.js';
+import { runPipeline, type RunResult } from '../runner.js';
 import { atomicWriteFile } from '../outputs.js';
 import { confine } from '../confine.js';
 import type { Registry } from '../registry.js';
@@ -39,22 +39,20 @@ export interface ProcessContext {
   signal: AbortSignal;
 }
 
+type Handler<K extends JobData['kind']> = (job: JobHandle, d: Extract<JobData, { kind: K }>, ctx: ProcessContext) => Promise<unknown>;
+
+/** What each kind of job does: a run (an `each` child or a segment), a PCA shard, or a flow's parent. */
+const HANDLERS: { [K in JobData['kind']]: Handler<K> } = {
+  run: runJob,
+  segment: runJob,
+  'pca-shard': shardJob,
+  each: eachParent,
+  'pca-merge': pcaParent,
+  segments: segmentsParent,
+};
+
 export async function processJob(job: JobHandle, ctx: ProcessContext): Promise<unknown> {
-  const d = job.data;
-  switch (d.kind) {
-    case 'run':
-      return runJob(job, d, ctx);
-    case 'pca-shard':
-      return shardJob(job, d, ctx);
-    case 'each':
-      return eachParent(job, d, ctx);
-    case 'pca-merge':
-      return pcaParent(job, d, ctx);
-    case 'segment':
-      return runJob(job, d, ctx);
-    case 'segments':
-      return segmentsParent(job, d, ctx);
-  }
+  return (HANDLERS[job.data.kind] as Handler<JobData['kind']>)(job, job.data, ctx);
 }
 
 async function readMarker<T>(dir: string, key: string, check: (v: T) => boolean): Promise<T | undefined> {
@@ -70,10 +68,33 @@ function filesExist(root: string, s: RunSummary): boolean {
   return s.files.every((f) => existsSync(join(root, f.path))) && existsSync(join(root, s.manifest));
 }
 
-async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' | 'segment' }>, ctx: ProcessContext): Promise<RunSummary> {
+/** A run's summary for the queue: paths relative to the root, so that any machine can read them. */
+function summaryOf(r: RunResult, label: string, root: string): RunSummary {
+  const rel = (x: string) => relative(root, x);
+  return {
+    pipeline: r.pipeline,
+    label,
+    outDir: rel(r.outDir),
+    files: r.files.map((f) => ({ path: rel(f.path), bytes: f.bytes, format: f.format, description: f.description, step: f.step })),
+    steps: r.steps,
+    durationMs: r.durationMs,
+    peakRssMiB: r.peakRssMiB,
+    manifest: rel(r.manifest),
+    worker: WORKER_ID,
+  };
+}
+
+const writeMarker = (outDir: string, key: string, result: RunSummary) => atomicWriteFile(join(outDir, MARKER), JSON.stringify({ key, result }, null, 2) + '\n');
+
+/** The job's output folder and content key, and its summary when that folder already holds its finished result. */
+async function finishedRun(d: { out: string }, ctx: ProcessContext): Promise<{ key: string; outDir: string; done: RunSummary | undefined }> {
   const key = contentKey(d);
   const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
-  const done = await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s));
+  return { key, outDir, done: await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s)) };
+}
+
+async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' | 'segment' }>, ctx: ProcessContext): Promise<RunSummary> {
+  const { key, outDir, done } = await finishedRun(d, ctx);
   if (done) {
     ctx.log.info({ job: job.id, label: d.label }, 'already done: output folder holds this job\'s result');
     return { ...done, skipped: true };
@@ -83,19 +104,8 @@ async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' | 'segme
   const segment = d.kind === 'segment' ? checkPlan(d.plan).segments[d.k] : undefined;
   if (d.kind === 'segment' && !segment) throw new InputError(`segment ${d.k} is not in the job's plan`, 'submit the flow again');
   const r = await runPipeline(p, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log, ...(segment ? { segment, report: false } : {}) });
-  const rel = (x: string) => relative(ctx.root, x);
-  const summary: RunSummary = {
-    pipeline: r.pipeline,
-    label: d.label,
-    outDir: rel(r.outDir),
-    files: r.files.map((f) => ({ path: rel(f.path), bytes: f.bytes, format: f.format, description: f.description, step: f.step })),
-    steps: r.steps,
-    durationMs: r.durationMs,
-    peakRssMiB: r.peakRssMiB,
-    manifest: rel(r.manifest),
-    worker: WORKER_ID,
-  };
-  await atomicWriteFile(join(outDir, MARKER), JSON.stringify({ key, result: summary }, null, 2) + '\n');
+  const summary = summaryOf(r, d.label, ctx.root);
+  await writeMarker(outDir, key, summary);
   return summary;
 }
 
@@ -134,22 +144,18 @@ async function eachParent(job: JobHandle, d: Extract<JobData, { kind: 'each' }>,
 }
 
 async function segmentsParent(job: JobHandle, d: Extract<JobData, { kind: 'segments' }>, ctx: ProcessContext): Promise<RunSummary> {
-  const key = contentKey(d);
-  const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
-  const done = await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s));
+  const { key, outDir, done } = await finishedRun(d, ctx);
   if (done) return { ...done, skipped: true };
   const segs = (await job.children()) as RunSummary[];
   const p = parseJobPipeline(d.pipeline, ctx.root, ctx.registry);
   await job.progress({ phase: 'stitching', label: d.label, segments: segs.length, worker: WORKER_ID });
   const summary = await stitchSegments(p, d.plan, segs, ctx.root, outDir, ctx.log, WORKER_ID, d.label);
-  await atomicWriteFile(join(outDir, MARKER), JSON.stringify({ key, result: summary }, null, 2) + '\n');
+  await writeMarker(outDir, key, summary);
   return summary;
 }
 
 async function pcaParent(job: JobHandle, d: Extract<JobData, { kind: 'pca-merge' }>, ctx: ProcessContext): Promise<RunSummary> {
-  const key = contentKey(d);
-  const outDir = confine(ctx.root, join(ctx.root, d.out), 'output folder');
-  const done = await readMarker<RunSummary>(outDir, key, (s) => filesExist(ctx.root, s));
+  const { key, outDir, done } = await finishedRun(d, ctx);
   if (done) return { ...done, skipped: true };
   const shards = ((await job.children()) as ShardSummary[]).sort((a, b) => a.shard - b.shard);
   const p = parseJobPipeline(d.pipeline, ctx.root, ctx.registry);
@@ -163,19 +169,8 @@ async function pcaParent(job: JobHandle, d: Extract<JobData, { kind: 'pca-merge'
   const f = mergedFactorization(merged, name, shards.length);
   const after = pipelineAfterMerge(p, chain, f);
   const r = await runPipeline(after, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log });
-  const rel = (x: string) => relative(ctx.root, x);
-  const summary: RunSummary = {
-    pipeline: r.pipeline,
-    label: d.label,
-    outDir: rel(r.outDir),
-    files: r.files.map((x) => ({ path: rel(x.path), bytes: x.bytes, format: x.format, description: x.description, step: x.step })),
-    steps: r.steps,
-    durationMs: r.durationMs,
-    peakRssMiB: r.peakRssMiB,
-    manifest: rel(r.manifest),
-    worker: WORKER_ID,
-  };
-  await atomicWriteFile(join(outDir, MARKER), JSON.stringify({ key, result: summary }, null, 2) + '\n');
+  const summary = summaryOf(r, d.label, ctx.root);
+  await writeMarker(outDir, key, summary);
   // the reductions were only needed for this merge
   for (const s of shards) await unlink(join(ctx.root, s.file)).catch(() => undefined);
   await rmdir(join(outDir, '.shards')).catch(() => undefined);
