@@ -12,7 +12,7 @@
  * Items in flight are therefore bounded by the queues' high-water marks plus what
  * one source item expands into, whatever the speeds and the stream's length.
  */
-import { Observable, type OperatorFunction, type ObservableInput, from } from 'rxjs';
+import { Observable, type OperatorFunction, type ObservableInput, from, concat, defer } from 'rxjs';
 import type { Readable } from 'node:stream';
 
 export class FlowControl {
@@ -195,3 +195,29 @@ export function asyncHop<T>(flow?: FlowControl): OperatorFunction<T, T> {
 
 /** Steps of a synchronous chain between two async hops (see asyncHop). */
 export const HOP_EVERY = 50;
+
+/**
+ * A sink stage's stream: `write` each item of `source` in order (at most `highWaterMark` in
+ * flight under the run's flow control), then, when the source completes, `finish` and emit
+ * the files it returns. `teardown` runs when the subscription ends: completed, failed or cancelled.
+ */
+export function writeThenFinish<T, R>(
+  source: Observable<T>,
+  flow: FlowControl | undefined,
+  write: (item: T) => Promise<void>,
+  finish: () => Promise<R[]>,
+  teardown: () => void,
+  highWaterMark = 2,
+): Observable<R> {
+  return new Observable<R>((sub) => {
+    const s = concat(source.pipe(boundedConcatMap((b: T) => from(write(b).then(() => [] as R[])), flow, { highWaterMark })), defer(finish)).subscribe({
+      next: (refs) => refs.forEach((r) => sub.next(r)),
+      error: (e) => sub.error(e),
+      complete: () => sub.complete(),
+    });
+    return () => {
+      s.unsubscribe();
+      teardown();
+    };
+  });
+}

@@ -11,9 +11,9 @@
  * @see background-model
  */
 import { z } from 'zod';
-import { Observable, concat, defer, from } from 'rxjs';
+import { defer, type Observable } from 'rxjs';
 import { defineStage } from '../core/stage.js';
-import { boundedConcatMap } from '../core/flow.js';
+import { writeThenFinish } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { ComponentLabeler, foregroundFraction, frameLine } from '../core/video/components.js';
@@ -72,22 +72,11 @@ export const writeObjects = defineStage({
         const f = foregroundFraction(b.mask!, i * px, px);
         return { jsonl: frameLine(n, f, objects), csv: `${n},${f.toFixed(6)},${objects.length}\n` };
       };
-      const finish = () =>
-        defer(async (): Promise<FileRef[]> => {
-          if (live) return [await live.complete()];
-          if (!files) throw new InputError('write-objects received no frames', 'check the steps before it');
-          return files.commit(ctx.outputs, ctx.stepId, { jsonl: 'objects per frame (JSON Lines)', csv: 'foreground fraction per frame' });
-        });
-      return new Observable<FileRef>((sub) => {
-        const s = concat(source.pipe(boundedConcatMap((b: FrameBatch) => from(step(b).then(() => [] as FileRef[])), ctx.flow, { highWaterMark: 2 })), finish()).subscribe({
-          next: (refs) => refs.forEach((r) => sub.next(r)),
-          error: (e) => sub.error(e),
-          complete: () => sub.complete(),
-        });
-        return () => {
-          s.unsubscribe();
-          void files?.close();
-        };
-      });
+      const finish = async (): Promise<FileRef[]> => {
+        if (live) return [await live.complete()];
+        if (!files) throw new InputError('write-objects received no frames', 'check the steps before it');
+        return files.commit(ctx.outputs, ctx.stepId, { jsonl: 'objects per frame (JSON Lines)', csv: 'foreground fraction per frame' });
+      };
+      return writeThenFinish(source, ctx.flow, step, finish, () => void files?.close());
     }),
 });

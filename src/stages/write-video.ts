@@ -14,10 +14,10 @@
  * ```
  */
 import { z } from 'zod';
-import { Observable, defer, concat, from } from 'rxjs';
+import type { Observable } from 'rxjs';
 import { extname } from 'node:path';
 import { defineStage } from '../core/stage.js';
-import { boundedConcatMap } from '../core/flow.js';
+import { writeThenFinish } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
 import { resolveCodec } from '../core/video/io/encode.js';
@@ -64,32 +64,23 @@ export const writeVideo = defineStage({
       shape ??= { width: b.width, height: b.height, channels: layerChannels(b, p.layer), fps: b.fps ?? 25 };
       for (let i = 0; i < b.count && !closed; i++) await writer.write(b.start + i, (out) => layerBytes(b, p.layer, i, out), shape, () => !closed && !ctx.signal.aborted);
     };
-    const finish = () =>
-      defer(async (): Promise<FileRef[]> => {
-        if (!writer) throw new InputError('write-video received no frames', 'check the steps before it (decode range, background-model)');
-        if (writer instanceof LiveVideoWriter) return [(await writer.complete())!];
-        const r = await writer.complete();
-        const f = await ctx.outputs.begin(rel, { step: ctx.stepId, format: extname(rel).slice(1), description: `${p.layer} video, ${r.end - r.start} frames` });
-        try {
-          await writer.join(f.tmpPath, format);
-        } catch (e) {
-          await f.abort();
-          throw e;
-        }
-        return [await f.commit()];
-      });
-    return new Observable<FileRef>((sub) => {
-      const s = concat(source.pipe(boundedConcatMap((b: FrameBatch) => from(write(b).then(() => [] as FileRef[])), ctx.flow, { highWaterMark: 2 })), finish()).subscribe({
-        next: (refs) => refs.forEach((r) => sub.next(r)),
-        error: (e) => sub.error(e),
-        complete: () => sub.complete(),
-      });
-      return () => {
-        closed = true;
-        s.unsubscribe();
-        // the runner's clean-up waits for the encoder to end and its partial file to go
-        if (writer) ctx.children.track(writer.kill());
-      };
+    const finish = async (): Promise<FileRef[]> => {
+      if (!writer) throw new InputError('write-video received no frames', 'check the steps before it (decode range, background-model)');
+      if (writer instanceof LiveVideoWriter) return [(await writer.complete())!];
+      const r = await writer.complete();
+      const f = await ctx.outputs.begin(rel, { step: ctx.stepId, format: extname(rel).slice(1), description: `${p.layer} video, ${r.end - r.start} frames` });
+      try {
+        await writer.join(f.tmpPath, format);
+      } catch (e) {
+        await f.abort();
+        throw e;
+      }
+      return [await f.commit()];
+    };
+    return writeThenFinish(source, ctx.flow, write, finish, () => {
+      closed = true;
+      // the runner's clean-up waits for the encoder to end and its partial file to go
+      if (writer) ctx.children.track(writer.kill());
     });
   },
 });
