@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { toArray, concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import { sheetParams } from '../core/params.js';
 import { InputError } from '../core/errors.js';
 import { contactSheet } from '../core/image/collage.js';
 import type { Image, ImageBatch } from '../core/ports.js';
@@ -52,13 +53,7 @@ export const compareSheet = defineStage({
   input: 'ImageBatch',
   output: 'File',
   sides: { originals: 'ImageBatch' },
-  params: z.strictObject({
-    path: z.string().min(1).default('compare.png').describe('PNG file under --out'),
-    columns: z.number().int().min(1).optional().describe('thumbnails per line before wrapping (default: all in one line)'),
-    scale: z.number().positive().max(4).default(1).describe('thumbnail size relative to the images'),
-    title: z.string().optional().describe('title printed at the top'),
-    names: z.boolean().default(true).describe('print image names above the columns'),
-  }),
+  params: z.strictObject(sheetParams('compare.png', 'PNG file under --out', 'title printed at the top')),
   operator: (params, ctx, sides) => (source) =>
     source.pipe(
       toArray(),

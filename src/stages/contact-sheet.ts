@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { toArray, concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import { sheetParams } from '../core/params.js';
 import { contactSheet } from '../core/image/collage.js';
 
 export const contactSheetStage = defineStage({
@@ -22,13 +23,7 @@ export const contactSheetStage = defineStage({
   example: `- { id: grid, stage: generate, input: svd, params: { from: grid, steps: 5 } }\n- { id: grid-sheet, stage: contact-sheet, params: { columns: 5, path: grid.png } }`,
   input: 'ImageBatch',
   output: 'File',
-  params: z.strictObject({
-    path: z.string().min(1).default('{name}-sheet.png').describe('PNG file under --out; {name} is the first batch name'),
-    columns: z.number().int().min(1).optional().describe('thumbnails per line before wrapping (default: all in one line)'),
-    scale: z.number().positive().max(4).default(1).describe('thumbnail size relative to the images'),
-    title: z.string().optional().describe('title printed at the top; {name} is the first batch name'),
-    names: z.boolean().default(true).describe('print image names above the columns'),
-  }),
+  params: z.strictObject(sheetParams('{name}-sheet.png', 'PNG file under --out; {name} is the first batch name', 'title printed at the top; {name} is the first batch name')),
   operator: (params, ctx) => (source) =>
     source.pipe(
       toArray(),

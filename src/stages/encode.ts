@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { from, concatMap } from 'rxjs';
 import { extname } from 'node:path';
 import { defineStage } from '../core/stage.js';
+import { outputFileParams } from '../core/params.js';
 import { InputError } from '../core/errors.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { encodeImage, type EncodeFormat } from '../core/image/io.js';
@@ -35,8 +36,7 @@ export const encode = defineStage({
   input: ['Image', 'ImageBatch'] as const,
   output: 'File',
   params: z.strictObject({
-    path: z.string().min(1).default('{name}.png').describe('output file name under --out; {name} = image name, {index} = position, {k} = rank of a reconstruction'),
-    format: z.enum(['auto', 'png', 'jpeg', 'webp']).default('auto').describe('file format (auto: from the extension)'),
+    ...outputFileParams('{name}.png', 'output file name under --out; {name} = image name, {index} = position, {k} = rank of a reconstruction', ['png', 'jpeg', 'webp'], 'file format (auto: from the extension)'),
     quality: z.number().int().min(1).max(100).default(90).describe('JPEG/WebP quality'),
     lossless: z.boolean().default(false).describe('WebP: lossless'),
   }),

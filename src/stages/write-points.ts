@@ -12,6 +12,7 @@
 import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
+import { outputFileParams } from '../core/params.js';
 import { InputError } from '../core/errors.js';
 import { formatFromPath } from '../core/points/parse.js';
 import { formatCsv, formatPly, formatTxt } from '../core/points/write.js';
@@ -29,8 +30,7 @@ export const writePoints = defineStage({
   input: ['PointCloud', 'Alignment'] as const,
   output: 'File',
   params: z.strictObject({
-    path: z.string().min(1).default('{name}.ply').describe('file name under --out; {name} is the cloud name'),
-    format: z.enum(['auto', 'ply', 'csv', 'txt', 'xyz']).default('auto').describe('auto = from the extension'),
+    ...outputFileParams('{name}.ply', 'file name under --out; {name} is the cloud name', ['ply', 'csv', 'txt', 'xyz'], 'auto = from the extension'),
     binary: z.boolean().default(true).describe('PLY: binary_little_endian (true) or ascii'),
     layout: z.enum(['rows', 'columns']).default('rows').describe('TXT: one point per line, or one line per coordinate'),
     normals: z.boolean().default(true).describe('write normals when the cloud has them'),
