@@ -37,60 +37,53 @@ export interface DataFile {
   content?: string;
 }
 
-const LRS = { repo: 'andrewssobral/lrslibrary', commit: '07cb09d69666e81b4bbc1da24b22943674b2afe3' };
-const SVD_FILES = { repo: 'jandrejevic12/svd_files', commit: '3acf7b76d4d5d4824541c87ba87d27f5006edf1b' };
+/** A source from `owner/name@commit` and its map (local prefix -> path in the repository). */
+function from(repoAtCommit: string, map: Record<string, string>): DataSource {
+  const [repo, commit] = repoAtCommit.split('@') as [string, string];
+  return { repo, commit, map };
+}
+
+const LRS = 'andrewssobral/lrslibrary@07cb09d69666e81b4bbc1da24b22943674b2afe3';
+const SVD_FILES = 'jandrejevic12/svd_files@3acf7b76d4d5d4824541c87ba87d27f5006edf1b';
+
+/** A data set: its name, what it is, the local folders it owns, its sources, and files derived from it. */
+function dataSet(name: string, summary: string, prefixes: string[], sources: DataSource[], derived?: Record<string, string>): DataSet {
+  return { name, summary, prefixes, sources, ...(derived ? { derived } : {}) };
+}
 
 export const DATASETS: readonly DataSet[] = [
-  {
-    name: 'videos',
-    summary: 'five fixed-camera test clips (OpenCV vtest.avi 480x360 and four LRSLibrary/BGSLibrary clips), 5.7 MB',
-    prefixes: ['video/'],
-    sources: [
-      { repo: 'arjun-234/OpenCVTutorial', commit: 'c6a0b7a99ffbb50bd3439137158ab69b5185ae9c', map: { 'video/vtest.avi': 'vtest.avi' } },
-      { ...LRS, map: { 'video/lrslibrary_demo.avi': 'dataset/demo.avi', 'video/escalator.avi': 'dataset/escalator.avi', 'video/shop.avi': 'dataset/shop.avi' } },
-      { repo: 'andrewssobral/bgslibrary', commit: '4622bc9cded1c5504cec6db47db07b3e3c782ecc', map: { 'video/bgslibrary_video.avi': 'dataset/video.avi' } },
-    ],
-  },
-  {
-    name: 'highway',
-    summary: 'CDnet 2014 "highway": 1700 frames 320x240 with ground-truth masks, 27.9 MB',
-    prefixes: ['cdnet/highway/'],
-    sources: [{ repo: 'ZZZZZZZJJHHH/FrameDifference', commit: '07919e2e14a9e0473d26f4b079b22a7d0949a276', map: { 'cdnet/highway/': 'highway/' } }],
-  },
-  {
-    name: 'caviar2',
-    summary: 'SBI2015 "CAVIAR2" in CDnet layout: 460 frames 384x256 with foreground masks, 8.3 MB',
-    prefixes: ['cdnet/CAVIAR2/'],
-    sources: [{ repo: 'lim-anggun/FgSegNet', commit: '7aa31e2eba2bbe29f4725c040288e0090c453316', map: { 'cdnet/CAVIAR2/': 'SBI2015_dataset/CAVIAR2/' } }],
-  },
-  {
-    name: 'bunny',
-    summary: 'Stanford bunny range scans bun000/bun045 with their ground-truth poses, 4.4 MB',
-    prefixes: ['pointclouds/'],
-    sources: [
-      {
-        repo: 'dengnantianjie/3dcoursework',
-        commit: 'fdabb8f051a5e2b209fe9e5ac5fe989588413f3c',
-        map: { 'pointclouds/bun000.ply': 'bunny/data/bun000.ply', 'pointclouds/bun045.ply': 'bunny/data/bun045.ply', 'pointclouds/README.stanford.txt': 'bunny/data/README' },
-      },
+  dataSet('videos', 'five fixed-camera test clips (OpenCV vtest.avi 480x360 and four LRSLibrary/BGSLibrary clips), 5.7 MB', ['video/'], [
+    from('arjun-234/OpenCVTutorial@c6a0b7a99ffbb50bd3439137158ab69b5185ae9c', { 'video/vtest.avi': 'vtest.avi' }),
+    from(LRS, { 'video/lrslibrary_demo.avi': 'dataset/demo.avi', 'video/escalator.avi': 'dataset/escalator.avi', 'video/shop.avi': 'dataset/shop.avi' }),
+    from('andrewssobral/bgslibrary@4622bc9cded1c5504cec6db47db07b3e3c782ecc', { 'video/bgslibrary_video.avi': 'dataset/video.avi' }),
+  ]),
+  dataSet('highway', 'CDnet 2014 "highway": 1700 frames 320x240 with ground-truth masks, 27.9 MB', ['cdnet/highway/'], [
+    from('ZZZZZZZJJHHH/FrameDifference@07919e2e14a9e0473d26f4b079b22a7d0949a276', { 'cdnet/highway/': 'highway/' }),
+  ]),
+  dataSet('caviar2', 'SBI2015 "CAVIAR2" in CDnet layout: 460 frames 384x256 with foreground masks, 8.3 MB', ['cdnet/CAVIAR2/'], [
+    from('lim-anggun/FgSegNet@7aa31e2eba2bbe29f4725c040288e0090c453316', { 'cdnet/CAVIAR2/': 'SBI2015_dataset/CAVIAR2/' }),
+  ]),
+  dataSet(
+    'bunny',
+    'Stanford bunny range scans bun000/bun045 with their ground-truth poses, 4.4 MB',
+    ['pointclouds/'],
+    [
+      from('dengnantianjie/3dcoursework@fdabb8f051a5e2b209fe9e5ac5fe989588413f3c', {
+        'pointclouds/bun000.ply': 'bunny/data/bun000.ply', 'pointclouds/bun045.ply': 'bunny/data/bun045.ply', 'pointclouds/README.stanford.txt': 'bunny/data/README',
+      }),
     ],
     // three lines of the original bunny/data/bun.conf (the poses of the two scans used here)
-    derived: {
+    {
       'pointclouds/bun.conf':
         'camera -0.0172 -0.0936 -0.734  -0.0461723 0.970603 -0.235889 0.0124573\n' +
         'bmesh bun000.ply 0 0 0 0 0 0 1\n' +
         'bmesh bun045.ply -0.0520211 -0.000383981 -0.0109223 0.00548449 -0.294635 -0.0038555 0.955586\n',
     },
-  },
-  {
-    name: 'seed',
-    summary: 'the seed exercises\' inputs: turtle photo, hidden-message PNG, 22 stamps, the 2-D point cloud, 2.3 MB',
-    prefixes: ['seed/'],
-    sources: [
-      { repo: 'erodola/NumMeth-s2-2022', commit: '1bb903abf334a8f82f7de434fac7b48868cce8e4', map: { 'seed/point_cloud.txt': 'esercizi/ex6/point_cloud.txt' } },
-      { ...SVD_FILES, map: { 'seed/stamps/': 'stamps/', 'seed/turtle.JPG': 'turtle.JPG', 'seed/hidden_message.png': 'hidden_message.png' } },
-    ],
-  },
+  ),
+  dataSet('seed', "the seed exercises' inputs: turtle photo, hidden-message PNG, 22 stamps, the 2-D point cloud, 2.3 MB", ['seed/'], [
+    from('erodola/NumMeth-s2-2022@1bb903abf334a8f82f7de434fac7b48868cce8e4', { 'seed/point_cloud.txt': 'esercizi/ex6/point_cloud.txt' }),
+    from(SVD_FILES, { 'seed/stamps/': 'stamps/', 'seed/turtle.JPG': 'turtle.JPG', 'seed/hidden_message.png': 'hidden_message.png' }),
+  ]),
 ];
 
 /** Parses `sha256 size path` lines. */
