@@ -19,9 +19,9 @@ import { pooled } from '../core/pool/index.js';
 import { tasks as pointTasks, INLINE_POINTS, type AlignResult } from '../core/pool/tasks/points.js';
 import { InputError } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
-import { assertFinite } from '../core/linalg/errors.js';
 import { DEFAULT_CRITERIA } from '../core/points/icp.js';
 import { PointsError } from '../core/points/errors.js';
+import { checkPair } from '../core/points/check-pair.js';
 import type { InitMode } from '../core/points/register.js';
 import type { Alignment, PointCloud } from '../core/ports.js';
 
@@ -73,20 +73,6 @@ const params = z.discriminatedUnion('method', [
   }).refine((p) => !(p.estimation === 'point-to-plane' && p.scaling), { message: 'scaling works with point-to-point estimation only: remove scaling or use estimation: point-to-point', path: ['scaling'] }),
 ]);
 
-function check(src: PointCloud, tgt: PointCloud): number {
-  const d = src.points.cols;
-  if (tgt.points.cols !== d) throw new InputError(`source '${src.name}' is ${d}-D but target '${tgt.name}' is ${tgt.points.cols}-D`, 'align point sets of the same dimension');
-  for (const c of [src, tgt]) {
-    if (c.points.rows < d + 1) throw new InputError(`'${c.name}' has ${c.points.rows} point${c.points.rows === 1 ? '' : 's'}; a ${d}-D alignment needs at least ${d + 1}`, 'give more points');
-    try {
-      assertFinite(c.points, `'${c.name}'`);
-    } catch (e) {
-      throw new InputError(`${(e as Error).message.replace('row', 'point')}`, 'remove non-finite points before aligning');
-    }
-  }
-  return d;
-}
-
 type Params = z.output<typeof params>;
 
 /** The data-dependent checks (counts, matrix sizes), then the registration and the aligned source (in the compute pool unless small). */
@@ -132,7 +118,7 @@ export const align = defineStage({
   operator: (p, ctx, sides) =>
     boundedConcatMap((source: PointCloud) => pooled(async (signal): Promise<Alignment> => {
       const target = sides.target;
-      const d = check(source, target);
+      const d = checkPair(source, target);
       let res: AlignResult;
       try {
         if (p.method === 'icp') ctx.log.info({ source: source.points.rows, target: target.points.rows }, 'registration started');
