@@ -71,7 +71,7 @@ Usage:
 
 On a cluster (BullMQ on Redis; the local run above stays the default):
   svdflow worker --redis URL [--concurrency N] [--root DIR] [--lock-ms MS] [--grace S]
-  svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N | --segments N) [--root DIR] [--detach]
+  svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N | --segments N) [--root DIR] [--detach] [--report]
   svdflow status ID --redis URL
 
 Options:
@@ -90,6 +90,7 @@ Options:
   --segments N        one long video: N time segment jobs (the plan of --workers), stitched by a parent job
   --root DIR          the folder every worker shares (default: the current folder)
   --detach            print the flow id and return; svdflow status ID follows it
+  --report            --each: every job also writes report.html with WebM previews (default: not; svdflow report DIR later)
 
 Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 interrupted (SIGINT, SIGTERM, SIGHUP).`;
 
@@ -134,6 +135,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
         shards: { type: 'string' },
         segments: { type: 'string' },
         detach: { type: 'boolean', default: false },
+        report: { type: 'boolean', default: false },
         root: { type: 'string' },
         concurrency: { type: 'string' },
         'lock-ms': { type: 'string' },
@@ -144,7 +146,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--root', '--concurrency', '--lock-ms', '--grace'];
+    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--report', '--root', '--concurrency', '--lock-ms', '--grace'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
@@ -309,7 +311,7 @@ export async function main(argv: string[]): Promise<number> {
     case 'run': {
       // the queue (bullmq, ioredis) is loaded only when asked for: local runs start without it
       if (flags.queue) return (await import('./queue.js')).runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
-      const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
+      const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'report', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
       if (queued.length) throw new UsageError(`--${queued[0]} runs on queue workers and needs --queue URL`, 'e.g. --queue redis://127.0.0.1:6379 (start workers with svdflow worker --redis URL)');
       const r = await runFile(needFile(positionals, 'run'), flags);
       console.log(summaryText(r));

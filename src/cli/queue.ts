@@ -25,6 +25,8 @@ export interface QueueFlags {
   segments?: string;
   detach: boolean;
   root?: string;
+  /** --each children write report.html (with WebM previews) too */
+  report: boolean;
   'no-progress': boolean;
 }
 
@@ -71,7 +73,7 @@ export async function runQueued(file: string, extra: string[], flags: QueueFlags
   let plan: FlowPlan;
   if (shards) plan = planPca(p, { root, file, set, out, shards });
   else if (segments) plan = await planSegmentsFlow(p, { root, file, set, out, segments });
-  else plan = planEach(p, { root, file, set, out, each, manifest: flags.manifest });
+  else plan = planEach(p, { root, file, set, out, each, manifest: flags.manifest, report: flags.report });
 
   const client = await openQueue(url);
   try {

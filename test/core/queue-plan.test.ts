@@ -3,12 +3,14 @@
  * paths relative to the root, the PCA chain --shards needs, and job data that workers refuse.
  */
 import { describe, it, expect } from 'vitest';
-import { mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadPipeline } from '../../src/core/pipeline.js';
 import { defaultRegistry } from '../../src/stages/index.js';
 import { planEach, planPca, inputVariable } from '../../src/core/queue/plan.js';
 import { jobData } from '../../src/core/queue/jobs.js';
+import { processJob } from '../../src/core/queue/process.js';
+import { silentLogger } from '../../src/core/logging.js';
 import { ROOT, tempDir } from '../helpers.js';
 
 describe('queue flow plans', () => {
@@ -65,5 +67,22 @@ describe('queue flow plans', () => {
     expect(jobData.safeParse({ ...base, out: '/etc' }).success).toBe(false);
     expect(jobData.safeParse({ ...base, out: 'out/../../etc' }).success).toBe(false);
     expect(jobData.safeParse({ ...base, code: 'process.exit()' }).success).toBe(false);
+  });
+
+  it('a queued run writes report.html and its WebM previews only when submitted with --report', async () => {
+    const plan = (report: boolean) => planEach(video(), { root, file: join(root, 'pipelines/video-background.yaml'), set: [], out: join(root, `out/r-${report}`), each: [join(root, 'videos/a.mp4')], report });
+    expect(plan(false).children[0]).not.toHaveProperty('report');
+    expect(plan(true).children[0]).toMatchObject({ report: true });
+    copyFileSync(join(ROOT, 'data/video/synthetic/clip.mp4'), join(root, 'videos/clip.mp4'));
+    writeFileSync(join(root, 'pipelines/masks.yaml'), 'name: masks\nsteps:\n  - { id: frames, stage: decode, params: { path: ../videos/clip.mp4, color: gray, end: 29 } }\n  - { id: batches, stage: batch-frames, params: { size: 15 } }\n  - { id: model, stage: background-model, params: { checkpointEvery: 0 } }\n  - { id: mask, stage: write-video, input: model, params: { layer: mask, path: mask.mp4, segmentFrames: 0 } }\n');
+    const ctx = { root, registry: defaultRegistry(), log: silentLogger(), signal: new AbortController().signal };
+    for (const report of [false, true]) {
+      const data = jobData.parse({ kind: 'run', pipeline: { path: 'pipelines/masks.yaml', text: (await import('node:fs')).readFileSync(join(root, 'pipelines/masks.yaml'), 'utf8'), set: [] }, out: `out/job-${report}`, label: 'clip', ...(report ? { report } : {}) });
+      await processJob({ id: `j-${report}`, data, children: async () => [], progress: async () => undefined }, ctx);
+      const entries = readdirSync(join(root, `out/job-${report}`));
+      expect(entries).toContain('mask.mp4');
+      expect(existsSync(join(root, `out/job-${report}/report.html`)), `report ${report}`).toBe(report);
+      expect(entries.includes('report-media'), `previews ${report}`).toBe(report);
+    }
   });
 });

@@ -62,8 +62,15 @@ describe.skipIf(!REDIS_SERVER)(`queue flows on a real Redis${REDIS_SERVER ? '' :
       expect(manifest.status).toBe('succeeded');
       const localManifest = JSON.parse(readFileSync(join(root, 'local', n, 'run.json'), 'utf8'));
       expect(manifest.files.map((f: { path: string }) => f.path).sort()).toEqual(localManifest.files.map((f: { path: string }) => f.path).sort());
-      expect(readdirSync(join(root, 'out/each', n)).filter((x) => !x.startsWith('.')).sort()).toEqual(readdirSync(join(root, 'local', n)).filter((x) => !x.startsWith('.')).sort());
+      // a queued child writes no report.html nor WebM previews unless submitted with --report: the local run's other entries, exactly
+      const views = ['report.html', 'report-media'];
+      expect(readdirSync(join(root, 'local', n))).toEqual(expect.arrayContaining(views));
+      expect(readdirSync(join(root, 'out/each', n)).filter((x) => !x.startsWith('.')).sort()).toEqual(readdirSync(join(root, 'local', n)).filter((x) => !x.startsWith('.') && !views.includes(x)).sort());
     }
+    // on request, later: svdflow report DIR writes the page from the child's folder
+    const rep = await cli(['report', 'out/each/a'], root);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(readFileSync(join(root, 'out/each/a/report.html'), 'utf8')).toContain('mask.mp4');
     const flow = JSON.parse(readFileSync(join(root, 'out/each/flow.json'), 'utf8'));
     expect(flow.children.map((c: { label: string }) => c.label)).toEqual(['videos/a.mp4', 'videos/b.mp4']);
     expect(tempFiles(join(root, 'out'))).toEqual([]);

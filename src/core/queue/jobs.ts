@@ -29,8 +29,12 @@ function job<K extends string, S extends z.ZodRawShape>(kind: K, fields: S) {
   return z.strictObject({ kind: z.literal(kind), pipeline: pipelineRef, ...fields, out: rel, label: z.string().max(1000) });
 }
 
-/** One pipeline run into its own output folder (a child of an `each` flow). */
-export const runJob = job('run', {});
+/**
+ * One pipeline run into its own output folder (a child of an `each` flow). report.html and
+ * its WebM previews only when asked (`--report`): they are views, `svdflow report DIR` writes
+ * them later, and encoding previews on every worker would cost each job more than the queue does.
+ */
+export const runJob = job('run', { report: z.boolean().optional() });
 
 /** One shard of a collection PCA: decode these images, run the steps before `stack`, reduce; `out` is the reduction file. */
 export const shardJob = job('pca-shard', {

@@ -93,6 +93,8 @@ export interface EachOptions {
   /** --each values (files or globs), optionally "NAME=GLOB" for the first */
   each?: readonly string[];
   manifest?: string;
+  /** each child also writes report.html with WebM previews (default: not; `svdflow report DIR` writes it later) */
+  report?: boolean;
 }
 
 export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
@@ -131,7 +133,7 @@ export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
     const n = (seen.get(it.name) ?? 0) + 1;
     seen.set(it.name, n);
     const name = (n === 1 ? it.name : `${it.name}-${n}`).replace(/[^A-Za-z0-9._-]/g, '_');
-    return { kind: 'run', pipeline: { ...ref, set: [...ref.set, ...it.set] }, out: join(out, name), label: it.label };
+    return { kind: 'run', pipeline: { ...ref, set: [...ref.set, ...it.set] }, out: join(out, name), label: it.label, ...(o.report ? { report: true } : {}) };
   });
   return { mode: 'each', parent: { kind: 'each', pipeline: ref, out, label: `${p.name} over ${children.length} inputs` }, children };
 }
