@@ -148,11 +148,16 @@ export async function followFlow(url: string, client: QueueClient, id: string, o
     return labelOf.get(jobId)!;
   };
   const ours = (jobId: string) => jobId === id || kids.has(jobId);
+  // the parent's own end wakes the loop below at once; the poll is only a fallback for a missed event
+  let ended = false;
+  let wake = () => void (ended = true);
   const emit = async (type: FlowEvent['type'], jobId: string, detail?: string) => {
+    if (jobId === id && (type === 'completed' || type === 'failed')) wake();
     if (!ours(jobId)) return;
     if (type === 'completed' && jobId !== id) done.add(jobId);
     onEvent({ type, jobId, label: await label(jobId), detail, done: done.size, total });
   };
+  signal?.addEventListener('abort', () => wake(), { once: true });
   events.on('active', ({ jobId }) => void emit('active', jobId));
   events.on('progress', ({ jobId, data }) => void emit('progress', jobId, typeof data === 'object' ? JSON.stringify(data) : String(data)));
   events.on('completed', ({ jobId }) => void emit('completed', jobId));
@@ -171,7 +176,17 @@ export async function followFlow(url: string, client: QueueClient, id: string, o
       const state = await parent.getState();
       if (state === 'completed') return { id, state, result: parent.returnvalue };
       if (state === 'failed') return { id, state, failed: await failureOf(client, parent) };
-      await new Promise((r) => setTimeout(r, 250));
+      if (!ended) {
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, 1000);
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
+      }
+      ended = false;
+      wake = () => void (ended = true);
     }
   } finally {
     await events.close().catch(() => undefined);
