@@ -31,7 +31,7 @@
  */
 import { Matrix } from './matrix.js';
 import { gemm } from './gemm.js';
-import { bidiagQr } from './bdsqr.js';
+import { bidiagQr, hyp } from './bdsqr.js';
 import { LinalgError } from './errors.js';
 
 const EPS = 2 ** -52;
@@ -46,14 +46,6 @@ export function resetDcStats(): void { dcStats.merges = 0; dcStats.roots = 0; dc
 
 /** A solved block: values s (any order), UT (N x N) and VT (M x M, M = N + sqre) with the vectors as rows. */
 interface Solved { s: Float64Array; UT: Matrix; VT: Matrix }
-
-function hyp(a: number, b: number): number {
-  a = Math.abs(a); b = Math.abs(b);
-  const mx = a > b ? a : b, mn = a > b ? b : a;
-  if (mx === 0) return 0;
-  const r = mn / mx;
-  return mx * Math.sqrt(1 + r * r);
-}
 
 /**
  * SVD of the n x n upper bidiagonal (d, e; e[n-1] ignored) by divide and conquer:

@@ -196,7 +196,7 @@ const LOG_CAP = 16384;
  * (variadic, with extra NaN/Infinity handling) measured ~10x slower and ran 1.4 M times per
  * 700x700 bidiagonal.
  */
-function hyp(a: number, b: number): number {
+export function hyp(a: number, b: number): number {
   a = Math.abs(a); b = Math.abs(b);
   const mx = a > b ? a : b, mn = a > b ? b : a;
   if (mx === 0) return 0;

@@ -24,17 +24,22 @@ let helpers: Worker[] = [];
 export interface TeamOperand { data: Float64Array; rows: number; cols: number; offset: number; stride: number }
 export interface TeamPart { A: TeamOperand; B: TeamOperand; C: TeamOperand; m: number; n: number; k: number; tA: boolean; tB: boolean; alpha: number }
 
-function helperUrl(): URL {
-  const self = import.meta.url;
-  const url = self.replace(/team\.(ts|js)$/, 'team-worker.$1');
+/**
+ * The URL of a helper thread's module `worker` (a file name without extension) beside the module
+ * `self` (its import.meta.url). Helpers run compiled code: from the TypeScript sources (tests,
+ * benchmarks) that is the twin under dist/, and a missing one is an error saying to build.
+ */
+export function helperModuleUrl(self: string, worker: string, what: string): URL {
+  const url = self.replace(/[^/]+\.(ts|js)$/, `${worker}.$1`);
   if (!url.endsWith('.ts')) return new URL(url);
-  // running from the TypeScript sources (tests, benchmarks): the compiled twin under dist/
   const path = fileURLToPath(url);
   const i = path.lastIndexOf('/src/');
   const js = `${path.slice(0, i)}/dist${path.slice(i, -3)}.js`;
-  if (i < 0 || !existsSync(js)) throw new Error(`the linalg thread team runs compiled code, but ${js} is missing: run npm run build`);
+  if (i < 0 || !existsSync(js)) throw new Error(`the ${what} runs compiled code, but ${js} is missing: run npm run build`);
   return pathToFileURL(js);
 }
+
+const helperUrl = (): URL => helperModuleUrl(import.meta.url, 'team-worker', 'linalg thread team');
 
 /** Starts `n` helper threads (replacing a running team). n = 0 stops the team. */
 export function startTeam(n: number): void {
@@ -57,22 +62,32 @@ export function stopTeam(): void {
   ctrl = undefined;
 }
 
-/** Helpers online now (0 without a team). */
-export function teamHelpers(): number {
+/** How many of `n` helpers have set their online flag (ctrl[at + i] = 1); 0 without a control block. */
+export function helpersOnline(ctrl: Int32Array | undefined, n: number, at: number): number {
   if (!ctrl) return 0;
   let k = 0;
-  for (let i = 0; i < helpers.length; i++) if (Atomics.load(ctrl, 2 + i) === 1) k++;
+  for (let i = 0; i < n; i++) if (Atomics.load(ctrl, at + i) === 1) k++;
   return k;
 }
 
-/** Waits (asynchronously) until every helper is online; for tests and benchmarks. */
-export async function teamReady(timeoutMs = 10_000): Promise<boolean> {
+/** Polls `ready` every 5 ms until it holds (true) or `timeoutMs` passes (false); for tests and benchmarks. */
+export async function pollUntil(ready: () => boolean, timeoutMs: number): Promise<boolean> {
   const t0 = Date.now();
-  while (teamHelpers() < helpers.length) {
+  while (!ready()) {
     if (Date.now() - t0 > timeoutMs) return false;
     await new Promise((r) => setTimeout(r, 5));
   }
   return true;
+}
+
+/** Helpers online now (0 without a team). */
+export function teamHelpers(): number {
+  return helpersOnline(ctrl, helpers.length, 2);
+}
+
+/** Waits (asynchronously) until every helper is online; for tests and benchmarks. */
+export function teamReady(timeoutMs = 10_000): Promise<boolean> {
+  return pollUntil(() => teamHelpers() >= helpers.length, timeoutMs);
 }
 
 let busy = false;

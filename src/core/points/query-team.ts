@@ -13,8 +13,7 @@
  * part's real error, if it has one).
  */
 import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { helperModuleUrl, helpersOnline, pollUntil } from '../linalg/team.js';
 import { setSharedTrees, type KdTreeState } from './kdtree.js';
 
 /** One range of queries: helpers run them by `op` (query-worker.ts), the caller by the same function. */
@@ -29,16 +28,7 @@ let helpers: Worker[] = [];
 let busy = false;
 let helperParts = 0;
 
-function helperUrl(): URL {
-  const url = import.meta.url.replace(/query-team\.(ts|js)$/, 'query-worker.$1');
-  if (!url.endsWith('.ts')) return new URL(url);
-  // running from the TypeScript sources (tests, benchmarks): the compiled twin under dist/
-  const path = fileURLToPath(url);
-  const i = path.lastIndexOf('/src/');
-  const js = `${path.slice(0, i)}/dist${path.slice(i, -3)}.js`;
-  if (i < 0 || !existsSync(js)) throw new Error(`the points query team runs compiled code, but ${js} is missing: run npm run build`);
-  return pathToFileURL(js);
-}
+const helperUrl = (): URL => helperModuleUrl(import.meta.url, 'query-worker', 'points query team');
 
 /** Starts `n` helper threads (replacing a running team); n = 0 stops it. Trees are then built in shared memory. */
 export function startQueryTeam(n: number): void {
@@ -67,20 +57,12 @@ export function stopQueryTeam(): void {
 
 /** Helpers online now (0 without a team). */
 export function queryHelpers(): number {
-  if (!ctrl) return 0;
-  let k = 0;
-  for (let i = 0; i < helpers.length; i++) if (Atomics.load(ctrl, 1 + MAX_PARTS + i) === 1) k++;
-  return k;
+  return helpersOnline(ctrl, helpers.length, 1 + MAX_PARTS);
 }
 
 /** Waits (asynchronously) until every helper is online; for tests and benchmarks. */
-export async function queryTeamReady(timeoutMs = 10_000): Promise<boolean> {
-  const t0 = Date.now();
-  while (queryHelpers() < helpers.length) {
-    if (Date.now() - t0 > timeoutMs) return false;
-    await new Promise((r) => setTimeout(r, 5));
-  }
-  return true;
+export function queryTeamReady(timeoutMs = 10_000): Promise<boolean> {
+  return pollUntil(() => queryHelpers() >= helpers.length, timeoutMs);
 }
 
 /** Parts computed by helper threads since start (a test's control that the split happened). */
