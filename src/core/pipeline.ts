@@ -21,6 +21,7 @@ import { outputNameProblem } from './outputs.js';
 import { ValidationError, UsageError, didYouMean, suggestion, type Issue, type Location } from './errors.js';
 import { resolveInputPath, missingDataHint, DATA_PREFIX } from './data/locate.js';
 import { isUrl } from './confine.js';
+import { collectionIssues } from './collection-check.js';
 import { formatZodIssues, formatPath, describeValue } from './zod-issues.js';
 import type { Registry } from './registry.js';
 import type { AnyStageDef } from './stage.js';
@@ -332,6 +333,15 @@ export function parsePipeline(
   const order = orderSteps(resolved, c);
   const name = pipelineName(top, opts.defaultName, c);
   throwIfIssues(c);
+  if (opts.checkFiles !== false) {
+    // the pipeline is sound; a collection too small for it is the data's problem (exit 1)
+    const data = collectionIssues(order, (f) => resolveInputPath(opts.baseDir, f), file);
+    if (data.length) {
+      const e = new ValidationError(data, file, limits.issuesShown);
+      e.exitCode = 1;
+      throw e;
+    }
+  }
   return {
     name,
     description: typeof top.description === 'string' ? top.description : undefined,

@@ -119,6 +119,31 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
    * anything runs. `params` is undefined when asked without a step (for "insert this stage" hints).
    */
   outputKinds?: (params: z.output<P>, input: readonly PortKind[], resolveInput: (path: string) => string) => readonly PortKind[];
+  /**
+   * Collections (checked before the run, core/collection-check.ts). A source of one: how many
+   * items its batch will hold and where they come from (undefined: not a collection; an
+   * InputError when it holds none).
+   */
+  batchSize?: (params: z.output<P>, resolveInput: (path: string) => string) => { count: number; where: string } | undefined;
+  /** what the step leaves of the collection's components (center by row: n - 1; svd with rank: at most rank) */
+  collection?: (params: z.output<P>, counts: CollectionCounts) => CollectionCounts;
+  /** what the step needs of the collection reaching it: at least `images` images or `components` components */
+  needs?: (params: z.output<P>) => CollectionNeed[];
+}
+
+/** A collection's size along a pipeline: images, and principal components left (n - 1 once centred by row). */
+export interface CollectionCounts {
+  images: number;
+  components: number;
+}
+
+export interface CollectionNeed {
+  images?: number;
+  components?: number;
+  /** what asks for it, e.g. "components [1, 2]" */
+  why: string;
+  /** how to ask for less, e.g. "--set map.components=[1,1]" (the step id is filled in) */
+  fix?: string;
 }
 
 export interface SourceStageDef<P extends z.ZodType, O extends PortSpec, S extends Sides> extends StageDefBase<P, O, S> {

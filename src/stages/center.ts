@@ -30,6 +30,8 @@ const centerStage = defineStage({
   input: ['Image', 'ImageBatch', 'Matrix'] as const,
   output: ['Image', 'ImageBatch', 'Matrix'] as const,
   outputKinds: (_params, input) => input,
+  // the mean image removed from n images leaves n - 1 components
+  collection: (p, c) => (p.mode === 'row' ? { ...c, components: Math.min(c.components, c.images - 1) } : c),
   params: z.strictObject({
     mode: z.enum(['global', 'row', 'column']).default('global').describe('which mean: global (one number), row (one per row) or column (one per column)'),
   }),

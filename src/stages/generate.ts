@@ -51,6 +51,13 @@ export const generate = defineStage({
       if (p.from !== 'coordinates' && p.coordinates !== undefined) ctx.addIssue({ code: 'custom', path: ['coordinates'], message: `coordinates is used only with from: coordinates (from is ${p.from})` });
       if (p.from !== 'path' && p.between !== undefined) ctx.addIssue({ code: 'custom', path: ['between'], message: `between is used only with from: path (from is ${p.from})` });
     }),
+  needs: (p) => {
+    if (p.from === 'grid') return [{ components: Math.max(...p.components), why: `a grid over components [${p.components.join(', ')}]`, fix: '--set {step}.components=[1,1]' }];
+    if (p.from === 'coordinates') return [{ components: Math.max(...p.coordinates!.map((c) => c.length)), why: 'the coordinates given' }];
+    // image indices (0-based, negative from the end); names are checked when the images are known
+    const idx = (p.between ?? [0, -1]).filter((r): r is number => typeof r === 'number').map((i) => (i < 0 ? -i : i + 1));
+    return idx.length ? [{ images: Math.max(...idx), why: `a path between images [${(p.between ?? [0, -1]).join(', ')}]`, fix: '--set {step}.between=[0,-1]' }] : [];
+  },
   operator: (params, ctx) =>
     poolMap(async (f, signal) => {
       const m = pcaModel(f);

@@ -13,7 +13,7 @@
 import { z } from 'zod';
 import { map, type Observable } from 'rxjs';
 import { relative } from 'node:path';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
@@ -74,6 +74,13 @@ export const load = defineStage({
     } catch {
       return ['Image', 'ImageBatch'];
     }
+  },
+  // a folder or glob is counted before the run, so that a collection too small for the pipeline is refused then
+  batchSize: (p, resolveInput) => {
+    const abs = resolveInput(p.path);
+    if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return undefined;
+    const { files, batch } = listImageFiles(abs, p.path);
+    return batch ? { count: files.length, where: `${isGlob(p.path) ? 'glob' : 'folder'} ${relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs) || '.'}` } : undefined;
   },
   source: (params, ctx) =>
     fromAsync(async function* () {

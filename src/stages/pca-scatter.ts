@@ -35,6 +35,7 @@ export const pcaScatter = defineStage({
     width: z.number().int().min(200).default(960).describe('figure width in px'),
     height: z.number().int().min(200).default(720).describe('figure height in px'),
   }),
+  needs: (p) => [{ components: Math.max(...p.components), why: `components [${p.components.join(', ')}]`, fix: '--set {step}.components=[1,1]' }],
   operator: (params, ctx) =>
     concatMap(async (f) => {
       const m = pcaModel(f);

@@ -35,6 +35,7 @@ export const reconstruct = defineStage({
     clamp: z.boolean().default(true).describe('clamp values to the value range'),
     tooLarge: z.enum(['error', 'clamp']).default('error').describe('a rank above the singular values available: error, or clamp: use every available one (ranks that become equal are made once), so that one list fits collections of any size'),
   }),
+  needs: (p) => (p.tooLarge === 'error' && p.rank !== undefined ? [{ components: Math.max(...[p.rank].flat()), why: `rank ${[p.rank].flat().join(', ')} with tooLarge: error`, fix: '--set {step}.tooLarge=clamp (ranks lowered to what there is), or svd solver: exact (all n values)' }] : []),
   operator: (params, ctx) =>
     (source) => source.pipe(poolMap(async (f: Factorization, signal) => {
       const list = Array.isArray(params.rank);

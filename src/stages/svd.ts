@@ -98,6 +98,9 @@ export const svd = defineStage({
   input: ['Image', 'Matrix'] as const,
   output: 'Factorization',
   params: svdParams,
+  // as factorValue: a row-centred stack gets its n - 1 values unless solver is exact (all n) or a rank is asked
+  collection: (p, c) => ({ ...c, components: p.rank !== undefined ? Math.min(c.images, p.rank) : p.solver === 'exact' ? c.images : c.components }),
+  needs: () => [{ components: 1, why: 'a PCA (it factorises what is left once the mean image is removed)' }],
   operator: (params, ctx) =>
     boundedConcatMap((v) => pooled(async (signal) => {
       // a progress line for work that can take a while (not for the many small SVDs of a stream)

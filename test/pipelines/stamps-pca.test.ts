@@ -5,9 +5,10 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { lastValueFrom, of, toArray, map } from 'rxjs';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, CLI, tempDir } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
 import { load } from '../../src/stages/load.js';
 import { normalize } from '../../src/stages/normalize.js';
@@ -128,9 +129,11 @@ describe('pipelines/stamps-pca.yaml', () => {
     await sharp(join(STAMPS, 'im_02.jpg')).resize(100, 120).toFile(join(mixed, 'c.jpg'));
     const bad = dir('bad');
     copyFileSync(join(STAMPS, 'im_00.jpg'), join(bad, 'a.jpg'));
+    copyFileSync(join(STAMPS, 'im_01.jpg'), join(bad, 'b.jpg')); // 3 files: enough for the pipeline, so decoding finds the bad one
     writeFileSync(join(bad, 'notes.jpg'), 'not an image');
     const run = (folder: string) => runPipelineFile(PIPE, { outDir: join(tmp.dir, 'o'), progress: false, set: [`images=${folder}`] });
-    await expect(run(empty)).rejects.toThrow(/step 'load' \(stage load\) failed: folder .*empty has no image files/);
+    // refused before the run (validation), naming the folder
+    await expect(run(empty)).rejects.toThrow(/stamps-pca\.yaml:\d+:\d+ steps\[0\] \(load\): folder .*empty has no image files \(it is empty\)/);
     await expect(run(mixed)).rejects.toThrow(/differ in size: most are 139x170 \(width x height\), but .*c\.jpg \(100x120\)/);
     await expect(run(mixed)).rejects.toMatchObject({ hint: expect.stringContaining('resize: { width: 139, height: 170 }') });
     await expect(run(bad)).rejects.toThrow(/cannot read .*notes\.jpg: it is not an image/);
@@ -142,10 +145,38 @@ describe('pipelines/stamps-pca.yaml', () => {
     const ok = await small('ranks=[1,2]');
     expect((ok.values.svd as { factors: Array<{ s: Float64Array }>; solver: string }).factors[0]!.s.length).toBe(2);
     // the pipeline lowers ranks above n - 1 (recon.tooLarge: clamp); asked to refuse them, it says why
-    await expect(small('ranks=[1,3]', 'recon.tooLarge=error')).rejects.toThrow('rank 3 asked, but the svd step computed only 2 singular values of few');
-    await expect(small('ranks=[1,3]', 'recon.tooLarge=error')).rejects.toMatchObject({ hint: expect.stringContaining('use svd solver: exact to get all 3') });
-    await expect(small('path.between=[0,3]')).rejects.toThrow('between[1]: image index 3 is out of range; the collection has 3 images');
+    // (before the run: the folder is counted at validation)
+    await expect(small('ranks=[1,3]', 'recon.tooLarge=error')).rejects.toThrow(/few has 3 images \(2 components once the mean image is removed\), but step 'recon' \(reconstruct\) needs 3 components for rank 1, 3 with tooLarge: error\n\s+→ give at least 4 images, or --set recon.tooLarge=clamp .*or svd solver: exact/);
+    // solver exact computes all 3 values (the last one 0), so rank 3 is there
+    await expect(small('ranks=[1,3]', 'recon.tooLarge=error', 'solver=exact')).resolves.toBeDefined();
+    await expect(small('path.between=[0,3]')).rejects.toThrow(/few has 3 images \(2 components once the mean image is removed\), but step 'path' \(generate\) needs 4 images for a path between images \[0, 3\]/);
+    await expect(small('path.between=[0,-4]')).rejects.toThrow(/needs 4 images/);
+    await expect(small('path.between=[0,-3]', 'ranks=[1,2]')).resolves.toBeDefined();
   });
+
+  it('a folder of fewer than 3 images is refused at validation (svdflow validate and before a run), with the count and the folder: exit 1', async () => {
+    const two = join(tmp.dir, 'two stamps');
+    mkdirSync(two, { recursive: true });
+    for (const n of ['00', '01']) copyFileSync(join(STAMPS, `im_${n}.jpg`), join(two, `im_${n}.jpg`));
+    const v = spawnSync(process.execPath, [CLI, 'validate', 'pipelines/stamps-pca.yaml', '--set', `images=${relative(ROOT, two)}`], { encoding: 'utf8', cwd: ROOT });
+    expect(v.status, v.stderr).toBe(1);
+    // every step that cannot use 2 images, at once, each with its line and a fix
+    expect(v.stderr).toContain(`folder ${two} has 2 images (1 component once the mean image is removed), but step 'map' (pca-scatter) needs 2 components for components [1, 2]`);
+    expect(v.stderr).toMatch(/stamps-pca\.yaml:\d+:\d+ steps\[\d+\] \(grid\): .* needs 2 components for a grid over components \[1, 2\]\n\s+→ give at least 3 images, or --set grid\.components=\[1,1\]/);
+    const out = join(tmp.dir, 'two-out');
+    const r = spawnSync(process.execPath, [CLI, 'run', 'pipelines/stamps-pca.yaml', '--set', `images=${two}`, '--out', out, '--no-progress'], { encoding: 'utf8', cwd: ROOT });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('nothing was run');
+    expect(existsSync(out)).toBe(false);
+    // control: with the fixes it names, the same 2 images validate and run
+    const ok = spawnSync(process.execPath, [CLI, 'validate', 'pipelines/stamps-pca.yaml', '--set', `images=${two}`, '--set', 'map.components=[1,1]', '--set', 'grid.components=[1,1]'], { encoding: 'utf8', cwd: ROOT });
+    expect(ok.status, ok.stderr).toBe(0);
+    // one image leaves nothing to factorise once the mean is removed
+    const one = join(tmp.dir, 'one');
+    mkdirSync(one, { recursive: true });
+    copyFileSync(join(STAMPS, 'im_00.jpg'), join(one, 'im_00.jpg'));
+    await expect(runPipelineFile(PIPE, { outDir: join(tmp.dir, 'one-out'), progress: false, set: [`images=${one}`] })).rejects.toMatchObject({ exitCode: 1, message: expect.stringContaining("has 1 image (0 components once the mean image is removed), but step 'svd' (svd) needs 1 component") });
+  }, 60_000);
 
   it("any folder of same-sized images (10 of 96 x 64, named by the user): ranks clamped to n - 1, path first to last, names and titles from the data", async () => {
     const folder = join(tmp.dir, 'holiday photos');
