@@ -169,9 +169,11 @@ function needFile(positionals: string[], cmd: string): string {
 export function summaryText(r: RunResult): string {
   const lines: string[] = [];
   lines.push(`✔ ${r.pipeline}: finished in ${formatSeconds(r.durationMs / 1000)} (${(r.durationMs / 1000).toFixed(2)} s wall), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  // columns as wide as their longest entry (compression-report, long file names), so that they line up
   const w = Math.max(4, ...r.steps.map((s) => s.id.length));
-  lines.push(`  ${'step'.padEnd(w)}  ${'stage'.padEnd(14)} ${'in'.padStart(6)} ${'out'.padStart(6)}  done at`);
-  for (const s of r.steps) lines.push(`  ${s.id.padEnd(w)}  ${s.stage.padEnd(14)} ${String(s.itemsIn).padStart(6)} ${String(s.itemsOut).padStart(6)}  ${s.doneMs !== undefined ? (s.doneMs / 1000).toFixed(2) + ' s' : '-'}`);
+  const sw = Math.max(14, ...r.steps.map((s) => s.stage.length));
+  lines.push(`  ${'step'.padEnd(w)}  ${'stage'.padEnd(sw)} ${'in'.padStart(6)} ${'out'.padStart(6)}  done at`);
+  for (const s of r.steps) lines.push(`  ${s.id.padEnd(w)}  ${s.stage.padEnd(sw)} ${String(s.itemsIn).padStart(6)} ${String(s.itemsOut).padStart(6)}  ${s.doneMs !== undefined ? (s.doneMs / 1000).toFixed(2) + ' s' : '-'}`);
   for (const k of r.skipped ?? []) lines.push(`  skipped: ${k.id} (${k.stage}): ${k.reason}`);
   const results = runHeadlines(r);
   if (results.length) {
@@ -179,7 +181,8 @@ export function summaryText(r: RunResult): string {
     for (const g of results) lines.push(`    ${g.title}: ${g.items.map((i) => `${i.label} ${i.value}`).join(', ')}`);
   }
   lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${relative(process.cwd(), r.outDir) || '.'}/ (manifest: run.json)`);
-  for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(36)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
+  const fw = Math.min(60, Math.max(36, ...r.files.map((f) => relative(r.outDir, f.path).length)));
+  for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(fw)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');
 }
 

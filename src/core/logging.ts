@@ -29,6 +29,8 @@ export function createLogger(opts: LogOptions = {}): Logger {
     sync: true,
     colorize: process.stderr.isTTY ?? false,
     ignore: 'pid,hostname,app',
+    // one line per message: a warning's details (step, values) after it, not a dozen lines of an object
+    singleLine: true,
     translateTime: 'HH:MM:ss.l',
   });
   return pino(base, stream);

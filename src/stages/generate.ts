@@ -78,7 +78,9 @@ export const generate = defineStage({
       const ts = linspace(-params.extent, params.extent, params.steps);
       const grid = params.from === 'grid' ? { x: `PC${params.components[0]}`, y: `PC${params.components[1]}`, columns: ts.map(fmt), rows: [...ts].reverse().map(fmt) } : undefined;
       // in the compute pool when large: d x (r + 1) values per image
-      const images = await tasks.run('generate', [f, list, params.clamp], { signal, inline: list.length * m.d * (m.k + 1) < INLINE_VALUES });
+      const bar = list.length * m.d * (m.k + 1) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: generating`, total: list.length, unit: 'images' }) : undefined;
+      const images = await tasks.run('generate', [f, list, params.clamp], { signal, inline: list.length * m.d * (m.k + 1) < INLINE_VALUES, onProgress: bar?.set });
+      bar?.done();
       return { kind: 'ImageBatch' as const, name, width: m.layout.width, height: m.layout.height, color: m.layout.color, images, ...(grid ? { grid } : {}) };
     }, ctx),
 });

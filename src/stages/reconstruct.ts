@@ -50,7 +50,9 @@ export const reconstruct = defineStage({
       // in the compute pool when large: all ranks in one task, so the factors cross once
       const t0 = performance.now();
       const work = ranks.reduce((a, k) => a + reconstructWork(f, k), 0);
-      const out = await tasks.run('reconstruct', [f, ranks, params.clamp, ranks.map((k) => (list ? `${f.name}-r${k}` : f.name))], { signal, inline: work < INLINE_VALUES });
+      const bar = work >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: rebuilding`, total: ranks.length, unit: 'ranks' }) : undefined;
+      const out = await tasks.run('reconstruct', [f, ranks, params.clamp, ranks.map((k) => (list ? `${f.name}-r${k}` : f.name))], { signal, inline: work < INLINE_VALUES, onProgress: bar?.set });
+      bar?.done();
       ctx.log.info({ ranks, ms: Math.round(performance.now() - t0) }, 'reconstructed');
       return out;
     }, ctx), mergeMap((values) => from(values))),

@@ -29,7 +29,9 @@ export const stack = defineStage({
   operator: (params, ctx) =>
     poolMap(async (batch, signal) => {
       // in the compute pool when large (a memory-bound loop over every pixel of the batch)
-      const { matrix, layout } = await tasks.run('stack', [batch.images], { signal, inline: valueSize(batch) < INLINE_VALUES });
+      const big = valueSize(batch) >= 1e7, bar = big ? ctx.progress({ label: `${ctx.stepId}: stacking`, percent: true }) : undefined;
+      const { matrix, layout } = await tasks.run('stack', [batch.images], { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
+      bar?.done();
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
       return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
     }, ctx),

@@ -142,3 +142,28 @@ describe.skipIf(!existsSync('/usr/bin/script'))('on a terminal (script(1) gives 
     expect(r.stdout).toMatch(/fit: ICP +\[#{20}\] 100% done/);
   }, 120_000);
 });
+
+describe('PCA steps report progress', () => {
+  it('stackImages reports the pixels stacked, monotone, ending at the total; the stack step draws a line on a large collection (from its pool task)', async () => {
+    const { stackImages } = await import('../../src/core/pca/stack.js');
+    const { Matrix: M } = await import('../../src/core/linalg/index.js');
+    const img = (i: number, w: number, h: number) => ({ kind: 'Image' as const, name: `im${i}`, width: w, height: h, color: 'gray' as const, range: [0, 1] as [number, number], planes: [Object.assign(new M(h, w), {})] });
+    const seen: Seen = [];
+    const { matrix } = stackImages([img(0, 300, 400), img(1, 300, 400)], (d, t) => seen.push([d, t]));
+    expect(matrix.rows).toBe(120_000);
+    expect(isMonotone(seen)).toBe(true);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen[seen.length - 1]).toEqual([120_000, 120_000]);
+    // the stages' lines, through a renderer that records what it draws
+    const chunks: string[] = [];
+    const r = new ProgressRenderer(true, { write: (s: string) => chunks.push(s) } as unknown as NodeJS.WriteStream);
+    const { lastValueFrom, of } = await import('rxjs');
+    const { stack } = await import('../../src/stages/stack.js');
+    const ctx = { signal: new AbortController().signal, progress: (o: { label?: string; total?: number; unit?: string; percent?: boolean } = {}) => r.create(o.label ?? 's', o) };
+    const images = Array.from({ length: 90 }, (_, i) => img(i, 400, 300)); // 90 x 120,000 = 1.08e7 values
+    const X = await lastValueFrom(of({ kind: 'ImageBatch' as const, name: 'big', width: 400, height: 300, color: 'gray' as const, images }).pipe(stack({}, { ctx: ctx as never })));
+    r.stop();
+    const text = chunks.join("");
+    expect(text).toMatch(/stack: stacking +\[#{20}\] 100% done/);
+  }, 60_000);
+});

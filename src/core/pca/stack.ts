@@ -22,7 +22,7 @@ export function layoutDim(layout: Pick<StackLayout, 'width' | 'height' | 'color'
 }
 
 /** Stacks same-sized images as the columns of a d x n matrix (planar vectorisation). */
-export function stackImages(images: readonly Image[]): { matrix: Matrix; layout: StackLayout } {
+export function stackImages(images: readonly Image[], onProgress?: (done: number, total: number) => void): { matrix: Matrix; layout: StackLayout } {
   if (images.length === 0) throw new InputError('cannot stack an empty image batch', 'check that the folder or glob given to load matches some images');
   const first = images[0]!;
   const odd = images.filter((im) => im.width !== first.width || im.height !== first.height || im.color !== first.color || im.planes.length !== first.planes.length);
@@ -58,8 +58,10 @@ export function stackImages(images: readonly Image[]): { matrix: Matrix; layout:
         const s = src[j]!;
         for (let q = q0, r = base + q0 * n + j; q < q1; q++, r += n) out[r] = s[q]!;
       }
+      if (onProgress && q0 % (BLOCK * 256) === 0) onProgress(c * hw + q0, np * hw); // pixels of every image stacked
     }
   }
+  onProgress?.(np * hw, np * hw);
   const layout: StackLayout = { width: w, height: h, color: first.color, names: images.map((im) => im.name), range: [first.range[0], first.range[1]] };
   if (first.normalization) layout.normalization = { ...first.normalization };
   return { matrix: m, layout };

@@ -9,23 +9,25 @@ import { centerValue, type CenterMode } from '../../image/center.js';
 import { reconstructValue } from '../../image/reconstruct.js';
 import { pcaModel, fromCoordinates, type NamedCoordinates } from '../../pca/model.js';
 import type { Factorization, Image, ImageBatch, MatrixValue } from '../../ports.js';
-import { defineTasks } from '../index.js';
+import { defineTasks, taskProgress } from '../index.js';
 
 export const tasks = defineTasks(import.meta.url, {
   stack(images: Image[]) {
-    return stackImages(images);
+    return stackImages(images, taskProgress());
   },
   center(v: Image | ImageBatch | MatrixValue, mode: CenterMode) {
     return centerValue(v, mode);
   },
   /** one reconstruction per rank, named names[i] */
   reconstruct(f: Factorization, ranks: number[], clamp: boolean, names: string[]): (Image | MatrixValue)[] {
-    return ranks.map((k, i) => reconstructValue(f, k, clamp, names[i]));
+    const report = taskProgress();
+    return ranks.map((k, i) => { const v = reconstructValue(f, k, clamp, names[i]); report(i + 1, ranks.length); return v; });
   },
   /** mean + U c for each coordinate list, as images of the collection's layout */
   generate(f: Factorization, list: NamedCoordinates[], clamp: boolean): Image[] {
     const m = pcaModel(f);
-    return list.map((c) => vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp }));
+    const report = taskProgress();
+    return list.map((c, i) => { const im = vectorToImage(fromCoordinates(m, c.coords), m.layout, c.name, { clamp }); report(i + 1, list.length); return im; });
   },
 });
 
