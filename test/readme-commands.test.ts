@@ -46,6 +46,8 @@ const ELSEWHERE: Record<string, [string, string]> = {
   'svdflow run pipelines/video-cdnet-highway.yaml --queue redis://host:6379 --segments 4': ['test/queue/flows.test.ts', '--segments 2: one video as two segment jobs'],
   'svdflow run pipelines/video-background.yaml --queue redis://host:6379 --each "videos/*.mp4" --detach': ['test/queue/flows.test.ts', '--detach prints the flow id; svdflow status reports it'],
   'svdflow status each-1a2b3c4d5e6f7a8b --redis redis://host:6379': ['test/queue/flows.test.ts', '--detach prints the flow id; svdflow status reports it'],
+  'ffmpeg -i rtsp://camera/stream -c copy -f mpegts - | npx svdflow run pipelines/video-live.yaml --set video=-': ['test/pipelines/video-live.test.ts', 'stdin (--set video=-) gives the same masks, objects and foreground fractions as the file'],
+  'npx svdflow run pipelines/video-live.yaml --set video=http://127.0.0.1:8080/live.ts --set segmentFrames=500': ['test/pipelines/video-live.test.ts', 'a never-ending HTTP stream cut by SIGINT keeps the segments committed before it'],
   'npx svdflow data fetch highway': ['test/core/data/fetch.test.ts', 'works through the CLI, and the pipelines then find the data there'],
 };
 
