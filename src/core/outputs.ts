@@ -135,13 +135,16 @@ export class OutputManager {
    * a symbolic link (mkdir and writes would follow it).
    */
   private confine(finalPath: string): void {
+    // the output folder as an absolute path: a relative one (from code: { outDir: 'out/example' }) never
+    // equals a folder of the final path, and a missing one under an existing out/ was looked up
+    const out = resolve(this.outDir);
     let dir = dirname(finalPath);
     while (!existsSync(dir)) {
       // nothing of the path exists from the output folder down: no link can lead elsewhere
-      if (dir === this.outDir || relative(this.outDir, dir).startsWith('..')) return;
+      if (dir === out || relative(out, dir).startsWith('..')) return;
       dir = dirname(dir);
     }
-    this.realOut ??= realpathSync(this.outDir);
+    this.realOut ??= realpathSync(out);
     const real = realpathSync(dir);
     const r = relative(this.realOut, real);
     if (r.startsWith('..') || isAbsolute(r)) throw new InputError(`output file ${relative(this.outDir, finalPath)} would be written outside the output folder: ${relative(this.outDir, dir) || '.'} leads to ${real} (a symbolic link)`, 'remove the link from the output folder, or pass another --out');
