@@ -107,7 +107,7 @@ export const CASES: Case[] = [
     code: 1,
     says: ["step 'imgs' (stage load)", 'differ in size', 'c.png (12x10)', 'resize'],
   },
-  { name: 'empty folder', pipeline: 'steps:\n  - { id: imgs, stage: load, params: { path: "$DIR/empty" } }\n  - { id: j, stage: write-json }\n', setup: (d, fx) => fx.writeFile(`${d}/empty/.keep`, ''), code: 1, says: ["step 'imgs' (stage load)", 'empty', 'no image'] },
+  { name: 'empty folder', pipeline: 'steps:\n  - { id: imgs, stage: load, params: { path: "$DIR/empty" } }\n  - { id: j, stage: write-json }\n', setup: (d, fx) => fx.writeFile(`${d}/empty/.keep`, ''), code: 1, says: ['steps[0] (imgs)', 'empty', 'no image', 'nothing was run'] }, // found when the pipeline is validated
   { name: 'unreadable input (a folder where a file is expected)', pipeline: POINTS('$DIR/cloud.txt'), setup: (d, fx) => fx.writeFile(`${d}/cloud.txt/inside`, ''), code: 1, says: ["step 'src' (stage load-points)", 'cloud.txt', 'EISDIR'] },
   // ---- point clouds
   { name: 'point file with NaN', pipeline: POINTS('$DIR/nan.txt'), setup: (d, fx) => fx.writeFile(`${d}/nan.txt`, '0 0\n1 0\nNaN 1\n0 1\n'), code: 1, says: ["step 'src' (stage load-points)", 'nan.txt:3:', "column 1 is 'NaN'", 'remove or fix that point'] },
