@@ -171,11 +171,15 @@ export async function followFlow(url: string, client: QueueClient, id: string, o
     }
     for (;;) {
       if (signal?.aborted) throw new UsageError('stopped following the flow', `it keeps running on the workers: svdflow status ${id}`);
-      const parent = await client.queue.getJob(id);
-      if (!parent) throw new InputError(`flow ${id} disappeared from the queue`, 'it was removed by someone else; submit it again');
-      const state = await parent.getState();
-      if (state === 'completed') return { id, state, result: parent.returnvalue };
-      if (state === 'failed') return { id, state, failed: await failureOf(client, parent) };
+      // the state first, then the job: a job read before it finished has no return value yet
+      // even when getState() already says 'completed' (the worker finished between the two reads)
+      const state = await client.queue.getJobState(id);
+      if (state === 'unknown') throw new InputError(`flow ${id} disappeared from the queue`, 'it was removed by someone else; submit it again');
+      if (state === 'completed' || state === 'failed') {
+        const parent = await client.queue.getJob(id);
+        if (!parent) throw new InputError(`flow ${id} disappeared from the queue`, 'it was removed by someone else; submit it again');
+        return state === 'completed' ? { id, state, result: parent.returnvalue } : { id, state, failed: await failureOf(client, parent) };
+      }
       if (!ended) {
         await new Promise<void>((r) => {
           const t = setTimeout(r, 1000);
