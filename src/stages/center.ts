@@ -38,7 +38,10 @@ const centerStage = defineStage({
   operator: (params, ctx) =>
     poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
       // in the compute pool when large (a memory-bound loop over every value)
+      // a line on a terminal for large values (it shows the time spent until the task returns)
+      const bar = valueSize(v) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: centring`, percent: true, total: 1 }) : undefined;
       const out = await tasks.run('center', [v, params.mode], { signal, inline: valueSize(v) < INLINE_VALUES });
+      bar?.done();
       if (out.kind === 'Image') ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
       return out;
     }, ctx),

@@ -61,14 +61,22 @@ export const compressionReport = defineStage({
         originalPngBytes: null, originalJpegBytes: null, psnrDb: null, ssim: null,
       };
       const refs = [{ name: 'raw 8-bit', bytes: values.originalRawBytes as number }];
-      if (params.quality && t.kind === 'Image' && K === mn) {
+      // a line on a terminal: rebuilding, comparing and encoding a large image takes seconds
+      const quality = params.quality && t.kind === 'Image' && K === mn;
+      const bar = ctx.progress({ label: `${ctx.stepId}: ${f.name}`, total: (quality ? 5 : 0) + (params.plots ? 2 : 1), percent: true });
+      if (quality) {
         const t0 = performance.now();
         const orig = toPixels8(reconstructValue(f, K, true) as Image);
+        bar.tick();
         const approx = toPixels8(reconstructValue(f, k, true) as Image);
+        bar.tick();
         values.psnrDb = psnr8(orig.data, approx.data);
         values.ssim = ssim8(orig.data, approx.data, t.width, t.height, orig.channels);
+        bar.tick();
         values.originalPngBytes = (await encodePixels(orig.data, t.width, t.height, orig.channels, 'png')).length;
+        bar.tick();
         values.originalJpegBytes = (await encodePixels(orig.data, t.width, t.height, orig.channels, 'jpeg', { quality: 90 })).length;
+        bar.tick();
         refs.push({ name: 'PNG', bytes: values.originalPngBytes }, { name: 'JPEG q90', bytes: values.originalJpegBytes });
         ctx.log.info({ psnrDb: values.psnrDb, ssim: values.ssim, ms: Math.round(performance.now() - t0) }, 'quality of the rank-k image');
       }
@@ -79,10 +87,13 @@ export const compressionReport = defineStage({
       const title = `${f.name}: ${m} x ${n}${names.length > 1 ? ` x ${names.length} planes` : ''}`;
       await ctx.writeFile(`${prefix}.json`, toJsonText(metrics, true), { format: 'json', description: 'compression metrics and curves' });
       await ctx.writeFile(`${prefix}.csv`, curvesCsv(c, names), { format: 'csv', description: 'per-k curves: sigma, energy, error, PSNR, storage' });
+      bar.tick();
       if (params.plots) {
         await ctx.writeFile(`${prefix}-spectrum.svg`, await spectrumSvg(f, c, k, `Singular values of ${title}`), { format: 'svg', description: 'spectrum (log) and cumulative energy' });
         await ctx.writeFile(`${prefix}-error-storage.svg`, await errorStorageSvg(c, k, refs, `Error and storage vs k, ${title}`), { format: 'svg', description: 'relative error and storage vs k' });
+        bar.tick();
       }
+      bar.done();
       ctx.log.info({ k, relError: values.relError, psnrDb: values.psnrDb, ssim: values.ssim }, 'compression report written');
       return metrics;
     }),

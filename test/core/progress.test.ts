@@ -123,7 +123,7 @@ function percents(out: string, label: string): number[] {
 describe.skipIf(!existsSync('/usr/bin/script'))('on a terminal (script(1) gives the run a TTY)', () => {
   const tty = (args: string) => spawnSync('/usr/bin/script', ['-qec', `${process.execPath} ${CLI} run ${args}`, '/dev/null'], { encoding: 'utf8' });
 
-  it('svd shows a progress line that rises to 100% done', () => {
+  it('svd and the compression report show progress lines that rise to 100% done', () => {
     const r = tty(`${join(ROOT, 'pipelines', 'image-compress.yaml')} --out ${join(tmp.dir, 'ic')}`);
     expect(r.status, r.stdout).toBe(0);
     const p = percents(r.stdout, 'svd: turtle');
@@ -131,6 +131,10 @@ describe.skipIf(!existsSync('/usr/bin/script'))('on a terminal (script(1) gives 
     expect(p.every((v, i) => i === 0 || v >= p[i - 1]!)).toBe(true);
     expect(p[p.length - 1]).toBe(100);
     expect(r.stdout).toMatch(/svd: turtle +\[#{20}\] 100% done/);
+    // the compression report (rebuilding, comparing and encoding the image: seconds) has its line too
+    const q = percents(r.stdout, 'report: turtle');
+    expect(q.every((v, i) => i === 0 || v >= q[i - 1]!)).toBe(true);
+    expect(r.stdout).toMatch(/report: turtle +\[#{20}\] 100% done/);
   }, 120_000);
 
   it('align (ICP) shows a progress line that rises to 100% done', () => {
