@@ -101,7 +101,8 @@ async function render(p: Params, tile: (f: number, l: Layer) => string | undefin
   const shown = sorted.filter(came);
   const past = sorted.filter((f) => !came(f));
   last ??= -1;
-  const left = `frame${past.length === 1 ? '' : 's'} ${past.join(', ')} left out`;
+  const frames = (fs: number[]) => `frame${fs.length === 1 ? '' : 's'} ${fs.join(', ')}`;
+  const left = `${frames(past)} left out`;
   if (!shown.length) throw new InputError(`frame-panels: frame ${sorted[0]} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
   for (const f of shown) {
     const tiles: RawTile[] = [];
@@ -114,9 +115,9 @@ async function render(p: Params, tile: (f: number, l: Layer) => string | undefin
     }
     rows.push({ label: `frame ${f}`, tiles });
   }
-  const title = p.title ?? `Frames ${shown.join(', ')}: ${p.layers.map((l) => TITLES[l]).join(', ')}${past.length ? ` (${left}: ${end})` : ''}`;
+  const title = p.title ?? `${frames(shown).replace(/^f/, 'F')}: ${p.layers.map((l) => TITLES[l]).join(', ')}${past.length ? ` (${left}: ${end})` : ''}`;
   const { png, layout } = await panelGrid(rows, p.layers.map((l) => TITLES[l].split(' ')[0]!), { title, scale: p.scale });
-  return { png, description: `frames ${shown.join(', ')}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})${past.length ? `; ${left} (${end})` : ''}` };
+  return { png, description: `${frames(shown)}: ${p.layers.join(' | ')} (${layout.width}x${layout.height})${past.length ? `; ${left} (${end})` : ''}` };
 }
 
 /** --workers: the tiles every segment saw, one picture. */

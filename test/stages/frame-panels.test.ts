@@ -41,7 +41,7 @@ describe('frame-panels', () => {
 
   it('frames past the end of a short video are left out and said so; none at all is an error naming the last frame', async () => {
     const out = await lastValueFrom(from(batches(30, 15)).pipe(framePanels({ frames: [5, 99] }, { ctx: { outDir: tmp.dir } }), toArray()));
-    expect(out.map((f) => f.description).join('')).toContain('frames 5: ');
+    expect(out.map((f) => f.description).join('')).toContain('frame 5: ');
     expect(out.map((f) => f.description).join('')).toContain('frame 99 left out (the video ends at frame 29)');
     await expect(lastValueFrom(from(batches(30, 15)).pipe(framePanels({ frames: [99] }, { ctx: { outDir: tmp.dir } }), toArray()))).rejects.toThrow('frame-panels: frame 99 never came (the frames ran from 0 to 29)');
   });
