@@ -40,6 +40,7 @@ export class SegmentedVideoWriter {
   private cursor?: SegmentCursor;
   private enc?: VideoEncoder;
   private part?: string;
+  private closing?: { part: string; done: Promise<void> };
 
   constructor(private readonly o: SegmentedVideoOptions) {}
 
@@ -77,8 +78,13 @@ export class SegmentedVideoWriter {
     this.enc = undefined;
     this.part = undefined;
     if (!enc || !part) return;
-    await enc.finish();
-    await rename(part, join(this.o.dir, segmentFileName(seg.start, seg.next)));
+    // a kill while this segment is closing must still find its part file (see kill)
+    this.closing = { part, done: enc.finish().then(() => rename(part, join(this.o.dir, segmentFileName(seg.start, seg.next)))) };
+    try {
+      await this.closing.done;
+    } finally {
+      this.closing = undefined;
+    }
     if (this.o.segmentFrames > 0) await this.o.writeNow(join(this.o.dir, PROGRESS_FILE), JSON.stringify({ next: seg.next }));
   }
 
@@ -100,9 +106,13 @@ export class SegmentedVideoWriter {
 
   /** Stops the encoder at once and removes its partial file (cancellation); resolves when both are done. */
   async kill(): Promise<void> {
-    const enc = this.enc, part = this.part;
-    if (!enc) return;
-    await enc.kill();
+    const enc = this.enc, part = this.part, closing = this.closing;
+    if (enc) await enc.kill();
     if (part) await unlink(part).catch(() => undefined);
+    // a segment that was closing when the run stopped: renamed if its encoder finished, else removed
+    if (closing) {
+      await closing.done.catch(() => undefined);
+      await unlink(closing.part).catch(() => undefined);
+    }
   }
 }
