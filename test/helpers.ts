@@ -44,3 +44,15 @@ export function tempDir(prefix = 'svdflow-test-'): { dir: string; cleanup(): voi
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
+
+/**
+ * Waits until `pred()` holds (polled every `everyMs`), or fails after `ms` naming `what`. Tests wait for an
+ * event this way, never with a fixed sleep: the code gets faster and the machine may be loaded.
+ */
+export async function until(pred: () => boolean | Promise<boolean>, what: string, ms = 10_000, everyMs = 10): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await pred())) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -5,7 +5,7 @@ import { parsePipeline } from '../../src/core/pipeline.js';
 import { runPipeline } from '../../src/core/runner.js';
 import { CancelledError, StageError } from '../../src/core/errors.js';
 import { testRegistry, seen, spawnedPids, flowStats } from './fixtures.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 
 const reg = testRegistry();
 let tmp: ReturnType<typeof tempDir>;
@@ -117,7 +117,7 @@ steps:
     const ac = new AbortController();
     const before = spawnedPids.length;
     const run = runPipeline(p, { outDir: tmp.dir, progress: false, signal: ac.signal });
-    await new Promise((r) => setTimeout(r, 200));
+    await until(() => spawnedPids.length > before, 'the spawn-sleep child');
     expect(spawnedPids.length).toBe(before + 1);
     const pid = spawnedPids[before]!;
     expect(alive(pid)).toBe(true);
@@ -126,8 +126,7 @@ steps:
     const err = await run.catch((e) => e);
     expect(err).toBeInstanceOf(CancelledError);
     expect(err.exitCode).toBe(130);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(alive(pid)).toBe(false);
+    await until(() => !alive(pid), 'the child to end after the cancellation');
     // c0.json and c1.json were written to temporary files but never committed
     expect(readdirSync(tmp.dir)).toEqual([]);
   });
@@ -142,8 +141,7 @@ steps:
     const err = await runPipeline(p, { outDir: tmp.dir, progress: false }).catch((e) => e);
     expect(err).toBeInstanceOf(StageError);
     expect(spawnedPids.length).toBe(before + 1);
-    await new Promise((r) => setTimeout(r, 50));
-    expect(alive(spawnedPids[before]!)).toBe(false);
+    await until(() => !alive(spawnedPids[before]!), 'the child to end after the failure');
   });
 
   it('refuses an output folder that is a file', async () => {

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { spawn, execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, tempDir, until } from '../helpers.js';
 import { runPipelineFile } from '../../src/index.js';
 import { listStates, consumersNext } from '../../src/core/video/io/checkpoints.js';
 import { resumeState } from '../../src/core/video/resume.js';
@@ -48,8 +48,7 @@ describe('pipelines/video-background.yaml', () => {
     const child = spawn(ffmpegPath(), ['-hide_banner', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '2x2', '-i', '-', '-f', 'null', '-']);
     const exited = new Promise((r) => child.once('exit', r));
     try {
-      await new Promise((r) => setTimeout(r, 200));
-      expect(ffmpegChildren()).toBe(1);
+      await until(() => ffmpegChildren() === 1, 'the ffmpeg child to be counted');
     } finally {
       child.kill('SIGKILL');
       await exited;
@@ -97,8 +96,7 @@ describe('pipelines/video-background.yaml', () => {
     const bad = join(tmp.dir, 'fail2');
     // the mask writer fails at its first frame (no container for .xyz) while ffmpeg decodes
     await expect(runPipelineFile(FILE, { outDir: bad, set: [...LONG, 'mask-video.path=mask.xyz'], progress: false })).rejects.toThrow("write-video cannot tell the container of 'mask.xyz'");
-    await new Promise((r) => setTimeout(r, 200));
-    expect(ffmpegChildren()).toBe(0);
+    await until(() => ffmpegChildren() === 0, 'no ffmpeg child left');
     expect(existsSync(bad) ? readdirSync(bad).filter((f) => !f.startsWith('.')) : []).toEqual([]);
   });
 

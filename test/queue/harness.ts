@@ -8,7 +8,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, createConnection, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { CLI, ROOT } from '../helpers.js';
+import { CLI, ROOT, until as untilEvery } from '../helpers.js';
+
+/** Waits until `pred()` holds: queue events take longer, so a minute by default, polled every 100 ms. */
+export const until = (pred: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> => untilEvery(pred, what, ms, 100);
 
 /** every process the harness started, so that a failed or timed-out test still ends them */
 const spawned = new Set<ChildProcess>();
@@ -125,14 +128,6 @@ export async function startWorker(url: string, root: string, extra: string[] = [
   return { proc, id, log: () => buf, stop: (sig = 'SIGTERM') => stopProc(proc, sig, 15_000), exited };
 }
 
-/** Waits until `pred()` holds, polling. */
-export async function until(pred: () => boolean | Promise<boolean>, what: string, ms = 60_000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await pred())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 export interface CliResult {
   code: number | null;

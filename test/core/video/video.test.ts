@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { lastValueFrom, toArray, Observable, take } from 'rxjs';
 import { writeFileSync, readFileSync, mkdirSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, tempDir, hasSharedPath, shared, sharedMissingMessage } from '../../helpers.js';
+import { ROOT, tempDir, until, hasSharedPath, shared, sharedMissingMessage } from '../../helpers.js';
 import { readBmp, writeBmp8 } from '../../../src/core/video/bmp.js';
 import { dilate, erode, openClose } from '../../../src/core/video/morphology.js';
 import { accumulate, emptyConfusion, scores } from '../../../src/core/video/score.js';
@@ -230,8 +230,7 @@ describe('decode', () => {
         }
       });
     });
-    await new Promise((r) => setTimeout(r, 300));
-    expect(reg.size).toBe(0);
+    await until(() => reg.size === 0, 'every child of the registry to end');
   });
 });
 
