@@ -103,6 +103,15 @@ describe('GEMM backends (WebAssembly SIMD kernel vs pure TS)', () => {
       const C = gaussian(140, 150, 3).block(2, 133, 4, 101);
       gemm(gaussian(150, 170, 1).block(3, 134, 5, 110), gaussian(160, 140, 2).block(7, 112, 1, 98), { alpha: -0.5, beta: 2, C });
       out.push(C.clone(), gramMatrix(gaussian(301, 22, 5)), gramMatrix(gaussian(9, 130, 6), true));
+      // thin C (n = 22, 6: the kernel's last strip is narrower than 4 and C blocks are copied
+      // as whole rows), fresh (not read) or accumulated into over several KC chunks; a Gram
+      // product whose A blocks are packed from the B panel; -0 where alpha * sum is -0
+      const Z = gaussian(700, 22, 7);
+      for (let i = 0; i < 700; i += 3) Z.data.fill(0, i * 22, i * 22 + 22);
+      out.push(gemm(gaussian(5000, 22, 8), gaussian(22, 22, 9)), gemm(Z, gaussian(22, 6, 10), { alpha: -1 }), gramMatrix(gaussian(3000, 22, 11)));
+      const T = gaussian(600, 22, 12);
+      gemm(gaussian(600, 700, 13), gaussian(700, 22, 14), { C: T, beta: 1, alpha: 0.75 });
+      out.push(T, gemm(gaussian(700, 45, 15), gaussian(700, 1028, 16), { transA: true }), gemm(gaussian(700, 1028, 16), gaussian(1028, 45, 17)));
       return out;
     };
     const viaWasm = run();

@@ -9,8 +9,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Matrix, gemm, gramMatrix, svd, setGemmBackend, bidiagonalize } from '../../src/core/linalg/index.js';
 import { bidiagDc } from '../../src/core/linalg/bdsdc.js';
 import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
-import { startTeam, stopTeam, teamReady, teamStats } from '../../src/core/linalg/team.js';
-import { setParallelMin } from '../../src/core/linalg/gemm.js';
+import { startTeam, stopTeam, teamReady, teamStats, stallHelpers } from '../../src/core/linalg/team.js';
+import { setParallelMin, setSplitCost, SPLIT_COST } from '../../src/core/linalg/gemm.js';
 
 function filled(m: number, n: number, seed: number): Matrix {
   const A = new Matrix(m, n);
@@ -21,7 +21,7 @@ function filled(m: number, n: number, seed: number): Matrix {
 
 const same = (a: Float64Array, b: Float64Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
-/** Runs `f` without the team (plain arrays), then with it (shared arrays), returns both. */
+/** Runs `f` without the team (plain arrays), then with it (shared arrays), returns both and the fan-outs. */
 async function both<T>(f: () => T): Promise<[T, T, number]> {
   stopTeam();
   setSharedAllocation(false);
@@ -29,16 +29,18 @@ async function both<T>(f: () => T): Promise<[T, T, number]> {
   setSharedAllocation(1024);
   startTeam(1);
   expect(await teamReady()).toBe(true);
-  const before = teamStats().helperParts;
+  const before = teamStats().rounds;
   const par = f();
-  const parts = teamStats().helperParts - before;
+  const parts = teamStats().rounds - before;
   stopTeam();
   setSharedAllocation(false);
   return [seq, par, parts];
 }
 
-beforeAll(() => setParallelMin(1 << 16));
-afterAll(() => { stopTeam(); setSharedAllocation(false); setParallelMin(1 << 22); setGemmBackend('wasm'); });
+// small products split too: no floor, and a split that costs nothing in the cost model
+const cost0 = { ...SPLIT_COST };
+beforeAll(() => { setParallelMin(1 << 16); setSplitCost({ hopNs: 0, copyNs: 0 }); });
+afterAll(() => { stopTeam(); setSharedAllocation(false); setParallelMin(1 << 22); setSplitCost(cost0); setGemmBackend('wasm'); });
 
 describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
   beforeAll(() => setGemmBackend(backend));
@@ -52,7 +54,7 @@ describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
       return [gemm(A, B), gemm(At, B, { transA: true }), gemm(A, Bt, { transB: true }), gemm(At, Bt, { transA: true, transB: true, alpha: -0.5 }), gemm(shareA, B, { C, beta: 0.25, alpha: 2 })].map((M) => M.data);
     };
     const [seq, par, parts] = await both(run);
-    expect(parts).toBeGreaterThanOrEqual(5); // control: the helper computed a part of each product
+    expect(parts).toBeGreaterThanOrEqual(5); // control: each product was split
     seq.forEach((s, i) => expect(same(s, par[i]!), `product ${i}`).toBe(true));
   });
 
@@ -66,7 +68,7 @@ describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
   it('the bidiagonalisation splits its trailing updates (working copy in shared memory), bit for bit', async () => {
     const A = filled(300, 220, 8);
     const [seq, par, parts] = await both(() => bidiagonalize(A));
-    expect(parts).toBeGreaterThan(0); // control: the helper computed parts of the updates
+    expect(parts).toBeGreaterThan(0); // control: the updates were split
     expect(same(seq.d, par.d) && same(seq.e, par.e)).toBe(true);
     expect(same(seq.left.V.data, par.left.V.data) && same(seq.right.V.data, par.right.V.data)).toBe(true);
     expect(same(seq.left.tau, par.left.tau) && same(seq.right.tau, par.right.tau)).toBe(true);
@@ -89,5 +91,60 @@ describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
       expect(same(seq[i]!.U.data, par[i]!.U.data)).toBe(true);
       expect(same(seq[i]!.V.data, par[i]!.V.data)).toBe(true);
     }
+  });
+});
+
+describe('thread team scheduling and cost model', () => {
+  afterAll(() => { stopTeam(); setSharedAllocation(false); setSplitCost({ hopNs: 0, copyNs: 0 }); });
+
+  it('helpers compute parts: a large product is shared (the helper claims a part in one of a few tries)', async () => {
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    const A = filled(400, 300, 11), B = filled(300, 400, 12);
+    const before = teamStats().helperParts;
+    for (let i = 0; i < 20 && teamStats().helperParts === before; i++) gemm(A, B);
+    expect(teamStats().helperParts).toBeGreaterThan(before);
+  });
+
+  it('a helper that is not scheduled does not hold the caller: it claims the parts left, same bits', async () => {
+    setSharedAllocation(false);
+    stopTeam();
+    const A = filled(200, 150, 13), B = filled(150, 180, 14);
+    const seq = gemm(A, B).data;
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    const s0 = teamStats();
+    stallHelpers(3000); // the helper is blocked for 3 s: it can claim nothing before the product ends
+    const par = gemm(A, B).data;
+    const s1 = teamStats();
+    expect(s1.rounds - s0.rounds).toBe(1); // the product was split...
+    expect(s1.callerParts - s0.callerParts).toBe(2); // ...and the caller computed both parts
+    expect(s1.helperParts).toBe(s0.helperParts);
+    expect(same(seq, par)).toBe(true);
+    stopTeam(); // ends the stalled helper
+  });
+
+  it('the cost model keeps small products, and large ones whose operands would be copied, on one thread', async () => {
+    // the shipped constants, with the WebAssembly kernel's multiply-add cost for both backends
+    // (SVDFLOW_NO_WASM=1 runs the TS kernel, whose dearer multiply-adds make more splits pay)
+    setSplitCost({ ...cost0, macNsJs: cost0.macNsWasm });
+    setParallelMin(1 << 22);
+    setSharedAllocation(false);
+    const plain = filled(70890, 22, 15); // not in shared memory: a split would copy it
+    const V = filled(22, 22, 16);
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    const small = filled(64, 64, 17), big = filled(500, 500, 18), bigB = filled(500, 500, 19);
+    const r0 = teamStats().rounds;
+    gemm(small, small); // 262k multiply-adds: below the floor
+    gemm(plain, V); // 34M multiply-adds, 1.56M values to copy first: not worth it
+    expect(teamStats().rounds).toBe(r0);
+    gemm(big, bigB); // 125M multiply-adds on shared operands: split (control of the model)
+    expect(teamStats().rounds).toBe(r0 + 1);
+    setParallelMin(1 << 16);
+    setSplitCost({ hopNs: 0, copyNs: 0 });
   });
 });

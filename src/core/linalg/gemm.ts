@@ -54,7 +54,8 @@ export function gemm(A: Matrix, B: Matrix, opts: GemmOptions = {}): Matrix {
     small(A, B, C, m, n, k, transA, transB, alpha);
     return C;
   }
-  blocked(A, B, C, m, n, k, transA, transB, alpha);
+  // zero: C holds zeros (fresh, or beta = 0), so the WebAssembly kernel need not read it
+  blocked(A, B, C, m, n, k, transA, transB, alpha, false, !opts.C || beta === 0);
   return C;
 }
 
@@ -116,13 +117,43 @@ export function gemmBackend(): 'wasm' | 'js' {
   return GEMM_BACKEND === 'wasm' && wasmGemm(MC, KC, NC) ? 'wasm' : 'js';
 }
 
-/** Products with at least this many multiply-adds (m n k) are split across the thread team. */
+/** Products with fewer multiply-adds (m n k) than this are never split across the thread team. */
 export let PARALLEL_MIN = 1 << 22;
 export function setParallelMin(v: number): void { PARALLEL_MIN = v; }
 
-/** C's values must be in shared memory for helpers to write them; A and B are copied there if not. */
-function parallelOk(C: Matrix, m: number, n: number, k: number): boolean {
-  return m * n * k >= PARALLEL_MIN && C.data.buffer instanceof SharedArrayBuffer && teamAvailable();
+/**
+ * The split's cost model, in nanoseconds: a multiply-add of the packed product costs MAC_NS
+ * (WebAssembly SIMD kernel with its packing and copies, or the TS kernel), copying one value of
+ * an operand that is not in shared memory into a new SharedArrayBuffer costs COPY_NS, and one
+ * fan-out HOP_NS (posting the parts, a helper's wake-up, the caller's wait; claiming makes a
+ * late helper cost at most the part it took). A product is split when the time it saves,
+ * work * MAC_NS * (1 - 1 / threads), is larger than HOP_NS plus the copies. Measured (CPU time
+ * of one thread, 2-core machine at load ~10, so on the high side): 0.13-0.16 ns per
+ * multiply-add for 500^3, 700x45x1028 and 1028x45x700 products; 3.9 ns per value for copying
+ * the 70890 x 22 stamps into shared memory (allocation included). A 12 MB operand made outside
+ * shared memory therefore stays on one thread unless the product does ~60 multiply-adds per
+ * value copied, e.g. XV with V 22 x 22 does 22: one thread.
+ */
+export const SPLIT_COST = { macNsWasm: 0.13, macNsJs: 0.6, copyNs: 3.9, hopNs: 60_000 };
+
+/** Changes the cost model (tests force splits of small products with hopNs 0). */
+export function setSplitCost(c: Partial<typeof SPLIT_COST>): void { Object.assign(SPLIT_COST, c); }
+
+const shared = (M: Matrix) => M.data.buffer instanceof SharedArrayBuffer;
+
+/** Whether splitting a product of `work` multiply-adds pays, `copied` values to move into shared memory first. */
+export function splitPays(work: number, copied: number): boolean {
+  if (work < PARALLEL_MIN || !teamAvailable()) return false;
+  const T = teamHelpers() + 1;
+  const mac = gemmBackend() === 'wasm' ? SPLIT_COST.macNsWasm : SPLIT_COST.macNsJs;
+  return work * mac * (1 - 1 / T) > SPLIT_COST.hopNs + copied * SPLIT_COST.copyNs;
+}
+
+/** C's values must be in shared memory for helpers to write them; A and B are copied there if not (the model counts it). */
+function parallelOk(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number): boolean {
+  if (!shared(C)) return false;
+  const copied = (shared(A) ? 0 : A.rows * A.cols) + (shared(B) || B.data === A.data ? 0 : B.rows * B.cols);
+  return splitPays(m * n * k, copied);
 }
 
 const operand = (M: Matrix): TeamOperand => {
@@ -140,8 +171,8 @@ const sub = (o: TeamOperand, r0: number, r1: number, c0: number, c1: number): Te
  * upper triangle of a Gram product), and runs them on the thread team. Each element is summed
  * exactly as by the one-thread kernel.
  */
-function parallelBlocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, bounds?: number[]): void {
-  const a = operand(A), b = operand(B), c = operand(C);
+function parallelBlocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, bounds?: number[], zero = false): void {
+  const a = operand(A), b = B.data === A.data && B.offset === A.offset && B.stride === A.stride && B.rows === A.rows && B.cols === A.cols ? a : operand(B), c = operand(C);
   const T = teamHelpers() + 1;
   const parts: TeamPart[] = [];
   const byCols = bounds !== undefined || n >= m;
@@ -152,30 +183,30 @@ function parallelBlocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, 
     if (x1 <= x0) continue;
     if (byCols) {
       const rows = bounds ? x1 : m; // Gram: rows 0..j1 of the column block
-      parts.push({ A: tA ? sub(a, 0, k, 0, rows) : sub(a, 0, rows, 0, k), B: tB ? sub(b, x0, x1, 0, k) : sub(b, 0, k, x0, x1), C: sub(c, 0, rows, x0, x1), m: rows, n: x1 - x0, k, tA, tB, alpha });
+      parts.push({ A: tA ? sub(a, 0, k, 0, rows) : sub(a, 0, rows, 0, k), B: tB ? sub(b, x0, x1, 0, k) : sub(b, 0, k, x0, x1), C: sub(c, 0, rows, x0, x1), m: rows, n: x1 - x0, k, tA, tB, alpha, zero });
     } else {
-      parts.push({ A: tA ? sub(a, 0, k, x0, x1) : sub(a, x0, x1, 0, k), B: b, C: sub(c, x0, x1, 0, n), m: x1 - x0, n, k, tA, tB, alpha });
+      parts.push({ A: tA ? sub(a, 0, k, x0, x1) : sub(a, x0, x1, 0, k), B: b, C: sub(c, x0, x1, 0, n), m: x1 - x0, n, k, tA, tB, alpha, zero });
     }
   }
-  runParts(parts, (p) => gemmPart(asMatrix(p.A), asMatrix(p.B), asMatrix(p.C), p.m, p.n, p.k, p.tA, p.tB, p.alpha));
+  runParts(parts, (p) => gemmPart(asMatrix(p.A), asMatrix(p.B), asMatrix(p.C), p.m, p.n, p.k, p.tA, p.tB, p.alpha, p.zero));
 }
 
 /** One part of a split product (thread team helpers and the caller's own share): the one-thread kernel. */
-export function gemmPart(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+export function gemmPart(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, zero = false): void {
   if (m === 0 || n === 0) return;
   if (m * n * k <= 32768 || m < 4 || n < 4) small(A, B, C, m, n, k, tA, tB, alpha);
-  else sequential(A, B, C, m, n, k, tA, tB, alpha);
+  else sequential(A, B, C, m, n, k, tA, tB, alpha, false, zero);
 }
 
-function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
-  if (!upperOnly && parallelOk(C, m, n, k)) { parallelBlocked(A, B, C, m, n, k, tA, tB, alpha); return; }
-  sequential(A, B, C, m, n, k, tA, tB, alpha, upperOnly);
+function blocked(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false, zero = false): void {
+  if (!upperOnly && parallelOk(A, B, C, m, n, k)) { parallelBlocked(A, B, C, m, n, k, tA, tB, alpha, undefined, zero); return; }
+  sequential(A, B, C, m, n, k, tA, tB, alpha, upperOnly, zero);
 }
 
-function sequential(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false): void {
+function sequential(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, upperOnly = false, zero = false): void {
   if (GEMM_BACKEND === 'wasm') {
     const w = wasmGemm(MC, KC, NC);
-    if (w) { blockedWasm(w, A, B, C, m, n, k, tA, tB, alpha); return; }
+    if (w) { blockedWasm(w, A, B, C, m, n, k, tA, tB, alpha, zero); return; }
   }
   const a = A.data, b = B.data, c = C.data;
   const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
@@ -273,20 +304,26 @@ function sequential(A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: nu
 
 /**
  * The same blocking with the WebAssembly SIMD micro-kernel: the blocks of op(A), op(B) and C
- * are copied into the module's memory row by row (TypedArray.set, i.e. memcpy, for long
- * rows), packed there into the same strip layout by SIMD code, the kernel adds alpha times
- * the product into the C block, and the block is copied back. The summation order per element
- * is the TS kernel's (sequential over each KC chunk, then alpha * sum added to C), so both
- * backends give the same values up to the last bit.
+ * are copied into the module's memory (TypedArray.set, i.e. memcpy: one call for a block whose
+ * rows are contiguous, else one per row when rows are long), packed there into the same strip
+ * layout by SIMD code, the kernel adds alpha times the product into the C block, and the block
+ * is copied back. The C block keeps C's row length (the kernel stores a last, narrower strip
+ * lane by lane), so a thin C (n = 22: the Gram route's U = X V) copies as one memcpy; a C
+ * known to be zero is not copied in at all (the kernel adds to zeros), and for AᵀA the A block
+ * is packed from the B panel already copied. The summation order per element is the TS
+ * kernel's (sequential over each KC chunk, then alpha * sum added to C), so both backends give
+ * the same values up to the last bit.
  */
-function blockedWasm(w: NonNullable<ReturnType<typeof wasmGemm>>, A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number): void {
+function blockedWasm(w: NonNullable<ReturnType<typeof wasmGemm>>, A: Matrix, B: Matrix, C: Matrix, m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, zero: boolean): void {
   const a = A.data, b = B.data, c = C.data, f = w.f64;
   const ao = A.offset, as = A.stride, bo = B.offset, bs = B.stride, co = C.offset, cs = C.stride;
   const { AP, BP, CB, RA, RB } = w;
+  // AᵀA (a Gram product): op(A)'s block rows pc.. are the B panel's rows, already in RB
+  const gram = tA && !tB && a === b && ao === bo && as === bs;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = Math.min(NC, n - jc);
     const nStrips = (nc + 3) >> 2;
-    const ldc = nStrips * 4;
+    const ldc = nc;
     for (let pc = 0; pc < k; pc += KC) {
       const kc = Math.min(KC, k - pc);
       if (!tB) {
@@ -302,13 +339,16 @@ function blockedWasm(w: NonNullable<ReturnType<typeof wasmGemm>>, A: Matrix, B: 
         if (!tA) {
           copyRows(a, ao + ic * as + pc, as, f, RA, kc, mc, kc);
           w.packRows(mc, kc, RA * 8, kc, AP * 8);
+        } else if (gram && ic >= jc && ic + mc <= jc + nc) {
+          w.packCols(kc, mc, (RB + ic - jc) * 8, nc, AP * 8);
         } else {
           copyRows(a, ao + pc * as + ic, as, f, RA, mc, kc, mc);
           w.packCols(kc, mc, RA * 8, mc, AP * 8);
         }
         const cb = co + ic * cs + jc;
-        copyRows(c, cb, cs, f, CB, ldc, mc, nc);
-        w.kernel(kc, mStrips, nStrips, AP * 8, BP * 8, CB * 8, ldc, alpha);
+        const acc = !(zero && pc === 0);
+        if (acc) copyRows(c, cb, cs, f, CB, ldc, mc, nc);
+        w.kernel(kc, mStrips, nStrips, AP * 8, BP * 8, CB * 8, ldc, alpha, nc, acc ? 1 : 0);
         copyRows(f, CB, ldc, c, cb, cs, mc, nc);
       }
     }
@@ -397,15 +437,15 @@ export function gramMatrix(A: Matrix, rowsGram = false): Matrix {
   const C = new Matrix(n, n);
   if (n === 0 || k === 0) return C;
   if (n < 8 || n * n * k <= 32768) return rowsGram ? gemm(A, A, { transB: true }) : gemm(A, A, { transA: true });
-  if (parallelOk(C, n, n, k)) {
+  if (parallelOk(A, A, C, n, n, k)) {
     // column blocks [j0, j1) with rows 0..j1, cut so that each has about the same area
     const T = teamHelpers() + 1;
     const bounds = [0];
     for (let i = 1; i < T; i++) bounds.push(Math.min(n, Math.round((n * Math.sqrt(i / T)) / 4) * 4));
     bounds.push(n);
-    parallelBlocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, bounds);
+    parallelBlocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, bounds, true);
   } else {
-    blocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, true);
+    blocked(A, A, C, n, n, k, !rowsGram, rowsGram, 1, true, true);
   }
   const c = C.data;
   for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) c[i * n + j] = c[j * n + i]!;

@@ -299,14 +299,12 @@ function gramSvdUnchecked(A: Matrix, minRatio: number, rank?: number): SvdResult
   const kk = rank === undefined ? k : Math.max(1, Math.min(k, Math.floor(rank)));
   if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvdUnchecked(A);
   progressPhase(2 * mx * mn * mn);
-  const other = wide ? matTmul(A, vectors) : matmul(A, vectors); // (n or m) x k
-  const od = other.data;
-  const inv = new Float64Array(k);
-  for (let j = 0; j < k; j++) inv[j] = s[j]! > 0 ? 1 / s[j]! : 0; // columns beyond `rank` are dropped by svd()
-  for (let i = 0; i < other.rows; i++) {
-    const b = i * k;
-    for (let j = 0; j < k; j++) od[b + j] = od[b + j]! * inv[j]!;
-  }
+  // the other factor is A V diag(1/s): the k x k V is scaled first, so the tall product is the
+  // last pass over it (no second pass dividing its columns)
+  const Vs = vectors.clone();
+  const vs = Vs.data;
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) vs[i * k + j] = vs[i * k + j]! * (s[j]! > 0 ? 1 / s[j]! : 0); // columns beyond `rank` are dropped by svd()
+  const other = wide ? matTmul(A, Vs) : matmul(A, Vs); // (n or m) x k
   return wide ? { U: vectors, s, V: other, solver: 'gram' } : { U: other, s, V: vectors, solver: 'gram' };
 }
 

@@ -1,22 +1,29 @@
 /**
- * A helper thread of the linalg thread team (team.ts): computes the GEMM parts it is sent,
- * in place in shared memory, then decrements the caller's counter and wakes it.
+ * A helper thread of the linalg thread team (team.ts): for each fan-out it is sent, claims
+ * parts from the round's shared counter and computes them in place in shared memory, counting
+ * each part done and waking the caller, until no part is left.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Matrix } from './matrix.js';
 import { gemmPart } from './gemm.js';
-import type { TeamPart, TeamOperand } from './team.js';
+import type { TeamOperand, TeamRound, TeamSleep } from './team.js';
 
 const { ctrl, index } = workerData as { ctrl: Int32Array; index: number };
 const view = (o: TeamOperand) => new Matrix(o.rows, o.cols, o.data, o.offset, o.stride);
 
-parentPort!.on('message', (p: TeamPart) => {
-  try {
-    gemmPart(view(p.A), view(p.B), view(p.C), p.m, p.n, p.k, p.tA, p.tB, p.alpha);
-  } catch {
-    Atomics.store(ctrl, 1, 1);
+parentPort!.on('message', (m: TeamRound | TeamSleep) => {
+  if ('sleepMs' in m) { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, m.sleepMs); return; }
+  const { parts, round } = m;
+  for (let i = Atomics.add(round, 0, 1); i < parts.length; i = Atomics.add(round, 0, 1)) {
+    const p = parts[i]!;
+    try {
+      gemmPart(view(p.A), view(p.B), view(p.C), p.m, p.n, p.k, p.tA, p.tB, p.alpha, p.zero);
+    } catch {
+      Atomics.store(round, 2, 1);
+    }
+    Atomics.add(ctrl, 0, 1);
+    Atomics.add(round, 1, 1);
+    Atomics.notify(round, 1);
   }
-  Atomics.sub(ctrl, 0, 1);
-  Atomics.notify(ctrl, 0);
 });
 Atomics.store(ctrl, 2 + index, 1);

@@ -1,11 +1,15 @@
 /**
  * A thread team for synchronous fan-out INSIDE one computation (GEMM and the GEMM-bound
  * phases of an SVD: Householder back-transformation, QR trailing updates, randomized
- * sketches, Gram products). The calling thread splits C into parts, posts all parts but its
- * own to helper threads, computes its own, then blocks in Atomics.wait until the helpers'
- * counter reaches zero. Operands are SharedArrayBuffer-backed (see matrix.ts, shared
- * allocation), so helpers read A and B and write their block of C in place: no copies, and
- * each element of C is summed in the same order as by the one-thread kernel, so results are
+ * sketches, Gram products). The calling thread splits C into parts and posts the list to the
+ * helper threads; every thread, the caller included, then CLAIMS parts from a shared counter
+ * (an atomic add) until none is left, and the caller blocks in Atomics.wait until every part
+ * is done. Claiming, rather than one fixed part per thread, matters on a shared machine: a
+ * helper that the OS has not scheduled yet (a loaded machine, or a wake-up that takes longer
+ * than the part) claims nothing, and the caller computes that part itself instead of waiting
+ * for it. Operands are SharedArrayBuffer-backed (see matrix.ts, shared allocation), so helpers
+ * read A and B and write their block of C in place: no copies, and each element of C is summed
+ * in the same order as by the one-thread kernel whoever computes its part, so results are
  * identical to the last bit (test/linalg/team.test.ts).
  *
  * Off by default: the synchronous linalg API stays single-threaded for library users. The
@@ -17,12 +21,20 @@ import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-/** ctrl[0] pending parts, ctrl[1] error flag, ctrl[2 + i] helper i online */
+/** ctrl[0] parts computed by helpers (a statistic), ctrl[1] unused, ctrl[2 + i] helper i online */
 let ctrl: Int32Array | undefined;
 let helpers: Worker[] = [];
 
 export interface TeamOperand { data: Float64Array; rows: number; cols: number; offset: number; stride: number }
-export interface TeamPart { A: TeamOperand; B: TeamOperand; C: TeamOperand; m: number; n: number; k: number; tA: boolean; tB: boolean; alpha: number }
+export interface TeamPart { A: TeamOperand; B: TeamOperand; C: TeamOperand; m: number; n: number; k: number; tA: boolean; tB: boolean; alpha: number; zero?: boolean }
+/**
+ * One fan-out as the helpers receive it: the parts, and `round` in shared memory: [0] the next
+ * part to claim, [1] parts done, [2] error flag. A helper whose message arrives after the round
+ * ended finds [0] beyond the parts and does nothing.
+ */
+export interface TeamRound { parts: TeamPart[]; round: Int32Array }
+/** A test's hook: the helper blocks for `sleepMs` (a helper the OS has not scheduled). */
+export interface TeamSleep { sleepMs: number }
 
 /**
  * The URL of a helper thread's module `worker` (a file name without extension) beside the module
@@ -91,32 +103,46 @@ export function teamReady(timeoutMs = 10_000): Promise<boolean> {
 }
 
 let busy = false;
-let helperParts = 0;
+let callerParts = 0;
+let rounds = 0;
 
-/** Parts computed by helper threads since start (a test's control that the split happened). */
-export function teamStats(): { helperParts: number } {
-  return { helperParts };
+/**
+ * Fan-outs (products split) and the parts computed by helper threads and by calling threads
+ * since the team started: a test's control that the split happened, and who computed what.
+ */
+export function teamStats(): { rounds: number; helperParts: number; callerParts: number } {
+  return { rounds, helperParts: ctrl ? Atomics.load(ctrl, 0) : 0, callerParts };
+}
+
+/** For tests: blocks every helper for `ms` (as if the OS had not scheduled it). */
+export function stallHelpers(ms: number): void {
+  for (const w of helpers) w.postMessage({ sleepMs: ms } satisfies TeamSleep);
 }
 
 /**
- * Runs `parts[1..]` on helpers and `own(parts[0])` here, returns when all are done. The
- * caller chose at most teamHelpers() + 1 parts. Re-entrant calls (a part that itself calls
- * GEMM) run sequentially.
+ * Runs every part, on the helpers and here, and returns when all are done: the helpers online
+ * are sent the list, then each thread claims parts until none is left (see the top of this
+ * file). The caller chose at most teamHelpers() + 1 parts. Re-entrant calls (a part that itself
+ * calls GEMM) run sequentially.
  */
 export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
-  const c = ctrl!;
+  const c = ctrl;
   const online: number[] = [];
-  for (let i = 0; i < helpers.length && online.length < parts.length - 1; i++) if (Atomics.load(c, 2 + i) === 1) online.push(i);
-  if (busy || online.length < parts.length - 1) { for (const p of parts) own(p); return; }
+  if (c) for (let i = 0; i < helpers.length && online.length < parts.length - 1; i++) if (Atomics.load(c, 2 + i) === 1) online.push(i);
+  if (busy || online.length === 0) { for (const p of parts) own(p); return; }
   busy = true;
   try {
-    Atomics.store(c, 0, online.length);
-    Atomics.store(c, 1, 0);
-    online.forEach((h, j) => helpers[h]!.postMessage(parts[j + 1]));
-    helperParts += online.length;
-    own(parts[0]!);
-    for (let v = Atomics.load(c, 0); v !== 0; v = Atomics.load(c, 0)) Atomics.wait(c, 0, v, 1000);
-    if (Atomics.load(c, 1) !== 0) throw new Error('linalg thread team: a helper failed');
+    const round = new Int32Array(new SharedArrayBuffer(12));
+    const msg: TeamRound = { parts, round };
+    for (const h of online) helpers[h]!.postMessage(msg);
+    rounds++;
+    for (let i = Atomics.add(round, 0, 1); i < parts.length; i = Atomics.add(round, 0, 1)) {
+      own(parts[i]!);
+      callerParts++;
+      Atomics.add(round, 1, 1);
+    }
+    for (let v = Atomics.load(round, 1); v < parts.length; v = Atomics.load(round, 1)) Atomics.wait(round, 1, v, 1000);
+    if (Atomics.load(round, 2) !== 0) throw new Error('linalg thread team: a helper failed');
   } finally {
     busy = false;
   }

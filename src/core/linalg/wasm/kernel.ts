@@ -18,7 +18,8 @@ declare const WebAssembly: {
 interface WasmMemory { buffer: ArrayBuffer; grow(pages: number): number }
 
 export interface WasmGemm {
-  kernel: (kc: number, mStrips: number, nStrips: number, apByte: number, bpByte: number, cByte: number, ldc: number, alpha: number) => void;
+  /** C block (ldc = its row length) += alpha Ap Bp on its first `ncols` columns; acc = 0: the block is taken as zeros, not read */
+  kernel: (kc: number, mStrips: number, nStrips: number, apByte: number, bpByte: number, cByte: number, ldc: number, alpha: number, ncols: number, acc: number) => void;
   packRows: (rows: number, kc: number, srcByte: number, ld: number, dstByte: number) => void;
   packCols: (kc: number, cols: number, srcByte: number, ld: number, dstByte: number) => void;
   f64: Float64Array;

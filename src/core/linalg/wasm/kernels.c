@@ -2,12 +2,7 @@
  * GEMM micro-kernel for svdflow (src/core/linalg/gemm.ts), WebAssembly SIMD (f64x2).
  * Build: scripts/build-wasm.sh (clang --target=wasm32 -msimd128 -O3, no libc).
  *
- * kernel_block(kc, mStrips, nStrips, Ap, Bp, C):
- *   Ap: mStrips strips of 4 rows, each kc x 4 interleaved (Ap[s*kc*4 + p*4 + t] = A[4s+t, p])
- *   Bp: nStrips strips of 4 cols, each kc x 4 interleaved (Bp[s*kc*4 + p*4 + t] = B[p, 4s+t])
- *   C : (4*mStrips) x (4*nStrips) row-major, OVERWRITTEN with Ap * Bp.
- * 4x4 register tile = 8 f64x2 accumulators; the packed strips of one tile (2 x kc x 4
- * doubles, 16 KiB at kc = 256) stay in L1.
+ * The layouts and the contract of each export are described below, above the code.
  */
 #include <wasm_simd128.h>
 
@@ -17,8 +12,9 @@
  *
  * pack_rows: src[i*ld + p] (i < rows, p < kc)  -> strip s = i/4, lane t = i%4
  * pack_cols: src[p*ld + i] (p < kc, i < cols)  -> strip s = i/4, lane t = i%4
- * kernel_block(kc, mStrips, nStrips, Ap, Bp, C, ldc, alpha):
- *   C[(4si + t) * ldc + 4sj + u] += alpha * sum_p Ap(si, p, t) Bp(sj, p, u)
+ * kernel_block(kc, mStrips, nStrips, Ap, Bp, C, ldc, alpha, ncols, acc):
+ *   C[(4si + t) * ldc + 4sj + u] += alpha * sum_p Ap(si, p, t) Bp(sj, p, u), 4sj + u < ncols
+ *   (acc = 0: C taken as zeros, not read), so ldc = ncols and C blocks copy as whole rows
  *   4x4 register tile = 8 f64x2 accumulators; a tile's two strips (2 x kc x 4 doubles,
  *   16 KiB at kc = 256) stay in L1. The sum over p runs in order, then alpha * sum is added
  *   to C, exactly as the TS kernel does (same rounding).
@@ -59,10 +55,15 @@ void pack_cols(int kc, int cols, const double *src, int ld, double *dst) {
 }
 
 __attribute__((export_name("kernel_block")))
-void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const double *Bp, double *C, int ldc, double alpha) {
+void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const double *Bp, double *C, int ldc, double alpha, int ncols, int acc) {
+  /* ncols: the C block's valid columns (ldc may be exactly ncols: the last strip stores only its
+     valid lanes); acc = 0: C is not read (its block is taken as zeros: 0 + alpha * sum, the same
+     value, -0 included, as adding to a zeroed C) */
   const v128_t al = wasm_f64x2_splat(alpha);
+  const v128_t zero = wasm_f64x2_splat(0);
   for (int sj = 0; sj < nStrips; sj++) {
     const double *bs = Bp + sj * kc * 4;
+    const int w = ncols - 4 * sj < 4 ? ncols - 4 * sj : 4;
     for (int si = 0; si < mStrips; si++) {
       const double *a = Ap + si * kc * 4;
       const double *b = bs;
@@ -80,12 +81,23 @@ void kernel_block(int kc, int mStrips, int nStrips, const double *Ap, const doub
         c30 = wasm_f64x2_add(c30, wasm_f64x2_mul(x, b0)); c31 = wasm_f64x2_add(c31, wasm_f64x2_mul(x, b1));
       }
       double *c = C + (long)si * 4 * ldc + sj * 4;
-#define ACC(o, v) wasm_v128_store((o), wasm_f64x2_add(wasm_v128_load(o), wasm_f64x2_mul(al, (v))))
-      ACC(c, c00); ACC(c + 2, c01); c += ldc;
-      ACC(c, c10); ACC(c + 2, c11); c += ldc;
-      ACC(c, c20); ACC(c + 2, c21); c += ldc;
-      ACC(c, c30); ACC(c + 2, c31);
+      if (w == 4) {
+#define ACC(o, v) wasm_v128_store((o), wasm_f64x2_add(acc ? wasm_v128_load(o) : zero, wasm_f64x2_mul(al, (v))))
+        ACC(c, c00); ACC(c + 2, c01); c += ldc;
+        ACC(c, c10); ACC(c + 2, c11); c += ldc;
+        ACC(c, c20); ACC(c + 2, c21); c += ldc;
+        ACC(c, c30); ACC(c + 2, c31);
 #undef ACC
+      } else {
+        /* the last strip of a block narrower than 4 columns: only its w valid lanes */
+        double t[16];
+        wasm_v128_store(t, wasm_f64x2_mul(al, c00)); wasm_v128_store(t + 2, wasm_f64x2_mul(al, c01));
+        wasm_v128_store(t + 4, wasm_f64x2_mul(al, c10)); wasm_v128_store(t + 6, wasm_f64x2_mul(al, c11));
+        wasm_v128_store(t + 8, wasm_f64x2_mul(al, c20)); wasm_v128_store(t + 10, wasm_f64x2_mul(al, c21));
+        wasm_v128_store(t + 12, wasm_f64x2_mul(al, c30)); wasm_v128_store(t + 14, wasm_f64x2_mul(al, c31));
+        for (int r = 0; r < 4; r++, c += ldc)
+          for (int u = 0; u < w; u++) c[u] = (acc ? c[u] : 0.0) + t[r * 4 + u];
+      }
     }
   }
 }
