@@ -31,7 +31,7 @@ const FORMATS: Record<string, string> = { '.mp4': 'mp4', '.mkv': 'matroska', '.a
 export const writeVideo = defineStage({
   name: 'write-video',
   summary: 'Encode one layer (mask, background, foreground, frames) as a video through ffmpeg, with backpressure',
-  description: 'H.264 (libx264, ultrafast) when this ffmpeg has it, else MPEG-4 part 2 (logged). Encoded in segments for --resume.',
+  description: 'H.264 (libx264, ultrafast with CABAC) when this ffmpeg has it, else MPEG-4 part 2 (logged). Encoded in segments for --resume.',
   example: `- stage: write-video\n  params: { layer: mask, path: mask.mp4 }`,
   input: 'FrameBatch',
   output: 'File',

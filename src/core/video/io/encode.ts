@@ -38,7 +38,11 @@ export function encoderArgs(o: EncoderOptions): { args: string[]; encoder: strin
   const even = o.width % 2 !== 0 || o.height % 2 !== 0;
   if (c.encoder === 'libx264') {
     if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
-    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-crf', String(o.crf), '-pix_fmt', o.crf === 0 ? (o.channels === 3 ? 'yuv444p' : 'gray') : 'yuv420p', '-threads', '1');
+    // ultrafast with CABAC back on: ultrafast's CAVLC spends 1.7-2.3x the CPU on continuous-tone
+    // layers (background, frames) for a larger file at the same quality (vtest.avi background,
+    // crf 20: 3.6 -> 1.6 ms/frame, 3.7 -> 2.2 MB, PSNR 49.7 -> 49.9 dB; the mask: 0.78 -> 0.64
+    // ms/frame). No B-frames: segments stay plain I/P streams that join by stream copy.
+    args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-x264-params', 'cabac=1', '-crf', String(o.crf), '-pix_fmt', o.crf === 0 ? (o.channels === 3 ? 'yuv444p' : 'gray') : 'yuv420p', '-threads', '1');
   } else if (c.encoder === 'mpeg4') {
     if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
     args.push('-c:v', 'mpeg4', '-q:v', '3', '-pix_fmt', 'yuv420p');

@@ -1,0 +1,48 @@
+/**
+ * write-video's H.264 settings (encode.ts): libx264 ultrafast with CABAC turned back on
+ * (ultrafast alone writes Constrained Baseline, whose CAVLC costs this ffmpeg 1.7-2.3x the CPU
+ * on continuous-tone layers: bench/video.bench.ts, CPU rows) and still no B-frames, so that
+ * segments stay I/P streams joined by stream copy. Checked on the stream itself: the profile
+ * ffmpeg reports, the frame types in display order (a B-frame would show as 'B'), and the
+ * quality of a smooth, slowly changing picture (a background layer) decoded back.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { VideoEncoder, resolveCodec } from '../../../src/core/video/io/encode.js';
+import { ffmpegPath } from '../../../src/core/video/io/ffmpeg.js';
+import { tempDir } from '../../helpers.js';
+
+const tmp = tempDir('svdflow-h264-');
+afterAll(() => tmp.cleanup());
+const hasX264 = !resolveCodec('h264').fallback;
+
+describe.runIf(hasX264)('H.264 encoder settings', () => {
+  it('writes Main profile (CABAC), no B-frames, and a background-like picture at high quality', async () => {
+    const w = 160, h = 120, n = 30;
+    const path = join(tmp.dir, 'bg.mp4');
+    const enc = new VideoEncoder({ width: w, height: h, channels: 1, fps: 25, path, codec: 'h264', crf: 20, format: 'mp4' });
+    const src = new Uint8Array(n * w * h);
+    for (let f = 0; f < n; f++) {
+      const b = enc.buffer();
+      // a gradient under a drifting light change with a little fixed texture, as a background layer
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) b[y * w + x] = Math.round(60 + 0.6 * x + 0.4 * y + 20 * Math.sin((x + 2 * f) / 25) + ((x * 7 + y * 13) % 5));
+      src.set(b, f * w * h);
+      await enc.write(b, true);
+    }
+    await enc.finish();
+    const info = spawnSync(ffmpegPath(), ['-hide_banner', '-i', path], { encoding: 'utf8' }).stderr;
+    expect(info).toMatch(/Video: h264 \(Main\)/);
+    const shown = spawnSync(ffmpegPath(), ['-hide_banner', '-i', path, '-vf', 'showinfo', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
+    const types = [...shown.matchAll(/ type:([IPB]) /g)].map((m) => m[1]);
+    expect(types.length).toBe(n);
+    expect(types.filter((t) => t === 'B')).toEqual([]);
+    const r = spawnSync(ffmpegPath(), ['-hide_banner', '-loglevel', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'gray', 'pipe:1'], { maxBuffer: 1 << 26 });
+    expect(r.status, String(r.stderr)).toBe(0);
+    expect(r.stdout.length).toBe(src.length);
+    let se = 0;
+    for (let i = 0; i < src.length; i++) se += (r.stdout[i]! - src[i]!) ** 2;
+    const psnr = 10 * Math.log10((255 * 255) / (se / src.length));
+    expect(psnr).toBeGreaterThan(40);
+  }, 60_000);
+});
