@@ -15,6 +15,7 @@
 import { Matrix } from '../linalg/matrix.js';
 import { KdTree } from './kdtree.js';
 import { smallestEigvec3 } from './normals.js';
+import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 export const FPFH_BINS = 11;
 export const FPFH_DIM = 3 * FPFH_BINS;
@@ -63,36 +64,37 @@ export function pairFeatures(P: Float64Array, N: Float64Array, i: number, j: num
 
 const bin = (v: number) => Math.min(FPFH_BINS - 1, Math.max(0, Math.floor(v)));
 
-/** FPFH descriptors: n x 33, one row per point. Points and normals are n x 3. */
-export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions): Matrix {
-  const n = points.rows;
-  if (points.cols !== 3 || normals.cols !== 3) throw new RangeError(`FPFH needs 3-D points and normals, got ${points.cols}-D`);
-  if (normals.rows !== n) throw new RangeError(`FPFH: ${n} points but ${normals.rows} normals`);
-  if (!(opts.radius > 0)) throw new RangeError(`FPFH radius must be positive, got ${opts.radius}`);
-  const P = points.isContiguous ? points.data : points.clone().data;
-  const N = normals.isContiguous ? normals.data : normals.clone().data;
-  const maxK = Math.min(n, Math.max(2, (opts.maxNeighbours ?? 100) + 1));
-  const tree = opts.tree ?? new KdTree(points);
-  // neighbour lists (self included at position 0 when present), kept for the second pass
-  const start = new Int32Array(n + 1);
-  const idxAll: Int32Array[] = [], distAll: Float64Array[] = [];
+/** The arrays one FPFH computation works on (shared memory when split over the query team). */
+export interface FpfhWork {
+  P: Float64Array;
+  N: Float64Array;
+  radius: number;
+  /** neighbours kept per point (self included) */
+  maxK: number;
+  /** neighbour indices and squared distances, maxK slots per point, and the count found */
+  nbIdx: Int32Array;
+  nbDist: Float64Array;
+  nbCount: Int32Array;
+  spfh: Float64Array;
+  F: Float64Array;
+}
+
+/** Pass 1 for points from..to-1: their neighbours within the radius and their SPFH (needs nothing from other points). */
+export function fpfhNeighboursRange(w: FpfhWork, tree: KdTree, from: number, to: number): void {
+  const { P, N, maxK, nbIdx, nbDist, nbCount, spfh } = w;
   const idx = new Int32Array(maxK), dist = new Float64Array(maxK);
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    const c = tree.radiusInto(P, 3 * i, opts.radius, maxK, idx, dist);
-    idxAll.push(idx.slice(0, c)); distAll.push(dist.slice(0, c));
-    start[i] = total; total += c;
-  }
-  const spfh = new Float64Array(n * FPFH_DIM);
   const f = new Float64Array(3);
-  for (let i = 0; i < n; i++) {
-    const nb = idxAll[i]!;
-    const others = nb.length - 1;
+  for (let i = from; i < to; i++) {
+    const c = tree.radiusInto(P, 3 * i, w.radius, maxK, idx, dist);
+    nbCount[i] = c;
+    nbIdx.set(idx.subarray(0, c), i * maxK);
+    nbDist.set(dist.subarray(0, c), i * maxK);
+    const others = c - 1;
     if (others <= 0) continue;
     const inc = 100 / others;
     const o = i * FPFH_DIM;
-    for (let k = 0; k < nb.length; k++) {
-      const j = nb[k]!;
+    for (let k = 0; k < c; k++) {
+      const j = idx[k]!;
       if (j === i) continue;
       if (!pairFeatures(P, N, i, j, f)) continue;
       spfh[o + bin((FPFH_BINS * (f[0]! + Math.PI)) / (2 * Math.PI))]! += inc;
@@ -100,20 +102,22 @@ export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions):
       spfh[o + 2 * FPFH_BINS + bin(FPFH_BINS * (f[2]! + 1) * 0.5)]! += inc;
     }
   }
-  const out = new Matrix(n, FPFH_DIM);
-  const F = out.data;
+}
+
+/** Pass 2 for points from..to-1: FPFH from their own and their neighbours' SPFH (after pass 1 of every point). */
+export function fpfhHistogramsRange(w: FpfhWork, from: number, to: number): void {
+  const { maxK, nbIdx, nbDist, nbCount, spfh, F } = w;
   const sum = new Float64Array(3);
-  for (let i = 0; i < n; i++) {
-    const nb = idxAll[i]!, dd = distAll[i]!;
-    const o = i * FPFH_DIM;
+  for (let i = from; i < to; i++) {
+    const o = i * FPFH_DIM, b0 = i * maxK, c = nbCount[i]!;
     sum.fill(0);
-    for (let k = 0; k < nb.length; k++) {
-      const j = nb[k]!;
-      if (j === i || dd[k] === 0) continue;
-      const w = 1 / dd[k]!;
+    for (let k = 0; k < c; k++) {
+      const j = nbIdx[b0 + k]!, dd = nbDist[b0 + k]!;
+      if (j === i || dd === 0) continue;
+      const wt = 1 / dd;
       const s = j * FPFH_DIM;
       for (let h = 0; h < FPFH_DIM; h++) {
-        const v = spfh[s + h]! * w;
+        const v = spfh[s + h]! * wt;
         F[o + h]! += v;
         sum[(h / FPFH_BINS) | 0]! += v;
       }
@@ -121,6 +125,54 @@ export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions):
     for (let b = 0; b < 3; b++) sum[b] = sum[b]! !== 0 ? 100 / sum[b]! : 0;
     for (let h = 0; h < FPFH_DIM; h++) F[o + h] = F[o + h]! * sum[(h / FPFH_BINS) | 0]! + spfh[o + h]!;
   }
+}
+
+/**
+ * FPFH descriptors: n x 33, one row per point. Points and normals are n x 3. Each pass is
+ * split by point ranges over the points query team when it runs (each point's values are
+ * computed as by the one-thread loop, so the descriptors are the same for any split).
+ */
+export function computeFpfh(points: Matrix, normals: Matrix, opts: FpfhOptions): Matrix {
+  const n = points.rows;
+  if (points.cols !== 3 || normals.cols !== 3) throw new RangeError(`FPFH needs 3-D points and normals, got ${points.cols}-D`);
+  if (normals.rows !== n) throw new RangeError(`FPFH: ${n} points but ${normals.rows} normals`);
+  if (!(opts.radius > 0)) throw new RangeError(`FPFH radius must be positive, got ${opts.radius}`);
+  const maxK = Math.min(n, Math.max(2, (opts.maxNeighbours ?? 100) + 1));
+  const tree = opts.tree ?? new KdTree(points);
+  // a few hundred points per part: each costs ~100 neighbours' pair features
+  const parts = tree.shared ? queryParts(n, 256) : 1;
+  const split = parts > 1;
+  const f64 = (len: number) => (split ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len));
+  const i32 = (len: number) => (split ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len));
+  const own = (M: Matrix) => {
+    const D = M.isContiguous ? M.data : M.clone().data;
+    if (!split || D.buffer instanceof SharedArrayBuffer) return D;
+    const S = f64(D.length); S.set(D); return S;
+  };
+  const out = new Matrix(n, FPFH_DIM);
+  const w: FpfhWork = {
+    P: own(points), N: own(normals), radius: opts.radius, maxK,
+    nbIdx: i32(n * maxK), nbDist: f64(n * maxK), nbCount: i32(n), spfh: f64(n * FPFH_DIM), F: split ? f64(n * FPFH_DIM) : out.data,
+  };
+  if (!split) {
+    fpfhNeighboursRange(w, tree, 0, n);
+    fpfhHistogramsRange(w, 0, n);
+    return out;
+  }
+  const state = tree.state();
+  for (const pass of [1, 2] as const) {
+    const list: QueryPart[] = [];
+    for (let p = 0; p < parts; p++) {
+      const [from, to] = partRange(n, parts, p);
+      list.push({ op: 'fpfh', pass, tree: state, work: w, from, to });
+    }
+    runQueryParts(list, (part) => {
+      if (part.op !== 'fpfh') return;
+      if (part.pass === 1) fpfhNeighboursRange(w, tree, part.from, part.to);
+      else fpfhHistogramsRange(w, part.from, part.to);
+    });
+  }
+  out.data.set(w.F);
   return out;
 }
 

@@ -266,9 +266,12 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const split = queryParts(n) > 1 && tree.shared && cur.data.buffer instanceof SharedArrayBuffer;
   const nnIdx = split ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const nnDist = split ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+  let warm = false;
   const match = () => {
     let c = 0, sse = 0;
-    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist);
+    // from the second search on, each search starts from the point matched last time (same answers, fewer cells)
+    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist, warm);
+    warm = true;
     for (let i = 0; i < n; i++) {
       const j = nnIdx[i]!, dd = nnDist[i]!;
       if (j < 0 || dd > maxDSq) continue;

@@ -6,14 +6,18 @@
  */
 import { KdTree } from './kdtree.js';
 import { normalsRange } from './normals.js';
+import { fpfhHistogramsRange, fpfhNeighboursRange } from './fpfh.js';
 import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 const isShared = (a: ArrayBufferView) => a.buffer instanceof SharedArrayBuffer;
 
 /** Runs one part (a helper thread and the caller both call this). */
 export function runQueryPart(p: QueryPart, tree: KdTree): void {
-  if (p.op === 'nearest') tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to);
-  else {
+  if (p.op === 'nearest') tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to, p.warm);
+  else if (p.op === 'fpfh') {
+    if (p.pass === 1) fpfhNeighboursRange(p.work, tree, p.from, p.to);
+    else fpfhHistogramsRange(p.work, p.from, p.to);
+  } else {
     const st = { collinear: 0, coincident: 0, isotropic: 0 };
     normalsRange(p.P, tree.dim, p.k, tree, p.N, p.from, p.to, st, p.viewpoint);
     p.stats.set([st.collinear, st.coincident, st.isotropic], 3 * p.part);
@@ -23,19 +27,21 @@ export function runQueryPart(p: QueryPart, tree: KdTree): void {
 /**
  * The nearest tree point of each of the n query points in q (row-major): index (-1 when none
  * is within sqrt(maxDistSq)) into idx[i], squared distance into dist[i]. Split across the
- * query team when the tree, q, idx and dist are in shared memory and n is large.
+ * query team when the tree, q, idx and dist are in shared memory and n is large. `warm`: idx
+ * holds earlier answers (ICP's previous iteration) to start each search from; the answers are
+ * the same as without (KdTree.nearestInto's hint).
  */
-export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array): void {
+export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array, warm = false): void {
   const parts = queryParts(n);
   if (parts < 2 || !tree.shared || !isShared(q) || !isShared(idx) || !isShared(dist)) {
-    tree.nearestRange(q, maxDistSq, idx, dist, 0, n);
+    tree.nearestRange(q, maxDistSq, idx, dist, 0, n, warm);
     return;
   }
   const state = tree.state();
   const list: QueryPart[] = [];
   for (let p = 0; p < parts; p++) {
     const [from, to] = partRange(n, parts, p);
-    list.push({ op: 'nearest', tree: state, q, maxDistSq, idx, dist, from, to });
+    list.push({ op: 'nearest', tree: state, q, maxDistSq, idx, dist, from, to, warm });
   }
   runQueryParts(list, (part) => runQueryPart(part, tree));
 }

@@ -52,4 +52,41 @@ describe('KdTree', () => {
     expect(t.nearest([5, 3], 4).index).toBe(-1);
     expect(new KdTree(new Matrix(0, 3)).nearest([0, 0, 0]).index).toBe(-1);
   });
+
+  it('radius search (hybrid, at most max): the nearest max within the radius, as brute force', () => {
+    const P = cloud(3000, 3, 11), Q = cloud(80, 3, 12);
+    const t = new KdTree(P);
+    const idx = new Int32Array(40), dist = new Float64Array(40);
+    for (const r of [0.4, 1.2, 3]) for (let k = 0; k < Q.rows; k++) {
+      const c = t.radiusInto(Q.data, k * 3, r, 40, idx, dist);
+      const b = brute(P, Q.row(k)).filter((x) => x.d <= r * r).slice(0, 40);
+      expect(c).toBe(b.length);
+      expect(Array.from(dist.subarray(0, c))).toEqual(b.map((x) => x.d));
+      expect(Array.from(idx.subarray(0, c))).toEqual(b.map((x) => x.i)); // distinct distances: the same points
+    }
+  });
+  it('nearest from a hint (ICP\'s last match): the same point as without, ties included', () => {
+    for (const dup of [false, true]) {
+      const P = cloud(2000, 3, 21, dup), Q = cloud(500, 3, 22, dup); // dup: integer grid, many equal distances
+      const t = new KdTree(P);
+      const cold = new Int32Array(Q.rows), cd = new Float64Array(Q.rows);
+      t.nearestRange(Q.data, Infinity, cold, cd, 0, Q.rows);
+      for (const maxD of [Infinity, 0.8, 2]) {
+        // hints: the answer itself, an unrelated point, and none
+        for (const hint of [cold, Int32Array.from(cold, (_, i) => (7 * i) % P.rows), new Int32Array(Q.rows).fill(-1)]) {
+          const want = new Int32Array(Q.rows), wd = new Float64Array(Q.rows);
+          t.nearestRange(Q.data, maxD, want, wd, 0, Q.rows);
+          const idx = hint.slice(), dist = new Float64Array(Q.rows);
+          t.nearestRange(Q.data, maxD, idx, dist, 0, Q.rows, true);
+          expect(Array.from(idx)).toEqual(Array.from(want));
+          expect(Array.from(dist)).toEqual(Array.from(wd));
+        }
+      }
+      if (dup) {
+        // control: with ties, a different visiting order would pick other points: the brute-force first index is not always it
+        const b = Array.from({ length: Q.rows }, (_, k) => brute(P, Q.row(k))[0]!.i);
+        expect(b.some((i, k) => i !== cold[k])).toBe(true);
+      }
+    }
+  });
 });

@@ -9,6 +9,7 @@ import { KdTree } from '../../../src/core/points/kdtree.js';
 import { nearestAll } from '../../../src/core/points/queries.js';
 import { estimateNormalsChecked } from '../../../src/core/points/normals.js';
 import { icp } from '../../../src/core/points/icp.js';
+import { computeFpfh, radiusNormals, orientOutward } from '../../../src/core/points/fpfh.js';
 import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats } from '../../../src/core/points/query-team.js';
 
 function lcg(seed: number): () => number {
@@ -27,6 +28,10 @@ const serialNormals = estimateNormalsChecked(target, { k: 30 });
 const source = query.clone();
 for (let i = 0; i < source.rows; i++) source.set(i, 0, source.get(i, 0) + 0.01);
 const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
+// FPFH of 1500 keypoints (radius ~ 60 neighbours): the one-thread descriptors
+const keys = cloud(1500, 3);
+const keyNormals = orientOutward(keys, radiusNormals(keys, 0.1, 30));
+const serialFpfh = computeFpfh(keys, keyNormals, { radius: 0.12, maxNeighbours: 100 });
 
 beforeAll(async () => {
   setSharedAllocation(1 << 12);
@@ -83,5 +88,20 @@ describe('points query team', () => {
     expect(Array.from(r.transform.data)).toEqual(Array.from(serialIcp.transform.data));
     expect(r.rmseHistory).toEqual(serialIcp.rmseHistory);
     expect(r.iterations).toBe(serialIcp.iterations);
+  });
+
+  it('FPFH split by point ranges over the team (both passes): the one-thread descriptors to the last bit', () => {
+    const before = queryTeamStats().helperParts;
+    const r = computeFpfh(keys, keyNormals, { radius: 0.12, maxNeighbours: 100, tree: new KdTree(keys) });
+    expect(queryTeamStats().helperParts).toBeGreaterThan(before); // control: helpers did part of both passes
+    expect(Array.from(r.data)).toEqual(Array.from(serialFpfh.data));
+    // and they are histograms: each 11-bin block of a point with neighbours sums to 200 (its SPFH's 100 + the weighted 100)
+    let blocks = 0;
+    for (let i = 0; i < r.rows; i++) for (let b = 0; b < 3; b++) {
+      let s = 0;
+      for (let h = 0; h < 11; h++) s += r.get(i, 11 * b + h);
+      if (s > 0) { blocks++; expect(Math.abs(s - 200)).toBeLessThan(1e-9); }
+    }
+    expect(blocks).toBeGreaterThan(3 * 1400);
   });
 });
