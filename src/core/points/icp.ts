@@ -26,7 +26,7 @@ import { queryParts } from './query-team.js';
 import { procrustes } from './procrustes.js';
 import { applyTransform, compose, homogeneous } from './rigid.js';
 import { scoreMatches, type ScoredTransform } from './metrics.js';
-import { estimateNormalsChecked, normalsWarning } from './normals.js';
+import { estimateNormalsInto, normalsWarning } from './normals.js';
 
 export interface IcpCriteria {
   /** at most this many updates (default 30) */
@@ -201,7 +201,7 @@ export interface IcpOptions {
   /** initial transform (d+1)x(d+1) applied to the source (default identity) */
   init?: Matrix;
   criteria?: Partial<IcpCriteria>;
-  /** target normals (point-to-plane); estimated by PCA of `normalNeighbours` neighbours when absent */
+  /** target normals (point-to-plane); when absent, estimated by PCA of `normalNeighbours` neighbours for the target points that get matched */
   targetNormals?: Matrix;
   normalNeighbours?: number;
   /** a k-d tree already built on the target */
@@ -222,7 +222,7 @@ export interface IcpResult extends ScoredTransform {
   stop: IcpStop;
   /** transform after each update (entry 0 = init) */
   history?: Matrix[];
-  /** target normals used (point-to-plane) */
+  /** target normals used (point-to-plane); when estimated here, rows of target points never matched are zero */
   targetNormals?: Matrix;
   estimation: string;
   /** what the data left undetermined (e.g. normals of collinear neighbourhoods); empty when nothing */
@@ -251,12 +251,10 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const tree = options.targetTree ?? new KdTree(tgt);
   let normals = options.targetNormals;
   const warnings: string[] = [];
-  if (strategy.needsTargetNormals && !normals) {
-    const est = estimateNormalsChecked(tgt, { k: options.normalNeighbours ?? 30, tree });
-    normals = est.normals;
-    const w = normalsWarning(est.stats, tgt.rows);
-    if (w) warnings.push(w);
-  }
+  // normals not given: estimated only for the target points that get matched, as they first are
+  // (each as estimateNormals computes it, so the result is that of ICP with every normal given)
+  const lazy = strategy.needsTargetNormals && !normals ? { have: new Uint8Array(tgt.rows), count: 0, stats: { collinear: 0, coincident: 0, isotropic: 0 } } : undefined;
+  if (lazy) normals = new Matrix(tgt.rows, d);
   if (normals && !normals.isContiguous) normals = normals.clone();
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
   const cur = applyTransform(T, source);
@@ -295,8 +293,20 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   for (let i = 0; i < tgt.data.length; i++) tmax = Math.max(tmax, Math.abs(tgt.data[i]!));
   const exactFloor = EXACT_FIT * tmax;
   let converged = false, it = 0, stop: IcpStop = 'maxIterations';
+  const normalsFor = (c: Correspondences) => {
+    if (!lazy) return;
+    let m = 0;
+    for (let i = 0; i < c.count; i++) { const j = c.dst[i]!; if (!lazy.have[j]) { lazy.have[j] = 1; m++; } }
+    if (!m) return;
+    const only = normals!.data.buffer instanceof SharedArrayBuffer ? new Int32Array(new SharedArrayBuffer(4 * m)) : new Int32Array(m);
+    // in target order (the have flags), so that the helpers' ranges are compact regions of the cloud
+    for (let j = 0, w = 0; w < m; j++) if (lazy.have[j] === 1) { only[w++] = j; lazy.have[j] = 2; }
+    const st = estimateNormalsInto(tgt, normals!, { k: options.normalNeighbours ?? 30, tree, only });
+    lazy.count += m; lazy.stats.collinear += st.collinear; lazy.stats.coincident += st.coincident; lazy.stats.isotropic += st.isotropic;
+  };
   for (; it < crit.maxIterations; ) {
     const pairs = trimmed(corr, trim, d);
+    normalsFor(pairs);
     const dT = strategy.estimate(cur, tgt, normals, pairs, undefined, kernel);
     T = compose(dT, T);
     applyTransform(dT, cur, cur);
@@ -316,6 +326,7 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
       break;
     }
   }
+  if (lazy) { const w = normalsWarning(lazy.stats, lazy.count); if (w) warnings.push(w); }
   return {
     transform: T,
     rmseHistory,

@@ -54,15 +54,26 @@ export function normalsWarning(st: NormalStats, total: number): string | undefin
 }
 
 export function estimateNormalsChecked(points: Matrix, opts: NormalOptions = {}): { normals: Matrix; stats: NormalStats } {
+  const N = new Matrix(points.rows, points.cols);
+  return { normals: N, stats: estimateNormalsInto(points, N, opts) };
+}
+
+/**
+ * Normals of the points listed in `only` (row indices; every point when absent) into those rows
+ * of N (n x d, contiguous); the other rows are left as they are. Split by ranges of the list over
+ * the points query team when it runs, each normal computed as by the one-thread loop.
+ */
+export function estimateNormalsInto(points: Matrix, N: Matrix, opts: NormalOptions & { only?: Int32Array } = {}): NormalStats {
   const n = points.rows, d = points.cols;
   if (d !== 2 && d !== 3) throw new RangeError(`normals need 2-D or 3-D points, got ${d}-D`);
   const k = Math.min(opts.k ?? 30, n);
   const tree = opts.tree ?? new KdTree(points);
-  const N = new Matrix(n, d);
+  const only = opts.only;
+  const count = only ? only.length : n;
   const stats: NormalStats = { collinear: 0, coincident: 0, isotropic: 0 };
-  const parts = queryParts(n);
+  const parts = queryParts(count);
   let P = points.isContiguous ? points.data : points.clone().data;
-  if (parts > 1 && tree.shared && N.data.buffer instanceof SharedArrayBuffer) {
+  if (parts > 1 && tree.shared && N.data.buffer instanceof SharedArrayBuffer && (!only || only.buffer instanceof SharedArrayBuffer)) {
     // one range of points per thread of the query team: every normal as the loop below computes it
     if (!(P.buffer instanceof SharedArrayBuffer)) { const S = new Float64Array(new SharedArrayBuffer(P.length * 8)); S.set(P); P = S; }
     const counts = new Int32Array(new SharedArrayBuffer(12 * parts));
@@ -70,27 +81,31 @@ export function estimateNormalsChecked(points: Matrix, opts: NormalOptions = {})
     const state = tree.state();
     const list: QueryPart[] = [];
     for (let p = 0; p < parts; p++) {
-      const [from, to] = partRange(n, parts, p);
-      list.push({ op: 'normals', tree: state, P, k, N: N.data, stats: counts, part: p, from, to, ...(vp ? { viewpoint: vp } : {}) });
+      const [from, to] = partRange(count, parts, p);
+      list.push({ op: 'normals', tree: state, P, k, N: N.data, stats: counts, part: p, from, to, ...(vp ? { viewpoint: vp } : {}), ...(only ? { only } : {}) });
     }
     runQueryParts(list, (part) => {
       if (part.op !== 'normals') return;
       const st: NormalStats = { collinear: 0, coincident: 0, isotropic: 0 };
-      normalsRange(P, d, k, tree, N.data, part.from, part.to, st, vp);
+      normalsRange(P, d, k, tree, N.data, part.from, part.to, st, vp, only);
       counts.set([st.collinear, st.coincident, st.isotropic], 3 * part.part);
     });
     for (let p = 0; p < parts; p++) { stats.collinear += counts[3 * p]!; stats.coincident += counts[3 * p + 1]!; stats.isotropic += counts[3 * p + 2]!; }
-    return { normals: N, stats };
+    return stats;
   }
-  normalsRange(P, d, k, tree, N.data, 0, n, stats, opts.viewpoint);
-  return { normals: N, stats };
+  normalsRange(P, d, k, tree, N.data, 0, count, stats, opts.viewpoint, only);
+  return stats;
 }
 
-/** Normals of points from..to-1 of P (row-major, d = 2 or 3) from their k nearest neighbours, into N; counts undetermined ones in stats. */
-export function normalsRange(P: Float64Array, d: number, k: number, tree: KdTree, N: Float64Array, from: number, to: number, stats: NormalStats, viewpoint?: ArrayLike<number>): void {
+/**
+ * Normals of points from..to-1 of P (row-major, d = 2 or 3), or of points only[from..to-1], from
+ * their k nearest neighbours, into N; counts undetermined ones in stats.
+ */
+export function normalsRange(P: Float64Array, d: number, k: number, tree: KdTree, N: Float64Array, from: number, to: number, stats: NormalStats, viewpoint?: ArrayLike<number>, only?: Int32Array): void {
   const idx = new Int32Array(k), dist = new Float64Array(k);
   const out = new Float64Array(3);
-  for (let i = from; i < to; i++) {
+  for (let t = from; t < to; t++) {
+    const i = only ? only[t]! : t;
     const c = tree.knnInto(P, i * d, k, idx, dist);
     let m0 = 0, m1 = 0, m2 = 0;
     for (let j = 0; j < c; j++) { const b = idx[j]! * d; m0 += P[b]!; m1 += P[b + 1]!; if (d === 3) m2 += P[b + 2]!; }

@@ -7,19 +7,22 @@
 import { KdTree } from './kdtree.js';
 import { normalsRange } from './normals.js';
 import { fpfhHistogramsRange, fpfhNeighboursRange } from './fpfh.js';
+import { matchRange } from './ransac.js';
 import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 const isShared = (a: ArrayBufferView) => a.buffer instanceof SharedArrayBuffer;
 
 /** Runs one part (a helper thread and the caller both call this). */
-export function runQueryPart(p: QueryPart, tree: KdTree): void {
-  if (p.op === 'nearest') tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to, p.warm);
+export function runQueryPart(p: QueryPart, tree: KdTree | undefined): void {
+  if (p.op === 'match') matchRange(p.work, p.part, p.from, p.to);
+  else if (!tree) throw new Error(`query part ${p.op} needs a tree`);
+  else if (p.op === 'nearest') tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to, p.warm);
   else if (p.op === 'fpfh') {
     if (p.pass === 1) fpfhNeighboursRange(p.work, tree, p.from, p.to);
     else fpfhHistogramsRange(p.work, p.from, p.to);
   } else {
     const st = { collinear: 0, coincident: 0, isotropic: 0 };
-    normalsRange(p.P, tree.dim, p.k, tree, p.N, p.from, p.to, st, p.viewpoint);
+    normalsRange(p.P, tree.dim, p.k, tree, p.N, p.from, p.to, st, p.viewpoint, p.only);
     p.stats.set([st.collinear, st.coincident, st.isotropic], 3 * p.part);
   }
 }

@@ -16,12 +16,14 @@ import { Worker } from 'node:worker_threads';
 import { helperModuleUrl, helpersOnline, pollUntil } from '../linalg/team.js';
 import { setSharedTrees, type KdTreeState } from './kdtree.js';
 import type { FpfhWork } from './fpfh.js';
+import type { MatchWork } from './ransac.js';
 
 /** One range of queries: helpers run them by `op` (query-worker.ts), the caller by the same function. */
 export type QueryPart =
   | { op: 'nearest'; tree: KdTreeState; q: Float64Array; maxDistSq: number; idx: Int32Array; dist: Float64Array; from: number; to: number; warm: boolean }
-  | { op: 'normals'; tree: KdTreeState; P: Float64Array; k: number; N: Float64Array; stats: Int32Array; part: number; viewpoint?: Float64Array; from: number; to: number }
-  | { op: 'fpfh'; pass: 1 | 2; tree: KdTreeState; work: FpfhWork; from: number; to: number };
+  | { op: 'normals'; tree: KdTreeState; P: Float64Array; k: number; N: Float64Array; stats: Int32Array; part: number; viewpoint?: Float64Array; only?: Int32Array; from: number; to: number }
+  | { op: 'fpfh'; pass: 1 | 2; tree: KdTreeState; work: FpfhWork; from: number; to: number }
+  | { op: 'match'; work: MatchWork; part: number; from: number; to: number };
 
 /** ctrl[0] pending parts, ctrl[1 + i] part i failed, ctrl[1 + MAX_PARTS + i] helper i online */
 const MAX_PARTS = 64;

@@ -11,7 +11,7 @@ const { ctrl, online } = workerData as { ctrl: Int32Array; online: number };
 
 parentPort!.on('message', ({ part, slot }: { part: QueryPart; slot: number }) => {
   try {
-    runQueryPart(part, KdTree.fromState(part.tree)); // over the caller's shared arrays: nothing copied
+    runQueryPart(part, 'tree' in part ? KdTree.fromState(part.tree) : undefined); // over the caller's shared arrays: nothing copied
   } catch {
     Atomics.store(ctrl, 1 + slot, 1);
   }

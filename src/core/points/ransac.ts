@@ -21,6 +21,7 @@ import { matmulT } from '../linalg/index.js';
 import { seededRandom } from '../linalg/random.js';
 import { KdTree } from './kdtree.js';
 import { applyTransform } from './rigid.js';
+import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 export interface Matches {
   src: Int32Array;
@@ -31,28 +32,75 @@ export interface Matches {
   mutual: boolean;
 }
 
-/** Nearest target descriptor of each source descriptor (rows of n x f matrices), blocked GEMM. */
-export function matchFeatures(srcF: Matrix, tgtF: Matrix, opts: { mutual?: boolean; minMutual?: number } = {}): Matches {
-  const ns = srcF.rows, nt = tgtF.rows, f = srcF.cols;
-  if (tgtF.cols !== f) throw new RangeError(`descriptors differ in length: ${f} and ${tgtF.cols}`);
-  const sn = new Float64Array(ns), tn = new Float64Array(nt);
-  for (let i = 0; i < ns; i++) { let s = 0; for (let j = 0; j < f; j++) s += srcF.get(i, j) ** 2; sn[i] = s; }
-  for (let i = 0; i < nt; i++) { let s = 0; for (let j = 0; j < f; j++) s += tgtF.get(i, j) ** 2; tn[i] = s; }
-  const s2t = new Int32Array(ns).fill(-1), t2s = new Int32Array(nt).fill(-1);
-  const sBest = new Float64Array(ns).fill(Infinity), tBest = new Float64Array(nt).fill(Infinity);
+/** The arrays of one descriptor matching (shared memory when split over the query team). */
+export interface MatchWork {
+  /** source and target descriptors, row-major ns x f and nt x f, and their squared norms */
+  S: Float64Array;
+  T: Float64Array;
+  f: number;
+  ns: number;
+  nt: number;
+  sn: Float64Array;
+  tn: Float64Array;
+  /** per source row: nearest target row and its squared distance */
+  s2t: Int32Array;
+  sBest: Float64Array;
+  /** per part p, per target row: nearest source row among the part's rows (p * nt + j) */
+  t2s: Int32Array;
+  tBest: Float64Array;
+}
+
+/** Source rows from..to-1 against every target row (blocked GEMM); the part's own slice of t2s/tBest. */
+export function matchRange(w: MatchWork, part: number, from: number, to: number): void {
+  const { f, nt, sn, tn, s2t, sBest, t2s, tBest } = w;
+  const tgtF = new Matrix(nt, f, w.T), o = part * nt;
   const B = 512;
-  for (let r0 = 0; r0 < ns; r0 += B) {
-    const r1 = Math.min(ns, r0 + B);
-    const C = matmulT(srcF.rowsView(r0, r1), tgtF);
+  for (let r0 = from; r0 < to; r0 += B) {
+    const r1 = Math.min(to, r0 + B);
+    const C = matmulT(new Matrix(r1 - r0, f, w.S, r0 * f), tgtF);
     for (let i = r0; i < r1; i++) {
       const base = (i - r0) * nt;
       for (let j = 0; j < nt; j++) {
         const d = sn[i]! + tn[j]! - 2 * C.data[base + j]!;
         if (d < sBest[i]!) { sBest[i] = d; s2t[i] = j; }
-        if (d < tBest[j]!) { tBest[j] = d; t2s[j] = i; }
+        if (d < tBest[o + j]!) { tBest[o + j] = d; t2s[o + j] = i; }
       }
     }
   }
+}
+
+/**
+ * Nearest target descriptor of each source descriptor (rows of n x f matrices), blocked GEMM;
+ * split by source rows over the points query team when it runs. Each distance is computed
+ * as by one thread, and the per-part nearest sources are merged in row order with the same
+ * strict comparison, so the matches do not depend on the split.
+ */
+export function matchFeatures(srcF: Matrix, tgtF: Matrix, opts: { mutual?: boolean; minMutual?: number } = {}): Matches {
+  const ns = srcF.rows, nt = tgtF.rows, f = srcF.cols;
+  if (tgtF.cols !== f) throw new RangeError(`descriptors differ in length: ${f} and ${tgtF.cols}`);
+  const parts = queryParts(ns, 256);
+  const split = parts > 1;
+  const f64 = (len: number) => (split ? new Float64Array(new SharedArrayBuffer(8 * len)) : new Float64Array(len));
+  const i32 = (len: number) => (split ? new Int32Array(new SharedArrayBuffer(4 * len)) : new Int32Array(len));
+  const dense = (M: Matrix) => {
+    const D = M.isContiguous ? M.data.subarray(M.offset, M.offset + M.rows * M.cols) : M.clone().data;
+    if (!split || D.buffer instanceof SharedArrayBuffer) return D;
+    const X = f64(D.length); X.set(D); return X;
+  };
+  const w: MatchWork = {
+    S: dense(srcF), T: dense(tgtF), f, ns, nt, sn: f64(ns), tn: f64(nt),
+    s2t: i32(ns).fill(-1), sBest: f64(ns).fill(Infinity), t2s: i32(parts * nt).fill(-1), tBest: f64(parts * nt).fill(Infinity),
+  };
+  for (let i = 0; i < ns; i++) { let s = 0; for (let j = 0; j < f; j++) s += srcF.get(i, j) ** 2; w.sn[i] = s; }
+  for (let i = 0; i < nt; i++) { let s = 0; for (let j = 0; j < f; j++) s += tgtF.get(i, j) ** 2; w.tn[i] = s; }
+  if (!split) matchRange(w, 0, 0, ns);
+  else {
+    const list: QueryPart[] = [];
+    for (let p = 0; p < parts; p++) { const [from, to] = partRange(ns, parts, p); list.push({ op: 'match', work: w, part: p, from, to }); }
+    runQueryParts(list, (part) => { if (part.op === 'match') matchRange(w, part.part, part.from, part.to); });
+  }
+  const s2t = w.s2t, t2s = new Int32Array(nt).fill(-1), tBest = new Float64Array(nt).fill(Infinity);
+  for (let p = 0; p < parts; p++) for (let j = 0; j < nt; j++) if (w.tBest[p * nt + j]! < tBest[j]!) { tBest[j] = w.tBest[p * nt + j]!; t2s[j] = w.t2s[p * nt + j]!; }
   const src: number[] = [], dst: number[] = [];
   for (let i = 0; i < ns; i++) if (t2s[s2t[i]!] === i) { src.push(i); dst.push(s2t[i]!); }
   const useMutual = (opts.mutual ?? true) && src.length >= (opts.minMutual ?? 9);

@@ -10,7 +10,6 @@ import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
 import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult, type IcpStop } from './icp.js';
 import type { ScoredTransform } from './metrics.js';
-import { estimateNormalsChecked, normalsWarning } from './normals.js';
 
 export interface IcpLevel {
   /** voxel size for downsampling both clouds; undefined/null/0 = full resolution */
@@ -51,7 +50,8 @@ export function cloudScale(P: Matrix, tree?: KdTree): CloudScale {
  * Default levels. From a rough start (identity, centroid, pca): three levels with voxels
  * extent/40 and extent/80, then full resolution, distances 2 x voxel but at least the last
  * level's (3 x spacing or extent/100, whichever is larger), 30 iterations each (Open3D's default). After a global
- * alignment of voxel v: v with distance 1.5 v, v/2 with 1.5 x that, then full resolution.
+ * alignment of voxel v: v with distance 1.5 v, v/2 with 1.5 x that, then full resolution at
+ * 0.5 v (within [3 x spacing, 0.75 v]).
  * Levels whose voxel is not above 1.5 x the spacing run at full resolution.
  */
 export function defaultSchedule(scale: CloudScale, opts: { globalVoxel?: number; maxIterations?: number } = {}): IcpLevel[] {
@@ -64,7 +64,9 @@ export function defaultSchedule(scale: CloudScale, opts: { globalVoxel?: number;
     return [
       { voxel: vox(v), maxCorrespondenceDistance: 1.5 * v, maxIterations: it },
       { voxel: vox(v / 2), maxCorrespondenceDistance: 0.75 * v, maxIterations: it },
-      { voxel: null, maxCorrespondenceDistance: Math.min(fine, 0.75 * v), maxIterations: it },
+      // the refinement at half the global voxel, as Open3D's registration recipe, but at least
+      // 3 x the spacing (sparse clouds) and at most the level before
+      { voxel: null, maxCorrespondenceDistance: Math.min(Math.max(0.5 * v, 3 * spacing), 0.75 * v), maxIterations: it },
     ];
   }
   const v0 = extent / 40;
@@ -116,7 +118,8 @@ export interface ScheduleResult extends ScoredTransform {
 /**
  * Runs ICP level by level. `options` are passed to every level (estimation, kernel,
  * trim, criteria tolerances); each level sets its own distance and iteration limit.
- * Target normals (point-to-plane): averaged from `targetNormals` when given, else PCA.
+ * Target normals (point-to-plane): averaged from `targetNormals` when given, else PCA on each
+ * level's target (for the points ICP matches).
  */
 export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void } = {}): ScheduleResult {
   if (!levels.length) throw new RangeError('the ICP schedule has no levels');
@@ -128,20 +131,14 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
   const history: Matrix[] = [];
   const warnings: string[] = [];
   let last: IcpResult | undefined;
-  const needsNormals = options.estimation === 'point-to-plane' || (typeof options.estimation === 'object' && options.estimation.needsTargetNormals);
   for (const [i, lv] of levels.entries()) {
     const t0 = performance.now();
     const v = lv.voxel && lv.voxel > 0 ? lv.voxel : null;
     const src = v ? voxelDown({ points: source }, v).points : source;
     const tg = v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
     const tree = v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
-    let normals = tg.normals;
-    if (needsNormals && !normals) {
-      const est = estimateNormalsChecked(tg.points, { k: options.normalNeighbours ?? 30, tree });
-      normals = est.normals;
-      const w = normalsWarning(est.stats, tg.points.rows);
-      if (w) warnings.push(`level ${i + 1}: ${w}`);
-    }
+    // normals not given: ICP estimates them for the target points it matches (PCA of normalNeighbours)
+    const normals = tg.normals;
     // progress in iterations: each level counts its maxIterations (one that converges early jumps to its end)
     const before = levels.slice(0, i).reduce((a, l) => a + l.maxIterations, 0), all = levels.reduce((a, l) => a + l.maxIterations, 0);
     const { onProgress, ...icpOptions } = options;

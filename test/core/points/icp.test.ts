@@ -99,6 +99,34 @@ describe('icp (core)', () => {
       expect(Math.hypot(t[0]! - 0.05, t[1]! + 0.03, t[2]! - 0.02)).toBeLessThan(2e-3);
     }
   });
+  it('point-to-plane estimates normals only for the target points it matches: the same result, to the last bit, as with every normal given', () => {
+    const rng = seededRandom(12);
+    const P = new Matrix(4000, 3);
+    for (let i = 0; i < 4000; i++) {
+      const x = rng.next() * 2 - 1, y = rng.next() * 2 - 1;
+      P.data.set([x, y, 0.3 * Math.sin(3 * x) * Math.cos(2 * y) + 0.2 * x * y], i * 3);
+    }
+    // the source covers only the half x < 0 of the target: the other half is never matched
+    const half = Matrix.from2D(Array.from({ length: 4000 }, (_, i) => [P.get(i, 0), P.get(i, 1), P.get(i, 2)]).filter((p) => p[0]! < -0.05));
+    const G = homogeneous(axisAngle([0.3, 1, 0.2], 6), [0.04, -0.03, 0.02]);
+    const S = applyTransform(invertTransform(G), half);
+    const all = estimateNormals(P, { k: 30 });
+    const opts = { estimation: 'point-to-plane' as const, maxCorrespondenceDistance: 0.1 };
+    const lazy = icp(S, P, opts), given = icp(S, P, { ...opts, targetNormals: all });
+    expect(Array.from(lazy.transform.data)).toEqual(Array.from(given.transform.data));
+    expect(lazy.rmseHistory).toEqual(given.rmseHistory);
+    expect(lazy.iterations).toBeGreaterThan(2);
+    expect(rotationAngleBetween(decompose(lazy.transform).R, decompose(G).R)).toBeLessThan(0.01);
+    // the normals it estimated are estimateNormals' own; far from the source's half none was estimated
+    let estimated = 0, skipped = 0;
+    for (let i = 0; i < P.rows; i++) {
+      const row = [0, 1, 2].map((j) => lazy.targetNormals!.get(i, j));
+      if (row.some((v) => v !== 0)) { estimated++; expect(row).toEqual([0, 1, 2].map((j) => all.get(i, j))); }
+      else { skipped++; expect(P.get(i, 0)).toBeGreaterThan(-0.2); }
+    }
+    expect(estimated).toBeGreaterThan(1200);
+    expect(skipped).toBeGreaterThan(1500);
+  });
   it('PCA normals of a plane are its normal', () => {
     const rng = seededRandom(2);
     const P = new Matrix(400, 3);

@@ -10,6 +10,7 @@ import { nearestAll } from '../../../src/core/points/queries.js';
 import { estimateNormalsChecked } from '../../../src/core/points/normals.js';
 import { icp } from '../../../src/core/points/icp.js';
 import { computeFpfh, radiusNormals, orientOutward } from '../../../src/core/points/fpfh.js';
+import { matchFeatures } from '../../../src/core/points/ransac.js';
 import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats } from '../../../src/core/points/query-team.js';
 
 function lcg(seed: number): () => number {
@@ -32,6 +33,10 @@ const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorresp
 const keys = cloud(1500, 3);
 const keyNormals = orientOutward(keys, radiusNormals(keys, 0.1, 30));
 const serialFpfh = computeFpfh(keys, keyNormals, { radius: 0.12, maxNeighbours: 100 });
+// descriptors of a second cloud (the same surface sampled again) and the one-thread matches
+const keys2 = cloud(1300, 4);
+const serialFpfh2 = computeFpfh(keys2, orientOutward(keys2, radiusNormals(keys2, 0.1, 30)), { radius: 0.12, maxNeighbours: 100 });
+const serialMatch = matchFeatures(serialFpfh, serialFpfh2);
 
 beforeAll(async () => {
   setSharedAllocation(1 << 12);
@@ -103,5 +108,22 @@ describe('points query team', () => {
       if (s > 0) { blocks++; expect(Math.abs(s - 200)).toBeLessThan(1e-9); }
     }
     expect(blocks).toBeGreaterThan(3 * 1400);
+  });
+
+  it('descriptor matching split by source rows over the team: the one-thread matches (and they are mutual nearest descriptors)', () => {
+    const before = queryTeamStats().helperParts;
+    const m = matchFeatures(serialFpfh, serialFpfh2);
+    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    expect(m.mutual).toBe(true);
+    expect(Array.from(m.src)).toEqual(Array.from(serialMatch.src));
+    expect(Array.from(m.dst)).toEqual(Array.from(serialMatch.dst));
+    // known answer, by brute force on a sample: each kept pair is the nearest descriptor both ways
+    const d2 = (a: number, b: number) => { let s = 0; for (let h = 0; h < 33; h++) s += (serialFpfh.get(a, h) - serialFpfh2.get(b, h)) ** 2; return s; };
+    for (let k = 0; k < m.count; k += 25) {
+      const a = m.src[k]!, b = m.dst[k]!, dab = d2(a, b);
+      for (let j = 0; j < serialFpfh2.rows; j++) expect(d2(a, j)).toBeGreaterThanOrEqual(dab * (1 - 1e-9) - 1e-9);
+      for (let i = 0; i < serialFpfh.rows; i++) expect(d2(i, b)).toBeGreaterThanOrEqual(dab * (1 - 1e-9) - 1e-9);
+    }
+    expect(m.count).toBeGreaterThan(100);
   });
 });

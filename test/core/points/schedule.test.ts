@@ -23,7 +23,7 @@ describe('cloudScale and defaultSchedule', () => {
     expect(s.extent).toBeCloseTo(Math.hypot(1, 3), 12);
     expect(s.spacing).toBeCloseTo(0.1, 12);
   });
-  it('levels: voxel extent/40 and /80 then full resolution; distances shrink; after a global voxel v: 1.5 v, 0.75 v', () => {
+  it('levels: voxel extent/40 and /80 then full resolution; distances shrink; after a global voxel v: 1.5 v, 0.75 v, 0.5 v', () => {
     const l = defaultSchedule({ extent: 4, spacing: 0.01 });
     expect(l.map((x) => x.voxel)).toEqual([0.1, 0.05, null]);
     expect(l.map((x) => x.maxCorrespondenceDistance)).toEqual([0.2, 0.1, 0.04]);
@@ -31,6 +31,10 @@ describe('cloudScale and defaultSchedule', () => {
     const g = defaultSchedule({ extent: 0.25, spacing: 0.0005 }, { globalVoxel: 0.005 });
     expect(g.map((x) => x.voxel)).toEqual([0.005, 0.0025, null]);
     expect(g.map((x) => x.maxCorrespondenceDistance)).toEqual([0.0075, 0.00375, 0.0025]);
+    // the last level after a global voxel v: 0.5 v, but not below 3 x the spacing nor above 0.75 v
+    expect(defaultSchedule({ extent: 0.1, spacing: 0.0005 }, { globalVoxel: 0.005 })[2]!.maxCorrespondenceDistance).toBe(0.0025);
+    expect(defaultSchedule({ extent: 0.25, spacing: 0.001 }, { globalVoxel: 0.005 })[2]!.maxCorrespondenceDistance).toBeCloseTo(0.003, 15);
+    expect(defaultSchedule({ extent: 0.25, spacing: 0.002 }, { globalVoxel: 0.005 })[2]!.maxCorrespondenceDistance).toBe(0.00375);
     // sparse clouds: no downsampling below 1.5 x the spacing, no distance below 3 x the spacing
     const sparse = defaultSchedule({ extent: 4, spacing: 0.2 });
     expect(sparse.map((x) => x.voxel)).toEqual([null, null, null]);
