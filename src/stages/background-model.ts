@@ -38,6 +38,7 @@ const streamingOnly = {
   updateEvery: z.number().int().min(1).default(3).describe('update the model with every k-th frame only (masks are still computed for every frame; 3 keeps the CDnet F-measures and takes a third of the update time)'),
   modelScale: z.literal(MODEL_SCALES).default(0.5).describe('fit the low-rank part on frames box-downsampled by this factor (1, 0.5 or 0.25; the mean and the masks stay at full resolution): 0.5 = 4x fewer values in the SVD update'),
   checkpointEvery: z.number().int().min(0).default(300).describe('save the model state every this many frames (0 = never)'),
+  seedWindow: z.number().int().min(0).default(150).describe('once this many frames have passed, re-seed the model from the median of up to 45 frames spread over them (0 = keep the first batch\'s median): a parked or slow object in the first batch otherwise stays as a ghost that the robust update never removes; segments (--workers) start the same way'),
   warmup: z.number().int().min(0).default(450).describe('--workers N: frames before each segment that fit the model before it emits masks (rounded up to whole batches; 450 ≈ 30 batches of 15, where forget 0.9 leaves 4% of the start)'),
 };
 /** a key the batch mode refuses, saying why */
@@ -61,7 +62,7 @@ export const backgroundModel = defineStage({
   name: 'background-model',
   summary: 'Low-rank background, foreground and masks of frame batches (incremental SVD, or one exact SVD)',
   description:
-    'Streaming: Brand incremental SVD with a running mean and a forgetting factor; warm-up on the first batch\'s median. ' +
+    'Streaming: Brand incremental SVD with a running mean and a forgetting factor; warm-up on the first batch\'s median, then one re-seed after seedWindow frames (default 150) from the median of frames spread over them. ' +
     'The low-rank part is fitted on frames box-downsampled by modelScale (default 0.5) while the mean stays at full resolution, ' +
     'so background = full-resolution mean + bilinear upsampling of the low-rank variation; masks are computed at full resolution. ' +
     'Robust: the coefficients are fitted with foreground-looking pixels replaced, and the model is updated (every updateEvery-th frame, default 3) ' +

@@ -11,6 +11,8 @@ export interface ModelRunner {
   readonly threaded: boolean;
   /** masks (and background) of `count` frames; `wantState`: also the model state after them (a checkpoint) */
   process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean): Promise<Layers & { state?: Record<string, unknown> }>;
+  /** drops the model: the next batch starts a new one (as the first batch of a stream does) */
+  reset(): void;
   /** ends the worker thread, if any, at once */
   close(): Promise<void>;
 }
@@ -21,8 +23,11 @@ export type RunnerFactory = (o: StreamingOptions, state?: Record<string, unknown
 class InlineRunner implements ModelRunner {
   readonly threaded = false;
   readonly dim: number;
-  constructor(private readonly m: StreamingBackground) {
+  constructor(private m: StreamingBackground) {
     this.dim = m.dim;
+  }
+  reset(): void {
+    this.m = new StreamingBackground(this.m.o);
   }
   async process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
     const r = this.m.process(frames, count, withBackground);

@@ -32,16 +32,38 @@ export type ModelStreamOptions = Omit<StreamingOptions, 'width' | 'height' | 'ch
   foreground: boolean;
   /** save the state every this many frames (0 = never) */
   checkpointEvery: number;
+  /**
+   * re-seed the model once, at the first batch that starts `seedWindow` frames after the first
+   * frame this stream saw: from the median of up to 45 frames spread over those frames (0 = keep
+   * the first batch's median; see `seedFrames`)
+   */
+  seedWindow?: number;
   /** one segment of a long video: batches before this frame only fit the model (warm-up) and are not emitted */
   emitFrom?: number;
 };
+
+/** Frames the seed median is taken over: up to 45 spread over the window, fewer for very large frames (at most 64 MiB). */
+export function seedFrames(window: number, dim: number): number {
+  return Math.max(1, Math.min(45, window, Math.floor((64 << 20) / dim)));
+}
+
+/** A seed being gathered: frames [from, end) are sampled at from + floor(i·(end − from)/m), i < m. */
+interface Seed {
+  from: number;
+  end: number;
+  m: number;
+  got: number;
+  frames: Uint8Array;
+  /** the batches before `end` run a provisional model (their masks are emitted), or only feed the seed */
+  provisional: boolean;
+}
 
 export class ModelStream {
   private model?: ModelRunner;
   private skipBefore = -Infinity;
   private ready = false;
-  /** a segment's warm-up batches, held until its first own frame (at most `warmup` frames) */
-  private warm: FrameBatch[] = [];
+  /** the seed being gathered (undefined: none pending) */
+  private seed?: Seed;
 
   constructor(
     private readonly o: ModelStreamOptions,
@@ -63,13 +85,48 @@ export class ModelStream {
 
   private setup(b: FrameBatch): void {
     const store = this.store;
-    if (!store) return;
-    if (!this.resume) return store.clear();
-    const st = resumeState(store.list(), store.consumersNext());
-    if (!st) return;
-    this.model = this.runner(this.opts(b), decodeState(store.read(st)));
-    this.skipBefore = st.next;
-    this.onResume(st.next, st.file);
+    if (store && this.resume) {
+      const st = resumeState(store.list(), store.consumersNext());
+      if (st) {
+        // states are only saved once the model is seeded (see push), so a resumed model needs no seed
+        this.model = this.runner(this.opts(b), decodeState(store.read(st)));
+        this.skipBefore = st.next;
+        this.onResume(st.next, st.file);
+        return;
+      }
+    } else store?.clear();
+    const w = this.o.seedWindow ?? 0;
+    if (w > 0) {
+      const m = seedFrames(w, b.width * b.height * b.channels);
+      const end = b.start + w;
+      this.seed = { from: b.start, end, m, got: 0, frames: new Uint8Array(m * b.width * b.height * b.channels), provisional: this.o.emitFrom === undefined || this.o.emitFrom < end };
+    }
+  }
+
+  /** Copies the batch's frames that the seed samples. */
+  private sample(b: FrameBatch): void {
+    const s = this.seed!, d = b.width * b.height * b.channels, n = s.end - s.from;
+    for (let i = 0; i < s.m; i++) {
+      const t = s.from + Math.floor((i * n) / s.m);
+      if (t >= b.start && t < b.start + b.count) {
+        s.frames.set(b.frames.subarray((t - b.start) * d, (t - b.start + 1) * d), i * d);
+        s.got++;
+      }
+    }
+  }
+
+  /**
+   * The model seeded from the gathered frames: a new model whose first batch is the sample (its
+   * per-pixel median starts the background, and the sample fits the subspace), replacing the
+   * provisional one. A segment and a one-pass run thus start the same way from any frame.
+   */
+  private async seedModel(b: FrameBatch): Promise<void> {
+    const s = this.seed!;
+    this.seed = undefined;
+    if (s.got < s.m) return; // frames missing from the window (a sequence with gaps): keep the model as it is
+    if (this.model) this.model.reset();
+    else this.model = this.runner(this.opts(b));
+    await this.model.process(s.frames, s.m, false, false);
   }
 
   /** The batch with its mask (and layers), or undefined for a batch a resumed run already had or a warm-up batch. */
@@ -82,50 +139,28 @@ export class ModelStream {
     const end = b.start + b.count;
     if (end <= this.skipBefore) return undefined;
     if (b.start < this.skipBefore) throw new InputError(`cannot resume at frame ${this.skipBefore}: batch ${b.start}..${end - 1} straddles it`, 'use the same batch size as the interrupted run, or run without --resume');
-    if (p.emitFrom !== undefined && !this.model && b.start < p.emitFrom) {
-      if (end > p.emitFrom) throw new InputError(`batch ${b.start}..${end - 1} straddles the segment start ${p.emitFrom}`, 'segment boundaries lie on batch multiples: use the batch size the plan was made with');
-      this.warm.push(b);
-      return undefined;
-    }
-    if (this.warm.length) await this.warmUp(b);
+    if (p.emitFrom !== undefined && b.start < p.emitFrom && end > p.emitFrom) throw new InputError(`batch ${b.start}..${end - 1} straddles the segment start ${p.emitFrom}`, 'segment boundaries lie on batch multiples: use the batch size the plan was made with');
+    const seeding = this.seed && b.start < this.seed.end;
+    if (seeding) {
+      if (this.seed!.frames.length !== this.seed!.m * b.width * b.height * b.channels) throw new InputError(`frame size changed to ${b.width}x${b.height}x${b.channels}`, 'decode with one size');
+      this.sample(b);
+      // a segment's warm-up before its seed only gathers frames: the provisional model would be replaced unseen
+      if (!this.seed!.provisional) return undefined;
+    } else if (this.seed) await this.seedModel(b);
     const model = (this.model ??= this.runner(this.opts(b)));
     if (model.dim !== b.width * b.height * b.channels) throw new InputError(`frame size changed to ${b.width}x${b.height}x${b.channels}`, 'decode with one size');
-    const due = !!this.store && checkpointDue(b.start, end, p.checkpointEvery);
-    const { background, mask, state } = await model.process(b.frames, b.count, p.background || p.foreground, due);
+    // no state is saved before the seed: a resumed run could not gather the frames it is taken from
+    const due = !seeding && !!this.store && checkpointDue(b.start, end, p.checkpointEvery);
+    const warmUp = p.emitFrom !== undefined && b.start < p.emitFrom;
+    const { background, mask, state } = await model.process(b.frames, b.count, (p.background || p.foreground) && !warmUp, due);
     const out: FrameBatch = { ...b, mask };
     if (this.store && due) {
       await this.store.save(end, encodeState(state!));
       for (const old of statesToPrune(this.store.list(), this.store.consumersNext())) await this.store.remove(old);
     }
-    if (p.emitFrom !== undefined && b.start < p.emitFrom) {
-      if (end > p.emitFrom) throw new InputError(`batch ${b.start}..${end - 1} straddles the segment start ${p.emitFrom}`, 'segment boundaries lie on batch multiples: use the batch size the plan was made with');
-      return undefined;
-    }
+    if (warmUp) return undefined;
     if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
     if (p.background) out.background = background;
     return out;
-  }
-
-  /**
-   * A segment's model, fitted on its warm-up frames before its first own frame: the
-   * initial background is the median of up to 45 frames spread over the whole
-   * warm-up window (the first batch alone may hold a stopped object that the robust
-   * update would then keep as a ghost), then every warm-up batch updates the model in order.
-   */
-  private async warmUp(b: FrameBatch): Promise<void> {
-    const batches = this.warm;
-    this.warm = [];
-    const d = b.width * b.height * b.channels;
-    const n = batches.reduce((s, w) => s + w.count, 0);
-    const m = Math.min(45, n);
-    const sample = new Uint8Array(m * d);
-    for (let i = 0; i < m; i++) {
-      let t = Math.floor((i * n) / m);
-      const w = batches.find((x) => (t < x.count ? true : ((t -= x.count), false)))!;
-      sample.set(w.frames.subarray(t * d, (t + 1) * d), i * d);
-    }
-    const model = (this.model = this.runner(this.opts(b)));
-    await model.process(sample, m, false, false);
-    for (const w of batches) await model.process(w.frames, w.count, false, false);
   }
 }

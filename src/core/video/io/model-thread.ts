@@ -50,7 +50,7 @@ class ThreadRunner implements ModelRunner {
   private failure?: Error;
 
   /** `w`: a Worker of model-worker.js that has not been told its options yet */
-  constructor(w: Worker, o: StreamingOptions, state?: Record<string, unknown>) {
+  constructor(w: Worker, private readonly o: StreamingOptions, state?: Record<string, unknown>) {
     this.dim = o.width * o.height * o.channels;
     this.w = w;
     w.postMessage({ init: { options: o, state } });
@@ -78,6 +78,11 @@ class ThreadRunner implements ModelRunner {
       if (r.error) throw r.error.name === 'InputError' ? new InputError(r.error.message, r.error.hint ?? '') : Object.assign(new Error(r.error.message), { name: r.error.name });
       return { mask: r.mask!, ...(r.background ? { background: r.background } : {}), ...(r.state ? { state: r.state } : {}) };
     });
+  }
+
+  reset(): void {
+    // messages are handled in order: batches sent before this one use the old model
+    this.w.postMessage({ init: { options: this.o } });
   }
 
   async close(): Promise<void> {
