@@ -25,6 +25,7 @@ export { planSegments, checkPlan, segmentOf, type SegmentPlan, type PlannedSegme
 export { FlowControl, fromAsync, fromReadable, boundedConcatMap } from './core/flow.js';
 export { OutputManager, atomicWriteFile } from './core/outputs.js';
 export { createLogger } from './core/logging.js';
+export { threadBudget, setThreadBudget, threadCounts, type ThreadCounts } from './core/threads.js';
 export { pipelineJsonSchema } from './core/schema.js';
 export { defaultRegistry, allStages } from './stages/index.js';
 /** The numeric core: Matrix, svd, randomizedSvd, IncrementalSvd, qr, symEig, gemm, error and energy curves. */
@@ -39,7 +40,7 @@ export const stages = stageModule;
  * `workers: N` (N > 1) splits a long video into N time segments run in parallel worker
  * processes and stitches the outputs (needs the built CLI, `npm run build`).
  */
-export async function runPipelineFile(file: string, opts: RunOptions & Pick<LoadOptions, 'set' | 'cwd'> & { workers?: number } = {}): Promise<RunResult> {
+export async function runPipelineFile(file: string, opts: RunOptions & Pick<LoadOptions, 'set' | 'cwd'> & { workers?: number; threads?: number } = {}): Promise<RunResult> {
   const p = loadPipeline(file, defaultRegistry(), { set: opts.set, cwd: resolve(opts.cwd ?? process.cwd()) });
   // the worker processes get the paths absolute: their own cwd is this process's
   if ((opts.workers ?? 1) > 1) return runSegmented(file, p, { ...opts, set: rebaseSetPaths(p, opts.set ?? [], (abs) => abs), workers: opts.workers! });

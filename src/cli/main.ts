@@ -2,7 +2,7 @@
 /**
  * svdflow command line.
  *
- *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--log-level L] [--log-json] [--no-progress]
+ *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
  *   svdflow validate FILE [--set name=value ...]
  *   svdflow stages [NAME] [--json]
  *   svdflow schema [--out FILE]
@@ -19,6 +19,7 @@ import { defaultRegistry } from '../stages/index.js';
 import { loadPipeline } from '../core/pipeline.js';
 import { runPipeline, svdflowVersion, type RunResult } from '../core/runner.js';
 import { runSegmented } from '../core/segmented-run.js';
+import { setThreadBudget } from '../core/threads.js';
 import { checkPlan, type PlannedSegment } from '../core/video/segment-plan.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../core/logging.js';
 import { pipelineJsonSchema } from '../core/schema.js';
@@ -61,7 +62,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
 
 Usage:
-  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--log-level L] [--log-json] [--no-progress]
+  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
   svdflow validate FILE [--set name=value ...] [--limit name=N ...]   check a pipeline without running it
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
@@ -70,7 +71,7 @@ Usage:
   svdflow data list | fetch [NAME|all]           the third-party data sets (svdflow data --help)
 
 On a cluster (BullMQ on Redis; the local run above stays the default):
-  svdflow worker --redis URL [--concurrency N] [--root DIR] [--lock-ms MS] [--grace S]
+  svdflow worker --redis URL [--concurrency N] [--threads N] [--root DIR] [--lock-ms MS] [--grace S]
   svdflow run FILE --queue URL (--each GLOB... | --manifest FILE | --shards N | --segments N) [--root DIR] [--detach] [--report]
   svdflow status ID --redis URL
 
@@ -81,6 +82,9 @@ Options:
   --resume            continue from the checkpoints of an interrupted run
   --workers N         split a long video into N time segments run in parallel worker processes,
                       outputs stitched in frame order (default 1)
+  --threads N         thread budget of this process (run, worker): compute pool, linalg team, video
+                      model thread, ffmpeg decoder (default: the cores it may use; 0 = no threads);
+                      with --workers N each segment process gets the budget / N (at least 1)
   --log-level L       ${LOG_LEVELS.join(', ')} (default warn)
   --log-json          structured JSON logs on stderr
   --no-progress       no progress bars
@@ -99,6 +103,7 @@ interface Flags extends QueueFlags {
   limit: string[];
   resume: boolean;
   workers?: string;
+  threads?: string;
   /** internal: run one segment of a plan (PLAN.json:K), as a --workers worker or a queue job */
   segment?: string;
   'log-level': string;
@@ -123,6 +128,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
         out: { type: 'string' },
         resume: { type: 'boolean', default: false },
         workers: { type: 'string' },
+        threads: { type: 'string' },
         segment: { type: 'string' },
         'log-level': { type: 'string', default: 'warn' },
         'log-json': { type: 'boolean', default: false },
@@ -146,11 +152,13 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--report', '--root', '--concurrency', '--lock-ms', '--grace'];
+    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--threads', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--report', '--root', '--concurrency', '--lock-ms', '--grace'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
   const flags = parsed.values as unknown as Flags;
+  // before anything starts a thread or a child: the pool, the model thread and ffmpeg read the budget when they start
+  if (flags.threads !== undefined) setThreadBudget(threadsFlag(flags.threads));
   if (!(LOG_LEVELS as readonly string[]).includes(flags['log-level'])) throw new UsageError(`--log-level ${flags['log-level']} is not a level`, suggestion(flags['log-level'], LOG_LEVELS, 'levels'));
   return { cmd, positionals, flags };
 }
@@ -210,6 +218,12 @@ function workersFlag(v: string | undefined): number {
   if (v === undefined) return 1;
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new UsageError(`--workers ${v} is not a worker count`, 'give an integer from 1 to 256, e.g. --workers 2');
+  return n;
+}
+
+function threadsFlag(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 1024) throw new UsageError(`--threads ${v} is not a thread count`, 'give an integer from 0 (no worker threads) to 1024, e.g. --threads 1');
   return n;
 }
 
@@ -313,6 +327,7 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run': {
       // the queue (bullmq, ioredis) is loaded only when asked for: local runs start without it
+      if (flags.queue && flags.threads !== undefined) throw new UsageError('--threads sets the budget of the process that runs the work; with --queue that is each worker', 'start the workers with svdflow worker --redis URL --threads N');
       if (flags.queue) return (await import('./queue.js')).runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
       const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'report', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);
       if (queued.length) throw new UsageError(`--${queued[0]} runs on queue workers and needs --queue URL`, 'e.g. --queue redis://127.0.0.1:6379 (start workers with svdflow worker --redis URL)');

@@ -1,6 +1,7 @@
 /**
- * `svdflow worker --redis URL [--concurrency N] [--root DIR] [--lock-ms MS]`: runs queued
- * svdflow jobs until stopped. SIGTERM/SIGINT: no new jobs; a running job gets --grace
+ * `svdflow worker --redis URL [--concurrency N] [--threads N] [--root DIR] [--lock-ms MS]`: runs queued
+ * svdflow jobs until stopped. --threads is the process's thread budget (src/core/threads.ts; main.ts
+ * sets it before anything starts), shared by its concurrent jobs. SIGTERM/SIGINT: no new jobs; a running job gets --grace
  * seconds to finish, then is cancelled and handed back to the queue (exit 130).
  */
 import { resolve } from 'node:path';
@@ -10,6 +11,7 @@ import { UsageError } from '../core/errors.js';
 import { createLogger, type LogLevel } from '../core/logging.js';
 import { checkRedisUrl, redactUrl } from '../core/queue/connection.js';
 import { startWorker } from '../core/queue/worker.js';
+import { threadBudget } from '../core/threads.js';
 
 export interface WorkerFlags {
   redis?: string;
@@ -39,7 +41,7 @@ export async function workerCommand(flags: WorkerFlags): Promise<number> {
   const level = (flags['log-level'] === 'warn' ? 'info' : flags['log-level']) as LogLevel;
   const log = createLogger({ level, json: flags['log-json'] });
   const w = await startWorker({ url, root, registry: defaultRegistry(), concurrency, lockMs, log });
-  process.stderr.write(`svdflow worker ${w.id}: ${redactUrl(url)}, root ${root}, concurrency ${concurrency}; stop with Ctrl-C or SIGTERM\n`);
+  process.stderr.write(`svdflow worker ${w.id}: ${redactUrl(url)}, root ${root}, concurrency ${concurrency}, threads ${threadBudget()}; stop with Ctrl-C or SIGTERM\n`);
   return new Promise<number>((done) => {
     let stopping = false;
     const onSignal = (sig: NodeJS.Signals) => {

@@ -30,6 +30,7 @@ import { OutputManager, atomicWriteFile, type FileRecord } from './outputs.js';
 import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
+import { threadCounts } from './threads.js';
 import { confine, isUrl } from './confine.js';
 import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
@@ -608,6 +609,8 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     durationMs: Math.round(m.durationMs),
     peakRssMiB: Math.round(m.peakRssMiB * 10) / 10,
     versions: { svdflow: svdflowVersion(), node: process.version },
+    // the thread budget this process ran with and what it gave the pool, team, model thread and decoder
+    threads: threadCounts(),
     variables: p.variables,
     ...m.extra,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),

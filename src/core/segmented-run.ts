@@ -28,12 +28,15 @@ import type { PortValue } from './ports.js';
 import { TailBuffer } from './video/io/ffmpeg.js';
 import { planDecode } from './video/io/decode.js';
 import { checkPlan, planSegments, type SegmentPlan } from './video/segment-plan.js';
+import { budgetEnv, shareBudget, threadBudget, type ThreadCounts } from './threads.js';
 
 export interface SegmentedRunOptions extends RunOptions {
   /** worker processes, and segments (>= 2) */
   workers: number;
   /** the --set overrides the pipeline was loaded with (passed on to the workers) */
   set?: readonly string[];
+  /** thread budget shared by the worker processes (default: this process's, src/core/threads.ts): each gets budget / workers, at least 1 */
+  threads?: number;
 }
 
 /** The plan for a pipeline: its decode step's frames, batch size and model warm-up. Throws UsageError when it cannot be split. */
@@ -66,13 +69,14 @@ interface SegmentRun {
   steps: StepStats[];
   durationMs: number;
   peakRssMiB: number;
+  threads?: ThreadCounts;
 }
 
-function runWorker(children: ChildRegistry, args: string[], k: number): Promise<void> {
+function runWorker(children: ChildRegistry, args: string[], k: number, threads: number): Promise<void> {
   return new Promise((resolveRun, reject) => {
     let child: ChildProcess;
     try {
-      child = children.spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+      child = children.spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: budgetEnv(threads) });
     } catch (e) {
       return reject(e);
     }
@@ -118,13 +122,15 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
   try {
     if (opts.signal?.aborted) throw new CancelledError();
     const segDir = (k: number) => join(root, `seg-${k}`);
+    // N processes share the cores: each sizes its pool, team, model thread and decoder to its share
+    const threads = shareBudget(opts.threads ?? threadBudget(), plan.segments.length);
     const common = ['--no-progress', '--log-level', 'error', ...(opts.set ?? []).flatMap((s) => ['--set', s]), ...(opts.resume ? ['--resume'] : [])];
     const runs = plan.segments.map((s) => {
       if (opts.resume && existsSync(join(segDir(s.index), 'run.json'))) {
         bar.tick();
         return Promise.resolve();
       }
-      return runWorker(children, ['run', resolve(file), '--out', segDir(s.index), '--segment', `${planFile}:${s.index}`, ...common], s.index).then(() => bar.tick());
+      return runWorker(children, ['run', resolve(file), '--out', segDir(s.index), '--segment', `${planFile}:${s.index}`, ...common], s.index, threads).then(() => bar.tick());
     });
     const settled = await Promise.allSettled(runs);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -155,7 +161,7 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
       p, started, durationMs, peakRssMiB, stepStats: (id) => steps.find((x) => x.id === id), files,
       extra: {
         workers: plan.segments.length,
-        segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB })),
+        segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB, threads: segs[k]!.threads })),
         plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
       },
     });

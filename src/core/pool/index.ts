@@ -28,10 +28,10 @@
  * compiled twins under dist/ (`npm run build` first; a missing build is a clear error).
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { boundedConcatMap, type FlowControl } from '../flow.js';
+import { threadCounts } from '../threads.js';
 import type { Piscina } from 'piscina';
 import { encodeArgs, decode } from './codec.js';
 import { decodeError, type EncodedError } from './errors.js';
@@ -87,13 +87,9 @@ let threads: number | undefined;
 let pool: Piscina | undefined;
 let running = 0;
 
-/** Worker threads of the pool (default: the cores; SVDFLOW_THREADS overrides; 0 = no pool). */
+/** Worker threads of the pool: the process's thread budget (src/core/threads.ts: the cores, SVDFLOW_THREADS, --threads; 0 = no pool). */
 export function poolThreads(): number {
-  if (threads === undefined) {
-    const env = process.env.SVDFLOW_THREADS;
-    const n = env !== undefined && env !== '' ? Number(env) : availableParallelism();
-    threads = Number.isInteger(n) && n >= 0 ? n : availableParallelism();
-  }
+  threads ??= threadCounts().pool;
   return threads;
 }
 

@@ -5,9 +5,9 @@
  * A task function may be synchronous (a whole SVD) or async. Large matrices made inside a task
  * are SharedArrayBuffer-backed and come back shared, not copied.
  */
-import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { setSharedAllocation } from '../linalg/matrix.js';
+import { threadCounts } from '../threads.js';
 import { startTeam } from '../linalg/team.js';
 import { startQueryTeam } from '../points/query-team.js';
 import { decode, encodeResult } from './codec.js';
@@ -25,14 +25,15 @@ export interface TaskMessage {
 type Reply = { ok: unknown } | { error: EncodedError };
 
 // Inside a task the GEMM-bound phases fan out over a thread team (linalg/team.ts): matrices of
-// 16 Ki values or more live in shared memory, and cores - 1 helpers (SVDFLOW_TEAM overrides)
-// wait for parts. Helpers are idle (blocked) between products, and end with this thread.
+// 16 Ki values or more live in shared memory, and budget - 1 helpers (the thread budget of
+// src/core/threads.ts, the cores by default; SVDFLOW_TEAM overrides) wait for parts. Helpers are
+// idle (blocked) between products, and end with this thread.
 setSharedAllocation(1 << 14);
-const team = Number(process.env.SVDFLOW_TEAM ?? availableParallelism() - 1);
-startTeam(Number.isInteger(team) && team > 0 ? team : 0);
+const team = threadCounts().team;
+startTeam(team);
 // likewise the loops of one query per point (ICP's nearest neighbours, normals): k-d trees are
 // built in shared memory and the queries split over a points query team (points/query-team.ts)
-startQueryTeam(Number.isInteger(team) && team > 0 ? team : 0);
+startQueryTeam(team);
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 

@@ -7,6 +7,7 @@
  * segment; the parent runs when every child is done. Job ids derive from the job's content,
  * so a resubmitted flow finds what is already done.
  */
+import type { ThreadCounts } from '../threads.js';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 
@@ -75,6 +76,8 @@ export interface RunSummary {
   peakRssMiB: number;
   manifest: string;
   worker: string;
+  /** the thread budget of the worker that ran it (src/core/threads.ts) */
+  threads?: ThreadCounts;
   /** true when the output folder already held this job's finished result */
   skipped?: boolean;
 }

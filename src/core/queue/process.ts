@@ -18,6 +18,7 @@ import { contentKey, type JobData, type RunSummary, type ShardSummary } from './
 import { parseJobPipeline } from './pipeline-job.js';
 import { checkPlan } from '../video/segment-plan.js';
 import { InputError } from '../errors.js';
+import { threadCounts } from '../threads.js';
 import { stitchSegments } from './segments.js';
 import { findPcaChain, shardMatrix, reduceShardTo, readShard, mergeShards, mergedFactorization, pipelineAfterMerge } from './pca.js';
 
@@ -81,6 +82,7 @@ function summaryOf(r: RunResult, label: string, root: string): RunSummary {
     peakRssMiB: r.peakRssMiB,
     manifest: rel(r.manifest),
     worker: WORKER_ID,
+    threads: threadCounts(),
   };
 }
 

@@ -55,7 +55,7 @@ export async function stitchSegments(p: ResolvedPipeline, planData: unknown, seg
       peakRssMiB: Math.round(peakRssMiB * 10) / 10,
       versions: { svdflow: svdflowVersion(), node: process.version },
       variables: p.variables,
-      queue: { segments: segs.map((s, k) => ({ ...plan.segments[k], worker: s.worker, durationMs: Math.round(s.durationMs) })) },
+      queue: { segments: segs.map((s, k) => ({ ...plan.segments[k], worker: s.worker, durationMs: Math.round(s.durationMs), threads: s.threads })) },
       plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
       steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...steps.find((x) => x.id === s.id) })),
       files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),

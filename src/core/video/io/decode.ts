@@ -17,6 +17,7 @@ import { isSequencePattern } from '../sequence.js';
 import { scanSequence } from './sequence-files.js';
 import { aviHeaderFrames } from './container.js';
 import { isUrl } from '../../confine.js';
+import { threadCounts } from '../../threads.js';
 
 /** A live input: `-` (stdin) or a URL that ffmpeg reads (http://, rtsp://, udp://, tcp://...). No probe, no frame count, no seeking. */
 export function isLiveInput(path: string): boolean {
@@ -66,6 +67,12 @@ export interface DecodePlan {
   fps: number;
   info: VideoInfo;
   sequence: boolean;
+}
+
+/** The decoder's and filters' threads: the process's thread budget (src/core/threads.ts). */
+function budgetArgs(): string[] {
+  const n = String(threadCounts().decoder);
+  return ['-filter_threads', n, '-threads', n];
 }
 
 /** Probes the input and builds the ffmpeg arguments; throws InputError for bad paths, crops and ranges. */
@@ -151,7 +158,7 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
     width = sw;
     height = sh;
   }
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error'];
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', ...budgetArgs()];
   if (loops > 0) args.push('-stream_loop', String(loops));
   args.push(...inputArgs, '-i', o.path, '-an', '-sn', '-vsync', 'passthrough');
   if (filters.length) args.push('-vf', filters.join(','));
@@ -178,7 +185,7 @@ function planLive(o: DecodeOptions): DecodePlan {
   if (o.crop) filters.push(`crop=${o.crop.width}:${o.crop.height}:${o.crop.x}:${o.crop.y}`);
   if (o.scale && o.scale !== 1) filters.push(`scale='max(1,round(iw*${o.scale}))':'max(1,round(ih*${o.scale}))':flags=area`);
   // -loglevel info: the stream lines give the frame size; errors still come last (TailBuffer)
-  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info'];
+  const args = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', ...budgetArgs()];
   if (o.path !== '-') args.push('-rw_timeout', String(LIVE_TIMEOUT_US));
   args.push('-i', o.path === '-' ? 'pipe:0' : o.path, '-an', '-sn', '-vsync', 'passthrough');
   if (filters.length) args.push('-vf', filters.join(','));

@@ -18,10 +18,11 @@ import { fileURLToPath } from 'node:url';
 import { StreamingBackground, type StreamingOptions } from '../background.js';
 import { inlineRunner, type ModelRunner, type RunnerFactory } from '../model-runner.js';
 import { InputError } from '../../errors.js';
+import { threadCounts } from '../../threads.js';
 
-/** Threads are used unless SVDFLOW_THREADS=0 (the compute pool's switch). */
+/** Threads are used unless the thread budget is 0 (SVDFLOW_THREADS=0 or --threads 0: the compute pool's switch too). */
 export function videoThreads(): boolean {
-  return process.env.SVDFLOW_THREADS !== '0';
+  return threadCounts().modelThread;
 }
 
 /** The compiled worker under dist/ when running from the TypeScript sources (vitest, tsx). */
