@@ -60,7 +60,7 @@ export const transform = defineStage({
   output: 'PointCloud',
   params: z.strictObject({
     ops: z.array(op).min(1).describe('edits, applied in order'),
-    name: z.string().min(1).optional().describe('name of the result (default: <input name>-moved)'),
+    name: z.string().min(1).optional().describe('name of the result; {name} is the input name (default: {name}-moved)'),
   }),
   operator: (params, ctx) =>
     map((cloud: PointCloud): PointCloud => {
@@ -76,7 +76,7 @@ export const transform = defineStage({
       if (c.points.rows === 0) throw new InputError(`${cloud.name}: the ops left no points`, 'keep more points (subsample)');
       const T = opsMatrix(params.ops as PointOp[], cloud.points);
       if (T) ctx.log.info({ transform: T.to2D() }, 'applied');
-      const out: PointCloud = { kind: 'PointCloud', name: params.name ?? `${cloud.name}-moved`, points: c.points };
+      const out: PointCloud = { kind: 'PointCloud', name: (params.name ?? '{name}-moved').replaceAll('{name}', cloud.name), points: c.points };
       if (c.normals) out.normals = c.normals;
       if (cloud.source) out.source = cloud.source;
       return out;

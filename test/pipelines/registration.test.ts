@@ -1,6 +1,6 @@
 /** pipelines/icp-any-angle.yaml (bundled, 2-D rotation search) and pipelines/register-bunny.yaml (shared data, FPFH + RANSAC). */
 import { describe, it, expect } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPipelineFile } from '../../src/index.js';
 import { angle2D, axisAngle, compose, decompose, homogeneous, invertTransform, quatToMatrix, rotationAngleBetween } from '../../src/core/points/rigid.js';
@@ -76,25 +76,43 @@ describe.skipIf(!hasShared)('pipelines/register-bunny.yaml (shared data)', () =>
       const turn = decompose(homogeneous(axisAngle([1, 0, 0], 180), [0, 0, 0])).R;
       const want = decompose(compose(gt(), invertTransform(homogeneous(turn, [0, 0, 0])))).R;
       expect(rotationAngleBetween(a.rotation, want)).toBeLessThan(0.2);
-      const rep = JSON.parse(readFileSync(join(t.dir, 'bunny-report.json'), 'utf8'));
+      // outputs are named after the input files (bun045 turned, onto bun000)
+      const rep = JSON.parse(readFileSync(join(t.dir, 'bun045-turned-to-bun000-report.json'), 'utf8'));
       expect(rep.finalStage).toBe('icp level 3');
       expect(rep.confident).toBe(true);
       expect(rep.stages.map((s: { stage: string }) => s.stage)).toEqual(['global (fpfh + ransac)', 'icp level 1', 'icp level 2', 'icp level 3']);
       for (const s of rep.stages) { expect(s.fitness).toBeGreaterThan(0.85); expect(s.inlierRmse).toBeGreaterThan(0); }
       expect(rep.source).toBe('bun045-turned');
-      expect(existsSync(join(t.dir, 'bun045-aligned.ply'))).toBe(true);
+      expect(existsSync(join(t.dir, 'bun045-turned-aligned.ply'))).toBe(true);
     } finally {
       t.cleanup();
     }
   }, 30000);
-  it('from the identity (angle 0) with init: global: < 0.2° against bun.conf', async () => {
-    const t = tempDir();
+  it('on the user\'s own scans (--set source/target, angle 0): < 0.2° against bun.conf, outputs and labels named after their files, never "bun"/"bunny"', async () => {
+    const t = tempDir(), own = tempDir();
     try {
-      const r = await runPipelineFile(join(ROOT, 'pipelines', 'register-bunny.yaml'), { outDir: t.dir, progress: false, set: ['angle=0', 'plots.animation=false'] });
+      // the same scans under the user's names, in a folder of their own (a space in the name)
+      const a0 = join(own.dir, 'scan A.ply'), b0 = join(own.dir, 'reference.ply');
+      copyFileSync(shared('pointclouds/bun045.ply'), a0);
+      copyFileSync(shared('pointclouds/bun000.ply'), b0);
+      const r = await runPipelineFile(join(ROOT, 'pipelines', 'register-bunny.yaml'), { outDir: t.dir, progress: false, set: ['angle=0', `source=${a0}`, `target=${b0}`, 'plots.animation=false'] });
       const a = r.values.fit as Alignment;
       expect(rotationAngleBetween(a.rotation, decompose(gt()).R)).toBeLessThan(0.2);
+      const names = r.files.map((f) => f.path.split('/').pop()!).sort();
+      expect(names).toContain('scan A-turned-aligned.ply');
+      expect(names).toContain('scan A-turned-to-reference-report.json');
+      expect(names.filter((n) => n.endsWith('.svg')).length).toBeGreaterThan(1);
+      for (const n of names) expect(n).not.toMatch(/bun/i);
+      const rep = JSON.parse(readFileSync(join(t.dir, 'scan A-turned-to-reference-report.json'), 'utf8'));
+      expect([rep.source, rep.target]).toEqual(['scan A-turned', 'reference']);
+      for (const n of names.filter((x) => x.endsWith('.svg') || x.endsWith('.json'))) {
+        const text = readFileSync(join(t.dir, n), 'utf8');
+        expect(text, n).not.toMatch(/bun0|bunny/i);
+      }
+      expect(readFileSync(join(t.dir, names.find((n) => n.endsWith('-points.svg'))!), 'utf8')).toContain('scan A-turned');
     } finally {
       t.cleanup();
+      own.cleanup();
     }
   }, 30000);
 });
