@@ -172,6 +172,21 @@ describe('svd (gram route and auto)', () => {
     expect(rw.solver).toBe('gram');
     checkFactors(W, rw, 20);
   });
+  it('with a rank, the leading triplets only: A V_k = U_k S_k, U_k orthonormal, tall and wide', () => {
+    const s = Array.from({ length: 20 }, (_, i) => 10 / (1 + i));
+    const A = withSpectrum(2000, 20, s, 13);
+    for (const M of [A, A.transpose()]) {
+      const r = svd(M, { solver: 'gram', rank: 7 });
+      expect(r.solver).toBe('gram');
+      expect([r.U.rows, r.U.cols, r.V.rows, r.V.cols, r.s.length]).toEqual([M.rows, 7, M.cols, 7, 7]);
+      expectSpectrum(r, s.slice(0, 7));
+      expect(orthError(r.U)).toBeLessThan(1e-12);
+      expect(orthError(r.V)).toBeLessThan(1e-12);
+      // M V_k = U_k S_k (the defining relation, column by column)
+      const MV = matmul(M, r.V);
+      for (let i = 0; i < M.rows; i++) for (let j = 0; j < 7; j++) expect(Math.abs(MV.get(i, j) - r.U.get(i, j) * r.s[j]!)).toBeLessThan(1e-12 * s[0]!);
+    }
+  });
   it('ill-conditioned: the guard falls back to exact', () => {
     const s = Array.from({ length: 20 }, (_, i) => Math.pow(1e-9, i / 19));
     const A = withSpectrum(2000, 20, s, 12);

@@ -14,10 +14,8 @@ import type { SvdFactors } from '../ports.js';
 export function rebuild(f: SvdFactors, k: number): Matrix {
   const m = f.U.rows, n = f.V.rows;
   const US = new Matrix(m, k);
-  for (let i = 0; i < m; i++) {
-    const u = f.U.row(i), o = i * k;
-    for (let j = 0; j < k; j++) US.data[o + j] = u[j]! * f.s[j]!;
-  }
+  const ud = f.U.data, uo = f.U.offset, us = f.U.stride, d = US.data, s = f.s;
+  for (let i = 0; i < m; i++) for (let r = uo + i * us, o = i * k, j = 0; j < k; j++) d[o + j] = ud[r + j]! * s[j]!;
   const Vk = f.V.block(0, n, 0, k);
   return gemm(US, Vk, { transB: true });
 }

@@ -104,7 +104,8 @@ export class Matrix {
   /** Contiguous deep copy. */
   clone(): Matrix {
     const m = new Matrix(this.rows, this.cols);
-    for (let i = 0; i < this.rows; i++) m.data.set(this.row(i), i * this.cols);
+    if (this.stride === this.cols) m.data.set(this.data.subarray(this.offset, this.offset + this.rows * this.cols));
+    else for (let i = 0; i < this.rows; i++) m.data.set(this.row(i), i * this.cols);
     return m;
   }
 

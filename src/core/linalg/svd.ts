@@ -153,7 +153,7 @@ function truncate(r: SvdResult, k: number): SvdResult {
 }
 
 function cols(M: Matrix, k: number): Matrix {
-  return M.block(0, M.rows, 0, k).clone();
+  return M.cols === k ? M : M.block(0, M.rows, 0, k).clone();
 }
 
 // ---------------------------------------------------------------- exact
@@ -275,7 +275,8 @@ export function bidiagSvd(dIn: Float64Array, eIn: Float64Array): { s: Float64Arr
 /**
  * Gram route: for m >= n, eig(AᵀA) = V diag(s²) Vᵀ and U = A V diag(1/s); for m < n the
  * transpose. Falls back to exactSvd (solver 'exact') when s_min/s_max < minRatio, s_min taken
- * over the first `rank` values when a rank is given.
+ * over the first `rank` values when a rank is given; with a rank, only that many triplets are
+ * returned (the tall factor is computed for them only).
  */
 export function gramSvd(A: Matrix, minRatio = GRAM_MIN_RATIO, rank?: number): SvdResult {
   return scaled(A, 'svd input', (As) => gramSvdUnchecked(As, minRatio, rank));
@@ -299,13 +300,15 @@ function gramSvdUnchecked(A: Matrix, minRatio: number, rank?: number): SvdResult
   const kk = rank === undefined ? k : Math.max(1, Math.min(k, Math.floor(rank)));
   if (!(s[0]! > 0) || s[kk - 1]! < minRatio * s[0]!) return exactSvdUnchecked(A);
   progressPhase(2 * mx * mn * mn);
-  // the other factor is A V diag(1/s): the k x k V is scaled first, so the tall product is the
-  // last pass over it (no second pass dividing its columns)
-  const Vs = vectors.clone();
-  const vs = Vs.data;
-  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) vs[i * k + j] = vs[i * k + j]! * (s[j]! > 0 ? 1 / s[j]! : 0); // columns beyond `rank` are dropped by svd()
-  const other = wide ? matTmul(A, Vs) : matmul(A, Vs); // (n or m) x k
-  return wide ? { U: vectors, s, V: other, solver: 'gram' } : { U: other, s, V: vectors, solver: 'gram' };
+  // the other factor is A V diag(1/s), of the `rank` leading columns only (svd() drops the
+  // rest): the small V is scaled first, so the tall product is the only pass over it
+  const kc = rank === undefined ? k : kk;
+  const Vs = new Matrix(k, kc);
+  const vs = Vs.data, vv = vectors.data;
+  for (let i = 0; i < k; i++) for (let j = 0; j < kc; j++) vs[i * kc + j] = vv[i * k + j]! * (s[j]! > 0 ? 1 / s[j]! : 0);
+  const other = wide ? matTmul(A, Vs) : matmul(A, Vs); // (n or m) x kc
+  const small = kc === k ? vectors : cols(vectors, kc), sk = kc === k ? s : s.slice(0, kc);
+  return wide ? { U: small, s: sk, V: other, solver: 'gram' } : { U: other, s: sk, V: small, solver: 'gram' };
 }
 
 // ---------------------------------------------------------------- randomized
