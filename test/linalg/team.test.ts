@@ -9,7 +9,8 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Matrix, gemm, gramMatrix, svd, setGemmBackend, bidiagonalize } from '../../src/core/linalg/index.js';
 import { bidiagDc } from '../../src/core/linalg/bdsdc.js';
 import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
-import { startTeam, stopTeam, teamReady, teamStats, stallHelpers } from '../../src/core/linalg/team.js';
+import { startTeam, stopTeam, teamReady, teamStats, stallHelpers, panelStats } from '../../src/core/linalg/team.js';
+import { setPanelSplitMin, PANEL_SPLIT_MIN } from '../../src/core/linalg/gebrd.js';
 import { setParallelMin, setSplitCost, SPLIT_COST } from '../../src/core/linalg/gemm.js';
 
 function filled(m: number, n: number, seed: number): Matrix {
@@ -146,5 +147,50 @@ describe('thread team scheduling and cost model', () => {
     expect(teamStats().rounds).toBe(r0 + 1);
     setParallelMin(1 << 16);
     setSplitCost({ hopNs: 0, copyNs: 0 });
+  });
+});
+
+describe('thread team: the bidiagonalisation panels (matrix-vector products split in two)', () => {
+  const min0 = PANEL_SPLIT_MIN;
+  beforeAll(() => { setParallelMin(1 << 16); setSplitCost({ hopNs: 0, copyNs: 0 }); setPanelSplitMin(1024); });
+  afterAll(() => { stopTeam(); setSharedAllocation(false); setPanelSplitMin(min0); });
+
+  it('bit for bit equal to one thread, with the helper computing parts (shared WebAssembly memory)', async () => {
+    const A = filled(420, 301, 21); // odd column count: the split must keep the kernels' pairs
+    setSharedAllocation(false);
+    stopTeam();
+    const seq = bidiagonalize(A);
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    const p0 = panelStats();
+    let par = bidiagonalize(A);
+    for (let i = 0; i < 10 && panelStats().helper === p0.helper; i++) par = bidiagonalize(A);
+    const p1 = panelStats();
+    if (!process.env.SVDFLOW_NO_WASM) expect(p1.helper).toBeGreaterThan(p0.helper); // control: the helper computed panel parts
+    expect(same(seq.d, par.d) && same(seq.e, par.e)).toBe(true);
+    expect(same(seq.left.V.data, par.left.V.data) && same(seq.right.V.data, par.right.V.data)).toBe(true);
+    expect(same(seq.left.tau, par.left.tau) && same(seq.right.tau, par.right.tau)).toBe(true);
+    // a stalled helper: the caller claims every second part itself, same bits
+    stallHelpers(2000);
+    const p2 = panelStats();
+    const st = bidiagonalize(A);
+    if (!process.env.SVDFLOW_NO_WASM) expect(panelStats().caller - p2.caller).toBeGreaterThan(0);
+    expect(panelStats().helper).toBe(p2.helper);
+    expect(same(seq.d, st.d) && same(seq.e, st.e) && same(seq.left.V.data, st.left.V.data) && same(seq.right.V.data, st.right.V.data)).toBe(true);
+    stopTeam();
+  });
+
+  it('a whole SVD through the split panels equals the one-thread SVD', async () => {
+    const A = filled(350, 260, 22);
+    setSharedAllocation(false);
+    stopTeam();
+    const seq = svd(A);
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    const par = svd(A);
+    expect(same(seq.s, par.s) && same(seq.U.data, par.U.data) && same(seq.V.data, par.V.data)).toBe(true);
+    stopTeam();
   });
 });

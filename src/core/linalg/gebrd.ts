@@ -11,12 +11,16 @@
  */
 import { Matrix } from './matrix.js';
 import { gemm, PARALLEL_MIN } from './gemm.js';
-import { teamAvailable } from './team.js';
+import { teamAvailable, panelTeam, PANEL_N, PANEL_T, type PanelTeam } from './team.js';
 import { makeReflector, type Reflectors } from './householder.js';
 import { newSharedWasmInstance, newWasmInstance, WASM_HEAP } from './wasm/kernel.js';
 import { progressWithin } from './progress.js';
 
 const NB = 32;
+
+/** A panel product with the trailing matrix of at least this many values is split over the thread team. */
+export let PANEL_SPLIT_MIN = 1 << 16;
+export function setPanelSplitMin(v: number): void { PANEL_SPLIT_MIN = v; }
 
 /** Milliseconds of the last bidiagonalisation's GEMM trailing updates (the rest is panel work). */
 export const gebrdTimes = { trailing: 0 };
@@ -76,16 +80,41 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
   const inst = USE_WASM_GEMV && p * n >= 1024 ? (split ? newSharedWasmInstance(bytes) : null) ?? newWasmInstance() : null;
   const buf = inst?.reserve(bytes);
   let h: Float64Array, gN: GemvN, gT: GemvT;
+  // the two products per column with the whole trailing matrix (bigN, bigT): split over the
+  // thread team when the working copy is in shared WebAssembly memory (team.ts, panelTeam)
+  let bigN: GemvN, bigT: GemvT;
+  let pt: PanelTeam | null = null;
   if (inst && buf) {
     h = new Float64Array(buf, WASM_HEAP, total);
     const wn = inst.exports.gemv_n as GemvN, wt = inst.exports.gemv_t as GemvT;
     const B = (o: number) => WASM_HEAP + o * 8;
     gN = (rows, cols, a, lda, v, vs, x, xs, alpha, beta) => wn(rows, cols, B(a), lda, B(v), vs, B(x), xs, alpha, beta);
     gT = (rows, cols, a, lda, u, us, y, alpha, beta) => wt(rows, cols, B(a), lda, B(u), us, B(y), alpha, beta);
+    bigN = gN; bigT = gT;
+    const memory = (inst as { memory?: unknown }).memory;
+    if (split && memory) {
+      pt = panelTeam(memory, (kind, rows, cols, a, lda, v, vs, x, xs, alpha, beta) => (kind === PANEL_N ? wn(rows, cols, a, lda, v, vs, x, xs, alpha, beta) : wt(rows, cols, a, lda, v, vs, x, alpha, beta)));
+      if (pt) {
+        const team = pt;
+        bigN = (rows, cols, a, lda, v, vs, x, xs, alpha, beta) => (rows * cols >= PANEL_SPLIT_MIN ? team.run(PANEL_N, rows, cols, B(a), lda, B(v), vs, B(x), xs, alpha, beta) : gN(rows, cols, a, lda, v, vs, x, xs, alpha, beta));
+        bigT = (rows, cols, a, lda, u, us, y, alpha, beta) => (rows * cols >= PANEL_SPLIT_MIN ? team.run(PANEL_T, rows, cols, B(a), lda, B(u), us, B(y), 1, alpha, beta) : gT(rows, cols, a, lda, u, us, y, alpha, beta));
+      }
+    }
   } else {
     h = split ? new Float64Array(new SharedArrayBuffer(total * 8)) : new Float64Array(total);
     ({ gN, gT } = tsGemv(h));
+    bigN = gN; bigT = gT;
   }
+  try {
+    return reduce(W0, p, n, nb, h, gN, gT, bigN, bigT, pt);
+  } finally {
+    pt?.pause();
+  }
+}
+
+function reduce(W0: Matrix, p: number, n: number, nb: number, h: Float64Array, gN: GemvN, gT: GemvT, bigN: GemvN, bigT: GemvT, pt: PanelTeam | null): { d: Float64Array; e: Float64Array; left: Reflectors; right: Reflectors } {
+  const mx = Math.max(p, n);
+  const xO = p * n, yO = xO + p * nb, vecO = yO + n * nb, outO = vecO + mx, tmpO = outO + mx, tmp2O = tmpO + nb;
   for (let i = 0; i < p; i++) h.set(W0.row(i), i * n);
   const W = new Matrix(p, n, h);
   const Wi = (i: number, j: number) => i * n + j;
@@ -113,7 +142,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
       if (g >= n - 1) continue;
       const c0 = g + 1, nc = n - c0;
       // 3. Y[c0:n, j] = tauq (A[g:p, c0:n]ᵀ u - Y[c0:n, 0:j] (U[g:p, b:g]ᵀ u) - V[0:j, c0:n]ᵀ (X[g:p, 0:j]ᵀ u))
-      gT(p - g, nc, Wi(g, c0), n, Wi(g, g), n, vecO, 1, 0);
+      bigT(p - g, nc, Wi(g, c0), n, Wi(g, g), n, vecO, 1, 0);
       if (j > 0) {
         gT(p - g, j, Wi(g, b), n, Wi(g, g), n, tmpO, 1, 0);
         gT(p - g, j, Xi(g, 0), nb, Wi(g, g), n, tmp2O, 1, 0);
@@ -131,7 +160,7 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
       h[Wi(g, c0)] = 1;
       // 6. X[g+1:p, j] = taup (A[g+1:p, c0:n] v - U[g+1:p, b:g+1] (Y[c0:n, 0:j+1]ᵀ v) - X[g+1:p, 0:j] (V[0:j, c0:n] v))
       const rows = p - g - 1;
-      gN(rows, nc, Wi(g + 1, c0), n, Wi(g, c0), 1, outO, 1, 1, 0);
+      bigN(rows, nc, Wi(g + 1, c0), n, Wi(g, c0), 1, outO, 1, 1, 0);
       gT(nc, j + 1, Yi(c0, 0), nb, Wi(g, c0), 1, tmpO, 1, 0);
       gN(rows, j + 1, Wi(g + 1, b), n, tmpO, 1, outO, 1, -1, 1);
       if (j > 0) {
@@ -150,8 +179,10 @@ export function bidiagonalizeBlocked(W0: Matrix, nb = NB): { d: Float64Array; e:
       const Yb = new Matrix(n - t0, nbb, h, Yi(t0, 0), nb);
       const Xb = new Matrix(p - t0, nbb, h, Xi(t0, 0), nb);
       const Vb = W.block(b, t0, t0, n);
+      pt?.pause(); // the helper takes GEMM parts now
       gemm(Ub, Yb, { transB: true, alpha: -1, beta: 1, C });
       gemm(Xb, Vb, { alpha: -1, beta: 1, C });
+      pt?.resume();
       gebrdTimes.trailing += performance.now() - tt;
     }
     // work left after column t0 is about 4(p - t0)(n - t0)² - 4/3 (n - t0)³ flops

@@ -50,7 +50,7 @@
  *   ~0.12-0.13 s + rotations ~0.14-0.19 s + back-transformation ~0.1 s. numpy gesdd on 2
  *   OpenBLAS threads: 0.09 s quiet, 0.2-0.67 s loaded. The pure-TS fallback: ~2.7 s.
  */
-import { Matrix } from './matrix.js';
+import { Matrix, newDoubles } from './matrix.js';
 import { gramMatrix, matmul, matTmul } from './gemm.js';
 import { LinalgError } from './errors.js';
 import { finiteMaxAbs, scaleExponent, scaledCopy, scaleInPlace } from './scale.js';
@@ -243,7 +243,9 @@ function tallSvd(A: Matrix): { U: Matrix; s: Float64Array; V: Matrix } {
     applyReflectorsLeft(qrRefl, U);
   }
   svdPhases.backU = lap();
-  const V = new Matrix(n, n, Vb!);
+  // in shared memory when the thread team is on (shared allocation), so that its GEMMs split
+  const Vd = newDoubles(n * n);
+  const V = new Matrix(n, n, Vd.buffer instanceof SharedArrayBuffer ? (Vd.set(Vb!), Vd) : Vb!);
   applyReflectorsLeft(bd.right, V);
   svdPhases.backV = lap();
   return { U, s, V };

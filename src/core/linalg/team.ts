@@ -152,3 +152,139 @@ export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
 export function teamAvailable(): boolean {
   return ctrl !== undefined && !busy && teamHelpers() > 0;
 }
+
+// ------------------------------------------------------------------------------------------
+// Matrix-vector fan-out for the bidiagonalisation's panels (gebrd.ts). Each panel column does
+// two products with the whole trailing matrix (memory-bound, ~40% of an SVD), i.e. ~1400 short
+// fan-outs for a 700-column matrix: too many for a postMessage each (~60 us). Instead, one
+// message per panel block puts helper 0 into a loop that waits on a shared mailbox
+// (Atomics.wait / notify, a few us), and each product is cut in two: the caller computes the
+// first part, the helper the second, claimed by compare-and-swap so that a helper the OS has not
+// scheduled yet costs nothing: the caller then claims and computes the second part too.
+// The helper runs the same WebAssembly kernels on the same shared memory (the working copy), so
+// each output value is computed exactly as by the one-thread call (tested bit for bit).
+
+/**
+ * mailbox (Int32): the job's sequence number, its claim (= the sequence number while the job is
+ * free, its negation once taken: whoever swaps it first computes the second part), the last
+ * sequence number the helper finished, the kind, then the operands. The caller writes the
+ * operands, then the claim, then the sequence number (so a helper that sees a new sequence
+ * number finds its claim set), then wakes the helper.
+ */
+const MB = { SEQ: 0, CLAIM: 1, DONE: 2, KIND: 3, ROWS: 4, COLS: 5, A: 6, LDA: 7, V: 8, VS: 9, X: 10, XS: 11, FAIL: 12, OPEN: 13, LEN: 16 };
+/** job kinds: 1 gemv_n (x = alpha A v + beta x, rows split), 2 gemv_t (y = alpha Aᵀu + beta y, columns split) */
+export const PANEL_N = 1, PANEL_T = 2;
+
+/**
+ * What helper 0 is sent to enter its panel loop: the shared WebAssembly memory, the mailbox and
+ * the epoch: the helper stays in the loop while the mailbox's OPEN word holds that epoch (a
+ * pause sets it to 0; a message that arrives after its epoch ended is ignored).
+ */
+export interface PanelEnter { panel: { memory: unknown; id: number; box: Int32Array; scal: Float64Array; epoch: number } }
+
+/** A matrix-vector product in heap BYTE offsets, as the WebAssembly kernels take it. */
+export type PanelKernel = (kind: number, rows: number, cols: number, a: number, lda: number, v: number, vs: number, x: number, xs: number, alpha: number, beta: number) => void;
+
+let panelId = 0;
+let panelParts = { caller: 0, helper: 0 };
+
+/** Parts of split matrix-vector products computed by the caller and by the helper (tests). */
+export function panelStats(): { caller: number; helper: number } {
+  return { ...panelParts };
+}
+
+export interface PanelTeam {
+  /** runs the product split in two (the second part on the helper when it claims it first) */
+  run(kind: number, rows: number, cols: number, a: number, lda: number, v: number, vs: number, x: number, xs: number, alpha: number, beta: number): void;
+  /** lets the helper go back to its message loop (GEMM rounds); call before any GEMM and at the end */
+  pause(): void;
+  /** puts the helper into its panel loop again (after a pause) */
+  resume(): void;
+}
+
+/**
+ * A panel team on `memory` (a shared WebAssembly.Memory), computing with `kernel` here; null
+ * without a team, when busy, or with no helper online.
+ */
+export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | null {
+  if (!ctrl || busy || helpers.length === 0 || Atomics.load(ctrl, 2) !== 1) return null;
+  const box = new Int32Array(new SharedArrayBuffer(4 * MB.LEN));
+  const scal = new Float64Array(new SharedArrayBuffer(16));
+  const id = ++panelId;
+  const helper = helpers[0]!;
+  let inLoop = false, epoch = 0;
+  const enter = () => {
+    if (inLoop) return;
+    epoch++;
+    Atomics.store(box, MB.OPEN, epoch);
+    helper.postMessage({ panel: { memory, id, box, scal, epoch } } satisfies PanelEnter);
+    inLoop = true;
+  };
+  enter();
+  let seq = 0;
+  return {
+    run(kind, rows, cols, a, lda, v, vs, x, xs, alpha, beta) {
+      // cut on an even boundary: the kernels take rows (gemv_n) or columns (gemv_t) in pairs,
+      // and an odd count would make a middle column a scalar tail, rounded differently
+      const len = kind === PANEL_N ? rows : cols;
+      const cut = (len >> 2) << 1;
+      if (cut === 0 || !inLoop) { kernel(kind, rows, cols, a, lda, v, vs, x, xs, alpha, beta); return; }
+      const partOff = kind === PANEL_N ? cut * lda * 8 : cut * 8; // the second part's A, in bytes
+      const outOff = kind === PANEL_N ? cut * xs * 8 : cut * 8;
+      box[MB.KIND] = kind; box[MB.ROWS] = kind === PANEL_N ? rows - cut : rows; box[MB.COLS] = kind === PANEL_N ? cols : cols - cut;
+      box[MB.A] = a + partOff; box[MB.LDA] = lda; box[MB.V] = v; box[MB.VS] = vs; box[MB.X] = x + outOff; box[MB.XS] = xs;
+      scal[0] = alpha; scal[1] = beta;
+      seq++;
+      Atomics.store(box, MB.CLAIM, seq);
+      Atomics.store(box, MB.SEQ, seq);
+      Atomics.notify(box, MB.SEQ);
+      if (kind === PANEL_N) kernel(kind, cut, cols, a, lda, v, vs, x, xs, alpha, beta);
+      else kernel(kind, rows, cut, a, lda, v, vs, x, xs, alpha, beta);
+      panelParts.caller++;
+      if (Atomics.compareExchange(box, MB.CLAIM, seq, -seq) === seq) {
+        kernel(kind, box[MB.ROWS]!, box[MB.COLS]!, box[MB.A]!, lda, v, vs, box[MB.X]!, xs, alpha, beta);
+        panelParts.caller++;
+        return;
+      }
+      for (let d = Atomics.load(box, MB.DONE); d !== seq; d = Atomics.load(box, MB.DONE)) Atomics.wait(box, MB.DONE, d, 1000);
+      panelParts.helper++;
+      if (Atomics.load(box, MB.FAIL) !== 0) throw new Error('linalg thread team: a helper failed in a panel product');
+    },
+    pause() {
+      if (!inLoop) return;
+      Atomics.store(box, MB.OPEN, 0);
+      Atomics.notify(box, MB.SEQ); // a waiting helper wakes, sees its epoch ended, leaves
+      inLoop = false;
+    },
+    resume: enter,
+  };
+}
+
+/**
+ * The helper's side (team-worker.ts): claims and runs jobs from the mailbox while its epoch
+ * lasts (or until 10 s pass without any: the caller is gone). `kernel` runs a product on the
+ * shared memory.
+ */
+export function panelLoop(box: Int32Array, scal: Float64Array, epoch: number, kernel: PanelKernel): void {
+  let last = -1;
+  for (;;) {
+    if (Atomics.load(box, MB.OPEN) !== epoch) return;
+    const seq = Atomics.load(box, MB.SEQ);
+    if (seq === last) {
+      // (a brief spin before sleeping was tried: on the shared 2-core machine at load ~10 the
+      // helper then claimed fewer parts, not more)
+      if (Atomics.wait(box, MB.SEQ, seq, 10_000) === 'timed-out') return;
+      continue;
+    }
+    last = seq;
+    if (seq === 0 || Atomics.compareExchange(box, MB.CLAIM, seq, -seq) !== seq) continue; // none yet, or the caller took it
+    const kind = box[MB.KIND]!;
+    try {
+      kernel(kind, box[MB.ROWS]!, box[MB.COLS]!, box[MB.A]!, box[MB.LDA]!, box[MB.V]!, box[MB.VS]!, box[MB.X]!, box[MB.XS]!, scal[0]!, scal[1]!);
+    } catch {
+      Atomics.store(box, MB.FAIL, 1);
+    }
+    Atomics.store(box, MB.DONE, seq);
+    Atomics.notify(box, MB.DONE);
+  }
+}

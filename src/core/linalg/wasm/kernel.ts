@@ -89,7 +89,7 @@ export function newWasmInstance(): WasmInstance | null {
  * 64 KiB pages; it cannot grow beyond): its buffer is a SharedArrayBuffer, so matrices living
  * there can be handed to the thread team (team.ts). Null without WebAssembly SIMD and threads.
  */
-export function newSharedWasmInstance(bytes: number): WasmInstance | null {
+export function newSharedWasmInstance(bytes: number): (WasmInstance & { memory: unknown }) | null {
   if (compiledShared === undefined) compiledShared = compileWasm(LINALG_WASM_SHARED);
   if (!compiledShared || bytes > 2 ** 32) return null;
   try {
@@ -98,8 +98,24 @@ export function newSharedWasmInstance(bytes: number): WasmInstance | null {
     const inst = new WebAssembly.Instance(compiledShared, { env: { memory: mem } });
     return {
       exports: inst.exports,
+      memory: mem,
       reserve: (need: number) => (need <= mem.buffer.byteLength ? mem.buffer : null),
     };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The exports of the shared-memory kernels instantiated on an existing shared `memory` (a thread
+ * team helper working on the caller's memory: only the matrix-vector kernels, which use no
+ * stack, may run there concurrently with the caller). Null when it cannot be instantiated.
+ */
+export function sharedInstanceOn(memory: unknown): Record<string, unknown> | null {
+  if (compiledShared === undefined) compiledShared = compileWasm(LINALG_WASM_SHARED);
+  if (!compiledShared) return null;
+  try {
+    return new WebAssembly.Instance(compiledShared, { env: { memory } }).exports;
   } catch {
     return null;
   }
