@@ -32,6 +32,18 @@ def main():
         lambda: randomized_svd(A, k, n_oversamples=p, n_iter=q, random_state=0), reps=7
     )
     U, s, Vt = randomized_svd(A, k, n_oversamples=p, n_iter=q, random_state=0)
+    # the randomized SVD's building block: A (700 x 1028) times a 1028 x (k + p) sketch, on one
+    # BLAS thread and on all (the GEMM rate behind the randomized and exact SVD ratios)
+    Om = np.random.default_rng(0).standard_normal((A.shape[1], k + p))
+    try:
+        from threadpoolctl import threadpool_limits, threadpool_info
+        with threadpool_limits(1):
+            out["gemm1_ms"] = median_ms(lambda: A @ Om, reps=21, warmup=3)
+        out["blas"] = ", ".join(f"{i['internal_api']} {i.get('version') or ''} {i.get('architecture') or ''}".strip() for i in threadpool_info() if i["user_api"] == "blas")
+    except ImportError:
+        out["gemm1_ms"] = None
+        out["blas"] = "unknown (threadpoolctl missing)"
+    out["gemm_ms"] = median_ms(lambda: A @ Om, reps=21, warmup=3)
     nA = np.linalg.norm(A)
     out["rsvd_err"] = float(np.linalg.norm(A - (U * s) @ Vt) / nA)
     out["opt_err"] = float(np.sqrt(np.sum(s_full[k:] ** 2)) / nA)
