@@ -166,4 +166,25 @@ describe('layers as bytes for the encoders', () => {
     for (let i = 0; i < n; i++) expect(fg[i], `foreground at ${i}`).toBe(ref(Math.abs(frames[i]! / 255 - bg[i]!)));
     expect([...layerBytes({ ...b, mask: Uint8Array.from([1, 0, 1]), width: 3, frames: frames.subarray(0, 3), background: bg.subarray(0, 3) }, 'mask', 0)]).toEqual([255, 0, 255]);
   });
+
+  it('mask bytes: 255 wherever the mask is not 0 (0/1 masks and any other byte), at any offset and alignment', async () => {
+    const { maskBytes, layerBytes } = await import('../../../src/core/video/layers.js');
+    const m = Uint8Array.from({ length: 4099 }, (_, i) => (i % 7 === 0 ? [2, 128, 255, 16][i % 4]! : rnd() < 0.3 ? 1 : 0));
+    for (const mo of [0, 1, 4, 5, 6, 7, 8]) {
+      for (const n of [0, 1, 3, 4, 5, 63, 64, 4000]) {
+        for (const oo of [0, 1, 2, 4]) {
+          const o = new Uint8Array(n + 8).subarray(oo, oo + n);
+          maskBytes(m, mo, n, o);
+          const ref = Uint8Array.from({ length: n }, (_, p) => (m[mo + p] ? 255 : 0));
+          expect(same(o, ref), `mo ${mo} n ${n} oo ${oo}`).toBe(true);
+        }
+      }
+    }
+    // through layerBytes, frame 1 of a two-frame batch whose mask is an unaligned view
+    const w = 37, h = 5, px = w * h;
+    const mask = new Uint8Array(2 * px + 1).subarray(1);
+    mask.set(m.subarray(0, 2 * px));
+    const b = { kind: 'FrameBatch' as const, start: 0, count: 2, width: w, height: h, channels: 1 as const, frames: new Uint8Array(2 * px), mask };
+    expect(same(layerBytes(b, 'mask', 1), Uint8Array.from({ length: px }, (_, p) => (mask[px + p] ? 255 : 0)))).toBe(true);
+  });
 });
