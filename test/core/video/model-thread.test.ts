@@ -45,6 +45,8 @@ describe('background model on a worker thread', () => {
         }
         expect(b.frames.byteLength).toBe(15 * D); // the batch's frames stay usable by other steps (copied, not moved)
       }
+      // the frames went through one shared staging buffer, reused batch after batch (not one per batch)
+      expect((thread as unknown as { stagingMade: number }).stagingMade).toBe(1);
     } finally {
       await Promise.all([inline.close(), thread.close()]);
     }

@@ -6,8 +6,9 @@
  *
  * `modelRunner` gives the ModelRunner interface (../model-runner.ts) inline (SVDFLOW_THREADS=0,
  * or `threaded: false`) or on a worker_threads Worker that owns the StreamingBackground (model-worker.ts): one batch is in
- * flight at a time, its frames are copied to the worker (the batch may feed other steps too),
- * and the results come back transferred, not copied. The caller's bounded queue
+ * flight at a time, its frames are copied into a reused shared buffer that the worker reads in
+ * place (the batch may feed other steps too, so it is not moved), and the results come back
+ * transferred, not copied. The caller's bounded queue
  * (boundedConcatMap) still closes the run's valve while the worker is busy, so memory stays
  * bounded. Seam: this is the one place that creates the thread; when the shared compute pool
  * (src/core/pool, piscina) can keep per-stream state in a worker, `modelRunner` switches to it.
@@ -69,12 +70,36 @@ class ThreadRunner implements ModelRunner {
     this.w.on('exit', (code) => fail(new Error(`the background-model thread exited (code ${code})`)));
   }
 
+  /**
+   * Shared staging buffers for the frames going to the thread, reused once it has answered: a
+   * batch is copied once into shared memory that the thread reads in place, instead of being
+   * structured-cloned (serialised here, a fresh buffer and a second copy there) batch after batch.
+   */
+  private readonly staging: Uint8Array[] = [];
+  /** staging buffers made so far (tests: they are reused, not made per batch) */
+  stagingMade = 0;
+
+  private stage(frames: Uint8Array, n: number): Uint8Array {
+    let buf = this.staging.pop();
+    if (!buf || buf.length < n) {
+      buf = new Uint8Array(new SharedArrayBuffer(Math.max(n, buf?.length ?? 0)));
+      this.stagingMade++;
+    }
+    buf.set(frames.subarray(0, n));
+    return buf;
+  }
+
   process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
+    const n = count * this.dim;
+    const buf = this.stage(frames, n);
     return new Promise<Reply>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.w.postMessage({ id, frames: frames.subarray(0, count * this.dim), count, withBackground, wantState });
+      this.w.postMessage({ id, frames: buf.subarray(0, n), count, withBackground, wantState });
+    }).finally(() => {
+      // the thread has answered (or is gone): it no longer reads the buffer
+      if (this.staging.length < 2) this.staging.push(buf);
     }).then((r) => {
       if (r.error) throw r.error.name === 'InputError' ? new InputError(r.error.message, r.error.hint ?? '') : Object.assign(new Error(r.error.message), { name: r.error.name });
       return { mask: r.mask!, ...(r.background ? { background: r.background } : {}), ...(r.state ? { state: r.state } : {}) };
