@@ -103,44 +103,67 @@ if (process.argv[1]?.endsWith('video-cost.ts')) {
 
 /**
  * Where an end-to-end run spends its CPU: the CLI run in a child process whose threads and
- * descendants are read from /proc every 50 ms (utime + stime, Linux only); node's main thread
- * apart from its other threads (the model thread, V8's GC helpers, libuv), ffmpeg by role
- * (decoder: reads a file, writes pipe:1; encoders: read pipe:0). In ms of CPU per frame.
+ * descendants are read from /proc every 10 ms (utime + stime, Linux only), in ms of CPU per frame.
+ * `frames`: CPU between the decoder's start and the last encoder's end (the frames' window, what
+ * the run's wall time is made of), by role: node's main thread; the model thread (the busiest node
+ * thread besides main: no other one does per-frame work); node's other threads (V8's GC helpers
+ * and compiler threads, libuv); the ffmpeg decoder (writes pipe:1); each ffmpeg encoder (reads
+ * pipe:0) named by its write-video step. `outside`: CPU before and after that window (Node
+ * start-up and module loading, joining segments, report.html's previews), all roles together.
  */
-export async function cpuSplit(cmd: string, args: string[], frames: number): Promise<Record<string, number> | undefined> {
+export async function cpuSplit(cmd: string, args: string[], frames: number): Promise<{ frames: Record<string, number>; outside: number } | undefined> {
   const { spawn } = await import('node:child_process');
   const { readFileSync, readdirSync, existsSync } = await import('node:fs');
   if (!existsSync('/proc/self/task')) return undefined;
   const c = spawn(cmd, args, { stdio: 'ignore' });
-  const last = new Map<string, { role: string; cpu: number }>();
   const read = (f: string) => { try { return readFileSync(f, 'utf8'); } catch { return ''; } };
   const tasks = (pid: number) => { try { return readdirSync(`/proc/${pid}/task`); } catch { return []; } };
   const tree = (pid: number): number[] => [pid, ...tasks(pid).flatMap((t) => read(`/proc/${pid}/task/${t}/children`).trim().split(/\s+/).filter(Boolean).map(Number)).flatMap(tree)];
-  const roleOf = (pid: number): string => {
+  // a child is classified once its command line is ffmpeg's (right after fork it is still node's)
+  const roles = new Map<number, string>();
+  const roleOf = (pid: number): string | undefined => {
     if (pid === c.pid) return 'node';
+    if (roles.has(pid)) return roles.get(pid);
     const a = read(`/proc/${pid}/cmdline`).split('\0');
-    if (!/ffmpeg/.test(a[0] ?? '')) return 'other';
-    if (a.includes('pipe:0')) return 'ffmpeg encoders';
-    if (a.includes('pipe:1')) return 'ffmpeg decoder';
-    return 'ffmpeg other (joining segments, report.html previews)';
+    if (!/ffmpeg/.test(a[0] ?? '')) return undefined;
+    const out = a[a.length - 2] ?? '';
+    const step = /\.checkpoints\/([^/]+)\//.exec(out)?.[1];
+    const role = a.includes('pipe:0') ? `ffmpeg encoder (${step ?? 'video'})` : a.includes('pipe:1') ? 'ffmpeg decoder' : 'ffmpeg other';
+    roles.set(pid, role);
+    return role;
   };
+  const cpu = new Map<string, number>(); // "role|task" -> ms
+  let atStart: Map<string, number> | undefined, atEnd: Map<string, number> | undefined;
   const poll = () => {
+    let encoding = false;
     for (const pid of tree(c.pid!)) {
       const role = roleOf(pid);
+      if (!role) continue;
+      if (role.startsWith('ffmpeg encoder')) encoding = true;
       for (const t of tasks(pid)) {
         const st = read(`/proc/${pid}/task/${t}/stat`);
         if (!st) continue;
         const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-        const r = role === 'node' ? (Number(t) === pid ? 'node main thread' : 'node other threads (model thread, GC helpers, libuv)') : role;
-        last.set(`${pid}/${t}`, { role: r, cpu: (Number(f[11]) + Number(f[12])) * 10 });
+        cpu.set(`${role === 'node' ? (Number(t) === pid ? 'node main thread' : 'node thread') : role}|${pid}/${t}`, (Number(f[11]) + Number(f[12])) * 10);
       }
+      if (role === 'ffmpeg decoder' && !atStart) atStart = new Map(cpu);
     }
+    if (encoding) atEnd = new Map(cpu);
   };
-  const timer = setInterval(poll, 50);
+  const timer = setInterval(poll, 10);
   const code = await new Promise<number | null>((resolve) => c.once('exit', resolve));
   clearInterval(timer);
-  if (code !== 0) return undefined;
+  if (code !== 0 || !atStart || !atEnd) return undefined;
+  const inWindow = new Map<string, number>();
+  for (const [k, v] of atEnd) inWindow.set(k, v - (atStart.get(k) ?? 0));
+  const nodeThreads = [...inWindow.entries()].filter(([k]) => k.startsWith('node thread|')).sort((a, b) => b[1] - a[1]);
   const out: Record<string, number> = {};
-  for (const { role, cpu } of last.values()) out[role] = (out[role] ?? 0) + cpu / frames;
-  return out;
+  const add = (role: string, ms: number) => (out[role] = (out[role] ?? 0) + ms / frames);
+  for (const [k, v] of inWindow) if (!k.startsWith('node thread|')) add(k.split('|')[0]!, v);
+  if (nodeThreads[0]) add('node model thread (its busiest thread besides main)', nodeThreads[0][1]);
+  for (const [, v] of nodeThreads.slice(1)) add('node other threads (V8 GC helpers and compilers, libuv)', v);
+  let all = 0;
+  for (const v of cpu.values()) all += v;
+  const framesTotal = Object.values(out).reduce((a, b) => a + b, 0);
+  return { frames: out, outside: all / frames - framesTotal };
 }
