@@ -34,10 +34,10 @@ export function sharedData(rel: string): string | undefined {
 /**
  * Runs `bench/peers/<script>` with Debian's python3 and returns its stdout parsed as JSON.
  * OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed for the peer only (they slow
- * current OpenBLAS); they stay set for everything else.
+ * current OpenBLAS); they stay set for everything else. `extraEnv` (e.g. OMP_NUM_THREADS=1) is added.
  */
-export function runPeer<T = Record<string, unknown>>(script: string, args: string[] = []): T {
-  const env = { ...process.env };
+export function runPeer<T = Record<string, unknown>>(script: string, args: string[] = [], extraEnv: Record<string, string> = {}): T {
+  const env = { ...process.env, ...extraEnv };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   const r = spawnSync(PYTHON, [join(BENCH_DIR, 'peers', script), ...args], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
@@ -46,6 +46,24 @@ export function runPeer<T = Record<string, unknown>>(script: string, args: strin
   }
   const lines = r.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as T;
+}
+
+/**
+ * Median wall time and median CPU time (this process, all its threads: process.cpuUsage) in
+ * milliseconds of `fn` over `reps` runs after `warmup` runs.
+ */
+export async function timeCpuMs(fn: () => unknown | Promise<unknown>, reps = 5, warmup = 1): Promise<{ wall: number; cpu: number }> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const w: number[] = [], c: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage(), t0 = performance.now();
+    await fn();
+    w.push(performance.now() - t0);
+    const d = process.cpuUsage(c0);
+    c.push((d.user + d.system) / 1000);
+  }
+  const med = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
+  return { wall: med(w), cpu: med(c) };
 }
 
 /** Median wall time in milliseconds of `fn` over `reps` runs after `warmup` runs. */
