@@ -59,10 +59,15 @@ function waitLine(p: ChildProcess, re: RegExp): Promise<void> {
     p.once('exit', (c) => rej(new Error(`exited ${c}: ${buf}`)));
   });
 }
-/** n worker processes; `pin`: worker k runs on core k only (taskset -c k, which execs node: the pid is the worker's); `threads`: --threads */
+/**
+ * n worker processes; `pin`: worker k runs on core k only (taskset -c k, which execs node: the pid is the
+ * worker's) in a session of its own (setsid), as a worker on its own machine or in its own service is: Linux
+ * (autogroup) shares a loaded CPU between sessions, so workers started from one session would split ONE
+ * share between them, and a second worker would add nothing while other work runs; `threads`: --threads
+ */
 async function startWorkers(url: string, n: number, o: { pin?: boolean; threads?: number } = {}): Promise<ChildProcess[]> {
   const args = (k: number) => [...(o.pin ? ['-c', String(k), process.execPath] : []), CLI, 'worker', '--redis', url, '--root', root, ...(o.threads !== undefined ? ['--threads', String(o.threads)] : [])];
-  const ws = Array.from({ length: n }, (_, k) => spawn(o.pin ? TASKSET! : process.execPath, args(k), { stdio: ['ignore', 'pipe', 'pipe'] }));
+  const ws = Array.from({ length: n }, (_, k) => spawn(o.pin ? TASKSET! : process.execPath, args(k), { stdio: ['ignore', 'pipe', 'pipe'], detached: o.pin === true }));
   procs.push(...ws);
   await Promise.all(ws.map((w) => waitLine(w, /stop with/)));
   return ws;
@@ -217,7 +222,7 @@ try {
     (coresUsed > CORES / 1.7
       ? `Same machine, why 1.7x cannot be reached here: one worker's job already keeps ${coresUsed.toFixed(2)} of the ${CORES} cores busy on average (ffmpeg decoder and encoder children, the model thread, the main thread, V8's GC helpers overlap; CPU seconds of the worker process and its waited-for ffmpeg children, from /proc/PID/stat, over the flow's wall time). With the same CPU per job, 2 workers on ${CORES} cores finish 4 jobs no sooner than 4 x CPU per job / ${CORES}, so the ratio is at most ${CORES} / ${coresUsed.toFixed(2)} = ${(CORES / coresUsed).toFixed(2)}x; above ${(CORES / 1.7).toFixed(2)} cores per worker 1.7x is impossible on this machine.`
       : `One worker kept only ${coresUsed.toFixed(2)} of the ${CORES} cores busy in this run (CPU seconds of the worker process and its waited-for ffmpeg children, from /proc/PID/stat, over the flow's wall time): other work had the rest (load average above), so the same-machine ratios here measure that load, not the queue (run it on a quiet machine for the bound).`) +
-      ' The pinned row measures what the queue gives per worker when each worker has the same resources, one core each in both runs (taskset; the 1-core baseline is what the default budget gives a process pinned to one core, since availableParallelism() follows the affinity): N workers on N machines. Redis and the submitter are not pinned (a few ms of CPU per job).',
+      ' The pinned row measures what the queue gives per worker when each worker has the same resources, one core each in both runs (taskset; the 1-core baseline is what the default budget gives a process pinned to one core, since availableParallelism() follows the affinity), each worker in a session of its own as on its own machine (Linux autogroup shares a loaded CPU between sessions: two workers started from one session would split one share): N workers on N machines. Redis and the submitter are not pinned (a few ms of CPU per job). The same-machine rows start every worker from the bench\'s session (as one user starting them from one shell would), so under load they get one share between them.',
     `Redis: ${calls} commands for the 4-video flow (${(calls / 5).toFixed(0)} per job, the parent counted as a job), measured by redis-server's INFO commandstats, including the submitter's event stream and polling.`,
   );
 } finally {
