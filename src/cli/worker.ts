@@ -1,7 +1,7 @@
 /**
  * `svdflow worker --redis URL [--concurrency N] [--threads N] [--root DIR] [--lock-ms MS]`: runs queued
  * svdflow jobs until stopped. --threads is the process's thread budget (src/core/threads.ts; main.ts
- * sets it before anything starts), shared by its concurrent jobs. SIGTERM/SIGINT: no new jobs; a running job gets --grace
+ * sets it before anything starts): its concurrent jobs share the compute pool, each with its own model thread and decoder. SIGTERM/SIGINT: no new jobs; a running job gets --grace
  * seconds to finish, then is cancelled and handed back to the queue (exit 130).
  */
 import { resolve } from 'node:path';
