@@ -6,12 +6,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Matrix, setSharedAllocation } from '../../../src/core/linalg/matrix.js';
 import { KdTree } from '../../../src/core/points/kdtree.js';
-import { nearestAll } from '../../../src/core/points/queries.js';
+import { nearestAll, runQueryPart } from '../../../src/core/points/queries.js';
 import { estimateNormalsChecked } from '../../../src/core/points/normals.js';
 import { icp } from '../../../src/core/points/icp.js';
 import { computeFpfh, radiusNormals, orientOutward } from '../../../src/core/points/fpfh.js';
 import { matchFeatures } from '../../../src/core/points/ransac.js';
-import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats } from '../../../src/core/points/query-team.js';
+import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats, runQueryParts, partRange, type QueryPart } from '../../../src/core/points/query-team.js';
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -125,5 +125,30 @@ describe('points query team', () => {
       for (let i = 0; i < serialFpfh.rows; i++) expect(d2(i, b)).toBeGreaterThanOrEqual(dab * (1 - 1e-9) - 1e-9);
     }
     expect(m.count).toBeGreaterThan(100);
+  });
+
+  it('chunks go to whichever thread is free: with a slow caller the helpers run most of them, and the answers are unchanged', () => {
+    const tree = new KdTree(target);
+    const n = query.rows, chunks = 16;
+    const q = new Float64Array(new SharedArrayBuffer(8 * 3 * n));
+    q.set(query.data);
+    const idx = new Int32Array(new SharedArrayBuffer(4 * n)), dist = new Float64Array(new SharedArrayBuffer(8 * n));
+    const want = new Int32Array(n), wd = new Float64Array(n);
+    tree.nearestRange(q, 0.02 ** 2, want, wd, 0, n);
+    const list: QueryPart[] = [];
+    for (let p = 0; p < chunks; p++) { const [from, to] = partRange(n, chunks, p); list.push({ op: 'nearest', tree: tree.state(), q, maxDistSq: 0.02 ** 2, idx, dist, from, to, warm: false }); }
+    const before = queryTeamStats().helperParts;
+    let mine = 0;
+    runQueryParts(list, (part) => {
+      mine++;
+      const t0 = performance.now();
+      while (performance.now() - t0 < 25) { /* a caller slowed down (descheduled, or costly queries) */ }
+      runQueryPart(part, tree);
+    });
+    const helped = queryTeamStats().helperParts - before;
+    expect(helped + mine).toBe(chunks); // every chunk run once
+    expect(helped).toBeGreaterThan(chunks / 2); // a fixed half each would leave the helpers 8
+    expect(Array.from(idx)).toEqual(Array.from(want));
+    expect(Array.from(dist)).toEqual(Array.from(wd));
   });
 });
