@@ -246,7 +246,16 @@ export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | nul
         panelParts.caller++;
         return;
       }
-      for (let d = Atomics.load(box, MB.DONE); d !== seq; d = Atomics.load(box, MB.DONE)) Atomics.wait(box, MB.DONE, d, 1000);
+      for (let d = Atomics.load(box, MB.DONE); d !== seq; d = Atomics.load(box, MB.DONE)) {
+        if (Atomics.wait(box, MB.DONE, d, 1000) === 'timed-out' && !(ctrl && Atomics.load(ctrl, 2) === 1)) {
+          // the helper died with the part: with beta = 0 (the panels' products) the output is
+          // overwritten, so computing the part again here is safe
+          if (beta !== 0) throw new Error('linalg thread team: a helper stopped during a panel product');
+          kernel(kind, box[MB.ROWS]!, box[MB.COLS]!, box[MB.A]!, lda, v, vs, box[MB.X]!, xs, alpha, beta);
+          inLoop = false;
+          return;
+        }
+      }
       panelParts.helper++;
       if (Atomics.load(box, MB.FAIL) !== 0) throw new Error('linalg thread team: a helper failed in a panel product');
     },
