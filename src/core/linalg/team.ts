@@ -186,10 +186,15 @@ export interface PanelEnter { panel: { memory: unknown; id: number; box: Int32Ar
 export type PanelKernel = (kind: number, rows: number, cols: number, a: number, lda: number, v: number, vs: number, x: number, xs: number, alpha: number, beta: number) => void;
 
 let panelId = 0;
-let panelParts = { caller: 0, helper: 0 };
+let panelParts = { caller: 0, helper: 0, stopped: 0 };
+/** A wait for the helper's part longer than this ends the splitting for the bidiagonalisation. */
+const PANEL_MAX_WAIT_MS = 2;
 
-/** Parts of split matrix-vector products computed by the caller and by the helper (tests). */
-export function panelStats(): { caller: number; helper: number } {
+/**
+ * Parts of split matrix-vector products computed by the caller and by the helper, and the
+ * bidiagonalisations that stopped splitting after a long wait for the helper (tests, bench).
+ */
+export function panelStats(): { caller: number; helper: number; stopped: number } {
   return { ...panelParts };
 }
 
@@ -212,7 +217,7 @@ export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | nul
   const scal = new Float64Array(new SharedArrayBuffer(16));
   const id = ++panelId;
   const helper = helpers[0]!;
-  let inLoop = false, epoch = 0;
+  let inLoop = false, epoch = 0, off = false;
   const enter = () => {
     if (inLoop) return;
     epoch++;
@@ -228,7 +233,7 @@ export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | nul
       // and an odd count would make a middle column a scalar tail, rounded differently
       const len = kind === PANEL_N ? rows : cols;
       const cut = (len >> 2) << 1;
-      if (cut === 0 || !inLoop) { kernel(kind, rows, cols, a, lda, v, vs, x, xs, alpha, beta); return; }
+      if (cut === 0 || !inLoop || off) { kernel(kind, rows, cols, a, lda, v, vs, x, xs, alpha, beta); return; }
       const partOff = kind === PANEL_N ? cut * lda * 8 : cut * 8; // the second part's A, in bytes
       const outOff = kind === PANEL_N ? cut * xs * 8 : cut * 8;
       box[MB.KIND] = kind; box[MB.ROWS] = kind === PANEL_N ? rows - cut : rows; box[MB.COLS] = kind === PANEL_N ? cols : cols - cut;
@@ -246,6 +251,7 @@ export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | nul
         panelParts.caller++;
         return;
       }
+      const w0 = performance.now();
       for (let d = Atomics.load(box, MB.DONE); d !== seq; d = Atomics.load(box, MB.DONE)) {
         if (Atomics.wait(box, MB.DONE, d, 1000) === 'timed-out' && !(ctrl && Atomics.load(ctrl, 2) === 1)) {
           // the helper died with the part: with beta = 0 (the panels' products) the output is
@@ -257,6 +263,9 @@ export function panelTeam(memory: unknown, kernel: PanelKernel): PanelTeam | nul
         }
       }
       panelParts.helper++;
+      // a helper preempted while holding its part (a loaded machine) made the caller wait longer
+      // than whole products take: stop splitting for the rest of this bidiagonalisation
+      if (performance.now() - w0 > PANEL_MAX_WAIT_MS) { off = true; panelParts.stopped++; }
       if (Atomics.load(box, MB.FAIL) !== 0) throw new Error('linalg thread team: a helper failed in a panel product');
     },
     pause() {
