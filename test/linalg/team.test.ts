@@ -9,7 +9,7 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { Matrix, gemm, gramMatrix, svd, setGemmBackend, bidiagonalize } from '../../src/core/linalg/index.js';
 import { bidiagDc } from '../../src/core/linalg/bdsdc.js';
 import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
-import { startTeam, stopTeam, teamReady, teamStats, stallHelpers, panelStats } from '../../src/core/linalg/team.js';
+import { startTeam, stopTeam, teamReady, teamStats, stallHelpers, panelStats, setTeamBackoff, TEAM_BACKOFF } from '../../src/core/linalg/team.js';
 import { setPanelSplitMin, PANEL_SPLIT_MIN } from '../../src/core/linalg/gebrd.js';
 import { setParallelMin, setSplitCost, SPLIT_COST } from '../../src/core/linalg/gemm.js';
 
@@ -39,9 +39,10 @@ async function both<T>(f: () => T): Promise<[T, T, number]> {
 }
 
 // small products split too: no floor, and a split that costs nothing in the cost model
-const cost0 = { ...SPLIT_COST };
-beforeAll(() => { setParallelMin(1 << 16); setSplitCost({ hopNs: 0, copyNs: 0 }); });
-afterAll(() => { stopTeam(); setSharedAllocation(false); setParallelMin(1 << 22); setSplitCost(cost0); setGemmBackend('wasm'); });
+// and no load back-off (a loaded test machine would otherwise turn the team off for a while)
+const cost0 = { ...SPLIT_COST }, backoff0 = { ...TEAM_BACKOFF };
+beforeAll(() => { setParallelMin(1 << 16); setSplitCost({ hopNs: 0, copyNs: 0 }); setTeamBackoff({ pauseMs: 0 }); });
+afterAll(() => { stopTeam(); setSharedAllocation(false); setParallelMin(1 << 22); setSplitCost(cost0); setTeamBackoff(backoff0); setGemmBackend('wasm'); });
 
 describe.each(['wasm', 'js'] as const)('thread team, %s kernels', (backend) => {
   beforeAll(() => setGemmBackend(backend));
@@ -192,5 +193,32 @@ describe('thread team: the bidiagonalisation panels (matrix-vector products spli
     const par = svd(A);
     expect(same(seq.s, par.s) && same(seq.U.data, par.U.data) && same(seq.V.data, par.V.data)).toBe(true);
     stopTeam();
+  });
+});
+
+describe('thread team: load back-off', () => {
+  afterAll(() => { stopTeam(); setSharedAllocation(false); setTeamBackoff({ pauseMs: 0 }); });
+
+  it('after a long wait for a helper part, products run on the calling thread for a while, same bits', async () => {
+    setSharedAllocation(false);
+    stopTeam();
+    const A = filled(300, 200, 31), B = filled(200, 260, 32);
+    const seq = gemm(A, B).data;
+    setSharedAllocation(1024);
+    startTeam(1);
+    expect(await teamReady()).toBe(true);
+    // a wait threshold of -1 ms: every fan-out counts as a long wait (a preempted helper)
+    setTeamBackoff({ waitMs: -1, pauseMs: 60_000 });
+    const s0 = teamStats();
+    const first = gemm(A, B).data; // split, then the back-off starts
+    const s1 = teamStats();
+    expect(s1.rounds - s0.rounds).toBe(1);
+    expect(s1.backoffs - s0.backoffs).toBe(1);
+    const second = gemm(A, B).data; // during the back-off: not split
+    expect(teamStats().rounds).toBe(s1.rounds);
+    expect(same(seq, first) && same(seq, second)).toBe(true);
+    setTeamBackoff({ waitMs: 2, pauseMs: 0 }); // no back-off: split again
+    gemm(A, B);
+    expect(teamStats().rounds).toBe(s1.rounds + 1);
   });
 });

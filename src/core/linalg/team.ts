@@ -105,13 +105,25 @@ export function teamReady(timeoutMs = 10_000): Promise<boolean> {
 let busy = false;
 let callerParts = 0;
 let rounds = 0;
+let backoffs = 0;
+let backoffUntil = 0;
+
+/**
+ * Load back-off: when the caller, done with every part it could claim, waited more than `waitMs`
+ * for a helper's part (a helper preempted while holding it: a loaded machine, where a time slice
+ * is several ms), the team takes no work for `pauseMs`, so products run on the calling thread
+ * instead of each paying a time slice. On a quiet machine these waits are microseconds.
+ */
+export const TEAM_BACKOFF = { waitMs: 2, pauseMs: 200 };
+/** Changes the back-off (tests); a back-off under way ends. */
+export function setTeamBackoff(b: Partial<typeof TEAM_BACKOFF>): void { Object.assign(TEAM_BACKOFF, b); backoffUntil = 0; }
 
 /**
  * Fan-outs (products split) and the parts computed by helper threads and by calling threads
  * since the team started: a test's control that the split happened, and who computed what.
  */
-export function teamStats(): { rounds: number; helperParts: number; callerParts: number } {
-  return { rounds, helperParts: ctrl ? Atomics.load(ctrl, 0) : 0, callerParts };
+export function teamStats(): { rounds: number; helperParts: number; callerParts: number; backoffs: number } {
+  return { rounds, helperParts: ctrl ? Atomics.load(ctrl, 0) : 0, callerParts, backoffs };
 }
 
 /** For tests: blocks every helper for `ms` (as if the OS had not scheduled it). */
@@ -141,7 +153,10 @@ export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
       callerParts++;
       Atomics.add(round, 1, 1);
     }
+    const w0 = performance.now();
     for (let v = Atomics.load(round, 1); v < parts.length; v = Atomics.load(round, 1)) Atomics.wait(round, 1, v, 1000);
+    const waited = performance.now() - w0;
+    if (waited > TEAM_BACKOFF.waitMs && TEAM_BACKOFF.pauseMs > 0) { backoffUntil = performance.now() + TEAM_BACKOFF.pauseMs; backoffs++; }
     if (Atomics.load(round, 2) !== 0) throw new Error('linalg thread team: a helper failed');
   } finally {
     busy = false;
@@ -150,7 +165,7 @@ export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
 
 /** True when the team can take work (a team is running and not already busy). */
 export function teamAvailable(): boolean {
-  return ctrl !== undefined && !busy && teamHelpers() > 0;
+  return ctrl !== undefined && !busy && teamHelpers() > 0 && (backoffUntil === 0 || performance.now() >= backoffUntil);
 }
 
 // ------------------------------------------------------------------------------------------
