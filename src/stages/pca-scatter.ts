@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
-import sharp from 'sharp';
+import { sharp } from '../core/image/sharp.js';
 import { vectorToImage } from '../core/pca/stack.js';
 import { pcaModel, principalCoordinates, reconstructColumn, explainedVariance } from '../core/pca/model.js';
 import { pngDataUri } from '../core/image/collage.js';

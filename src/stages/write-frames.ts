@@ -15,7 +15,7 @@ import { Observable, concat, defer, from } from 'rxjs';
 import { existsSync, readdirSync } from 'node:fs';
 import { link, copyFile, mkdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../core/image/sharp.js';
 import { defineStage } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { InputError } from '../core/errors.js';

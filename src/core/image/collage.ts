@@ -3,7 +3,7 @@
  * plots: Image -> 8-bit RGB, PNG bytes, base64 data URIs. Labels are drawn as an
  * SVG overlay rendered by sharp (librsvg).
  */
-import sharp from 'sharp';
+import { sharp, type Sharp } from './sharp.js';
 import { InputError } from '../errors.js';
 import type { Image } from '../ports.js';
 
@@ -212,14 +212,14 @@ export async function contactSheet(rows: SheetRow[], opts: SheetOptions = {}): P
 }
 
 /** Each picture of each row turned into a tile by `tile`, at its place in the grid. */
-async function placeTiles<T>(L: TileGrid, rows: T[][], tile: (t: T) => Promise<sharp.OverlayOptions>): Promise<sharp.OverlayOptions[]> {
-  const out: sharp.OverlayOptions[] = [];
+async function placeTiles<T>(L: TileGrid, rows: T[][], tile: (t: T) => Promise<Sharp.OverlayOptions>): Promise<Sharp.OverlayOptions[]> {
+  const out: Sharp.OverlayOptions[] = [];
   for (const [r, row] of rows.entries()) for (const [i, t] of row.entries()) out.push({ ...(await tile(t)), ...L.place(r, i) });
   return out;
 }
 
 /** The tiles, then the SVG texts and title lines over them, on a white canvas of the grid's size: PNG bytes. */
-async function renderGrid(L: TileGrid, composites: sharp.OverlayOptions[], svg: string[], titleLines: string[]): Promise<Buffer> {
+async function renderGrid(L: TileGrid, composites: Sharp.OverlayOptions[], svg: string[], titleLines: string[]): Promise<Buffer> {
   titleLines.forEach((l, i) => svg.push(`<text x="${PAD}" y="${20 + 18 * i}" font-size="15" font-weight="bold">${escapeXml(l)}</text>`));
   const overlay = `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${L.height}" font-family="DejaVu Sans, Helvetica, Arial, sans-serif">${svg.join('')}</svg>`;
   composites.push({ input: Buffer.from(overlay), left: 0, top: 0 });

@@ -7,7 +7,7 @@
  * Encoding maps planes back to 8 bits (adding a mean still attached, undoing the
  * normalization, converting YCbCr to RGB), rounds and clamps, and compresses.
  */
-import sharp from 'sharp';
+import { sharp, type Sharp } from './sharp.js';
 import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { Matrix } from '../linalg/matrix.js';
@@ -68,7 +68,7 @@ export function resizedSize(w: number, h: number, r: ResizeSpec | undefined): [n
 async function checkPixels(file: string, shown: string, opts: DecodeOptions): Promise<void> {
   const max = opts.maxPixels;
   if (max === undefined) return;
-  let meta: sharp.Metadata;
+  let meta: Sharp.Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: false }).metadata();
   } catch (e) {
@@ -93,7 +93,7 @@ async function checkPixels(file: string, shown: string, opts: DecodeOptions): Pr
 export async function decodeImage(file: string, opts: DecodeOptions): Promise<Image> {
   const shown = opts.shown ?? file;
   await checkPixels(file, shown, opts);
-  let raw: { data: Buffer; info: sharp.OutputInfo };
+  let raw: { data: Buffer; info: Sharp.OutputInfo };
   try {
     let s = sharp(file, { failOn: 'truncated' }).rotate().removeAlpha().toColourspace('srgb');
     if (opts.resize && (opts.resize.width || opts.resize.height)) {

@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import sharp from 'sharp';
+import { sharp } from '../../image/sharp.js';
 import { InputError } from '../../errors.js';
 import { readBmp, type GrayImage } from '../bmp.js';
 import { formatSequence } from '../sequence.js';
