@@ -81,8 +81,9 @@ class ThreadRunner implements ModelRunner {
 
   private stage(frames: Uint8Array, n: number): Uint8Array {
     let buf = this.staging.pop();
-    if (!buf || buf.length < n) {
-      buf = new Uint8Array(new SharedArrayBuffer(Math.max(n, buf?.length ?? 0)));
+    // too small, or much larger (a one-off such as the 45-frame seed sample): not kept around
+    if (!buf || buf.length < n || buf.length > 2 * n) {
+      buf = new Uint8Array(new SharedArrayBuffer(n));
       this.stagingMade++;
     }
     buf.set(frames.subarray(0, n));
