@@ -265,10 +265,11 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const nnIdx = split ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const nnDist = split ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
   let warm = false;
-  const match = () => {
+  /** moves cur by `move` (when given; each range by the thread that then queries it), then matches */
+  const match = (move?: Matrix) => {
     let c = 0, sse = 0;
     // from the second search on, each search starts from the point matched last time (same answers, fewer cells)
-    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist, warm);
+    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist, warm, move && (move.isContiguous && move.offset === 0 ? move.data : move.clone().data));
     warm = true;
     for (let i = 0; i < n; i++) {
       const j = nnIdx[i]!, dd = nnDist[i]!;
@@ -309,10 +310,9 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
     normalsFor(pairs);
     const dT = strategy.estimate(cur, tgt, normals, pairs, undefined, kernel);
     T = compose(dT, T);
-    applyTransform(dT, cur, cur);
     it++;
     history?.push(T.clone());
-    ev = match();
+    ev = match(dT); // cur moved by dT as applyTransform(dT, cur, cur) would, then matched
     if (corr.count < d + 1) {
       throw new IcpError(`after iteration ${it}, only ${corr.count} source points have a target point within maxCorrespondenceDistance ${maxD}`, 'the estimate diverged: raise maxCorrespondenceDistance, use trim or a robust kernel, or give a better init');
     }

@@ -123,6 +123,25 @@ export function applyTransform(T: Matrix, P: Matrix, out?: Matrix): Matrix {
   return O;
 }
 
+/**
+ * Rows from..to-1 of the row-major n x d array P moved in place by the (d+1)x(d+1) row-major
+ * transform M, with applyTransform's arithmetic (the same values to the last bit): for ranges
+ * of one array handled by different threads.
+ */
+export function transformRowsInPlace(M: Float64Array, d: number, P: Float64Array, from: number, to: number): void {
+  const e = d + 1;
+  const row = new Float64Array(d);
+  for (let i = from; i < to; i++) {
+    const b = i * d;
+    for (let j = 0; j < d; j++) row[j] = P[b + j]!;
+    for (let r = 0; r < d; r++) {
+      let s = M[r * e + d]!;
+      for (let j = 0; j < d; j++) s += M[r * e + j]! * row[j]!;
+      P[b + r] = s;
+    }
+  }
+}
+
 /** Rotates vectors (normals) by the linear part of T, renormalised. */
 export function rotateVectors(T: Matrix, N: Matrix): Matrix {
   const d = N.cols, n = N.rows, e = d + 1;

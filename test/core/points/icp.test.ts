@@ -5,6 +5,7 @@ import { seededRandom } from '../../../src/core/linalg/random.js';
 import { icp, IcpError, pointToPoint } from '../../../src/core/points/icp.js';
 import { procrustes } from '../../../src/core/points/procrustes.js';
 import { estimateNormals } from '../../../src/core/points/normals.js';
+import { transformRowsInPlace } from '../../../src/core/points/rigid.js';
 import { applyTransform, angle2D, axisAngle, decompose, homogeneous, quatToMatrix, rotation2D, rotationAngleBetween, matrixToQuat, invertTransform, compose } from '../../../src/core/points/rigid.js';
 import { xSinCurve } from '../../../src/core/points/ops.js';
 import { parsePoints, parseConf } from '../../../src/core/points/parse.js';
@@ -19,6 +20,18 @@ describe('rigid helpers', () => {
     // 90° about z maps x to y
     const Z = quatToMatrix(0, 0, Math.SQRT1_2, Math.SQRT1_2);
     expect(Z.get(1, 0)).toBeCloseTo(1, 12);
+  });
+  it('transformRowsInPlace over ranges (what each thread does in an ICP update) equals applyTransform to the last bit', () => {
+    const rng = seededRandom(5);
+    for (const d of [2, 3]) {
+      const P = new Matrix(1001, d);
+      for (let i = 0; i < P.data.length; i++) P.data[i] = rng.next() * 200 - 100;
+      const T = d === 3 ? homogeneous(axisAngle([1, 2, 3], 33), [0.1, -2, 5]) : homogeneous(rotation2D(33), [0.1, -2]);
+      const want = applyTransform(T, P);
+      const got = P.data.slice();
+      for (const [a, b] of [[0, 400], [400, 401], [401, 1001]] as const) transformRowsInPlace(T.data, d, got, a, b);
+      expect(Array.from(got)).toEqual(Array.from(want.data));
+    }
   });
   it('invertTransform undoes a similarity', () => {
     const T = homogeneous(axisAngle([0, 1, 1], 25), [1, -2, 3], 1.7);
