@@ -207,8 +207,8 @@ describe('thread team: load back-off', () => {
     setSharedAllocation(1024);
     startTeam(1);
     expect(await teamReady()).toBe(true);
-    // a wait threshold of -1 ms: every fan-out counts as a long wait (a preempted helper)
-    setTeamBackoff({ waitMs: -1, pauseMs: 60_000 });
+    // thresholds below zero: every fan-out counts as a long wait (a preempted helper)
+    setTeamBackoff({ waitMs: -1, ownFactor: -1, pauseMs: 60_000 });
     const s0 = teamStats();
     const first = gemm(A, B).data; // split, then the back-off starts
     const s1 = teamStats();
@@ -217,7 +217,7 @@ describe('thread team: load back-off', () => {
     const second = gemm(A, B).data; // during the back-off: not split
     expect(teamStats().rounds).toBe(s1.rounds);
     expect(same(seq, first) && same(seq, second)).toBe(true);
-    setTeamBackoff({ waitMs: 2, pauseMs: 0 }); // no back-off: split again
+    setTeamBackoff({ waitMs: 2, ownFactor: 1, pauseMs: 0 }); // no back-off: split again
     gemm(A, B);
     expect(teamStats().rounds).toBe(s1.rounds + 1);
   });

@@ -110,11 +110,12 @@ let backoffUntil = 0;
 
 /**
  * Load back-off: when the caller, done with every part it could claim, waited more than `waitMs`
- * for a helper's part (a helper preempted while holding it: a loaded machine, where a time slice
- * is several ms), the team takes no work for `pauseMs`, so products run on the calling thread
+ * and more than its own share took for a helper's part (a helper preempted while holding it: a
+ * loaded machine, where a time slice is several ms; `ownFactor` times its share, 1), the team
+ * takes no work for `pauseMs`, so products run on the calling thread
  * instead of each paying a time slice. On a quiet machine these waits are microseconds.
  */
-export const TEAM_BACKOFF = { waitMs: 2, pauseMs: 200 };
+export const TEAM_BACKOFF = { waitMs: 2, pauseMs: 200, ownFactor: 1 };
 /** Changes the back-off (tests); a back-off under way ends. */
 export function setTeamBackoff(b: Partial<typeof TEAM_BACKOFF>): void { Object.assign(TEAM_BACKOFF, b); backoffUntil = 0; }
 
@@ -148,6 +149,7 @@ export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
     const msg: TeamRound = { parts, round };
     for (const h of online) helpers[h]!.postMessage(msg);
     rounds++;
+    const t0 = performance.now();
     for (let i = Atomics.add(round, 0, 1); i < parts.length; i = Atomics.add(round, 0, 1)) {
       own(parts[i]!);
       callerParts++;
@@ -156,7 +158,9 @@ export function runParts(parts: TeamPart[], own: (p: TeamPart) => void): void {
     const w0 = performance.now();
     for (let v = Atomics.load(round, 1); v < parts.length; v = Atomics.load(round, 1)) Atomics.wait(round, 1, v, 1000);
     const waited = performance.now() - w0;
-    if (waited > TEAM_BACKOFF.waitMs && TEAM_BACKOFF.pauseMs > 0) { backoffUntil = performance.now() + TEAM_BACKOFF.pauseMs; backoffs++; }
+    // a wait longer than the caller's own share took: the split gained nothing (a preempted
+    // helper, not the few percent by which equal parts can differ on a quiet machine)
+    if (waited > TEAM_BACKOFF.waitMs && waited > TEAM_BACKOFF.ownFactor * (w0 - t0) && TEAM_BACKOFF.pauseMs > 0) { backoffUntil = performance.now() + TEAM_BACKOFF.pauseMs; backoffs++; }
     if (Atomics.load(round, 2) !== 0) throw new Error('linalg thread team: a helper failed');
   } finally {
     busy = false;
