@@ -395,21 +395,25 @@ export class StreamingBackground {
   private warmUp(frames: Uint8Array, count: number): void {
     const o = this.o, d = this.dim, px = this.pixels, ch = o.channels, g = this.grid;
     const med = medianFrames(frames, count, d);
-    const clean = new Float32Array(count * d);
+    // the cleaned frames are kept only for the adaptive threshold's σ below; otherwise one frame's
+    // worth is reused (a 45-frame seed at 480x360 would hold 31 MB of Float32 for nothing)
+    const keepAll = o.adaptive > 0;
+    const clean = new Float32Array(keepAll ? count * d : d);
     const mask = new Uint8Array(px);
     const block = new Matrix(count, g.size);
     const mu = new Float64Array(d);
     for (let i = 0; i < count; i++) {
       maskFrame(frames, i * d, med, 0, px, ch, o, undefined, mask, 0);
       this.morphology(mask, 0);
+      const co = keepAll ? i * d : 0;
       for (let p = 0; p < px; p++) {
         for (let q = p * ch; q < p * ch + ch; q++) {
           const v = mask[p] ? med[q]! : frames[i * d + q]! * INV255;
-          clean[i * d + q] = v;
+          clean[co + q] = v;
           mu[q]! += v / count;
         }
       }
-      g.down(clean, i * d, 1, block.data.subarray(i * g.size, (i + 1) * g.size));
+      g.down(clean, co, 1, block.data.subarray(i * g.size, (i + 1) * g.size));
     }
     this.model = new IncrementalSvd({ dim: g.size, rank: o.rank, forget: o.forget, center: true });
     this.model.update(block);

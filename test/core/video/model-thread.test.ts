@@ -103,3 +103,20 @@ describe('background model on a worker thread', () => {
     void from;
   }, 60_000);
 });
+
+describe('warm-up of the streaming model', () => {
+  it('keeps one cleaned frame unless the adaptive threshold needs them all: the fitted model is the same bits either way', async () => {
+    const { StreamingBackground } = await import('../../../src/core/video/background.js');
+    const b = batch(0, 45);
+    // adaptive > 0 keeps every cleaned frame (its σ is computed from them); its warm-up model must not differ
+    const [one, all] = [0, 0.5].map((adaptive) => {
+      const m = new StreamingBackground({ ...OPTS, adaptive });
+      // the warm-up alone (process() goes on with the batch, where the adaptive threshold then differs)
+      (m as unknown as { warmUp(f: Uint8Array, n: number): void }).warmUp(b.frames, 45);
+      return m.toState();
+    });
+    for (const key of ['mean', 'Ut', 's', 'muFull']) expect(sameBytes(one![key] as Float64Array, all![key] as Float64Array), key).toBe(true);
+    expect(all!.sigma).toBeDefined();
+    expect((one!.Ut as Float64Array).some((v) => v !== 0)).toBe(true);
+  });
+});
