@@ -48,21 +48,35 @@ export class LineFiles {
     return files;
   }
 
-  /** Appends text to each file, then records that frames before `next` are written. */
+  /**
+   * Appends text to each file, then records that frames before `next` are written. A `close()` while this
+   * runs (a cancelled run's teardown) records nothing: the record would claim frames that some of the
+   * files lack, and --resume would skip them; without it, --resume cuts every file back to the last record.
+   */
   async append(next: number, text: Record<string, string>): Promise<void> {
-    for (const [key, h] of this.handles) {
+    for (const [key, h] of [...this.handles]) {
       const t = text[key];
       if (!t) continue;
-      const { bytesWritten } = await h.write(t);
-      this.bytes.set(key, this.bytes.get(key)! + bytesWritten);
-      await h.datasync();
+      if (this.closed) return;
+      try {
+        const { bytesWritten } = await h.write(t);
+        this.bytes.set(key, this.bytes.get(key)! + bytesWritten);
+        await h.datasync();
+      } catch (e) {
+        if (this.closed) return;
+        throw e;
+      }
     }
+    if (this.closed) return;
     this.next = Math.max(this.next, next);
     if (!Number.isFinite(this.next)) this.next = next;
     await this.writeNow(join(this.dir, PROGRESS_FILE), JSON.stringify({ next: this.next, bytes: Object.fromEntries(this.bytes) }));
   }
 
+  private closed = false;
+
   async close(): Promise<void> {
+    this.closed = true;
     const hs = [...this.handles.values()];
     this.handles.clear();
     await Promise.all(hs.map((h) => h.close().catch(() => undefined)));
