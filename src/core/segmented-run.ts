@@ -125,8 +125,11 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     // N processes share the cores: each sizes its pool, team, model thread and decoder to its share
     const threads = shareBudget(opts.threads ?? threadBudget(), plan.segments.length);
     const common = ['--no-progress', '--log-level', 'error', ...(opts.set ?? []).flatMap((s) => ['--set', s]), ...(opts.resume ? ['--resume'] : [])];
+    // --resume: segments that finished before the interruption are not run again (nor counted in this run's step stats)
+    const reused = new Set<number>();
     const runs = plan.segments.map((s) => {
       if (opts.resume && existsSync(join(segDir(s.index), 'run.json'))) {
+        reused.add(s.index);
         bar.tick();
         return Promise.resolve();
       }
@@ -148,7 +151,7 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     }
     const files = await outputs.commitAll();
     const steps: StepStats[] = p.steps.map((s) => ({ id: s.id, stage: s.stage, itemsIn: 0, itemsOut: 0 }));
-    for (const r of segs) for (const st of r.steps) {
+    for (const [k, r] of segs.entries()) for (const st of reused.has(k) ? [] : r.steps) {
       const t = steps.find((x) => x.id === st.id);
       if (t) {
         t.itemsIn += st.itemsIn;
