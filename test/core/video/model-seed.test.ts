@@ -8,9 +8,9 @@
  */
 import { describe, it, expect } from 'vitest';
 import { ModelStream, seedFrames, type ModelStore, type ModelStreamOptions } from '../../../src/core/video/model-stream.js';
-import type { StateRef } from '../../../src/core/video/resume.js';
 import type { FrameBatch } from '../../../src/core/ports.js';
 import { synthFrame } from '../../fixtures/synth-video.js';
+import { MemoryStore } from './memory-store.js';
 
 const W = 160, H = 120, B = 15;
 const OPTS: ModelStreamOptions = { rank: 2, forget: 0.9, threshold: 0.12, adaptive: 0, open: 1, close: 4, robust: true, updateEvery: 3, modelScale: 0.5, background: false, foreground: false, checkpointEvery: 0 };
@@ -49,27 +49,6 @@ async function run(o: ModelStreamOptions, from: number, to: number, clip: 'movin
 }
 const ones = (m: Uint8Array) => m.reduce((a, v) => a + (v ? 1 : 0), 0);
 
-class MemoryStore implements ModelStore {
-  states = new Map<number, Uint8Array>();
-  list(): StateRef[] {
-    return [...this.states.keys()].sort((a, b) => b - a).map((next) => ({ next, file: `mem:${next}` }));
-  }
-  consumersNext() {
-    return undefined;
-  }
-  read(s: StateRef) {
-    return this.states.get(s.next)!;
-  }
-  async save(next: number, bytes: Uint8Array) {
-    this.states.set(next, bytes.slice());
-  }
-  async remove(s: StateRef) {
-    this.states.delete(s.next);
-  }
-  clear() {
-    this.states.clear();
-  }
-}
 
 describe('model seed (seedWindow)', () => {
   it('a block parked in the first batch: without a seed its ghost stays for good; with one it is gone once seeded', async () => {

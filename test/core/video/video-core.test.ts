@@ -9,13 +9,14 @@ import { tmpdir } from 'node:os';
 import { consumersNext } from '../../../src/core/video/io/checkpoints.js';
 import { join } from 'node:path';
 import { ROOT } from '../../helpers.js';
-import { ModelStream, type ModelStore, type ModelStreamOptions } from '../../../src/core/video/model-stream.js';
-import { checkpointDue, contiguousEnd, resumeState, statesToPrune, type StateRef } from '../../../src/core/video/resume.js';
+import { ModelStream, type ModelStreamOptions } from '../../../src/core/video/model-stream.js';
+import { checkpointDue, contiguousEnd, resumeState, statesToPrune } from '../../../src/core/video/resume.js';
 import { SegmentCursor, checkJoined, parseSegmentFiles, segmentFileName } from '../../../src/core/video/video-segments.js';
 import { batchModel, stackBatches } from '../../../src/core/video/batch.js';
 import type { ModelScale, StreamingOptions } from '../../../src/core/video/background.js';
 import { synthFrame } from '../../fixtures/synth-video.js';
 import type { FrameBatch } from '../../../src/core/ports.js';
+import { MemoryStore } from './memory-store.js';
 
 const W = 160, H = 120;
 function batch(start: number, count: number, objects = true): FrameBatch {
@@ -24,30 +25,6 @@ function batch(start: number, count: number, objects = true): FrameBatch {
   return { kind: 'FrameBatch', start, count, width: W, height: H, channels: 1, frames };
 }
 
-class MemoryStore implements ModelStore {
-  states = new Map<number, Uint8Array>();
-  cleared = 0;
-  constructor(public consumers?: number) {}
-  list(): StateRef[] {
-    return [...this.states.keys()].sort((a, b) => b - a).map((next) => ({ next, file: `mem:${next}` }));
-  }
-  consumersNext() {
-    return this.consumers;
-  }
-  read(s: StateRef) {
-    return this.states.get(s.next)!;
-  }
-  async save(next: number, bytes: Uint8Array) {
-    this.states.set(next, bytes.slice());
-  }
-  async remove(s: StateRef) {
-    this.states.delete(s.next);
-  }
-  clear() {
-    this.cleared++;
-    this.states.clear();
-  }
-}
 
 const OPTS: ModelStreamOptions = { rank: 2, forget: 0.9, threshold: 0.12, adaptive: 0, open: 1, close: 4, robust: true, updateEvery: 3, modelScale: 0.5, background: true, foreground: false, checkpointEvery: 30 };
 
