@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { map, type Observable } from 'rxjs';
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
@@ -86,7 +86,11 @@ export const load = defineStage({
     fromAsync(async function* () {
       const abs = ctx.resolveInput(params.path);
       const { files, batch } = listImageFiles(abs, params.path);
-      const shownOf = (f: string) => relative(ctx.baseDir, f) || f;
+      // a file under the pipeline's folder by its relative path; one elsewhere (a --set path) as it is, not as ../../..
+      const shownOf = (f: string) => {
+        const rel = relative(ctx.baseDir, f);
+        return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
+      };
       if (!batch) {
         yield await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels });
         return;

@@ -72,7 +72,10 @@ describe('load', () => {
   });
 
   it('images of different sizes: an error listing the odd ones, or resize', async () => {
-    await expect(run({ path: 'mixed', mode: 'gray' })).rejects.toThrow(/differ in size: most are 5x4 .*odd\.png \(4x4\)/);
+    await expect(run({ path: 'mixed', mode: 'gray' })).rejects.toThrow(/differ in size: most are 5x4 \(width x height\), but mixed\/odd\.png \(4x4\)/);
+    // a folder outside the pipeline's (a --set path) is named as given, not as ../../..
+    const away = (params: Parameters<typeof load>[0]) => lastValueFrom(load(params, { ctx: { baseDir: join(tmp.dir, 'set') } }));
+    await expect(away({ path: join(tmp.dir, 'mixed'), mode: 'gray' })).rejects.toThrow(`but ${join(tmp.dir, 'mixed', 'odd.png')} (4x4)`);
     const b = (await run({ path: 'mixed', mode: 'gray', resize: { width: 5, height: 4 } })) as ImageBatch;
     expect(b.images.length).toBe(3);
   });
