@@ -18,6 +18,7 @@ import { scanSequence } from './sequence-files.js';
 import { aviHeaderFrames } from './container.js';
 import { isUrl } from '../../confine.js';
 import { threadCounts } from '../../threads.js';
+import { planSeek } from './seek.js';
 
 /** A live input: `-` (stdin) or a URL that ffmpeg reads (http://, rtsp://, udp://, tcp://...). No probe, no frame count, no seeking. */
 export function isLiveInput(path: string): boolean {
@@ -45,8 +46,9 @@ export interface DecodeOptions {
   loop?: number;
   /**
    * Only frames [start, end) of the output numbering (Frame.index), end null = to the
-   * end: one segment of a long video. Image sequences seek by file number; videos
-   * (and looped or resampled inputs) are cut frame-exactly with ffmpeg's trim filter.
+   * end: one segment of a long video. Image sequences seek by file number, video files by
+   * the timestamp of their first frame (io/seek.ts, frame-exact); looped or resampled
+   * inputs (and files whose timestamps do not allow it) are cut with ffmpeg's trim filter.
    */
   window?: { start: number; end: number | null };
 }
@@ -110,7 +112,10 @@ export async function planDecode(o: DecodeOptions): Promise<DecodePlan> {
   const first = sequence ? firstNumber : Math.max(0, o.start ?? 0);
   if (!sequence && first > 0) {
     if (info.frames && first >= info.frames) throw new InputError(`start ${first} is after the last frame (${info.frames - 1}) of ${o.path}`, `choose start below ${info.frames}`);
-    filters.push(`trim=start_frame=${first}`, 'setpts=PTS-STARTPTS');
+    // seek to the keyframe before `first` when the file's timestamps allow it (seek.ts), else decode and count
+    const seek = await planSeek(o.path, first);
+    if (seek) inputArgs.push(...seek.inputArgs);
+    filters.push(seek ? seek.filter : `trim=start_frame=${first}`, 'setpts=PTS-STARTPTS');
     available = Math.max(0, available - first);
   }
   let count = available;
