@@ -24,7 +24,7 @@
  */
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
-import { FramePass, bilinearAxis } from './kernels/frame-pass.js';
+import { FramePass, bilinearAxis, type FramePassOptions } from './kernels/frame-pass.js';
 
 /** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
 export const MODEL_SCALES = [1, 0.5, 0.25] as const;
@@ -302,7 +302,7 @@ export class StreamingBackground {
   /** `process` for gray frames with a global threshold: the per-pixel work on the pixel kernels (kernels/frame-pass.ts). */
   private processGray(frames: Uint8Array, count: number, withBackground: boolean): Layers {
     const o = this.o, d = this.dim, model = this.model!;
-    this.pass ??= new FramePass({ width: o.width, height: o.height, factor: this.grid.f, threshold: o.threshold, open: o.open, close: o.close, robust: o.robust, rank: o.rank });
+    this.pass ??= new FramePass(this.passOptions());
     const pass = this.pass, ds = this.grid.size;
     const Ut = model.Ut_;
     pass.setModel(this.muFull!, model.mean, Ut.data, Ut.rows);
@@ -321,6 +321,11 @@ export class StreamingBackground {
     if (block) this.update(block, pass.sum());
     this.frames += count;
     return { background, mask };
+  }
+
+  private passOptions(): FramePassOptions {
+    const o = this.o;
+    return { width: o.width, height: o.height, factor: this.grid.f, threshold: o.threshold, open: o.open, close: o.close, robust: o.robust, rank: o.rank };
   }
 
   /** The r basis vectors upsampled to full resolution (r x dim). */
@@ -391,9 +396,20 @@ export class StreamingBackground {
     for (let q = 0; q < mu.length; q++) mu[q] = a * mu[q]! + b * sum[q]!;
   }
 
-  /** First batch: median background, masks against it, and the model fitted on the cleaned frames. */
+  /**
+   * First batch: median background, masks against it, and the model fitted on the cleaned frames.
+   * Gray frames with a global threshold: on the pixel kernels, as the per-frame path
+   * (FramePass.warmUp, on a heap of its own that is dropped afterwards); otherwise here.
+   */
   private warmUp(frames: Uint8Array, count: number): void {
     const o = this.o, d = this.dim, px = this.pixels, ch = o.channels, g = this.grid;
+    if (ch === 1 && !(o.adaptive > 0)) {
+      const warm = new FramePass(this.passOptions()).warmUp(frames, count, o.rank);
+      const blank = new IncrementalSvd({ dim: g.size, rank: o.rank, forget: o.forget, center: true });
+      this.model = IncrementalSvd.fromState({ ...blank.toState(), nSeen: count, updates: 1, mean: warm.mean, Ut: warm.Ut, s: warm.s });
+      this.muFull = warm.muFull;
+      return;
+    }
     const med = medianFrames(frames, count, d);
     // the cleaned frames are kept only for the adaptive threshold's σ below; otherwise one frame's
     // worth is reused (a 45-frame seed at 480x360 would hold 31 MB of Float32 for nothing)

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { FramePass } from '../../../src/core/video/kernels/frame-pass.js';
 import { pixelKernels, heapStart } from '../../../src/core/video/kernels/index.js';
-import { ScaleGrid, maskFrame } from '../../../src/core/video/background.js';
+import { ScaleGrid, maskFrame, medianFrames } from '../../../src/core/video/background.js';
 
 /** same bytes (vitest's toEqual walks big typed arrays slowly) */
 const same = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
@@ -126,6 +126,100 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
       }
     });
   }
+
+  it('median of 8-bit rows: WebAssembly and the twin give the same bits, equal to medianFrames (a sort per column), for odd, even, 1 and > 255 rows', () => {
+    for (const [n, count] of [[37, 45], [64, 15], [1000, 2], [33, 1], [20, 300], [17, 256]] as const) {
+      const src = Uint8Array.from({ length: n * count }, (_, i) => (i % 11 === 0 ? 255 : i % 13 === 0 ? 0 : Math.floor(rnd() * 256)));
+      const out = [false, true].map((ts) => {
+        const k = pixelKernels({ ts });
+        const at = heapStart(k), dst = at + Math.ceil((n * count) / 16) * 16 + 16;
+        k.reserve(dst + 4 * n + 64);
+        new Uint8Array(k.buffer).set(src, at);
+        k.medianU8(n, count, at, dst);
+        return new Float32Array(k.buffer, dst, n).slice();
+      });
+      expect(same(out[0]!, out[1]!), `${n} x ${count}`).toBe(true);
+      // medianFrames: rows are frames of n values; sorted columns below 65 rows, a histogram above
+      expect(same(out[1]!, medianFrames(src, count, n)), `${n} x ${count} vs medianFrames`).toBe(true);
+      const col = Array.from({ length: count }, (_, i) => src[i * n + 3]!).sort((a, b) => a - b);
+      expect(out[1]![3]).toBe(Math.fround(((col[(count - 1) >> 1]! + col[count >> 1]!) / 2) / 255));
+    }
+  });
+
+  it('centred Gram matrix: WebAssembly and the twin give the same bits, within 1e-12 of the f64 sum, symmetric (chunk tails, odd lengths)', () => {
+    for (const [n, count] of [[1000, 45], [257, 7], [3, 3], [512, 1], [999, 2]] as const) {
+      const X = Float32Array.from({ length: n * count }, () => 0.3 + 0.5 * rnd());
+      const m = new Float64Array(n);
+      for (let i = 0; i < count; i++) for (let q = 0; q < n; q++) m[q]! += X[i * n + q]! / count;
+      const out = [false, true].map((ts) => {
+        const k = pixelKernels({ ts });
+        const at = heapStart(k), mo = at + 4 * n * count + 16 - ((4 * n * count) % 16), co = mo + 8 * n + 16, go = co + 8 * 256 * count + 16;
+        k.reserve(go + 8 * count * count + 64);
+        new Float32Array(k.buffer, at, n * count).set(X);
+        new Float64Array(k.buffer, mo, n).set(m);
+        k.gramCentred(n, count, at, mo, co, go);
+        return new Float64Array(k.buffer, go, count * count).slice();
+      });
+      expect(same(out[0]!, out[1]!), `${n} x ${count}`).toBe(true);
+      for (let i = 0; i < count; i++) for (let j = 0; j < count; j++) {
+        let s = 0;
+        for (let q = 0; q < n; q++) s += (X[i * n + q]! - m[q]!) * (X[j * n + q]! - m[q]!);
+        expect(Math.abs(out[0]![i * count + j]! - s), `${n} x ${count} G ${i},${j}`).toBeLessThan(1e-12 * n);
+        expect(out[0]![i * count + j]).toBe(out[0]![j * count + i]);
+      }
+    }
+  });
+
+  it('warm-up on the kernels equals its f64 reference (median, byte masks and morphology, clean mean, IncrementalSvd update of the small frames) to rounding', async () => {
+    const { openClose } = await import('../../../src/core/video/morphology.js');
+    const { IncrementalSvd, Matrix } = await import('../../../src/core/linalg/index.js');
+    for (const ts of [false, true]) {
+      for (const [w, h, f, count] of [[64, 40, 2, 15], [63, 41, 2, 45], [37, 23, 1, 9], [130, 17, 4, 20]] as const) {
+        const d = w * h;
+        // a lit scene drifting in brightness (the subspace), noise, and a block moving through it (foreground)
+        const frames = new Uint8Array(count * d);
+        for (let i = 0; i < count; i++) {
+          const gain = 0.8 + 0.4 * Math.sin(i / 3), bx = (3 * i) % (w - 8);
+          for (let y = 0; y < h; y++) for (let c = 0; c < w; c++) {
+            const v = c >= bx && c < bx + 8 && y >= 4 && y < 12 ? 250 : Math.min(255, Math.round((60 + 40 * Math.sin((c + y) / 11)) * gain + 4 * rnd()));
+            frames[i * d + y * w + c] = v;
+          }
+        }
+        const o = { width: w, height: h, factor: f, threshold: 0.12, open: 1, close: 2, robust: true, rank: 2, ts };
+        const warm = new FramePass(o).warmUp(frames, count, 2);
+        // reference: the TypeScript f64 steps
+        const med = medianFrames(frames, count, d);
+        const g = new ScaleGrid(w, h, 1, f);
+        const block = new Matrix(count, g.size), mu = new Float64Array(d), clean = new Float64Array(d), mask = new Uint8Array(d);
+        let nearThreshold = 0;
+        for (let i = 0; i < count; i++) {
+          maskFrame(frames, i * d, med, 0, d, 1, { threshold: 0.12, adaptive: 0, open: 0, close: 0 }, undefined, mask, 0);
+          for (let q = 0; q < d; q++) if (Math.abs(Math.abs(frames[i * d + q]! / 255 - med[q]!) - 0.12) < 1e-6) nearThreshold++;
+          openClose(mask, w, h, 1, 2);
+          for (let q = 0; q < d; q++) mu[q]! += (clean[q] = mask[q] ? med[q]! : frames[i * d + q]! / 255) / count;
+          g.down(clean, 0, 1, block.data.subarray(i * g.size, (i + 1) * g.size));
+        }
+        expect(nearThreshold, 'the scene keeps pixels off the threshold').toBe(0);
+        const ref = new IncrementalSvd({ dim: g.size, rank: 2, forget: 0.9, center: true });
+        ref.update(block);
+        const what = `${w}x${h} f${f} ${count} frames ts=${ts}`;
+        for (let q = 0; q < d; q++) expect(Math.abs(warm.muFull[q]! - mu[q]!), `${what} muFull ${q}`).toBeLessThan(1e-6);
+        const rm = ref.mean;
+        for (let q = 0; q < g.size; q++) expect(Math.abs(warm.mean[q]! - rm[q]!), `${what} mean ${q}`).toBeLessThan(1e-6);
+        expect(warm.s.length).toBe(2);
+        for (let j = 0; j < 2; j++) expect(Math.abs(warm.s[j]! - ref.s[j]!) / ref.s[0]!, `${what} s${j}`).toBeLessThan(1e-5);
+        // the same subspace: |U_ref^T U_warm| has singular values 1, i.e. its Frobenius norm² is 2
+        const R = ref.Ut_.data;
+        let fro = 0;
+        for (let a = 0; a < 2; a++) for (let b = 0; b < 2; b++) {
+          let s = 0;
+          for (let q = 0; q < g.size; q++) s += R[a * g.size + q]! * warm.Ut[b * g.size + q]!;
+          fro += s * s;
+        }
+        expect(Math.abs(fro - 2), `${what} subspace`).toBeLessThan(1e-5);
+      }
+    }
+  });
 
   it('robust fit: values far from the model are replaced by it and the fit is repeated', () => {
     // a small frame equal to mean + 0.3 u0 except an outlier block: the robust fit lands much nearer 0.3

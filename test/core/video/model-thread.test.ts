@@ -105,18 +105,50 @@ describe('background model on a worker thread', () => {
 });
 
 describe('warm-up of the streaming model', () => {
-  it('keeps one cleaned frame unless the adaptive threshold needs them all: the fitted model is the same bits either way', async () => {
+  it('keeps one cleaned frame unless the adaptive threshold needs them all: the fitted model is the same bits either way (color: both on the TypeScript warm-up)', async () => {
     const { StreamingBackground } = await import('../../../src/core/video/background.js');
-    const b = batch(0, 45);
+    const g = batch(0, 45);
+    const frames = new Uint8Array(3 * g.frames.length);
+    for (let q = 0; q < g.frames.length; q++) frames[3 * q] = frames[3 * q + 1] = frames[3 * q + 2] = g.frames[q]!;
     // adaptive > 0 keeps every cleaned frame (its σ is computed from them); its warm-up model must not differ
     const [one, all] = [0, 0.5].map((adaptive) => {
-      const m = new StreamingBackground({ ...OPTS, adaptive });
+      const m = new StreamingBackground({ ...OPTS, channels: 3, adaptive });
       // the warm-up alone (process() goes on with the batch, where the adaptive threshold then differs)
-      (m as unknown as { warmUp(f: Uint8Array, n: number): void }).warmUp(b.frames, 45);
+      (m as unknown as { warmUp(f: Uint8Array, n: number): void }).warmUp(frames, 45);
       return m.toState();
     });
     for (const key of ['mean', 'Ut', 's', 'muFull']) expect(sameBytes(one![key] as Float64Array, all![key] as Float64Array), key).toBe(true);
     expect(all!.sigma).toBeDefined();
     expect((one!.Ut as Float64Array).some((v) => v !== 0)).toBe(true);
+  });
+
+  it('gray warm-up on the pixel kernels (global threshold) fits the model of the f64 TypeScript warm-up (adaptive threshold) to rounding', async () => {
+    const { StreamingBackground } = await import('../../../src/core/video/background.js');
+    const b = batch(0, 45);
+    const [k, t] = [0, 0.5].map((adaptive) => {
+      const m = new StreamingBackground({ ...OPTS, adaptive });
+      (m as unknown as { warmUp(f: Uint8Array, n: number): void }).warmUp(b.frames, 45);
+      return m.toState() as Record<string, Float64Array>;
+    });
+    const near = (key: string, tol: number) => {
+      const [a, c] = [k![key]!, t![key]!];
+      expect(a.length, key).toBe(c.length);
+      let e = 0;
+      for (let q = 0; q < a.length; q++) e = Math.max(e, Math.abs(a[q]! - c[q]!));
+      expect(e, key).toBeLessThan(tol);
+    };
+    near('muFull', 1e-6);
+    near('mean', 1e-6);
+    const [sk, st] = [k!.s!, t!.s!];
+    for (let j = 0; j < 2; j++) expect(Math.abs(sk[j]! - st[j]!) / st[0]!, `s${j}`).toBeLessThan(1e-5);
+    // the same subspace (signs may differ): the projectors agree
+    const n = k!.mean!.length, [uk, ut] = [k!.Ut!, t!.Ut!];
+    let fro = 0;
+    for (let a = 0; a < 2; a++) for (let c = 0; c < 2; c++) {
+      let s = 0;
+      for (let q = 0; q < n; q++) s += uk[a * n + q]! * ut[c * n + q]!;
+      fro += s * s;
+    }
+    expect(Math.abs(fro - 2)).toBeLessThan(1e-6);
   });
 });

@@ -10,6 +10,22 @@
  * by the background, summed at full resolution (for the mean) and downsampled (for the SVD).
  */
 import { pixelKernels, heapStart, type PixelKernels } from './index.js';
+import { Matrix, symEig } from '../../linalg/index.js';
+
+/** A model fitted on a warm-up's frames (see FramePass.warmUp). */
+export interface WarmModel {
+  /** full-resolution mean of the clean frames */
+  muFull: Float64Array;
+  /** mean of the small clean frames (the subspace's centre) */
+  mean: Float64Array;
+  /** r' x small, rows = the leading left singular vectors of the centred small frames (r' <= rank) */
+  Ut: Float64Array;
+  /** their singular values, descending */
+  s: Float64Array;
+}
+
+/** columns of the median taken per call (count x STRIP bytes staged in the heap) */
+const STRIP = 8192;
 
 export interface FramePassOptions {
   width: number;
@@ -52,6 +68,8 @@ export class FramePass {
   private u8!: Uint8Array;
   private f32!: Float32Array;
   private r = 0;
+  /** first free byte after the per-frame buffers */
+  private end = 0;
 
   constructor(readonly o: FramePassOptions) {
     const { width: w, height: h, factor: f } = o;
@@ -72,6 +90,7 @@ export class FramePass {
       at += Math.ceil(bytes / 16) * 16 + 16;
     }
     if (!this.k.reserve(at)) throw new Error(`cannot reserve ${at} bytes for the pixel kernels`);
+    this.end = at;
     this.views();
     const i32 = new Int32Array(this.k.buffer);
     const ty = bilinearAxis(h, sh, f), tx = bilinearAxis(w, sw, f);
@@ -135,5 +154,83 @@ export class FramePass {
   coefficients(): Float32Array {
     const c = this.p.COEF! >> 2;
     return this.f32.slice(c, c + this.r);
+  }
+
+  /**
+   * The first model of a stream from `count` frames (its first batch, or the seed sample), on the
+   * kernels: the per-pixel median stands in for the background (medianU8); each frame's mask
+   * against it (bgMask with a zero deviation: background = median) with its opening and closing;
+   * the frames with that foreground replaced by the median (clean), summed at full resolution
+   * (muFull = sum / count) and downsampled; then the leading `rank` singular triplets of the
+   * small clean frames about their mean, from their Gram matrix (gramCentred, f64, then symEig):
+   * what IncrementalSvd's first update computes by LQ of the same rows, the same numbers up to
+   * rounding. Uses its own heap space past the per-frame buffers: call it on a FramePass made for
+   * it, so the stream's per-frame heap does not keep the count small frames.
+   */
+  warmUp(frames: Uint8Array, count: number, rank: number): WarmModel {
+    const { k, o } = this;
+    const { width: w, height: h, factor: f } = o;
+    const d = this.pixels, ds = this.small;
+    const strip = Math.min(STRIP, d);
+    const al = (b: number) => Math.ceil(b / 16) * 16 + 16;
+    const MED = this.end, SMALLS = MED + al(count * strip), CENT = SMALLS + al(4 * count * ds), MEAN = CENT + al(8 * count * 256), G = MEAN + al(8 * ds);
+    if (!k.reserve(G + al(8 * count * count))) throw new Error(`cannot reserve the warm-up's ${G + 8 * count * count} bytes for the pixel kernels`);
+    this.views();
+    const u8 = this.u8, f32 = this.f32, p = this.p;
+    // the median, a strip of columns at a time
+    for (let j0 = 0; j0 < d; j0 += strip) {
+      const n = Math.min(strip, d - j0);
+      for (let i = 0; i < count; i++) u8.set(frames.subarray(i * d + j0, i * d + j0 + n), MED + i * n);
+      k.medianU8(n, count, MED, p.MU! + 4 * j0);
+    }
+    f32.fill(0, p.DEV! >> 2, (p.DEV! >> 2) + ds);
+    this.resetSum();
+    for (let i = 0; i < count; i++) {
+      u8.set(frames.subarray(i * d, (i + 1) * d), p.X!);
+      k.bgMask(w, h, f, p.MU!, p.DEV!, p.X!, o.threshold, p.BITS!, p.BG!, p.ROW!, p.UP!, p.TY0!, p.TY1!, p.TWY!, p.TX0!, p.TX1!, p.TWX!);
+      if (o.open > 0 || o.close > 0) k.openClose(w, h, o.open, o.close, p.BITS!, p.TMP!);
+      k.clean(w, h, p.X!, p.BG!, p.BITS!, p.CLEAN!, p.SUM!);
+      k.downF32(w, h, 1, f, p.CLEAN!, p.ACCF!, SMALLS + 4 * i * ds);
+    }
+    const sum = this.sum(), muFull = new Float64Array(d);
+    for (let q = 0; q < d; q++) muFull[q] = sum[q]! / count;
+    // the small frames' mean: sums in row order, then / count (as IncrementalSvd.update's block mean)
+    const X = f32.subarray(SMALLS >> 2, (SMALLS >> 2) + count * ds);
+    const mean = new Float64Array(this.k.buffer, MEAN, ds);
+    mean.fill(0);
+    for (let i = 0; i < count; i++) for (let q = 0; q < ds; q++) mean[q]! += X[i * ds + q]!;
+    for (let q = 0; q < ds; q++) mean[q] = mean[q]! / count;
+    k.gramCentred(ds, count, SMALLS, MEAN, CENT, G);
+    const { values, vectors } = symEig(new Matrix(count, count, new Float64Array(this.k.buffer, G, count * count).slice()));
+    // singular values of the centred rows; the directions IncrementalSvd keeps: at most `rank`, above 4 c eps s_max
+    const sv = Float64Array.from(values, (v) => Math.sqrt(Math.max(0, v)));
+    const tol = 4 * count * 2.220446049250313e-16 * (sv[0] ?? 0);
+    let r = Math.min(rank, count, ds);
+    while (r > 0 && !(sv[r - 1]! > tol)) r--;
+    // u_j = Cᵀ v_j / s_j, then Gram-Schmidt twice (the LQ route's vectors are orthonormal to rounding)
+    const Ut = new Float64Array(r * ds);
+    for (let j = 0; j < r; j++) {
+      const u = Ut.subarray(j * ds, (j + 1) * ds), inv = 1 / sv[j]!;
+      for (let i = 0; i < count; i++) {
+        const v = vectors.get(i, j) * inv, xo = i * ds;
+        for (let q = 0; q < ds; q++) u[q]! += v * (X[xo + q]! - mean[q]!);
+      }
+    }
+    for (let pass = 0; pass < 2; pass++) {
+      for (let i = 0; i < r; i++) {
+        const ui = Ut.subarray(i * ds, (i + 1) * ds);
+        for (let j = 0; j < i; j++) {
+          const uj = Ut.subarray(j * ds, (j + 1) * ds);
+          let s = 0;
+          for (let q = 0; q < ds; q++) s += ui[q]! * uj[q]!;
+          for (let q = 0; q < ds; q++) ui[q]! -= s * uj[q]!;
+        }
+        let nn = 0;
+        for (let q = 0; q < ds; q++) nn += ui[q]! * ui[q]!;
+        const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
+        for (let q = 0; q < ds; q++) ui[q] = ui[q]! * inv;
+      }
+    }
+    return { muFull, mean: mean.slice(), Ut, s: sv.slice(0, r) };
   }
 }

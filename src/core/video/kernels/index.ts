@@ -23,6 +23,10 @@ export interface PixelKernels {
   openClose(w: number, h: number, ro: number, rc: number, bits: number, tmp: number): void;
   unpack(w: number, h: number, bits: number, out: number): number;
   clean(w: number, h: number, x: number, bg: number, bits: number, out: number, sum: number): void;
+  /** per-value median of `count` 8-bit rows of n values, scaled to 0..1 (the warm-up background) */
+  medianU8(n: number, count: number, src: number, dst: number): void;
+  /** G = C Cᵀ (f64) of the f32 rows X (count x n) about the f64 mean m; cent: count x 256 doubles of scratch */
+  gramCentred(n: number, count: number, X: number, m: number, cent: number, G: number): void;
 }
 
 // the project's lib (ES2023, node types) has no WebAssembly declarations: the few used here
@@ -68,6 +72,8 @@ class WasmPixels implements PixelKernels {
   openClose(...a: Parameters<PixelKernels['openClose']>): void { this.x.open_close!(...a); }
   unpack(...a: Parameters<PixelKernels['unpack']>): number { return this.x.unpack!(...a); }
   clean(...a: Parameters<PixelKernels['clean']>): void { this.x.clean!(...a); }
+  medianU8(...a: Parameters<PixelKernels['medianU8']>): void { this.x.median_u8!(...a); }
+  gramCentred(...a: Parameters<PixelKernels['gramCentred']>): void { this.x.gram_centred!(...a); }
 }
 
 /**

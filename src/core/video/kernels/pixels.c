@@ -382,3 +382,105 @@ void clean(int w, int h, const u8 *x, const float *bg, const u64 *bits, float *o
     }
   }
 }
+
+/*
+ * median_u8: per-value median of `count` 8-bit rows of n values (row i at src + i*n), the
+ * warm-up background (as medianFrames in background.ts):
+ *   dst[j] = (float)(((double)(a + b) / 2) * (1.0 / 255.0)),
+ * a and b the lo-th and hi-th smallest of column j (0-based, lo = (count-1)/2, hi = count/2).
+ * Radix selection: the k-th smallest v is built from the top bit down; a candidate
+ * c = prefix | bit is kept when at most k values are below c. 16 columns per SIMD step while
+ * count <= 255 (the counts fit in u8); the rest one column at a time, the same way.
+ */
+static u8 select_k(const u8 *col, int n, int count, int k) {
+  int prefix = 0;
+  for (int bit = 128; bit; bit >>= 1) {
+    const int c = prefix | bit;
+    int below = 0;
+    for (int i = 0; i < count; i++) below += col[(long)i * n] < c;
+    if (below <= k) prefix = c;
+  }
+  return (u8)prefix;
+}
+
+__attribute__((export_name("median_u8")))
+void median_u8(int n, int count, const u8 *src, float *dst) {
+  const int lo = (count - 1) / 2, hi = count / 2;
+  int j = 0;
+  if (count <= 255) {
+    const v128_t klo = wasm_i8x16_splat((signed char)lo), khi = wasm_i8x16_splat((signed char)hi);
+    for (; j + 16 <= n; j += 16) {
+      v128_t pa = wasm_i8x16_splat(0), pb = wasm_i8x16_splat(0);
+      for (int bit = 128; bit; bit >>= 1) {
+        const v128_t bv = wasm_i8x16_splat((signed char)bit);
+        const v128_t ca = wasm_v128_or(pa, bv), cb = wasm_v128_or(pb, bv);
+        v128_t na = wasm_i8x16_splat(0), nb = wasm_i8x16_splat(0);
+        for (int i = 0; i < count; i++) {
+          const v128_t x = wasm_v128_load(src + (long)i * n + j);
+          na = wasm_i8x16_sub(na, wasm_u8x16_lt(x, ca));
+          nb = wasm_i8x16_sub(nb, wasm_u8x16_lt(x, cb));
+        }
+        pa = wasm_v128_bitselect(ca, pa, wasm_u8x16_le(na, klo));
+        pb = wasm_v128_bitselect(cb, pb, wasm_u8x16_le(nb, khi));
+      }
+      u8 a[16], b[16];
+      wasm_v128_store(a, pa);
+      wasm_v128_store(b, pb);
+      for (int l = 0; l < 16; l++) dst[j + l] = (float)(((double)(a[l] + b[l]) / 2) * (1.0 / 255.0));
+    }
+  }
+  for (; j < n; j++) {
+    const int a = select_k(src + j, n, count, lo), b = select_k(src + j, n, count, hi);
+    dst[j] = (float)(((double)(a + b) / 2) * (1.0 / 255.0));
+  }
+}
+
+/*
+ * gram_centred: G = C Cᵀ (count x count, f64, row-major, both triangles) of the rows of
+ * C_iq = (double)X_iq - m_q, with X count rows of n f32 values and m n f64 values (the warm-up's
+ * downsampled clean frames about their mean). Order: G = 0; for each chunk of GRAM_CHUNK values
+ * (q0 = 0, GRAM_CHUNK, ...): the chunk's centred rows into `cent` (count x GRAM_CHUNK doubles),
+ * then for each i <= j two lane sums over the chunk's pairs (lane 0: its even positions, lane 1:
+ * its odd ones, in order), s = l0 + l1, plus the chunk's last value when its length is odd,
+ * and G_ij += s (G_ji = G_ij at the end). The tiles of the loops below leave that order alone.
+ */
+#define GRAM_CHUNK 256
+__attribute__((export_name("gram_centred")))
+void gram_centred(int n, int count, const float *X, const double *m, double *cent, double *G) {
+  for (int i = 0; i < count * count; i++) G[i] = 0;
+  for (int q0 = 0; q0 < n; q0 += GRAM_CHUNK) {
+    const int L = n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK, L2 = L & ~1;
+    for (int i = 0; i < count; i++) {
+      const float *x = X + (long)i * n + q0;
+      double *c = cent + (long)i * GRAM_CHUNK;
+      for (int q = 0; q < L; q++) c[q] = (double)x[q] - m[q0 + q];
+    }
+    for (int i = 0; i < count; i++) {
+      const double *ci = cent + (long)i * GRAM_CHUNK;
+      int j = i;
+      for (; j + 2 <= count; j += 2) {
+        const double *c0 = cent + (long)j * GRAM_CHUNK, *c1 = c0 + GRAM_CHUNK;
+        v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
+        for (int q = 0; q < L2; q += 2) {
+          const v128_t vi = wasm_v128_load(ci + q);
+          a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(vi, wasm_v128_load(c0 + q)));
+          a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(vi, wasm_v128_load(c1 + q)));
+        }
+        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+        double s1 = wasm_f64x2_extract_lane(a1, 0) + wasm_f64x2_extract_lane(a1, 1);
+        if (L & 1) { s0 = s0 + ci[L2] * c0[L2]; s1 = s1 + ci[L2] * c1[L2]; }
+        G[(long)i * count + j] += s0;
+        G[(long)i * count + j + 1] += s1;
+      }
+      for (; j < count; j++) {
+        const double *c0 = cent + (long)j * GRAM_CHUNK;
+        v128_t a0 = wasm_f64x2_splat(0);
+        for (int q = 0; q < L2; q += 2) a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(wasm_v128_load(ci + q), wasm_v128_load(c0 + q)));
+        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+        if (L & 1) s0 = s0 + ci[L2] * c0[L2];
+        G[(long)i * count + j] += s0;
+      }
+    }
+  }
+  for (int i = 0; i < count; i++) for (int j = 0; j < i; j++) G[(long)i * count + j] = G[(long)j * count + i];
+}

@@ -19,6 +19,7 @@ export class TsPixels implements PixelKernels {
   private f32 = new Float32Array(0);
   private i32 = new Int32Array(0);
   private u32 = new Uint32Array(0);
+  private f64 = new Float64Array(0);
 
   reserve(bytes: number): boolean {
     if (this.buffer.byteLength >= bytes) return true;
@@ -30,6 +31,7 @@ export class TsPixels implements PixelKernels {
     this.f32 = new Float32Array(next);
     this.i32 = new Int32Array(next);
     this.u32 = new Uint32Array(next);
+    this.f64 = new Float64Array(next);
     return true;
   }
 
@@ -250,5 +252,51 @@ export class TsPixels implements PixelKernels {
         f32[sum + o + p] = fr(f32[sum + o + p]! + c);
       }
     }
+  }
+
+  /** the k-th smallest value of column `col` (radix selection from the top bit, as select_k in pixels.c) */
+  private selectK(col: number, n: number, count: number, k: number): number {
+    const u8 = this.u8;
+    let prefix = 0;
+    for (let bit = 128; bit; bit >>= 1) {
+      const c = prefix | bit;
+      let below = 0;
+      for (let i = 0; i < count; i++) if (u8[col + i * n]! < c) below++;
+      if (below <= k) prefix = c;
+    }
+    return prefix;
+  }
+
+  medianU8(n: number, count: number, src: number, dstB: number): void {
+    const lo = Math.floor((count - 1) / 2), hi = Math.floor(count / 2), dst = dstB >> 2;
+    for (let j = 0; j < n; j++) {
+      const a = this.selectK(src + j, n, count, lo), b = lo === hi ? a : this.selectK(src + j, n, count, hi);
+      this.f32[dst + j] = ((a + b) / 2) * (1 / 255);
+    }
+  }
+
+  gramCentred(n: number, count: number, XB: number, mB: number, centB: number, GB: number): void {
+    const { f32, f64 } = this;
+    const X = XB >> 2, m = mB >> 3, cent = centB >> 3, G = GB >> 3, CH = 256;
+    f64.fill(0, G, G + count * count);
+    for (let q0 = 0; q0 < n; q0 += CH) {
+      const L = Math.min(CH, n - q0), L2 = L & ~1;
+      for (let i = 0; i < count; i++) for (let q = 0; q < L; q++) f64[cent + i * CH + q] = f32[X + i * n + q0 + q]! - f64[m + q0 + q]!;
+      for (let i = 0; i < count; i++) {
+        const ci = cent + i * CH;
+        for (let j = i; j < count; j++) {
+          const cj = cent + j * CH;
+          let l0 = 0, l1 = 0;
+          for (let q = 0; q < L2; q += 2) {
+            l0 += f64[ci + q]! * f64[cj + q]!;
+            l1 += f64[ci + q + 1]! * f64[cj + q + 1]!;
+          }
+          let s = l0 + l1;
+          if (L & 1) s += f64[ci + L2]! * f64[cj + L2]!;
+          f64[G + i * count + j]! += s;
+        }
+      }
+    }
+    for (let i = 0; i < count; i++) for (let j = 0; j < i; j++) f64[G + i * count + j] = f64[G + j * count + i]!;
   }
 }
