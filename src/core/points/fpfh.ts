@@ -84,8 +84,11 @@ export function fpfhNeighboursRange(w: FpfhWork, tree: KdTree, from: number, to:
   const { P, N, maxK, nbIdx, nbDist, nbCount, spfh } = w;
   const idx = new Int32Array(maxK), dist = new Float64Array(maxK);
   const f = new Float64Array(3);
+  let prev = 0;
   for (let i = from; i < to; i++) {
-    const c = tree.radiusInto(P, 3 * i, w.radius, maxK, idx, dist);
+    // from the point's own leaf, bounded by the previous point's neighbours when it had maxK (normals.ts)
+    const c = tree.radiusInto(P, 3 * i, w.radius, maxK, idx, dist, prev === maxK ? tree.maxDistSq(P, 3 * i, idx, maxK) : Infinity);
+    prev = c;
     nbCount[i] = c;
     nbIdx.set(idx.subarray(0, c), i * maxK);
     nbDist.set(dist.subarray(0, c), i * maxK);
@@ -189,9 +192,11 @@ export function radiusNormals(points: Matrix, radius: number, maxNeighbours = 30
   const idx = new Int32Array(k), dist = new Float64Array(k);
   const out = new Matrix(n, 3);
   const v = new Float64Array(3);
+  let prev = 0;
   for (let i = 0; i < n; i++) {
-    let c = t.radiusInto(P, 3 * i, radius, k, idx, dist);
-    if (c < 3) c = t.knnInto(P, 3 * i, Math.min(3, n), idx, dist);
+    let c = t.radiusInto(P, 3 * i, radius, k, idx, dist, prev === k ? t.maxDistSq(P, 3 * i, idx, k) : Infinity);
+    prev = c;
+    if (c < 3) c = t.knnInto(P, 3 * i, Math.min(3, n), idx, dist, Infinity);
     let m0 = 0, m1 = 0, m2 = 0;
     for (let j = 0; j < c; j++) { const b = 3 * idx[j]!; m0 += P[b]!; m1 += P[b + 1]!; m2 += P[b + 2]!; }
     m0 /= c; m1 /= c; m2 /= c;

@@ -104,9 +104,13 @@ export function estimateNormalsInto(points: Matrix, N: Matrix, opts: NormalOptio
 export function normalsRange(P: Float64Array, d: number, k: number, tree: KdTree, N: Float64Array, from: number, to: number, stats: NormalStats, viewpoint?: ArrayLike<number>, only?: Int32Array): void {
   const idx = new Int32Array(k), dist = new Float64Array(k);
   const out = new Float64Array(3);
+  let prev = 0;
   for (let t = from; t < to; t++) {
     const i = only ? only[t]! : t;
-    const c = tree.knnInto(P, i * d, k, idx, dist);
+    // the search starts at the point's own leaf (P is the tree's cloud), bounded by the farthest of
+    // the previous point's k neighbours from this one: the same k neighbours, less work
+    const c = tree.knnInto(P, i * d, k, idx, dist, prev === k ? tree.maxDistSq(P, i * d, idx, k) : Infinity);
+    prev = c;
     let m0 = 0, m1 = 0, m2 = 0;
     for (let j = 0; j < c; j++) { const b = idx[j]! * d; m0 += P[b]!; m1 += P[b + 1]!; if (d === 3) m2 += P[b + 2]!; }
     m0 /= c; m1 /= c; m2 /= c;

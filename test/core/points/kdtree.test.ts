@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { Matrix } from '../../../src/core/linalg/matrix.js';
 import { seededRandom } from '../../../src/core/linalg/random.js';
-import { KdTree } from '../../../src/core/points/kdtree.js';
+import { KdTree, OFF_SURFACE } from '../../../src/core/points/kdtree.js';
 
 function cloud(n: number, d: number, seed: number, dup = false): Matrix {
   const r = seededRandom(seed);
@@ -29,10 +29,68 @@ describe('KdTree', () => {
         const r = t.nearest(Q.row(k));
         const b = brute(P, Q.row(k))[0]!;
         expect(r.distSq).toBe(b.d);
-        expect(P.get(r.index, 0)).toBe(P.get(b.i, 0));
+        expect(r.index).toBe(b.i);
       }
     });
   }
+  for (const d of [2, 3]) {
+    it(`nearest, k nearest and radius search: ties go to the lower index, as brute force (${d}-D integer grid, many equal distances)`, () => {
+      const P = cloud(1200, d, 30 + d, true), Q = cloud(200, d, 40 + d, true);
+      const t = new KdTree(P);
+      const idx = new Int32Array(20), dist = new Float64Array(20);
+      let ties = 0;
+      for (let k = 0; k < Q.rows; k++) {
+        const b = brute(P, Q.row(k));
+        if (b[1]!.d === b[0]!.d) ties++;
+        expect(t.nearest(Q.row(k)).index).toBe(b[0]!.i);
+        const c = t.knnInto(Q.data, k * d, 20, idx, dist);
+        expect(Array.from(idx.subarray(0, c))).toEqual(b.slice(0, 20).map((x) => x.i));
+        const r = t.radiusInto(Q.data, k * d, 1.5, 20, idx, dist);
+        expect(Array.from(idx.subarray(0, r))).toEqual(b.filter((x) => x.d <= 2.25).slice(0, 20).map((x) => x.i));
+      }
+      expect(ties).toBeGreaterThan(100); // the control: the grid does make ties
+    });
+  }
+  it('a bound at or above the k-th distance (a neighbouring query\'s neighbours) changes no answer, ties included', () => {
+    for (const dup of [false, true]) {
+      const P = cloud(2000, 3, 50, dup);
+      const t = new KdTree(P);
+      const want = new Int32Array(30), wd = new Float64Array(30), idx = new Int32Array(30), dist = new Float64Array(30);
+      for (let i = 1; i < 400; i++) {
+        t.knnInto(P.data, (i - 1) * 3, 30, idx, dist);
+        // every neighbour of point i - 1 bounds point i's 30th distance from above
+        let seed = 0;
+        for (const j of idx) seed = Math.max(seed, (P.get(j, 0) - P.get(i, 0)) ** 2 + (P.get(j, 1) - P.get(i, 1)) ** 2 + (P.get(j, 2) - P.get(i, 2)) ** 2);
+        t.knnInto(P.data, i * 3, 30, want, wd);
+        expect(t.knnInto(P.data, i * 3, 30, idx, dist, seed * (1 + 1e-12))).toBe(30);
+        expect(Array.from(idx)).toEqual(Array.from(want));
+        expect(Array.from(dist)).toEqual(Array.from(wd));
+      }
+    }
+  });
+  it('queries far off a surface cloud (ICP\'s first iterations): nearest within a distance as brute force', () => {
+    // points on a sphere of radius 1; queries anywhere in the cube [-2, 2]^3
+    const r = seededRandom(60);
+    const P = new Matrix(3000, 3), Q = new Matrix(400, 3);
+    for (let i = 0; i < P.rows; i++) {
+      const u = 2 * r.next() - 1, a = 2 * Math.PI * r.next(), s = Math.sqrt(1 - u * u);
+      P.data.set([s * Math.cos(a), s * Math.sin(a), u], 3 * i);
+    }
+    for (let i = 0; i < Q.data.length; i++) Q.data[i] = 4 * r.next() - 2;
+    const t = new KdTree(P);
+    let none = 0;
+    for (let k = 0; k < Q.rows; k++) {
+      const b = brute(P, Q.row(k))[0]!;
+      const got = t.nearest(Q.row(k), 0.09);
+      if (b.d < 0.09) { expect(got.index).toBe(b.i); expect(got.distSq).toBe(b.d); } else { expect(got.index).toBe(-1); none++; }
+      // the off-surface hint (an earlier query found nothing) only picks the search by boxes: the same answer
+      const out = new Float64Array(1);
+      expect(t.nearestInto(Q.data, 3 * k, 0.09, out, OFF_SURFACE)).toBe(got.index);
+      expect(out[0]).toBe(b.d < 0.09 ? b.d : Infinity);
+      expect(t.nearestInto(Q.data, 3 * k, Infinity, out, OFF_SURFACE)).toBe(b.i);
+    }
+    expect(none).toBeGreaterThan(100);
+  });
   it('k nearest neighbours, sorted, equal brute force; duplicates handled', () => {
     const P = cloud(1500, 3, 7, true); // many identical points
     const Q = cloud(50, 3, 8);
@@ -41,8 +99,9 @@ describe('KdTree', () => {
     for (let k = 0; k < Q.rows; k++) {
       const c = t.knnInto(Q.data, k * 3, 12, idx, dist);
       expect(c).toBe(12);
-      const b = brute(P, Q.row(k)).slice(0, 12).map((x) => x.d);
-      expect(Array.from(dist)).toEqual(b);
+      const b = brute(P, Q.row(k)).slice(0, 12);
+      expect(Array.from(dist)).toEqual(b.map((x) => x.d));
+      expect(Array.from(idx)).toEqual(b.map((x) => x.i)); // ties: the lower index first
     }
   });
   it('a distance bound returns -1 when nothing is near; tiny and empty trees', () => {
@@ -82,11 +141,8 @@ describe('KdTree', () => {
           expect(Array.from(dist)).toEqual(Array.from(wd));
         }
       }
-      if (dup) {
-        // control: with ties, a different visiting order would pick other points: the brute-force first index is not always it
-        const b = Array.from({ length: Q.rows }, (_, k) => brute(P, Q.row(k))[0]!.i);
-        expect(b.some((i, k) => i !== cold[k])).toBe(true);
-      }
+      // ties go to the lower index: brute force's first minimum
+      expect(Array.from(cold)).toEqual(Array.from({ length: Q.rows }, (_, k) => brute(P, Q.row(k))[0]!.i));
     }
   });
 });
