@@ -25,6 +25,7 @@
 import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
 import { FramePass, bilinearAxis, type FramePassOptions } from './kernels/frame-pass.js';
+import { gramUpdate } from './model-update.js';
 
 /** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
 export const MODEL_SCALES = [1, 0.5, 0.25] as const;
@@ -389,9 +390,9 @@ export class StreamingBackground {
 
   /** Model update with the downsampled clean frames; the full-resolution mean follows with the same weights. */
   private update(block: Matrix, sum: Float64Array | Float32Array): void {
-    const model = this.model!, mu = this.muFull!;
-    const nOld = model.nSeen;
-    model.update(block);
+    const mu = this.muFull!;
+    const nOld = this.model!.nSeen;
+    const model = (this.model = gramUpdate(this.model!, block));
     const a = (this.o.forget * nOld) / model.nSeen, b = (1 - a) / block.rows;
     for (let q = 0; q < mu.length; q++) mu[q] = a * mu[q]! + b * sum[q]!;
   }
