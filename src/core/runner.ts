@@ -31,6 +31,7 @@ import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { threadCounts } from './threads.js';
+import { blasStatus } from './linalg/native.js';
 import { confine, isUrl } from './confine.js';
 import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
@@ -330,6 +331,12 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     throw e;
   }
   log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
+  // a native BLAS library asked for by path (SVDFLOW_BLAS) that does not load: said once, then the WebAssembly kernels run
+  const blasEnv = process.env.SVDFLOW_BLAS;
+  if (blasEnv && blasEnv !== 'off' && blasEnv !== '0') {
+    const b = blasStatus();
+    if (b.backend !== 'openblas') log.warn(`native BLAS not used: ${b.reason}; the WebAssembly kernels run instead`);
+  }
   const outputs = new OutputManager(outDir, 'transaction', opts.root !== undefined);
   const children = new ChildRegistry();
   const onExit = () => {
@@ -611,6 +618,8 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     versions: { svdflow: svdflowVersion(), node: process.version },
     // the thread budget this process ran with and what it gave the pool, team, model thread and decoder
     threads: threadCounts(),
+    // what ran the exact SVDs and large products: OpenBLAS (native) or the WebAssembly kernels, and why
+    linalg: blasStatus(),
     variables: p.variables,
     ...m.extra,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),

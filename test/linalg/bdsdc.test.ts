@@ -10,6 +10,11 @@ import { Matrix, svd, bidiagonalize } from '../../src/core/linalg/index.js';
 import { bidiagDc, dcStats, resetDcStats, setDcLeaf, DC_LEAF } from '../../src/core/linalg/bdsdc.js';
 import { DC_MIN, svdPhases } from '../../src/core/linalg/svd.js';
 import { withSpectrum, orthError } from './helpers.js';
+import { setBlas } from '../../src/core/linalg/native.js';
+
+// these tests are about the TS/WebAssembly kernels (the thread team, bit for bit): the native backend is off
+setBlas(false);
+afterAll(() => { setBlas(undefined); });
 
 const EPS = 2 ** -52;
 const savedLeaf = DC_LEAF;

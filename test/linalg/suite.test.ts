@@ -24,8 +24,11 @@ import { IncrementalSvd, Matrix, matmul, matmulT, seededRandom, setGemmBackend, 
 import { finiteMaxAbs, pow2Mul, scaleExponent } from '../../src/core/linalg/scale.js';
 import { setWasmRotations } from '../../src/core/linalg/bdsqr.js';
 import { setWasmGemv } from '../../src/core/linalg/gebrd.js';
-import { DC_MIN, setDcMin } from '../../src/core/linalg/svd.js';
+import { DC_MIN, setDcMin, NATIVE_SVD_MIN, setNativeSvdMin } from '../../src/core/linalg/svd.js';
+import { NATIVE_GEMM_MIN, setNativeGemmMin } from '../../src/core/linalg/gemm.js';
+import { NATIVE_EIG_MIN, setNativeEigMin } from '../../src/core/linalg/eig.js';
 import { DC_LEAF, setDcLeaf } from '../../src/core/linalg/bdsdc.js';
+import { blasStatus, setBlas } from '../../src/core/linalg/native.js';
 import { gaussian, orthError, scaleCols, withSpectrum } from './helpers.js';
 
 const EPS = 2 ** -52;
@@ -182,21 +185,35 @@ function tailError(c: Case, k: number): number {
  * with leaves of 4 rows so that even the small cases go through several merges.
  */
 const MODES = [
-  ['wasm', 'default'], ['ts', 'default'], ['wasm', 'divide and conquer'], ['ts', 'divide and conquer'],
+  ['native', 'default'], ['wasm', 'default'], ['ts', 'default'], ['wasm', 'divide and conquer'], ['ts', 'divide and conquer'],
 ] as const;
+// the native backend (system OpenBLAS, linalg/native.ts): its modes run only when it loads; a
+// machine without it says so (and CI, which installs libopenblas0-pthread, fails instead)
+const NATIVE_MIN = { svd: NATIVE_SVD_MIN, gemm: NATIVE_GEMM_MIN, eig: NATIVE_EIG_MIN };
+const nativeOk = setBlas(true);
+setBlas(undefined);
+if (!nativeOk) {
+  const why = `native BLAS suite modes: ${blasStatus().reason}`;
+  if (process.env.CI === 'true') throw new Error(`${why}, and CI=true runs every test (.ci/run installs libopenblas0-pthread)`);
+  process.stderr.write(`svdflow tests: skipped: ${why}\n`);
+}
 const rows: string[] = [];
 
-describe.each(MODES)('SVD test-matrix suite, %s kernels, %s bidiagonal solver', (backend, solver) => {
+describe.each(MODES.filter(([b]) => b !== 'native' || nativeOk))('SVD test-matrix suite, %s kernels, %s bidiagonal solver', (backend, solver) => {
   const saved = gemmBackend();
   const savedMin = DC_MIN, savedLeaf = DC_LEAF;
   beforeAll(() => {
+    // the native backend takes the exact SVD, large products and eigenproblems; the other modes turn it off
+    setBlas(backend === 'native');
+    // every case through the native calls, not only those above the size thresholds
+    if (backend === 'native') { setNativeSvdMin(1); setNativeGemmMin(1); setNativeEigMin(1); }
     const ts = backend === 'ts';
     setGemmBackend(ts ? 'js' : 'wasm');
     setWasmRotations(!ts);
     setWasmGemv(!ts);
     if (solver !== 'default') { setDcMin(1); setDcLeaf(4); }
   });
-  afterAll(() => { setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); setDcMin(savedMin); setDcLeaf(savedLeaf); });
+  afterAll(() => { setBlas(undefined); setNativeSvdMin(NATIVE_MIN.svd); setNativeGemmMin(NATIVE_MIN.gemm); setNativeEigMin(NATIVE_MIN.eig); setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); setDcMin(savedMin); setDcLeaf(savedLeaf); });
 
   for (const c of cases()) {
     const m = c.A.rows, n = c.A.cols, mn = Math.min(m, n);

@@ -12,6 +12,11 @@ import { setSharedAllocation } from '../../src/core/linalg/matrix.js';
 import { startTeam, stopTeam, teamReady, teamStats, stallHelpers, panelStats, setTeamBackoff, TEAM_BACKOFF } from '../../src/core/linalg/team.js';
 import { setPanelSplitMin, PANEL_SPLIT_MIN } from '../../src/core/linalg/gebrd.js';
 import { setParallelMin, setSplitCost, SPLIT_COST } from '../../src/core/linalg/gemm.js';
+import { setBlas } from '../../src/core/linalg/native.js';
+
+// these tests are about the TS/WebAssembly kernels (the thread team, bit for bit): the native backend is off
+setBlas(false);
+afterAll(() => { setBlas(undefined); });
 
 function filled(m: number, n: number, seed: number): Matrix {
   const A = new Matrix(m, n);

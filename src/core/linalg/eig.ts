@@ -6,6 +6,11 @@
  */
 import { Matrix } from './matrix.js';
 import { assertFinite, LinalgError } from './errors.js';
+import { nativeBlas, nativeSymEig } from './native.js';
+
+/** Matrices of at least this order use LAPACK dsyevd when the native backend (native.ts) is on. */
+export let NATIVE_EIG_MIN = 64;
+export function setNativeEigMin(n: number): void { NATIVE_EIG_MIN = n; }
 
 /** Eigen-decomposition of a symmetric A: A = V diag(values) Vᵀ. Values descending, vectors as COLUMNS of V (n x n). */
 export function symEig(A: Matrix): { values: Float64Array; vectors: Matrix } {
@@ -14,6 +19,19 @@ export function symEig(A: Matrix): { values: Float64Array; vectors: Matrix } {
   if (A.cols !== n) throw new LinalgError(`symEig: matrix must be square, got ${n}x${A.cols}`);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) V[i * n + j] = 0.5 * (A.get(i, j) + A.get(j, i));
+  const L = n >= NATIVE_EIG_MIN ? nativeBlas() : null;
+  const w = L ? nativeSymEig(L, V, n) : null;
+  if (w) {
+    // ascending values; eigenvector i is row i of V (column i of the column-major result)
+    const values = new Float64Array(n), vectors = new Matrix(n, n), vd = vectors.data;
+    for (let c = 0; c < n; c++) {
+      const src = n - 1 - c;
+      values[c] = w[src]!;
+      for (let r = 0; r < n; r++) vd[r * n + c] = V[src * n + r]!;
+    }
+    return { values, vectors };
+  }
+  if (L) for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) V[i * n + j] = 0.5 * (A.get(i, j) + A.get(j, i));
   const d = new Float64Array(n);
   const e = new Float64Array(n);
   if (n > 0) {

@@ -12,6 +12,7 @@
 import { Matrix } from './matrix.js';
 import { LinalgError } from './errors.js';
 import { wasmGemm } from './wasm/kernel.js';
+import { nativeBlas, nativeGemm } from './native.js';
 import { runParts, teamAvailable, teamHelpers, type TeamOperand, type TeamPart } from './team.js';
 
 export interface GemmOptions {
@@ -21,7 +22,16 @@ export interface GemmOptions {
   beta?: number;
   /** Output (may be a view). Must not alias A or B. Allocated when absent. */
   C?: Matrix;
+  /**
+   * false: never the native backend (native.ts), only the TS/WebAssembly kernels (the
+   * incremental SVD of the video model keeps them). Default: native dgemm from NATIVE_GEMM_MIN.
+   */
+  native?: boolean;
 }
+
+/** Products of at least this many multiply-adds (m n k) run OpenBLAS dgemm when the native backend is on (measured: bench notes). */
+export let NATIVE_GEMM_MIN = 32768;
+export function setNativeGemmMin(v: number): void { NATIVE_GEMM_MIN = v; }
 
 const KC = 256;
 const MC = 128;
@@ -43,8 +53,14 @@ export function gemm(A: Matrix, B: Matrix, opts: GemmOptions = {}): Matrix {
     throw new LinalgError(`gemm: inner dimensions differ: op(A) is ${m}x${k}, op(B) is ${kb}x${n}`);
   }
   let C = opts.C;
+  if (C && (C.rows !== m || C.cols !== n)) throw new LinalgError(`gemm: C is ${C.rows}x${C.cols}, expected ${m}x${n}`);
+  const L = opts.native !== false && m > 0 && n > 0 && k > 0 && m * n * k >= NATIVE_GEMM_MIN && alpha !== 0 ? nativeBlas() : null;
+  if (L) {
+    C ??= new Matrix(m, n);
+    nativeGemm(L, A.data, A.offset, A.stride, B.data, B.offset, B.stride, C.data, C.offset, C.stride, m, n, k, transA, transB, alpha, opts.C ? beta : 0);
+    return C;
+  }
   if (C) {
-    if (C.rows !== m || C.cols !== n) throw new LinalgError(`gemm: C is ${C.rows}x${C.cols}, expected ${m}x${n}`);
     if (beta !== 1) scale(C, beta);
   } else {
     C = new Matrix(m, n);
@@ -436,7 +452,7 @@ export function gramMatrix(A: Matrix, rowsGram = false): Matrix {
   const k = rowsGram ? A.cols : A.rows;
   const C = new Matrix(n, n);
   if (n === 0 || k === 0) return C;
-  if (n < 8 || n * n * k <= 32768) return rowsGram ? gemm(A, A, { transB: true }) : gemm(A, A, { transA: true });
+  if (n < 8 || n * n * k <= 32768 || (n * n * k >= NATIVE_GEMM_MIN && nativeBlas())) return rowsGram ? gemm(A, A, { transB: true }) : gemm(A, A, { transA: true });
   if (parallelOk(A, A, C, n, n, k)) {
     // column blocks [j0, j1) with rows 0..j1, cut so that each has about the same area
     const T = teamHelpers() + 1;

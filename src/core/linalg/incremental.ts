@@ -29,7 +29,7 @@ import { gemm } from './gemm.js';
 import { LinalgError } from './errors.js';
 import { BIG_NUM, finiteMaxAbs, pow2Mul, scaledCopy, scaleExponent, scaleInPlace, SMALL_NUM } from './scale.js';
 import { makeReflector } from './householder.js';
-import { exactSvd } from './svd.js';
+import { exactSvdFallback } from './svd.js';
 
 export interface IncrementalSvdOptions {
   dim: number;
@@ -144,8 +144,8 @@ export class IncrementalSvd {
         if (r <= 4) {
           projectOutSmall(C, this.Ut, P);
         } else {
-          const P2 = gemm(C, this.Ut, { transB: true }); // c x r
-          gemm(P2, this.Ut, { alpha: -1, beta: 1, C }); // C <- C - P2 Uᵀ
+          const P2 = gemm(C, this.Ut, { transB: true, native: false }); // c x r
+          gemm(P2, this.Ut, { alpha: -1, beta: 1, C, native: false }); // C <- C - P2 Uᵀ
           for (let i = 0; i < P.data.length; i++) P.data[i] = P.data[i]! + P2.data[i]!;
         }
       }
@@ -162,7 +162,7 @@ export class IncrementalSvd {
       for (let j = 0; j < c; j++) kd[i * qc + r + j] = P.data[j * r + i]!;
     }
     for (let i = 0; i < cr; i++) for (let j = i; j < c; j++) kd[(r + i) * qc + r + j] = cd[j * d + i]!; // R = Lᵀ
-    const sk = exactSvd(K);
+    const sk = exactSvdFallback(K);
     // Keep at most `rank` directions, and only those with a non-negligible singular value:
     // a zero residual row gives a Householder direction (a unit vector) that is not
     // orthogonal to U, and it must not enter the basis.
@@ -175,7 +175,7 @@ export class IncrementalSvd {
     const ud = Unew.data;
     for (let j = 0; j < rNew; j++) for (let i = 0; i < cr; i++) ud[j * d + i] = uk[(r + i) * ks + j]!;
     applyLqReflectorsRight(C, tau, Unew);
-    if (r > 0) gemm(sk.U.block(0, r, 0, rNew), this.Ut, { transA: true, beta: 1, C: Unew });
+    if (r > 0) gemm(sk.U.block(0, r, 0, rNew), this.Ut, { transA: true, beta: 1, C: Unew, native: false });
     this.Ut = Unew;
     this.sv = sk.s.slice(0, rNew);
     // A residual direction that is mostly rounding noise (its row of R ~ eps |C|) comes out of
@@ -265,7 +265,7 @@ export class IncrementalSvd {
     if (block.cols !== d) throw new LinalgError(`IncrementalSvd.projectBlock: block has ${block.cols} columns, expected ${d}`);
     const o = out ?? new Matrix(b, d);
     if (o.rows !== b || o.cols !== d) throw new LinalgError(`IncrementalSvd.projectBlock: out is ${o.rows}x${o.cols}, expected ${b}x${d}`);
-    const Pc = gemm(block, this.Ut, { transB: true }); // b x r
+    const Pc = gemm(block, this.Ut, { transB: true, native: false }); // b x r
     const mu = this.muReal, u = this.Ut.data;
     for (let i = 0; i < r; i++) {
       let s = 0;
@@ -273,7 +273,7 @@ export class IncrementalSvd {
       for (let k = 0; k < b; k++) Pc.data[k * r + i]! -= s;
     }
     for (let k = 0; k < b; k++) o.row(k).set(mu);
-    gemm(Pc, this.Ut, { beta: 1, C: o });
+    gemm(Pc, this.Ut, { beta: 1, C: o, native: false });
     return o;
   }
 
@@ -311,7 +311,7 @@ export class IncrementalSvd {
 
 /** max |U Uᵀ - I| over the rows of Ut. */
 function orthDefect(Ut: Matrix): number {
-  const G = gemm(Ut, Ut, { transB: true }), r = Ut.rows, g = G.data;
+  const G = gemm(Ut, Ut, { transB: true, native: false }), r = Ut.rows, g = G.data;
   let e = 0;
   for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) e = Math.max(e, Math.abs(g[i * r + j]! - (i === j ? 1 : 0)));
   return e;

@@ -61,6 +61,15 @@ import { bidiagDc } from './bdsdc.js';
 import { bidiagonalizeBlocked, gebrdTimes } from './gebrd.js';
 import { seededRandom } from './random.js';
 import { progressPhase, progressTotal, unobserved, withProgress } from './progress.js';
+import { nativeBlas, nativeSvd } from './native.js';
+
+/**
+ * The exact SVD of a matrix with at least this many entries runs LAPACK dgesdd when the native
+ * backend (native.ts) is on; smaller ones (Procrustes' 3x3, ...) keep the TS/WebAssembly path,
+ * where a call through the FFI would cost more than it saves.
+ */
+export let NATIVE_SVD_MIN = 4096;
+export function setNativeSvdMin(n: number): void { NATIVE_SVD_MIN = n; }
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
 export interface SvdOptions {
@@ -163,15 +172,39 @@ export function exactSvd(A: Matrix): SvdResult {
   return scaled(A, 'svd input', exactSvdUnchecked);
 }
 
-function exactSvdUnchecked(A: Matrix): SvdResult {
+function exactSvdUnchecked(A: Matrix, fallbackOnly = false): SvdResult {
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'exact' };
+  const L = !fallbackOnly && m * n >= NATIVE_SVD_MIN ? nativeBlas() : null;
+  if (L) {
+    const k = Math.min(m, n);
+    progressTotal(4 * Math.max(m, n) * k * k);
+    progressPhase(4 * Math.max(m, n) * k * k);
+    const U = new Matrix(m, k), V = new Matrix(n, k);
+    const s = nativeSvd(L, contiguousCopy(A), m, n, true, { U: U.data, V: V.data });
+    if (s) return { U, s, V, solver: 'exact' };
+    // dgesdd's divide and conquer did not converge (info > 0): the TS/WebAssembly path below
+  }
   if (m < n) {
     const r = tallSvd(A.transpose());
     return { U: r.V, s: r.s, V: r.U, solver: 'exact' };
   }
   const r = tallSvd(A);
   return { U: r.U, s: r.s, V: r.V, solver: 'exact' };
+}
+
+/** A contiguous (stride = cols) plain copy of A's values, for LAPACK to overwrite. */
+function contiguousCopy(A: Matrix): Float64Array {
+  const { rows, cols, data, offset, stride } = A;
+  if (stride === cols) return data.slice(offset, offset + rows * cols);
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) out.set(data.subarray(offset + i * stride, offset + i * stride + cols), i * cols);
+  return out;
+}
+
+/** The exact SVD on the TS/WebAssembly kernels only (never the native backend): the incremental SVD's inner step. */
+export function exactSvdFallback(A: Matrix): SvdResult {
+  return scaled(A, 'svd input', (As) => exactSvdUnchecked(As, true));
 }
 
 /**
@@ -186,6 +219,9 @@ export function singularValues(A: Matrix): Float64Array {
 function singularValuesUnchecked(A: Matrix): Float64Array {
   const m = A.rows, n = A.cols;
   if (m === 0 || n === 0) return new Float64Array(0);
+  const L = m * n >= NATIVE_SVD_MIN ? nativeBlas() : null;
+  const sn = L ? nativeSvd(L, contiguousCopy(A), m, n, false) : null;
+  if (sn) return sn;
   const T = m < n ? A.transpose() : A;
   const W = T.rows >= QR_FIRST_RATIO * T.cols && T.rows > T.cols ? qrFactor(T).R : T.clone();
   const bd = bidiagonalize(W);

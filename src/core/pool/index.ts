@@ -37,6 +37,7 @@ import { encodeArgs, decode } from './codec.js';
 import { decodeError, type EncodedError } from './errors.js';
 import { monotone, progressBuffer, readProgress, withTaskProgress } from './progress.js';
 import type { TaskMessage } from './worker.js';
+import { installNativeExitHook, nativeInFlightBuffer } from '../linalg/native.js';
 
 export { taskProgress, type TaskProgress } from './progress.js';
 
@@ -138,7 +139,11 @@ async function getPool(): Promise<Piscina> {
       execArgv: [],
       // a worker blocked in Atomics.wait between tasks could not run async task code (video)
       atomics: 'disabled',
+      // the workers count their native (OpenBLAS) calls here: an exit while one is inside such
+      // a call ends the process at once instead of waiting for the call (linalg/native.ts)
+      workerData: { nativeInFlight: nativeInFlightBuffer() },
     });
+    installNativeExitHook();
   }
   return pool;
 }
@@ -162,7 +167,9 @@ async function runInPool(module: string, fn: string, args: unknown[], signal?: A
   if (buf) msg.progress = buf;
   running++;
   try {
-    const reply = (await (await getPool()).run(msg, signal ? { signal } : {})) as { ok: unknown } | { error: EncodedError };
+    const p = await getPool();
+    if (signal) releaseOnAbort(p, signal);
+    const reply = (await p.run(msg, signal ? { signal } : {})) as { ok: unknown } | { error: EncodedError };
     if ('error' in reply) throw decodeError(reply.error);
     const out = decode(reply.ok);
     poll();
@@ -172,6 +179,29 @@ async function runInPool(module: string, fn: string, args: unknown[], signal?: A
     running--;
     clearInterval(timer);
   }
+}
+
+/**
+ * An aborted task's worker thread is terminated (piscina), but a thread inside a native call
+ * (OpenBLAS, linalg/native.ts) stops only when the call returns, and piscina keeps the process
+ * alive until it has (it re-refs a terminated worker): a run interrupted during a 4000x4000
+ * dgesdd then exited only after the 3 s grace of the CLI. So the workers that the abort ends
+ * are unref'd: the process may exit while they finish, and its exit hook (installNativeExitHook)
+ * does not wait for a thread still inside a native call. Registered before piscina's own abort
+ * listener, it sees the pool's threads as they were; it looks again after piscina's listener.
+ */
+function releaseOnAbort(p: Piscina, signal: AbortSignal): void {
+  signal.addEventListener('abort', () => {
+    const before = p.threads;
+    queueMicrotask(() => {
+      const now = new Set(p.threads);
+      for (const w of before) {
+        if (now.has(w)) continue;
+        w.ref = () => w; // piscina re-refs a terminated worker when its port closes
+        w.unref();
+      }
+    });
+  }, { once: true });
 }
 
 /**

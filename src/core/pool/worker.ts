@@ -9,6 +9,7 @@ import { Piscina } from 'piscina';
 import { setSharedAllocation } from '../linalg/matrix.js';
 import { threadCounts } from '../threads.js';
 import { startTeam } from '../linalg/team.js';
+import { useNativeInFlightBuffer } from '../linalg/native.js';
 import { startQueryTeam } from '../points/query-team.js';
 import { decode, encodeResult } from './codec.js';
 import { encodeError, type EncodedError } from './errors.js';
@@ -34,6 +35,10 @@ startTeam(team);
 // likewise the loops of one query per point (ICP's nearest neighbours, normals): k-d trees are
 // built in shared memory and the queries split over a points query team (points/query-team.ts)
 startQueryTeam(team);
+
+// native (OpenBLAS) calls are counted where the main thread's exit hook sees them (linalg/native.ts)
+const shared = Piscina.workerData as { nativeInFlight?: SharedArrayBuffer } | undefined;
+if (shared?.nativeInFlight) useNativeInFlightBuffer(shared.nativeInFlight);
 
 const modules = new Map<string, Promise<Record<string, unknown>>>();
 

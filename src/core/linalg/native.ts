@@ -1,0 +1,213 @@
+/**
+ * Optional native backend: the system's OpenBLAS (BLAS + LAPACK, what NumPy calls), reached
+ * through koffi (a maintained FFI whose npm package ships prebuilt binaries; no compiler at
+ * install). When it loads, the exact SVD runs LAPACK dgesdd (values only: jobz 'N'), GEMM
+ * above a size runs dgemm, and the symmetric eigensolver dsyevd; everything else, and
+ * everything when the library is absent, runs the WebAssembly / TypeScript kernels, which stay
+ * the tested fallback.
+ *
+ * Selection (read once, on first use; `setBlas` overrides it, for tests and benchmarks):
+ *   SVDFLOW_BLAS unset      load libopenblas.so.0 (Debian/Ubuntu libopenblas0-pthread), else fall back
+ *   SVDFLOW_BLAS=off        never load it (the WebAssembly kernels; also implied by SVDFLOW_NO_WASM)
+ *   SVDFLOW_BLAS=/path.so   load that library (it must export dgesdd_, dgemm_, dsyevd_)
+ * A library that fails to load leaves `blasStatus().reason` saying why (the CLI logs it once).
+ *
+ * Storage: svdflow's matrices are row-major; a row-major r x c array with row stride s IS the
+ * column-major c x r array Aᵀ with leading dimension s, so no operand is transposed to call the
+ * Fortran ABI (see each wrapper).
+ *
+ * Threads: OpenBLAS's own pool (pthreads), set once to this process's thread budget
+ * (src/core/threads.ts). The number is process-wide (openblas_set_num_threads).
+ *
+ * Cancellation: a thread inside a native call cannot be interrupted, and Node's process exit
+ * waits for every worker thread to stop (measured: process.exit(130) during a 3000x3000 dgesdd
+ * in a worker returned after the call, 13 s later). So calls are counted in a shared counter
+ * (`nativeInFlight`, handed to the compute pool's workers), and the main thread's 'exit' hook
+ * ends the process with _exit(code) when a worker is still inside one: the run has already
+ * removed its temporary files and written what it writes when it reaches exit.
+ */
+import { createRequire } from 'node:module';
+import { threadBudget } from '../threads.js';
+
+type Fn = (...a: unknown[]) => unknown;
+interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
+
+export interface BlasStatus {
+  /** what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels */
+  backend: 'openblas' | 'wasm';
+  /** the library loaded (its OpenBLAS config string), when native */
+  library?: string;
+  /** OpenBLAS threads when native */
+  threads?: number;
+  /** why the native backend is not in use (absent library, SVDFLOW_BLAS=off, ...) */
+  reason?: string;
+}
+
+const DEFAULT_LIBS = ['libopenblas.so.0', 'libopenblas.so', 'libopenblas.dylib'];
+
+let lib: Lib | null | undefined;
+let reason: string | undefined;
+let forced: boolean | undefined;
+
+function load(): Lib | null {
+  if (lib !== undefined) return lib;
+  const env = process.env.SVDFLOW_BLAS;
+  if (env === 'off' || env === '0') { reason = 'SVDFLOW_BLAS=off'; return (lib = null); }
+  if (process.env.SVDFLOW_NO_WASM && !env) { reason = 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)'; return (lib = null); }
+  let koffi: { load(p: string): { func(decl: string): Fn }; };
+  try {
+    koffi = createRequire(import.meta.url)('koffi');
+  } catch (e) {
+    reason = `the koffi package is missing (${(e as Error).message.split('\n')[0]})`;
+    return (lib = null);
+  }
+  const paths = env && env !== 'on' ? [env] : DEFAULT_LIBS;
+  const errors: string[] = [];
+  for (const p of paths) {
+    try {
+      const l = koffi.load(p);
+      const f = (d: string) => l.func(d);
+      const out: Lib = {
+        path: p,
+        dgesdd: f('void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info, size_t jl)'),
+        dgemm: f('void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha, const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c, const int *ldc, size_t l1, size_t l2)'),
+        dsyevd: f('void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t l1, size_t l2)'),
+        setThreads: f('void openblas_set_num_threads(int n)'),
+        getThreads: f('int openblas_get_num_threads()'),
+        config: String(f('const char *openblas_get_config()')()),
+      };
+      out.setThreads(Math.max(1, threadBudget()));
+      reason = undefined;
+      return (lib = out);
+    } catch (e) {
+      errors.push(`${p}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  reason = env && env !== 'on'
+    ? `SVDFLOW_BLAS=${env} could not be loaded (${errors.join('; ')})`
+    : `OpenBLAS was not found (${errors.join('; ')}); install libopenblas0-pthread (Debian/Ubuntu) for native speed`;
+  return (lib = null);
+}
+
+/** The native library when it is on and loads, else null (the fallback kernels run). */
+export function nativeBlas(): Lib | null {
+  if (forced === false) return null;
+  return load();
+}
+
+/**
+ * Turns the native backend on (when it loads) or off for this thread, overriding SVDFLOW_BLAS;
+ * `undefined` goes back to the environment's choice. Returns whether it is now in use.
+ */
+export function setBlas(on: boolean | undefined): boolean {
+  forced = on === undefined ? undefined : on;
+  return nativeBlas() !== null;
+}
+
+/** Which backend runs the exact SVD and large products, and why (for run.json and the bench notes). */
+export function blasStatus(): BlasStatus {
+  const l = nativeBlas();
+  if (l) return { backend: 'openblas', library: `${l.path}: ${l.config.trim()}`, threads: Number(l.getThreads()) };
+  return { backend: 'wasm', reason: forced === false ? 'turned off (setBlas(false))' : reason };
+}
+
+// ------------------------------------------------------------ calls in flight (cancellation)
+
+let inFlight = new Int32Array(new SharedArrayBuffer(4));
+/** The shared counter of native calls in progress (the pool hands it to its workers). */
+export function nativeInFlightBuffer(): SharedArrayBuffer { return inFlight.buffer as SharedArrayBuffer; }
+/** In a pool worker: count this thread's native calls in the main thread's counter. */
+export function useNativeInFlightBuffer(b: SharedArrayBuffer): void { inFlight = new Int32Array(b); }
+export function nativeInFlight(): number { return Atomics.load(inFlight, 0); }
+
+function counted<T>(f: () => T): T {
+  Atomics.add(inFlight, 0, 1);
+  try { return f(); } finally { Atomics.sub(inFlight, 0, 1); }
+}
+
+let exitHook = false;
+/**
+ * On the main thread: when the process exits while a worker thread is inside a native call,
+ * end it with _exit(code) at once instead of waiting for the call (see the header).
+ * Installed by the compute pool when it starts; idempotent.
+ */
+export function installNativeExitHook(): void {
+  if (exitHook) return;
+  exitHook = true;
+  process.on('exit', (code) => {
+    if (nativeInFlight() === 0) return;
+    try {
+      const koffi = createRequire(import.meta.url)('koffi') as { load(p: string): { func(d: string): Fn } };
+      const libc = koffi.load(process.platform === 'darwin' ? 'libc.dylib' : 'libc.so.6');
+      libc.func('void _exit(int code)')(typeof code === 'number' ? code : 1);
+    } catch {
+      // no libc through koffi: the ordinary exit, which waits for the call
+    }
+  });
+}
+
+// ------------------------------------------------------------ wrappers
+
+const i32 = (v: number) => new Int32Array([v]);
+const f64 = (v: number) => new Float64Array([v]);
+/** a typed array starting at element `offset` of `data` (no copy) */
+const at = (data: Float64Array, offset: number) => (offset === 0 ? data : data.subarray(offset));
+
+/**
+ * C = alpha op(A) op(B) + beta C on row-major views (m x n result, inner dimension k): in
+ * column-major terms Cᵀ = alpha op(B)ᵀ op(A)ᵀ + beta Cᵀ, i.e. dgemm with the operands swapped.
+ */
+export function nativeGemm(L: Lib, a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number, c: Float64Array, cOff: number, ldc: number,
+  m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, beta: number): void {
+  counted(() => L.dgemm(tB ? 'T' : 'N', tA ? 'T' : 'N', i32(n), i32(m), i32(k), f64(alpha), at(b, bOff), i32(ldb), at(a, aOff), i32(lda), f64(beta), at(c, cOff), i32(ldc), 1, 1));
+}
+
+/**
+ * Thin SVD of a contiguous row-major r x c array `a` (destroyed), by dgesdd on the column-major
+ * c x r array it is: Aᵀ = Uc S Vcᵀ, so A = Vc S Ucᵀ. dgesdd's VT (k x r, ld k) read row-major
+ * is r x k = Vc = U of A, as is; its U (c x k, ld c) read row-major is Ucᵀ, transposed once into
+ * V (c x k). With `vectors` false only s (jobz 'N'). Returns null when dgesdd reports that its
+ * bidiagonal divide and conquer did not converge (info > 0): the caller falls back.
+ */
+export function nativeSvd(L: Lib, a: Float64Array, r: number, c: number, vectors: boolean, out?: { U: Float64Array; V: Float64Array }): Float64Array | null {
+  const M = c, N = r, k = Math.min(M, N);
+  const s = new Float64Array(k);
+  const u = vectors ? new Float64Array(M * k) : new Float64Array(1);
+  const vt = out?.U ?? new Float64Array(vectors ? k * N : 1);
+  const info = new Int32Array(1), iw = new Int32Array(8 * Math.max(1, k)), q = new Float64Array(1);
+  const jobz = vectors ? 'S' : 'N';
+  const ldu = vectors ? M : 1, ldvt = vectors ? k : 1;
+  L.dgesdd(jobz, i32(M), i32(N), a, i32(Math.max(1, M)), s, u, i32(ldu), vt, i32(Math.max(1, ldvt)), q, i32(-1), iw, info, 1);
+  if (info[0]! !== 0) throw new Error(`dgesdd workspace query failed (info ${info[0]})`);
+  const work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
+  counted(() => L.dgesdd(jobz, i32(M), i32(N), a, i32(Math.max(1, M)), s, u, i32(ldu), vt, i32(Math.max(1, ldvt)), work, i32(work.length), iw, info, 1));
+  if (info[0]! > 0) return null;
+  if (info[0]! < 0) throw new Error(`dgesdd: argument ${-info[0]!} is invalid`);
+  if (vectors && out) {
+    // V (c x k) row-major from u: V[i][j] = u[j * c + i]
+    const V = out.V;
+    const B = 32;
+    for (let j0 = 0; j0 < k; j0 += B) {
+      const j1 = Math.min(k, j0 + B);
+      for (let i = 0; i < c; i++) {
+        const row = i * k;
+        for (let j = j0; j < j1; j++) V[row + j] = u[j * c + i]!;
+      }
+    }
+  }
+  return s;
+}
+
+/**
+ * Eigen-decomposition of the symmetric n x n row-major `a` (destroyed; symmetric, so row- and
+ * column-major are the same array) by dsyevd: values ascending in w, eigenvectors as the
+ * COLUMNS of the column-major result, i.e. the ROWS of `a` read row-major. Null if it fails.
+ */
+export function nativeSymEig(L: Lib, a: Float64Array, n: number): Float64Array | null {
+  const w = new Float64Array(n), info = new Int32Array(1), q = new Float64Array(1), qi = new Int32Array(1);
+  L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, q, i32(-1), qi, i32(-1), info, 1, 1);
+  if (info[0]! !== 0) return null;
+  const work = new Float64Array(Math.max(1, Math.ceil(q[0]!))), iwork = new Int32Array(Math.max(1, qi[0]!));
+  counted(() => L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, work, i32(work.length), iwork, i32(iwork.length), info, 1, 1));
+  return info[0]! === 0 ? w : null;
+}
