@@ -4,11 +4,12 @@
  * memory or inline), the SVD's progress on every route, ICP's in iterations, and on a
  * terminal the progress lines of svd and align.
  */
-import { describe, it, expect, afterAll } from 'vitest';
+import { describe, it, expect, afterAll, onTestFinished } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Matrix, svd } from '../../src/core/linalg/index.js';
+import { setBlas } from '../../src/core/linalg/native.js';
 import { tasks } from '../../src/core/pool/tasks/linalg.js';
 import { tasks as pointTasks } from '../../src/core/pool/tasks/points.js';
 import { closePool } from '../../src/core/pool/index.js';
@@ -48,6 +49,9 @@ describe('pool progress channel', () => {
   });
 
   it('svd reports monotone progress on every route, ending at the total (exact, gram, randomized)', () => {
+    // the TS/WebAssembly kernels' phases and panels (the native backend's steps: test/linalg/native.test.ts)
+    setBlas(false);
+    onTestFinished(() => { setBlas(undefined); });
     for (const [A, opts, solver] of [
       [filled(300, 200), {}, 'exact'],
       [filled(600, 150), { solver: 'exact' as const }, 'exact'], // QR first

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Matrix, gemm, svd, symEig, singularValues } from '../../src/core/linalg/index.js';
 import { blasStatus, setBlas } from '../../src/core/linalg/native.js';
 import { NATIVE_GEMM_MIN, setNativeGemmMin } from '../../src/core/linalg/gemm.js';
+import { NATIVE_PHASED_MIN, setNativePhasedMin } from '../../src/core/linalg/svd.js';
 import { gaussian, maxAbsDiff, naiveMul, orthError, reconError, withSpectrum } from './helpers.js';
 import { ROOT } from '../helpers.js';
 
@@ -57,12 +58,17 @@ describe('native backend (OpenBLAS)', () => {
     }
   });
 
-  itNative('dgesdd: the constructed values of a wide and a tall matrix, orthonormal U and V, A = U S Vᵀ (same as the WebAssembly path)', () => {
+  itNative('dgesdd (one call, or its LAPACK steps): the constructed values of a wide and a tall matrix, orthonormal U and V, A = U S Vᵀ (same as the WebAssembly path)', () => {
     const s = Array.from({ length: 60 }, (_, i) => 10 * 0.8 ** i);
-    for (const [m, n] of [[60, 140], [140, 60]] as const) {
+    for (const [m, n, phased] of [[60, 140, false], [140, 60, false], [60, 140, true], [140, 60, true]] as const) {
       const A = withSpectrum(m, n, s, 7);
       setBlas(true);
-      const r = svd(A, { solver: 'exact' });
+      // phased: dgebrd, dbdsdc and dormbr called one by one (large matrices, for progress), with progress between
+      setNativePhasedMin(phased ? 1 : Infinity);
+      const seen: number[] = [];
+      const r = svd(A, { solver: 'exact', onProgress: (d, t) => seen.push(d / t) });
+      setNativePhasedMin(NATIVE_PHASED_MIN);
+      expect(seen.filter((x) => x > 0 && x < 1).length).toBe(phased ? 3 : 0);
       const sv = singularValues(A);
       setBlas(false);
       const w = svd(A, { solver: 'exact' });

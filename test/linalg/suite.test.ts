@@ -24,7 +24,7 @@ import { IncrementalSvd, Matrix, matmul, matmulT, seededRandom, setGemmBackend, 
 import { finiteMaxAbs, pow2Mul, scaleExponent } from '../../src/core/linalg/scale.js';
 import { setWasmRotations } from '../../src/core/linalg/bdsqr.js';
 import { setWasmGemv } from '../../src/core/linalg/gebrd.js';
-import { DC_MIN, setDcMin, NATIVE_SVD_MIN, setNativeSvdMin } from '../../src/core/linalg/svd.js';
+import { DC_MIN, setDcMin, NATIVE_SVD_MIN, setNativeSvdMin, NATIVE_PHASED_MIN, setNativePhasedMin } from '../../src/core/linalg/svd.js';
 import { NATIVE_GEMM_MIN, setNativeGemmMin } from '../../src/core/linalg/gemm.js';
 import { NATIVE_EIG_MIN, setNativeEigMin } from '../../src/core/linalg/eig.js';
 import { DC_LEAF, setDcLeaf } from '../../src/core/linalg/bdsdc.js';
@@ -185,11 +185,11 @@ function tailError(c: Case, k: number): number {
  * with leaves of 4 rows so that even the small cases go through several merges.
  */
 const MODES = [
-  ['native', 'default'], ['wasm', 'default'], ['ts', 'default'], ['wasm', 'divide and conquer'], ['ts', 'divide and conquer'],
+  ['native', 'default'], ['native', 'LAPACK steps'], ['wasm', 'default'], ['ts', 'default'], ['wasm', 'divide and conquer'], ['ts', 'divide and conquer'],
 ] as const;
 // the native backend (system OpenBLAS, linalg/native.ts): its modes run only when it loads; a
 // machine without it says so (and CI, which installs libopenblas0-pthread, fails instead)
-const NATIVE_MIN = { svd: NATIVE_SVD_MIN, gemm: NATIVE_GEMM_MIN, eig: NATIVE_EIG_MIN };
+const NATIVE_MIN = { svd: NATIVE_SVD_MIN, gemm: NATIVE_GEMM_MIN, eig: NATIVE_EIG_MIN, phased: NATIVE_PHASED_MIN };
 const nativeOk = setBlas(true);
 setBlas(undefined);
 if (!nativeOk) {
@@ -207,13 +207,15 @@ describe.each(MODES.filter(([b]) => b !== 'native' || nativeOk))('SVD test-matri
     setBlas(backend === 'native');
     // every case through the native calls, not only those above the size thresholds
     if (backend === 'native') { setNativeSvdMin(1); setNativeGemmMin(1); setNativeEigMin(1); }
+    // native, 'LAPACK steps': the exact SVD as dgebrd, dbdsdc, dormbr x2 (what large matrices run, for progress)
+    if (solver === 'LAPACK steps') setNativePhasedMin(1);
     const ts = backend === 'ts';
     setGemmBackend(ts ? 'js' : 'wasm');
     setWasmRotations(!ts);
     setWasmGemv(!ts);
-    if (solver !== 'default') { setDcMin(1); setDcLeaf(4); }
+    if (solver === 'divide and conquer') { setDcMin(1); setDcLeaf(4); }
   });
-  afterAll(() => { setBlas(undefined); setNativeSvdMin(NATIVE_MIN.svd); setNativeGemmMin(NATIVE_MIN.gemm); setNativeEigMin(NATIVE_MIN.eig); setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); setDcMin(savedMin); setDcLeaf(savedLeaf); });
+  afterAll(() => { setBlas(undefined); setNativeSvdMin(NATIVE_MIN.svd); setNativeGemmMin(NATIVE_MIN.gemm); setNativeEigMin(NATIVE_MIN.eig); setNativePhasedMin(NATIVE_MIN.phased); setGemmBackend(saved); setWasmRotations(true); setWasmGemv(true); setDcMin(savedMin); setDcLeaf(savedLeaf); });
 
   for (const c of cases()) {
     const m = c.A.rows, n = c.A.cols, mn = Math.min(m, n);

@@ -30,7 +30,7 @@ import { createRequire } from 'node:module';
 import { threadBudget } from '../threads.js';
 
 type Fn = (...a: unknown[]) => unknown;
-interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
+interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
 
 export interface BlasStatus {
   /** what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels */
@@ -72,6 +72,9 @@ function load(): Lib | null {
         dgesdd: f('void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info, size_t jl)'),
         dgemm: f('void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha, const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c, const int *ldc, size_t l1, size_t l2)'),
         dsyevd: f('void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t l1, size_t l2)'),
+        dgebrd: f('void dgebrd_(const int *m, const int *n, double *a, const int *lda, double *d, double *e, double *tauq, double *taup, double *work, const int *lwork, int *info)'),
+        dbdsdc: f('void dbdsdc_(const char *uplo, const char *compq, const int *n, double *d, double *e, double *u, const int *ldu, double *vt, const int *ldvt, double *q, int *iq, double *work, int *iwork, int *info, size_t l1, size_t l2)'),
+        dormbr: f('void dormbr_(const char *vect, const char *side, const char *trans, const int *m, const int *n, const int *k, const double *a, const int *lda, const double *tau, double *c, const int *ldc, double *work, const int *lwork, int *info, size_t l1, size_t l2, size_t l3)'),
         setThreads: f('void openblas_set_num_threads(int n)'),
         getThreads: f('int openblas_get_num_threads()'),
         config: String(f('const char *openblas_get_config()')()),
@@ -196,6 +199,56 @@ export function nativeSvd(L: Lib, a: Float64Array, r: number, c: number, vectors
     }
   }
   return s;
+}
+
+/**
+ * The same thin SVD as {@link nativeSvd}, in the four LAPACK steps dgesdd takes (without its QR
+ * first for very tall shapes): dgebrd (bidiagonalisation), dbdsdc (the bidiagonal's divide and
+ * conquer), dormbr twice (back-transformations). For large matrices: `phase(i)` is called before
+ * step i (0..3), so that a long SVD reports progress and no single native call spans the whole
+ * factorisation. `a` holds A (r x c, row-major, contiguous) and is destroyed; U (r x k) and
+ * V (c x k) are filled row-major. Works on the column-major M x N view with M >= N: Aᵀ itself
+ * when c >= r, else A, copied transposed (column-major A is row-major Aᵀ).
+ */
+export function nativeSvdPhased(L: Lib, a: Float64Array, r: number, c: number, U: Float64Array, V: Float64Array, phase: (i: number) => void): Float64Array | null {
+  const wide = c >= r; // row-major wide: the column-major view Aᵀ is tall
+  const M = wide ? c : r, N = wide ? r : c;
+  let w = a;
+  if (!wide) { w = new Float64Array(r * c); for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) w[j * r + i] = a[i * c + j]!; }
+  const info = new Int32Array(1), q = new Float64Array(1);
+  const d = new Float64Array(N), e = new Float64Array(Math.max(1, N - 1)), tauq = new Float64Array(N), taup = new Float64Array(N);
+  const check = (what: string) => { if (info[0]! < 0) throw new Error(`${what}: argument ${-info[0]!} is invalid`); return info[0]! === 0; };
+  phase(0);
+  L.dgebrd(i32(M), i32(N), w, i32(M), d, e, tauq, taup, q, i32(-1), info);
+  let work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
+  counted(() => L.dgebrd(i32(M), i32(N), w, i32(M), d, e, tauq, taup, work, i32(work.length), info));
+  if (!check('dgebrd')) return null;
+  phase(1);
+  const Ub = new Float64Array(N * N), VT = new Float64Array(N * N);
+  counted(() => L.dbdsdc('U', 'I', i32(N), d, e, Ub, i32(N), VT, i32(N), new Float64Array(1), new Int32Array(1), new Float64Array(3 * N * N + 4 * N), new Int32Array(8 * N), info, 1, 1));
+  if (!check('dbdsdc')) return null;
+  phase(2);
+  // Q [Ub; 0] (M x N, column-major)
+  const Uf = new Float64Array(M * N);
+  for (let j = 0; j < N; j++) Uf.set(Ub.subarray(j * N, j * N + N), j * M);
+  L.dormbr('Q', 'L', 'N', i32(M), i32(N), i32(N), w, i32(M), tauq, Uf, i32(M), q, i32(-1), info, 1, 1, 1);
+  work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
+  counted(() => L.dormbr('Q', 'L', 'N', i32(M), i32(N), i32(N), w, i32(M), tauq, Uf, i32(M), work, i32(work.length), info, 1, 1, 1));
+  if (!check('dormbr Q')) return null;
+  phase(3);
+  // VT P^T (N x N, column-major)
+  L.dormbr('P', 'R', 'T', i32(N), i32(N), i32(M), w, i32(M), taup, VT, i32(N), q, i32(-1), info, 1, 1, 1);
+  work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
+  counted(() => L.dormbr('P', 'R', 'T', i32(N), i32(N), i32(M), w, i32(M), taup, VT, i32(N), work, i32(work.length), info, 1, 1, 1));
+  if (!check('dormbr P')) return null;
+  // column-major Uf (M x N) = the tall factor of the view; VT (N x N) read row-major is its other factor
+  const tallOut = wide ? V : U, other = wide ? U : V; // wide: view = Aᵀ, so Uf = V of A
+  for (let j0 = 0; j0 < N; j0 += 32) {
+    const j1 = Math.min(N, j0 + 32);
+    for (let i = 0; i < M; i++) for (let j = j0; j < j1; j++) tallOut[i * N + j] = Uf[j * M + i]!;
+  }
+  other.set(VT);
+  return d;
 }
 
 /**

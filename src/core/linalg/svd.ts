@@ -61,7 +61,7 @@ import { bidiagDc } from './bdsdc.js';
 import { bidiagonalizeBlocked, gebrdTimes } from './gebrd.js';
 import { seededRandom } from './random.js';
 import { progressPhase, progressTotal, unobserved, withProgress } from './progress.js';
-import { nativeBlas, nativeSvd } from './native.js';
+import { nativeBlas, nativeSvd, nativeSvdPhased } from './native.js';
 
 /**
  * The exact SVD of a matrix with at least this many entries runs LAPACK dgesdd when the native
@@ -70,6 +70,13 @@ import { nativeBlas, nativeSvd } from './native.js';
  */
 export let NATIVE_SVD_MIN = 4096;
 export function setNativeSvdMin(n: number): void { NATIVE_SVD_MIN = n; }
+/**
+ * From this much work (min(m,n)² max(m,n); dgesdd takes ~0.2-0.5 s there on this machine) the
+ * native SVD runs in dgesdd's four LAPACK steps, called one by one (native.ts nativeSvdPhased),
+ * so that it reports progress between them; below it, one dgesdd call.
+ */
+export let NATIVE_PHASED_MIN = 1e9;
+export function setNativePhasedMin(n: number): void { NATIVE_PHASED_MIN = n; }
 
 export type SvdSolver = 'auto' | 'exact' | 'gram' | 'randomized';
 export interface SvdOptions {
@@ -177,11 +184,19 @@ function exactSvdUnchecked(A: Matrix, fallbackOnly = false): SvdResult {
   if (m === 0 || n === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'exact' };
   const L = !fallbackOnly && m * n >= NATIVE_SVD_MIN ? nativeBlas() : null;
   if (L) {
-    const k = Math.min(m, n);
-    progressTotal(4 * Math.max(m, n) * k * k);
-    progressPhase(4 * Math.max(m, n) * k * k);
+    const k = Math.min(m, n), mx = Math.max(m, n), k3 = k * k * k;
     const U = new Matrix(m, k), V = new Matrix(n, k);
-    const s = nativeSvd(L, contiguousCopy(A), m, n, true, { U: U.data, V: V.data });
+    let s: Float64Array | null;
+    if (k * k * mx >= NATIVE_PHASED_MIN) {
+      // progress in estimated flops: bidiagonalisation, divide and conquer, the two back-transformations
+      const work = [4 * mx * k * k - (4 / 3) * k3, 3 * k3, 2 * mx * k * k, 2 * k3];
+      progressTotal(work[0]! + work[1]! + work[2]! + work[3]!);
+      s = nativeSvdPhased(L, contiguousCopy(A), m, n, U.data, V.data, (i) => progressPhase(work[i]!));
+    } else {
+      progressTotal(4 * mx * k * k);
+      progressPhase(4 * mx * k * k);
+      s = nativeSvd(L, contiguousCopy(A), m, n, true, { U: U.data, V: V.data });
+    }
     if (s) return { U, s, V, solver: 'exact' };
     // dgesdd's divide and conquer did not converge (info > 0): the TS/WebAssembly path below
   }
