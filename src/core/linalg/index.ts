@@ -26,4 +26,5 @@ export {
 } from './svd.js';
 export { relativeErrors, cumulativeEnergy } from './spectrum.js';
 export { seededRandom, type SeededRandom } from './random.js';
+export { setBlas, blasStatus, type BlasStatus } from './native.js';
 export { IncrementalSvd, type IncrementalSvdOptions, type IncrementalSvdState } from './incremental.js';
