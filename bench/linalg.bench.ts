@@ -19,7 +19,7 @@ import { bidiagQr } from '../src/core/linalg/bdsqr.js';
 import { loadavg, cpus } from 'node:os';
 import { setSharedAllocation } from '../src/core/linalg/matrix.js';
 import { startTeam, stopTeam, teamReady, panelStats, teamStats, TEAM_BACKOFF } from '../src/core/linalg/team.js';
-import { setBlas, blasStatus } from '../src/core/linalg/native.js';
+import { setBlas, blasStatus, NATIVE_MT_MIN } from '../src/core/linalg/native.js';
 
 const loadStart = loadavg();
 
@@ -118,14 +118,14 @@ if (nativeOn) {
   const tGN = await timeCpuMs(() => { grN = svd(X, { solver: 'gram' }); }, 21, 3);
   let sDiffN = 0;
   for (let i = 0; i < grN.s.length; i++) sDiffN = Math.max(sDiffN, Math.abs(grN.s[i]! - peer.gram_s[i]!) / peer.gram_s[0]!);
-  const nat = `native OpenBLAS, ${blas.threads} threads`;
+  const nat = `native OpenBLAS (up to ${blas.threads} threads)`;
   nativeRows.push(
     { case: `thin SVD 700x1028 (turtle), ${nat}`, metric: 'time (ms)', svdflow: tN.wall, peer: peer.svd_ms, peerName: 'numpy svd (gesdd)', ratio: tN.wall / peer.svd_ms, goal: '<= 1.5x', met: tN.wall / peer.svd_ms <= 1.5 },
     { case: `randomized rank ${RANK} of 700x1028 (p=${OVERSAMPLE}, q=${POWER}), ${nat}`, metric: 'time (ms)', svdflow: tRN.wall, peer: peer.rsvd_ms, peerName: 'sklearn randomized_svd', ratio: tRN.wall / peer.rsvd_ms, goal: '<= 1.5x', met: tRN.wall / peer.rsvd_ms <= 1.5 },
     { case: `randomized rank ${RANK}: relative Frobenius error, ${nat}`, metric: 'rel. error', svdflow: rErrN, peer: peer.rsvd_err, peerName: 'sklearn randomized_svd', ratio: rErrN / peer.rsvd_err, goal: 'same error (within 0.1%)', met: Math.abs(rErrN / peer.rsvd_err - 1) <= 1e-3 },
     { case: `stamps ${X.rows}x${X.cols} Gram route, ${nat}`, metric: 'time (ms)', svdflow: tGN.wall, peer: peer.gram_ms, peerName: 'numpy XᵀX + eigh, U = XV/s', ratio: tGN.wall / peer.gram_ms, goal: '<= 1.5x', met: tGN.wall / peer.gram_ms <= 1.5 },
   );
-  notes.push(`Backend: the goal rows (first) run the native backend, ${blas.library}, ${blas.threads} OpenBLAS threads: the exact SVD is LAPACK dgesdd (the routine NumPy's svd calls, on the same system library), the randomized SVD's products dgemm (its QR CholeskyQR2 on dgemm products; the small SVD dgesdd), the Gram route's products dgemm. CPU time per call (all threads) in this run: thin SVD ${tN.cpu.toFixed(0)} ms (wall ${tN.wall.toFixed(0)}), randomized ${tRN.cpu.toFixed(0)} ms (wall ${tRN.wall.toFixed(0)}), Gram ${tGN.cpu.toFixed(1)} ms (wall ${tGN.wall.toFixed(1)}). Accuracy: thin SVD reconstruction error ${errN.toExponential(2)}, randomized error ${rErrN.toFixed(6)} (sklearn ${peer.rsvd_err.toFixed(6)}), Gram max |s - s_numpy|/s_1 = ${sDiffN.toExponential(2)}. Every other row runs the WebAssembly/TS kernels (SVDFLOW_BLAS=off; what runs where OpenBLAS is absent), labelled so.`);
+  notes.push(`Backend: the goal rows (first) run the native backend, ${blas.library}, up to ${blas.threads} OpenBLAS threads (calls below ${NATIVE_MT_MIN.toExponential(0)} multiply-adds on one: native.ts NATIVE_MT_MIN): the exact SVD is LAPACK dgesdd (the routine NumPy's svd calls, on the same system library), the randomized SVD's products dgemm (its QR CholeskyQR2 on dgemm products; the small SVD dgesdd), the Gram route's products dgemm. CPU time per call (all threads) in this run: thin SVD ${tN.cpu.toFixed(0)} ms (wall ${tN.wall.toFixed(0)}), randomized ${tRN.cpu.toFixed(0)} ms (wall ${tRN.wall.toFixed(0)}), Gram ${tGN.cpu.toFixed(1)} ms (wall ${tGN.wall.toFixed(1)}). Accuracy: thin SVD reconstruction error ${errN.toExponential(2)}, randomized error ${rErrN.toFixed(6)} (sklearn ${peer.rsvd_err.toFixed(6)}), Gram max |s - s_numpy|/s_1 = ${sDiffN.toExponential(2)}. Every other row runs the WebAssembly/TS kernels (SVDFLOW_BLAS=off; what runs where OpenBLAS is absent), labelled so.`);
 } else {
   notes.push(`Backend: the native backend did not load (${blas.reason}); every row runs the WebAssembly/TS kernels.`);
 }

@@ -16,8 +16,10 @@
  * column-major c x r array Aᵀ with leading dimension s, so no operand is transposed to call the
  * Fortran ABI (see each wrapper).
  *
- * Threads: OpenBLAS's own pool (pthreads), set once to this process's thread budget
- * (src/core/threads.ts). The number is process-wide (openblas_set_num_threads).
+ * Threads: OpenBLAS's own pool (pthreads): one thread for calls below NATIVE_MT_MIN
+ * multiply-adds, else this process's thread budget (src/core/threads.ts) divided by the native
+ * calls in flight (the pool's workers may call at once). The number is process-wide
+ * (openblas_set_num_threads), set before a call when it changes.
  *
  * Cancellation: a thread inside a native call cannot be interrupted, and Node's process exit
  * waits for every worker thread to stop (measured: process.exit(130) during a 3000x3000 dgesdd
@@ -37,7 +39,7 @@ export interface BlasStatus {
   backend: 'openblas' | 'wasm';
   /** the library loaded (its OpenBLAS config string), when native */
   library?: string;
-  /** OpenBLAS threads when native */
+  /** OpenBLAS threads of a large call when native (calls below NATIVE_MT_MIN multiply-adds use one) */
   threads?: number;
   /** why the native backend is not in use (absent library, SVDFLOW_BLAS=off, ...) */
   reason?: string;
@@ -80,6 +82,7 @@ function load(): Lib | null {
         config: String(f('const char *openblas_get_config()')()),
       };
       out.setThreads(Math.max(1, threadBudget()));
+      threadsSet = Math.max(1, threadBudget());
       reason = undefined;
       return (lib = out);
     } catch (e) {
@@ -110,7 +113,7 @@ export function setBlas(on: boolean | undefined): boolean {
 /** Which backend runs the exact SVD and large products, and why (for run.json and the bench notes). */
 export function blasStatus(): BlasStatus {
   const l = nativeBlas();
-  if (l) return { backend: 'openblas', library: `${l.path}: ${l.config.trim()}`, threads: Number(l.getThreads()) };
+  if (l) return { backend: 'openblas', library: `${l.path}: ${l.config.trim()}`, threads: Math.max(1, threadBudget()) };
   return { backend: 'wasm', reason: forced === false ? 'turned off (setBlas(false))' : reason };
 }
 
@@ -123,10 +126,28 @@ export function nativeInFlightBuffer(): SharedArrayBuffer { return inFlight.buff
 export function useNativeInFlightBuffer(b: SharedArrayBuffer): void { inFlight = new Int32Array(b); }
 export function nativeInFlight(): number { return Atomics.load(inFlight, 0); }
 
-function counted<T>(f: () => T): T {
-  Atomics.add(inFlight, 0, 1);
-  try { return f(); } finally { Atomics.sub(inFlight, 0, 1); }
+/**
+ * Calls below this many multiply-adds run on ONE OpenBLAS thread, larger ones on the thread
+ * budget shared by the native calls in flight. Measured (bench notes; 2 cores shared with other
+ * jobs, load ~5): a 70890x22 XᵀX took 3.1 ms CPU on one thread and 15 ms on two (the two
+ * threads wait for each other whenever one is descheduled), the randomized rank-35 SVD 34 ms vs
+ * 91 ms; the 700x1028 dgesdd (~2e9 flops) gains from both cores at a quiet moment.
+ */
+export let NATIVE_MT_MIN = 1e8;
+export function setNativeMtMin(v: number): void { NATIVE_MT_MIN = v; }
+
+function counted<T>(f: () => T, L?: Lib, macs = 0): T {
+  const n = Atomics.add(inFlight, 0, 1) + 1;
+  try {
+    if (L) {
+      // openblas_set_num_threads is process-wide: concurrent callers share the budget
+      const want = macs < NATIVE_MT_MIN ? 1 : Math.max(1, Math.floor(Math.max(1, threadBudget()) / n));
+      if (want !== threadsSet) { L.setThreads(want); threadsSet = want; }
+    }
+    return f();
+  } finally { Atomics.sub(inFlight, 0, 1); }
 }
+let threadsSet = 0;
 
 let exitHook = false;
 /**
@@ -162,7 +183,7 @@ const at = (data: Float64Array, offset: number) => (offset === 0 ? data : data.s
  */
 export function nativeGemm(L: Lib, a: Float64Array, aOff: number, lda: number, b: Float64Array, bOff: number, ldb: number, c: Float64Array, cOff: number, ldc: number,
   m: number, n: number, k: number, tA: boolean, tB: boolean, alpha: number, beta: number): void {
-  counted(() => L.dgemm(tB ? 'T' : 'N', tA ? 'T' : 'N', i32(n), i32(m), i32(k), f64(alpha), at(b, bOff), i32(ldb), at(a, aOff), i32(lda), f64(beta), at(c, cOff), i32(ldc), 1, 1));
+  counted(() => L.dgemm(tB ? 'T' : 'N', tA ? 'T' : 'N', i32(n), i32(m), i32(k), f64(alpha), at(b, bOff), i32(ldb), at(a, aOff), i32(lda), f64(beta), at(c, cOff), i32(ldc), 1, 1), L, m * n * k);
 }
 
 /**
@@ -183,7 +204,7 @@ export function nativeSvd(L: Lib, a: Float64Array, r: number, c: number, vectors
   L.dgesdd(jobz, i32(M), i32(N), a, i32(Math.max(1, M)), s, u, i32(ldu), vt, i32(Math.max(1, ldvt)), q, i32(-1), iw, info, 1);
   if (info[0]! !== 0) throw new Error(`dgesdd workspace query failed (info ${info[0]})`);
   const work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
-  counted(() => L.dgesdd(jobz, i32(M), i32(N), a, i32(Math.max(1, M)), s, u, i32(ldu), vt, i32(Math.max(1, ldvt)), work, i32(work.length), iw, info, 1));
+  counted(() => L.dgesdd(jobz, i32(M), i32(N), a, i32(Math.max(1, M)), s, u, i32(ldu), vt, i32(Math.max(1, ldvt)), work, i32(work.length), iw, info, 1), L, 2 * Math.max(M, N) * k * k);
   if (info[0]! > 0) return null;
   if (info[0]! < 0) throw new Error(`dgesdd: argument ${-info[0]!} is invalid`);
   if (vectors && out) {
@@ -221,11 +242,11 @@ export function nativeSvdPhased(L: Lib, a: Float64Array, r: number, c: number, U
   phase(0);
   L.dgebrd(i32(M), i32(N), w, i32(M), d, e, tauq, taup, q, i32(-1), info);
   let work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
-  counted(() => L.dgebrd(i32(M), i32(N), w, i32(M), d, e, tauq, taup, work, i32(work.length), info));
+  counted(() => L.dgebrd(i32(M), i32(N), w, i32(M), d, e, tauq, taup, work, i32(work.length), info), L, 2 * M * N * N);
   if (!check('dgebrd')) return null;
   phase(1);
   const Ub = new Float64Array(N * N), VT = new Float64Array(N * N);
-  counted(() => L.dbdsdc('U', 'I', i32(N), d, e, Ub, i32(N), VT, i32(N), new Float64Array(1), new Int32Array(1), new Float64Array(3 * N * N + 4 * N), new Int32Array(8 * N), info, 1, 1));
+  counted(() => L.dbdsdc('U', 'I', i32(N), d, e, Ub, i32(N), VT, i32(N), new Float64Array(1), new Int32Array(1), new Float64Array(3 * N * N + 4 * N), new Int32Array(8 * N), info, 1, 1), L, N * N * N);
   if (!check('dbdsdc')) return null;
   phase(2);
   // Q [Ub; 0] (M x N, column-major)
@@ -233,13 +254,13 @@ export function nativeSvdPhased(L: Lib, a: Float64Array, r: number, c: number, U
   for (let j = 0; j < N; j++) Uf.set(Ub.subarray(j * N, j * N + N), j * M);
   L.dormbr('Q', 'L', 'N', i32(M), i32(N), i32(N), w, i32(M), tauq, Uf, i32(M), q, i32(-1), info, 1, 1, 1);
   work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
-  counted(() => L.dormbr('Q', 'L', 'N', i32(M), i32(N), i32(N), w, i32(M), tauq, Uf, i32(M), work, i32(work.length), info, 1, 1, 1));
+  counted(() => L.dormbr('Q', 'L', 'N', i32(M), i32(N), i32(N), w, i32(M), tauq, Uf, i32(M), work, i32(work.length), info, 1, 1, 1), L, M * N * N);
   if (!check('dormbr Q')) return null;
   phase(3);
   // VT P^T (N x N, column-major)
   L.dormbr('P', 'R', 'T', i32(N), i32(N), i32(M), w, i32(M), taup, VT, i32(N), q, i32(-1), info, 1, 1, 1);
   work = new Float64Array(Math.max(1, Math.ceil(q[0]!)));
-  counted(() => L.dormbr('P', 'R', 'T', i32(N), i32(N), i32(M), w, i32(M), taup, VT, i32(N), work, i32(work.length), info, 1, 1, 1));
+  counted(() => L.dormbr('P', 'R', 'T', i32(N), i32(N), i32(M), w, i32(M), taup, VT, i32(N), work, i32(work.length), info, 1, 1, 1), L, N * N * N);
   if (!check('dormbr P')) return null;
   // column-major Uf (M x N) = the tall factor of the view; VT (N x N) read row-major is its other factor
   const tallOut = wide ? V : U, other = wide ? U : V; // wide: view = Aᵀ, so Uf = V of A
@@ -261,6 +282,6 @@ export function nativeSymEig(L: Lib, a: Float64Array, n: number): Float64Array |
   L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, q, i32(-1), qi, i32(-1), info, 1, 1);
   if (info[0]! !== 0) return null;
   const work = new Float64Array(Math.max(1, Math.ceil(q[0]!))), iwork = new Int32Array(Math.max(1, qi[0]!));
-  counted(() => L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, work, i32(work.length), iwork, i32(iwork.length), info, 1, 1));
+  counted(() => L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, work, i32(work.length), iwork, i32(iwork.length), info, 1, 1), L, 3 * n * n * n);
   return info[0]! === 0 ? w : null;
 }
