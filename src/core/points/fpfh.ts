@@ -44,7 +44,12 @@ export function pairFeatures(P: Float64Array, N: Float64Array, i: number, j: num
   const a1 = (n1x * dx + n1y * dy + n1z * dz) / len;
   const a2 = (n2x * dx + n2y * dy + n2z * dz) / len;
   let theta: number;
-  if (Math.acos(Math.abs(a1)) > Math.acos(Math.abs(a2))) {
+  // Open3D compares acos(|a1|) > acos(|a2|); acos is decreasing, so that is |a1| < |a2| except
+  // where acos rounds two close values to one: apart by more than 1e-9 the plain comparison
+  // decides (acos's slope is at least 1 in magnitude, its rounding ~1e-16), closer ones go to acos;
+  // |a2| rounded above 1 makes acos NaN and the comparison false, as there
+  const b1 = Math.abs(a1), b2 = Math.abs(a2);
+  if (b2 <= 1 && (b2 - b1 > 1e-9 || (!(b1 - b2 > 1e-9) && Math.acos(b1) > Math.acos(b2)))) {
     // use the point whose normal is closer to the connecting line as the source
     [n1x, n2x] = [n2x, n1x]; [n1y, n2y] = [n2y, n1y]; [n1z, n2z] = [n2z, n1z];
     dx = -dx; dy = -dy; dz = -dz;
@@ -119,14 +124,23 @@ export function fpfhHistogramsRange(w: FpfhWork, from: number, to: number): void
       if (j === i || dd === 0) continue;
       const wt = 1 / dd;
       const s = j * FPFH_DIM;
-      for (let h = 0; h < FPFH_DIM; h++) {
-        const v = spfh[s + h]! * wt;
-        F[o + h]! += v;
-        sum[(h / FPFH_BINS) | 0]! += v;
+      // the three 11-bin blocks, each with its own sum (the same additions, in the same order)
+      for (let blk = 0; blk < 3; blk++) {
+        let acc = sum[blk]!;
+        const e = blk * FPFH_BINS + FPFH_BINS;
+        for (let h = blk * FPFH_BINS; h < e; h++) {
+          const v = spfh[s + h]! * wt;
+          F[o + h]! += v;
+          acc += v;
+        }
+        sum[blk] = acc;
       }
     }
     for (let b = 0; b < 3; b++) sum[b] = sum[b]! !== 0 ? 100 / sum[b]! : 0;
-    for (let h = 0; h < FPFH_DIM; h++) F[o + h] = F[o + h]! * sum[(h / FPFH_BINS) | 0]! + spfh[o + h]!;
+    for (let blk = 0; blk < 3; blk++) {
+      const sc = sum[blk]!, e = blk * FPFH_BINS + FPFH_BINS;
+      for (let h = blk * FPFH_BINS; h < e; h++) F[o + h] = F[o + h]! * sc + spfh[o + h]!;
+    }
   }
 }
 

@@ -110,17 +110,13 @@ export function pointToPlane(): EstimationStrategy {
       const AtA = new Float64Array(m * m), Atb = new Float64Array(m);
       const J = new Float64Array(m);
       const P = current.data, Q = target.data, N = normals!.data;
-      for (let i = 0; i < corr.count; i++) {
+      // 3-D: its own loop; 2-D (point-to-line) here
+      if (d === 3) accumulatePlane3(P, Q, N, corr, weights, kernel, AtA, Atb);
+      else for (let i = 0; i < corr.count; i++) {
         const a = corr.src[i]! * d, b = corr.dst[i]! * d;
         let r = 0;
         for (let j = 0; j < d; j++) r += (P[a + j]! - Q[b + j]!) * N[b + j]!;
-        if (d === 3) {
-          const px = P[a]!, py = P[a + 1]!, pz = P[a + 2]!, nx = N[b]!, ny = N[b + 1]!, nz = N[b + 2]!;
-          J[0] = py * nz - pz * ny; J[1] = pz * nx - px * nz; J[2] = px * ny - py * nx;
-          J[3] = nx; J[4] = ny; J[5] = nz;
-        } else {
-          J[0] = P[a]! * N[b + 1]! - P[a + 1]! * N[b]!; J[1] = N[b]!; J[2] = N[b + 1]!;
-        }
+        J[0] = P[a]! * N[b + 1]! - P[a + 1]! * N[b]!; J[1] = N[b]!; J[2] = N[b + 1]!;
         let w = weights ? weights[i]! : 1;
         if (kernel.type !== 'none') w *= kernelWeight(kernel, r);
         if (w === 0) continue;
@@ -148,6 +144,43 @@ export function pointToPlane(): EstimationStrategy {
       ]);
     },
   };
+}
+
+/**
+ * The 3-D point-to-plane normal equations (upper triangle of AtA, and Atb), each entry summed
+ * over the pairs in order as the general loop sums it, with the Jacobian row in locals.
+ */
+function accumulatePlane3(P: Float64Array, Q: Float64Array, N: Float64Array, corr: Correspondences, weights: Float64Array | undefined, kernel: RobustKernel, AtA: Float64Array, Atb: Float64Array): void {
+  let a00 = 0, a01 = 0, a02 = 0, a03 = 0, a04 = 0, a05 = 0, a11 = 0, a12 = 0, a13 = 0, a14 = 0, a15 = 0;
+  let a22 = 0, a23 = 0, a24 = 0, a25 = 0, a33 = 0, a34 = 0, a35 = 0, a44 = 0, a45 = 0, a55 = 0;
+  let b0 = 0, b1 = 0, b2 = 0, b3 = 0, b4 = 0, b5 = 0;
+  const plain = kernel.type === 'none';
+  for (let i = 0; i < corr.count; i++) {
+    const a = corr.src[i]! * 3, b = corr.dst[i]! * 3;
+    const px = P[a]!, py = P[a + 1]!, pz = P[a + 2]!, nx = N[b]!, ny = N[b + 1]!, nz = N[b + 2]!;
+    let r = 0;
+    r += (px - Q[b]!) * nx;
+    r += (py - Q[b + 1]!) * ny;
+    r += (pz - Q[b + 2]!) * nz;
+    const j0 = py * nz - pz * ny, j1 = pz * nx - px * nz, j2 = px * ny - py * nx;
+    let w = weights ? weights[i]! : 1;
+    if (!plain) w *= kernelWeight(kernel, r);
+    if (w === 0) continue;
+    let wj = w * j0;
+    b0 -= wj * r; a00 += wj * j0; a01 += wj * j1; a02 += wj * j2; a03 += wj * nx; a04 += wj * ny; a05 += wj * nz;
+    wj = w * j1;
+    b1 -= wj * r; a11 += wj * j1; a12 += wj * j2; a13 += wj * nx; a14 += wj * ny; a15 += wj * nz;
+    wj = w * j2;
+    b2 -= wj * r; a22 += wj * j2; a23 += wj * nx; a24 += wj * ny; a25 += wj * nz;
+    wj = w * nx;
+    b3 -= wj * r; a33 += wj * nx; a34 += wj * ny; a35 += wj * nz;
+    wj = w * ny;
+    b4 -= wj * r; a44 += wj * ny; a45 += wj * nz;
+    wj = w * nz;
+    b5 -= wj * r; a55 += wj * nz;
+  }
+  AtA.set([a00, a01, a02, a03, a04, a05, 0, a11, a12, a13, a14, a15, 0, 0, a22, a23, a24, a25, 0, 0, 0, a33, a34, a35, 0, 0, 0, 0, a44, a45, 0, 0, 0, 0, 0, a55]);
+  Atb.set([b0, b1, b2, b3, b4, b5]);
 }
 
 export function kernelWeight(k: RobustKernel, r: number): number {

@@ -160,31 +160,50 @@ export function applyOp(c: Cloud, op: PointOp, where: string): Cloud {
 
 /** Voxel-grid downsampling: one point per occupied voxel, the mean of its points (normals averaged), in order of first occurrence. */
 export function voxelDown(c: Cloud, size: number): Cloud {
-  const n = c.points.rows, d = c.points.cols;
+  const Pm = c.points, n = Pm.rows, d = Pm.cols, X = Pm.data, off = Pm.offset, st = Pm.stride;
   const lo = new Float64Array(d).fill(Infinity), hi = new Float64Array(d).fill(-Infinity);
-  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const v = c.points.get(i, j); if (v < lo[j]!) lo[j] = v; if (v > hi[j]!) hi[j] = v; }
+  for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) { const v = X[off + i * st + j]!; if (v < lo[j]!) lo[j] = v; if (v > hi[j]!) hi[j] = v; }
   // cell index as one number (exact below 2^53); fall back to string keys for huge grids
   const dims = Array.from(lo, (l, j) => Math.floor((hi[j]! - l) / size) + 1);
   const numeric = dims.reduce((a, b) => a * b, 1) < 2 ** 52;
-  const cells = new Map<number | string, number>();
   const cellOf = new Int32Array(n);
   let m = 0;
-  for (let i = 0; i < n; i++) {
-    let key: number | string = 0;
-    if (numeric) {
-      for (let j = d - 1; j >= 0; j--) key = (key as number) * dims[j]! + Math.floor((c.points.get(i, j) - lo[j]!) / size);
-    } else key = Array.from({ length: d }, (_, j) => Math.floor((c.points.get(i, j) - lo[j]!) / size)).join(',');
-    let k = cells.get(key);
-    if (k === undefined) { k = m++; cells.set(key, k); }
-    cellOf[i] = k;
+  if (numeric) {
+    // open addressing on typed arrays (a Map of keys beyond 2^31 costs a heap number per point)
+    let cap = 16;
+    while (cap < 2 * n) cap *= 2;
+    const mask = cap - 1, keys = new Float64Array(cap), slot = new Int32Array(cap).fill(-1);
+    for (let i = 0; i < n; i++) {
+      let key = 0;
+      const base = off + i * st;
+      for (let j = d - 1; j >= 0; j--) key = key * dims[j]! + Math.floor((X[base + j]! - lo[j]!) / size);
+      // the key is an integer below 2^52: mix its low and high 32 bits
+      let h = (Math.imul(key >>> 0, 0x9e3779b1) ^ Math.imul((key / 4294967296) >>> 0, 0x85ebca6b)) & mask;
+      for (;;) {
+        const k = slot[h]!;
+        if (k < 0) { slot[h] = m; keys[h] = key; cellOf[i] = m++; break; }
+        if (keys[h] === key) { cellOf[i] = k; break; }
+        h = (h + 1) & mask;
+      }
+    }
+  } else {
+    const cells = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const key = Array.from({ length: d }, (_, j) => Math.floor((Pm.get(i, j) - lo[j]!) / size)).join(',');
+      let k = cells.get(key);
+      if (k === undefined) { k = m++; cells.set(key, k); }
+      cellOf[i] = k;
+    }
   }
   const sums = new Float64Array(m * 2 * d), counts = new Float64Array(m);
+  const Nm = c.normals;
   for (let i = 0; i < n; i++) {
-    const o = cellOf[i]! * 2 * d;
-    for (let j = 0; j < d; j++) { sums[o + j]! += c.points.get(i, j); if (c.normals) sums[o + d + j]! += c.normals.get(i, j); }
+    const o = cellOf[i]! * 2 * d, base = off + i * st;
+    for (let j = 0; j < d; j++) sums[o + j]! += X[base + j]!;
+    if (Nm) for (let j = 0; j < d; j++) sums[o + d + j]! += Nm.get(i, j);
     counts[cellOf[i]!]!++;
   }
-  const P = new Matrix(m, d), N = c.normals ? new Matrix(m, d) : undefined;
+  const P = new Matrix(m, d), N = Nm ? new Matrix(m, d) : undefined;
   for (let k = 0; k < m; k++) {
     let len = 0;
     const o = k * 2 * d;

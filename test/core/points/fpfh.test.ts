@@ -52,6 +52,51 @@ describe('FPFH', () => {
     // coincident points give no feature
     expect(pairFeatures(Float64Array.from([1, 1, 1, 1, 1, 1]), N, 0, 1, f)).toBe(false);
   });
+  it('the source of a pair is chosen by Open3D\'s acos(|n·d|) comparison, bit for bit, also for near-equal angles', () => {
+    // Open3D's ComputePairFeatures, as written there (acos on both sides)
+    const ref = (P: Float64Array, N: Float64Array, out: Float64Array): boolean => {
+      let dx = P[3]! - P[0]!, dy = P[4]! - P[1]!, dz = P[5]! - P[2]!;
+      const len = Math.sqrt(dx * dx + dy * dy + dz * dz);
+      if (len === 0) return false;
+      let [n1x, n1y, n1z, n2x, n2y, n2z] = Array.from(N) as [number, number, number, number, number, number];
+      const a1 = (n1x * dx + n1y * dy + n1z * dz) / len, a2 = (n2x * dx + n2y * dy + n2z * dz) / len;
+      let theta: number;
+      if (Math.acos(Math.abs(a1)) > Math.acos(Math.abs(a2))) {
+        [n1x, n2x] = [n2x, n1x]; [n1y, n2y] = [n2y, n1y]; [n1z, n2z] = [n2z, n1z];
+        dx = -dx; dy = -dy; dz = -dz; theta = -a2;
+      } else theta = a1;
+      let vx = dy * n1z - dz * n1y, vy = dz * n1x - dx * n1z, vz = dx * n1y - dy * n1x;
+      const vl = Math.sqrt(vx * vx + vy * vy + vz * vz);
+      if (vl === 0) return false;
+      vx /= vl; vy /= vl; vz /= vl;
+      const wx = n1y * vz - n1z * vy, wy = n1z * vx - n1x * vz, wz = n1x * vy - n1y * vx;
+      out[0] = Math.atan2(wx * n2x + wy * n2y + wz * n2z, n1x * n2x + n1y * n2y + n1z * n2z);
+      out[1] = vx * n2x + vy * n2y + vz * n2z;
+      out[2] = theta;
+      return true;
+    };
+    const rng = seededRandom(77), f = new Float64Array(3), g = new Float64Array(3);
+    const unit = () => { const v = [rng.next() - 0.5, rng.next() - 0.5, rng.next() - 0.5]; const l = Math.hypot(...v); return v.map((x) => x / l); };
+    let near = 0;
+    for (let t = 0; t < 20000; t++) {
+      const P = Float64Array.from([...unit(), ...unit()]);
+      const n1 = unit();
+      let n2 = unit();
+      if (t % 3 === 0) {
+        // n2 the mirror image of n1 across the plane normal to d (|n1·d| = |n2·d| up to rounding), sometimes nudged by ~1e-12
+        const d = [P[3]! - P[0]!, P[4]! - P[1]!, P[5]! - P[2]!], l = Math.hypot(...d), u = d.map((x) => x / l);
+        const k = n1[0]! * u[0]! + n1[1]! * u[1]! + n1[2]! * u[2]!;
+        n2 = n1.map((x, j) => x - 2 * k * u[j]! + (t % 2 ? 1e-12 * (rng.next() - 0.5) : 0));
+        near++;
+      }
+      if (t % 7 === 0) n2 = [P[3]! - P[0]!, P[4]! - P[1]!, P[5]! - P[2]!].map((x, _, a) => x / Math.hypot(...a)); // along d: |a2| may round above 1
+      const N = Float64Array.from([...n1, ...n2]);
+      const r1 = pairFeatures(P, N, 0, 1, f), r2 = ref(P, N, g);
+      expect(r1).toBe(r2);
+      if (r1) expect(Array.from(f)).toEqual(Array.from(g));
+    }
+    expect(near).toBeGreaterThan(6000);
+  });
   it('33 bins; each 11-bin block sums to 200 (own SPFH 100 + normalised neighbours 100); invariant to rotation and translation', () => {
     const P = blob(600, 5);
     const N = orientOutward(P, radiusNormals(P, 0.4));

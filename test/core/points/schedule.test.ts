@@ -82,3 +82,40 @@ describe('runSchedule', () => {
     expect(() => runSchedule(S, P, [])).toThrow('the ICP schedule has no levels');
   });
 });
+
+describe('voxelDown', () => {
+  it('one mean per occupied voxel, in order of first occurrence, normals averaged: as a plain per-voxel grouping (2-D and 3-D, a strided view)', async () => {
+    const { voxelDown } = await import('../../../src/core/points/ops.js');
+    const rng = seededRandom(91);
+    for (const d of [2, 3]) for (const size of [0.05, 0.3, 7]) {
+      const n = 3000;
+      // a strided view: every row has one extra column that is not part of the points
+      const wide = new Matrix(n, d + 1);
+      for (let i = 0; i < wide.data.length; i++) wide.data[i] = 4 * rng.next() - 3;
+      const P = new Matrix(n, d, wide.data, 0, d + 1);
+      const N = new Matrix(n, d);
+      for (let i = 0; i < N.data.length; i++) N.data[i] = rng.next() - 0.5;
+      const got = voxelDown({ points: P, normals: N }, size);
+      // the grouping by integer cell coordinates (string keys), sums in point order
+      const lo = Array.from({ length: d }, (_, j) => Math.min(...Array.from({ length: n }, (_, i) => P.get(i, j))));
+      const cells = new Map<string, { p: number[]; q: number[]; c: number }>();
+      for (let i = 0; i < n; i++) {
+        const key = Array.from({ length: d }, (_, j) => Math.floor((P.get(i, j) - lo[j]!) / size)).join(',');
+        const e = cells.get(key) ?? { p: new Array(d).fill(0), q: new Array(d).fill(0), c: 0 };
+        for (let j = 0; j < d; j++) { e.p[j] += P.get(i, j); e.q[j] += N.get(i, j); }
+        e.c++;
+        cells.set(key, e);
+      }
+      const want = [...cells.values()];
+      expect(got.points.rows).toBe(want.length);
+      for (const [k, e] of want.entries()) {
+        const len = Math.sqrt(e.q.reduce((a, x) => a + x * x, 0)) || 1;
+        for (let j = 0; j < d; j++) {
+          expect(got.points.get(k, j)).toBe(e.p[j]! / e.c);
+          expect(got.normals!.get(k, j)).toBe(e.q[j]! / len);
+        }
+      }
+      if (size === 0.05) expect(want.length).toBeGreaterThan(1000);
+    }
+  });
+});
