@@ -13,6 +13,7 @@ import { Observable } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
 import type { Frame, FrameBatch } from '../core/ports.js';
+import { unfilledBytes } from '../core/video/alloc.js';
 
 export const batchFrames = defineStage({
   name: 'batch-frames',
@@ -32,7 +33,7 @@ export const batchFrames = defineStage({
         if (!cur || !cur.frames.length) return;
         const f0 = cur.frames[0]!;
         const d = f0.data.length;
-        const m = new Uint8Array(cur.frames.length * d);
+        const m = unfilledBytes(cur.frames.length * d); // every byte is a frame's, set below
         cur.frames.forEach((f, i) => m.set(f.data, i * d));
         const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total };
         cur = undefined;

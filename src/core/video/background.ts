@@ -26,6 +26,7 @@ import { IncrementalSvd, Matrix, svd } from '../linalg/index.js';
 import { openClose } from './morphology.js';
 import { FramePass, bilinearAxis, type FramePassOptions } from './kernels/frame-pass.js';
 import { gramUpdate } from './model-update.js';
+import { unfilledBytes, unfilledFloats } from './alloc.js';
 
 /** Factors the low-rank part may be fitted at (box downsampling by 1, 2 or 4). */
 export const MODEL_SCALES = [1, 0.5, 0.25] as const;
@@ -226,6 +227,7 @@ export class StreamingBackground {
   private up?: Float64Array;
   private zero?: Float64Array;
   private pass?: FramePass;
+  private blockData = new Float64Array(0);
 
   constructor(readonly o: StreamingOptions) {
     this.pixels = o.width * o.height;
@@ -307,11 +309,14 @@ export class StreamingBackground {
     const pass = this.pass, ds = this.grid.size;
     const Ut = model.Ut_;
     pass.setModel(this.muFull!, model.mean, Ut.data, Ut.rows);
-    const mask = new Uint8Array(count * d);
-    const background = withBackground ? new Float32Array(count * d) : undefined;
+    // every value of the mask and background is written below (one frame after the other)
+    const mask = unfilledBytes(count * d);
+    const background = withBackground ? unfilledFloats(count * d) : undefined;
     let keep = 0;
     for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep++;
-    const block = keep ? new Matrix(keep, ds) : undefined;
+    // the update block is used up by update() before the next batch: one buffer for the stream
+    if (keep && this.blockData.length !== keep * ds) this.blockData = new Float64Array(keep * ds);
+    const block = keep ? new Matrix(keep, ds, this.blockData) : undefined;
     if (keep) pass.resetSum();
     let k = 0;
     for (let i = 0; i < count; i++) {

@@ -19,6 +19,7 @@ import { aviHeaderFrames } from './container.js';
 import { isUrl } from '../../confine.js';
 import { threadCounts } from '../../threads.js';
 import { planSeek } from './seek.js';
+import { unfilledBytes } from '../alloc.js';
 
 /** A live input: `-` (stdin) or a URL that ffmpeg reads (http://, rtsp://, udp://, tcp://...). No probe, no frame count, no seeking. */
 export function isLiveInput(path: string): boolean {
@@ -257,10 +258,10 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
       if (!found) return;
       size = found;
       frameBytes = found.width * found.height * plan.channels;
-      cur = new Uint8Array(frameBytes);
+      cur = unfilledBytes(frameBytes);
       for (const c of waiting.splice(0)) if (!take(c)) return;
     });
-    let cur = new Uint8Array(frameBytes);
+    let cur = unfilledBytes(frameBytes);
     let fill = 0;
     let n = 0;
     let ended = false;
@@ -300,7 +301,7 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
           const frame: Frame = { kind: 'Frame', index: plan.firstIndex + n, width: size.width, height: size.height, channels: plan.channels, data: cur };
           if (plan.live && size.fps) frame.fps = size.fps;
           n++;
-          cur = new Uint8Array(frameBytes);
+          cur = unfilledBytes(frameBytes);
           fill = 0;
           subscriber.next(frame);
           if (subscriber.closed) return false;
