@@ -146,6 +146,24 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
     }
   });
 
+  it('unit floats to bytes: WebAssembly and the twin give the same bytes as a Uint8ClampedArray store of v x 255 (ties, out of range, NaN, odd tails)', () => {
+    const vals = [0, 1, 0.5, 127.5 / 255, 0.5 / 255, 1.5 / 255, 2.5 / 255, -0.1, 2, NaN, Infinity, -Infinity, -0];
+    for (let i = 0; i < 3000; i++) vals.push(rnd() * 1.4 - 0.2, Math.round(rnd() * 510) / 510);
+    for (const n of [vals.length, 13, 8, 7]) {
+      const v = Float32Array.from(vals.slice(0, n));
+      const ref = new Uint8ClampedArray(n);
+      for (let i = 0; i < n; i++) ref[i] = v[i]! * 255;
+      for (const ts of [false, true]) {
+        const k = pixelKernels({ ts });
+        const src = heapStart(k), dst = src + 4 * n + 16;
+        k.reserve(dst + n + 64);
+        new Float32Array(k.buffer, src, n).set(v);
+        k.unitToBytes(n, src, dst);
+        expect(same(new Uint8Array(k.buffer, dst, n), ref), `n ${n} ts=${ts}`).toBe(true);
+      }
+    }
+  });
+
   it('centred Gram matrix: WebAssembly and the twin give the same bits, within 1e-12 of the f64 sum, symmetric (chunk tails, odd lengths)', () => {
     for (const [n, count] of [[1000, 45], [257, 7], [3, 3], [512, 1], [999, 2]] as const) {
       const X = Float32Array.from({ length: n * count }, () => 0.3 + 0.5 * rnd());

@@ -27,6 +27,8 @@ export interface PixelKernels {
   medianU8(n: number, count: number, src: number, dst: number): void;
   /** G = C Cᵀ (f64) of the f32 rows X (count x n) about the f64 mean m; cent: count x 256 doubles of scratch */
   gramCentred(n: number, count: number, X: number, m: number, cent: number, G: number): void;
+  /** dst[i] = src[i] x 255 stored as into a Uint8ClampedArray (half to even, clamped, NaN -> 0) */
+  unitToBytes(n: number, src: number, dst: number): void;
 }
 
 // the project's lib (ES2023, node types) has no WebAssembly declarations: the few used here
@@ -74,6 +76,7 @@ class WasmPixels implements PixelKernels {
   clean(...a: Parameters<PixelKernels['clean']>): void { this.x.clean!(...a); }
   medianU8(...a: Parameters<PixelKernels['medianU8']>): void { this.x.median_u8!(...a); }
   gramCentred(...a: Parameters<PixelKernels['gramCentred']>): void { this.x.gram_centred!(...a); }
+  unitToBytes(...a: Parameters<PixelKernels['unitToBytes']>): void { this.x.unit_to_bytes!(...a); }
 }
 
 /**

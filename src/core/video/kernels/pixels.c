@@ -484,3 +484,33 @@ void gram_centred(int n, int count, const float *X, const double *m, double *cen
   }
   for (int i = 0; i < count; i++) for (int j = 0; j < i; j++) G[(long)i * count + j] = G[(long)j * count + i];
 }
+
+/*
+ * unit_to_bytes: 0..1 floats as bytes, dst[i] = ToUint8Clamp((double)src[i] * 255) (as a store
+ * into a JavaScript Uint8ClampedArray: rounded half to even, clamped to 0..255, NaN -> 0); the
+ * background layer for the encoder (layers.ts).
+ */
+__attribute__((export_name("unit_to_bytes")))
+void unit_to_bytes(int n, const float *src, u8 *dst) {
+  const v128_t k = wasm_f64x2_splat(255.0);
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    v128_t q[4];
+    for (int g = 0; g < 2; g++) {
+      const v128_t v = wasm_v128_load(src + i + 4 * g);
+      const v128_t lo = wasm_f64x2_nearest(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(v), k));
+      const v128_t hi = wasm_f64x2_nearest(wasm_f64x2_mul(wasm_f64x2_promote_low_f32x4(wasm_i32x4_shuffle(v, v, 2, 3, 0, 1)), k));
+      /* NaN -> 0, out of range saturates; then two i32 lanes each */
+      q[2 * g] = wasm_i32x4_trunc_sat_f64x2_zero(lo);
+      q[2 * g + 1] = wasm_i32x4_trunc_sat_f64x2_zero(hi);
+    }
+    const v128_t a = wasm_i32x4_shuffle(q[0], q[1], 0, 1, 4, 5), b = wasm_i32x4_shuffle(q[2], q[3], 0, 1, 4, 5);
+    const v128_t s16 = wasm_i16x8_narrow_i32x4(a, b);
+    const v128_t s8 = wasm_u8x16_narrow_i16x8(s16, s16);
+    *(u64 *)(dst + i) = (u64)wasm_i64x2_extract_lane(s8, 0);
+  }
+  for (; i < n; i++) {
+    const double v = (double)src[i] * 255.0;
+    dst[i] = v > 0 ? (v < 255 ? (u8)__builtin_nearbyint(v) : 255) : 0;
+  }
+}

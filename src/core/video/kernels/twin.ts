@@ -299,4 +299,9 @@ export class TsPixels implements PixelKernels {
     }
     for (let i = 0; i < count; i++) for (let j = 0; j < i; j++) f64[G + i * count + j] = f64[G + j * count + i]!;
   }
+
+  unitToBytes(n: number, srcB: number, dst: number): void {
+    const f32 = this.f32, c = new Uint8ClampedArray(this.buffer, dst, n), src = srcB >> 2;
+    for (let i = 0; i < n; i++) c[i] = f32[src + i]! * 255;
+  }
 }
