@@ -16,6 +16,7 @@ import { svd } from '../src/stages/svd.js';
 import { reconstruct } from '../src/stages/reconstruct.js';
 import { generate } from '../src/stages/generate.js';
 import { pcaModel, principalCoordinates } from '../src/core/pca/model.js';
+import { blasStatus } from '../src/core/linalg/native.js';
 import type { Factorization, ImageBatch, MatrixValue } from '../src/core/ports.js';
 import { loadavg as loadAverage } from 'node:os';
 const loadAtStart = loadAverage();
@@ -77,5 +78,6 @@ report('pca', 'Image-collection PCA: 22 stamps as a 70,890 x 22 matrix (vs NumPy
   `Load average (1/5/15 min) on a 2-core machine: ${loadAtStart.map((x) => x.toFixed(1)).join(' / ')} when this benchmark started, ${loadAverage().map((x) => x.toFixed(1)).join(' / ')} when it ended (the machine is shared; a goal counts only at a quiet moment).`,
   `Times are medians of ${REPS} runs after a warm-up, on a 2-core machine shared with other work; ratio = svdflow / NumPy (lower is better). Both sides read data/stamps.`,
   `Singular values (Gram route) agree with NumPy's to ${maxSdiff.toExponential(1)} relative to s_1; errors differ by the JPEG decoders (sharp/libjpeg-turbo vs PIL).`,
+  (() => { const b = blasStatus(); return b.backend === 'openblas' ? `Backend: native (${b.library}): the Gram route's XᵀX and XV, the exact SVD (dgesdd) and the reconstructions' products run OpenBLAS, as NumPy's do; the stacking, centring, clamping and mean passes are svdflow's own loops.` : `Backend: svdflow's WebAssembly/TS kernels (the native backend did not load: ${b.reason}).`; })(),
   'The Gram route asks for n - 1 = 21 components: centring the 22 columns leaves rank 21, and the core falls back to the exact SVD when a requested value is below 1e-3 s_1 (GRAM_MIN_RATIO).',
 ]);
