@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { runPeer, timeMs, report, sharedData, ROOT, type BenchRow } from './lib.js';
 import { Matrix, svd, randomizedSvd, matmulT, frobeniusNormSq, seededRandom } from '../src/core/linalg/index.js';
 import { tasks } from '../src/core/pool/tasks/linalg.js';
+import { blasStatus } from '../src/core/linalg/native.js';
 import { closePool, setPoolThreads, poolThreads } from '../src/core/pool/index.js';
 import { load } from '../src/stages/load.js';
 import { normalize } from '../src/stages/normalize.js';
@@ -187,4 +188,10 @@ await closePool();
 const load1 = loadavg();
 notes.push(`Load average (1/5/15 min) at the start ${load0.map((x) => x.toFixed(2)).join(' / ')}, at the end ${load1.map((x) => x.toFixed(2)).join(' / ')}, on ${availableParallelism()} cores: the machine was shared with other jobs, so both svdflow and the peer (OpenBLAS on every core) got less than the cores; ratios at a quiet moment differ.`);
 notes.push('Pool: piscina worker threads (one per core). Operands go in as SharedArrayBuffer-backed arrays (copied once from a plain array, in slices of 1 MiB so the event loop keeps turning), results come back with their buffers moved. Event-loop delay: the largest gap between event-loop turns while the stage ran (monitorEventLoopDelay, 5 ms resolution); the peer column is the same stage with SVDFLOW_THREADS=0 (in the main thread), as before this issue. The delay includes the time the OS took to schedule the main thread back (see the idle control); the longest busy stretch in each row\'s note excludes it: the main thread\'s own blocking.');
+{
+  const b = blasStatus();
+  notes.push(b.backend === 'openblas'
+    ? `Linalg backend: native (${b.library}): the pooled SVDs run LAPACK in the workers. A worker inside a native call cannot be interrupted, so an interrupted run exits without waiting for it (linalg/native.ts: calls counted in shared memory, _exit from the exit hook; the pool unrefs the aborted workers): the SIGINT row measures that path.`
+    : `Linalg backend: svdflow's WebAssembly/TS kernels (native backend not loaded: ${b.reason}).`);
+}
 report('pool', 'Compute pool (#15): SVD goals through the pool, main-thread delay, Ctrl-C latency', rows, notes);
