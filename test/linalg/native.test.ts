@@ -113,6 +113,31 @@ describe('native backend (OpenBLAS)', () => {
   });
 });
 
+describe('native backend from concurrent pool workers', () => {
+  itNative('four SVDs at once in the pool (OpenBLAS threads switched per call by size): each gives its constructed values', async () => {
+    const { tasks } = await import('../../src/core/pool/tasks/linalg.js');
+    const { closePool } = await import('../../src/core/pool/index.js');
+    try {
+      // 600x500 (~1.8e8 multiply-adds: both threads) and 200x150 (one thread), interleaved
+      const shapes = [[600, 500], [200, 150], [500, 600], [150, 200]] as const;
+      const cases = shapes.map(([m, n], i) => {
+        const k = Math.min(m, n), s = Array.from({ length: k }, (_, j) => (i + 1) * 0.99 ** j);
+        return { s, A: withSpectrum(m, n, s, 20 + i) };
+      });
+      const out = await Promise.all(cases.map((c) => tasks.run('svd', [c.A, { solver: 'exact' }])));
+      out.forEach((r, i) => {
+        const want = cases[i]!.s;
+        let e = 0;
+        for (let j = 0; j < want.length; j++) e = Math.max(e, Math.abs(r.s[j]! - want[j]!));
+        expect(e).toBeLessThan(1e-12 * want[0]!);
+        expect(reconError(cases[i]!.A, r.U, r.s, r.V)).toBeLessThan(1e-13);
+      });
+    } finally {
+      await closePool();
+    }
+  }, 60_000);
+});
+
 describe('native backend fallback', () => {
   it('a library that does not load (bad SVDFLOW_BLAS path): the WebAssembly kernels, a reason naming the path, the right values', () => {
     const bad = '/nonexistent/libopenblas-missing.so';
