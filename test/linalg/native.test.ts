@@ -18,7 +18,8 @@ import { blasStatus, setBlas } from '../../src/core/linalg/native.js';
 import { NATIVE_GEMM_MIN, setNativeGemmMin } from '../../src/core/linalg/gemm.js';
 import { NATIVE_PHASED_MIN, setNativePhasedMin } from '../../src/core/linalg/svd.js';
 import { gaussian, maxAbsDiff, naiveMul, orthError, reconError, withSpectrum } from './helpers.js';
-import { ROOT } from '../helpers.js';
+import { readFileSync } from 'node:fs';
+import { CLI, ROOT, tempDir } from '../helpers.js';
 
 const nativeOk = setBlas(true);
 setBlas(undefined);
@@ -156,6 +157,23 @@ describe('native backend fallback', () => {
     expect(r.s[0]).toBeCloseTo(70, 12);
     expect(r.s[1]).toBeCloseTo(1, 12);
   });
+
+  it('a run with a bad SVDFLOW_BLAS path: succeeds, one warning line naming the path, run.json says which backend ran and why', () => {
+    const t = tempDir('svdflow-blas-');
+    try {
+      const bad = join(t.dir, 'no-such-libopenblas.so');
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: bad } });
+      expect(out.status, out.stderr).toBe(0);
+      const lines = out.stderr.split('\n').filter((l) => l.includes('native BLAS not used'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(bad);
+      const run = JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; reason: string } };
+      expect(run.linalg.backend).toBe('wasm');
+      expect(run.linalg.reason).toContain(bad);
+    } finally {
+      t.cleanup();
+    }
+  }, 60_000);
 
   it('SVDFLOW_BLAS=off: the WebAssembly kernels, said so', () => {
     const script = `import { blasStatus } from './dist/src/core/linalg/native.js'; console.log(JSON.stringify(blasStatus()));`;
