@@ -26,7 +26,7 @@ import { queryParts } from './query-team.js';
 import { procrustes } from './procrustes.js';
 import { applyTransform, compose, homogeneous } from './rigid.js';
 import { scoreMatches, type ScoredTransform } from './metrics.js';
-import { estimateNormalsInto, normalsWarning } from './normals.js';
+import { estimateNormalsInto, normalsWarning, NORMALS_PER_PART } from './normals.js';
 
 export interface IcpCriteria {
   /** at most this many updates (default 30) */
@@ -280,17 +280,28 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const maxDSq = maxD * maxD;
   const trim = options.trim ?? 1;
   const kernel = options.kernel ?? { type: 'none' };
-  const tgt = target.isContiguous ? target : target.clone();
-  const tree = options.targetTree ?? new KdTree(tgt);
+  const tgt0 = target.isContiguous ? target : target.clone();
+  const tree = options.targetTree ?? new KdTree(tgt0);
+  // a running query team splits the searches and the normals, whose operands must be in shared
+  // memory: below ~16k values a pool worker allocates plain memory, so the small clouds of a
+  // schedule's coarse levels are copied here (else their levels run on one thread)
+  const team = tree.shared && queryParts(Math.max(n, tgt0.rows), NORMALS_PER_PART) > 1;
+  const shared = (M: Matrix): Matrix => {
+    if (!team || M.data.buffer instanceof SharedArrayBuffer) return M;
+    const S = new Matrix(M.rows, M.cols, new Float64Array(new SharedArrayBuffer(8 * M.rows * M.cols)));
+    S.data.set(M.data.subarray(0, M.rows * M.cols));
+    return S;
+  };
+  const tgt = shared(tgt0);
   let normals = options.targetNormals;
   const warnings: string[] = [];
   // normals not given: estimated only for the target points that get matched, as they first are
   // (each as estimateNormals computes it, so the result is that of ICP with every normal given)
   const lazy = strategy.needsTargetNormals && !normals ? { have: new Uint8Array(tgt.rows), count: 0, stats: { collinear: 0, coincident: 0, isotropic: 0 } } : undefined;
-  if (lazy) normals = new Matrix(tgt.rows, d);
+  if (lazy) normals = team ? new Matrix(tgt.rows, d, new Float64Array(new SharedArrayBuffer(8 * tgt.rows * d))) : new Matrix(tgt.rows, d);
   if (normals && !normals.isContiguous) normals = normals.clone();
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
-  const cur = applyTransform(T, source);
+  const cur = shared(applyTransform(T, source));
   const corr: Correspondences = { src: new Int32Array(n), dst: new Int32Array(n), distSq: new Float64Array(n), count: 0 };
   // every source point's nearest target point, split across the query team when one runs
   // (shared memory; the same answers in any split), then the pairs kept in source order

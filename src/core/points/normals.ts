@@ -39,6 +39,9 @@ export type NormalStatus = (typeof NormalStatus)[keyof typeof NormalStatus];
 /** Relative size (to the largest variance) below which a variance, or a gap between two, counts as zero. */
 export const NORMAL_TOL = 1e-10;
 
+/** Normals per chunk of the query team at least (each a k-nearest search, ~3 µs): a few ms of work per chunk. */
+export const NORMALS_PER_PART = 512;
+
 export function estimateNormals(points: Matrix, opts: NormalOptions = {}): Matrix {
   return estimateNormalsChecked(points, opts).normals;
 }
@@ -71,7 +74,7 @@ export function estimateNormalsInto(points: Matrix, N: Matrix, opts: NormalOptio
   const only = opts.only;
   const count = only ? only.length : n;
   const stats: NormalStats = { collinear: 0, coincident: 0, isotropic: 0 };
-  const parts = queryParts(count);
+  const parts = queryParts(count, NORMALS_PER_PART);
   let P = points.isContiguous ? points.data : points.clone().data;
   if (parts > 1 && tree.shared && N.data.buffer instanceof SharedArrayBuffer && (!only || only.buffer instanceof SharedArrayBuffer)) {
     // one range of points per thread of the query team: every normal as the loop below computes it

@@ -29,6 +29,10 @@ const serialNormals = estimateNormalsChecked(target, { k: 30 });
 const source = query.clone();
 for (let i = 0; i < source.rows; i++) source.set(i, 0, source.get(i, 0) + 0.01);
 const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
+// a coarse level's clouds: too small for shared memory by default (3900 and 3000 values < 4096)
+const smallTarget = cloud(1300, 5), smallSource = cloud(1000, 6);
+for (let i = 0; i < smallSource.rows; i++) smallSource.set(i, 1, smallSource.get(i, 1) + 0.02);
+const serialSmallIcp = icp(smallSource, smallTarget, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.1 });
 // FPFH of 1500 keypoints (radius ~ 60 neighbours): the one-thread descriptors
 const keys = cloud(1500, 3);
 const keyNormals = orientOutward(keys, radiusNormals(keys, 0.1, 30));
@@ -93,6 +97,17 @@ describe('points query team', () => {
     expect(Array.from(r.transform.data)).toEqual(Array.from(serialIcp.transform.data));
     expect(r.rmseHistory).toEqual(serialIcp.rmseHistory);
     expect(r.iterations).toBe(serialIcp.iterations);
+  });
+
+  it('ICP on clouds below the shared-memory size (a coarse level): its operands go to shared memory for the team, the transform is the one-thread one to the last bit', () => {
+    expect(smallTarget.data.buffer instanceof SharedArrayBuffer).toBe(false);
+    const r = icp(smallSource, smallTarget, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.1, targetTree: new KdTree(smallTarget) });
+    // the normals (estimated here, split over the team when enough are new at once) are shared; one thread: plain
+    expect(r.targetNormals!.data.buffer instanceof SharedArrayBuffer).toBe(true);
+    expect(serialSmallIcp.targetNormals!.data.buffer instanceof SharedArrayBuffer).toBe(false);
+    expect(Array.from(r.transform.data)).toEqual(Array.from(serialSmallIcp.transform.data));
+    expect(r.rmseHistory).toEqual(serialSmallIcp.rmseHistory);
+    expect(r.iterations).toBeGreaterThan(1);
   });
 
   it('FPFH split by point ranges over the team (both passes): the one-thread descriptors to the last bit', () => {
