@@ -81,6 +81,9 @@ for (const [file, label] of [[masksOnly, 'masks-only'], [defaults, 'default-outp
   const row = (role: string, ms: number, metric = 'CPU ms per frame (/proc, decoder start to encoders end)') => rows.push({ case: `CPU of a ${label} run on vtest.avi: ${role}`, metric, svdflow: ms, peer: 1000 / mog2, peerName: 'OpenCV MOG2 whole frame (wall, decode + apply + write)', ratio: ms / (1000 / mog2) });
   for (const [role, ms] of Object.entries(split.frames).sort((a, b) => b[1] - a[1])) if (ms > 0) row(role, ms);
   row('all processes, frames window', total);
+  // the bound this CPU sets on the wall time: every core busy with this run's work all the time
+  const cores = availableParallelism();
+  rows.push({ case: `vtest.avi ${label}: the frame rate its frames-window CPU allows on ${cores} cores (all cores busy, perfect overlap)`, metric: 'frames/s (cores x 1000 / CPU ms per frame)', svdflow: (cores * 1000) / total, peer: mog2, peerName: 'OpenCV MOG2 (480x360, + MJPG mask video)', ratio: (cores * 1000) / total / mog2 });
   row('all processes, outside the frames window (Node start-up, joining, report.html previews)', split.outside, 'CPU ms per frame (/proc, before and after)');
 }
 const segmentNotes = segmentRows();

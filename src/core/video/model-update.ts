@@ -9,15 +9,20 @@
  * and values are the new U and s (what IncrementalSvd gets from [U J]·svd(K)):
  *   MᵀM = [[f² s², f diag(s) P], [Pᵀ f diag(s), C Cᵀ]], P = Uᵀ Cᵀ   (r x c)
  *   MᵀM = V Λ Vᵀ,  s_j = √λ_j,  u_j = M v_j / s_j = Σ_i U_i f s_i V_ij / s_j + Σ_k C_k V_{r+k,j} / s_j
- * then Gram-Schmidt twice on the new rows. Cost per block O(d (r + c)²/2) multiply-adds in a few
- * passes over the rows (the LQ route takes several times that), nothing d x d, nothing d x c
- * beyond the block itself.
+ * then Gram-Schmidt twice on the new rows. Cost per block O(d (r + c)²/2) multiply-adds, on the
+ * pixel kernels (gram_f64: the Gram matrix of the rows [U; C] in cache-sized chunks, f64x2 lanes;
+ * combine_f64: the new rows in one pass); the LQ route takes several times that. Nothing d x d;
+ * the (r + c) x d rows live in the kernels' heap, reused from batch to batch.
  *
  * The Gram form resolves singular values down to ~1e-8 s_1 (the LQ route: ~1e-16 s_1), so a
  * block whose kept directions are not clearly above that (s_r < 1e-4 s_1: a nearly static or
  * degenerate scene), or a model held at a scale exponent, takes IncrementalSvd.update itself.
  */
 import { IncrementalSvd, Matrix, symEig } from '../linalg/index.js';
+import { heapStart, pixelKernels, type PixelKernels } from './kernels/index.js';
+
+/** this thread's kernels for the steady blocks (their heap holds the update's rows between batches) */
+let steady: PixelKernels | undefined;
 
 const EPS = 2.220446049250313e-16;
 /** kept directions must have s_j >= this times s_1 for the Gram form's answer (else the LQ route) */
@@ -38,23 +43,30 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd
   }
   for (let q = 0; q < d; q++) mB[q] = mB[q]! / b;
   const w = extra ? Math.sqrt((nA * b) / (nA + b)) : 0;
-  const mu = st.mean, U = st.Ut;
-  // C (c x d): rows x_i − m_B (i < b) and w (m_B − μ) (i = b), in a scratch kept between calls
-  // (kept for blocks of up to 8 rows, the steady case; a larger one, such as the seed's, gets its own)
-  const C = c <= 8 ? (scratch.length >= c * d ? scratch : (scratch = new Float64Array(c * d))) : new Float64Array(c * d);
+  const mu = st.mean;
+  // rows [U_0 .. U_{r-1}, C_0 .. C_{c-1}] in the kernels' heap, C_i = x_i − m_B (i < b), w (m_B − μ) (i = b);
+  // the steady blocks (c <= 8) use this thread's kernels, a larger one (the seed's) its own heap, dropped after
+  const kk = k, kern = c <= 8 ? (steady ??= pixelKernels()) : pixelKernels();
+  const al = (bytes: number) => Math.ceil(bytes / 16) * 16 + 16;
+  const ROWS = heapStart(kern), GB = ROWS + al(8 * kk * d), AB = GB + al(8 * kk * kk), OUT = AB + al(8 * st.rank * kk);
+  if (!kern.reserve(OUT + al(8 * st.rank * d))) return lqUpdate(model, block);
+  const heap = new Float64Array(kern.buffer), R = ROWS >> 3;
+  heap.set(st.Ut.subarray(0, r * d), R);
   for (let i = 0; i < b; i++) {
-    const o = i * d;
-    for (let q = 0; q < d; q++) C[o + q] = xs[o + q]! - mB[q]!;
+    const o = i * d, h = R + (r + i) * d;
+    for (let q = 0; q < d; q++) heap[h + q] = xs[o + q]! - mB[q]!;
   }
-  if (extra) for (let q = 0, o = b * d; q < d; q++) C[o + q] = w * (mB[q]! - mu[q]!);
-  // G = MᵀM (k x k): f² s², f s P (P_ji = U_j · C_i), C Cᵀ
+  if (extra) for (let q = 0, h = R + (r + b) * d; q < d; q++) heap[h + q] = w * (mB[q]! - mu[q]!);
+  // G = MᵀM (k x k): f² s², f s P (P_ji = U_j · C_i), C Cᵀ, from the Gram matrix of the rows
+  kern.gramF64(d, kk, ROWS, GB);
+  const all = new Float64Array(kern.buffer, GB, kk * kk).slice();
   const G = new Matrix(k, k), g = G.data;
   for (let j = 0; j < r; j++) {
     g[j * k + j] = f * f * st.s[j]! * st.s[j]!;
     const fs = f * st.s[j]!;
-    for (let i = 0; i < c; i++) g[j * k + r + i] = g[(r + i) * k + j] = fs * dot(U, j * d, C, i * d, d);
+    for (let i = 0; i < c; i++) g[j * k + r + i] = g[(r + i) * k + j] = fs * all[j * kk + r + i]!;
   }
-  for (let i = 0; i < c; i++) for (let j = i; j < c; j++) g[(r + i) * k + r + j] = g[(r + j) * k + r + i] = dot(C, i * d, C, j * d, d);
+  for (let i = 0; i < c; i++) for (let j = i; j < c; j++) g[(r + i) * k + r + j] = g[(r + j) * k + r + i] = all[(r + i) * kk + r + j]!;
   const { values, vectors } = symEig(G);
   const sv = Float64Array.from(values, (v) => Math.sqrt(Math.max(0, v)));
   // the directions IncrementalSvd keeps: at most `rank`, above 4 max(r + min(c, d), r + c) eps s_1
@@ -62,35 +74,20 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd
   let rNew = Math.min(st.rank, k, r + Math.min(c, d));
   while (rNew > 0 && !(sv[rNew - 1]! > tol)) rNew--;
   if (!sv.every(Number.isFinite) || (rNew > 0 && !(sv[rNew - 1]! >= RESOLVED * sv[0]!))) return lqUpdate(model, block);
-  // u_j = (Σ_i U_i f s_i V_ij + Σ_i C_i V_{r+i,j}) / s_j
-  const Ut = new Float64Array(rNew * d);
+  // u_j = (Σ_i U_i f s_i V_ij + Σ_i C_i V_{r+i,j}) / s_j: one pass over the rows (combineF64)
+  const A = new Float64Array(kern.buffer, AB, rNew * kk);
   for (let j = 0; j < rNew; j++) {
-    const inv = 1 / sv[j]!, o = j * d;
-    for (let i = 0; i < r; i++) axpy(f * st.s[i]! * vectors.get(i, j) * inv, U, i * d, Ut, o, d);
-    for (let i = 0; i < c; i++) axpy(vectors.get(r + i, j) * inv, C, i * d, Ut, o, d);
+    const inv = 1 / sv[j]!;
+    for (let i = 0; i < r; i++) A[j * kk + i] = f * st.s[i]! * vectors.get(i, j) * inv;
+    for (let i = 0; i < c; i++) A[j * kk + r + i] = vectors.get(r + i, j) * inv;
   }
+  if (rNew > 0) kern.combineF64(d, kk, ROWS, rNew, AB, OUT);
+  const Ut = new Float64Array(kern.buffer, OUT, rNew * d).slice();
   orthonormalise(Ut, rNew, d);
   const nNew = nA + b, wa = nA / nNew, wb = b / nNew;
   const mean = new Float64Array(d);
   for (let q = 0; q < d; q++) mean[q] = wa * mu[q]! + wb * mB[q]!;
   return IncrementalSvd.fromState({ ...st, nSeen: nNew, updates: st.updates + 1, mean, Ut, s: sv.slice(0, rNew) });
-}
-
-let scratch = new Float64Array(0);
-
-function dot(x: Float64Array, xo: number, y: Float64Array, yo: number, n: number): number {
-  let s0 = 0, s1 = 0, q = 0;
-  for (; q + 1 < n; q += 2) {
-    s0 += x[xo + q]! * y[yo + q]!;
-    s1 += x[xo + q + 1]! * y[yo + q + 1]!;
-  }
-  if (q < n) s0 += x[xo + q]! * y[yo + q]!;
-  return s0 + s1;
-}
-
-/** y[yo ..] += a x[xo ..] over n values */
-function axpy(a: number, x: Float64Array, xo: number, y: Float64Array, yo: number, n: number): void {
-  for (let q = 0; q < n; q++) y[yo + q]! += a * x[xo + q]!;
 }
 
 /** IncrementalSvd's own update on a copy (the model passed in stays as it was, as with gramUpdate). */

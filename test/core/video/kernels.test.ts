@@ -164,6 +164,35 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
     }
   });
 
+  it('f64 Gram matrix and row combination: WebAssembly and the twin give the same bits, equal to plain f64 sums to rounding (chunk tails, odd lengths)', () => {
+    for (const [n, k, m] of [[1000, 8, 2], [257, 3, 3], [3, 5, 1], [512, 1, 1]] as const) {
+      const X = Float64Array.from({ length: n * k }, () => rnd() - 0.5);
+      const A = Float64Array.from({ length: m * k }, () => 2 * rnd() - 1);
+      const out = [false, true].map((ts) => {
+        const kern = pixelKernels({ ts });
+        const x = heapStart(kern), g = x + 8 * n * k + 16, a = g + 8 * k * k + 16, o = a + 8 * m * k + 16;
+        kern.reserve(o + 8 * m * n + 64);
+        new Float64Array(kern.buffer, x, n * k).set(X);
+        new Float64Array(kern.buffer, a, m * k).set(A);
+        kern.gramF64(n, k, x, g);
+        kern.combineF64(n, k, x, m, a, o);
+        return { G: new Float64Array(kern.buffer, g, k * k).slice(), C: new Float64Array(kern.buffer, o, m * n).slice() };
+      });
+      expect(same(out[0]!.G, out[1]!.G), `${n} x ${k} G`).toBe(true);
+      expect(same(out[0]!.C, out[1]!.C), `${n} x ${k} combine`).toBe(true);
+      for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) {
+        let s = 0;
+        for (let q = 0; q < n; q++) s += X[i * n + q]! * X[j * n + q]!;
+        expect(Math.abs(out[0]!.G[i * k + j]! - s), `G ${i},${j}`).toBeLessThan(1e-12 * n);
+      }
+      for (let j = 0; j < m; j++) for (let q = 0; q < n; q++) {
+        let s = 0;
+        for (let i = 0; i < k; i++) s += A[j * k + i]! * X[i * n + q]!;
+        expect(Math.abs(out[0]!.C[j * n + q]! - s)).toBeLessThan(1e-14 * k);
+      }
+    }
+  });
+
   it('centred Gram matrix: WebAssembly and the twin give the same bits, within 1e-12 of the f64 sum, symmetric (chunk tails, odd lengths)', () => {
     for (const [n, count] of [[1000, 45], [257, 7], [3, 3], [512, 1], [999, 2]] as const) {
       const X = Float32Array.from({ length: n * count }, () => 0.3 + 0.5 * rnd());

@@ -29,6 +29,10 @@ export interface PixelKernels {
   gramCentred(n: number, count: number, X: number, m: number, cent: number, G: number): void;
   /** dst[i] = src[i] x 255 stored as into a Uint8ClampedArray (half to even, clamped, NaN -> 0) */
   unitToBytes(n: number, src: number, dst: number): void;
+  /** G (k x k, f64) = X Xᵀ of k rows of n doubles (chunked lane sums, see pixels.c) */
+  gramF64(n: number, k: number, X: number, G: number): void;
+  /** out_j = Σ_i A[j k + i] X_i for j < m (k rows of n doubles) */
+  combineF64(n: number, k: number, X: number, m: number, A: number, out: number): void;
 }
 
 // the project's lib (ES2023, node types) has no WebAssembly declarations: the few used here
@@ -77,6 +81,8 @@ class WasmPixels implements PixelKernels {
   medianU8(...a: Parameters<PixelKernels['medianU8']>): void { this.x.median_u8!(...a); }
   gramCentred(...a: Parameters<PixelKernels['gramCentred']>): void { this.x.gram_centred!(...a); }
   unitToBytes(...a: Parameters<PixelKernels['unitToBytes']>): void { this.x.unit_to_bytes!(...a); }
+  gramF64(...a: Parameters<PixelKernels['gramF64']>): void { this.x.gram_f64!(...a); }
+  combineF64(...a: Parameters<PixelKernels['combineF64']>): void { this.x.combine_f64!(...a); }
 }
 
 /**

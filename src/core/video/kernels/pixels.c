@@ -514,3 +514,68 @@ void unit_to_bytes(int n, const float *src, u8 *dst) {
     dst[i] = v > 0 ? (v < 255 ? (u8)__builtin_nearbyint(v) : 255) : 0;
   }
 }
+
+/*
+ * gram_f64: G (k x k, f64, row-major, both triangles) = X Xᵀ of the k rows of n doubles at X (the
+ * video model's update in the Gram form, model-update.ts). Order: G = 0; for each chunk of
+ * GRAM_CHUNK values, for each i <= j two lane sums over the chunk's pairs (lane 0: its even
+ * positions, lane 1: its odd ones), s = l0 + l1, plus the chunk's last value when its length is
+ * odd, and G_ij += s; then G_ji = G_ij.
+ */
+__attribute__((export_name("gram_f64")))
+void gram_f64(int n, int k, const double *X, double *G) {
+  for (int i = 0; i < k * k; i++) G[i] = 0;
+  for (int q0 = 0; q0 < n; q0 += GRAM_CHUNK) {
+    const int L = n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK, L2 = L & ~1;
+    for (int i = 0; i < k; i++) {
+      const double *ci = X + (long)i * n + q0;
+      int j = i;
+      for (; j + 2 <= k; j += 2) {
+        const double *c0 = X + (long)j * n + q0, *c1 = c0 + n;
+        v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
+        for (int q = 0; q < L2; q += 2) {
+          const v128_t vi = wasm_v128_load(ci + q);
+          a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(vi, wasm_v128_load(c0 + q)));
+          a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(vi, wasm_v128_load(c1 + q)));
+        }
+        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+        double s1 = wasm_f64x2_extract_lane(a1, 0) + wasm_f64x2_extract_lane(a1, 1);
+        if (L & 1) { s0 = s0 + ci[L2] * c0[L2]; s1 = s1 + ci[L2] * c1[L2]; }
+        G[(long)i * k + j] += s0;
+        G[(long)i * k + j + 1] += s1;
+      }
+      for (; j < k; j++) {
+        const double *c0 = X + (long)j * n + q0;
+        v128_t a0 = wasm_f64x2_splat(0);
+        for (int q = 0; q < L2; q += 2) a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(wasm_v128_load(ci + q), wasm_v128_load(c0 + q)));
+        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+        if (L & 1) s0 = s0 + ci[L2] * c0[L2];
+        G[(long)i * k + j] += s0;
+      }
+    }
+  }
+  for (int i = 0; i < k; i++) for (int j = 0; j < i; j++) G[(long)i * k + j] = G[(long)j * k + i];
+}
+
+/*
+ * combine_f64: out_j = sum_i A[j*k + i] X_i (j < m; k rows of n doubles at X, out m rows of n),
+ * per value in the order out = A_j0 x_0, then out = out + A_ji x_i for i = 1 .. k-1.
+ */
+__attribute__((export_name("combine_f64")))
+void combine_f64(int n, int k, const double *X, int m, const double *A, double *out) {
+  for (int j = 0; j < m; j++) {
+    double *o = out + (long)j * n;
+    const double *a = A + (long)j * k;
+    int q = 0;
+    for (; q + 2 <= n; q += 2) {
+      v128_t acc = wasm_f64x2_mul(wasm_f64x2_splat(a[0]), wasm_v128_load(X + q));
+      for (int i = 1; i < k; i++) acc = wasm_f64x2_add(acc, wasm_f64x2_mul(wasm_f64x2_splat(a[i]), wasm_v128_load(X + (long)i * n + q)));
+      wasm_v128_store(o + q, acc);
+    }
+    for (; q < n; q++) {
+      double v = a[0] * X[q];
+      for (int i = 1; i < k; i++) v = v + a[i] * X[(long)i * n + q];
+      o[q] = v;
+    }
+  }
+}

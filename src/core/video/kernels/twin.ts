@@ -304,4 +304,39 @@ export class TsPixels implements PixelKernels {
     const f32 = this.f32, c = new Uint8ClampedArray(this.buffer, dst, n), src = srcB >> 2;
     for (let i = 0; i < n; i++) c[i] = f32[src + i]! * 255;
   }
+
+  gramF64(n: number, k: number, XB: number, GB: number): void {
+    const f64 = this.f64, X = XB >> 3, G = GB >> 3, CH = 256;
+    f64.fill(0, G, G + k * k);
+    for (let q0 = 0; q0 < n; q0 += CH) {
+      const L = Math.min(CH, n - q0), L2 = L & ~1;
+      for (let i = 0; i < k; i++) {
+        const ci = X + i * n + q0;
+        for (let j = i; j < k; j++) {
+          const cj = X + j * n + q0;
+          let l0 = 0, l1 = 0;
+          for (let q = 0; q < L2; q += 2) {
+            l0 += f64[ci + q]! * f64[cj + q]!;
+            l1 += f64[ci + q + 1]! * f64[cj + q + 1]!;
+          }
+          let s = l0 + l1;
+          if (L & 1) s += f64[ci + L2]! * f64[cj + L2]!;
+          f64[G + i * k + j]! += s;
+        }
+      }
+    }
+    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) f64[G + i * k + j] = f64[G + j * k + i]!;
+  }
+
+  combineF64(n: number, k: number, XB: number, m: number, AB: number, outB: number): void {
+    const f64 = this.f64, X = XB >> 3, A = AB >> 3, out = outB >> 3;
+    for (let j = 0; j < m; j++) {
+      const o = out + j * n, a = A + j * k, a0 = f64[a]!;
+      for (let q = 0; q < n; q++) f64[o + q] = a0 * f64[X + q]!;
+      for (let i = 1; i < k; i++) {
+        const ai = f64[a + i]!, xi = X + i * n;
+        for (let q = 0; q < n; q++) f64[o + q] = f64[o + q]! + ai * f64[xi + q]!;
+      }
+    }
+  }
 }
