@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from 'vitest';
 import { Matrix } from '../../../src/core/linalg/index.js';
-import { applyMean, clampInPlace, uncenteredNormSq } from '../../../src/core/image/planes.js';
+import { addMeanClamped, applyMean, clampInPlace, uncenteredNormSq } from '../../../src/core/image/planes.js';
 import { rebuild } from '../../../src/core/image/lowrank.js';
 import type { Centering } from '../../../src/core/ports.js';
 
@@ -63,6 +63,24 @@ describe('plane helpers', () => {
       let want = 0;
       for (let t = 0; t < 4; t++) want += U.get(i, t) * s[t]! * V.get(j, t);
       expect(R.get(i, j)).toBeCloseTo(want, 12);
+    }
+  });
+  it('addMeanClamped (one pass) = P + mean clamped into the range, for every centring mode, views included', () => {
+    const big = new Matrix(7, 9);
+    for (let i = 0; i < big.data.length; i++) big.data[i] = Math.sin(i * 1.7) * 2; // values in [-2, 2]
+    const P = big.block(1, 6, 2, 8); // 5 x 6 view, stride 9
+    const means: Record<Centering['mode'], Float64Array> = {
+      none: new Float64Array(0), global: Float64Array.of(0.3), row: Float64Array.from({ length: 5 }, (_, i) => i * 0.4 - 0.8), column: Float64Array.from({ length: 6 }, (_, j) => 0.5 - j * 0.3),
+    };
+    for (const mode of ['none', 'global', 'row', 'column'] as const) {
+      const got = P.clone();
+      addMeanClamped(got, { mode, mean: means[mode] }, -1, 1);
+      for (let i = 0; i < 5; i++) for (let j = 0; j < 6; j++) {
+        const m = mode === 'none' ? 0 : mode === 'global' ? means.global[0]! : mode === 'row' ? means.row[i]! : means.column[j]!;
+        expect(got.get(i, j)).toBe(Math.min(1, Math.max(-1, P.get(i, j) + m)));
+      }
+      // both ends are reached, so the clamp is exercised
+      expect(got.data.some((v) => v === 1) && got.data.some((v) => v === -1)).toBe(true);
     }
   });
 });
