@@ -240,6 +240,18 @@ export class StreamingBackground {
     this.morph = { a: new Uint8Array(this.pixels), b: new Uint8Array(this.pixels) };
   }
 
+  /**
+   * Forgets the model (the next batch warms a new one up, as the first batch of a stream does),
+   * keeping the buffers: the kernels' heap and the update block, which a new instance would make
+   * again while the old ones wait for the thread's next full GC.
+   */
+  reset(): void {
+    this.model = undefined;
+    this.muFull = undefined;
+    this.sigma = undefined;
+    this.frames = 0;
+  }
+
   private morphology(mask: Uint8Array, mo: number): void {
     const o = this.o;
     if (o.open > 0 || o.close > 0) openClose(mask.subarray(mo, mo + this.pixels), o.width, o.height, o.open, o.close, this.morph);
@@ -405,12 +417,13 @@ export class StreamingBackground {
   /**
    * First batch: median background, masks against it, and the model fitted on the cleaned frames.
    * Gray frames with a global threshold: on the pixel kernels, as the per-frame path
-   * (FramePass.warmUp, on a heap of its own that is dropped afterwards); otherwise here.
+   * (FramePass.warmUp, on the stream's own heap past its per-frame buffers: a heap of its own
+   * would stay resident until the thread's next full GC); otherwise here.
    */
   private warmUp(frames: Uint8Array, count: number): void {
     const o = this.o, d = this.dim, px = this.pixels, ch = o.channels, g = this.grid;
     if (ch === 1 && !(o.adaptive > 0)) {
-      const warm = new FramePass(this.passOptions()).warmUp(frames, count, o.rank);
+      const warm = (this.pass ??= new FramePass(this.passOptions())).warmUp(frames, count, o.rank);
       const blank = new IncrementalSvd({ dim: g.size, rank: o.rank, forget: o.forget, center: true });
       this.model = IncrementalSvd.fromState({ ...blank.toState(), nSeen: count, updates: 1, mean: warm.mean, Ut: warm.Ut, s: warm.s });
       this.muFull = warm.muFull;

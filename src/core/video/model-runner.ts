@@ -23,11 +23,11 @@ export type RunnerFactory = (o: StreamingOptions, state?: Record<string, unknown
 class InlineRunner implements ModelRunner {
   readonly threaded = false;
   readonly dim: number;
-  constructor(private m: StreamingBackground) {
+  constructor(private readonly m: StreamingBackground) {
     this.dim = m.dim;
   }
   reset(): void {
-    this.m = new StreamingBackground(this.m.o);
+    this.m.reset();
   }
   async process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
     const r = this.m.process(frames, count, withBackground);

@@ -12,7 +12,7 @@
  * then Gram-Schmidt twice on the new rows. Cost per block O(d (r + c)²/2) multiply-adds, on the
  * pixel kernels (gram_f64: the Gram matrix of the rows [U; C] in cache-sized chunks, f64x2 lanes;
  * combine_f64: the new rows in one pass); the LQ route takes several times that. Nothing d x d;
- * the (r + c) x d rows live in the kernels' heap, reused from batch to batch.
+ * the (r + c) x d rows live in this thread's kernel heap, reused from batch to batch.
  *
  * The Gram form resolves singular values down to ~1e-8 s_1 (the LQ route: ~1e-16 s_1), so a
  * block whose kept directions are not clearly above that (s_r < 1e-4 s_1: a nearly static or
@@ -45,8 +45,9 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd
   const w = extra ? Math.sqrt((nA * b) / (nA + b)) : 0;
   const mu = st.mean;
   // rows [U_0 .. U_{r-1}, C_0 .. C_{c-1}] in the kernels' heap, C_i = x_i − m_B (i < b), w (m_B − μ) (i = b);
-  // the steady blocks (c <= 8) use this thread's kernels, a larger one (the seed's) its own heap, dropped after
-  const kk = k, kern = c <= 8 ? (steady ??= pixelKernels()) : pixelKernels();
+  // this thread's kernels: the heap grows to the largest block seen (the seed's 16 rows) and is reused
+  // (a heap per call would stay resident until the thread's next full GC)
+  const kk = k, kern = (steady ??= pixelKernels());
   const al = (bytes: number) => Math.ceil(bytes / 16) * 16 + 16;
   const ROWS = heapStart(kern), GB = ROWS + al(8 * kk * d), AB = GB + al(8 * kk * kk), OUT = AB + al(8 * st.rank * kk);
   if (!kern.reserve(OUT + al(8 * st.rank * d))) return lqUpdate(model, block);

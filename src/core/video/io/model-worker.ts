@@ -18,7 +18,9 @@ type Batch = { id: number; frames: Uint8Array; count: number; withBackground: bo
 parentPort!.on('message', (m: Init | Batch) => {
   if ('init' in m) {
     const { options, state } = m.init;
-    model = state ? StreamingBackground.fromState(options, state) : new StreamingBackground(options);
+    // a reset (the seed) keeps the model's buffers when the options are the same
+    if (!state && model && JSON.stringify(model.o) === JSON.stringify(options)) model.reset();
+    else model = state ? StreamingBackground.fromState(options, state) : new StreamingBackground(options);
     return;
   }
   try {
