@@ -49,6 +49,21 @@ beforeAll(async () => {
 });
 afterAll(() => { stopQueryTeam(); setSharedAllocation(false); });
 
+/**
+ * Runs fn until helper threads took part (at most `tries` times: on a loaded machine a helper
+ * may not be scheduled before the caller has claimed every chunk of a call); the result of the
+ * last run, which the test then checks, and whether helpers ran part of it.
+ */
+function withHelpers<T>(fn: () => T, tries = 10): { r: T; helped: boolean } {
+  let r!: T;
+  for (let t = 0; t < tries; t++) {
+    const before = queryTeamStats().helperParts;
+    r = fn();
+    if (queryTeamStats().helperParts > before) return { r, helped: true };
+  }
+  return { r, helped: false };
+}
+
 describe('points query team', () => {
   it('nearest neighbours of 6000 points, split over the team: the brute-force answers', () => {
     const tree = new KdTree(target);
@@ -57,9 +72,7 @@ describe('points query team', () => {
     const q = new Float64Array(new SharedArrayBuffer(8 * 3 * n));
     q.set(query.data);
     const idx = new Int32Array(new SharedArrayBuffer(4 * n)), dist = new Float64Array(new SharedArrayBuffer(8 * n));
-    const before = queryTeamStats().helperParts;
-    nearestAll(tree, q, n, 0.02 ** 2, idx, dist);
-    expect(queryTeamStats().helperParts).toBeGreaterThan(before); // control: helpers did part of it
+    expect(withHelpers(() => nearestAll(tree, q, n, 0.02 ** 2, idx, dist)).helped).toBe(true); // control: helpers did part of it
     let found = 0;
     for (let i = 0; i < n; i++) {
       let best = Infinity, bi = -1;
@@ -74,9 +87,8 @@ describe('points query team', () => {
   });
 
   it('normals split over the team: identical to the one-thread normals, and those of a plane are its normal', () => {
-    const before = queryTeamStats().helperParts;
-    const r = estimateNormalsChecked(target, { k: 30 });
-    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    const { r, helped } = withHelpers(() => estimateNormalsChecked(target, { k: 30 }));
+    expect(helped).toBe(true);
     expect(r.normals.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(Array.from(r.normals.data)).toEqual(Array.from(serialNormals.normals.data));
     expect(r.stats).toEqual(serialNormals.stats);
@@ -91,9 +103,8 @@ describe('points query team', () => {
   });
 
   it('point-to-plane ICP with the team: the same transform, to the last bit, as one thread', () => {
-    const before = queryTeamStats().helperParts;
-    const r = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
-    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    const { r, helped } = withHelpers(() => icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 }));
+    expect(helped).toBe(true);
     expect(Array.from(r.transform.data)).toEqual(Array.from(serialIcp.transform.data));
     expect(r.rmseHistory).toEqual(serialIcp.rmseHistory);
     expect(r.iterations).toBe(serialIcp.iterations);
@@ -111,9 +122,8 @@ describe('points query team', () => {
   });
 
   it('FPFH split by point ranges over the team (both passes): the one-thread descriptors to the last bit', () => {
-    const before = queryTeamStats().helperParts;
-    const r = computeFpfh(keys, keyNormals, { radius: 0.12, maxNeighbours: 100, tree: new KdTree(keys) });
-    expect(queryTeamStats().helperParts).toBeGreaterThan(before); // control: helpers did part of both passes
+    const { r, helped } = withHelpers(() => computeFpfh(keys, keyNormals, { radius: 0.12, maxNeighbours: 100, tree: new KdTree(keys) }));
+    expect(helped).toBe(true); // control: helpers did part of the passes
     expect(Array.from(r.data)).toEqual(Array.from(serialFpfh.data));
     // and they are histograms: each 11-bin block of a point with neighbours sums to 200 (its SPFH's 100 + the weighted 100)
     let blocks = 0;
@@ -126,9 +136,8 @@ describe('points query team', () => {
   });
 
   it('descriptor matching split by source rows over the team: the one-thread matches (and they are mutual nearest descriptors)', () => {
-    const before = queryTeamStats().helperParts;
-    const m = matchFeatures(serialFpfh, serialFpfh2);
-    expect(queryTeamStats().helperParts).toBeGreaterThan(before);
+    const { r: m, helped } = withHelpers(() => matchFeatures(serialFpfh, serialFpfh2));
+    expect(helped).toBe(true);
     expect(m.mutual).toBe(true);
     expect(Array.from(m.src)).toEqual(Array.from(serialMatch.src));
     expect(Array.from(m.dst)).toEqual(Array.from(serialMatch.dst));
