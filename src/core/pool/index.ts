@@ -166,9 +166,10 @@ async function runInPool(module: string, fn: string, args: unknown[], signal?: A
   timer?.unref();
   if (buf) msg.progress = buf;
   running++;
+  let onSettled: (() => void) | undefined;
   try {
     const p = await getPool();
-    if (signal) releaseOnAbort(p, signal);
+    onSettled = signal ? releaseOnAbort(p, signal) : undefined;
     const reply = (await p.run(msg, signal ? { signal } : {})) as { ok: unknown } | { error: EncodedError };
     if ('error' in reply) throw decodeError(reply.error);
     const out = decode(reply.ok);
@@ -178,6 +179,7 @@ async function runInPool(module: string, fn: string, args: unknown[], signal?: A
   } finally {
     running--;
     clearInterval(timer);
+    onSettled?.();
   }
 }
 
@@ -190,8 +192,8 @@ async function runInPool(module: string, fn: string, args: unknown[], signal?: A
  * does not wait for a thread still inside a native call. Registered before piscina's own abort
  * listener, it sees the pool's threads as they were; it looks again after piscina's listener.
  */
-function releaseOnAbort(p: Piscina, signal: AbortSignal): void {
-  signal.addEventListener('abort', () => {
+function releaseOnAbort(p: Piscina, signal: AbortSignal): () => void {
+  const onAbort = () => {
     const before = p.threads;
     queueMicrotask(() => {
       const now = new Set(p.threads);
@@ -201,7 +203,10 @@ function releaseOnAbort(p: Piscina, signal: AbortSignal): void {
         w.unref();
       }
     });
-  }, { once: true });
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  // removed when the task settles: a signal shared by many tasks does not collect listeners
+  return () => signal.removeEventListener('abort', onAbort);
 }
 
 /**
