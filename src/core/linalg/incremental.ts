@@ -220,22 +220,7 @@ export class IncrementalSvd {
 
   /** Gram-Schmidt twice on the rows of Uᵀ. */
   reorthogonalize(): void {
-    const r = this.Ut.rows, d = this.dim, u = this.Ut.data;
-    for (let pass = 0; pass < 2; pass++) {
-      for (let i = 0; i < r; i++) {
-        const bi = i * d;
-        for (let j = 0; j < i; j++) {
-          const bj = j * d;
-          let s = 0;
-          for (let t = 0; t < d; t++) s += u[bi + t]! * u[bj + t]!;
-          for (let t = 0; t < d; t++) u[bi + t]! -= s * u[bj + t]!;
-        }
-        let nn = 0;
-        for (let t = 0; t < d; t++) nn += u[bi + t]! * u[bi + t]!;
-        const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
-        for (let t = 0; t < d; t++) u[bi + t] = u[bi + t]! * inv;
-      }
-    }
+    orthonormaliseRows(this.Ut.data, this.Ut.rows, this.dim);
   }
 
   /** mean + U Uᵀ (x − mean). */
@@ -310,6 +295,25 @@ export class IncrementalSvd {
 }
 
 /** max |U Uᵀ - I| over the rows of Ut. */
+/** Gram-Schmidt twice on the first r rows (length d, contiguous) of u, in place; a zero row stays zero. */
+export function orthonormaliseRows(u: Float64Array, r: number, d: number): void {
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < r; i++) {
+      const bi = i * d;
+      for (let j = 0; j < i; j++) {
+        const bj = j * d;
+        let s = 0;
+        for (let t = 0; t < d; t++) s += u[bi + t]! * u[bj + t]!;
+        for (let t = 0; t < d; t++) u[bi + t]! -= s * u[bj + t]!;
+      }
+      let nn = 0;
+      for (let t = 0; t < d; t++) nn += u[bi + t]! * u[bi + t]!;
+      const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
+      for (let t = 0; t < d; t++) u[bi + t] = u[bi + t]! * inv;
+    }
+  }
+}
+
 function orthDefect(Ut: Matrix): number {
   const G = gemm(Ut, Ut, { transB: true, native: false }), r = Ut.rows, g = G.data;
   let e = 0;

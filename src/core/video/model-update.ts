@@ -19,6 +19,7 @@
  * degenerate scene), or a model held at a scale exponent, takes IncrementalSvd.update itself.
  */
 import { IncrementalSvd, Matrix, symEig } from '../linalg/index.js';
+import { orthonormaliseRows } from '../linalg/incremental.js';
 import { heapStart, pixelKernels, type PixelKernels } from './kernels/index.js';
 
 /** this thread's kernels for the steady blocks (their heap holds the update's rows between batches) */
@@ -84,7 +85,7 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd
   }
   if (rNew > 0) kern.combineF64(d, kk, ROWS, rNew, AB, OUT);
   const Ut = new Float64Array(kern.buffer, OUT, rNew * d).slice();
-  orthonormalise(Ut, rNew, d);
+  orthonormaliseRows(Ut, rNew, d);
   const nNew = nA + b, wa = nA / nNew, wb = b / nNew;
   const mean = new Float64Array(d);
   for (let q = 0; q < d; q++) mean[q] = wa * mu[q]! + wb * mB[q]!;
@@ -96,23 +97,4 @@ function lqUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd {
   const m = IncrementalSvd.fromState(model.toState());
   m.update(block);
   return m;
-}
-
-/** Gram-Schmidt twice on the r rows (length d) of Ut. */
-function orthonormalise(Ut: Float64Array, r: number, d: number): void {
-  for (let pass = 0; pass < 2; pass++) {
-    for (let i = 0; i < r; i++) {
-      const bi = i * d;
-      for (let j = 0; j < i; j++) {
-        const bj = j * d;
-        let s = 0;
-        for (let q = 0; q < d; q++) s += Ut[bi + q]! * Ut[bj + q]!;
-        for (let q = 0; q < d; q++) Ut[bi + q]! -= s * Ut[bj + q]!;
-      }
-      let nn = 0;
-      for (let q = 0; q < d; q++) nn += Ut[bi + q]! * Ut[bi + q]!;
-      const inv = nn > 0 ? 1 / Math.sqrt(nn) : 0;
-      for (let q = 0; q < d; q++) Ut[bi + q] = Ut[bi + q]! * inv;
-    }
-  }
 }
