@@ -49,6 +49,9 @@ describe('--workers N on the bundled clip', () => {
       const mask = await frames(join(out, 'mask.mp4'));
       const bg = await frames(join(out, 'background.mp4'));
       expect([mask.length, bg.length]).toEqual([120, 120]);
+      // the manifest's description counts the joined video's frames, not its first segment's
+      const described = JSON.parse(readFileSync(r.manifest, 'utf8')).files.find((f: { path: string }) => f.path === 'mask.mp4').description as string;
+      expect(described).toBe(`mask video, 120 frames (${workers} segments joined)`);
       // segment 0 has no warm-up: its frames are the one-pass frames (the stitching keeps frame order)
       const first = JSON.parse(readFileSync(r.manifest, 'utf8')).segments[1].start as number;
       for (let i = 0; i < first; i++) expect(Buffer.from(mask[i]!.data).equals(Buffer.from(refMask[i]!.data)), `frame ${i}`).toBe(true);

@@ -21,12 +21,20 @@ function byName(parts: SegmentPart[][]): Map<string, SegmentPart[]> {
   return m;
 }
 
+/** A joined video's description: the first part's, with its "N frames" the sum over the parts. */
+export function joinedDescription(group: SegmentPart[]): string {
+  const first = group[0]!.description ?? 'video';
+  const counts = group.map((g) => /(\d+) frames\b/.exec(g.description ?? '')?.[1]);
+  const total = counts.every((c) => c !== undefined) ? counts.reduce((t, c) => t + Number(c), 0) : undefined;
+  return `${total === undefined ? first : first.replace(/\d+ frames\b/, `${total} frames`)} (${group.length} segments joined)`;
+}
+
 /** Videos: one file per segment, joined by stream copy (ffmpeg's concat demuxer). */
 export const stitchVideos: Stitcher = async (parts, out) => {
   const files = [];
   await mkdir(out.workDir, { recursive: true });
   for (const [rel, group] of byName(parts)) {
-    const f = await out.outputs.begin(rel, { step: out.stepId, format: extname(rel).slice(1), description: `${group[0]!.description ?? 'video'} (${group.length} segments joined)` });
+    const f = await out.outputs.begin(rel, { step: out.stepId, format: extname(rel).slice(1), description: joinedDescription(group) });
     try {
       await concatSegments(group.map((g) => g.path), join(out.workDir, `${out.stepId}-concat.txt`), f.tmpPath, undefined, (c, a) => out.children.spawn(c, a));
     } catch (e) {
