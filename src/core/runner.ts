@@ -31,7 +31,7 @@ import { ChildRegistry } from './children.js';
 import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { threadCounts } from './threads.js';
-import { blasStatus } from './linalg/native.js';
+import { blasStatus, blasUsage } from './linalg/native.js';
 import { confine, isUrl } from './confine.js';
 import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
@@ -618,8 +618,9 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     versions: { svdflow: svdflowVersion(), node: process.version },
     // the thread budget this process ran with and what it gave the pool, team, model thread and decoder
     threads: threadCounts(),
-    // what ran the exact SVDs and large products: OpenBLAS (native) or the WebAssembly kernels, and why
-    linalg: blasStatus(),
+    // what ran the exact SVDs and large products: OpenBLAS (native), the WebAssembly kernels, or
+    // nothing that needed either ('unused'), with the number of native calls and why
+    linalg: blasUsage(),
     variables: p.variables,
     ...m.extra,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),

@@ -182,6 +182,32 @@ describe('native backend fallback', () => {
   });
 });
 
+describe('run.json names what ran', () => {
+  // a run whose steps make no native call must not load OpenBLAS only to name it (RSS), and must not
+  // claim it ran; a run whose exact SVD went to dgesdd in a pool worker counts that call
+  const runOf = (pipeline: string, set: string[] = []) => {
+    const t = tempDir('svdflow-blas-use-');
+    try {
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress', ...set.flatMap((s) => ['--set', s])], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: '' } });
+      expect(out.status, out.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; calls: number; reason?: string; library?: string } };
+    } finally {
+      t.cleanup();
+    }
+  };
+  it('procrustes (3x3 SVDs only): unused, 0 calls, the library not loaded', () => {
+    const run = runOf('procrustes.yaml');
+    expect(run.linalg).toMatchObject({ backend: 'unused', calls: 0 });
+    expect(run.linalg.reason).toContain('not loaded');
+  }, 60_000);
+  itNative('image compression (700x1028 exact SVD in a pool worker): openblas, its calls counted', () => {
+    const run = runOf('image-compress.yaml');
+    expect(run.linalg.backend).toBe('openblas');
+    expect(run.linalg.calls).toBeGreaterThan(0);
+    expect(run.linalg.library).toContain('OpenBLAS');
+  }, 120_000);
+});
+
 describe('exit during a native call', () => {
   itNative('a pool worker inside a 2500x2500 dgesdd: the task is aborted and process.exit(130) returns within 1 s', async () => {
     const script = `

@@ -35,14 +35,19 @@ type Fn = (...a: unknown[]) => unknown;
 interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
 
 export interface BlasStatus {
-  /** what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels */
-  backend: 'openblas' | 'wasm';
+  /**
+   * what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels; 'unused'
+   * (from `blasUsage` only) when nothing in the process made such a call, so the library was not loaded
+   */
+  backend: 'openblas' | 'wasm' | 'unused';
   /** the library loaded (its OpenBLAS config string), when native */
   library?: string;
   /** OpenBLAS threads of a large call when native (calls below NATIVE_MT_MIN multiply-adds use one) */
   threads?: number;
   /** why the native backend is not in use (absent library, SVDFLOW_BLAS=off, ...) */
   reason?: string;
+  /** native calls made by every thread of this process (from `blasUsage`) */
+  calls?: number;
 }
 
 const DEFAULT_LIBS = ['libopenblas.so.0', 'libopenblas.so', 'libopenblas.dylib'];
@@ -117,9 +122,22 @@ export function blasStatus(): BlasStatus {
   return { backend: 'wasm', reason: forced === false ? 'turned off (setBlas(false))' : reason };
 }
 
+/**
+ * What ran, for run.json: `blasStatus()` once any thread of this process has made a native call
+ * (the library is then mapped already, so asking costs nothing), or once this thread has resolved
+ * the backend; otherwise 'unused', without loading a library that no step needed (a video run's
+ * model uses the WebAssembly kernels: loading OpenBLAS only to name it cost ~5 MiB of RSS).
+ */
+export function blasUsage(): BlasStatus {
+  const calls = Atomics.load(inFlight, 1);
+  if (calls > 0 || lib !== undefined || forced === false) return { ...blasStatus(), calls };
+  return { backend: 'unused', reason: 'no step made a call that runs on OpenBLAS, so it was not loaded', calls };
+}
+
 // ------------------------------------------------------------ calls in flight (cancellation)
 
-let inFlight = new Int32Array(new SharedArrayBuffer(4));
+/** [0]: native calls in progress, [1]: native calls made, in every thread of the process */
+let inFlight = new Int32Array(new SharedArrayBuffer(8));
 /** The shared counter of native calls in progress (the pool hands it to its workers). */
 export function nativeInFlightBuffer(): SharedArrayBuffer { return inFlight.buffer as SharedArrayBuffer; }
 /** In a pool worker: count this thread's native calls in the main thread's counter. */
@@ -138,6 +156,7 @@ export function setNativeMtMin(v: number): void { NATIVE_MT_MIN = v; }
 
 function counted<T>(f: () => T, L?: Lib, macs = 0): T {
   const n = Atomics.add(inFlight, 0, 1) + 1;
+  Atomics.add(inFlight, 1, 1);
   try {
     if (L) {
       // openblas_set_num_threads is process-wide: concurrent callers share the budget
