@@ -164,6 +164,22 @@ describe('randomizedSvd', () => {
     const r3 = randomizedSvd(A, k, { seed: 7 });
     expect(Array.from(r3.s)).not.toEqual(Array.from(r.s));
   });
+  it('wide and tall orientations (the sketch is taken on the tall one): both within 1% of the optimal error', () => {
+    const s = Array.from({ length: 150 }, (_, i) => Math.pow(0.96, i));
+    for (const [m, n] of [[180, 420], [420, 180]] as [number, number][]) {
+      const A = withSpectrum(m, n, s, 5);
+      const r = randomizedSvd(A, 15, { oversample: 10, powerIterations: 4, seed: 3 });
+      expect(r.U.rows).toBe(m);
+      expect(r.V.rows).toBe(n);
+      expect(orthError(r.U)).toBeLessThan(1e-12);
+      expect(orthError(r.V)).toBeLessThan(1e-12);
+      const R = matmulT(scaleCols(r.U, r.s), r.V);
+      let e = 0;
+      for (let i = 0; i < A.data.length; i++) e += (A.data[i]! - R.data[i]!) ** 2;
+      expect(Math.sqrt(e / frobeniusNormSq(A))).toBeLessThan(1.01 * relativeErrors(s)[15]!);
+      for (let i = 0; i < 15; i++) expect(Math.abs(r.s[i]! - s[i]!)).toBeLessThan(1e-3 * s[0]!);
+    }
+  });
   it('exact on an exactly low-rank matrix', () => {
     const A = withSpectrum(120, 90, [4, 3, 2, 1], 2);
     const r = randomizedSvd(A, 4, { powerIterations: 1 });

@@ -9,7 +9,7 @@
  * Selection (read once, on first use; `setBlas` overrides it, for tests and benchmarks):
  *   SVDFLOW_BLAS unset      load libopenblas.so.0 (Debian/Ubuntu libopenblas0-pthread), else fall back
  *   SVDFLOW_BLAS=off        never load it (the WebAssembly kernels; also implied by SVDFLOW_NO_WASM)
- *   SVDFLOW_BLAS=/path.so   load that library (it must export dgesdd_, dgemm_, dsyevd_)
+ *   SVDFLOW_BLAS=/path.so   load that library (it must export the BLAS/LAPACK routines declared in load())
  * A library that fails to load leaves `blasStatus().reason` saying why (the CLI logs it once).
  *
  * Storage: svdflow's matrices are row-major; a row-major r x c array with row stride s IS the
@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import { threadBudget } from '../threads.js';
 
 type Fn = (...a: unknown[]) => unknown;
-interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
+interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; dgetrf: Fn; dgeqrf: Fn; dorgqr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
 
 export interface BlasStatus {
   /**
@@ -82,6 +82,9 @@ function load(): Lib | null {
         dgebrd: f('void dgebrd_(const int *m, const int *n, double *a, const int *lda, double *d, double *e, double *tauq, double *taup, double *work, const int *lwork, int *info)'),
         dbdsdc: f('void dbdsdc_(const char *uplo, const char *compq, const int *n, double *d, double *e, double *u, const int *ldu, double *vt, const int *ldvt, double *q, int *iq, double *work, int *iwork, int *info, size_t l1, size_t l2)'),
         dormbr: f('void dormbr_(const char *vect, const char *side, const char *trans, const int *m, const int *n, const int *k, const double *a, const int *lda, const double *tau, double *c, const int *ldc, double *work, const int *lwork, int *info, size_t l1, size_t l2, size_t l3)'),
+        dgetrf: f('void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info)'),
+        dgeqrf: f('void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work, const int *lwork, int *info)'),
+        dorgqr: f('void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau, double *work, const int *lwork, int *info)'),
         setThreads: f('void openblas_set_num_threads(int n)'),
         getThreads: f('int openblas_get_num_threads()'),
         config: String(f('const char *openblas_get_config()')()),
@@ -303,4 +306,66 @@ export function nativeSymEig(L: Lib, a: Float64Array, n: number): Float64Array |
   const work = new Float64Array(Math.max(1, Math.ceil(q[0]!))), iwork = new Int32Array(Math.max(1, qi[0]!));
   counted(() => L.dsyevd('V', 'U', i32(n), a, i32(Math.max(1, n)), w, work, i32(work.length), iwork, i32(iwork.length), info, 1, 1), L, 3 * n * n * n);
   return info[0]! === 0 ? w : null;
+}
+
+/**
+ * LU with partial pivoting of the column-major m x n array `a` (m >= n, leading dimension lda;
+ * LAPACK dgetrf: A = P L U), overwritten by the m x n product P·L (L unit lower trapezoidal),
+ * what scipy.linalg.lu(A, permute_l=True) returns as its first factor: the randomized SVD's
+ * power iterations use it as a cheap well-conditioned basis of A's columns (|entries| <= 1).
+ * An exactly singular U (dgetrf info > 0) is no error here: L is complete.
+ */
+export function nativeLuPermuted(L: Lib, a: Float64Array, aOff: number, lda: number, m: number, n: number): void {
+  if (m < n) throw new Error(`nativeLuPermuted: needs m >= n, got ${m}x${n}`);
+  if (n === 0) return;
+  const ipiv = new Int32Array(n), info = new Int32Array(1);
+  // always ONE thread (work 0 below NATIVE_MT_MIN): OpenBLAS 0.3.21's threaded dgetrf crashed
+  // (SIGSEGV, 2 of 3 runs, also from a bare koffi script) on an all-zero 1028x45 matrix with 2
+  // threads, never with one; and an LU of a few dozen columns gains nothing from a second thread
+  counted(() => L.dgetrf(i32(m), i32(n), at(a, aOff), i32(lda), ipiv, info), L, 0);
+  if (info[0]! < 0) throw new Error(`dgetrf: argument ${-info[0]!} is invalid`);
+  permutedL(a, aOff, lda, n, ipiv);
+}
+
+/**
+ * Column-major m x n `a` holding dgetrf's L below the diagonal (1-based pivots `ipiv`, n of
+ * them) becomes P·L: the U part cleared, the unit diagonal set, then the row interchanges applied
+ * in reverse order (A = P_1 ... P_n L U, so P·L = P_1 (... (P_n L))).
+ */
+export function permutedL(a: Float64Array, aOff: number, lda: number, n: number, ipiv: Int32Array): void {
+  for (let j = 0; j < n; j++) {
+    const c = aOff + j * lda;
+    for (let i = 0; i < j; i++) a[c + i] = 0;
+    a[c + j] = 1;
+  }
+  for (let i = n - 1; i >= 0; i--) {
+    const p = ipiv[i]! - 1;
+    if (p === i) continue;
+    for (let j = 0; j < n; j++) {
+      const c = aOff + j * lda, t = a[c + i]!;
+      a[c + i] = a[c + p]!;
+      a[c + p] = t;
+    }
+  }
+}
+
+/**
+ * Householder QR of the column-major m x n array `a` (m >= n, leading dimension lda), overwritten
+ * by its thin orthonormal factor Q (m x n): LAPACK dgeqrf then dorgqr, as scipy.linalg.qr(mode=
+ * 'economic') computes it. Backward stable whatever the rank (a rank-deficient A still gets an
+ * orthonormal Q). Returns false when LAPACK reports an error.
+ */
+export function nativeQrQ(L: Lib, a: Float64Array, aOff: number, lda: number, m: number, n: number): boolean {
+  if (m < n) throw new Error(`nativeQrQ: needs m >= n, got ${m}x${n}`);
+  if (n === 0) return true;
+  const A = at(a, aOff), tau = new Float64Array(n), info = new Int32Array(1), q = new Float64Array(1), q2 = new Float64Array(1);
+  L.dgeqrf(i32(m), i32(n), A, i32(lda), tau, q, i32(-1), info);
+  if (info[0]! !== 0) return false;
+  L.dorgqr(i32(m), i32(n), i32(n), A, i32(lda), tau, q2, i32(-1), info);
+  if (info[0]! !== 0) return false;
+  const work = new Float64Array(Math.max(1, Math.ceil(q[0]!), Math.ceil(q2[0]!)));
+  counted(() => L.dgeqrf(i32(m), i32(n), A, i32(lda), tau, work, i32(work.length), info), L, 2 * m * n * n);
+  if (info[0]! !== 0) return false;
+  counted(() => L.dorgqr(i32(m), i32(n), i32(n), A, i32(lda), tau, work, i32(work.length), info), L, 2 * m * n * n);
+  return info[0]! === 0;
 }

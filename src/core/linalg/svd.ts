@@ -36,8 +36,10 @@
  * subnormal and 1e300 matrices get values as accurate relative to s_1 as ordinary ones; a
  * matrix whose s_1 would exceed the float64 range is refused with a LinalgError.
  *
- * Randomized (Halko, Martinsson & Tropp 2011): Gaussian sketch, power iterations
- * with QR re-orthonormalisation, exact SVD of the small projected matrix.
+ * Randomized (Halko, Martinsson & Tropp 2011), as scikit-learn's randomized_svd: on the tall
+ * orientation M (A or Aᵀ), a Gaussian sketch, q power iterations normalised by LU with partial
+ * pivoting (P·L, lu.ts), one Householder QR of the last sketch, the exact SVD of the small
+ * projection QᵀM.
  *
  * Empty input: when m or n is 0, k = 0 and U (m x 0), V (n x 0), s empty.
  * Zero matrix: s = 0 and U, V orthonormal (identity columns).
@@ -51,7 +53,7 @@
  *   OpenBLAS threads: 0.09 s quiet, 0.2-0.67 s loaded. The pure-TS fallback: ~2.7 s.
  */
 import { Matrix, newDoubles } from './matrix.js';
-import { gramMatrix, matmul, matTmul } from './gemm.js';
+import { gemm, gramMatrix, matmul, matTmul } from './gemm.js';
 import { LinalgError } from './errors.js';
 import { finiteMaxAbs, scaleExponent, scaledCopy, scaleInPlace } from './scale.js';
 import { applyReflectorsLeft, qrFactor, type Reflectors } from './householder.js';
@@ -60,6 +62,7 @@ import { bidiagQr } from './bdsqr.js';
 import { bidiagDc } from './bdsdc.js';
 import { bidiagonalizeBlocked, gebrdTimes } from './gebrd.js';
 import { seededRandom } from './random.js';
+import { luPermutedT, qrQT } from './lu.js';
 import { progressPhase, progressTotal, unobserved, withProgress } from './progress.js';
 import { nativeBlas, nativeSvd, nativeSvdPhased } from './native.js';
 
@@ -434,25 +437,49 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
   if (k === 0) return { U: new Matrix(m, 0), s: new Float64Array(0), V: new Matrix(n, 0), solver: 'randomized' };
   const l = Math.min(mn, k + Math.max(0, opts.oversample ?? 10));
   const q = Math.max(0, opts.powerIterations ?? 4);
+  // M = A when tall, else Aᵀ (as scikit-learn's randomized_svd transposes a wide matrix): the
+  // sketch starts from min(m, n) x l random values and the small SVD is l x min(m, n). The
+  // sketches are kept transposed (l x max / l x min, row-major = column-major Y), so that LAPACK
+  // factors them in place and every product is op(small) times A with the long side of the
+  // output leading (the faster dgemm shape here: 1.4 vs 1.9 ms CPU for 700x1028x45).
+  const tall = m >= n, big = Math.max(m, n);
+  const mulM = (Xt: Matrix) => gemm(Xt, A, { transB: tall }); // (M X)ᵀ = Xᵀ Mᵀ: l x big
+  const mulMt = (Yt: Matrix) => gemm(Yt, A, { transB: !tall }); // (Mᵀ Y)ᵀ = Yᵀ M: l x mn
   const rng = seededRandom(opts.seed ?? 0);
-  const Omega = new Matrix(n, l);
-  for (let i = 0; i < Omega.data.length; i++) Omega.data[i] = rng.gaussian();
-  // progress: 2q + 2 products with A (2mnl flops each, plus re-orthonormalisation), the small SVD
-  const prod = 2 * m * n * l + 4 * Math.max(m, n) * l * l;
-  progressTotal((2 * q + 2) * prod + 4 * n * l * l + 22 * l * l * l);
-  progressPhase(prod);
-  let Q = orthonormalColumns(matmul(A, Omega)); // m x l
+  let Xt = new Matrix(l, mn);
+  for (let i = 0; i < Xt.data.length; i++) Xt.data[i] = rng.gaussian();
+  // progress: 2q + 2 products with A (2mnl flops each, plus a normalisation), the small SVD
+  const prod = 2 * m * n * l + 2 * big * l * l;
+  progressTotal((2 * q + 2) * prod + 4 * mn * l * l + 22 * l * l * l);
+  // power iterations normalised by LU (P·L; lu.ts), as scikit-learn's 'auto' for n_iter > 2; one
+  // Householder QR at the end for the orthonormal basis of the range
   for (let it = 0; it < q; it++) {
     progressPhase(prod);
-    const Z = orthonormalColumns(matTmul(A, Q)); // n x l
+    const Yt = mulM(Xt);
+    luPermutedT(Yt);
     progressPhase(prod);
-    Q = orthonormalColumns(matmul(A, Z));
+    Xt = mulMt(Yt);
+    luPermutedT(Xt);
   }
   progressPhase(prod);
-  const B = matTmul(Q, A); // l x n
-  progressPhase(4 * n * l * l + 22 * l * l * l);
-  const r = unobserved(() => exactSvdUnchecked(B)); // U l x l, V n x l
-  const U = matmul(Q, r.U.block(0, l, 0, k));
-  return { U, s: r.s.slice(0, k), V: cols(r.V, k), solver: 'randomized' };
+  const Qt = orthonormalRowsT(mulM(Xt)); // l x big, orthonormal rows
+  progressPhase(prod);
+  const B = mulMt(Qt); // Qᵀ M: l x mn
+  progressPhase(4 * mn * l * l + 22 * l * l * l);
+  const r = unobserved(() => exactSvdUnchecked(B)); // U l x l, V mn x l
+  const UM = gemm(Qt, r.U.block(0, l, 0, k), { transA: true }); // Q Ub: big x k
+  const VM = cols(r.V, k);
+  const s = r.s.slice(0, k);
+  return tall ? { U: UM, s, V: VM, solver: 'randomized' } : { U: VM, s, V: UM, solver: 'randomized' };
+}
+
+/**
+ * Orthonormal rows spanning those of Yt (l x big, l <= big): LAPACK's Householder QR on Ytᵀ
+ * (lu.ts qrQT) when the native backend is on, else CholeskyQR2 with its Householder fallback
+ * ({@link orthonormalColumns}) on the transposed copy.
+ */
+function orthonormalRowsT(Yt: Matrix): Matrix {
+  if (qrQT(Yt)) return Yt;
+  return orthonormalColumns(Yt.transpose()).transpose();
 }
 
