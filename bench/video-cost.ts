@@ -91,7 +91,7 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
     return (performance.now() - b) / 60;
   };
   const maskBytesMs = layerMs('mask'), bgBytesMs = layerMs('background');
-  // ffmpeg H.264 with write-video's own arguments (encode.ts: libx264 ultrafast + CABAC, crf 20) of
+  // ffmpeg H.264 with write-video's own arguments (encode.ts: libx264 ultrafast + CABAC without trellis, crf 20) of
   // 300 real mask frames (0/255) and 300 real background frames, from a pipe
   const pm = new FramePass({ width: w, height: h, factor: 2, threshold: 0.12, open: 1, close: 4, robust: true, rank: 2 });
   pm.setModel(model.muFull!, model.model!.mean, model.model!.Ut_.data, model.model!.Ut_.rows);
@@ -128,11 +128,11 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
     ['background as bytes for the encoder (main thread)', bgBytesMs],
   ];
   for (const [layer, t, cavlc] of [['mask', encodeMaskMs, encodeMaskCavlc], ['background', encodeBgMs, encodeBgCavlc]] as const) {
-    rows.push({ case: `per-frame cost: ffmpeg H.264 encode of a ${layer} frame (child process, write-video's arguments: ultrafast + CABAC)`, metric: 'ms per frame (measured here, wall)', svdflow: t, peer: cavlc, peerName: 'plain ultrafast (CAVLC), same frames', ratio: t / cavlc });
+    rows.push({ case: `per-frame cost: ffmpeg H.264 encode of a ${layer} frame (child process, write-video's arguments: ultrafast + CABAC, no trellis)`, metric: 'ms per frame (measured here, wall)', svdflow: t, peer: cavlc, peerName: 'plain ultrafast (CAVLC), same frames', ratio: t / cavlc });
   }
   for (const [c, v] of other) rows.push({ case: `per-frame cost: ${c}`, metric: ms, svdflow: v, peer: mog2Ms, peerName: 'OpenCV MOG2 whole frame (decode + apply + write)', ratio: v / mog2Ms });
   const model1 = kernels + updateMs;
-  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of 45 frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
+  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of 45 frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC, trellis off; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
   return { rows, note };
 }
 
