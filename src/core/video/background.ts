@@ -264,9 +264,11 @@ export class StreamingBackground {
    */
   process(frames: Uint8Array, count: number, withBackground = true): Layers {
     const o = this.o, d = this.dim, px = this.pixels, g = this.grid, ds = g.size;
-    if (!this.model) this.warmUp(frames, count);
+    // the first batch of a model (a stream's first, or the seed sample) is no steady batch: its update works in heap space of its own
+    const first = !this.model;
+    if (first) this.warmUp(frames, count);
     const model = this.model!, muFull = this.muFull!;
-    if (o.channels === 1 && !(o.adaptive > 0)) return this.processGray(frames, count, withBackground);
+    if (o.channels === 1 && !(o.adaptive > 0)) return this.processGray(frames, count, withBackground, first);
     const mask = new Uint8Array(count * px);
     const background = withBackground ? new Float32Array(count * d) : undefined;
     const Ut = model.Ut_, r = Ut.rows, u = Ut.data, mus = model.mean;
@@ -315,7 +317,7 @@ export class StreamingBackground {
   }
 
   /** `process` for gray frames with a global threshold: the per-pixel work on the pixel kernels (kernels/frame-pass.ts). */
-  private processGray(frames: Uint8Array, count: number, withBackground: boolean): Layers {
+  private processGray(frames: Uint8Array, count: number, withBackground: boolean, first: boolean): Layers {
     const o = this.o, d = this.dim, model = this.model!;
     this.pass ??= new FramePass(this.passOptions());
     const pass = this.pass, ds = this.grid.size;
@@ -327,8 +329,9 @@ export class StreamingBackground {
     let keep = 0;
     for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep++;
     // the update block is used up by update() before the next batch: one buffer for the stream
-    if (keep && this.blockData.length !== keep * ds) this.blockData = new Float64Array(keep * ds);
-    const block = keep ? new Matrix(keep, ds, this.blockData) : undefined;
+    // (a first batch's block, such as the seed's 15 rows, is its own: the stream's stays the steady size)
+    if (keep && !first && this.blockData.length !== keep * ds) this.blockData = new Float64Array(keep * ds);
+    const block = keep ? new Matrix(keep, ds, first ? new Float64Array(keep * ds) : this.blockData) : undefined;
     if (keep) pass.resetSum();
     let k = 0;
     for (let i = 0; i < count; i++) {
@@ -336,7 +339,7 @@ export class StreamingBackground {
       pass.frame(frames, i * d, mask, i * d, background, i * d, upd ? block!.data.subarray(k * ds, (k + 1) * ds) : undefined);
       if (upd) k++;
     }
-    if (block) this.update(block, pass.sum());
+    if (block) this.update(block, pass.sum(), first);
     this.frames += count;
     return { background, mask };
   }
@@ -406,10 +409,10 @@ export class StreamingBackground {
   }
 
   /** Model update with the downsampled clean frames; the full-resolution mean follows with the same weights. */
-  private update(block: Matrix, sum: Float64Array | Float32Array): void {
+  private update(block: Matrix, sum: Float64Array | Float32Array, oneOff = false): void {
     const mu = this.muFull!;
     const nOld = this.model!.nSeen;
-    const model = (this.model = gramUpdate(this.model!, block));
+    const model = (this.model = gramUpdate(this.model!, block, oneOff));
     const a = (this.o.forget * nOld) / model.nSeen, b = (1 - a) / block.rows;
     for (let q = 0; q < mu.length; q++) mu[q] = a * mu[q]! + b * sum[q]!;
   }

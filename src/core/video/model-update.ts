@@ -24,13 +24,26 @@ import { heapStart, pixelKernels, type PixelKernels } from './kernels/index.js';
 
 /** this thread's kernels for the steady blocks (their heap holds the update's rows between batches) */
 let steady: PixelKernels | undefined;
+/** the most bytes the steady heap has been asked to hold */
+let steadyBytes = 0;
+
+/** The most bytes this thread's steady update heap has held (tests: a one-off block does not grow it). */
+export function steadyHeapBytes(): number {
+  return steadyBytes;
+}
 
 const EPS = 2.220446049250313e-16;
 /** kept directions must have s_j >= this times s_1 for the Gram form's answer (else the LQ route) */
 const RESOLVED = 1e-4;
 
-/** The model after `block` (rows = samples): a new IncrementalSvd; `model` is left as it was. */
-export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd {
+/**
+ * The model after `block` (rows = samples): a new IncrementalSvd; `model` is left as it was.
+ * `oneOff`: a block unlike the steady ones (the first batch of a model, such as the 45-frame seed
+ * sample: 15 rows where the steady batches have 5) works in a kernel heap of its own, dropped
+ * afterwards, so that this thread's steady heap (WebAssembly memory never shrinks) keeps only
+ * the steady blocks' size: 2.8 MB instead of the seed's 6.2 MB at 480x360.
+ */
+export function gramUpdate(model: IncrementalSvd, block: Matrix, oneOff = false): IncrementalSvd {
   const st = model.toState();
   const d = st.dim, b = block.rows, xs = block.data;
   if (block.cols !== d || b === 0 || st.exponent || !st.center) return lqUpdate(model, block);
@@ -46,12 +59,13 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix): IncrementalSvd
   const w = extra ? Math.sqrt((nA * b) / (nA + b)) : 0;
   const mu = st.mean;
   // rows [U_0 .. U_{r-1}, C_0 .. C_{c-1}] in the kernels' heap, C_i = x_i − m_B (i < b), w (m_B − μ) (i = b);
-  // this thread's kernels: the heap grows to the largest block seen (the seed's 16 rows) and is reused
-  // (a heap per call would stay resident until the thread's next full GC)
-  const kk = k, kern = (steady ??= pixelKernels());
+  // this thread's kernels: the heap grows to the largest steady block and is reused (a heap per
+  // call would stay resident until the thread's next GC); a one-off block gets its own
+  const kk = k, kern = oneOff ? pixelKernels() : (steady ??= pixelKernels());
   const al = (bytes: number) => Math.ceil(bytes / 16) * 16 + 16;
   const ROWS = heapStart(kern), GB = ROWS + al(8 * kk * d), AB = GB + al(8 * kk * kk), OUT = AB + al(8 * st.rank * kk);
   if (!kern.reserve(OUT + al(8 * st.rank * d))) return lqUpdate(model, block);
+  if (kern === steady) steadyBytes = Math.max(steadyBytes, OUT + al(8 * st.rank * d));
   const heap = new Float64Array(kern.buffer), R = ROWS >> 3;
   heap.set(st.Ut.subarray(0, r * d), R);
   for (let i = 0; i < b; i++) {

@@ -11,6 +11,8 @@ import { ModelStream, seedFrames, type ModelStore, type ModelStreamOptions } fro
 import type { FrameBatch } from '../../../src/core/ports.js';
 import { synthFrame } from '../../fixtures/synth-video.js';
 import { MemoryStore } from './memory-store.js';
+import { StreamingBackground } from '../../../src/core/video/background.js';
+import { steadyHeapBytes } from '../../../src/core/video/model-update.js';
 
 const W = 160, H = 120, B = 15;
 const OPTS: ModelStreamOptions = { rank: 2, forget: 0.9, threshold: 0.12, adaptive: 0, open: 1, close: 4, robust: true, updateEvery: 3, modelScale: 0.5, background: false, foreground: false, checkpointEvery: 0 };
@@ -105,6 +107,36 @@ describe('model seed (seedWindow)', () => {
       else for (let i = 0; i < r!.count; i++) expect(Buffer.from(r!.mask!.subarray(i * W * H, (i + 1) * W * H)).equals(Buffer.from(full.get(t + i)!)), `frame ${t + i}`).toBe(true);
     }
   });
+
+  it("the seed's one-off buffers are not kept: after it the model's kernel heaps hold what the steady batches need (480x360, 45-frame seed)", () => {
+    const w = 480, h = 360, d = w * h;
+    // a textured scene under a slow light change with a block moving across it
+    const frames = (start: number, count: number) => {
+      const f = new Uint8Array(count * d);
+      for (let i = 0; i < count; i++) {
+        const t = start + i, bx = (7 * t) % w;
+        for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+          const v = 70 + ((x * 13 + y * 7) % 40) + 0.4 * y + 15 * Math.sin(t / 20);
+          f[i * d + y * w + x] = x >= bx && x < bx + 40 && y >= 150 && y < 200 ? 240 : Math.round(v);
+        }
+      }
+      return f;
+    };
+    const m = new StreamingBackground({ width: w, height: h, channels: 1, rank: 2, forget: 0.9, threshold: 0.12, adaptive: 0, open: 1, close: 4, robust: true, updateEvery: 3, modelScale: 0.5 });
+    const passBytes = () => (m as unknown as { pass: { k: { buffer: ArrayBuffer } } }).pass.k.buffer.byteLength;
+    // a stream's first batch (its warm-up) and steady batches
+    for (let t = 0; t < 60; t += 15) m.process(frames(t, 15), 15, true);
+    const pass = passBytes(), steady = steadyHeapBytes();
+    expect(steady).toBeGreaterThan(0);
+    // the seed: a new model from a 45-frame sample (ModelStream: reset, then the sample as its first batch)
+    m.reset();
+    const seeded = m.process(frames(60, 45), 45, false);
+    expect(seeded.mask.length).toBe(45 * d);
+    for (let t = 105; t < 135; t += 15) m.process(frames(t, 15), 15, true);
+    // the warm-up's 45 small frames (7.8 MB) and the seed's 16-row update (6.2 MB) worked in heaps of their own
+    expect(passBytes()).toBe(pass);
+    expect(steadyHeapBytes()).toBe(steady);
+  }, 60_000);
 
   it('seed size: up to 45 frames, fewer for a shorter window or very large frames (64 MiB at most)', () => {
     expect(seedFrames(150, 160 * 120)).toBe(45);

@@ -68,8 +68,6 @@ export class FramePass {
   private u8!: Uint8Array;
   private f32!: Float32Array;
   private r = 0;
-  /** first free byte after the per-frame buffers */
-  private end = 0;
 
   constructor(readonly o: FramePassOptions) {
     const { width: w, height: h, factor: f } = o;
@@ -90,7 +88,6 @@ export class FramePass {
       at += Math.ceil(bytes / 16) * 16 + 16;
     }
     if (!this.k.reserve(at)) throw new Error(`cannot reserve ${at} bytes for the pixel kernels`);
-    this.end = at;
     this.views();
     const i32 = new Int32Array(this.k.buffer);
     const ty = bilinearAxis(h, sh, f), tx = bilinearAxis(w, sw, f);
@@ -164,9 +161,11 @@ export class FramePass {
    * (muFull = sum / count) and downsampled; then the leading `rank` singular triplets of the
    * small clean frames about their mean, from their Gram matrix (gramCentred, f64, then symEig):
    * what IncrementalSvd's first update computes by LQ of the same rows, the same numbers up to
-   * rounding. Uses heap space past the per-frame buffers (count small frames: 7.8 MB for the
-   * 45-frame seed at 480x360), which the heap keeps; the per-frame buffers it uses are set again
-   * by setModel and frame().
+   * rounding. The per-frame buffers it uses are set again by setModel and frame(); its own
+   * buffers (count small frames: 7.8 MB for the 45-frame seed at 480x360, the median's strips,
+   * the Gram matrix) live in a kernel heap of their own, dropped when it returns, so this pass's
+   * heap (WebAssembly memory never shrinks) keeps only the per-frame buffers for the rest of
+   * the stream.
    */
   warmUp(frames: Uint8Array, count: number, rank: number): WarmModel {
     const { k, o } = this;
@@ -174,15 +173,18 @@ export class FramePass {
     const d = this.pixels, ds = this.small;
     const strip = Math.min(STRIP, d);
     const al = (b: number) => Math.ceil(b / 16) * 16 + 16;
-    const MED = this.end, SMALLS = MED + al(count * strip), CENT = SMALLS + al(4 * count * ds), MEAN = CENT + al(8 * count * 256), G = MEAN + al(8 * ds);
-    if (!k.reserve(G + al(8 * count * count))) throw new Error(`cannot reserve the warm-up's ${G + 8 * count * count} bytes for the pixel kernels`);
-    this.views();
+    // the scratch heap (the same kind of kernels: the twin's bits equal the module's)
+    const sk = pixelKernels({ ts: !k.wasm });
+    const MED = heapStart(sk), MEDOUT = MED + al(count * strip), SMALLS = MEDOUT + al(4 * strip), CENT = SMALLS + al(4 * count * ds), MEAN = CENT + al(8 * count * 256), G = MEAN + al(8 * ds);
+    if (!sk.reserve(G + al(8 * count * count))) throw new Error(`cannot reserve the warm-up's ${G + 8 * count * count} bytes for the pixel kernels`);
+    const su8 = new Uint8Array(sk.buffer), sf32 = new Float32Array(sk.buffer);
     const u8 = this.u8, f32 = this.f32, p = this.p;
     // the median, a strip of columns at a time
     for (let j0 = 0; j0 < d; j0 += strip) {
       const n = Math.min(strip, d - j0);
-      for (let i = 0; i < count; i++) u8.set(frames.subarray(i * d + j0, i * d + j0 + n), MED + i * n);
-      k.medianU8(n, count, MED, p.MU! + 4 * j0);
+      for (let i = 0; i < count; i++) su8.set(frames.subarray(i * d + j0, i * d + j0 + n), MED + i * n);
+      sk.medianU8(n, count, MED, MEDOUT);
+      f32.set(sf32.subarray(MEDOUT >> 2, (MEDOUT >> 2) + n), (p.MU! >> 2) + j0);
     }
     f32.fill(0, p.DEV! >> 2, (p.DEV! >> 2) + ds);
     this.resetSum();
@@ -191,18 +193,19 @@ export class FramePass {
       k.bgMask(w, h, f, p.MU!, p.DEV!, p.X!, o.threshold, p.BITS!, p.BG!, p.ROW!, p.UP!, p.TY0!, p.TY1!, p.TWY!, p.TX0!, p.TX1!, p.TWX!);
       if (o.open > 0 || o.close > 0) k.openClose(w, h, o.open, o.close, p.BITS!, p.TMP!);
       k.clean(w, h, p.X!, p.BG!, p.BITS!, p.CLEAN!, p.SUM!);
-      k.downF32(w, h, 1, f, p.CLEAN!, p.ACCF!, SMALLS + 4 * i * ds);
+      k.downF32(w, h, 1, f, p.CLEAN!, p.ACCF!, p.SMALL!);
+      sf32.set(f32.subarray(p.SMALL! >> 2, (p.SMALL! >> 2) + ds), (SMALLS >> 2) + i * ds);
     }
     const sum = this.sum(), muFull = new Float64Array(d);
     for (let q = 0; q < d; q++) muFull[q] = sum[q]! / count;
     // the small frames' mean: sums in row order, then / count (as IncrementalSvd.update's block mean)
-    const X = f32.subarray(SMALLS >> 2, (SMALLS >> 2) + count * ds);
-    const mean = new Float64Array(this.k.buffer, MEAN, ds);
+    const X = sf32.subarray(SMALLS >> 2, (SMALLS >> 2) + count * ds);
+    const mean = new Float64Array(sk.buffer, MEAN, ds);
     mean.fill(0);
     for (let i = 0; i < count; i++) for (let q = 0; q < ds; q++) mean[q]! += X[i * ds + q]!;
     for (let q = 0; q < ds; q++) mean[q] = mean[q]! / count;
-    k.gramCentred(ds, count, SMALLS, MEAN, CENT, G);
-    const { values, vectors } = symEig(new Matrix(count, count, new Float64Array(this.k.buffer, G, count * count).slice()));
+    sk.gramCentred(ds, count, SMALLS, MEAN, CENT, G);
+    const { values, vectors } = symEig(new Matrix(count, count, new Float64Array(sk.buffer, G, count * count).slice()));
     // singular values of the centred rows; the directions IncrementalSvd keeps: at most `rank`, above 4 c eps s_max
     const sv = Float64Array.from(values, (v) => Math.sqrt(Math.max(0, v)));
     const tol = 4 * count * 2.220446049250313e-16 * (sv[0] ?? 0);
