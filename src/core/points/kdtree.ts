@@ -355,10 +355,35 @@ export class KdTree {
    * neighbours) leaves the answer as it is and only skips work.
    */
   knnInto(q: ArrayLike<number>, qOff: number, k: number, idxOut: Int32Array, distOut: Float64Array, bound = Infinity): number {
-    const d = this.dim;
     k = Math.min(k, this.size);
     if (k <= 0) return 0;
-    if (!this.boxed) return this.knnGeneral(q, qOff, k, idxOut, distOut, bound);
+    if (!this.boxed) return finishKnn(distOut, idxOut, this.knnGeneral(q, qOff, k, idxOut, distOut, bound));
+    return finishKnn(distOut, idxOut, this.knnHeap(q, qOff, k, idxOut, distOut, bound));
+  }
+
+  /**
+   * The same k nearest neighbours as knnInto (the same set: nearest by distance, then index), but
+   * listed by ascending original index, without their distances (distOut is scratch): for users of
+   * the set whose sums need a fixed order but not nearest first (the PCA of a neighbourhood). Ordering
+   * k indices costs far less than sorting the candidates' (distance, index) pairs.
+   */
+  knnSetInto(q: ArrayLike<number>, qOff: number, k: number, idxOut: Int32Array, distOut: Float64Array, bound = Infinity): number {
+    k = Math.min(k, this.size);
+    if (k <= 0) return 0;
+    const c = this.boxed ? this.knnHeap(q, qOff, k, idxOut, distOut, bound) : this.knnGeneral(q, qOff, k, idxOut, distOut, bound);
+    // insertion sort: k is small (tens), and this costs less than a typed-array sort call
+    for (let a = 1; a < c; a++) {
+      const v = idxOut[a]!;
+      let b = a - 1;
+      while (b >= 0 && idxOut[b]! > v) { idxOut[b + 1] = idxOut[b]!; b--; }
+      idxOut[b + 1] = v;
+    }
+    return c;
+  }
+
+  /** The k-nearest search of a 2-D/3-D tree (k >= 1): the answer as a max-heap in idxOut/distOut; returns the count. */
+  private knnHeap(q: ArrayLike<number>, qOff: number, k: number, idxOut: Int32Array, distOut: Float64Array, bound: number): number {
+    const d = this.dim;
     const pts = this.pts, axis = this.axis, split = this.split, left = this.left, right = this.right, los = this.lo, his = this.hi, index = this.index;
     // max-heap of size k on (distOut, idxOut) by (distance, original index); a point enters
     // while the heap is not full when its distance is <= bound, then when below the heap's root
@@ -392,10 +417,14 @@ export class KdTree {
       }
       const hi = his[node]!;
       for (let i = los[node]!; i < hi; i++) {
-        const b = three ? 3 * i : 2 * i;
-        const a0 = pts[b]! - q0, a1 = pts[b + 1]! - q1;
-        let dist = a0 * a0 + a1 * a1;
-        if (three) { const a2 = pts[b + 2]! - q2; dist = a0 * a0 + a1 * a1 + a2 * a2; }
+        let dist;
+        if (three) {
+          const b = 3 * i, a0 = pts[b]! - q0, a1 = pts[b + 1]! - q1, a2 = pts[b + 2]! - q2;
+          dist = a0 * a0 + a1 * a1 + a2 * a2;
+        } else {
+          const b = 2 * i, a0 = pts[b]! - q0, a1 = pts[b + 1]! - q1;
+          dist = a0 * a0 + a1 * a1;
+        }
         if (!(dist <= wd)) continue;
         const oi = index[i]!;
         if (dist === wd && oi > wo) continue;
@@ -414,10 +443,10 @@ export class KdTree {
         }
       }
     }
-    return finishKnn(distOut, idxOut, count);
+    return count;
   }
 
-  /** knnInto for other dimensions (split distance only; the same tie rule). */
+  /** knnHeap for other dimensions (split distance only; the same tie rule). */
   private knnGeneral(q: ArrayLike<number>, qOff: number, k: number, idxOut: Int32Array, distOut: Float64Array, bound: number): number {
     const d = this.dim, pts = this.pts, index = this.index;
     let count = 0;
@@ -461,7 +490,7 @@ export class KdTree {
         }
       }
     }
-    return finishKnn(distOut, idxOut, count);
+    return count;
   }
   /**
    * The largest squared distance from the point at q[qOff..] to the tree points with original

@@ -107,29 +107,32 @@ export function estimateNormalsInto(points: Matrix, N: Matrix, opts: NormalOptio
 export function normalsRange(P: Float64Array, d: number, k: number, tree: KdTree, N: Float64Array, from: number, to: number, stats: NormalStats, viewpoint?: ArrayLike<number>, only?: Int32Array): void {
   const idx = new Int32Array(k), dist = new Float64Array(k);
   const out = new Float64Array(3);
+  // the neighbourhood's coordinates, gathered once (3 per point; z = 0 in 2-D)
+  const X = new Float64Array(3 * k);
   let prev = 0;
   for (let t = from; t < to; t++) {
     const i = only ? only[t]! : t;
     // the search starts at the point's own leaf (P is the tree's cloud), bounded by the farthest of
-    // the previous point's k neighbours from this one: the same k neighbours, less work
-    const c = tree.knnInto(P, i * d, k, idx, dist, prev === k ? tree.maxDistSq(P, i * d, idx, k) : Infinity);
+    // the previous point's k neighbours from this one: the same k neighbours, less work. They come
+    // by ascending index (a fixed order for the sums below, whatever the bound), not nearest first
+    const c = tree.knnSetInto(P, i * d, k, idx, dist, prev === k ? tree.maxDistSq(P, i * d, idx, k) : Infinity);
     prev = c;
     let m0 = 0, m1 = 0, m2 = 0;
-    for (let j = 0; j < c; j++) { const b = idx[j]! * d; m0 += P[b]!; m1 += P[b + 1]!; if (d === 3) m2 += P[b + 2]!; }
+    for (let j = 0; j < c; j++) {
+      const b = idx[j]! * d, x = P[b]!, y = P[b + 1]!, z = d === 3 ? P[b + 2]! : 0;
+      X[3 * j] = x; X[3 * j + 1] = y; X[3 * j + 2] = z;
+      m0 += x; m1 += y; m2 += z;
+    }
     m0 /= c; m1 /= c; m2 /= c;
     // the direction does not depend on the covariance's scale: divide the centred coordinates
     // by their largest magnitude so that the squares neither overflow nor underflow
     let mx = 0;
-    for (let j = 0; j < c; j++) {
-      const b = idx[j]! * d;
-      mx = Math.max(mx, Math.abs(P[b]! - m0), Math.abs(P[b + 1]! - m1), d === 3 ? Math.abs(P[b + 2]! - m2) : 0);
-    }
+    for (let j = 0; j < 3 * c; j += 3) mx = Math.max(mx, Math.abs(X[j]! - m0), Math.abs(X[j + 1]! - m1), Math.abs(X[j + 2]! - m2));
     const inv = mx > 0 ? (1 / mx < Infinity ? 1 / mx : 2 ** 1000) : 0;
     const inv2 = mx > 0 && !(1 / mx < Infinity) ? 2 ** 74 : 1;
     let a00 = 0, a01 = 0, a02 = 0, a11 = 0, a12 = 0, a22 = 0;
-    for (let j = 0; j < c; j++) {
-      const b = idx[j]! * d;
-      const x = (P[b]! - m0) * inv * inv2, y = (P[b + 1]! - m1) * inv * inv2, z = d === 3 ? (P[b + 2]! - m2) * inv * inv2 : 0;
+    for (let j = 0; j < 3 * c; j += 3) {
+      const x = (X[j]! - m0) * inv * inv2, y = (X[j + 1]! - m1) * inv * inv2, z = (X[j + 2]! - m2) * inv * inv2;
       a00 += x * x; a01 += x * y; a02 += x * z; a11 += y * y; a12 += y * z; a22 += z * z;
     }
     const st = d === 2 ? smallestEigvec2(a00, a01, a11, out) : smallestEigvec3(a00, a01, a02, a11, a12, a22, out);

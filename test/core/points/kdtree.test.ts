@@ -51,6 +51,24 @@ describe('KdTree', () => {
       expect(ties).toBeGreaterThan(100); // the control: the grid does make ties
     });
   }
+  for (const d of [2, 3, 5]) {
+    it(`k nearest as a set (knnSetInto, ${d}-D integer grid, ties): brute force's first k, listed by ascending index, whatever the bound`, () => {
+      const P = cloud(1500, d, 60 + d, true), Q = cloud(150, d, 70 + d, true);
+      const t = new KdTree(P);
+      const idx = new Int32Array(30), dist = new Float64Array(30);
+      let ties = 0;
+      for (let k = 0; k < Q.rows; k++) {
+        const b = brute(P, Q.row(k));
+        if (b[29]!.d === b[30]!.d) ties++; // the 30th and 31st equally far: the index decides
+        const want = b.slice(0, 30).map((x) => x.i).sort((x, y) => x - y);
+        expect(Array.from(idx.subarray(0, t.knnSetInto(Q.data, k * d, 30, idx, dist)))).toEqual(want);
+        // a bound at the 30th distance itself, and a loose one: the same set, the same order
+        expect(Array.from(idx.subarray(0, t.knnSetInto(Q.data, k * d, 30, idx, dist, b[29]!.d)))).toEqual(want);
+        expect(Array.from(idx.subarray(0, t.knnSetInto(Q.data, k * d, 30, idx, dist, 4 * b[29]!.d + 1)))).toEqual(want);
+      }
+      expect(ties).toBeGreaterThan(20); // the control: the grid does make ties at the cut
+    });
+  }
   it('a bound at or above the k-th distance (a neighbouring query\'s neighbours) changes no answer, ties included', () => {
     for (const dup of [false, true]) {
       const P = cloud(2000, 3, 50, dup);
