@@ -65,6 +65,8 @@ export interface GlobalResult extends RansacResult {
   mutual: boolean;
   maxCorrespondenceDistance: number;
   ms: { features: number; matching: number; ransac: number };
+  /** both clouds' keypoints (voxel-downsampled at `voxel`) with their descriptors and trees */
+  features: { source: GlobalFeatures; target: GlobalFeatures };
 }
 
 /** FPFH + RANSAC (3-D). Pass precomputed `GlobalFeatures` to reuse a target's. */
@@ -83,7 +85,7 @@ export function globalRegistration(source: Matrix | GlobalFeatures, target: Matr
   const t3 = performance.now();
   return {
     ...r, method: 'fpfh-ransac', sourceKeypoints: fs.points.rows, targetKeypoints: ft.points.rows, mutual: matches.mutual,
-    maxCorrespondenceDistance: dist, ms: { features: t1 - t0, matching: t2 - t1, ransac: t3 - t2 },
+    maxCorrespondenceDistance: dist, ms: { features: t1 - t0, matching: t2 - t1, ransac: t3 - t2 }, features: { source: fs, target: ft },
   };
 }
 

@@ -121,7 +121,18 @@ export interface ScheduleResult extends ScoredTransform {
  * Target normals (point-to-plane): averaged from `targetNormals` when given, else PCA on each
  * level's target (for the points ICP matches).
  */
-export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void } = {}): ScheduleResult {
+/**
+ * Both clouds already downsampled at `voxel` by voxelDown (a global alignment's keypoints), with a
+ * tree on the target's: a level of that voxel uses them instead of downsampling again.
+ */
+export interface Downsampled {
+  voxel: number;
+  source: Matrix;
+  target: Matrix;
+  targetTree: KdTree;
+}
+
+export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void; downsampled?: Downsampled } = {}): ScheduleResult {
   if (!levels.length) throw new RangeError('the ICP schedule has no levels');
   const d = source.cols;
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
@@ -134,14 +145,16 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
   for (const [i, lv] of levels.entries()) {
     const t0 = performance.now();
     const v = lv.voxel && lv.voxel > 0 ? lv.voxel : null;
-    const src = v ? voxelDown({ points: source }, v).points : source;
-    const tg = v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
-    const tree = v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
+    // the clouds of this voxel as given (target normals are averaged per voxel: only without them)
+    const ds = v && options.downsampled?.voxel === v && !options.targetNormals ? options.downsampled : undefined;
+    const src = ds ? ds.source : v ? voxelDown({ points: source }, v).points : source;
+    const tg = ds ? { points: ds.target, normals: undefined } : v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
+    const tree = ds ? ds.targetTree : v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
     // normals not given: ICP estimates them for the target points it matches (PCA of normalNeighbours)
     const normals = tg.normals;
     // progress in iterations: each level counts its maxIterations (one that converges early jumps to its end)
     const before = levels.slice(0, i).reduce((a, l) => a + l.maxIterations, 0), all = levels.reduce((a, l) => a + l.maxIterations, 0);
-    const { onProgress, ...icpOptions } = options;
+    const { onProgress, downsampled: _ds, ...icpOptions } = options;
     const r = icp(src, tg.points, {
       ...icpOptions,
       onIteration: onProgress && ((it) => onProgress(before + it, all)),

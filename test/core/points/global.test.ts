@@ -5,6 +5,7 @@ import { seededRandom } from '../../../src/core/linalg/random.js';
 import { computeGlobalFeatures } from '../../../src/core/points/global.js';
 import { register } from '../../../src/core/points/register.js';
 import { icp } from '../../../src/core/points/icp.js';
+import { runSchedule } from '../../../src/core/points/schedule.js';
 import { xSinCurve } from '../../../src/core/points/ops.js';
 import { parsePoints, parseConf } from '../../../src/core/points/parse.js';
 import { angle2D, applyTransform, axisAngle, compose, decompose, homogeneous, invertTransform, quatToMatrix, rotation2D, rotationAngleBetween } from '../../../src/core/points/rigid.js';
@@ -48,6 +49,21 @@ describe('global registration (3-D, synthetic)', () => {
     const b = register(source, target, { init: 'global', global: { seed: 5 } });
     expect(Array.from(a.transform.data)).toEqual(Array.from(b.transform.data));
     expect(a.stages[0]!.ransacIterations).toBe(b.stages[0]!.ransacIterations);
+  });
+  it('ICP level 1 runs on the global stage\'s keypoints (same voxel): the transform, to the last bit, of downsampling both clouds again', () => {
+    // dense enough for the first level to downsample (its voxel above 1.5 x the spacing)
+    const target = blob(8000, 2), source = applyTransform(homogeneous(axisAngle([0, 1, 1], 120), [0.5, 0, -1]), blob(8000, 7));
+    const r = register(source, target, { init: 'global', global: { seed: 0 }, icp: { estimation: 'point-to-plane' } });
+    expect(r.schedule[0]!.voxel).toBe(r.stages[0]!.voxel); // the level that reuses them
+    // the schedule again from the global transform, every level downsampling for itself
+    const again = runSchedule(source, target, r.schedule, { estimation: 'point-to-plane', init: r.history[0]! });
+    expect(Array.from(r.transform.data)).toEqual(Array.from(again.transform.data));
+    expect(r.rmseHistory).toEqual(again.rmseHistory);
+    // and given directly: the keypoints of computeGlobalFeatures are what voxelDown gives
+    const v = r.schedule[0]!.voxel!, fs = computeGlobalFeatures(source, { voxel: v }), ft = computeGlobalFeatures(target, { voxel: v });
+    const given = runSchedule(source, target, r.schedule, { estimation: 'point-to-plane', init: r.history[0]!, downsampled: { voxel: v, source: fs.points, target: ft.points, targetTree: ft.tree } });
+    expect(given.levels[0]!.sourcePoints).toBe(fs.points.rows);
+    expect(Array.from(given.transform.data)).toEqual(Array.from(again.transform.data));
   });
   it('two unrelated clouds report low fitness and not confident, with the reason (never a confident wrong answer)', () => {
     const rng = seededRandom(3), sphere = new Matrix(2000, 3);
