@@ -31,10 +31,29 @@ export interface KdTreeState {
 }
 
 let sharedTrees = false;
-/** Trees built from now on keep their arrays in shared memory (the query team's threads read them). */
-export function setSharedTrees(on: boolean): void {
+/** Runs subtree builds on the query team (query-team.ts sets it with the shared trees); undefined: one thread. */
+type BuildTeam = (parts: { from: number; to: number; node: number }[], state: KdTreeState, src: Float64Array) => void;
+let buildTeam: BuildTeam | undefined;
+/**
+ * Trees built from now on keep their arrays in shared memory (the query team's threads read them);
+ * with `team`, large trees are built by subtrees over the team's threads.
+ */
+export function setSharedTrees(on: boolean, team?: BuildTeam): void {
   sharedTrees = on;
+  buildTeam = on ? team : undefined;
 }
+
+/** Nodes of a subtree over m points (the build's split: m >> 1 points left, the rest right). */
+const NODE_COUNTS = new Map<number, number>();
+function nodeCount(m: number): number {
+  if (m <= LEAF) return 1;
+  let c = NODE_COUNTS.get(m);
+  if (c === undefined) { c = 1 + nodeCount(m >> 1) + nodeCount(m - (m >> 1)); NODE_COUNTS.set(m, c); }
+  return c;
+}
+
+/** Points per subtree built by one thread at least, when a tree is built over the query team. */
+export const BUILD_PER_PART = 4096;
 function alloc<T extends Float64Array | Int32Array | Int8Array>(C: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return sharedTrees ? new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT)) : new C(n);
 }
@@ -69,7 +88,6 @@ export class KdTree {
   private readonly right: Int32Array;
   /** tight bounding box of each node's points, BOX doubles per node (2-D and 3-D trees) */
   private readonly box: Float64Array;
-  private nodes = 0;
 
   /** The tree's arrays (shared when built with setSharedTrees(true)). */
   state(): KdTreeState {
@@ -122,47 +140,43 @@ export class KdTree {
     this.left = alloc(Int32Array, maxNodes);
     this.right = alloc(Int32Array, maxNodes);
     this.box = alloc(Float64Array, this.boxed ? BOX * maxNodes : 0);
-    if (n > 0) this.build(src, idx, 0, n);
     this.index = idx;
     this.pos = alloc(Int32Array, n);
-    for (let i = 0; i < n; i++) this.pos[idx[i]!] = i;
     this.pts = alloc(Float64Array, n * d);
-    for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) this.pts[i * d + j] = src[idx[i]! * d + j]!;
+    const team = buildTeam && n >= 2 * BUILD_PER_PART ? buildTeam : undefined;
+    if (!team) {
+      if (n > 0) buildNodes(this.tables(), src, 0, n, 0);
+      finishRange(this.tables(), src, 0, n);
+    } else {
+      // the top levels here, down to subtrees of at most n / 8 points (and BUILD_PER_PART at
+      // least); the subtrees over the team: the same nodes, numbered as depth first, in place
+      const sh = new Float64Array(new SharedArrayBuffer(8 * n * d));
+      sh.set(src);
+      const parts: { from: number; to: number; node: number }[] = [];
+      const most = Math.max(BUILD_PER_PART, Math.ceil(n / 8));
+      buildNodes(this.tables(), sh, 0, n, 0, (from, to, node) => {
+        if (to - from > most) return false;
+        parts.push({ from, to, node });
+        return true;
+      });
+      team(parts, this.state(), sh);
+    }
+  }
+
+  /** The arrays the build writes. */
+  private tables(): KdTreeState {
+    return this.state();
+  }
+
+  /** Builds the subtree over idx[from..to) whose root is `node` (from another thread: a part of a team build), then its points' rows. */
+  static buildPart(state: KdTreeState, src: Float64Array, from: number, to: number, node: number): void {
+    buildNodes(state, src, from, to, node);
+    finishRange(state, src, from, to);
   }
 
   /** 2-D and 3-D trees search by node boxes; others by split planes. */
   private get boxed(): boolean {
     return this.dim === 2 || this.dim === 3;
-  }
-
-  private build(src: Float64Array, idx: Int32Array, lo: number, hi: number): number {
-    const node = this.nodes++;
-    this.lo[node] = lo;
-    this.hi[node] = hi;
-    const d = this.dim, boxed = this.boxed, leaf = hi - lo <= LEAF;
-    let best = 0, bestSpread = -1;
-    // the extent along each axis: the widest is split; in 2-D/3-D it is also the node's box
-    if (!leaf || boxed) for (let j = 0; j < d; j++) {
-      let mn = Infinity, mx = -Infinity;
-      for (let i = lo; i < hi; i++) {
-        const v = src[idx[i]! * d + j]!;
-        if (v < mn) mn = v;
-        if (v > mx) mx = v;
-      }
-      if (boxed) { this.box[BOX * node + j] = mn; this.box[BOX * node + 3 + j] = mx; }
-      if (mx - mn > bestSpread) { bestSpread = mx - mn; best = j; }
-    }
-    if (leaf) {
-      this.axis[node] = -1;
-      return node;
-    }
-    const mid = (lo + hi) >> 1;
-    select(src, idx, lo, hi - 1, mid, d, best);
-    this.axis[node] = best;
-    this.split[node] = src[idx[mid]! * d + best]!;
-    this.left[node] = this.build(src, idx, lo, mid);
-    this.right[node] = this.build(src, idx, mid, hi);
-    return node;
   }
 
   /**
@@ -533,6 +547,53 @@ export class KdTree {
     // nearest `max` cut at the radius
     const r2 = radius * radius;
     return this.knnInto(q, qOff, max, idxOut, distOut, Math.min(r2, bound));
+  }
+}
+
+/**
+ * Builds the subtree of idx[lo..hi) (points of src, row-major) rooted at `node`, its descendants
+ * numbered depth first (left subtree next, then right: as one recursive build numbers them).
+ * `stop(lo, hi, node)` may take a subtree over (true: not built here) before its split.
+ */
+function buildNodes(t: KdTreeState, src: Float64Array, lo: number, hi: number, node: number, stop?: (lo: number, hi: number, node: number) => boolean): void {
+  if (stop?.(lo, hi, node)) return;
+  const idx = t.index, d = t.dim, boxed = d === 2 || d === 3, leaf = hi - lo <= LEAF;
+  t.lo[node] = lo;
+  t.hi[node] = hi;
+  let best = 0, bestSpread = -1;
+  // the extent along each axis: the widest is split; in 2-D/3-D it is also the node's box
+  if (!leaf || boxed) for (let j = 0; j < d; j++) {
+    let mn = Infinity, mx = -Infinity;
+    for (let i = lo; i < hi; i++) {
+      const v = src[idx[i]! * d + j]!;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    if (boxed) { t.box[BOX * node + j] = mn; t.box[BOX * node + 3 + j] = mx; }
+    if (mx - mn > bestSpread) { bestSpread = mx - mn; best = j; }
+  }
+  if (leaf) {
+    t.axis[node] = -1;
+    return;
+  }
+  const mid = (lo + hi) >> 1;
+  select(src, idx, lo, hi - 1, mid, d, best);
+  t.axis[node] = best;
+  t.split[node] = src[idx[mid]! * d + best]!;
+  const l = node + 1, r = l + nodeCount(mid - lo);
+  t.left[node] = l;
+  t.right[node] = r;
+  buildNodes(t, src, lo, mid, l, stop);
+  buildNodes(t, src, mid, hi, r, stop);
+}
+
+/** The tree-order rows of points idx[from..to) and their positions (after their subtree is built). */
+function finishRange(t: KdTreeState, src: Float64Array, from: number, to: number): void {
+  const idx = t.index, d = t.dim, pts = t.pts, pos = t.pos;
+  for (let i = from; i < to; i++) {
+    const o = idx[i]!;
+    pos[o] = i;
+    for (let j = 0; j < d; j++) pts[i * d + j] = src[o * d + j]!;
   }
 }
 

@@ -16,6 +16,7 @@ const isShared = (a: ArrayBufferView) => a.buffer instanceof SharedArrayBuffer;
 /** Runs one part (a helper thread and the caller both call this). */
 export function runQueryPart(p: QueryPart, tree: KdTree | undefined): void {
   if (p.op === 'match') matchRange(p.work, p.part, p.from, p.to);
+  else if (p.op === 'build') KdTree.buildPart(p.tree, p.src, p.from, p.to, p.node);
   else if (!tree) throw new Error(`query part ${p.op} needs a tree`);
   else if (p.op === 'nearest') {
     if (p.move) transformRowsInPlace(p.move, tree.dim, p.q, p.from, p.to);

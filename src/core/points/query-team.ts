@@ -1,6 +1,6 @@
 /**
  * A thread team for the point-cloud loops that run one query per point (ICP's nearest
- * neighbours, PCA normals, FPFH, descriptor matching): the calling thread splits the points
+ * neighbours, PCA normals, FPFH, descriptor matching) and for k-d tree builds (by subtrees): the calling thread splits the points
  * into chunks (several per thread), posts the list to the helper threads, and every thread,
  * the caller included, claims the next unclaimed chunk from a shared counter until none is
  * left, so a helper that wakes late or a region of costly queries does not leave the others
@@ -16,7 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { helperModuleUrl, helpersOnline, pollUntil } from '../linalg/team.js';
-import { setSharedTrees, type KdTreeState } from './kdtree.js';
+import { KdTree, setSharedTrees, type KdTreeState } from './kdtree.js';
 import type { FpfhWork } from './fpfh.js';
 import type { MatchWork } from './ransac.js';
 
@@ -25,7 +25,8 @@ export type QueryPart =
   | { op: 'nearest'; tree: KdTreeState; q: Float64Array; maxDistSq: number; idx: Int32Array; dist: Float64Array; from: number; to: number; warm: boolean; move?: Float64Array }
   | { op: 'normals'; tree: KdTreeState; P: Float64Array; k: number; N: Float64Array; stats: Int32Array; part: number; viewpoint?: Float64Array; only?: Int32Array; from: number; to: number }
   | { op: 'fpfh'; pass: 1 | 2; tree: KdTreeState; work: FpfhWork; from: number; to: number }
-  | { op: 'match'; work: MatchWork; part: number; from: number; to: number };
+  | { op: 'match'; work: MatchWork; part: number; from: number; to: number }
+  | { op: 'build'; tree: KdTreeState; src: Float64Array; node: number; from: number; to: number };
 
 /**
  * ctrl[0] helpers inside a claim loop, ctrl[1 + i] chunk i failed, ctrl[1 + MAX_PARTS + i] helper i
@@ -58,7 +59,10 @@ export function startQueryTeam(n: number): void {
     w.on('error', () => { if (ctrl) Atomics.store(ctrl, 1 + MAX_PARTS + i, 0); });
     helpers.push(w);
   }
-  setSharedTrees(true);
+  setSharedTrees(true, (list, tree, src) => {
+    const parts: QueryPart[] = list.map((p) => ({ op: 'build', tree, src, ...p }));
+    runQueryParts(parts, (p) => { if (p.op === 'build') KdTree.buildPart(p.tree, p.src, p.from, p.to, p.node); });
+  });
 }
 
 /** Ends the helper threads. */

@@ -26,6 +26,7 @@ const cloud = (n: number, seed: number, f = (x: number, y: number) => 0.2 * Math
 // the one-thread answers, before the team starts (trees and matrices in ordinary memory)
 const target = cloud(20_000, 1), query = cloud(6000, 2);
 const serialNormals = estimateNormalsChecked(target, { k: 30 });
+const serialTree = new KdTree(target);
 const source = query.clone();
 for (let i = 0; i < source.rows; i++) source.set(i, 0, source.get(i, 0) + 0.01);
 const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
@@ -86,8 +87,29 @@ describe('points query team', () => {
     expect(found).toBeGreaterThan(n / 2);
   });
 
+  it('a k-d tree of 20000 points built by subtrees over the team: the one-thread tree, every array to the last bit', () => {
+    const { r, helped } = withHelpers(() => new KdTree(target));
+    expect(helped).toBe(true); // control: helpers built some subtrees
+    const a = r.state(), b = serialTree.state();
+    expect(a.pts.buffer).toBeInstanceOf(SharedArrayBuffer);
+    for (const key of ['pts', 'index', 'pos', 'lo', 'hi', 'axis', 'split', 'left', 'right', 'box'] as const) {
+      expect(a[key].length, key).toBe(b[key].length);
+      expect(Array.from(a[key] as ArrayLike<number>), key).toEqual(Array.from(b[key] as ArrayLike<number>));
+    }
+    // and it answers as brute force (the tree is a valid one, not only equal): 30 nearest of some points
+    const idx = new Int32Array(30), dist = new Float64Array(30);
+    for (let i = 0; i < target.rows; i += 997) {
+      r.knnInto(target.data, 3 * i, 30, idx, dist);
+      const all = Array.from({ length: target.rows }, (_, j) => ({ j, d: (target.data[3 * j]! - target.data[3 * i]!) ** 2 + (target.data[3 * j + 1]! - target.data[3 * i + 1]!) ** 2 + (target.data[3 * j + 2]! - target.data[3 * i + 2]!) ** 2 }));
+      all.sort((x, y) => x.d - y.d || x.j - y.j);
+      expect(Array.from(idx)).toEqual(all.slice(0, 30).map((x) => x.j));
+    }
+  });
+
   it('normals split over the team: identical to the one-thread normals, and those of a plane are its normal', () => {
-    const { r, helped } = withHelpers(() => estimateNormalsChecked(target, { k: 30 }));
+    // the tree built first: a large tree's build is split over the team too, which the control would count
+    const tree = new KdTree(target);
+    const { r, helped } = withHelpers(() => estimateNormalsChecked(target, { k: 30, tree }));
     expect(helped).toBe(true);
     expect(r.normals.data.buffer).toBeInstanceOf(SharedArrayBuffer);
     expect(Array.from(r.normals.data)).toEqual(Array.from(serialNormals.normals.data));
@@ -103,7 +125,8 @@ describe('points query team', () => {
   });
 
   it('point-to-plane ICP with the team: the same transform, to the last bit, as one thread', () => {
-    const { r, helped } = withHelpers(() => icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 }));
+    const tree = new KdTree(target);
+    const { r, helped } = withHelpers(() => icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05, targetTree: tree }));
     expect(helped).toBe(true);
     expect(Array.from(r.transform.data)).toEqual(Array.from(serialIcp.transform.data));
     expect(r.rmseHistory).toEqual(serialIcp.rmseHistory);
