@@ -51,6 +51,15 @@ def main():
     out["gemm_ms"] = median_ms(lambda: A @ Om, reps=21, warmup=3)
     nA = np.linalg.norm(A)
     out["rsvd_err"] = float(np.linalg.norm(A - (U * s) @ Vt) / nA)
+    # the error over random_state 0-19 (untimed): one seed's error is one draw; svdflow reports
+    # its own seeds 0-19 beside these
+    errs = []
+    for seed in range(20):
+        Us, ss, Vts = randomized_svd(A, k, n_oversamples=p, n_iter=q, random_state=seed)
+        errs.append(float(np.linalg.norm(A - (Us * ss) @ Vts) / nA))
+    out["rsvd_err_seeds_mean"] = float(np.mean(errs))
+    out["rsvd_err_seeds_min"] = float(np.min(errs))
+    out["rsvd_err_seeds_max"] = float(np.max(errs))
     out["opt_err"] = float(np.sqrt(np.sum(s_full[k:] ** 2)) / nA)
 
     X = np.fromfile(os.path.join(d, "stamps.f64"), dtype=np.float64).reshape(meta["stamps"])

@@ -430,6 +430,14 @@ function orthOk(Q: Matrix, tol: number): boolean {
   return true;
 }
 
+/**
+ * Where the last randomized SVD's time went (ms, wall clock of the calling thread): the Gaussian
+ * sketch, the 2q + 2 products with A, the normalisations (LU after each power step, the final
+ * QR), the small SVD with U = Q Ub. The input check and scaling (`scaled`) are outside: a caller
+ * timing the whole call gets them as the difference. For the benchmark's phase rows.
+ */
+export const randomizedPhases = { sketch: 0, products: 0, normalise: 0, smallSvd: 0 };
+
 function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: number; powerIterations?: number; seed?: number }): SvdResult {
   const m = A.rows, n = A.cols;
   const mn = Math.min(m, n);
@@ -445,9 +453,14 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
   const tall = m >= n, big = Math.max(m, n);
   const mulM = (Xt: Matrix) => gemm(Xt, A, { transB: tall }); // (M X)ᵀ = Xᵀ Mᵀ: l x big
   const mulMt = (Yt: Matrix) => gemm(Yt, A, { transB: !tall }); // (Mᵀ Y)ᵀ = Yᵀ M: l x mn
+  let t = performance.now();
+  const lap = () => { const t1 = performance.now(), d = t1 - t; t = t1; return d; };
+  const ph = randomizedPhases;
+  ph.products = ph.normalise = 0;
   const rng = seededRandom(opts.seed ?? 0);
   let Xt = new Matrix(l, mn);
   for (let i = 0; i < Xt.data.length; i++) Xt.data[i] = rng.gaussian();
+  ph.sketch = lap();
   // progress: 2q + 2 products with A (2mnl flops each, plus a normalisation), the small SVD
   const prod = 2 * m * n * l + 2 * big * l * l;
   progressTotal((2 * q + 2) * prod + 4 * mn * l * l + 22 * l * l * l);
@@ -456,20 +469,29 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
   for (let it = 0; it < q; it++) {
     progressPhase(prod);
     const Yt = mulM(Xt);
+    ph.products += lap();
     luPermutedT(Yt);
+    ph.normalise += lap();
     progressPhase(prod);
     Xt = mulMt(Yt);
+    ph.products += lap();
     luPermutedT(Xt);
+    ph.normalise += lap();
   }
   progressPhase(prod);
-  const Qt = orthonormalRowsT(mulM(Xt)); // l x big, orthonormal rows
+  const Y = mulM(Xt);
+  ph.products += lap();
+  const Qt = orthonormalRowsT(Y); // l x big, orthonormal rows
+  ph.normalise += lap();
   progressPhase(prod);
   const B = mulMt(Qt); // Qᵀ M: l x mn
+  ph.products += lap();
   progressPhase(4 * mn * l * l + 22 * l * l * l);
   const r = unobserved(() => exactSvdUnchecked(B)); // U l x l, V mn x l
   const UM = gemm(Qt, r.U.block(0, l, 0, k), { transA: true }); // Q Ub: big x k
   const VM = cols(r.V, k);
   const s = r.s.slice(0, k);
+  ph.smallSvd = lap();
   return tall ? { U: UM, s, V: VM, solver: 'randomized' } : { U: VM, s, V: UM, solver: 'randomized' };
 }
 
