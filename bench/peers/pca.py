@@ -12,6 +12,15 @@ files = sorted(glob.glob(os.path.join(folder, 'im_*.jpg')))
 RANKS = [1, 3, 10]
 
 
+def med_cpu(fn):
+    # process CPU time (all threads) per call: PIL decodes on the calling thread
+    fn()
+    t = []
+    for _ in range(reps):
+        t0 = time.process_time(); fn(); t.append((time.process_time() - t0) * 1e3)
+    return float(np.median(t))
+
+
 def med(fn):
     fn()
     t = []
@@ -21,11 +30,16 @@ def med(fn):
 
 
 def load():
-    # planar per image, like svdflow's stack: R plane, G plane, B plane
-    return np.stack([np.asarray(Image.open(f).convert('RGB'), dtype=np.float64).transpose(2, 0, 1).ravel() / 255.0 for f in files], 1)
+    # decode + normalise: per image, planar float64 in [0, 1] (R plane, G plane, B plane), as
+    # svdflow's load + normalize give per image; stacking is the next row's work
+    return [np.asarray(Image.open(f).convert('RGB'), dtype=np.float64).transpose(2, 0, 1).ravel() / 255.0 for f in files]
 
 
-X = load()
+planes = load()
+def stack_center():
+    # the decoded images as the columns of X, then the mean image removed (what svdflow's stack + center do)
+    X = np.stack(planes, 1); m = X.mean(1, keepdims=True); return m, X - m
+X = np.stack(planes, 1)
 def center(): m = X.mean(1, keepdims=True); return m, X - m
 mean, A = center()
 
@@ -47,7 +61,7 @@ def grid():
     return np.clip(mean + U[:, :2] @ C.T, 0, 1)
 
 def end_to_end():
-    m = X.mean(1, keepdims=True); A = X - m
+    X = np.stack(planes, 1); m = X.mean(1, keepdims=True); A = X - m
     U, s, V = gram(A)
     R = [np.clip(m + (U[:, :r] * s[:r]) @ V[:, :r].T, 0, 1) for r in RANKS]
     return R, s[:, None] * V.T
@@ -56,6 +70,9 @@ out = {
     'numpy': np.__version__,
     'shape': list(X.shape),
     'load_ms': med(load),
+    'load_cpu_ms': med_cpu(load),
+    'stack_center_ms': med(stack_center),
+    'stack_center_cpu_ms': med_cpu(stack_center),
     'center_ms': med(center),
     'gram_ms': med(lambda: gram(A)),
     'exact_ms': med(lambda: exact(A)),

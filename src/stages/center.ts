@@ -14,7 +14,8 @@ import { z } from 'zod';
 import { defineStage } from '../core/stage.js';
 import type { KindPreserving } from '../core/image/typing.js';
 import { poolMap } from '../core/pool/index.js';
-import { tasks, INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { centerInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
 import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
@@ -37,10 +38,10 @@ const centerStage = defineStage({
   }),
   operator: (params, ctx) =>
     poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
-      // in the compute pool when large (a memory-bound loop over every value)
+      // in the compute pool when large (a memory-bound loop over every value); row means of a large matrix split over its threads
       // a line on a terminal for large values (it shows the time spent until the task returns)
       const bar = valueSize(v) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: centring`, percent: true, total: 1 }) : undefined;
-      const out = await tasks.run('center', [v, params.mode], { signal, inline: valueSize(v) < INLINE_VALUES });
+      const out = await centerInPool(v, params.mode, { signal, inline: valueSize(v) < INLINE_VALUES });
       bar?.done();
       if (out.kind === 'Image') ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
       return out;

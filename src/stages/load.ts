@@ -17,7 +17,8 @@ import { existsSync, statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
-import { decodeImage, type ResizeSpec } from '../core/image/io.js';
+import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
+import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf } from '../core/image/files.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
@@ -96,12 +97,10 @@ export const load = defineStage({
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
-      const images: Image[] = [];
-      for (const f of files) {
-        if (ctx.signal.aborted) return;
-        images.push(await decodeImage(f, { mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels }));
-        bar.tick();
-      }
+      // a few files at once, one per core of the thread budget (sharp decodes on libuv's threads)
+      const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels });
+      const images = await decodeImages(files, opts, Math.max(1, threadBudget()), ctx.signal, () => bar.tick());
+      if (!images) return;
       bar.done();
       const first = images[0]!;
       const odd = images.filter((im) => im.width !== first.width || im.height !== first.height);

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { defineStage } from '../core/stage.js';
 import { poolMap } from '../core/pool/index.js';
-import { tasks, INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { INLINE_VALUES } from '../core/pool/tasks/images.js';
+import { stackInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
 
 export const stack = defineStage({
@@ -28,9 +29,9 @@ export const stack = defineStage({
   }),
   operator: (params, ctx) =>
     poolMap(async (batch, signal) => {
-      // in the compute pool when large (a memory-bound loop over every pixel of the batch)
+      // in the compute pool when large (a memory-bound loop over every pixel of the batch), split over its threads when larger
       const big = valueSize(batch) >= 1e7, bar = big ? ctx.progress({ label: `${ctx.stepId}: stacking`, percent: true }) : undefined;
-      const { matrix, layout } = await tasks.run('stack', [batch.images], { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
+      const { matrix, layout } = await stackInPool(batch.images, { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
       bar?.done();
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
       return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };

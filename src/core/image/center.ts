@@ -4,24 +4,29 @@
  * core (run in the compute pool for large values).
  */
 import { InputError } from '../errors.js';
-import { applyMean, meanOf } from './planes.js';
+import { subtractMean } from './planes.js';
 import type { Centering, Image, ImageBatch, MatrixValue } from '../ports.js';
 
 export type CenterMode = Exclude<Centering['mode'], 'none'>;
 
 function centerImage(img: Image, mode: CenterMode): Image {
   if (img.centering?.some((c) => c.mode !== 'none')) throw new InputError(`image ${img.name} is already centred (${img.centering[0]!.mode})`, 'remove the second center step');
-  const centering: Centering[] = img.planes.map((P) => ({ mode, mean: meanOf(P, mode) }));
-  return { ...img, planes: img.planes.map((P, i) => applyMean(P, centering[i]!, -1)), centering };
+  const done = img.planes.map((P) => subtractMean(P, mode));
+  return { ...img, planes: done.map((d) => d.out), centering: done.map((d): Centering => ({ mode, mean: d.mean })) };
+}
+
+/** A matrix already centred cannot be centred again (its mean would be lost). */
+export function assertNotCentred(v: MatrixValue): void {
+  if (v.centering && v.centering.mode !== 'none') throw new InputError(`matrix ${v.name} is already centred (${v.centering.mode})`, 'remove the second center step');
 }
 
 /** v minus its mean (global, per row or per column), the mean recorded in `centering`. */
 export function centerValue<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode): V {
   if (v.kind === 'Image') return centerImage(v, mode) as V;
   if (v.kind === 'ImageBatch') return { ...v, images: v.images.map((im) => centerImage(im, mode)) };
-  if (v.centering && v.centering.mode !== 'none') throw new InputError(`matrix ${v.name} is already centred (${v.centering.mode})`, 'remove the second center step');
-  const centering: Centering = { mode, mean: meanOf(v.matrix, mode) };
-  return { ...v, matrix: applyMean(v.matrix, centering, -1), centering };
+  assertNotCentred(v);
+  const { mean, out } = subtractMean(v.matrix, mode);
+  return { ...v, matrix: out, centering: { mode, mean } };
 }
 
 /** Values (doubles) a value holds: the work measure that decides inline vs pooled. */

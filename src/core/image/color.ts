@@ -8,7 +8,7 @@
  */
 
 /** Interleaved 8-bit RGB (3 channels) → one gray plane (Pillow 'L'). */
-export function rgbToGray(rgb: Uint8Array | Buffer, n: number, channels: number, out = new Float64Array(n)): Float64Array {
+export function rgbToGray(rgb: Uint8Array | Buffer, n: number, channels: number, out: Float64Array<ArrayBufferLike> = new Float64Array(n)): Float64Array<ArrayBufferLike> {
   for (let i = 0, p = 0; i < n; i++, p += channels) {
     out[i] = (rgb[p]! * 19595 + rgb[p + 1]! * 38470 + rgb[p + 2]! * 7471 + 0x8000) >> 16;
   }
@@ -16,8 +16,8 @@ export function rgbToGray(rgb: Uint8Array | Buffer, n: number, channels: number,
 }
 
 /** Interleaved RGB → Y, Cb, Cr planes (floats, 0..255). */
-export function rgbToYcbcr(rgb: Uint8Array | Buffer, n: number, channels: number): [Float64Array, Float64Array, Float64Array] {
-  const Y = new Float64Array(n), Cb = new Float64Array(n), Cr = new Float64Array(n);
+export function rgbToYcbcr(rgb: Uint8Array | Buffer, n: number, channels: number, out?: readonly Float64Array<ArrayBufferLike>[]): [Float64Array<ArrayBufferLike>, Float64Array<ArrayBufferLike>, Float64Array<ArrayBufferLike>] {
+  const Y = out?.[0] ?? new Float64Array(n), Cb = out?.[1] ?? new Float64Array(n), Cr = out?.[2] ?? new Float64Array(n);
   for (let i = 0, p = 0; i < n; i++, p += channels) {
     const r = rgb[p]!, g = rgb[p + 1]!, b = rgb[p + 2]!;
     Y[i] = 0.299 * r + 0.587 * g + 0.114 * b;

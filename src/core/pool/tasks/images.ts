@@ -4,7 +4,9 @@
  * worker thread they leave the main thread free (event-loop delay) and can be stopped at
  * any moment; results come back moved (large matrices are shared, not copied).
  */
-import { stackImages, vectorToImage } from '../../pca/stack.js';
+import { stackImages, stackInto, vectorToImage } from '../../pca/stack.js';
+import { subtractRowMeans } from '../../image/planes.js';
+import type { Matrix } from '../../linalg/matrix.js';
 import { centerValue, type CenterMode } from '../../image/center.js';
 import { reconstructValue } from '../../image/reconstruct.js';
 import { pcaModel, fromCoordinates, type NamedCoordinates } from '../../pca/model.js';
@@ -17,6 +19,14 @@ export const tasks = defineTasks(import.meta.url, {
   },
   center(v: Image | ImageBatch | MatrixValue, mode: CenterMode) {
     return centerValue(v, mode);
+  },
+  /** rows [r0, r1) of the stack of `images` into `out` (shared memory): one part of a stack split over the pool's threads */
+  stackPart(images: Image[], out: Matrix, r0: number, r1: number): void {
+    stackInto(images, out, r0, r1, taskProgress());
+  },
+  /** rows [i0, i1) of X minus their means into `out`, the means into `mean` (shared memory): one part of a split centring */
+  centerRowsPart(X: Matrix, out: Matrix, mean: Float64Array, i0: number, i1: number): void {
+    subtractRowMeans(X, out, mean, i0, i1);
   },
   /** one reconstruction per rank, named names[i] */
   reconstruct(f: Factorization, ranks: number[], clamp: boolean, names: string[]): (Image | MatrixValue)[] {
