@@ -437,6 +437,10 @@ if (isMain) {
   // settles; if a handle still keeps the event loop alive after that, exit anyway.
   const settle = (code: number) => {
     process.exitCode = code;
+    // An interrupted run exits now: while the event loop winds down, Node has already given the
+    // signals their default action back, so a second Ctrl-C in that window killed the process by
+    // SIGINT (no exit code) instead of exiting 130; runs that stop fast hit the window.
+    if (interrupts > 0) process.exit(code);
     setTimeout(() => process.exit(code), 3000).unref();
   };
   // A run ends with exit 0 only if it settled: if the event loop empties first (a
