@@ -3,7 +3,7 @@
 Usage: pca.py <stamps folder> <reps>. Prints one JSON line: median ms per step and the
 relative errors at r = 1, 3, 10 (clamped, against the originals).
 """
-import sys, os, glob, json, time
+import sys, os, glob, json, time, resource
 import numpy as np
 from PIL import Image
 
@@ -66,6 +66,15 @@ def end_to_end():
     R = [np.clip(m + (U[:, :r] * s[:r]) @ V[:, :r].T, 0, 1) for r in RANKS]
     return R, s[:, None] * V.T
 
+def faults(fn):
+    # minor page faults per call (first touches of fresh memory), as svdflow's row counts them
+    fn()
+    f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(reps):
+        fn()
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) / reps
+
+
 out = {
     'numpy': np.__version__,
     'shape': list(X.shape),
@@ -73,6 +82,7 @@ out = {
     'load_cpu_ms': med_cpu(load),
     'stack_center_ms': med(stack_center),
     'stack_center_cpu_ms': med_cpu(stack_center),
+    'stack_center_faults': faults(stack_center),
     'center_ms': med(center),
     'gram_ms': med(lambda: gram(A)),
     'exact_ms': med(lambda: exact(A)),
