@@ -308,12 +308,15 @@ export function icp(source: Matrix, target: Matrix, options: IcpOptions = {}): I
   const split = queryParts(n) > 1 && tree.shared && cur.data.buffer instanceof SharedArrayBuffer;
   const nnIdx = split ? new Int32Array(new SharedArrayBuffer(4 * n)) : new Int32Array(n);
   const nnDist = split ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n);
+  // per source point, how far it may move before its nearest target point can change (none yet):
+  // the later iterations move most points by far less, which then keep their match unsearched
+  const cert = (split ? new Float64Array(new SharedArrayBuffer(8 * n)) : new Float64Array(n)).fill(-1);
   let warm = false;
   /** moves cur by `move` (when given; each range by the thread that then queries it), then matches */
   const match = (move?: Matrix) => {
     let c = 0, sse = 0;
     // from the second search on, each search starts from the point matched last time (same answers, fewer cells)
-    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist, warm, move && (move.isContiguous && move.offset === 0 ? move.data : move.clone().data));
+    nearestAll(tree, cur.data, n, maxDSq === Infinity ? Infinity : maxDSq * (1 + 1e-12), nnIdx, nnDist, warm, move && (move.isContiguous && move.offset === 0 ? move.data : move.clone().data), cert);
     warm = true;
     for (let i = 0; i < n; i++) {
       const j = nnIdx[i]!, dd = nnDist[i]!;

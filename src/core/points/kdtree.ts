@@ -109,16 +109,70 @@ export class KdTree {
   /**
    * Nearest neighbours of the query points from..to-1 of q (row-major, dim values each):
    * original index (-1: none within sqrt(maxDistSq)) into idxOut[i], squared distance into distOut[i].
+   *
+   * `move` (a (dim+1)x(dim+1) row-major transform): each query point is first moved by it in place
+   * (as transformRowsInPlace does). `cert` (ICP's repeated searches; 2-D/3-D): per query, a distance
+   * below which no tree point but its answer idxOut[i] lies (-1: none known). A query that moved by
+   * less than that margin minus its answer's distance keeps its answer without a search (the triangle
+   * inequality: every other point stays farther, so the answer is the canonical one, no tie possible);
+   * the margin shrinks by each move. A searched query gets a new margin from its second-nearest
+   * point (or the bound). The answers are those of searches for every query (test). Returns how
+   * many answers were kept without a search.
    */
-  nearestRange(q: ArrayLike<number>, maxDistSq: number, idxOut: Int32Array, distOut: Float64Array, from: number, to: number, warm = false): void {
+  nearestRange(q: Float64Array, maxDistSq: number, idxOut: Int32Array, distOut: Float64Array, from: number, to: number, warm = false, move?: Float64Array, cert?: Float64Array): number {
     const d = this.dim, tmp = new Float64Array(1), pos = this.pos;
+    let kept = 0;
+    const pts = this.pts, e = d + 1, three = d === 3;
+    const useCert = cert !== undefined && this.boxed;
+    const k2i = useCert ? new Int32Array(2) : undefined, k2d = useCert ? new Float64Array(2) : undefined;
+    const row = new Float64Array(d);
     for (let i = from; i < to; i++) {
+      const b = i * d;
+      let lim = useCert ? cert[i]! : -1;
+      if (move) {
+        // as transformRowsInPlace, and how far the point went
+        for (let j = 0; j < d; j++) row[j] = q[b + j]!;
+        let m2 = 0;
+        for (let r = 0; r < d; r++) {
+          let s = move[r * e + d]!;
+          for (let j = 0; j < d; j++) s += move[r * e + j]! * row[j]!;
+          q[b + r] = s;
+          m2 += (s - row[r]!) * (s - row[r]!);
+        }
+        if (lim > 0) lim -= Math.sqrt(m2) * CERT_UP;
+      }
       // warm: idxOut holds an earlier answer (ICP's last iteration), a near point to start from,
       // or -1: nothing was near then, the query is likely still off the surface
       const prev = warm ? idxOut[i]! : -2;
-      idxOut[i] = this.nearestInto(q, i * d, maxDistSq, tmp, prev >= 0 ? pos[prev]! : prev === -1 ? OFF_SURFACE : -1);
+      if (useCert) {
+        if (prev >= 0 && lim > 0) {
+          // the earlier answer's distance now, as the searches compute it
+          const c = pos[prev]! * d, q0 = q[b]!, q1 = q[b + 1]!;
+          const a0 = pts[c]! - q0, a1 = pts[c + 1]! - q1;
+          let dd = a0 * a0 + a1 * a1;
+          if (three) { const a2 = pts[c + 2]! - q[b + 2]!; dd = a0 * a0 + a1 * a1 + a2 * a2; }
+          if (dd < maxDistSq && Math.sqrt(dd) * CERT_UP < lim) {
+            distOut[i] = dd;
+            cert[i] = lim;
+            kept++;
+            continue;
+          }
+        }
+      }
+      const j = this.nearestInto(q, b, maxDistSq, tmp, prev >= 0 ? pos[prev]! : prev === -1 ? OFF_SURFACE : -1);
+      idxOut[i] = j;
       distOut[i] = tmp[0]!;
+      if (useCert) {
+        // the margin: the second-nearest point's distance (j is the first), or the bound's when none is within it
+        let m = -1;
+        if (j >= 0) {
+          const c = this.knnInto(q, b, 2, k2i!, k2d!, maxDistSq);
+          if (c > 0 && k2i![0] === j) m = Math.sqrt(c > 1 ? k2d![1]! : maxDistSq) * CERT_DOWN;
+        }
+        cert[i] = m;
+      }
     }
+    return kept;
   }
 
   constructor(points: Matrix) {
@@ -598,6 +652,8 @@ function finishRange(t: KdTreeState, src: Float64Array, from: number, to: number
 }
 
 const SCRATCH = new Float64Array(1);
+/** nearestRange's certificates: distances rounded up / down by far more than sqrt's and a move's rounding */
+const CERT_UP = 1 + 1e-9, CERT_DOWN = 1 - 1e-9;
 /** nearestInto's hint when an earlier query from about the same place had no neighbour within the distance */
 export const OFF_SURFACE = -2;
 /** searchCells without a candidate: nothing within the bound in the query's own cell */

@@ -8,7 +8,6 @@ import { KdTree } from './kdtree.js';
 import { normalsRange } from './normals.js';
 import { fpfhHistogramsRange, fpfhNeighboursRange } from './fpfh.js';
 import { matchRange } from './ransac.js';
-import { transformRowsInPlace } from './rigid.js';
 import { queryParts, partRange, runQueryParts, type QueryPart } from './query-team.js';
 
 const isShared = (a: ArrayBufferView) => a.buffer instanceof SharedArrayBuffer;
@@ -19,8 +18,7 @@ export function runQueryPart(p: QueryPart, tree: KdTree | undefined): void {
   else if (p.op === 'build') KdTree.buildPart(p.tree, p.src, p.from, p.to, p.node);
   else if (!tree) throw new Error(`query part ${p.op} needs a tree`);
   else if (p.op === 'nearest') {
-    if (p.move) transformRowsInPlace(p.move, tree.dim, p.q, p.from, p.to);
-    tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to, p.warm);
+    tree.nearestRange(p.q, p.maxDistSq, p.idx, p.dist, p.from, p.to, p.warm, p.move, p.cert);
   }
   else if (p.op === 'fpfh') {
     if (p.pass === 1) fpfhNeighboursRange(p.work, tree, p.from, p.to);
@@ -38,20 +36,21 @@ export function runQueryPart(p: QueryPart, tree: KdTree | undefined): void {
  * query team when the tree, q, idx and dist are in shared memory and n is large. `warm`: idx
  * holds earlier answers (ICP's previous iteration) to start each search from; the answers are
  * the same as without (KdTree.nearestInto's hint). `move`: a (d+1)x(d+1) row-major transform
- * applied to q in place first (ICP's update), each range by the thread that queries it.
+ * applied to q in place first (ICP's update), each range by the thread that queries it. `cert`:
+ * per query, KdTree.nearestRange's margins (kept between calls; -1 for none): queries that moved
+ * less keep their answers without a search, the same answers.
  */
-export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array, warm = false, move?: Float64Array): void {
+export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array, warm = false, move?: Float64Array, cert?: Float64Array): void {
   const parts = queryParts(n);
-  if (parts < 2 || !tree.shared || !isShared(q) || !isShared(idx) || !isShared(dist)) {
-    if (move) transformRowsInPlace(move, tree.dim, q, 0, n);
-    tree.nearestRange(q, maxDistSq, idx, dist, 0, n, warm);
+  if (parts < 2 || !tree.shared || !isShared(q) || !isShared(idx) || !isShared(dist) || (cert && !isShared(cert))) {
+    tree.nearestRange(q, maxDistSq, idx, dist, 0, n, warm, move, cert);
     return;
   }
   const state = tree.state();
   const list: QueryPart[] = [];
   for (let p = 0; p < parts; p++) {
     const [from, to] = partRange(n, parts, p);
-    list.push({ op: 'nearest', tree: state, q, maxDistSq, idx, dist, from, to, warm, ...(move ? { move } : {}) });
+    list.push({ op: 'nearest', tree: state, q, maxDistSq, idx, dist, from, to, warm, ...(move ? { move } : {}), ...(cert ? { cert } : {}) });
   }
   runQueryParts(list, (part) => runQueryPart(part, tree));
 }

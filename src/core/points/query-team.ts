@@ -22,7 +22,7 @@ import type { MatchWork } from './ransac.js';
 
 /** One range of queries: helpers run them by `op` (query-worker.ts), the caller by the same function. */
 export type QueryPart =
-  | { op: 'nearest'; tree: KdTreeState; q: Float64Array; maxDistSq: number; idx: Int32Array; dist: Float64Array; from: number; to: number; warm: boolean; move?: Float64Array }
+  | { op: 'nearest'; tree: KdTreeState; q: Float64Array; maxDistSq: number; idx: Int32Array; dist: Float64Array; from: number; to: number; warm: boolean; move?: Float64Array; cert?: Float64Array }
   | { op: 'normals'; tree: KdTreeState; P: Float64Array; k: number; N: Float64Array; stats: Int32Array; part: number; viewpoint?: Float64Array; only?: Int32Array; from: number; to: number }
   | { op: 'fpfh'; pass: 1 | 2; tree: KdTreeState; work: FpfhWork; from: number; to: number }
   | { op: 'match'; work: MatchWork; part: number; from: number; to: number }

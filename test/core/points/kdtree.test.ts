@@ -2,6 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { Matrix } from '../../../src/core/linalg/matrix.js';
 import { seededRandom } from '../../../src/core/linalg/random.js';
 import { KdTree, OFF_SURFACE } from '../../../src/core/points/kdtree.js';
+import { axisAngle } from '../../../src/core/points/rigid.js';
 
 function cloud(n: number, d: number, seed: number, dup = false): Matrix {
   const r = seededRandom(seed);
@@ -19,6 +20,16 @@ function brute(P: Matrix, q: ArrayLike<number>): { i: number; d: number }[] {
   }
   return out.sort((a, b) => a.d - b.d || a.i - b.i);
 }
+
+
+/** A rigid 4x4 (row-major, as ICP's moves) from a 3x3 rotation (or none) and a translation. */
+function homogeneousOf(R: Matrix | undefined, t: number[]): Float64Array {
+  const M = new Float64Array(16);
+  for (let r = 0; r < 3; r++) { for (let c = 0; c < 3; c++) M[4 * r + c] = R ? R.get(r, c) : r === c ? 1 : 0; M[4 * r + 3] = t[r]!; }
+  M[15] = 1;
+  return M;
+}
+const axisAngleOf = (axis: number[], deg: number) => axisAngle(axis, deg);
 
 describe('KdTree', () => {
   for (const d of [2, 3, 5]) {
@@ -140,6 +151,45 @@ describe('KdTree', () => {
       expect(c).toBe(b.length);
       expect(Array.from(dist.subarray(0, c))).toEqual(b.map((x) => x.d));
       expect(Array.from(idx.subarray(0, c))).toEqual(b.map((x) => x.i)); // distinct distances: the same points
+    }
+  });
+  it('nearest with margins (ICP\'s repeated searches as its source moves): every step the answers of brute force, ties included; most kept without a search', () => {
+    const bruteAll = (P: Matrix, q: Float64Array, n: number, bound: number) => {
+      const idx = new Int32Array(n).fill(-1), dist = new Float64Array(n).fill(Infinity);
+      for (let i = 0; i < n; i++) for (let j = 0; j < P.rows; j++) {
+        const a = P.data[3 * j]! - q[3 * i]!, b = P.data[3 * j + 1]! - q[3 * i + 1]!, c = P.data[3 * j + 2]! - q[3 * i + 2]!;
+        const dd = a * a + b * b + c * c;
+        if (dd < bound && (dd < dist[i]! || (dd === dist[i]! && j < idx[i]!))) { dist[i] = dd; idx[i] = j; }
+      }
+      return { idx, dist };
+    };
+    const rng = seededRandom(77);
+    // a wavy sheet (a surface, as ICP's clouds) and an integer grid whose half-unit moves make exact ties
+    const sheet = new Matrix(4000, 3);
+    for (let i = 0; i < 4000; i++) { const x = rng.next() * 4, y = rng.next() * 4; sheet.data.set([x, y, 0.3 * Math.sin(2 * x) * Math.cos(y)], 3 * i); }
+    const grid = cloud(1500, 3, 91, true);
+    for (const [P, moves, bound] of [
+      [sheet, [[0, 0, 1], 2, 0.02], 0.3 ** 2],
+      [grid, [[0, 0, 0], 0, 0.25], 1.6],
+    ] as const) {
+      const t = new KdTree(P);
+      const n = 1500;
+      const q = new Float64Array(3 * n);
+      for (let i = 0; i < n; i++) for (let j = 0; j < 3; j++) q[3 * i + j] = P.data[3 * (i % P.rows) + j]! + (P === grid ? 0.5 : 0.05 * (rng.next() - 0.5));
+      const idx = new Int32Array(n), dist = new Float64Array(n), cert = new Float64Array(n).fill(-1);
+      let kept = 0;
+      for (let step = 0; step < 8; step++) {
+        // a rotation about `axis` by a shrinking angle and a shrinking shift (the grid: exact quarter units along x)
+        const [axis, deg, shift] = moves;
+        const f = 0.5 ** step;
+        const M = homogeneousOf(deg ? axisAngleOf([...axis], deg * f) : undefined, P === grid ? [step % 2 ? 0.25 : -0.25, 0, 0] : [shift * f, -shift * f, 0]);
+        const k = t.nearestRange(q, bound, idx, dist, 0, n, step > 0, step > 0 ? M : undefined, cert);
+        if (step >= 3 && P === sheet) kept += k;
+        const b = bruteAll(P, q, n, bound);
+        expect(Array.from(idx), `step ${step}`).toEqual(Array.from(b.idx));
+        expect(Array.from(dist), `step ${step}`).toEqual(Array.from(b.dist));
+      }
+      if (P === sheet) expect(kept).toBeGreaterThan(0.5 * 5 * n); // the control: margins did keep most answers in the small moves
     }
   });
   it('nearest from a hint (ICP\'s last match): the same point as without, ties included', () => {
