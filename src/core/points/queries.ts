@@ -38,10 +38,10 @@ export function runQueryPart(p: QueryPart, tree: KdTree | undefined): void {
  * the same as without (KdTree.nearestInto's hint). `move`: a (d+1)x(d+1) row-major transform
  * applied to q in place first (ICP's update), each range by the thread that queries it. `cert`:
  * per query, KdTree.nearestRange's margins (kept between calls; -1 for none): queries that moved
- * less keep their answers without a search, the same answers.
+ * less keep their answers without a search, the same answers. `minPerPart`: queries per chunk at least.
  */
-export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array, warm = false, move?: Float64Array, cert?: Float64Array): void {
-  const parts = queryParts(n);
+export function nearestAll(tree: KdTree, q: Float64Array, n: number, maxDistSq: number, idx: Int32Array, dist: Float64Array, warm = false, move?: Float64Array, cert?: Float64Array, minPerPart = 2048): void {
+  const parts = queryParts(n, minPerPart);
   if (parts < 2 || !tree.shared || !isShared(q) || !isShared(idx) || !isShared(dist) || (cert && !isShared(cert))) {
     tree.nearestRange(q, maxDistSq, idx, dist, 0, n, warm, move, cert);
     return;

@@ -10,7 +10,8 @@ import { nearestAll, runQueryPart } from '../../../src/core/points/queries.js';
 import { estimateNormalsChecked } from '../../../src/core/points/normals.js';
 import { icp } from '../../../src/core/points/icp.js';
 import { computeFpfh, radiusNormals, orientOutward } from '../../../src/core/points/fpfh.js';
-import { matchFeatures } from '../../../src/core/points/ransac.js';
+import { matchFeatures, evaluateTransform } from '../../../src/core/points/ransac.js';
+import { axisAngle, homogeneous } from '../../../src/core/points/rigid.js';
 import { startQueryTeam, stopQueryTeam, queryTeamReady, queryTeamStats, runQueryParts, partRange, type QueryPart } from '../../../src/core/points/query-team.js';
 
 function lcg(seed: number): () => number {
@@ -27,6 +28,9 @@ const cloud = (n: number, seed: number, f = (x: number, y: number) => 0.2 * Math
 const target = cloud(20_000, 1), query = cloud(6000, 2);
 const serialNormals = estimateNormalsChecked(target, { k: 30 });
 const serialTree = new KdTree(target);
+// a transform scored as RANSAC scores its hypotheses (every query point's nearest within a distance)
+const scoreT = homogeneous(axisAngle([0, 0, 1], 1), [0.003, -0.002, 0]);
+const serialScore = evaluateTransform(query, serialTree, scoreT, 0.02);
 const source = query.clone();
 for (let i = 0; i < source.rows; i++) source.set(i, 0, source.get(i, 0) + 0.01);
 const serialIcp = icp(source, target, { estimation: 'point-to-plane', maxCorrespondenceDistance: 0.05 });
@@ -104,6 +108,14 @@ describe('points query team', () => {
       all.sort((x, y) => x.d - y.d || x.j - y.j);
       expect(Array.from(idx)).toEqual(all.slice(0, 30).map((x) => x.j));
     }
+  });
+
+  it('RANSAC\'s scoring of a transform split over the team: the one-thread fitness and inlier RMSE to the last bit', () => {
+    const tree = new KdTree(target);
+    const { r, helped } = withHelpers(() => evaluateTransform(query, tree, scoreT, 0.02));
+    expect(helped).toBe(true);
+    expect(r).toEqual(serialScore);
+    expect(r.inliers).toBeGreaterThan(query.rows / 2); // the control: most points do score
   });
 
   it('normals split over the team: identical to the one-thread normals, and those of a plane are its normal', () => {
