@@ -8,6 +8,11 @@ export interface SeededRandom {
   next(): number;
   /** Standard normal N(0, 1). */
   gaussian(): number;
+  /**
+   * Fills `out` with standard normal values by Marsaglia's polar method (no sin/cos: ~0.9 vs
+   * ~1.3-1.7 ms for 31,500 values by gaussian()); a sequence of its own, not gaussian()'s.
+   */
+  fillGaussian(out: Float64Array): void;
 }
 
 export function seededRandom(seed: number): SeededRandom {
@@ -41,6 +46,20 @@ export function seededRandom(seed: number): SeededRandom {
       const r = Math.sqrt(-2 * Math.log(u));
       spare = r * Math.sin(2 * Math.PI * v);
       return r * Math.cos(2 * Math.PI * v);
+    },
+    fillGaussian(out: Float64Array): void {
+      const n = out.length;
+      for (let i = 0; i < n;) {
+        let u: number, v: number, s: number;
+        do {
+          u = 2 * next() - 1;
+          v = 2 * next() - 1;
+          s = u * u + v * v;
+        } while (s >= 1 || s === 0);
+        const f = Math.sqrt((-2 * Math.log(s)) / s);
+        out[i++] = u * f;
+        if (i < n) out[i++] = v * f;
+      }
     },
   };
 }

@@ -31,21 +31,21 @@ function describe(v: number): string {
  */
 export function finiteMaxAbs(A: Matrix, what: string): number {
   const { rows, cols, data, offset, stride } = A;
-  // one branch-free pass (Math.max/min compile to float max/min; v - v is NaN for Infinity and
-  // NaN): 3.5 ms on 70890 x 22 where the compare-and-branch loop below took 13 ms (random signs
-  // mispredict). The loop below runs only to name the first bad entry.
-  let hi = 0, lo = 0, z = 0;
+  // one branch-free pass (Math.max compiles to a float max; v - v is NaN for Infinity and NaN):
+  // 3.5 ms on 70890 x 22 where the compare-and-branch loop below took 13 ms (random signs
+  // mispredict); one max of |v| instead of a max and a min: 0.87 vs 1.1 ms on 700 x 1028.
+  // The loop below runs only to name the first bad entry.
+  let hi = 0, z = 0;
   // contiguous rows are one run (a 70890 x 22 stack has 70890 short rows)
   const runs = stride === cols ? 1 : rows, len = stride === cols ? rows * cols : cols;
   for (let i = 0; i < runs; i++) {
     for (let p = offset + i * stride, e = p + len; p < e; p++) {
       const v = data[p]!;
       z += v - v;
-      hi = Math.max(hi, v);
-      lo = Math.min(lo, v);
+      hi = Math.max(hi, Math.abs(v));
     }
   }
-  if (z === 0) return Math.max(hi, -lo);
+  if (z === 0) return hi;
   let mx = 0;
   for (let i = 0; i < rows; i++) {
     const base = offset + i * stride;

@@ -459,7 +459,7 @@ function randomizedSvdUnchecked(A: Matrix, rank: number, opts: { oversample?: nu
   ph.products = ph.normalise = 0;
   const rng = seededRandom(opts.seed ?? 0);
   let Xt = new Matrix(l, mn);
-  for (let i = 0; i < Xt.data.length; i++) Xt.data[i] = rng.gaussian();
+  rng.fillGaussian(Xt.data);
   ph.sketch = lap();
   // progress: 2q + 2 products with A (2mnl flops each, plus a normalisation), the small SVD
   const prod = 2 * m * n * l + 2 * big * l * l;
