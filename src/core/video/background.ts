@@ -62,6 +62,25 @@ export interface Layers {
   background?: Float32Array;
   /** count x pixels, 0/1 */
   mask: Uint8Array;
+  /** the background in compact form (asked for with 'compact', gray frames on the kernels): see CompactLayers */
+  compact?: CompactLayers;
+}
+
+/**
+ * A batch's background as its model gives it, in a fraction of the space: the full-resolution
+ * mean of the batch's model (f32, as the kernels use it) and each frame's small deviation
+ * (U coef on the model grid), from which FramePass.synth computes each frame's background
+ * again with the same kernel and inputs, so the same bits (480x360: 3.3 MB a 15-frame batch
+ * instead of 10.4 MB of Float32).
+ */
+export interface CompactLayers {
+  width: number;
+  height: number;
+  factor: number;
+  /** `width x height` values */
+  mu: Float32Array;
+  /** count x small values, small = ceil(width / factor) x ceil(height / factor) */
+  dev: Float32Array;
 }
 
 type Pixels = Uint8Array | Float32Array | Float64Array;
@@ -262,7 +281,7 @@ export class StreamingBackground {
    * values each (frame after frame); then updates the model with every
    * updateEvery-th frame (by absolute number), foreground replaced by background.
    */
-  process(frames: Uint8Array, count: number, withBackground = true): Layers {
+  process(frames: Uint8Array, count: number, withBackground: boolean | 'compact' = true): Layers {
     const o = this.o, d = this.dim, px = this.pixels, g = this.grid, ds = g.size;
     // the first batch of a model (a stream's first, or the seed sample) is no steady batch: its update works in heap space of its own
     const first = !this.model;
@@ -270,6 +289,7 @@ export class StreamingBackground {
     const model = this.model!, muFull = this.muFull!;
     if (o.channels === 1 && !(o.adaptive > 0)) return this.processGray(frames, count, withBackground, first);
     const mask = new Uint8Array(count * px);
+    // (no compact form off the kernels: 'compact' gives the Float32 background)
     const background = withBackground ? new Float32Array(count * d) : undefined;
     const Ut = model.Ut_, r = Ut.rows, u = Ut.data, mus = model.mean;
     const coef = new Float64Array(r);
@@ -317,7 +337,7 @@ export class StreamingBackground {
   }
 
   /** `process` for gray frames with a global threshold: the per-pixel work on the pixel kernels (kernels/frame-pass.ts). */
-  private processGray(frames: Uint8Array, count: number, withBackground: boolean, first: boolean): Layers {
+  private processGray(frames: Uint8Array, count: number, withBackground: boolean | 'compact', first: boolean): Layers {
     const o = this.o, d = this.dim, model = this.model!;
     this.pass ??= new FramePass(this.passOptions());
     const pass = this.pass, ds = this.grid.size;
@@ -325,7 +345,8 @@ export class StreamingBackground {
     pass.setModel(this.muFull!, model.mean, Ut.data, Ut.rows);
     // every value of the mask and background is written below (one frame after the other)
     const mask = unfilledBytes(count * d);
-    const background = withBackground ? unfilledFloats(count * d) : undefined;
+    const background = withBackground === true ? unfilledFloats(count * d) : undefined;
+    const compact: CompactLayers | undefined = withBackground === 'compact' ? { width: o.width, height: o.height, factor: this.grid.f, mu: pass.meanF32(unfilledFloats(d)), dev: unfilledFloats(count * ds) } : undefined;
     let keep = 0;
     for (let i = 0; i < count; i++) if ((this.frames + i) % o.updateEvery === 0) keep++;
     // the update block is used up by update() before the next batch: one buffer for the stream
@@ -336,12 +357,12 @@ export class StreamingBackground {
     let k = 0;
     for (let i = 0; i < count; i++) {
       const upd = (this.frames + i) % o.updateEvery === 0;
-      pass.frame(frames, i * d, mask, i * d, background, i * d, upd ? block!.data.subarray(k * ds, (k + 1) * ds) : undefined);
+      pass.frame(frames, i * d, mask, i * d, background, i * d, upd ? block!.data.subarray(k * ds, (k + 1) * ds) : undefined, compact?.dev, i * ds);
       if (upd) k++;
     }
     if (block) this.update(block, pass.sum(), first);
     this.frames += count;
-    return { background, mask };
+    return compact ? { mask, compact } : { background, mask };
   }
 
   private passOptions(): FramePassOptions {

@@ -2,6 +2,7 @@
 import { InputError } from '../errors.js';
 import type { FrameBatch } from '../ports.js';
 import { heapStart, pixelKernels, type PixelKernels } from './kernels/index.js';
+import { backgroundFrame, compactBackground } from './background-layer.js';
 
 export type Layer = 'frames' | 'background' | 'foreground' | 'mask';
 export const LAYERS: readonly Layer[] = ['frames', 'background', 'foreground', 'mask'];
@@ -13,7 +14,8 @@ export function layerChannels(b: FrameBatch, layer: Layer): 1 | 3 {
 /** Checks that the batch carries what `layer` needs. */
 export function checkLayer(b: FrameBatch, layer: Layer): void {
   if (layer === 'mask' && !b.mask) throw new InputError(`these frame batches have no mask`, 'put background-model before this step');
-  if ((layer === 'background' || layer === 'foreground') && !b.background && !(layer === 'foreground' && b.foreground)) {
+  // (a compact background first: reading b.background would make its Float32 layer)
+  if ((layer === 'background' || layer === 'foreground') && !compactBackground(b) && !b.background && !(layer === 'foreground' && b.foreground)) {
     if (b.mask) throw new InputError(`these frame batches have no ${layer}: the background-model step was told not to emit it`, 'set background: true on the background-model step');
     throw new InputError(`these frame batches have no ${layer}`, 'put background-model before this step');
   }
@@ -68,6 +70,11 @@ export function layerBytes(b: FrameBatch, layer: Layer, i: number, out?: Uint8Ar
   if (layer === 'foreground' && b.foreground) {
     const f = b.foreground;
     for (let p = 0; p < d; p++) o[p] = clamp255(Math.abs(f[xo + p]!));
+    return o;
+  }
+  const compact = layer === 'background' ? compactBackground(b) : undefined;
+  if (compact) {
+    backgroundFrame(compact, i, o);
     return o;
   }
   const bg = b.background!;

@@ -9,8 +9,8 @@ export interface ModelRunner {
   /** values per frame (width x height x channels) */
   readonly dim: number;
   readonly threaded: boolean;
-  /** masks (and background) of `count` frames; `wantState`: also the model state after them (a checkpoint) */
-  process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean): Promise<Layers & { state?: Record<string, unknown> }>;
+  /** masks (and background: Float32, or 'compact' where the model can: Layers.compact) of `count` frames; `wantState`: also the model state after them (a checkpoint) */
+  process(frames: Uint8Array, count: number, withBackground: boolean | 'compact', wantState: boolean): Promise<Layers & { state?: Record<string, unknown> }>;
   /** drops the model: the next batch starts a new one (as the first batch of a stream does) */
   reset(): void;
   /** ends the worker thread, if any, at once */
@@ -29,7 +29,7 @@ class InlineRunner implements ModelRunner {
   reset(): void {
     this.m.reset();
   }
-  async process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
+  async process(frames: Uint8Array, count: number, withBackground: boolean | 'compact', wantState: boolean) {
     const r = this.m.process(frames, count, withBackground);
     return wantState ? { ...r, state: this.m.toState() } : r;
   }

@@ -11,6 +11,7 @@ import { inlineRunner, type ModelRunner, type RunnerFactory } from './model-runn
 import { foregroundOf } from './batch.js';
 import { checkpointDue, resumeState, statesToPrune, type StateRef } from './resume.js';
 import { decodeState, encodeState } from './state.js';
+import { setCompactBackground } from './background-layer.js';
 
 /** Where model states live. */
 export interface ModelStore {
@@ -152,7 +153,9 @@ export class ModelStream {
     // no state is saved before the seed: a resumed run could not gather the frames it is taken from
     const due = !seeding && !!this.store && checkpointDue(b.start, end, p.checkpointEvery);
     const warmUp = p.emitFrom !== undefined && b.start < p.emitFrom;
-    const { background, mask, state } = await model.process(b.frames, b.count, (p.background || p.foreground) && !warmUp, due);
+    // the background layer alone comes compact (background-layer.ts); the foreground needs its Float32
+    const layers = (p.background || p.foreground) && !warmUp ? (p.foreground ? true : 'compact') : false;
+    const { background, mask, state, compact } = await model.process(b.frames, b.count, layers, due);
     const out: FrameBatch = { ...b, mask };
     if (this.store && due) {
       await this.store.save(end, encodeState(state!));
@@ -160,7 +163,10 @@ export class ModelStream {
     }
     if (warmUp) return undefined;
     if (p.foreground) out.foreground = foregroundOf(b.frames, background!);
-    if (p.background) out.background = background;
+    if (p.background) {
+      if (compact) setCompactBackground(out, compact);
+      else out.background = background;
+    }
     return out;
   }
 }

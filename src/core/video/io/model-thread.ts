@@ -16,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { StreamingBackground, type StreamingOptions } from '../background.js';
+import { StreamingBackground, type CompactLayers, type StreamingOptions } from '../background.js';
 import { inlineRunner, type ModelRunner, type RunnerFactory } from '../model-runner.js';
 import { InputError } from '../../errors.js';
 import { threadCounts } from '../../threads.js';
@@ -39,6 +39,7 @@ interface Reply {
   id: number;
   mask?: Uint8Array;
   background?: Float32Array;
+  compact?: CompactLayers;
   state?: Record<string, unknown>;
   error?: { name: string; message: string; hint?: string };
 }
@@ -90,7 +91,7 @@ class ThreadRunner implements ModelRunner {
     return buf;
   }
 
-  process(frames: Uint8Array, count: number, withBackground: boolean, wantState: boolean) {
+  process(frames: Uint8Array, count: number, withBackground: boolean | 'compact', wantState: boolean) {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.next++;
     const n = count * this.dim;
@@ -103,7 +104,7 @@ class ThreadRunner implements ModelRunner {
       if (this.staging.length < 2) this.staging.push(buf);
     }).then((r) => {
       if (r.error) throw r.error.name === 'InputError' ? new InputError(r.error.message, r.error.hint ?? '') : Object.assign(new Error(r.error.message), { name: r.error.name });
-      return { mask: r.mask!, ...(r.background ? { background: r.background } : {}), ...(r.state ? { state: r.state } : {}) };
+      return { mask: r.mask!, ...(r.background ? { background: r.background } : {}), ...(r.compact ? { compact: r.compact } : {}), ...(r.state ? { state: r.state } : {}) };
     });
   }
 

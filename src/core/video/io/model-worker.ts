@@ -13,7 +13,7 @@ pixelKernels();
 let model: StreamingBackground | undefined;
 
 type Init = { init: { options: StreamingOptions; state?: Record<string, unknown> } };
-type Batch = { id: number; frames: Uint8Array; count: number; withBackground: boolean; wantState: boolean };
+type Batch = { id: number; frames: Uint8Array; count: number; withBackground: boolean | 'compact'; wantState: boolean };
 
 parentPort!.on('message', (m: Init | Batch) => {
   if ('init' in m) {
@@ -25,11 +25,12 @@ parentPort!.on('message', (m: Init | Batch) => {
   }
   try {
     if (!model) throw new Error('the background-model thread got a batch before its options');
-    const { mask, background } = model.process(m.frames, m.count, m.withBackground);
+    const { mask, background, compact } = model.process(m.frames, m.count, m.withBackground);
     const st = m.wantState ? model.toState() : undefined;
     const transfer: ArrayBuffer[] = [mask.buffer as ArrayBuffer];
     if (background) transfer.push(background.buffer as ArrayBuffer);
-    parentPort!.postMessage({ id: m.id, mask, background, state: st }, transfer);
+    if (compact) transfer.push(compact.mu.buffer as ArrayBuffer, compact.dev.buffer as ArrayBuffer);
+    parentPort!.postMessage({ id: m.id, mask, background, compact, state: st }, transfer);
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     const hint = (err as { hint?: unknown }).hint;

@@ -124,15 +124,18 @@ export class FramePass {
   /**
    * One frame `frames[xo .. xo + pixels)`: mask into mask[mo ..] (0/1), background into
    * bg[bo ..] when given, and when `block` is given the clean frame downsampled into it
-   * (and added to the sum). Returns the number of foreground pixels.
+   * (and added to the sum). `dev`: the frame's small deviation (U coef, `small` values) into
+   * dev[devo ..], from which `synth` gives its background again. Returns the number of
+   * foreground pixels.
    */
-  frame(frames: Uint8Array, xo: number, mask: Uint8Array, mo: number, bg?: Float32Array, bo = 0, block?: Float64Array): number {
+  frame(frames: Uint8Array, xo: number, mask: Uint8Array, mo: number, bg?: Float32Array, bo = 0, block?: Float64Array, dev?: Float32Array, devo = 0): number {
     const { k, p, o } = this;
     const { width: w, height: h, factor: f } = o;
     const d = this.pixels;
     this.u8.set(frames.subarray(xo, xo + d), p.X!);
     k.downU8(w, h, 1, f, p.X!, 1 / 255, p.ACC16!, p.XS!);
     k.fit(this.small, this.r, p.XS!, p.MUS!, p.U!, o.threshold, o.robust ? 1 : 0, p.COEF!, p.DEV!);
+    if (dev) dev.set(this.f32.subarray(p.DEV! >> 2, (p.DEV! >> 2) + this.small), devo);
     const needBg = !!bg || !!block;
     k.bgMask(w, h, f, p.MU!, p.DEV!, p.X!, o.threshold, p.BITS!, needBg ? p.BG! : 0, p.ROW!, p.UP!, p.TY0!, p.TY1!, p.TWY!, p.TX0!, p.TX1!, p.TWX!);
     if (o.open > 0 || o.close > 0) k.openClose(w, h, o.open, o.close, p.BITS!, p.TMP!);
@@ -145,6 +148,40 @@ export class FramePass {
       block.set(this.f32.subarray(p.SMALL! >> 2, (p.SMALL! >> 2) + this.small));
     }
     return count;
+  }
+
+  /** The full-resolution mean of this batch's model as the kernels use it (f32, `pixels` values) into `out`. */
+  meanF32(out: Float32Array): Float32Array {
+    const m = this.p.MU! >> 2;
+    out.set(this.f32.subarray(m, m + this.pixels));
+    return out;
+  }
+
+  /** the mean array synth() last put into the heap */
+  private synthMu?: Float32Array;
+
+  /**
+   * The background of a frame from its batch's mean (meanF32) and its small deviation (frame's
+   * `dev`): the same kernel and inputs as frame(), so the same bits; as Float32 (0..1) into
+   * `out` or, for a Uint8Array, as the bytes of a Uint8ClampedArray store of v x 255 (unitToBytes).
+   * For a pass of its own (it overwrites the model's mean): layers.ts's background bytes.
+   */
+  synth(mu: Float32Array, dev: Float32Array, devo: number, out: Float32Array | Uint8Array, oo = 0): void {
+    const { k, p, o } = this;
+    const { width: w, height: h, factor: f } = o;
+    const d = this.pixels;
+    if (mu !== this.synthMu) {
+      this.f32.set(mu.subarray(0, d), p.MU! >> 2);
+      this.synthMu = mu;
+    }
+    this.f32.set(dev.subarray(devo, devo + this.small), p.DEV! >> 2);
+    k.bgMask(w, h, f, p.MU!, p.DEV!, p.X!, o.threshold, p.BITS!, p.BG!, p.ROW!, p.UP!, p.TY0!, p.TY1!, p.TWY!, p.TX0!, p.TX1!, p.TWX!);
+    if (out instanceof Float32Array) {
+      out.set(this.f32.subarray(p.BG! >> 2, (p.BG! >> 2) + d), oo);
+      return;
+    }
+    k.unitToBytes(d, p.BG!, p.OUT!);
+    out.set(this.u8.subarray(p.OUT!, p.OUT! + d), oo);
   }
 
   /** The coefficients of the last frame's fit (r values). */
