@@ -67,7 +67,7 @@ export const backgroundModel = defineStage({
     'so background = full-resolution mean + bilinear upsampling of the low-rank variation; masks are computed at full resolution. ' +
     'Robust: the coefficients are fitted with foreground-looking pixels replaced, and the model is updated (every updateEvery-th frame, default 3) ' +
     'with the final mask\'s pixels replaced by the background. Masks: |frame − background| > threshold (optionally per-pixel adaptive), then opening/closing. ' +
-    'Memory: frames stay 8-bit, the background is Float32 (set background: false when only masks are used), only the small update block is Float64. ' +
+    'Memory: frames stay 8-bit; the background travels as the batch mean + each frame\'s small deviation, made into bytes for encoders and into Float32 only when a step reads it (set background: false when only masks are used); only the small update block is Float64. ' +
     'Checkpoints every checkpointEvery frames for --resume. Batch mode (mode: batch) takes rank, threshold, open, close and maxBatchValues, and refuses the streaming-only params.',
   example: `- stage: background-model\n  params: { rank: 2, forget: 0.9, threshold: 0.1 }`,
   input: 'FrameBatch',
