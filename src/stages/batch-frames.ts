@@ -15,6 +15,19 @@ import { InputError } from '../core/errors.js';
 import type { Frame, FrameBatch } from '../core/ports.js';
 import { unfilledBytes } from '../core/video/alloc.js';
 
+/**
+ * The frames as one array without copying when they already lie one after the other in one
+ * buffer (decode slices its frames out of slabs of a batch's default size: io/decode.ts).
+ */
+function contiguous(frames: readonly Frame[]): Uint8Array | undefined {
+  const a = frames[0]!.data, d = a.length;
+  for (let i = 1; i < frames.length; i++) {
+    const f = frames[i]!.data;
+    if (f.buffer !== a.buffer || f.length !== d || f.byteOffset !== a.byteOffset + i * d) return undefined;
+  }
+  return new Uint8Array(a.buffer, a.byteOffset, frames.length * d);
+}
+
 export const batchFrames = defineStage({
   name: 'batch-frames',
   summary: 'Group consecutive frames into batches (8-bit frames, one after the other)',
@@ -33,8 +46,8 @@ export const batchFrames = defineStage({
         if (!cur || !cur.frames.length) return;
         const f0 = cur.frames[0]!;
         const d = f0.data.length;
-        const m = unfilledBytes(cur.frames.length * d); // every byte is a frame's, set below
-        cur.frames.forEach((f, i) => m.set(f.data, i * d));
+        const m = contiguous(cur.frames) ?? unfilledBytes(cur.frames.length * d); // every byte is a frame's, set below
+        if (m.buffer !== f0.data.buffer) cur.frames.forEach((f, i) => m.set(f.data, i * d));
         const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total };
         cur = undefined;
         sub.next(b);

@@ -21,6 +21,9 @@ import { threadCounts } from '../../threads.js';
 import { planSeek } from './seek.js';
 import { unfilledBytes } from '../alloc.js';
 
+/** Frames per decoding slab: batch-frames' default batch size (a batch of a slab's frames is a view, not a copy). */
+export const SLAB_FRAMES = 15;
+
 /** A live input: `-` (stdin) or a URL that ffmpeg reads (http://, rtsp://, udp://, tcp://...). No probe, no frame count, no seeking. */
 export function isLiveInput(path: string): boolean {
   return path === '-' || isUrl(path);
@@ -258,10 +261,18 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
       if (!found) return;
       size = found;
       frameBytes = found.width * found.height * plan.channels;
-      cur = unfilledBytes(frameBytes);
+      slab = undefined;
+      cur = nextFrame();
       for (const c of waiting.splice(0)) if (!take(c)) return;
     });
-    let cur = unfilledBytes(frameBytes);
+    // frames are consecutive views into slabs of SLAB_FRAMES frames (one allocation each), so that
+    // batch-frames, at its default size, takes a slab's frames as its batch without copying them
+    let slab: { buf: Uint8Array; used: number } | undefined;
+    const nextFrame = (): Uint8Array => {
+      if (!slab || slab.used === SLAB_FRAMES) slab = { buf: unfilledBytes(SLAB_FRAMES * frameBytes), used: 0 };
+      return slab.buf.subarray(slab.used * frameBytes, ++slab.used * frameBytes);
+    };
+    let cur = nextFrame();
     let fill = 0;
     let n = 0;
     let ended = false;
@@ -301,7 +312,7 @@ export function decodeFrames(plan: DecodePlan, path: string, deps: DecodeDeps = 
           const frame: Frame = { kind: 'Frame', index: plan.firstIndex + n, width: size.width, height: size.height, channels: plan.channels, data: cur };
           if (plan.live && size.fps) frame.fps = size.fps;
           n++;
-          cur = unfilledBytes(frameBytes);
+          cur = nextFrame();
           fill = 0;
           subscriber.next(frame);
           if (subscriber.closed) return false;
