@@ -115,8 +115,8 @@ export class KdTree {
    * below which no tree point but its answer idxOut[i] lies (-1: none known). A query that moved by
    * less than that margin minus its answer's distance keeps its answer without a search (the triangle
    * inequality: every other point stays farther, so the answer is the canonical one, no tie possible);
-   * the margin shrinks by each move. A searched query gets a new margin from its second-nearest
-   * point (or the bound). The answers are those of searches for every query (test). Returns how
+   * the margin shrinks by each move. A searched query gets its answer and a new margin (the
+   * second-nearest point's distance, or the bound's) from one search for its two nearest. The answers are those of searches for every query (test). Returns how
    * many answers were kept without a search.
    */
   nearestRange(q: Float64Array, maxDistSq: number, idxOut: Int32Array, distOut: Float64Array, from: number, to: number, warm = false, move?: Float64Array, cert?: Float64Array): number {
@@ -158,6 +158,16 @@ export class KdTree {
             continue;
           }
         }
+      }
+      if (useCert && prev !== -1) {
+        // not known to be off the cloud (a match last time, or a first search): the two nearest in one search, the first the answer
+        // (the same canonical point: nearest by distance, then index), the second the margin
+        const c = this.knnInto(q, b, 2, k2i!, k2d!, maxDistSq);
+        const found = c > 0 && k2d![0]! < maxDistSq;
+        idxOut[i] = found ? k2i![0]! : -1;
+        distOut[i] = found ? k2d![0]! : Infinity;
+        cert[i] = found ? Math.sqrt(c > 1 ? k2d![1]! : maxDistSq) * CERT_DOWN : -1;
+        continue;
       }
       const j = this.nearestInto(q, b, maxDistSq, tmp, prev >= 0 ? pos[prev]! : prev === -1 ? OFF_SURFACE : -1);
       idxOut[i] = j;
