@@ -1,6 +1,6 @@
 /** pipelines/procrustes.yaml on the bundled seed cloud: the recovered transform, the files, and --set variants. */
 import { describe, it, expect } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runPipelineFile } from '../../src/index.js';
 import { loadPipeline } from '../../src/core/pipeline.js';
@@ -54,6 +54,23 @@ describe('pipelines/procrustes.yaml', () => {
     try {
       const r = await runPipelineFile(PIPE, { outDir: t.dir, progress: false, set: ['angle=-120'] });
       expect(angle2D((r.values.fit as Alignment).rotation)).toBeCloseTo(120, 10);
+    } finally {
+      t.cleanup();
+    }
+  });
+  it("a user's own 2-D points, one per line (--set input=FILE), are read as points, not as 2 points of N-D", async () => {
+    // the seed file stores 2 lines of 70 values; a user's file usually one "x y" per line: layout auto reads both
+    const t = tempDir();
+    try {
+      const pts = Array.from({ length: 40 }, (_, i) => [Math.cos(i / 3) * (1 + i / 40), Math.sin(i / 2) + i / 20]);
+      const file = join(t.dir, 'my points.txt');
+      writeFileSync(file, pts.map((p) => p.join(' ')).join('\n') + '\n');
+      const r = await runPipelineFile(PIPE, { outDir: join(t.dir, 'out'), progress: false, set: [`input=${file}`, 'angle=50'] });
+      const fit = r.values.fit as Alignment;
+      expect(angle2D(fit.rotation)).toBeCloseTo(-50, 10);
+      expect(fit.translation[0]).toBeCloseTo(-Math.sin((50 * Math.PI) / 180), 10);
+      expect(fit.translation[1]).toBeCloseTo(1 - Math.cos((50 * Math.PI) / 180), 10);
+      expect((r.values.original as { points: { rows: number; cols: number } }).points.rows).toBe(40);
     } finally {
       t.cleanup();
     }
