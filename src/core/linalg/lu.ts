@@ -69,8 +69,8 @@ export function luPermutedTs(a: Float64Array, off: number, ld: number, m: number
 
 /**
  * Overwrites Yt (n x m row-major = Y column-major, m >= n) with Qᵀ, Q the thin orthonormal
- * factor of Y's Householder QR (LAPACK dgeqrf + dorgqr). Returns false without the native
- * backend (or when LAPACK fails): the caller orthonormalises another way.
+ * factor of Y's Householder QR (LAPACK dgeqrf + dorgqr). Returns false, Yt unchanged, without
+ * the native backend (or when LAPACK refuses the arguments): the caller orthonormalises another way.
  */
 export function qrQT(Yt: Matrix): boolean {
   const n = Yt.rows, m = Yt.cols;

@@ -353,7 +353,8 @@ export function permutedL(a: Float64Array, aOff: number, lda: number, n: number,
  * Householder QR of the column-major m x n array `a` (m >= n, leading dimension lda), overwritten
  * by its thin orthonormal factor Q (m x n): LAPACK dgeqrf then dorgqr, as scipy.linalg.qr(mode=
  * 'economic') computes it. Backward stable whatever the rank (a rank-deficient A still gets an
- * orthonormal Q). Returns false when LAPACK reports an error.
+ * orthonormal Q). Returns false, with `a` unchanged, when LAPACK's workspace queries refuse the
+ * arguments.
  */
 export function nativeQrQ(L: Lib, a: Float64Array, aOff: number, lda: number, m: number, n: number): boolean {
   if (m < n) throw new Error(`nativeQrQ: needs m >= n, got ${m}x${n}`);
@@ -363,9 +364,12 @@ export function nativeQrQ(L: Lib, a: Float64Array, aOff: number, lda: number, m:
   if (info[0]! !== 0) return false;
   L.dorgqr(i32(m), i32(n), i32(n), A, i32(lda), tau, q2, i32(-1), info);
   if (info[0]! !== 0) return false;
+  // from here `a` is overwritten: a failure can no longer hand it back unchanged (and cannot
+  // happen with arguments the workspace queries accepted)
   const work = new Float64Array(Math.max(1, Math.ceil(q[0]!), Math.ceil(q2[0]!)));
   counted(() => L.dgeqrf(i32(m), i32(n), A, i32(lda), tau, work, i32(work.length), info), L, 2 * m * n * n);
-  if (info[0]! !== 0) return false;
+  if (info[0]! !== 0) throw new Error(`dgeqrf: argument ${-info[0]!} is invalid`);
   counted(() => L.dorgqr(i32(m), i32(n), i32(n), A, i32(lda), tau, work, i32(work.length), info), L, 2 * m * n * n);
-  return info[0]! === 0;
+  if (info[0]! !== 0) throw new Error(`dorgqr: argument ${-info[0]!} is invalid`);
+  return true;
 }
