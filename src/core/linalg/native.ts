@@ -152,7 +152,11 @@ export function nativeInFlight(): number { return Atomics.load(inFlight, 0); }
  * budget shared by the native calls in flight. Measured (bench notes; 2 cores shared with other
  * jobs, load ~5): a 70890x22 XᵀX took 3.1 ms CPU on one thread and 15 ms on two (the two
  * threads wait for each other whenever one is descheduled), the randomized rank-35 SVD 34 ms vs
- * 91 ms; the 700x1028 dgesdd (~2e9 flops) gains from both cores at a quiet moment.
+ * 91 ms; the 700x1028 dgesdd (~2e9 flops) gains from both cores at a quiet moment. The thread
+ * count is a fixed rule, not chosen by the moment's load: OpenBLAS's threaded dgemm sums in
+ * another order than its one-thread dgemm (32936 of the 46260 entries of a 45x700x1028 product
+ * differ in their last bits between 1 and 2 threads; bench linalg counts it each run), so a
+ * load-driven choice would give the same call different bits from run to run.
  */
 export let NATIVE_MT_MIN = 1e8;
 export function setNativeMtMin(v: number): void { NATIVE_MT_MIN = v; }
