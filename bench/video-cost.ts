@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { FramePass } from '../src/core/video/kernels/frame-pass.js';
 import { StreamingBackground } from '../src/core/video/background.js';
 import { layerBytes } from '../src/core/video/layers.js';
+import { setCompactBackground } from '../src/core/video/background-layer.js';
 import { ffmpegPath } from '../src/core/video/io/ffmpeg.js';
 import { encoderArgs } from '../src/core/video/io/encode.js';
 import { Matrix } from '../src/core/linalg/matrix.js';
@@ -90,7 +91,17 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
     for (let r = 0; r < 4; r++) for (let i = 0; i < 15; i++) layerBytes(batch, layer, i, buf);
     return (performance.now() - b) / 60;
   };
-  const maskBytesMs = layerMs('mask'), bgBytesMs = layerMs('background');
+  const maskBytesMs = layerMs('mask'), bgBytesF32Ms = layerMs('background');
+  // what a run does: the background arrives compact (the batch mean + small deviations) and is made into bytes by FramePass.synth
+  const compactModel = new StreamingBackground(o);
+  for (let s = 0; s + 15 <= 300; s += 15) compactModel.process(raw.subarray(s * d, (s + 15) * d), 15, false);
+  const cl = compactModel.process(raw.subarray(300 * d, 315 * d), 15, 'compact').compact!;
+  const compactBatch: FrameBatch = { kind: 'FrameBatch', start: 300, count: 15, width: w, height: h, channels: 1, frames: raw.subarray(300 * d, 315 * d) };
+  setCompactBackground(compactBatch, cl);
+  for (let i = 0; i < 15; i++) layerBytes(compactBatch, 'background', i, buf);
+  const bb = performance.now();
+  for (let r = 0; r < 4; r++) for (let i = 0; i < 15; i++) layerBytes(compactBatch, 'background', i, buf);
+  const bgBytesMs = (performance.now() - bb) / 60;
   // ffmpeg H.264 with write-video's own arguments (encode.ts: libx264 ultrafast + CABAC without trellis, crf 20) of
   // 300 real mask frames (0/255) and 300 real background frames, from a pipe
   const pm = new FramePass({ width: w, height: h, factor: 2, threshold: 0.12, open: 1, close: 4, robust: true, rank: 2 });
@@ -125,14 +136,15 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
   const other: Array<[string, number]> = [
     ['ffmpeg decode of vtest.avi to raw gray (child process)', decodeMs],
     ['mask as 0/255 bytes for the encoder (main thread)', maskBytesMs],
-    ['background as bytes for the encoder (main thread)', bgBytesMs],
+    ['background as bytes for the encoder (main thread, from the compact layer a run gets: FramePass.synth)', bgBytesMs],
+    ['background as bytes from a Float32 layer (main thread; a batch whose Float32 background was read or set)', bgBytesF32Ms],
   ];
   for (const [layer, t, cavlc] of [['mask', encodeMaskMs, encodeMaskCavlc], ['background', encodeBgMs, encodeBgCavlc]] as const) {
     rows.push({ case: `per-frame cost: ffmpeg H.264 encode of a ${layer} frame (child process, write-video's arguments: ultrafast + CABAC, no trellis)`, metric: 'ms per frame (measured here, wall)', svdflow: t, peer: cavlc, peerName: 'plain ultrafast (CAVLC), same frames', ratio: t / cavlc });
   }
   for (const [c, v] of other) rows.push({ case: `per-frame cost: ${c}`, metric: ms, svdflow: v, peer: mog2Ms, peerName: 'OpenCV MOG2 whole frame (decode + apply + write)', ratio: v / mog2Ms });
   const model1 = kernels + updateMs;
-  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of 45 frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC, trellis off; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
+  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of 45 frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background, from the compact layer; ${bgBytesF32Ms.toFixed(2)} ms from a Float32 one); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC, trellis off; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
   return { rows, note };
 }
 
