@@ -86,7 +86,7 @@ export function stackInto(images: readonly Image[], out: Matrix, r0 = 0, r1 = st
         const s = src[j]!;
         for (let q = q0, r = base + q0 * n + j; q < q1; q++, r += n) o[r] = s[q]!;
       }
-      if (onProgress && c * hw + q1 - r0 - reported >= 1 << 16) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part stacked
+      if (onProgress && c * hw + q1 - r0 - reported >= 1 << 15) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part stacked
     }
   }
   onProgress?.(r1 - r0, r1 - r0);
