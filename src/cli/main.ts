@@ -437,10 +437,12 @@ if (isMain) {
   // settles; if a handle still keeps the event loop alive after that, exit anyway.
   const settle = (code: number) => {
     process.exitCode = code;
-    // An interrupted run exits now: while the event loop winds down, Node has already given the
-    // signals their default action back, so a second Ctrl-C in that window killed the process by
-    // SIGINT (no exit code) instead of exiting 130; runs that stop fast hit the window.
-    if (interrupts > 0) process.exit(code);
+    // An interrupted run ends as soon as the event loop is empty (its files are committed or
+    // removed by then): after 'exit', Node's teardown gives the signals their default action back,
+    // and a second Ctrl-C in that window killed the process by SIGINT (no exit code) instead of
+    // exit 130; runs that stop fast hit it. Exiting from the 'exit' event skips that window. Added
+    // last, after the native-call exit hook (linalg/native.ts), which must run first.
+    if (interrupts > 0) process.once('exit', (c) => process.exit(c));
     setTimeout(() => process.exit(code), 3000).unref();
   };
   // A run ends with exit 0 only if it settled: if the event loop empties first (a
