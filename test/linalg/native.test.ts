@@ -114,6 +114,39 @@ describe('native backend (OpenBLAS)', () => {
   });
 });
 
+describe('OpenBLAS thread count across threads', () => {
+  // openblas_set_num_threads is process-wide: worker B, whose last call was small (1 thread), must
+  // not run its next small call on the 2 threads worker A set for a large one (speed, and the bits
+  // of dgemm differ between 1 and 2 threads)
+  itNative('a small call in one worker after a large call in another runs on one thread', () => {
+    const script = `
+      import { Worker } from 'node:worker_threads';
+      import { nativeInFlightBuffer } from './dist/src/core/linalg/native.js';
+      import { pathToFileURL } from 'node:url';
+      const at = (f) => pathToFileURL(process.cwd() + '/dist/src/core/linalg/' + f).href;
+      const body = () => \`
+        import { parentPort, workerData } from 'node:worker_threads';
+        import { useNativeInFlightBuffer, nativeThreads } from '\${at('native.js')}';
+        import { Matrix, gemm } from '\${at('index.js')}';
+        useNativeInFlightBuffer(workerData.buf);
+        parentPort.on('message', (n) => {
+          const A = new Matrix(n, n); A.data.fill(1);
+          gemm(A, A);
+          parentPort.postMessage(nativeThreads());
+        });\`;
+      const mk = () => new Worker(new URL('data:text/javascript,' + encodeURIComponent(body())), { workerData: { buf: nativeInFlightBuffer() } });
+      const ask = (w, n) => new Promise((r) => { w.once('message', r); w.postMessage(n); });
+      const a = mk(), b = mk();
+      const out = [await ask(b, 40), await ask(a, 520), await ask(b, 40)];
+      console.log(JSON.stringify(out));
+      await a.terminate(); await b.terminate();`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_THREADS: '2' } });
+    expect(r.status, r.stderr).toBe(0);
+    // 40^3 = 6.4e4 multiply-adds (native from 32k, one thread below 1e8); 520^3 = 1.4e8: the budget, 2
+    expect(JSON.parse(r.stdout.trim())).toEqual([1, 2, 1]);
+  }, 60_000);
+});
+
 describe('native backend from concurrent pool workers', () => {
   itNative('four SVDs at once in the pool (OpenBLAS threads switched per call by size): each gives its constructed values', async () => {
     const { tasks } = await import('../../src/core/pool/tasks/linalg.js');

@@ -90,7 +90,7 @@ function load(): Lib | null {
         config: String(f('const char *openblas_get_config()')()),
       };
       out.setThreads(Math.max(1, threadBudget()));
-      threadsSet = Math.max(1, threadBudget());
+      Atomics.store(inFlight, 2, Math.max(1, threadBudget()));
       reason = undefined;
       return (lib = out);
     } catch (e) {
@@ -139,8 +139,13 @@ export function blasUsage(): BlasStatus {
 
 // ------------------------------------------------------------ calls in flight (cancellation)
 
-/** [0]: native calls in progress, [1]: native calls made, in every thread of the process */
-let inFlight = new Int32Array(new SharedArrayBuffer(8));
+/**
+ * Shared by every thread of the process (the pool hands it to its workers): [0] native calls in
+ * progress, [1] native calls made, [2] OpenBLAS's thread count as last set. The count is
+ * process-wide in OpenBLAS, so a thread that remembered only its own last setting ran a small
+ * call on the threads another worker had set for a large one.
+ */
+let inFlight = new Int32Array(new SharedArrayBuffer(12));
 /** The shared counter of native calls in progress (the pool hands it to its workers). */
 export function nativeInFlightBuffer(): SharedArrayBuffer { return inFlight.buffer as SharedArrayBuffer; }
 /** In a pool worker: count this thread's native calls in the main thread's counter. */
@@ -168,12 +173,16 @@ function counted<T>(f: () => T, L?: Lib, macs = 0): T {
     if (L) {
       // openblas_set_num_threads is process-wide: concurrent callers share the budget
       const want = macs < NATIVE_MT_MIN ? 1 : Math.max(1, Math.floor(Math.max(1, threadBudget()) / n));
-      if (want !== threadsSet) { L.setThreads(want); threadsSet = want; }
+      if (Atomics.exchange(inFlight, 2, want) !== want) L.setThreads(want);
     }
     return f();
   } finally { Atomics.sub(inFlight, 0, 1); }
 }
-let threadsSet = 0;
+/** OpenBLAS's thread count now (process-wide), or 0 without the library: for tests and notes. */
+export function nativeThreads(): number {
+  const L = nativeBlas();
+  return L ? Number(L.getThreads()) : 0;
+}
 
 let exitHook = false;
 /**
