@@ -105,7 +105,7 @@ report('video', 'Streaming video background removal (#8, #16)', rows, [
     return `Bound (${label}): ${c.total.toFixed(2)} CPU ms per frame in the frames window on ${cores} cores allow at most ${fps.toFixed(0)} frames/s with every core busy all the time and perfect overlap = ${(fps / mog2).toFixed(2)}x MOG2 (${mog2.toFixed(0)} frames/s, ${need.toFixed(2)} ms per frame); ${fps >= mog2 ? 'the 1.0x goal is within that bound, so the gap is overlap (threads waiting on each other) and the CPU other work takes' : 'the 1.0x goal lies beyond it: not reachable on this machine at this CPU per frame'}. Outside the window (Node start-up, module loading and JIT, report previews): ${c.outside.toFixed(2)} ms per frame of the 795.`;
   }),
   ...segmentNotes,
-  'Memory: frames stay 8-bit in FrameBatch; the background leaves the model thread compact (the batch mean + each frame\'s small deviation: 3.3 MB per 15-frame batch at 480x360) and the encoder\'s bytes are made from it (background-layer.ts), its Float32 layer (10.4 MB) only when a step reads batch.background; only the downsampled update block is Float64.',
+  ((w: number, h: number, n: number, f: number) => `Memory: frames stay 8-bit in FrameBatch; the background leaves the model thread compact (background-layer.ts: the batch's Float32 mean + each frame's Float32 deviation at 1/${f} scale: ${((w * h + n * Math.ceil(w / f) * Math.ceil(h / f)) * 4 / 1e6).toFixed(1)} MB per ${n}-frame batch at ${w}x${h}) and the encoder's bytes are made from it, its Float32 layer (${((n * w * h * 4) / 1e6).toFixed(1)} MB) only when a step reads batch.background; only the downsampled update block is Float64.`)(480, 360, 15, 2),
 ]);
 
 
