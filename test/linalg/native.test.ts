@@ -218,10 +218,10 @@ describe('native backend fallback', () => {
 describe('run.json names what ran', () => {
   // a run whose steps make no native call must not load OpenBLAS only to name it (RSS), and must not
   // claim it ran; a run whose exact SVD went to dgesdd in a pool worker counts that call
-  const runOf = (pipeline: string, set: string[] = []) => {
+  const runOf = (pipeline: string, blas = '') => {
     const t = tempDir('svdflow-blas-use-');
     try {
-      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress', ...set.flatMap((s) => ['--set', s])], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: '' } });
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: blas } });
       expect(out.status, out.stderr).toBe(0);
       return JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; calls: number; reason?: string; library?: string } };
     } finally {
@@ -233,6 +233,10 @@ describe('run.json names what ran', () => {
     expect(run.linalg).toMatchObject({ backend: 'unused', calls: 0 });
     expect(run.linalg.reason).toContain('not loaded');
   }, 60_000);
+  it('image compression with SVDFLOW_BLAS=off: the WebAssembly kernels and why, not unused (the SVD ran in a pool worker)', () => {
+    const run = runOf('image-compress.yaml', 'off');
+    expect(run.linalg).toMatchObject({ backend: 'wasm', reason: 'SVDFLOW_BLAS=off', calls: 0 });
+  }, 120_000);
   itNative('image compression (700x1028 exact SVD in a pool worker): openblas, its calls counted', () => {
     const run = runOf('image-compress.yaml');
     expect(run.linalg.backend).toBe('openblas');

@@ -294,7 +294,6 @@ export class IncrementalSvd {
   }
 }
 
-/** max |U Uᵀ - I| over the rows of Ut. */
 /** Gram-Schmidt twice on the first r rows (length d, contiguous) of u, in place; a zero row stays zero. */
 export function orthonormaliseRows(u: Float64Array, r: number, d: number): void {
   for (let pass = 0; pass < 2; pass++) {
@@ -314,6 +313,7 @@ export function orthonormaliseRows(u: Float64Array, r: number, d: number): void 
   }
 }
 
+/** max |U Uᵀ - I| over the rows of Ut. */
 function orthDefect(Ut: Matrix): number {
   const G = gemm(Ut, Ut, { transB: true, native: false }), r = Ut.rows, g = G.data;
   let e = 0;

@@ -19,10 +19,10 @@ import { SAFE_MIN } from './scale.js';
  * Overwrites Yt (n x m row-major, i.e. Y = Ytᵀ column-major, m >= n) with (P·L)ᵀ where Y = P L U:
  * LAPACK dgetrf when the native backend is on, else {@link luPermutedTs}.
  */
-export function luPermutedT(Yt: Matrix, opts: { native?: boolean } = {}): void {
+export function luPermutedT(Yt: Matrix): void {
   const n = Yt.rows, m = Yt.cols;
   if (m < n) throw new RangeError(`luPermutedT: Y must be tall (got ${m}x${n} as Ytᵀ)`);
-  const L = opts.native !== false && n > 0 ? nativeBlas() : null;
+  const L = n > 0 ? nativeBlas() : null;
   if (L) nativeLuPermuted(L, Yt.data, Yt.offset, Yt.stride, m, n);
   else luPermutedTs(Yt.data, Yt.offset, Yt.stride, m, n);
 }

@@ -56,11 +56,19 @@ let lib: Lib | null | undefined;
 let reason: string | undefined;
 let forced: boolean | undefined;
 
+/** Why the environment rules the library out (SVDFLOW_BLAS=off, SVDFLOW_NO_WASM), or undefined. */
+function envRefusal(): string | undefined {
+  const env = process.env.SVDFLOW_BLAS;
+  if (env === 'off' || env === '0') return 'SVDFLOW_BLAS=off';
+  if (process.env.SVDFLOW_NO_WASM && !env) return 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)';
+  return undefined;
+}
+
 function load(): Lib | null {
   if (lib !== undefined) return lib;
   const env = process.env.SVDFLOW_BLAS;
-  if (env === 'off' || env === '0') { reason = 'SVDFLOW_BLAS=off'; return (lib = null); }
-  if (process.env.SVDFLOW_NO_WASM && !env) { reason = 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)'; return (lib = null); }
+  const refused = envRefusal();
+  if (refused) { reason = refused; return (lib = null); }
   let koffi: { load(p: string): { func(decl: string): Fn }; };
   try {
     koffi = createRequire(import.meta.url)('koffi');
@@ -133,7 +141,8 @@ export function blasStatus(): BlasStatus {
  */
 export function blasUsage(): BlasStatus {
   const calls = Atomics.load(inFlight, 1);
-  if (calls > 0 || lib !== undefined || forced === false) return { ...blasStatus(), calls };
+  // when the environment rules the library out, blasStatus says why without loading anything
+  if (calls > 0 || lib !== undefined || forced === false || envRefusal()) return { ...blasStatus(), calls };
   return { backend: 'unused', reason: 'no step made a call that runs on OpenBLAS, so it was not loaded', calls };
 }
 
@@ -157,8 +166,9 @@ export function nativeInFlight(): number { return Atomics.load(inFlight, 0); }
  * budget shared by the native calls in flight. Measured (bench notes; 2 cores shared with other
  * jobs, load ~5): a 70890x22 XᵀX took 3.1 ms CPU on one thread and 15 ms on two (the two
  * threads wait for each other whenever one is descheduled), the randomized rank-35 SVD 34 ms vs
- * 91 ms; the 700x1028 dgesdd (~2e9 flops) gains from both cores at a quiet moment. The thread
- * count is a fixed rule, not chosen by the moment's load: OpenBLAS's threaded dgemm sums in
+ * 91 ms; the 700x1028 dgesdd (~2e9 flops) gains from both cores at a quiet moment. Below
+ * NATIVE_MT_MIN the thread count is a fixed rule, not chosen by the moment's load (larger calls
+ * share the budget among the native calls in flight, so their bits can vary with concurrency): OpenBLAS's threaded dgemm sums in
  * another order than its one-thread dgemm (32936 of the 46260 entries of a 45x700x1028 product
  * differ in their last bits between 1 and 2 threads; bench linalg counts it each run), so a
  * load-driven choice would give the same call different bits from run to run.

@@ -38,8 +38,8 @@
  *
  * Randomized (Halko, Martinsson & Tropp 2011), as scikit-learn's randomized_svd: on the tall
  * orientation M (A or Aᵀ), a Gaussian sketch, q power iterations normalised by LU with partial
- * pivoting (P·L, lu.ts), one Householder QR of the last sketch, the exact SVD of the small
- * projection QᵀM.
+ * pivoting (P·L, lu.ts), one QR of the last sketch (LAPACK's Householder dgeqrf with OpenBLAS;
+ * without it CholeskyQR2, Householder if that fails), the exact SVD of the small projection QᵀM.
  *
  * Empty input: when m or n is 0, k = 0 and U (m x 0), V (n x 0), s empty.
  * Zero matrix: s = 0 and U, V orthonormal (identity columns).
