@@ -14,6 +14,7 @@ import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
 import type { Frame, FrameBatch } from '../core/ports.js';
 import { unfilledBytes } from '../core/video/alloc.js';
+import { SLAB_FRAMES } from '../core/video/io/decode.js';
 
 /**
  * The frames as one array without copying when they already lie one after the other in one
@@ -35,7 +36,7 @@ export const batchFrames = defineStage({
   input: 'Frame',
   output: 'FrameBatch',
   params: z.strictObject({
-    size: z.number().int().min(1).max(1000).default(15).describe('frames per batch (15: at 480x360 this keeps the streaming pipeline near 220 MiB; F-measures on CDnet highway and CAVIAR2 are as good as with 30)'),
+    size: z.number().int().min(1).max(1000).default(SLAB_FRAMES).describe('frames per batch (15: at 480x360 this keeps the streaming pipeline near 220 MiB; F-measures on CDnet highway and CAVIAR2 are as good as with 30)'),
   }),
   segments: 'stream',
   operator: (params) => (source) =>

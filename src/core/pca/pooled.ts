@@ -13,6 +13,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { poolThreads, type RunOptions } from '../pool/index.js';
 import { tasks } from '../pool/tasks/images.js';
 import { stackLayout, stackRows } from './stack.js';
+import { shardRanges } from './shards.js';
 import { assertNotCentred, type CenterMode } from '../image/center.js';
 import type { Image, ImageBatch, MatrixValue, StackLayout } from '../ports.js';
 
@@ -21,13 +22,6 @@ export const SPLIT_VALUES = 1 << 19;
 
 const isShared = (a: Float64Array) => a.buffer instanceof SharedArrayBuffer;
 const sharedMatrix = (rows: number, cols: number) => new Matrix(rows, cols, new Float64Array(new SharedArrayBuffer(rows * cols * 8)));
-
-/** [from, to) row ranges of `rows` rows in `parts` near-equal parts. */
-export function rowRanges(rows: number, parts: number): [number, number][] {
-  const out: [number, number][] = [];
-  for (let k = 0; k < parts; k++) out.push([Math.floor((rows * k) / parts), Math.floor((rows * (k + 1)) / parts)]);
-  return out.filter(([a, b]) => b > a);
-}
 
 /** How many parts the pool runs `values` of work in (1: one task). */
 export function splitParts(values: number, opts: RunOptions = {}): number {
@@ -58,7 +52,7 @@ export async function stackInPool(images: Image[], opts: RunOptions = {}): Promi
   if (parts <= 1 || !images.every((im) => im.planes.every((P) => isShared(P.data)))) return tasks.run('stack', [images], opts);
   const layout = stackLayout(images);
   const matrix = sharedMatrix(d, n);
-  await runParts(rowRanges(d, parts), ([r0, r1], o) => tasks.run('stackPart', [images, matrix, r0, r1], o), opts);
+  await runParts(shardRanges(d, parts), ([r0, r1], o) => tasks.run('stackPart', [images, matrix, r0, r1], o), opts);
   return { matrix, layout };
 }
 
@@ -71,6 +65,6 @@ export async function centerInPool<V extends Image | ImageBatch | MatrixValue>(v
   assertNotCentred(v);
   const out = sharedMatrix(X.rows, X.cols);
   const mean = new Float64Array(new SharedArrayBuffer(X.rows * 8));
-  await runParts(rowRanges(X.rows, parts), ([i0, i1], o) => tasks.run('centerRowsPart', [X, out, mean, i0, i1], o), opts);
+  await runParts(shardRanges(X.rows, parts), ([i0, i1], o) => tasks.run('centerRowsPart', [X, out, mean, i0, i1], o), opts);
   return { ...v, matrix: out, centering: { mode, mean } };
 }

@@ -25,8 +25,8 @@ function passFor(c: CompactLayers): FramePass {
 
 /** Frame `i`'s background: Float32 (0..1) into out[oo ..], or for a Uint8Array the bytes layerBytes gives (v x 255, rounded, clamped). */
 export function backgroundFrame(c: CompactLayers, i: number, out: Float32Array | Uint8Array, oo = 0): void {
-  const small = Math.ceil(c.width / c.factor) * Math.ceil(c.height / c.factor);
-  passFor(c).synth(c.mu, c.dev, i * small, out, oo);
+  const p = passFor(c);
+  p.synth(c.mu, c.dev, i * p.small, out, oo);
 }
 
 /** The compact background of `b`, unless its Float32 layer was made or replaced since. */

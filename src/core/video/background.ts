@@ -441,8 +441,8 @@ export class StreamingBackground {
   /**
    * First batch: median background, masks against it, and the model fitted on the cleaned frames.
    * Gray frames with a global threshold: on the pixel kernels, as the per-frame path
-   * (FramePass.warmUp, on the stream's own heap past its per-frame buffers: a heap of its own
-   * would stay resident until the thread's next full GC); otherwise here.
+   * (FramePass.warmUp: the per-frame buffers in the stream's pass, its scratch in a heap dropped
+   * on return); otherwise here.
    */
   private warmUp(frames: Uint8Array, count: number): void {
     const o = this.o, d = this.dim, px = this.pixels, ch = o.channels, g = this.grid;
