@@ -53,7 +53,7 @@ function nodeCount(m: number): number {
 }
 
 /** Points per subtree built by one thread at least, when a tree is built over the query team. */
-export const BUILD_PER_PART = 4096;
+const BUILD_PER_PART = 4096;
 function alloc<T extends Float64Array | Int32Array | Int8Array>(C: { new (n: number): T; new (b: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number }, n: number): T {
   return sharedTrees ? new C(new SharedArrayBuffer(n * C.BYTES_PER_ELEMENT)) : new C(n);
 }
@@ -209,8 +209,8 @@ export class KdTree {
     this.pts = alloc(Float64Array, n * d);
     const team = buildTeam && n >= 2 * BUILD_PER_PART ? buildTeam : undefined;
     if (!team) {
-      if (n > 0) buildNodes(this.tables(), src, 0, n, 0);
-      finishRange(this.tables(), src, 0, n);
+      if (n > 0) buildNodes(this.state(), src, 0, n, 0);
+      finishRange(this.state(), src, 0, n);
     } else {
       // the top levels here, down to subtrees of at most n / 8 points (and BUILD_PER_PART at
       // least); the subtrees over the team: the same nodes, numbered as depth first, in place
@@ -218,18 +218,13 @@ export class KdTree {
       sh.set(src);
       const parts: { from: number; to: number; node: number }[] = [];
       const most = Math.max(BUILD_PER_PART, Math.ceil(n / 8));
-      buildNodes(this.tables(), sh, 0, n, 0, (from, to, node) => {
+      buildNodes(this.state(), sh, 0, n, 0, (from, to, node) => {
         if (to - from > most) return false;
         parts.push({ from, to, node });
         return true;
       });
       team(parts, this.state(), sh);
     }
-  }
-
-  /** The arrays the build writes. */
-  private tables(): KdTreeState {
-    return this.state();
   }
 
   /** Builds the subtree over idx[from..to) whose root is `node` (from another thread: a part of a team build), then its points' rows. */
