@@ -217,6 +217,37 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
     }
   });
 
+  it('both Gram kernels (one gram_chunk in pixels.c and twin.ts) on 120 random shapes: WebAssembly and the twin give the same bits', () => {
+    const kw = pixelKernels(), kt = pixelKernels({ ts: true });
+    let cases = 0;
+    for (let t = 0; t < 120; t++) {
+      // n across 0-8 chunks (odd and even tails), k 1-47 (odd k: the paired columns' single tail), values at 3 scales
+      const n = 1 + Math.floor(rnd() * (t % 3 === 0 ? 2000 : 600)), k = 1 + Math.floor(rnd() * 47), scale = [1, 1e-3, 1e6][t % 3]!;
+      const X64 = Float64Array.from({ length: n * k }, () => scale * (rnd() - 0.5));
+      const X32 = Float32Array.from({ length: n * k }, () => scale * rnd());
+      const m = Float64Array.from({ length: n }, () => scale * (0.5 + 0.01 * (rnd() - 0.5)));
+      const out = [kw, kt].map((kern) => {
+        const x = heapStart(kern), g = x + 8 * n * k + 16, mo = g + 8 * k * k + 16, co = mo + 8 * n + 16, go = co + 8 * 256 * k + 16;
+        kern.reserve(go + 8 * k * k + 64);
+        new Float64Array(kern.buffer, x, n * k).set(X64);
+        kern.gramF64(n, k, x, g);
+        const G = new Float64Array(kern.buffer, g, k * k).slice();
+        new Float32Array(kern.buffer, x, n * k).set(X32);
+        new Float64Array(kern.buffer, mo, n).set(m);
+        kern.gramCentred(n, k, x, mo, co, go);
+        return { G, C: new Float64Array(kern.buffer, go, k * k).slice() };
+      });
+      expect(same(out[0]!.G, out[1]!.G), `gramF64 ${n} x ${k}`).toBe(true);
+      expect(same(out[0]!.C, out[1]!.C), `gramCentred ${n} x ${k}`).toBe(true);
+      // and a known answer: the f64 dot product of rows 0 and k-1, to rounding
+      let s = 0;
+      for (let q = 0; q < n; q++) s += X64[q]! * X64[(k - 1) * n + q]!;
+      expect(Math.abs(out[0]!.G[k - 1]! - s), `gramF64 ${n} x ${k} G 0,${k - 1}`).toBeLessThanOrEqual(1e-13 * n * scale * scale);
+      cases++;
+    }
+    expect(cases).toBe(120);
+  });
+
   it('warm-up on the kernels equals its f64 reference (median, byte masks and morphology, clean mean, IncrementalSvd update of the small frames) to rounding', async () => {
     const { openClose } = await import('../../../src/core/video/morphology.js');
     const { IncrementalSvd, Matrix } = await import('../../../src/core/linalg/index.js');

@@ -435,54 +435,70 @@ void median_u8(int n, int count, const u8 *src, float *dst) {
   }
 }
 
+#define GRAM_CHUNK 256
+
+/*
+ * gram_chunk: one chunk of the Gram loop shared by gram_centred and gram_f64: the k rows of L
+ * doubles at R, row i at R + i * stride, and for each i <= j two lane sums over the chunk's pairs
+ * (lane 0: its even positions, lane 1: its odd ones, in order), s = l0 + l1, plus the chunk's
+ * last value when L is odd, and G_ij += s (G: k x k, row-major, upper triangle only). The
+ * columns j are taken two at a time (a tile that leaves each sum's order alone).
+ */
+static inline void gram_chunk(const double *R, long stride, int k, int L, double *G) {
+  const int L2 = L & ~1;
+  for (int i = 0; i < k; i++) {
+    const double *ci = R + (long)i * stride;
+    int j = i;
+    for (; j + 2 <= k; j += 2) {
+      const double *c0 = R + (long)j * stride, *c1 = c0 + stride;
+      v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
+      for (int q = 0; q < L2; q += 2) {
+        const v128_t vi = wasm_v128_load(ci + q);
+        a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(vi, wasm_v128_load(c0 + q)));
+        a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(vi, wasm_v128_load(c1 + q)));
+      }
+      double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+      double s1 = wasm_f64x2_extract_lane(a1, 0) + wasm_f64x2_extract_lane(a1, 1);
+      if (L & 1) { s0 = s0 + ci[L2] * c0[L2]; s1 = s1 + ci[L2] * c1[L2]; }
+      G[(long)i * k + j] += s0;
+      G[(long)i * k + j + 1] += s1;
+    }
+    for (; j < k; j++) {
+      const double *c0 = R + (long)j * stride;
+      v128_t a0 = wasm_f64x2_splat(0);
+      for (int q = 0; q < L2; q += 2) a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(wasm_v128_load(ci + q), wasm_v128_load(c0 + q)));
+      double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
+      if (L & 1) s0 = s0 + ci[L2] * c0[L2];
+      G[(long)i * k + j] += s0;
+    }
+  }
+}
+
+/* G_ji = G_ij for j < i: the lower triangle from the upper one */
+static void gram_mirror(int k, double *G) {
+  for (int i = 0; i < k; i++) for (int j = 0; j < i; j++) G[(long)i * k + j] = G[(long)j * k + i];
+}
+
 /*
  * gram_centred: G = C Cᵀ (count x count, f64, row-major, both triangles) of the rows of
  * C_iq = (double)X_iq - m_q, with X count rows of n f32 values and m n f64 values (the warm-up's
  * downsampled clean frames about their mean). Order: G = 0; for each chunk of GRAM_CHUNK values
  * (q0 = 0, GRAM_CHUNK, ...): the chunk's centred rows into `cent` (count x GRAM_CHUNK doubles),
- * then for each i <= j two lane sums over the chunk's pairs (lane 0: its even positions, lane 1:
- * its odd ones, in order), s = l0 + l1, plus the chunk's last value when its length is odd,
- * and G_ij += s (G_ji = G_ij at the end). The tiles of the loops below leave that order alone.
+ * then gram_chunk over them (G_ij += the chunk's sum for i <= j); G_ji = G_ij at the end.
  */
-#define GRAM_CHUNK 256
 __attribute__((export_name("gram_centred")))
 void gram_centred(int n, int count, const float *X, const double *m, double *cent, double *G) {
   for (int i = 0; i < count * count; i++) G[i] = 0;
   for (int q0 = 0; q0 < n; q0 += GRAM_CHUNK) {
-    const int L = n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK, L2 = L & ~1;
+    const int L = n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK;
     for (int i = 0; i < count; i++) {
       const float *x = X + (long)i * n + q0;
       double *c = cent + (long)i * GRAM_CHUNK;
       for (int q = 0; q < L; q++) c[q] = (double)x[q] - m[q0 + q];
     }
-    for (int i = 0; i < count; i++) {
-      const double *ci = cent + (long)i * GRAM_CHUNK;
-      int j = i;
-      for (; j + 2 <= count; j += 2) {
-        const double *c0 = cent + (long)j * GRAM_CHUNK, *c1 = c0 + GRAM_CHUNK;
-        v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
-        for (int q = 0; q < L2; q += 2) {
-          const v128_t vi = wasm_v128_load(ci + q);
-          a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(vi, wasm_v128_load(c0 + q)));
-          a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(vi, wasm_v128_load(c1 + q)));
-        }
-        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
-        double s1 = wasm_f64x2_extract_lane(a1, 0) + wasm_f64x2_extract_lane(a1, 1);
-        if (L & 1) { s0 = s0 + ci[L2] * c0[L2]; s1 = s1 + ci[L2] * c1[L2]; }
-        G[(long)i * count + j] += s0;
-        G[(long)i * count + j + 1] += s1;
-      }
-      for (; j < count; j++) {
-        const double *c0 = cent + (long)j * GRAM_CHUNK;
-        v128_t a0 = wasm_f64x2_splat(0);
-        for (int q = 0; q < L2; q += 2) a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(wasm_v128_load(ci + q), wasm_v128_load(c0 + q)));
-        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
-        if (L & 1) s0 = s0 + ci[L2] * c0[L2];
-        G[(long)i * count + j] += s0;
-      }
-    }
+    gram_chunk(cent, GRAM_CHUNK, count, L, G);
   }
-  for (int i = 0; i < count; i++) for (int j = 0; j < i; j++) G[(long)i * count + j] = G[(long)j * count + i];
+  gram_mirror(count, G);
 }
 
 /*
@@ -517,44 +533,14 @@ void unit_to_bytes(int n, const float *src, u8 *dst) {
 
 /*
  * gram_f64: G (k x k, f64, row-major, both triangles) = X Xᵀ of the k rows of n doubles at X (the
- * video model's update in the Gram form, model-update.ts). Order: G = 0; for each chunk of
- * GRAM_CHUNK values, for each i <= j two lane sums over the chunk's pairs (lane 0: its even
- * positions, lane 1: its odd ones), s = l0 + l1, plus the chunk's last value when its length is
- * odd, and G_ij += s; then G_ji = G_ij.
+ * video model's update in the Gram form, model-update.ts). Order: G = 0; gram_chunk over each
+ * chunk of GRAM_CHUNK values of the rows in place (stride n); then G_ji = G_ij.
  */
 __attribute__((export_name("gram_f64")))
 void gram_f64(int n, int k, const double *X, double *G) {
   for (int i = 0; i < k * k; i++) G[i] = 0;
-  for (int q0 = 0; q0 < n; q0 += GRAM_CHUNK) {
-    const int L = n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK, L2 = L & ~1;
-    for (int i = 0; i < k; i++) {
-      const double *ci = X + (long)i * n + q0;
-      int j = i;
-      for (; j + 2 <= k; j += 2) {
-        const double *c0 = X + (long)j * n + q0, *c1 = c0 + n;
-        v128_t a0 = wasm_f64x2_splat(0), a1 = wasm_f64x2_splat(0);
-        for (int q = 0; q < L2; q += 2) {
-          const v128_t vi = wasm_v128_load(ci + q);
-          a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(vi, wasm_v128_load(c0 + q)));
-          a1 = wasm_f64x2_add(a1, wasm_f64x2_mul(vi, wasm_v128_load(c1 + q)));
-        }
-        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
-        double s1 = wasm_f64x2_extract_lane(a1, 0) + wasm_f64x2_extract_lane(a1, 1);
-        if (L & 1) { s0 = s0 + ci[L2] * c0[L2]; s1 = s1 + ci[L2] * c1[L2]; }
-        G[(long)i * k + j] += s0;
-        G[(long)i * k + j + 1] += s1;
-      }
-      for (; j < k; j++) {
-        const double *c0 = X + (long)j * n + q0;
-        v128_t a0 = wasm_f64x2_splat(0);
-        for (int q = 0; q < L2; q += 2) a0 = wasm_f64x2_add(a0, wasm_f64x2_mul(wasm_v128_load(ci + q), wasm_v128_load(c0 + q)));
-        double s0 = wasm_f64x2_extract_lane(a0, 0) + wasm_f64x2_extract_lane(a0, 1);
-        if (L & 1) s0 = s0 + ci[L2] * c0[L2];
-        G[(long)i * k + j] += s0;
-      }
-    }
-  }
-  for (int i = 0; i < k; i++) for (int j = 0; j < i; j++) G[(long)i * k + j] = G[(long)j * k + i];
+  for (int q0 = 0; q0 < n; q0 += GRAM_CHUNK) gram_chunk(X + q0, n, k, n - q0 < GRAM_CHUNK ? n - q0 : GRAM_CHUNK, G);
+  gram_mirror(k, G);
 }
 
 /*

@@ -10,6 +10,8 @@ import type { PixelKernels } from './index.js';
 
 const fr = Math.fround;
 const INV255 = fr(1 / 255);
+/** values per chunk of the Gram loops (GRAM_CHUNK in pixels.c; gramCentred's scratch is count x GRAM_CHUNK doubles) */
+const GRAM_CHUNK = 256;
 
 export class TsPixels implements PixelKernels {
   readonly wasm = false;
@@ -275,29 +277,45 @@ export class TsPixels implements PixelKernels {
     }
   }
 
-  gramCentred(n: number, count: number, XB: number, mB: number, centB: number, GB: number): void {
-    const { f32, f64 } = this;
-    const X = XB >> 2, m = mB >> 3, cent = centB >> 3, G = GB >> 3, CH = 256;
-    f64.fill(0, G, G + count * count);
-    for (let q0 = 0; q0 < n; q0 += CH) {
-      const L = Math.min(CH, n - q0), L2 = L & ~1;
-      for (let i = 0; i < count; i++) for (let q = 0; q < L; q++) f64[cent + i * CH + q] = f32[X + i * n + q0 + q]! - f64[m + q0 + q]!;
-      for (let i = 0; i < count; i++) {
-        const ci = cent + i * CH;
-        for (let j = i; j < count; j++) {
-          const cj = cent + j * CH;
-          let l0 = 0, l1 = 0;
-          for (let q = 0; q < L2; q += 2) {
-            l0 += f64[ci + q]! * f64[cj + q]!;
-            l1 += f64[ci + q + 1]! * f64[cj + q + 1]!;
-          }
-          let s = l0 + l1;
-          if (L & 1) s += f64[ci + L2]! * f64[cj + L2]!;
-          f64[G + i * count + j]! += s;
+  /**
+   * one chunk of the Gram loop (gram_chunk in pixels.c): the k rows of L doubles at f64 index R,
+   * row i at R + i * stride; for each i <= j two lane sums over the chunk's pairs (even and odd
+   * positions), s = l0 + l1, plus the last value when L is odd, and G_ij += s (upper triangle)
+   */
+  private gramChunk(R: number, stride: number, k: number, L: number, G: number): void {
+    const f64 = this.f64, L2 = L & ~1;
+    for (let i = 0; i < k; i++) {
+      const ci = R + i * stride;
+      for (let j = i; j < k; j++) {
+        const cj = R + j * stride;
+        let l0 = 0, l1 = 0;
+        for (let q = 0; q < L2; q += 2) {
+          l0 += f64[ci + q]! * f64[cj + q]!;
+          l1 += f64[ci + q + 1]! * f64[cj + q + 1]!;
         }
+        let s = l0 + l1;
+        if (L & 1) s += f64[ci + L2]! * f64[cj + L2]!;
+        f64[G + i * k + j]! += s;
       }
     }
-    for (let i = 0; i < count; i++) for (let j = 0; j < i; j++) f64[G + i * count + j] = f64[G + j * count + i]!;
+  }
+
+  /** G_ji = G_ij for j < i (gram_mirror in pixels.c) */
+  private gramMirror(k: number, G: number): void {
+    const f64 = this.f64;
+    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) f64[G + i * k + j] = f64[G + j * k + i]!;
+  }
+
+  gramCentred(n: number, count: number, XB: number, mB: number, centB: number, GB: number): void {
+    const { f32, f64 } = this;
+    const X = XB >> 2, m = mB >> 3, cent = centB >> 3, G = GB >> 3;
+    f64.fill(0, G, G + count * count);
+    for (let q0 = 0; q0 < n; q0 += GRAM_CHUNK) {
+      const L = Math.min(GRAM_CHUNK, n - q0);
+      for (let i = 0; i < count; i++) for (let q = 0; q < L; q++) f64[cent + i * GRAM_CHUNK + q] = f32[X + i * n + q0 + q]! - f64[m + q0 + q]!;
+      this.gramChunk(cent, GRAM_CHUNK, count, L, G);
+    }
+    this.gramMirror(count, G);
   }
 
   unitToBytes(n: number, srcB: number, dst: number): void {
@@ -306,26 +324,10 @@ export class TsPixels implements PixelKernels {
   }
 
   gramF64(n: number, k: number, XB: number, GB: number): void {
-    const f64 = this.f64, X = XB >> 3, G = GB >> 3, CH = 256;
-    f64.fill(0, G, G + k * k);
-    for (let q0 = 0; q0 < n; q0 += CH) {
-      const L = Math.min(CH, n - q0), L2 = L & ~1;
-      for (let i = 0; i < k; i++) {
-        const ci = X + i * n + q0;
-        for (let j = i; j < k; j++) {
-          const cj = X + j * n + q0;
-          let l0 = 0, l1 = 0;
-          for (let q = 0; q < L2; q += 2) {
-            l0 += f64[ci + q]! * f64[cj + q]!;
-            l1 += f64[ci + q + 1]! * f64[cj + q + 1]!;
-          }
-          let s = l0 + l1;
-          if (L & 1) s += f64[ci + L2]! * f64[cj + L2]!;
-          f64[G + i * k + j]! += s;
-        }
-      }
-    }
-    for (let i = 0; i < k; i++) for (let j = 0; j < i; j++) f64[G + i * k + j] = f64[G + j * k + i]!;
+    const X = XB >> 3, G = GB >> 3;
+    this.f64.fill(0, G, G + k * k);
+    for (let q0 = 0; q0 < n; q0 += GRAM_CHUNK) this.gramChunk(X + q0, n, k, Math.min(GRAM_CHUNK, n - q0), G);
+    this.gramMirror(k, G);
   }
 
   combineF64(n: number, k: number, XB: number, m: number, AB: number, outB: number): void {
