@@ -501,19 +501,8 @@ export class KdTree {
         if (!(dist <= wd)) continue;
         const oi = index[i]!;
         if (dist === wd && oi > wo) continue;
-        if (count < k) {
-          let c = count++;
-          while (c > 0) {
-            const p = (c - 1) >> 1, pd = distOut[p]!;
-            if (pd > dist || (pd === dist && idxOut[p]! > oi)) break;
-            distOut[c] = pd; idxOut[c] = idxOut[p]!; c = p;
-          }
-          distOut[c] = dist; idxOut[c] = oi;
-          if (count === k) { wd = distOut[0]!; wo = idxOut[0]!; }
-        } else {
-          siftDown(distOut, idxOut, k, dist, oi);
-          wd = distOut[0]!; wo = idxOut[0]!;
-        }
+        count = heapOffer(distOut, idxOut, count, k, dist, oi);
+        if (count === k) { wd = distOut[0]!; wo = idxOut[0]!; }
       }
     }
     return count;
@@ -548,19 +537,8 @@ export class KdTree {
         if (!(dist <= wd)) continue;
         const o = index[i]!;
         if (dist === wd && o > wo) continue;
-        if (count < k) {
-          let c = count++;
-          while (c > 0) {
-            const p = (c - 1) >> 1, pd = distOut[p]!;
-            if (pd > dist || (pd === dist && idxOut[p]! > o)) break;
-            distOut[c] = pd; idxOut[c] = idxOut[p]!; c = p;
-          }
-          distOut[c] = dist; idxOut[c] = o;
-          if (count === k) { wd = distOut[0]!; wo = idxOut[0]!; }
-        } else {
-          siftDown(distOut, idxOut, k, dist, o);
-          wd = distOut[0]!; wo = idxOut[0]!;
-        }
+        count = heapOffer(distOut, idxOut, count, k, dist, o);
+        if (count === k) { wd = distOut[0]!; wo = idxOut[0]!; }
       }
     }
     return count;
@@ -707,6 +685,27 @@ function select(src: Float64Array, idx: Int32Array, lo: number, hi: number, k: n
  * place of the root and sifts it down (the k-nearest search replaces its farthest candidate;
  * the final sort pops the root).
  */
+/**
+ * Offers (d, id) to the max-heap of `count` entries in dist/idx (largest distance, then largest
+ * index, on top) that keeps the k nearest: while it holds fewer than k it takes every entry
+ * (sift up), then an entry the caller let through (nearer than the top, or as near with a
+ * smaller index) replaces the top. Returns the new count.
+ */
+function heapOffer(dist: Float64Array, idx: Int32Array, count: number, k: number, d: number, id: number): number {
+  if (count === k) {
+    siftDown(dist, idx, k, d, id);
+    return count;
+  }
+  let c = count;
+  while (c > 0) {
+    const p = (c - 1) >> 1, pd = dist[p]!;
+    if (pd > d || (pd === d && idx[p]! > id)) break;
+    dist[c] = pd; idx[c] = idx[p]!; c = p;
+  }
+  dist[c] = d; idx[c] = id;
+  return count + 1;
+}
+
 function siftDown(dist: Float64Array, idx: Int32Array, size: number, d: number, id: number): void {
   let c = 0;
   for (;;) {
