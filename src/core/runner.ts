@@ -32,6 +32,8 @@ import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { threadCounts } from './threads.js';
 import { blasStatus, blasUsage } from './linalg/native.js';
+import { decoderCounts, decoderUsage, type DecoderCounts } from './image/jpeg.js';
+import { turboJpegStatus } from './image/turbojpeg.js';
 import { confine, isUrl } from './confine.js';
 import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
@@ -152,6 +154,8 @@ interface Run {
   fingerprintWritten?: boolean;
   /** synchronous last-resort clean-up if the process exits mid-run (a second Ctrl-C) */
   onExit: () => void;
+  /** images decoded by each decoder before this run started (run.json counts this run's) */
+  decoderAtStart: DecoderCounts;
 }
 
 /** Which steps run in which stratum, and who reads each step. */
@@ -337,6 +341,12 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     const b = blasStatus();
     if (b.backend !== 'openblas') log.warn(`native BLAS not used: ${b.reason}; the WebAssembly kernels run instead`);
   }
+  // likewise a TurboJPEG library asked for by path (SVDFLOW_JPEG): sharp decodes every image instead
+  const jpegEnv = process.env.SVDFLOW_JPEG;
+  if (jpegEnv && jpegEnv !== 'off' && jpegEnv !== '0') {
+    const j = turboJpegStatus();
+    if (!j.loaded) log.warn(`TurboJPEG not used: ${j.reason}; sharp decodes every image instead`);
+  }
   const outputs = new OutputManager(outDir, 'transaction', opts.root !== undefined);
   const children = new ChildRegistry();
   const onExit = () => {
@@ -375,6 +385,7 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     connections: new Subscription(),
     cache: new Map(),
     last: new Map(),
+    decoderAtStart: decoderCounts(),
   };
 }
 
@@ -568,7 +579,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const manifestPath = await writeRunManifest(outDir, {
     p, started: run.started, durationMs, peakRssMiB, stepStats: (id) => stats.get(id), files,
-    skipped: skippedOf(p), fingerprint: fingerprintHash(run.fingerprint),
+    skipped: skippedOf(p), fingerprint: fingerprintHash(run.fingerprint), decoderSince: run.decoderAtStart,
   });
   await outputs.finalize();
   // the run is complete: its checkpoints no longer describe an unfinished run
@@ -601,6 +612,8 @@ export interface ManifestParts {
   extra?: Record<string, unknown>;
   skipped?: NonNullable<RunResult['skipped']>;
   fingerprint?: string;
+  /** the image-decoder counts when the run started (decoderCounts()); run.json counts the images decoded since */
+  decoderSince?: DecoderCounts;
 }
 
 /** Writes the run.json of a finished run (local, or stitched from segments) atomically; returns its path. */
@@ -621,6 +634,8 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     // what ran the exact SVDs and large products: OpenBLAS (native), the WebAssembly kernels, or
     // nothing that needed either ('unused'), with the number of native calls and why
     linalg: blasUsage(),
+    // which decoder read the images (TurboJPEG for plain JPEGs, sharp for the rest), how many each, and why sharp
+    decoder: decoderUsage(m.decoderSince),
     variables: p.variables,
     ...m.extra,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),

@@ -1,6 +1,7 @@
 /**
  * load: reads images through sharp (JPEG, PNG, WebP, TIFF, GIF, AVIF), EXIF
- * orientation applied, as gray, rgb or ycbcr planes of 0..255 values.
+ * orientation applied, as gray, rgb or ycbcr planes of 0..255 values; plain JPEGs through
+ * libturbojpeg when it is installed (the same pixels, see core/image/jpeg.ts).
  * A file gives one Image; a folder or a glob (`stamps/*.jpg`) gives one
  * ImageBatch in natural order (im_2 before im_10).
  *
@@ -44,7 +45,7 @@ export const load = defineStage({
   name: 'load',
   summary: 'Read an image file (→ Image), or a folder / glob of same-sized images (→ ImageBatch)',
   description: [
-    'Decodes with sharp; EXIF orientation is applied and alpha dropped. mode gray uses BT.601 luma with',
+    'Decodes with sharp (plain JPEGs with libturbojpeg when installed: the same pixels); EXIF orientation is applied and alpha dropped. mode gray uses BT.601 luma with',
     "Pillow's rounding (Image.convert('L')), rgb keeps R, G, B, ycbcr gives JPEG Y, Cb, Cr planes (to factorise",
     'the luminance only). Values are 0..255 (normalize scales them to [0, 1]).',
     'A folder or glob gives one ImageBatch in natural order; every image must have the same size unless',
@@ -97,7 +98,7 @@ export const load = defineStage({
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
-      // a few files at once, one per core of the thread budget (sharp decodes on libuv's threads)
+      // a few files at once, one per core of the thread budget (TurboJPEG and sharp decode on libuv's threads)
       const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels });
       const images = await decodeImages(files, opts, Math.max(1, threadBudget()), ctx.signal, () => bar.tick());
       if (!images) return;

@@ -8,13 +8,16 @@
  * normalization, converting YCbCr to RGB), rounds and clamps, and compresses.
  */
 import { sharp, type Sharp } from './sharp.js';
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Matrix } from '../linalg/matrix.js';
 import { InputError } from '../errors.js';
 import type { Image } from '../ports.js';
 import { rgbToGray, rgbToYcbcr, ycbcrToRgbPixel } from './color.js';
 import { newPlanes } from './planes.js';
+import { countSharp, countTurboJpeg, fastPathRefusal, scanJpeg } from './jpeg.js';
+import { decodeJpegRgb, jpegHeader, TJCS, turboJpeg, turboJpegStatus } from './turbojpeg.js';
 
 export type ColorMode = Image['color'];
 
@@ -114,9 +117,96 @@ async function checkResizedPixels(file: string, shown: string, opts: DecodeOptio
   if (e) throw e;
 }
 
+/** Pixels converted between turns of the event loop (~10 ms of work): a 24-megapixel photo's planes take ~0.4 s to fill into fresh memory. */
+export const FILL_CHUNK = 1 << 18;
+
+/**
+ * Interleaved 8-bit RGB (`ch` bytes a pixel, ch >= 3) into `planes` (gray / rgb / ycbcr, 0..255),
+ * in chunks of FILL_CHUNK pixels with a turn of the event loop between them for large images.
+ */
+async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[]): Promise<void> {
+  for (let i0 = 0; i0 < n; i0 += FILL_CHUNK) {
+    if (i0) await new Promise((r) => setImmediate(r));
+    const i1 = Math.min(n, i0 + FILL_CHUNK), m = i1 - i0;
+    const src = i0 ? rgb.subarray(i0 * ch) : rgb;
+    if (mode === 'gray') rgbToGray(src, m, ch, planes[0]!.data.subarray(i0, i1));
+    else if (mode === 'ycbcr') rgbToYcbcr(src, m, ch, planes.map((P) => P.data.subarray(i0, i1)));
+    else {
+      const R = planes[0]!.data, G = planes[1]!.data, B = planes[2]!.data;
+      for (let i = i0, p = 0; i < i1; i++, p += ch) {
+        R[i] = src[p]!;
+        G[i] = src[p + 1]!;
+        B[i] = src[p + 2]!;
+      }
+    }
+  }
+}
+
+/** Files up to this size are read synchronously (from the page cache a 4 MiB read takes ~1 ms); larger ones on libuv's threads. */
+const SYNC_READ_MAX = 4 << 20;
+/** Decode buffers up to this size are kept for the next image (a batch of small images reuses them). */
+const SCRATCH_MAX = 4 << 20;
+const scratch: Uint8Array[] = [];
+
+/**
+ * The fast path (turbojpeg.ts, jpeg.ts): a JPEG file that sharp would only decode (no resize,
+ * rotation, ICC or CMYK conversion) is decoded by TurboJPEG straight into the planes. Returns the
+ * image, or why sharp must decode the file (anything unusual, including a file TurboJPEG warns
+ * about, goes to sharp, whose result and errors are the reference). Throws only the pixel-limit
+ * error, from the header, before decoding.
+ */
+async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st: { size?: number }): Promise<Image | string> {
+  if (opts.resize && (opts.resize.width || opts.resize.height)) return 'resize asked (sharp resizes)';
+  const L = turboJpeg();
+  if (!L) return `TurboJPEG not in use (${turboJpegStatus().reason})`;
+  let buf: Uint8Array;
+  try {
+    const s = statSync(file);
+    if (!s.isFile()) return 'not a plain file';
+    st.size = s.size;
+    buf = s.size <= SYNC_READ_MAX ? readFileSync(file) : await readFile(file);
+  } catch {
+    return 'the file could not be read (sharp reports why)';
+  }
+  const refusal = fastPathRefusal(scanJpeg(buf));
+  if (refusal) return refusal;
+  const hdr = jpegHeader(L, buf);
+  if (typeof hdr === 'string') return `TurboJPEG cannot read the header (${hdr})`;
+  if (hdr.colorspace !== TJCS.YCbCr && hdr.colorspace !== TJCS.GRAY) return `JPEG colour space ${hdr.colorspace} (not YCbCr or gray)`;
+  const { width, height } = hdr;
+  const n = width * height;
+  if (opts.maxPixels !== undefined && n > opts.maxPixels) throw pixelLimitError(shown, width, height, width, height, opts.maxPixels, opts.mode)!;
+  const bytes = n * 3;
+  let rgb = bytes <= SCRATCH_MAX ? scratch.find((b) => b.length >= bytes) : undefined;
+  if (rgb) scratch.splice(scratch.indexOf(rgb), 1);
+  else rgb = bytes <= SCRATCH_MAX ? new Uint8Array(bytes) : Buffer.allocUnsafeSlow(bytes);
+  try {
+    let failed: string | undefined;
+    try {
+      failed = await decodeJpegRgb(L, buf, rgb, width, height);
+    } catch (e) {
+      failed = `call failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    if (failed) return `TurboJPEG ${failed.trim()}`;
+    const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
+    await fillPlanes(rgb, 3, n, opts.mode, planes);
+    return { kind: 'Image', name: opts.name ?? basename(file, extname(file)), width, height, color: opts.mode, planes, range: [0, 255], source: file, sourceBytes: buf.length };
+  } finally {
+    // kept for the next image: at most a few (one per decode in flight, as a batch runs them)
+    if (rgb.length <= SCRATCH_MAX && scratch.length < 4) scratch.push(rgb);
+  }
+}
+
 /** Reads one image file into planes of 0..255 values. */
 export async function decodeImage(file: string, opts: DecodeOptions): Promise<Image> {
   const shown = opts.shown ?? file;
+  const st: { size?: number } = {};
+  const fast = await decodeTurbo(file, shown, opts, st);
+  if (typeof fast !== 'string') {
+    countTurboJpeg();
+    return fast;
+  }
+  countSharp(fast);
   await checkResizedPixels(file, shown, opts);
   let raw: { data: Buffer; info: Sharp.OutputInfo };
   try {
@@ -146,21 +236,14 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   }
   // the planes in one buffer, shared when large (the compute pool's tasks read them without a copy)
   const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-  if (opts.mode === 'gray') rgbToGray(rgb, n, ch, planes[0]!.data);
-  else if (opts.mode === 'ycbcr') rgbToYcbcr(rgb, n, ch, planes.map((P) => P.data));
-  else {
-    const R = planes[0]!.data, G = planes[1]!.data, B = planes[2]!.data;
-    for (let i = 0, p = 0; i < n; i++, p += ch) {
-      R[i] = rgb[p]!;
-      G[i] = rgb[p + 1]!;
-      B[i] = rgb[p + 2]!;
+  await fillPlanes(rgb, ch, n, opts.mode, planes);
+  let sourceBytes = st.size;
+  if (sourceBytes === undefined) {
+    try {
+      sourceBytes = statSync(file).size;
+    } catch {
+      /* not a plain file */
     }
-  }
-  let sourceBytes: number | undefined;
-  try {
-    sourceBytes = statSync(file).size;
-  } catch {
-    /* not a plain file */
   }
   return {
     kind: 'Image',

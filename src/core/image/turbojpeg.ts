@@ -1,0 +1,146 @@
+/**
+ * Optional fast JPEG decoder: the system's libjpeg-turbo through its TurboJPEG API
+ * (libturbojpeg.so.0, Debian/Ubuntu libturbojpeg0), reached through koffi as
+ * src/core/linalg/native.ts reaches OpenBLAS (no compiler at install). libvips (sharp) and
+ * Pillow decode JPEG with the same library; what TurboJPEG saves is the per-image cost around
+ * the decode: a libvips pipeline costs ~1 ms of CPU per small image before and after its
+ * ~0.25 ms of Huffman decoding, IDCT and colour conversion (bench pca's notes).
+ *
+ * Selection (read once, on first use; `setTurboJpeg` overrides it for tests and benchmarks):
+ *   SVDFLOW_JPEG unset       load libturbojpeg.so.0, else decode with sharp
+ *   SVDFLOW_JPEG=off         never load it (every image through sharp)
+ *   SVDFLOW_JPEG=/path.so    load that library (it must export the TurboJPEG 2 API declared in load())
+ * A library that fails to load leaves `turboJpegStatus().reason` saying why.
+ *
+ * Which files may take this path, and why its pixels are sharp's, is src/core/image/jpeg.ts's
+ * business; here only the calls. The decode runs on libuv's thread pool (koffi's async call):
+ * a 24-megapixel photo takes ~0.3 s to decode, which must not stop the event loop.
+ */
+import { createRequire } from 'node:module';
+
+type Fn = ((...a: unknown[]) => unknown) & { async: (...a: unknown[]) => void };
+interface Lib {
+  path: string;
+  init: Fn;
+  header: Fn;
+  decompress: Fn;
+  errorStr: Fn;
+  errorCode: Fn;
+}
+
+/** TurboJPEG's pixel formats and colour spaces (turbojpeg.h, 2.x) */
+export const TJPF_RGB = 0;
+export const TJCS = { RGB: 0, YCbCr: 1, GRAY: 2, CMYK: 3, YCCK: 4 } as const;
+/** flags of tjDecompress2: none. Its defaults are libjpeg's, as libvips leaves them: the accurate integer IDCT (JDCT_ISLOW) and fancy (triangle-filter) chroma upsampling. */
+export const TJ_DECODE_FLAGS = 0;
+
+const DEFAULT_LIBS = ['libturbojpeg.so.0', 'libturbojpeg.so', 'libturbojpeg.dylib'];
+
+let lib: Lib | null | undefined;
+let reason: string | undefined;
+let forced: boolean | undefined;
+
+function envRefusal(): string | undefined {
+  const env = process.env.SVDFLOW_JPEG;
+  if (env === 'off' || env === '0') return 'SVDFLOW_JPEG=off';
+  return undefined;
+}
+
+function load(): Lib | null {
+  if (lib !== undefined) return lib;
+  const env = process.env.SVDFLOW_JPEG;
+  const refused = envRefusal();
+  if (refused) { reason = refused; return (lib = null); }
+  let koffi: { load(p: string): { func(decl: string): Fn } };
+  try {
+    koffi = createRequire(import.meta.url)('koffi');
+  } catch (e) {
+    reason = `the koffi package is missing (${(e as Error).message.split('\n')[0]})`;
+    return (lib = null);
+  }
+  const paths = env && env !== 'on' ? [env] : DEFAULT_LIBS;
+  const errors: string[] = [];
+  for (const p of paths) {
+    try {
+      const l = koffi.load(p);
+      const f = (d: string) => l.func(d);
+      const out: Lib = {
+        path: p,
+        init: f('void *tjInitDecompress()'),
+        header: f('int tjDecompressHeader3(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, _Out_ int *width, _Out_ int *height, _Out_ int *jpegSubsamp, _Out_ int *jpegColorspace)'),
+        decompress: f('int tjDecompress2(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, uint8_t *dstBuf, int width, int pitch, int height, int pixelFormat, int flags)'),
+        errorStr: f('const char *tjGetErrorStr2(void *handle)'),
+        errorCode: f('int tjGetErrorCode(void *handle)'),
+      };
+      reason = undefined;
+      return (lib = out);
+    } catch (e) {
+      errors.push(`${p}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  reason = env && env !== 'on'
+    ? `SVDFLOW_JPEG=${env} could not be loaded (${errors.join('; ')})`
+    : `libturbojpeg was not found (${errors.join('; ')}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`;
+  return (lib = null);
+}
+
+/** The library when it is on and loads, else null (sharp decodes). */
+export function turboJpeg(): Lib | null {
+  if (forced === false) return null;
+  return load();
+}
+
+/** Turns the fast path on (when the library loads) or off, overriding SVDFLOW_JPEG; `undefined` goes back to the environment's choice. Returns whether it is now in use. */
+export function setTurboJpeg(on: boolean | undefined): boolean {
+  forced = on;
+  return turboJpeg() !== null;
+}
+
+/** Whether TurboJPEG decodes the JPEGs it may, and if not why. */
+export function turboJpegStatus(): { loaded: boolean; library?: string; reason?: string } {
+  const l = turboJpeg();
+  if (l) return { loaded: true, library: l.path };
+  return { loaded: false, reason: forced === false ? 'turned off (setTurboJpeg(false))' : reason };
+}
+
+/** Without loading anything: whether the library was asked for and failed (for a warning), or undefined. */
+export function turboJpegLoadFailure(): string | undefined {
+  return lib === null && !envRefusal() && forced !== false ? reason : undefined;
+}
+
+// decompressor handles: one per call in flight (a handle is not thread-safe), kept for the process
+const idle: unknown[] = [];
+
+export interface JpegHeader { width: number; height: number; subsamp: number; colorspace: number }
+
+/** TurboJPEG's reading of the headers, or the library's message when it cannot read them. */
+export function jpegHeader(L: Lib, buf: Uint8Array): JpegHeader | string {
+  const h = idle.pop() ?? L.init();
+  try {
+    const w = [0], hh = [0], ss = [0], cs = [0];
+    if (L.header(h, buf, buf.length, w, hh, ss, cs) !== 0) return String(L.errorStr(h));
+    return { width: w[0]!, height: hh[0]!, subsamp: ss[0]!, colorspace: cs[0]! };
+  } finally {
+    idle.push(h);
+  }
+}
+
+/**
+ * Decodes `buf` into `dst` (width x height interleaved RGB, 3 bytes a pixel) on a libuv thread.
+ * Resolves undefined when the image decoded cleanly, or the library's message when it failed OR
+ * warned (a warning means corrupt data that libjpeg patched over: the caller lets sharp judge
+ * those files, so that they give what they gave before).
+ */
+export function decodeJpegRgb(L: Lib, buf: Uint8Array, dst: Uint8Array, width: number, height: number): Promise<string | undefined> {
+  const h = idle.pop() ?? L.init();
+  return new Promise((resolve, reject) => {
+    L.decompress.async(h, buf, buf.length, dst, width, 0, height, TJPF_RGB, TJ_DECODE_FLAGS, (err: unknown, r: number) => {
+      // buf and dst stay referenced by this closure until the call has returned
+      void buf; void dst;
+      if (err) { idle.push(h); reject(err); return; }
+      const msg = r === 0 ? undefined : `${Number(L.errorCode(h)) === 0 ? 'warning' : 'error'}: ${String(L.errorStr(h))}`;
+      idle.push(h);
+      resolve(msg);
+    });
+  });
+}
