@@ -439,7 +439,7 @@ function cancellation(run: Run): { promise: Promise<never>; dispose(): void } {
   return { promise, dispose: () => opts.signal?.removeEventListener('abort', onAbort) };
 }
 
-function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[]): StageContext {
+function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], inputExclusive = false): StageContext {
   const { p, log, abort, flow, outDir, outputs, children, progress, opts } = run;
   const checkpointDir = join(outDir, '.checkpoints', s.id);
   return {
@@ -463,12 +463,16 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[]): S
     resume: opts.resume ?? false,
     segment: opts.segment,
     consumers,
+    inputExclusive,
   };
 }
 
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
 function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
-  const ctx = stepContext(run, s, [...new Set((plan.users.get(s.id) ?? []).map((u) => u.step))]);
+  // the only reader of its input's values, none of them kept: a value handed over may be reused in place
+  const readers = s.input !== undefined ? plan.users.get(s.input) ?? [] : [];
+  const exclusive = s.input !== undefined && nodes.has(s.input) && readers.length === 1 && readers[0]!.step === s.id && !plan.keepLast(s.input);
+  const ctx = stepContext(run, s, [...new Set((plan.users.get(s.id) ?? []).map((u) => u.step))], exclusive);
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};
   for (const [port, src] of Object.entries(s.sides)) sides[port] = run.last.get(src);

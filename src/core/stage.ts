@@ -52,6 +52,13 @@ export interface StageContext {
    */
   consumers?: readonly string[];
   /**
+   * True when this step is the only reader of its input step's values and the run keeps none of
+   * them (no fan-out, no cache for a later stratum, no kept last value): a value that its producer
+   * handed over (core/image/planes.ts handOver) may then be reused in place (normalize scales a
+   * freshly decoded image's planes instead of copying them). Unset from code, and false when unsure.
+   */
+  inputExclusive?: boolean;
+  /**
    * Set when this run is one segment of a long video (`--workers N`): the source
    * decodes [warmupStart, end) and stateful steps emit only from `start` on.
    */

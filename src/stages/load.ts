@@ -21,6 +21,7 @@ import { InputError } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf } from '../core/image/files.js';
+import { handOver, handsOver } from '../core/image/planes.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
 // As in sharp, a side that is null or absent follows the aspect ratio, and neither side keeps the
@@ -41,7 +42,7 @@ function resizeOf(r: z.output<typeof resizeSchema> | null | undefined): ResizeSp
   return { width: r.width ?? undefined, height: r.height ?? undefined, fit: both ? r.fit : 'inside' };
 }
 
-export const load = defineStage({
+const loadStage = defineStage({
   name: 'load',
   summary: 'Read an image file (→ Image), or a folder / glob of same-sized images (→ ImageBatch)',
   description: [
@@ -94,7 +95,8 @@ export const load = defineStage({
         return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
       };
       if (!batch) {
-        yield await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels });
+        // each value is new and load keeps no reference to it: handed over to its reader (planes.ts)
+        yield handOver(await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels }));
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
@@ -119,9 +121,18 @@ export const load = defineStage({
         );
       }
       ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
-      yield imageBatchOf(images, params.path, params.mode, params.name);
+      yield handOver(imageBatchOf(images, params.path, params.mode, params.name));
     }, ctx.flow),
 });
+
+/**
+ * The stage. From code, the observable it returns hands every value over (planes.ts handsOver):
+ * an operator piped straight onto it, such as normalize, is the value's only holder and may reuse
+ * its memory (each subscription decodes anew, so no two subscribers share a value).
+ */
+export const load = Object.assign(function load(...a: Parameters<typeof loadStage>) {
+  return handsOver(loadStage(...a));
+}, loadStage) as typeof loadStage;
 
 type LoadParams = Parameters<typeof load>[0];
 
@@ -131,20 +142,21 @@ type LoadParams = Parameters<typeof load>[0];
  * gives an Image or an ImageBatch depending on the path.)
  */
 export function loadImage(params: LoadParams): Observable<Image> {
-  return load(params).pipe(
+  // only checks the kind: still hands every value over
+  return handsOver(load(params).pipe(
     map((v) => {
       if (v.kind !== 'Image') throw new InputError(`loadImage: ${params?.path} is a folder or glob (${v.images.length} images)`, 'use loadImages for a folder or glob');
       return v;
     }),
-  );
+  ));
 }
 
 /** From code: `load` of a folder or glob, typed as Observable<ImageBatch>. */
 export function loadImages(params: LoadParams): Observable<ImageBatch> {
-  return load(params).pipe(
+  return handsOver(load(params).pipe(
     map((v) => {
       if (v.kind !== 'ImageBatch') throw new InputError(`loadImages: ${params?.path} is a single file`, 'use loadImage for one file, or give a folder or glob');
       return v;
     }),
-  );
+  ));
 }

@@ -31,6 +31,45 @@ export function newPlanes(h: number, w: number, count: number): Matrix[] {
   return out;
 }
 
+// ------------------------------------------------------------ handing a value over
+
+/**
+ * Values whose producer kept no reference to them or to their planes (load's freshly decoded
+ * images and batches). A consumer that is ALSO the only reader of its input (StageContext
+ * inputExclusive, or an operator piped straight onto the producer's observable) may take one
+ * over once and reuse its memory; anything else (a fan-out, a kept value) copies as before.
+ */
+const handedOver = new WeakSet<object>();
+/** Marks `v` as held by nobody but its next reader. */
+export function handOver<T extends object>(v: T): T {
+  handedOver.add(v);
+  return v;
+}
+/** True once for a value handed over (the caller now holds it alone), false otherwise. */
+export function takeOver(v: object): boolean {
+  return handedOver.delete(v);
+}
+/** Observables (a producer's, from code) whose every value is handed over to their one subscriber. */
+const handingOver = new WeakSet<object>();
+export function handsOver<T extends object>(source: T): T {
+  handingOver.add(source);
+  return source;
+}
+export function isHandingOver(source: object): boolean {
+  return handingOver.has(source);
+}
+
+/** Divides every value of `planes` by `scale` in place (times 1 / scale: the same bits as scalePlanes). */
+export function scalePlanesInPlace(planes: readonly Matrix[], scale: number): Matrix[] {
+  const inv = 1 / scale;
+  for (const P of planes) {
+    const { data, offset, stride } = P;
+    const runs = P.isContiguous ? 1 : P.rows, len = P.isContiguous ? P.rows * P.cols : P.cols;
+    for (let i = 0; i < runs; i++) for (let p = offset + i * stride, e = p + len; p < e; p++) data[p] = data[p]! * inv;
+  }
+  return [...planes];
+}
+
 /** New contiguous planes (newPlanes) with every value divided by `scale` (times 1 / scale, as always). */
 export function scalePlanes(planes: readonly Matrix[], scale: number): Matrix[] {
   const inv = 1 / scale;

@@ -1,0 +1,112 @@
+/**
+ * normalize scales in place only an image nobody else holds (planes.ts handOver/takeOver): load's
+ * fresh values reaching normalize alone, from code (piped straight onto load) or in a run (the
+ * only reader, nothing kept). Every other case copies, and nobody can see a difference but the
+ * memory: the values are the same bits, and a value someone else holds is never changed.
+ */
+import { describe, it, expect, afterAll } from 'vitest';
+import { lastValueFrom, map, of, tap } from 'rxjs';
+import { join } from 'node:path';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { load, loadImages } from '../../src/stages/load.js';
+import { normalize, normalizeImage } from '../../src/stages/normalize.js';
+import { handOver, handsOver, isHandingOver, takeOver } from '../../src/core/image/planes.js';
+import { Matrix } from '../../src/core/linalg/matrix.js';
+import { parsePipeline } from '../../src/core/pipeline.js';
+import { runPipeline } from '../../src/core/runner.js';
+import { defineStage } from '../../src/core/stage.js';
+import { Registry } from '../../src/core/registry.js';
+import { allStages } from '../../src/stages/index.js';
+import { z } from 'zod';
+import type { Image, ImageBatch } from '../../src/core/ports.js';
+import { ROOT, tempDir } from '../helpers.js';
+
+const STAMPS = join(ROOT, 'data', 'stamps');
+const tmp = tempDir('svdflow-norm-inplace-');
+afterAll(() => tmp.cleanup());
+
+const img = (vals: number[]): Image => ({ kind: 'Image', name: 'x', width: vals.length, height: 1, color: 'gray', planes: [new Matrix(1, vals.length, Float64Array.from(vals))], range: [0, 255] });
+const sameBits = (a: Image[], b: Image[]) => a.every((im, j) => im.planes.every((P, k) => P.data.every((v, i) => Object.is(v, b[j]!.planes[k]!.data[i]))));
+
+describe('normalize in place (hand-over)', () => {
+  it('the protocol: only a handed-over value from a handing-over source is scaled in place, once', async () => {
+    const a = img([0, 51, 255]);
+    const out = (await lastValueFrom(handsOver(of(handOver(a))).pipe(normalize({ by: 'dtype' })))) as Image;
+    expect(Array.from(out.planes[0]!.data)).toEqual([0, 51 * (1 / 255), 1]);
+    expect(out.planes[0]!.data).toBe(a.planes[0]!.data); // its memory reused
+    // not handed over, or handed over but reaching normalize through another observable: copied, the input untouched
+    for (const src of [handsOver(of(img([0, 51, 255]))), of(handOver(img([0, 51, 255])))]) {
+      let seen: Image | undefined;
+      const o = (await lastValueFrom(src.pipe(tap((v) => (seen = v)), normalize({ by: 'dtype' })))) as Image;
+      expect(Array.from(seen!.planes[0]!.data)).toEqual([0, 51, 255]);
+      expect(Array.from(o.planes[0]!.data)).toEqual([0, 51 * (1 / 255), 1]);
+    }
+    const b = handOver(img([1]));
+    expect(takeOver(b)).toBe(true);
+    expect(takeOver(b)).toBe(false);
+    // in place and copied give the same bits (by max too)
+    const c = img([3, 7, 200]), d = img([3, 7, 200]);
+    expect(sameBits([normalizeImage(c, 'max', undefined, true)], [normalizeImage(d, 'max')])).toBe(true);
+  });
+
+  it('from code: load(...).pipe(normalize()) reuses the decoded planes; with anything in between it copies; same bits', async () => {
+    expect(isHandingOver(load({ path: STAMPS }))).toBe(true);
+    const direct = await lastValueFrom(loadImages({ path: STAMPS }).pipe(normalize({ by: 'dtype' })));
+    const untyped = (await lastValueFrom(load({ path: STAMPS }).pipe(normalize<ImageBatch | Image>({ by: 'dtype' })))) as ImageBatch;
+    expect(sameBits(untyped.images, direct.images)).toBe(true);
+    let raw: ImageBatch | undefined;
+    const copied = await lastValueFrom(loadImages({ path: STAMPS }).pipe(tap((v) => (raw = v)), normalize({ by: 'dtype' })));
+    expect(direct.images).toHaveLength(22);
+    expect(sameBits(direct.images, copied.images)).toBe(true);
+    // the value someone else held (the tap) still has its 0..255 values and its own memory
+    expect(raw!.images[0]!.range).toEqual([0, 255]);
+    expect(Math.max(...raw!.images[0]!.planes[0]!.data)).toBeGreaterThan(1);
+    expect(copied.images[0]!.planes[0]!.data.buffer).not.toBe(raw!.images[0]!.planes[0]!.data.buffer);
+    // the known answer: a stamp's first value is its decoded byte times 1/255
+    expect(copied.images[0]!.planes[0]!.data[0]).toBe(raw!.images[0]!.planes[0]!.data[0]! * (1 / 255));
+    // values still in shared memory after the in-place scale (the pool's stack reads them without a copy)
+    expect(direct.images[0]!.planes[0]!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // loadImages keeps handing over; a map in between does not
+    expect(isHandingOver(loadImages({ path: STAMPS }))).toBe(true);
+    expect(isHandingOver(load({ path: STAMPS }).pipe(map((x) => x)))).toBe(false);
+  });
+});
+
+describe('normalize in place in a run: only as the sole reader of load, nothing kept', () => {
+  const exclusive: Record<string, boolean | undefined> = {};
+  const probe = defineStage({
+    name: 'probe-exclusive',
+    summary: 'test: records ctx.inputExclusive',
+    input: ['Any'] as const,
+    output: ['Any'] as const,
+    params: z.strictObject({}),
+    operator: (_p, ctx) => tap(() => void (exclusive[ctx.stepId] = ctx.inputExclusive)),
+  });
+  const reg = new Registry([...allStages, probe] as never);
+  const dir = join(tmp.dir, 'imgs');
+  mkdirSync(dir, { recursive: true });
+  for (const n of ['im_00.jpg', 'im_01.jpg', 'im_02.jpg']) copyFileSync(join(STAMPS, n), join(dir, n));
+  const run = (steps: string, keepValues: 'sinks' | 'all') =>
+    runPipeline(parsePipeline(`name: t\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(dir)} } }\n${steps}`, { file: join(tmp.dir, 'p.yaml'), baseDir: tmp.dir }, reg), { outDir: join(tmp.dir, 'out'), progress: false, keepValues });
+
+  it('the runner says exclusive only for the one reader of a value it does not keep', async () => {
+    await run('  - { id: a, stage: probe-exclusive, input: imgs }\n', 'sinks');
+    expect(exclusive.a).toBe(true);
+    await run('  - { id: b, stage: probe-exclusive, input: imgs }\n', 'all'); // the run returns every step's value
+    expect(exclusive.b).toBe(false);
+    await run('  - { id: c, stage: probe-exclusive, input: imgs }\n  - { id: d, stage: probe-exclusive, input: imgs }\n', 'sinks');
+    expect([exclusive.c, exclusive.d]).toEqual([false, false]);
+  });
+
+  it('fan-out to two normalize steps, or a kept load value: every reader gets the right values, load keeps 0..255', async () => {
+    const ref = await lastValueFrom(loadImages({ path: dir }).pipe(map((x) => x), normalize({ by: 'dtype' })));
+    const two = await run('  - { id: n1, stage: normalize, input: imgs, params: { by: dtype } }\n  - { id: n2, stage: normalize, input: imgs, params: { by: dtype } }\n', 'sinks');
+    for (const k of ['n1', 'n2']) expect(sameBits((two.values[k] as ImageBatch).images, ref.images), k).toBe(true);
+    const kept = await run('  - { id: n, stage: normalize, input: imgs, params: { by: dtype } }\n', 'all');
+    expect(sameBits((kept.values.n as ImageBatch).images, ref.images)).toBe(true);
+    expect((kept.values.imgs as ImageBatch).images[0]!.range).toEqual([0, 255]);
+    expect(Math.max(...(kept.values.imgs as ImageBatch).images[0]!.planes[0]!.data)).toBeGreaterThan(1);
+    const alone = await run('  - { id: n, stage: normalize, input: imgs, params: { by: dtype } }\n', 'sinks');
+    expect(sameBits((alone.values.n as ImageBatch).images, ref.images)).toBe(true);
+  });
+});
