@@ -139,45 +139,57 @@ export function subtractMean(P: Matrix, mode: Exclude<Centering['mode'], 'none'>
  * (a 70890 x 22 stack of images is 12 MB). Four rows go together: each row's sum is still one
  * left-to-right chain (the same bits), but four independent chains keep the adder busy where one
  * chain of 22 dependent additions waited on each. Rows are independent, so parts of a matrix can
- * be centred by different threads into one shared `out`.
+ * be centred by different threads into one shared `out`. The per-row work is the small functions
+ * centreFour and centreOne: each is compiled by V8's optimizing tier with the feedback of whole
+ * runs of itself, where one loop nest here was compiled before its last rows' path had run and
+ * undone there (3 to 39 deoptimizations in the first 25 centrings of a process, split in two
+ * parts, with --trace-deopt; none now).
  */
 export function subtractRowMeans(P: Matrix, out: Matrix, mean: Float64Array, i0: number, i1: number): void {
   const { cols, data: d, offset, stride } = P;
   const od = out.data, oo = out.offset, os = out.stride;
-  let i = i0;
-  for (; i + 4 <= i1; i += 4) {
-    const a = offset + i * stride, b = a + stride, c = b + stride, e = c + stride;
-    let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    for (let k = 0; k < cols; k++) {
-      s0 += d[a + k]!;
-      s1 += d[b + k]!;
-      s2 += d[c + k]!;
-      s3 += d[e + k]!;
-    }
-    const m0 = cols ? s0 / cols : 0, m1 = cols ? s1 / cols : 0, m2 = cols ? s2 / cols : 0, m3 = cols ? s3 / cols : 0;
-    mean[i] = m0;
-    mean[i + 1] = m1;
-    mean[i + 2] = m2;
-    mean[i + 3] = m3;
-    // = sign * mean with sign = -1, as applyMean
-    const h0 = -m0, h1 = -m1, h2 = -m2, h3 = -m3;
-    const oa = oo + i * os, ob = oa + os, oc = ob + os, oe = oc + os;
-    for (let k = 0; k < cols; k++) {
-      od[oa + k] = d[a + k]! + h0;
-      od[ob + k] = d[b + k]! + h1;
-      od[oc + k] = d[c + k]! + h2;
-      od[oe + k] = d[e + k]! + h3;
-    }
+  // the odd rows first: a path first taken after the optimizing compiler has entered the main
+  // loop (the rows left over at its end) would undo the compiled code on every call
+  const first = i0 + ((i1 - i0) % 4);
+  for (let i = i0; i < first; i++) centreOne(d, offset + i * stride, od, oo + i * os, cols, mean, i);
+  for (let i = first; i < i1; i += 4) centreFour(d, offset + i * stride, stride, od, oo + i * os, os, cols, mean, i);
+}
+
+/** Rows i..i+3 (from d[a], `stride` apart) minus their means into od[o...] (`os` apart), the means into mean[i..i+3]. */
+function centreFour(d: Float64Array, a: number, stride: number, od: Float64Array, o: number, os: number, cols: number, mean: Float64Array, i: number): void {
+  const b = a + stride, c = b + stride, e = c + stride;
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (let k = 0; k < cols; k++) {
+    s0 += d[a + k]!;
+    s1 += d[b + k]!;
+    s2 += d[c + k]!;
+    s3 += d[e + k]!;
   }
-  for (; i < i1; i++) {
-    const r0 = offset + i * stride, end = r0 + cols;
-    let s = 0;
-    for (let p = r0; p < end; p++) s += d[p]!;
-    const m = cols ? s / cols : 0;
-    mean[i] = m;
-    const shift = -m;
-    for (let p = r0, o = oo + i * os; p < end; p++, o++) od[o] = d[p]! + shift;
+  const m0 = cols ? s0 / cols : 0, m1 = cols ? s1 / cols : 0, m2 = cols ? s2 / cols : 0, m3 = cols ? s3 / cols : 0;
+  mean[i] = m0;
+  mean[i + 1] = m1;
+  mean[i + 2] = m2;
+  mean[i + 3] = m3;
+  // = sign * mean with sign = -1, as applyMean
+  const h0 = -m0, h1 = -m1, h2 = -m2, h3 = -m3;
+  const ob = o + os, oc = ob + os, oe = oc + os;
+  for (let k = 0; k < cols; k++) {
+    od[o + k] = d[a + k]! + h0;
+    od[ob + k] = d[b + k]! + h1;
+    od[oc + k] = d[c + k]! + h2;
+    od[oe + k] = d[e + k]! + h3;
   }
+}
+
+/** Row i (from d[a]) minus its mean into od[o...], the mean into mean[i]. */
+function centreOne(d: Float64Array, a: number, od: Float64Array, o: number, cols: number, mean: Float64Array, i: number): void {
+  const end = a + cols;
+  let s = 0;
+  for (let p = a; p < end; p++) s += d[p]!;
+  const m = cols ? s / cols : 0;
+  mean[i] = m;
+  const shift = -m;
+  for (let p = a, q = o; p < end; p++, q++) od[q] = d[p]! + shift;
 }
 
 /** P - mean (sign = -1) or P + mean (sign = +1), as a new contiguous matrix (or in place into `out`). */

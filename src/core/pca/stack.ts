@@ -60,6 +60,11 @@ export function stackInto(images: readonly Image[], out: Matrix, r0 = 0, r1 = st
   // while the block's output rows (BLOCK x n values) stay in cache for the next four images, and
   // each image's plane is read sequentially. One image per pass (stride-n writes of single values)
   // took 1.4x as long, a row at a time with the n images in the inner loop 1.3x (bench/pca.bench.ts).
+  // The loops over pixels are the small functions copyFour and copyOne, called once per block and
+  // group of images: each is compiled (by V8's optimizing tier) with the type feedback of whole
+  // runs of itself. With the loops inline here, the compiler entered the first group's loop before
+  // the remainder and progress paths had run, and those paths undid the compiled code when first
+  // reached (12 deoptimizations in the first 25 stacks of a process, --trace-deopt; 1 now).
   const BLOCK = 512;
   let reported = 0;
   for (let c = Math.floor(r0 / hw); c < np && c * hw < r1; c++) {
@@ -73,23 +78,27 @@ export function stackInto(images: readonly Image[], out: Matrix, r0 = 0, r1 = st
     for (let q0 = qa; q0 < qb; q0 += BLOCK) {
       const q1 = Math.min(qb, q0 + BLOCK);
       let j = 0;
-      for (; j + 4 <= n; j += 4) {
-        const s0 = src[j]!, s1 = src[j + 1]!, s2 = src[j + 2]!, s3 = src[j + 3]!;
-        for (let q = q0, r = base + q0 * n + j; q < q1; q++, r += n) {
-          o[r] = s0[q]!;
-          o[r + 1] = s1[q]!;
-          o[r + 2] = s2[q]!;
-          o[r + 3] = s3[q]!;
-        }
-      }
-      for (; j < n; j++) {
-        const s = src[j]!;
-        for (let q = q0, r = base + q0 * n + j; q < q1; q++, r += n) o[r] = s[q]!;
-      }
+      for (; j + 4 <= n; j += 4) copyFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
+      for (; j < n; j++) copyOne(o, base + q0 * n + j, n, src[j]!, q0, q1);
       if (onProgress && c * hw + q1 - r0 - reported >= 1 << 15) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part stacked
     }
   }
   onProgress?.(r1 - r0, r1 - r0);
+}
+
+/** s0..s3[q] for q in [q0, q1) into o[r], o[r + 1], o[r + 2], o[r + 3], r stepping by n from `at`. */
+function copyFour(o: Float64Array, at: number, n: number, s0: Float64Array, s1: Float64Array, s2: Float64Array, s3: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, r = at; q < q1; q++, r += n) {
+    o[r] = s0[q]!;
+    o[r + 1] = s1[q]!;
+    o[r + 2] = s2[q]!;
+    o[r + 3] = s3[q]!;
+  }
+}
+
+/** s[q] for q in [q0, q1) into o[r], r stepping by n from `at`. */
+function copyOne(o: Float64Array, at: number, n: number, s: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, r = at; q < q1; q++, r += n) o[r] = s[q]!;
 }
 
 /** Stacks same-sized images as the columns of a d x n matrix (planar vectorisation). */

@@ -114,6 +114,39 @@ describe('split over the pool\'s threads: parts of the rows into one shared matr
     expect(Array.from(out.data)).toEqual(Array.from(ref.out.data));
   });
 
+  it('subtractRowMeans on views, over ranges leaving 0 to 3 odd rows, equals the row-by-row formula to the last bit', () => {
+    // the formula written out: each row summed left to right, divided by cols, then x + (-mean)
+    const r = lcg(5);
+    const big = new Matrix(60, 30);
+    for (let i = 0; i < big.data.length; i++) big.data[i] = (r() - 0.4) * 1e3 + r() * 1e-6;
+    const P = big.block(3, 58, 4, 26); // 55 x 22, offset and stride of the larger matrix
+    const want = new Float64Array(55 * 22), wantMean = new Float64Array(55);
+    for (let i = 0; i < 55; i++) {
+      let s = 0;
+      for (let k = 0; k < 22; k++) s += P.get(i, k);
+      wantMean[i] = s / 22;
+      for (let k = 0; k < 22; k++) want[i * 22 + k] = P.get(i, k) + -wantMean[i]!;
+    }
+    const host = new Matrix(57, 25), out = host.block(1, 56, 2, 24); // a strided destination too
+    const mean = new Float64Array(55);
+    const ranges = [[0, 8], [8, 13], [13, 19], [19, 26], [26, 55]]; // 8, 5, 6, 7 and 29 rows: 0, 1, 2, 3, 1 odd ones
+    for (const [a, b] of ranges) subtractRowMeans(P, out, mean, a!, b!);
+    expect(Array.from(mean)).toEqual(Array.from(wantMean));
+    const got = new Float64Array(55 * 22);
+    for (let i = 0; i < 55; i++) for (let k = 0; k < 22; k++) got[i * 22 + k] = out.get(i, k);
+    expect(Array.from(got)).toEqual(Array.from(want));
+    // the rows of the host outside the view are untouched
+    expect(host.get(0, 5)).toBe(0);
+    expect(host.get(56, 5)).toBe(0);
+    expect(host.get(10, 1)).toBe(0);
+    expect(host.get(10, 24)).toBe(0);
+  });
+
+  it('stackImages for 1 to 9 images (groups of four and the ones left) puts every pixel where it belongs', () => {
+    for (let n = 1; n <= 9; n += 2) checkKnown(stackImages(knownBatch(n, 23, 29).images).matrix, undefined, undefined, n, 23, 29);
+    for (const n of [4, 8]) checkKnown(stackImages(knownBatch(n, 23, 29).images).matrix, undefined, undefined, n, 23, 29);
+  });
+
   it('stackInPool and centerInPool in 2 parts give the exact stack, mean image and centred columns', async () => {
     const before = poolThreads();
     await setPoolThreads(2);
