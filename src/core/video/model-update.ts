@@ -20,7 +20,7 @@
  */
 import { IncrementalSvd, Matrix, symEig } from '../linalg/index.js';
 import { orthonormaliseRows } from '../linalg/incremental.js';
-import { heapStart, pixelKernels, type PixelKernels } from './kernels/index.js';
+import { heapStart, heapSlot, pixelKernels, type PixelKernels } from './kernels/index.js';
 
 /** this thread's kernels for the steady blocks (their heap holds the update's rows between batches) */
 let steady: PixelKernels | undefined;
@@ -61,9 +61,8 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix, oneOff = false)
   // rows [U_0 .. U_{r-1}, C_0 .. C_{c-1}] in the kernels' heap, C_i = x_i − m_B (i < b), w (m_B − μ) (i = b);
   // this thread's kernels: the heap grows to the largest steady block and is reused (a heap per
   // call would stay resident until the thread's next GC); a one-off block gets its own
-  const kk = k, kern = oneOff ? pixelKernels() : (steady ??= pixelKernels());
-  const al = (bytes: number) => Math.ceil(bytes / 16) * 16 + 16;
-  const ROWS = heapStart(kern), GB = ROWS + al(8 * kk * d), AB = GB + al(8 * kk * kk), OUT = AB + al(8 * st.rank * kk);
+  const kern = oneOff ? pixelKernels() : (steady ??= pixelKernels()), al = heapSlot;
+  const ROWS = heapStart(kern), GB = ROWS + al(8 * k * d), AB = GB + al(8 * k * k), OUT = AB + al(8 * st.rank * k);
   if (!kern.reserve(OUT + al(8 * st.rank * d))) return lqUpdate(model, block);
   if (kern === steady) steadyBytes = Math.max(steadyBytes, OUT + al(8 * st.rank * d));
   const heap = new Float64Array(kern.buffer), R = ROWS >> 3;
@@ -74,15 +73,15 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix, oneOff = false)
   }
   if (extra) for (let q = 0, h = R + (r + b) * d; q < d; q++) heap[h + q] = w * (mB[q]! - mu[q]!);
   // G = MᵀM (k x k): f² s², f s P (P_ji = U_j · C_i), C Cᵀ, from the Gram matrix of the rows
-  kern.gramF64(d, kk, ROWS, GB);
-  const all = new Float64Array(kern.buffer, GB, kk * kk).slice();
+  kern.gramF64(d, k, ROWS, GB);
+  const all = new Float64Array(kern.buffer, GB, k * k).slice();
   const G = new Matrix(k, k), g = G.data;
   for (let j = 0; j < r; j++) {
     g[j * k + j] = f * f * st.s[j]! * st.s[j]!;
     const fs = f * st.s[j]!;
-    for (let i = 0; i < c; i++) g[j * k + r + i] = g[(r + i) * k + j] = fs * all[j * kk + r + i]!;
+    for (let i = 0; i < c; i++) g[j * k + r + i] = g[(r + i) * k + j] = fs * all[j * k + r + i]!;
   }
-  for (let i = 0; i < c; i++) for (let j = i; j < c; j++) g[(r + i) * k + r + j] = g[(r + j) * k + r + i] = all[(r + i) * kk + r + j]!;
+  for (let i = 0; i < c; i++) for (let j = i; j < c; j++) g[(r + i) * k + r + j] = g[(r + j) * k + r + i] = all[(r + i) * k + r + j]!;
   const { values, vectors } = symEig(G);
   const sv = Float64Array.from(values, (v) => Math.sqrt(Math.max(0, v)));
   // the directions IncrementalSvd keeps: at most `rank`, above 4 max(r + min(c, d), r + c) eps s_1
@@ -91,13 +90,13 @@ export function gramUpdate(model: IncrementalSvd, block: Matrix, oneOff = false)
   while (rNew > 0 && !(sv[rNew - 1]! > tol)) rNew--;
   if (!sv.every(Number.isFinite) || (rNew > 0 && !(sv[rNew - 1]! >= RESOLVED * sv[0]!))) return lqUpdate(model, block);
   // u_j = (Σ_i U_i f s_i V_ij + Σ_i C_i V_{r+i,j}) / s_j: one pass over the rows (combineF64)
-  const A = new Float64Array(kern.buffer, AB, rNew * kk);
+  const A = new Float64Array(kern.buffer, AB, rNew * k);
   for (let j = 0; j < rNew; j++) {
     const inv = 1 / sv[j]!;
-    for (let i = 0; i < r; i++) A[j * kk + i] = f * st.s[i]! * vectors.get(i, j) * inv;
-    for (let i = 0; i < c; i++) A[j * kk + r + i] = vectors.get(r + i, j) * inv;
+    for (let i = 0; i < r; i++) A[j * k + i] = f * st.s[i]! * vectors.get(i, j) * inv;
+    for (let i = 0; i < c; i++) A[j * k + r + i] = vectors.get(r + i, j) * inv;
   }
-  if (rNew > 0) kern.combineF64(d, kk, ROWS, rNew, AB, OUT);
+  if (rNew > 0) kern.combineF64(d, k, ROWS, rNew, AB, OUT);
   const Ut = new Float64Array(kern.buffer, OUT, rNew * d).slice();
   orthonormaliseRows(Ut, rNew, d);
   const nNew = nA + b, wa = nA / nNew, wb = b / nNew;

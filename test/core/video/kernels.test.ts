@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { FramePass } from '../../../src/core/video/kernels/frame-pass.js';
-import { pixelKernels, heapStart } from '../../../src/core/video/kernels/index.js';
+import { pixelKernels, heapStart, heapSlot } from '../../../src/core/video/kernels/index.js';
 import { ScaleGrid, maskFrame, medianFrames } from '../../../src/core/video/background.js';
 
 /** same bytes (vitest's toEqual walks big typed arrays slowly) */
@@ -132,7 +132,7 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
       const src = Uint8Array.from({ length: n * count }, (_, i) => (i % 11 === 0 ? 255 : i % 13 === 0 ? 0 : Math.floor(rnd() * 256)));
       const out = [false, true].map((ts) => {
         const k = pixelKernels({ ts });
-        const at = heapStart(k), dst = at + Math.ceil((n * count) / 16) * 16 + 16;
+        const at = heapStart(k), dst = at + heapSlot(n * count);
         k.reserve(dst + 4 * n + 64);
         new Uint8Array(k.buffer).set(src, at);
         k.medianU8(n, count, at, dst);

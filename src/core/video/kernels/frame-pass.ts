@@ -9,7 +9,7 @@
  * bits → the mask as 0/1 bytes. Frames that update the model also get their foreground replaced
  * by the background, summed at full resolution (for the mean) and downsampled (for the SVD).
  */
-import { pixelKernels, heapStart, type PixelKernels } from './index.js';
+import { pixelKernels, heapStart, heapSlot, type PixelKernels } from './index.js';
 import { Matrix, symEig } from '../../linalg/index.js';
 
 /** A model fitted on a warm-up's frames (see FramePass.warmUp). */
@@ -85,7 +85,7 @@ export class FramePass {
     let at = heapStart(this.k);
     for (const [name, bytes] of sizes) {
       this.p[name] = at;
-      at += Math.ceil(bytes / 16) * 16 + 16;
+      at += heapSlot(bytes);
     }
     if (!this.k.reserve(at)) throw new Error(`cannot reserve ${at} bytes for the pixel kernels`);
     this.views();
@@ -209,7 +209,7 @@ export class FramePass {
     const { width: w, height: h, factor: f } = o;
     const d = this.pixels, ds = this.small;
     const strip = Math.min(STRIP, d);
-    const al = (b: number) => Math.ceil(b / 16) * 16 + 16;
+    const al = heapSlot;
     // the scratch heap (the same kind of kernels: the twin's bits equal the module's)
     const sk = pixelKernels({ ts: !k.wasm });
     const MED = heapStart(sk), MEDOUT = MED + al(count * strip), SMALLS = MEDOUT + al(4 * strip), CENT = SMALLS + al(4 * count * ds), MEAN = CENT + al(8 * count * 256), G = MEAN + al(8 * ds);

@@ -105,3 +105,11 @@ export function pixelKernels(opts: { ts?: boolean } = {}): PixelKernels {
 export function heapStart(k: PixelKernels): number {
   return k.wasm ? PIXELS_HEAP : 0;
 }
+
+/**
+ * The heap bytes one buffer of `bytes` takes when the kernels' buffers are laid out one after
+ * another: rounded up to 16 (the SIMD loads' alignment), plus 16 bytes between buffers.
+ */
+export function heapSlot(bytes: number): number {
+  return Math.ceil(bytes / 16) * 16 + 16;
+}
