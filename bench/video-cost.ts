@@ -12,8 +12,12 @@ import { encoderArgs } from '../src/core/video/io/encode.js';
 import { Matrix } from '../src/core/linalg/matrix.js';
 import { IncrementalSvd } from '../src/core/linalg/incremental.js';
 import { gramUpdate } from '../src/core/video/model-update.js';
+import { seedFrames } from '../src/core/video/model-stream.js';
 import type { FrameBatch } from '../src/core/ports.js';
 import type { BenchRow } from './lib.js';
+
+/** background-model's default seedWindow (src/stages/background-model.ts): the re-seed samples its frames over these */
+const SEED_WINDOW = 150;
 
 /**
  * Per-frame cost of each step on vtest.avi's frames (480x360 gray), timed here: ffmpeg's decode
@@ -66,17 +70,19 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
   a = performance.now();
   for (let i = 0; i < 20; i++) IncrementalSvd.fromState(sm.model!.toState()).update(blk);
   const updateLqMs = (performance.now() - a) / 20 / 15;
-  // the one-time warm-up of a re-seed: 45 frames spread over the first 150, on the kernels (FramePass.warmUp),
-  // against the first IncrementalSvd.update (LQ) of the same 45 small frames alone (the step it replaced)
-  const seed = new Uint8Array(45 * d);
-  for (let i = 0; i < 45; i++) seed.set(raw.subarray(Math.floor((i * 150) / 45) * d, (Math.floor((i * 150) / 45) + 1) * d), i * d);
+  // the one-time warm-up of a re-seed: the model's seed frames (seedFrames: 45 here) spread over the
+  // default seed window of 150, on the kernels (FramePass.warmUp), against the first
+  // IncrementalSvd.update (LQ) of the same small frames alone (the step it replaced)
+  const nSeed = seedFrames(SEED_WINDOW, d);
+  const seed = new Uint8Array(nSeed * d);
+  for (let i = 0; i < nSeed; i++) seed.set(raw.subarray(Math.floor((i * SEED_WINDOW) / nSeed) * d, (Math.floor((i * SEED_WINDOW) / nSeed) + 1) * d), i * d);
   const passOpts = { width: w, height: h, factor: 2, threshold: 0.12, open: 1, close: 4, robust: true, rank: 2 };
-  new FramePass(passOpts).warmUp(seed, 45, 2);
+  new FramePass(passOpts).warmUp(seed, nSeed, 2);
   a = performance.now();
-  for (let i = 0; i < 3; i++) new FramePass(passOpts).warmUp(seed, 45, 2);
+  for (let i = 0; i < 3; i++) new FramePass(passOpts).warmUp(seed, nSeed, 2);
   const seedMs = (performance.now() - a) / 3;
-  const seedBlock = new Matrix(45, model.grid.size);
-  for (let i = 0; i < 45; i++) model.grid.down(seed, i * d, 1 / 255, seedBlock.data.subarray(i * model.grid.size, (i + 1) * model.grid.size));
+  const seedBlock = new Matrix(nSeed, model.grid.size);
+  for (let i = 0; i < nSeed; i++) model.grid.down(seed, i * d, 1 / 255, seedBlock.data.subarray(i * model.grid.size, (i + 1) * model.grid.size));
   const lqSeed = () => new IncrementalSvd({ dim: model.grid.size, rank: 2, forget: 0.9, center: true }).update(seedBlock);
   lqSeed(); // JIT warm-up, as for the kernels above
   a = performance.now();
@@ -132,7 +138,7 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
   const kernels = steps.reduce((t, s) => t + wasm[s]!, 0), kernelsTs = steps.reduce((t, s) => t + twin[s]!, 0);
   rows.push({ case: 'per-frame cost: all kernels of one frame', metric: ms, svdflow: kernels, peer: kernelsTs, peerName: 'TypeScript twin (same bits)', ratio: kernels / kernelsTs });
   rows.push({ case: 'per-frame cost: rank-2 SVD update, 5 frames per 15-frame batch (model thread, Gram form: model-update.ts)', metric: ms, svdflow: updateMs, peer: updateLqMs, peerName: 'IncrementalSvd.update (LQ route), same blocks', ratio: updateMs / updateLqMs });
-  rows.push({ case: 'one-time cost: re-seed warm-up of 45 frames on the kernels (median, masks, morphology, Gram-form SVD)', metric: 'ms once per run (measured here)', svdflow: seedMs, peer: seedLqMs, peerName: 'IncrementalSvd.update (LQ) of the same 45 small frames alone', ratio: seedMs / seedLqMs });
+  rows.push({ case: `one-time cost: re-seed warm-up of ${nSeed} frames on the kernels (median, masks, morphology, Gram-form SVD)`, metric: 'ms once per run (measured here)', svdflow: seedMs, peer: seedLqMs, peerName: `IncrementalSvd.update (LQ) of the same ${nSeed} small frames alone`, ratio: seedMs / seedLqMs });
   const other: Array<[string, number]> = [
     ['ffmpeg decode of vtest.avi to raw gray (child process)', decodeMs],
     ['mask as 0/255 bytes for the encoder (main thread)', maskBytesMs],
@@ -144,7 +150,7 @@ export function costBreakdown(video: string, mog2Ms: number): { rows: BenchRow[]
   }
   for (const [c, v] of other) rows.push({ case: `per-frame cost: ${c}`, metric: ms, svdflow: v, peer: mog2Ms, peerName: 'OpenCV MOG2 whole frame (decode + apply + write)', ratio: v / mog2Ms });
   const model1 = kernels + updateMs;
-  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of 45 frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background, from the compact layer; ${bgBytesF32Ms.toFixed(2)} ms from a Float32 one); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC, trellis off; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
+  const note = `Per-frame cost breakdown (measured in this run on frames 300-359 of vtest.avi, model fitted on the first 300): the model thread's work is ${model1.toFixed(2)} ms/frame (kernels ${kernels.toFixed(2)} ms, their TypeScript twin ${kernelsTs.toFixed(2)} ms; SVD update ${updateMs.toFixed(2)} ms in the Gram form, ${updateLqMs.toFixed(2)} ms by IncrementalSvd.update\'s LQ route on the same blocks); the one-time re-seed warm-up of ${nSeed} frames takes ${seedMs.toFixed(0)} ms on the kernels (the LQ route\'s first SVD update of the same frames alone took ${seedLqMs.toFixed(0)} ms); the main thread's layer conversion ${maskBytesMs.toFixed(2)} ms (mask) + ${bgBytesMs.toFixed(2)} ms (background, from the compact layer; ${bgBytesF32Ms.toFixed(2)} ms from a Float32 one); ffmpeg decodes in ${decodeMs.toFixed(2)} ms and encodes a mask frame in ${encodeMaskMs.toFixed(2)} ms, a background frame in ${encodeBgMs.toFixed(2)} ms (write-video\'s arguments: libx264 ultrafast with CABAC, trellis off; plain ultrafast, CAVLC, takes ${encodeMaskCavlc.toFixed(2)} and ${encodeBgCavlc.toFixed(2)} ms on the same frames). MOG2 does the whole frame in ${mog2Ms.toFixed(2)} ms. With 2 cores these four streams of work (decoder, main thread, model thread, encoders) share two cores, so the end-to-end rate is bounded by their sum divided by 2 at best.`;
   return { rows, note };
 }
 
