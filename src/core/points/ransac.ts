@@ -211,25 +211,19 @@ function largestEigvec4(A: number[]): [number, number, number, number] {
 export function evaluateTransform(source: Matrix, tree: KdTree, T: Matrix, maxDistance: number): { fitness: number; inlierRmse: number; inliers: number } {
   const cur = applyTransform(T, source);
   const d = source.cols, n = source.rows, md2 = maxDistance * maxDistance;
-  let c = 0, sse = 0;
   // RANSAC's last step scores 16 transforms of the keypoints: split over the query team when it
-  // runs (the searches only; the sums below in point order, as one thread adds them)
-  if (tree.shared && queryParts(n, EVALUATE_PER_PART) > 1) {
-    const q = new Float64Array(new SharedArrayBuffer(8 * n * d));
-    q.set(cur.data.subarray(0, n * d));
-    const idx = new Int32Array(new SharedArrayBuffer(4 * n)), dist = new Float64Array(new SharedArrayBuffer(8 * n));
-    nearestAll(tree, q, n, md2 * (1 + 1e-12), idx, dist, false, undefined, undefined, EVALUATE_PER_PART);
-    for (let i = 0; i < n; i++) {
-      if (idx[i]! < 0 || dist[i]! > md2) continue;
-      c++; sse += dist[i]!;
-    }
-    return { ...scoreMatches(c, n, sse), inliers: c };
-  }
-  const tmp = new Float64Array(1);
+  // runs (nearestAll searches on one thread otherwise: the same answers); the sums below in
+  // point order, as one thread adds them
+  const shared = tree.shared && queryParts(n, EVALUATE_PER_PART) > 1;
+  const buf = (bytes: number) => (shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes));
+  const q = shared ? new Float64Array(buf(8 * n * d)) : cur.data;
+  if (shared) q.set(cur.data.subarray(0, n * d));
+  const idx = new Int32Array(buf(4 * n)), dist = new Float64Array(buf(8 * n));
+  nearestAll(tree, q, n, md2 * (1 + 1e-12), idx, dist, false, undefined, undefined, EVALUATE_PER_PART);
+  let c = 0, sse = 0;
   for (let i = 0; i < n; i++) {
-    const j = tree.nearestInto(cur.data, i * d, md2 * (1 + 1e-12), tmp);
-    if (j < 0 || tmp[0]! > md2) continue;
-    c++; sse += tmp[0]!;
+    if (idx[i]! < 0 || dist[i]! > md2) continue;
+    c++; sse += dist[i]!;
   }
   return { ...scoreMatches(c, n, sse), inliers: c };
 }
