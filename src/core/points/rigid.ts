@@ -129,16 +129,21 @@ export function applyTransform(T: Matrix, P: Matrix, out?: Matrix): Matrix {
  * of one array handled by different threads.
  */
 export function transformRowsInPlace(M: Float64Array, d: number, P: Float64Array, from: number, to: number): void {
-  const e = d + 1;
   const row = new Float64Array(d);
-  for (let i = from; i < to; i++) {
-    const b = i * d;
-    for (let j = 0; j < d; j++) row[j] = P[b + j]!;
-    for (let r = 0; r < d; r++) {
-      let s = M[r * e + d]!;
-      for (let j = 0; j < d; j++) s += M[r * e + j]! * row[j]!;
-      P[b + r] = s;
-    }
+  for (let i = from; i < to; i++) moveRowInPlace(M, d, P, i * d, row);
+}
+
+/**
+ * The d values at P[b..] moved in place by the (d+1)x(d+1) row-major transform M, with
+ * applyTransform's arithmetic; `row` (d values of scratch) gets them as they were.
+ */
+export function moveRowInPlace(M: Float64Array, d: number, P: Float64Array, b: number, row: Float64Array): void {
+  const e = d + 1;
+  for (let j = 0; j < d; j++) row[j] = P[b + j]!;
+  for (let r = 0; r < d; r++) {
+    let s = M[r * e + d]!;
+    for (let j = 0; j < d; j++) s += M[r * e + j]! * row[j]!;
+    P[b + r] = s;
   }
 }
 
