@@ -9,8 +9,8 @@ import { Matrix } from '../linalg/matrix.js';
 import { symEig } from '../linalg/index.js';
 import { KdTree } from './kdtree.js';
 import { IcpError, type IcpOptions } from './icp.js';
-import { cloudScale, defaultSchedule, runSchedule, type Downsampled, type IcpLevel, type LevelResult, type ScheduleResult } from './schedule.js';
-import { globalRegistration, rotationSearch2D, type GlobalFeatures, type GlobalOptions } from './global.js';
+import { cloudScale, defaultSchedule, runSchedule, type IcpLevel, type LevelResult, type ScheduleResult } from './schedule.js';
+import { globalRegistration, rotationSearch2D, type GlobalFeatures, type GlobalOptions, type GlobalResult } from './global.js';
 import { evaluateTransform } from './ransac.js';
 import { compose, determinant, homogeneous } from './rigid.js';
 
@@ -113,7 +113,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   let initName: string;
   let globalFailed = false;
   // a global alignment's keypoints: the same voxelDown of both clouds as an ICP level at its voxel
-  let downsampled: Downsampled | undefined;
+  let downsampled: GlobalResult['features'] | undefined;
   if (init instanceof Matrix) { T = init.clone(); initName = 'init (given matrix)'; }
   else if (init === 'identity') { T = Matrix.identity(d + 1); initName = 'init (identity)'; }
   else if (init === 'centroid') { const cs = centroid(source); T = shift(Array.from(centroid(target), (v, j) => v - cs[j]!)); initName = 'init (centroid)'; }
@@ -126,7 +126,7 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
       const g = globalRegistration(source, tf ?? target, { ...opts.global, voxel: globalVoxel });
       T = g.transform;
       // only the target's keypoints computed here from `target` (given targetFeatures may come from another copy)
-      if (!tf) downsampled = { voxel: globalVoxel, source: g.features.source.points, target: g.features.target.points, targetTree: g.features.target.tree };
+      if (!tf) downsampled = g.features;
       stages.push({
         stage: initName, fitness: g.fitness, inlierRmse: g.inlierRmse, ms: performance.now() - t0, voxel: globalVoxel,
         maxCorrespondenceDistance: g.maxCorrespondenceDistance, sourceKeypoints: g.sourceKeypoints, targetKeypoints: g.targetKeypoints,

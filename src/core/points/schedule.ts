@@ -10,6 +10,7 @@ import { KdTree } from './kdtree.js';
 import { voxelDown } from './ops.js';
 import { icp, DEFAULT_CRITERIA, type IcpOptions, type IcpResult, type IcpStop } from './icp.js';
 import type { ScoredTransform } from './metrics.js';
+import type { GlobalFeatures } from './global.js';
 
 export interface IcpLevel {
   /** voxel size for downsampling both clouds; undefined/null/0 = full resolution */
@@ -119,20 +120,11 @@ export interface ScheduleResult extends ScoredTransform {
  * Runs ICP level by level. `options` are passed to every level (estimation, kernel,
  * trim, criteria tolerances); each level sets its own distance and iteration limit.
  * Target normals (point-to-plane): averaged from `targetNormals` when given, else PCA on each
- * level's target (for the points ICP matches).
+ * level's target (for the points ICP matches). `downsampled`: a global alignment's features of
+ * both clouds (their keypoints, voxelDown at the features' voxel, and the target keypoints' tree):
+ * a level of that voxel uses them instead of downsampling again.
  */
-/**
- * Both clouds already downsampled at `voxel` by voxelDown (a global alignment's keypoints), with a
- * tree on the target's: a level of that voxel uses them instead of downsampling again.
- */
-export interface Downsampled {
-  voxel: number;
-  source: Matrix;
-  target: Matrix;
-  targetTree: KdTree;
-}
-
-export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void; downsampled?: Downsampled } = {}): ScheduleResult {
+export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], options: IcpOptions & { init?: Matrix; onProgress?: (done: number, total: number) => void; downsampled?: { source: GlobalFeatures; target: GlobalFeatures } } = {}): ScheduleResult {
   if (!levels.length) throw new RangeError('the ICP schedule has no levels');
   const d = source.cols;
   let T = options.init ? options.init.clone() : Matrix.identity(d + 1);
@@ -146,10 +138,10 @@ export function runSchedule(source: Matrix, target: Matrix, levels: IcpLevel[], 
     const t0 = performance.now();
     const v = lv.voxel && lv.voxel > 0 ? lv.voxel : null;
     // the clouds of this voxel as given (target normals are averaged per voxel: only without them)
-    const ds = v && options.downsampled?.voxel === v && !options.targetNormals ? options.downsampled : undefined;
-    const src = ds ? ds.source : v ? voxelDown({ points: source }, v).points : source;
-    const tg = ds ? { points: ds.target, normals: undefined } : v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
-    const tree = ds ? ds.targetTree : v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
+    const ds = v && options.downsampled?.source.voxel === v && options.downsampled.target.voxel === v && !options.targetNormals ? options.downsampled : undefined;
+    const src = ds ? ds.source.points : v ? voxelDown({ points: source }, v).points : source;
+    const tg = ds ? { points: ds.target.points, normals: undefined } : v ? voxelDown({ points: target, normals: options.targetNormals }, v) : { points: target, normals: options.targetNormals };
+    const tree = ds ? ds.target.tree : v ? new KdTree(tg.points) : options.targetTree ?? new KdTree(target);
     // normals not given: ICP estimates them for the target points it matches (PCA of normalNeighbours)
     const normals = tg.normals;
     // progress in iterations: each level counts its maxIterations (one that converges early jumps to its end)

@@ -61,7 +61,7 @@ describe('global registration (3-D, synthetic)', () => {
     expect(r.rmseHistory).toEqual(again.rmseHistory);
     // and given directly: the keypoints of computeGlobalFeatures are what voxelDown gives
     const v = r.schedule[0]!.voxel!, fs = computeGlobalFeatures(source, { voxel: v }), ft = computeGlobalFeatures(target, { voxel: v });
-    const given = runSchedule(source, target, r.schedule, { estimation: 'point-to-plane', init: r.history[0]!, downsampled: { voxel: v, source: fs.points, target: ft.points, targetTree: ft.tree } });
+    const given = runSchedule(source, target, r.schedule, { estimation: 'point-to-plane', init: r.history[0]!, downsampled: { source: fs, target: ft } });
     expect(given.levels[0]!.sourcePoints).toBe(fs.points.rows);
     expect(Array.from(given.transform.data)).toEqual(Array.from(again.transform.data));
   });
