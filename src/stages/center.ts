@@ -17,6 +17,7 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { centerInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
+import { isHandingOver, takeOver } from '../core/image/planes.js';
 import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
 const centerStage = defineStage({
@@ -36,16 +37,24 @@ const centerStage = defineStage({
   params: z.strictObject({
     mode: z.enum(['global', 'row', 'column']).default('global').describe('which mean: global (one number), row (one per row) or column (one per column)'),
   }),
-  operator: (params, ctx) =>
-    poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
-      // in the compute pool when large (a memory-bound loop over every value); row means of a large matrix split over its threads
-      // a line on a terminal for large values (it shows the time spent until the task returns)
-      const bar = valueSize(v) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: centring`, percent: true, total: 1 }) : undefined;
-      const out = await centerInPool(v, params.mode, { signal, inline: valueSize(v) < INLINE_VALUES });
-      bar?.done();
-      if (out.kind === 'Image') ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
-      return out;
-    }, ctx),
+  // A matrix its producer handed over (stack's fresh matrix), reaching this step alone (the run's only
+  // reader of it, or piped straight onto stack from code), is centred in place: no second 12.5 MB of
+  // fresh memory for the 22 stamps. Anything else (a kept matrix, a fan-out) gets a new matrix.
+  operator: (params, ctx) => (source) => {
+    const alone = ctx.inputExclusive === true || isHandingOver(source);
+    return source.pipe(
+      poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
+        const inPlace = alone && v.kind === 'Matrix' && takeOver(v);
+        // in the compute pool when large (a memory-bound loop over every value); row means of a large matrix split over its threads
+        // a line on a terminal for large values (it shows the time spent until the task returns)
+        const bar = valueSize(v) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: centring`, percent: true, total: 1 }) : undefined;
+        const out = await centerInPool(v, params.mode, { signal, inline: valueSize(v) < INLINE_VALUES, inPlace });
+        bar?.done();
+        if (out.kind === 'Image') ctx.log.info({ mode: params.mode, mean: params.mode === 'global' ? out.centering!.map((c) => c.mean[0]) : undefined }, 'centred');
+        return out;
+      }, ctx),
+    );
+  },
 });
 
 /** The stage; from code it returns the kind it is given (Image → Image, …). */

@@ -11,8 +11,9 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { stackInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
+import { handOver, handsOver } from '../core/image/planes.js';
 
-export const stack = defineStage({
+const stackStage = defineStage({
   name: 'stack',
   summary: 'Stack same-sized images as the columns of a d x n matrix (d = planes*height*width)',
   description: [
@@ -34,6 +35,17 @@ export const stack = defineStage({
       const { matrix, layout } = await stackInPool(batch.images, { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
       bar?.done();
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
-      return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
+      // a fresh matrix nobody else holds: its one reader may centre it in place (planes.ts handOver)
+      return handOver({ kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout });
     }, ctx),
 });
+
+/**
+ * The stage. From code, the observable its operator returns hands every value over (planes.ts
+ * handsOver): an operator piped straight onto it, such as center, is the matrix's only holder and
+ * may reuse its memory (each subscription stacks anew, so no two subscribers share a matrix).
+ */
+export const stack = Object.assign(function stack(...a: Parameters<typeof stackStage>) {
+  const op = stackStage(...a);
+  return (source: Parameters<typeof op>[0]) => handsOver(op(source));
+}, stackStage) as typeof stackStage;

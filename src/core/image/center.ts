@@ -20,12 +20,16 @@ export function assertNotCentred(v: MatrixValue): void {
   if (v.centering && v.centering.mode !== 'none') throw new InputError(`matrix ${v.name} is already centred (${v.centering.mode})`, 'remove the second center step');
 }
 
-/** v minus its mean (global, per row or per column), the mean recorded in `centering`. */
-export function centerValue<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode): V {
+/**
+ * v minus its mean (global, per row or per column), the mean recorded in `centering`. With
+ * `inPlace` a matrix is centred in its own storage (only for a matrix nobody else holds: see
+ * core/image/planes.ts handOver; the values are the same bits either way).
+ */
+export function centerValue<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode, inPlace = false): V {
   if (v.kind === 'Image') return centerImage(v, mode) as V;
   if (v.kind === 'ImageBatch') return { ...v, images: v.images.map((im) => centerImage(im, mode)) };
   assertNotCentred(v);
-  const { mean, out } = subtractMean(v.matrix, mode);
+  const { mean, out } = inPlace ? subtractMean(v.matrix, mode, v.matrix) : subtractMean(v.matrix, mode);
   return { ...v, matrix: out, centering: { mode, mean } };
 }
 

@@ -56,15 +56,22 @@ export async function stackInPool(images: Image[], opts: RunOptions = {}): Promi
   return { matrix, layout };
 }
 
-/** `v` minus its mean (centerValue), in the pool: row means of a large matrix in parts over its threads. */
-export async function centerInPool<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode, opts: RunOptions = {}): Promise<V> {
-  if (v.kind !== 'Matrix' || mode !== 'row') return tasks.run('center', [v, mode], opts) as Promise<V>;
+/**
+ * `v` minus its mean (centerValue), in the pool: row means of a large matrix in parts over its
+ * threads. `inPlace` (a matrix nobody else holds, such as the one stack hands over): the result
+ * is written over the matrix's own values, no second matrix of fresh memory, when they are in
+ * shared memory or the task runs inline (a plain matrix sent to one pool task is copied anyway).
+ */
+export async function centerInPool<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode, opts: RunOptions & { inPlace?: boolean } = {}): Promise<V> {
+  const { inPlace = false, ...run } = opts;
+  const own = inPlace && v.kind === 'Matrix' && (run.inline || poolThreads() === 0 || isShared(v.matrix.data));
+  if (v.kind !== 'Matrix' || mode !== 'row') return tasks.run('center', [v, mode, own], run) as Promise<V>;
   const X = v.matrix;
-  const parts = splitParts(X.rows * X.cols, opts);
-  if (parts <= 1 || !isShared(X.data)) return tasks.run('center', [v, mode], opts) as Promise<V>;
+  const parts = splitParts(X.rows * X.cols, run);
+  if (parts <= 1 || !isShared(X.data)) return tasks.run('center', [v, mode, own], run) as Promise<V>;
   assertNotCentred(v);
-  const out = sharedMatrix(X.rows, X.cols);
+  const out = own ? X : sharedMatrix(X.rows, X.cols);
   const mean = new Float64Array(new SharedArrayBuffer(X.rows * 8));
-  await runParts(shardRanges(X.rows, parts), ([i0, i1], o) => tasks.run('centerRowsPart', [X, out, mean, i0, i1], o), opts);
+  await runParts(shardRanges(X.rows, parts), ([i0, i1], o) => tasks.run('centerRowsPart', [X, out, mean, i0, i1], o), run);
   return { ...v, matrix: out, centering: { mode, mean } };
 }

@@ -17,8 +17,9 @@ export const tasks = defineTasks(import.meta.url, {
   stack(images: Image[]) {
     return stackImages(images, taskProgress());
   },
-  center(v: Image | ImageBatch | MatrixValue, mode: CenterMode) {
-    return centerValue(v, mode);
+  /** `inPlace`: a matrix in shared memory is centred in the caller's storage (see centerValue) */
+  center(v: Image | ImageBatch | MatrixValue, mode: CenterMode, inPlace = false) {
+    return centerValue(v, mode, inPlace);
   },
   /** rows [r0, r1) of the stack of `images` into `out` (shared memory): one part of a stack split over the pool's threads */
   stackPart(images: Image[], out: Matrix, r0: number, r1: number): void {
