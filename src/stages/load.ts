@@ -20,9 +20,13 @@ import { fromAsync } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
-import { listImageFiles, isGlob, imageBatchOf } from '../core/image/files.js';
-import { handOver, handsOver } from '../core/image/planes.js';
+import { listImageFiles, isGlob, imageBatchOf, sizeMismatch } from '../core/image/files.js';
+import { dividedVariant, handOver, handsOver } from '../core/image/planes.js';
+import type { StageContext } from '../core/stage.js';
 import type { Image, ImageBatch } from '../core/ports.js';
+
+/** internal ctx key (from code only): divide the planes by this as they are filled (see `load` below) */
+const DIVIDE_BY = Symbol('svdflow.load.divideBy');
 
 // As in sharp, a side that is null or absent follows the aspect ratio, and neither side keeps the
 // input's size: a pipeline can leave `width: null, height: null` variables for the user to set.
@@ -94,32 +98,22 @@ const loadStage = defineStage({
         const rel = relative(ctx.baseDir, f);
         return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
       };
+      // from code, normalize piped straight onto load asks for the planes divided as they are filled
+      const divideBy = (ctx as { [DIVIDE_BY]?: number })[DIVIDE_BY];
       if (!batch) {
         // each value is new and load keeps no reference to it: handed over to its reader (planes.ts)
-        yield handOver(await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels }));
+        yield handOver(await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels, divideBy }));
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
       // a few files at once, one per core of the thread budget (TurboJPEG and sharp decode on libuv's threads)
-      const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels });
+      const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels, divideBy });
       const images = await decodeImages(files, opts, Math.max(1, threadBudget()), ctx.signal, () => bar.tick());
       if (!images) return;
       bar.done();
       const first = images[0]!;
-      const odd = images.filter((im) => im.width !== first.width || im.height !== first.height);
-      if (odd.length) {
-        const sizes = new Map<string, string[]>();
-        for (const im of images) {
-          const k = `${im.width}x${im.height}`;
-          sizes.set(k, [...(sizes.get(k) ?? []), shownOf(im.source!)]);
-        }
-        const common = [...sizes.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
-        const odds = [...sizes.entries()].filter(([k]) => k !== common[0]).flatMap(([k, names]) => names.map((n) => `${n} (${k})`));
-        throw new InputError(
-          `images in ${params.path} differ in size: most are ${common[0]} (width x height), but ${odds.slice(0, 8).join(', ')}${odds.length > 8 ? `, and ${odds.length - 8} more` : ''}`,
-          `remove the odd ones, or add resize: { width: ${common[0].split('x')[0]}, height: ${common[0].split('x')[1]} } to make them all the same size`,
-        );
-      }
+      const odd = sizeMismatch(images, params.path, shownOf);
+      if (odd) throw odd;
       ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
       yield handOver(imageBatchOf(images, params.path, params.mode, params.name));
     }, ctx.flow),
@@ -130,11 +124,19 @@ const loadStage = defineStage({
  * an operator piped straight onto it, such as normalize, is the value's only holder and may reuse
  * its memory (each subscription decodes anew, so no two subscribers share a value).
  */
-export const load = Object.assign(function load(...a: Parameters<typeof loadStage>) {
-  return handsOver(loadStage(...a));
+export const load = Object.assign(function load(...[params, opts]: Parameters<typeof loadStage>) {
+  // the variant normalize { by: dtype } subscribes to instead when piped straight on: planes divided while filled
+  const divided = (scale: number) => loadStage(params, { ...opts, ctx: { ...opts?.ctx, [DIVIDE_BY]: scale } as Partial<StageContext> });
+  return handsOver(loadStage(params, opts), divided);
 }, loadStage) as typeof loadStage;
 
 type LoadParams = Parameters<typeof load>[0];
+
+/** `load` narrowed to one kind by `pick` (which throws on the other): still handing its values over. */
+function narrowed<K extends Image | ImageBatch>(params: LoadParams, pick: (v: Image | ImageBatch) => K): Observable<K> {
+  const m = map(pick);
+  return handsOver(load(params).pipe(m), (scale) => dividedVariant(load(params), scale)!.pipe(m));
+}
 
 /**
  * From code: `load` of one image file, typed as Observable<Image>, so that
@@ -142,21 +144,16 @@ type LoadParams = Parameters<typeof load>[0];
  * gives an Image or an ImageBatch depending on the path.)
  */
 export function loadImage(params: LoadParams): Observable<Image> {
-  // only checks the kind: still hands every value over
-  return handsOver(load(params).pipe(
-    map((v) => {
-      if (v.kind !== 'Image') throw new InputError(`loadImage: ${params?.path} is a folder or glob (${v.images.length} images)`, 'use loadImages for a folder or glob');
-      return v;
-    }),
-  ));
+  return narrowed(params, (v) => {
+    if (v.kind !== 'Image') throw new InputError(`loadImage: ${params?.path} is a folder or glob (${v.images.length} images)`, 'use loadImages for a folder or glob');
+    return v;
+  });
 }
 
 /** From code: `load` of a folder or glob, typed as Observable<ImageBatch>. */
 export function loadImages(params: LoadParams): Observable<ImageBatch> {
-  return handsOver(load(params).pipe(
-    map((v) => {
-      if (v.kind !== 'ImageBatch') throw new InputError(`loadImages: ${params?.path} is a single file`, 'use loadImage for one file, or give a folder or glob');
-      return v;
-    }),
-  ));
+  return narrowed(params, (v) => {
+    if (v.kind !== 'ImageBatch') throw new InputError(`loadImages: ${params?.path} is a single file`, 'use loadImage for one file, or give a folder or glob');
+    return v;
+  });
 }

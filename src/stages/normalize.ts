@@ -13,7 +13,7 @@ import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import type { KindPreserving } from '../core/image/typing.js';
 import { InputError } from '../core/errors.js';
-import { isHandingOver, maxOf, scalePlanes, scalePlanesInPlace, takeOver } from '../core/image/planes.js';
+import { dividedVariant, isHandingOver, maxOf, scalePlanes, scalePlanesInPlace, takeOver } from '../core/image/planes.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
 export type NormalizeBy = 'max' | 'dtype';
@@ -55,6 +55,13 @@ const normalizeStage = defineStage({
   // reader of it, or piped straight onto load from code), is scaled in place: no second copy of
   // every plane (12.5 MB of fresh memory for the 22 stamps). Anything else is copied, as before.
   operator: (params, ctx) => (source) => {
+    // from code, straight onto load: by dtype, subscribe to load's variant that divides the planes
+    // by 255 as it fills them (one pass, in cache); the values are those computed below, bit for bit
+    const divided = params.by === 'dtype' ? dividedVariant(source, 255) : undefined;
+    if (divided) {
+      const label = (im: Image): Image => ({ ...im, range: [0, 1], normalization: { method: 'dtype', scale: 255 } });
+      return divided.pipe(map((v): Image | ImageBatch => (v.kind === 'Image' ? label(v) : { ...v, images: v.images.map(label) })));
+    }
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       map((v): Image | ImageBatch => {

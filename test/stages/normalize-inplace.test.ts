@@ -8,7 +8,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { lastValueFrom, map, of, tap } from 'rxjs';
 import { join } from 'node:path';
 import { mkdirSync, copyFileSync } from 'node:fs';
-import { load, loadImages } from '../../src/stages/load.js';
+import { load, loadImage, loadImages } from '../../src/stages/load.js';
 import { normalize, normalizeImage } from '../../src/stages/normalize.js';
 import { handOver, handsOver, isHandingOver, takeOver } from '../../src/core/image/planes.js';
 import { Matrix } from '../../src/core/linalg/matrix.js';
@@ -66,6 +66,21 @@ describe('normalize in place (hand-over)', () => {
     expect(copied.images[0]!.planes[0]!.data[0]).toBe(raw!.images[0]!.planes[0]!.data[0]! * (1 / 255));
     // values still in shared memory after the in-place scale (the pool's stack reads them without a copy)
     expect(direct.images[0]!.planes[0]!.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+    // the divided variant is this chain's own: another subscriber of the same load observable gets 0..255
+    const L = loadImages({ path: STAMPS });
+    const [viaNorm, plain] = await Promise.all([lastValueFrom(L.pipe(normalize({ by: 'dtype' }))), lastValueFrom(L)]);
+    expect(sameBits(viaNorm.images, copied.images)).toBe(true);
+    expect(plain.images[0]!.range).toEqual([0, 255]);
+    expect(sameBits(plain.images, raw!.images)).toBe(true);
+    // one image, every mode (ycbcr's values are fractions: divided while filling = divided after, bit for bit)
+    for (const mode of ['gray', 'rgb', 'ycbcr'] as const) {
+      const p = { path: join(STAMPS, 'im_07.jpg'), mode };
+      const a = await lastValueFrom(loadImage(p).pipe(normalize({ by: 'dtype' })));
+      const b = await lastValueFrom(loadImage(p).pipe(map((x) => x), normalize({ by: 'dtype' })));
+      expect(sameBits([a], [b]), mode).toBe(true);
+      expect([a.range, a.normalization]).toEqual([[0, 1], { method: 'dtype', scale: 255 }]);
+      expect(Object.keys(a)).toEqual(Object.keys(b));
+    }
     // loadImages keeps handing over; a map in between does not
     expect(isHandingOver(loadImages({ path: STAMPS }))).toBe(true);
     expect(isHandingOver(load({ path: STAMPS }).pipe(map((x) => x)))).toBe(false);

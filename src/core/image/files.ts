@@ -95,3 +95,20 @@ export function listImageFiles(abs: string, shown: string): { files: string[]; b
   }
   return { files, batch: true };
 }
+
+/** The error for a batch whose images differ in size (naming the odd ones and the resize that fixes it), or undefined. */
+export function sizeMismatch(images: readonly Image[], path: string, shownOf: (file: string) => string): InputError | undefined {
+  const first = images[0]!;
+  if (images.every((im) => im.width === first.width && im.height === first.height)) return undefined;
+  const sizes = new Map<string, string[]>();
+  for (const im of images) {
+    const k = `${im.width}x${im.height}`;
+    sizes.set(k, [...(sizes.get(k) ?? []), shownOf(im.source!)]);
+  }
+  const common = [...sizes.entries()].sort((a, b) => b[1].length - a[1].length)[0]!;
+  const odds = [...sizes.entries()].filter(([k]) => k !== common[0]).flatMap(([k, names]) => names.map((n) => `${n} (${k})`));
+  return new InputError(
+    `images in ${path} differ in size: most are ${common[0]} (width x height), but ${odds.slice(0, 8).join(', ')}${odds.length > 8 ? `, and ${odds.length - 8} more` : ''}`,
+    `remove the odd ones, or add resize: { width: ${common[0].split('x')[0]}, height: ${common[0].split('x')[1]} } to make them all the same size`,
+  );
+}

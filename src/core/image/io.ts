@@ -15,7 +15,7 @@ import { Matrix } from '../linalg/matrix.js';
 import { InputError } from '../errors.js';
 import type { Image } from '../ports.js';
 import { rgbToGray, rgbToYcbcr, ycbcrToRgbPixel } from './color.js';
-import { newPlanes } from './planes.js';
+import { divideRun, newPlanes } from './planes.js';
 import { countSharp, countTurboJpeg, fastPathRefusal, scanJpeg } from './jpeg.js';
 import { decodeJpegRgb, jpegHeader, TJCS, turboJpeg, turboJpegStatus } from './turbojpeg.js';
 
@@ -50,6 +50,11 @@ export interface DecodeOptions {
   shown?: string;
   /** refuse images (as stored, and after resize) of more pixels than this, before decoding them */
   maxPixels?: number;
+  /**
+   * divide every value by this as the planes are filled (for normalize piped straight onto load:
+   * the values normalize would compute, range still [0, 255] in the Image; the caller relabels it)
+   */
+  divideBy?: number;
 }
 
 const mp = (px: number) => `${(px / 1e6).toFixed(px < 1e7 ? 1 : 0)} megapixels`;
@@ -124,7 +129,7 @@ export const FILL_CHUNK = 1 << 18;
  * Interleaved 8-bit RGB (`ch` bytes a pixel, ch >= 3) into `planes` (gray / rgb / ycbcr, 0..255),
  * in chunks of FILL_CHUNK pixels with a turn of the event loop between them for large images.
  */
-async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[]): Promise<void> {
+async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[], divideBy?: number): Promise<void> {
   for (let i0 = 0; i0 < n; i0 += FILL_CHUNK) {
     if (i0) await new Promise((r) => setImmediate(r));
     const i1 = Math.min(n, i0 + FILL_CHUNK), m = i1 - i0;
@@ -139,6 +144,8 @@ async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMod
         B[i] = src[p + 2]!;
       }
     }
+    // the chunk divided while in cache: the same values, then the same product as normalize's
+    if (divideBy !== undefined) for (const P of planes) divideRun(P.data, i0, m, divideBy);
   }
 }
 
@@ -189,7 +196,7 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
     }
     if (failed) return `TurboJPEG ${failed.trim()}`;
     const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-    await fillPlanes(rgb, 3, n, opts.mode, planes);
+    await fillPlanes(rgb, 3, n, opts.mode, planes, opts.divideBy);
     return { kind: 'Image', name: opts.name ?? basename(file, extname(file)), width, height, color: opts.mode, planes, range: [0, 255], source: file, sourceBytes: buf.length };
   } finally {
     // kept for the next image: at most a few (one per decode in flight, as a batch runs them)
@@ -236,7 +243,7 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   }
   // the planes in one buffer, shared when large (the compute pool's tasks read them without a copy)
   const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-  await fillPlanes(rgb, ch, n, opts.mode, planes);
+  await fillPlanes(rgb, ch, n, opts.mode, planes, opts.divideBy);
   let sourceBytes = st.size;
   if (sourceBytes === undefined) {
     try {

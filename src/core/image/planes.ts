@@ -49,14 +49,33 @@ export function handOver<T extends object>(v: T): T {
 export function takeOver(v: object): boolean {
   return handedOver.delete(v);
 }
-/** Observables (a producer's, from code) whose every value is handed over to their one subscriber. */
-const handingOver = new WeakSet<object>();
-export function handsOver<T extends object>(source: T): T {
-  handingOver.add(source);
+/**
+ * Observables (a producer's, from code) whose every value is handed over to their one subscriber,
+ * each with, when the producer can, a maker of a variant of it whose values come already divided
+ * by a scale (load: the planes divided by 255 as they are filled, while in cache). A reader piped
+ * straight onto such an observable may subscribe to the variant instead: it is a new observable
+ * that only this reader sees, so no other subscriber of the original gets scaled values.
+ */
+const handingOver = new WeakMap<object, ((scale: number) => object) | null>();
+export function handsOver<T extends object>(source: T, divided?: (scale: number) => T): T {
+  handingOver.set(source, divided ?? null);
   return source;
 }
 export function isHandingOver(source: object): boolean {
   return handingOver.has(source);
+}
+/** The variant of `source` whose values come divided by `scale` (see handsOver), or undefined. */
+export function dividedVariant<T extends object>(source: T, scale: number): T | undefined {
+  return (handingOver.get(source) ?? undefined)?.(scale) as T | undefined;
+}
+
+/**
+ * `count` values of `d` from `from` on, divided by `scale` in place (times 1 / scale: the bits
+ * normalize gives); for a producer that fills planes and divides each chunk while in cache.
+ */
+export function divideRun(d: Float64Array, from: number, count: number, scale: number): void {
+  const inv = 1 / scale;
+  for (let p = from, e = from + count; p < e; p++) d[p] = d[p]! * inv;
 }
 
 /** Divides every value of `planes` by `scale` in place (times 1 / scale: the same bits as scalePlanes). */
