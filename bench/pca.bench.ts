@@ -22,6 +22,9 @@ import { setTurboJpeg, turboJpegStatus } from '../src/core/image/turbojpeg.js';
 import { threadBudget } from '../src/core/threads.js';
 import { poolThreads } from '../src/core/pool/index.js';
 import { SPLIT_VALUES } from '../src/core/pca/pooled.js';
+import { stackInto } from '../src/core/pca/stack.js';
+import { subtractRowMeans } from '../src/core/image/planes.js';
+import { Matrix } from '../src/core/linalg/matrix.js';
 import { availableParallelism } from 'node:os';
 import type { Factorization, ImageBatch, MatrixValue } from '../src/core/ports.js';
 import { loadavg as loadAverage } from 'node:os';
@@ -39,7 +42,10 @@ const dec0 = decoderCounts();
 await loadBatch();
 const decoded = decoderUsage(dec0);
 const batch = await loadBatch();
+// center piped straight onto stack: it centres stack's fresh matrix in place (stack hands its matrix over)
 const stackCenter = () => lastValueFrom(of(batch).pipe(stack(), center({ mode: 'row' })));
+// the same with a step between (as when another step also reads the stack): center writes a new matrix
+const stackCenterCopy = () => lastValueFrom(of(batch).pipe(stack(), map((v) => v), center({ mode: 'row' })));
 const X = (await stackCenter()) as MatrixValue;
 const stacked = (await lastValueFrom(of(batch).pipe(stack()))) as MatrixValue;
 const centerOnly = () => lastValueFrom(of(stacked).pipe(center({ mode: 'row' })));
@@ -70,9 +76,23 @@ setTurboJpeg(false);
 const loadSharpCpu = await timeCpuMs(loadBatch, REPS);
 setTurboJpeg(undefined);
 const stackCenterCpu = await timeCpuMs(stackCenter, REPS);
-// minor page faults per stack + center (process-wide): first touches of fresh result memory
-const faultsPer = async (fn: () => Promise<unknown>) => { await fn(); const f0 = process.resourceUsage().minorPageFault; for (let i = 0; i < REPS; i++) await fn(); return (process.resourceUsage().minorPageFault - f0) / REPS; };
-const stackCenterFaults = await faultsPer(stackCenter);
+const stackCenterCopyCpu = await timeCpuMs(stackCenterCopy, REPS);
+// minor page faults per stack + center (process-wide: first touches of fresh result memory) and the
+// kernel's CPU time per run (system time: the page faults and zeroing the new pages)
+const memoryPer = async (fn: () => Promise<unknown>) => {
+  await fn();
+  const f0 = process.resourceUsage().minorPageFault, c0 = process.cpuUsage();
+  for (let i = 0; i < REPS; i++) await fn();
+  return { faults: (process.resourceUsage().minorPageFault - f0) / REPS, systemMs: process.cpuUsage(c0).system / 1000 / REPS };
+};
+const stackCenterMem = await memoryPer(stackCenter), stackCenterCopyMem = await memoryPer(stackCenterCopy);
+// the two loops alone, in this thread, into matrices already touched (no fresh memory, no thread hop):
+// what stacking and centring cost without the memory and the pool around them
+const loopsOnly = (() => {
+  const d = X.matrix.rows, n = X.matrix.cols, S = new Matrix(d, n), C = new Matrix(d, n), mean = new Float64Array(d);
+  const cpu = (fn: () => void) => { for (let i = 0; i < 3; i++) fn(); const t: number[] = []; for (let i = 0; i < REPS; i++) { const c0 = process.cpuUsage(); fn(); const c = process.cpuUsage(c0); t.push((c.user + c.system) / 1000); } return t.sort((a, b) => a - b)[REPS >> 1]!; };
+  return { stack: cpu(() => stackInto(batch.images, S)), centre: cpu(() => subtractRowMeans(S, C, mean, 0, d)) };
+})();
 const ours = {
   load: loadCpu.wall, // the CPU runs' medians: the same REPS runs, not another REPS of each
   stackCenter: stackCenterCpu.wall,
@@ -94,9 +114,10 @@ const rows: BenchRow[] = [
   { ...t('decode 22 JPEGs + normalize (load vs PIL)', ours.load, peer.load_ms, `each side gives per-image planar float64 planes in [0, 1]; svdflow decodes ${Math.max(1, threadBudget())} files at a time on libuv threads (${decoded.turbojpeg} of ${batch.images.length} by TurboJPEG, ${decoded.sharp} by sharp), normalize piped straight onto load has load divide the planes by 255 as it fills them (one pass); PIL one after another`), goal: '<= 1.5x (#15 item 4)', met: ours.load / peer.load_ms <= 1.5 },
   { ...t('decode 22 JPEGs + normalize: CPU time per run', loadCpu.cpu, peer.load_cpu_ms, 'process CPU, all threads (svdflow: process.cpuUsage; Python: time.process_time): the work done, whatever the load'), metric: 'CPU time (ms, median)' },
   t('decode 22 JPEGs + normalize, normalize copying (load\'s value also read elsewhere)', loadCopyCpu.wall, peer.load_ms, `a step between load and normalize (as a fan-out or a kept value in a run): normalize writes new planes; CPU ${loadCopyCpu.cpu.toFixed(1)} ms per run`),
-  { ...t('stack + center (mean image), 70890 x 22, from the decoded images', ours.stackCenter, peer.stack_center_ms, `both sides from per-image planes: svdflow stack + center stages (compute pool, rows split over its ${poolThreads()} threads), NumPy X = np.array(planes).T (one contiguous copy; X its column-major view), then X - X.mean(1); with np.stack(planes, 1), a row-major X like svdflow's, NumPy took ${peer.stack_center_npstack_ms.toFixed(2)} ms`), goal: '<= 1.5x (#15 item 4)', met: ours.stackCenter / peer.stack_center_ms <= 1.5 },
-  { ...t('stack + center: CPU time per run', stackCenterCpu.cpu, peer.stack_center_cpu_ms, 'process CPU, all threads (the pool workers and the main thread)'), metric: 'CPU time (ms, median)' },
-  t('center only (mean image), 70890 x 22 already stacked', ours.center, peer.center_ms, 'svdflow center stage (compute pool, rows split over its threads); NumPy X - X.mean(1) on its stacked X (column-major)'),
+  { ...t('stack + center (mean image), 70890 x 22, from the decoded images', ours.stackCenter, peer.stack_center_ms, `both sides from per-image planes: svdflow stack + center stages (compute pool, rows split over its ${poolThreads()} threads; center piped straight onto stack centres the stack in place), NumPy X = np.array(planes).T (one contiguous copy; X its column-major view), then X - X.mean(1); with np.stack(planes, 1), a row-major X like svdflow's, NumPy took ${peer.stack_center_npstack_ms.toFixed(2)} ms`), goal: '<= 1.5x (#15 item 4)', met: ours.stackCenter / peer.stack_center_ms <= 1.5 },
+  { ...t('stack + center: CPU time per run', stackCenterCpu.cpu, peer.stack_center_cpu_ms, `process CPU, all threads (the pool workers and the main thread); of it, the kernel's (page faults, zeroing new pages): ${stackCenterMem.systemMs.toFixed(1)} ms per run`), metric: 'CPU time (ms, median)' },
+  t('stack + center, center copying (the stack also read elsewhere)', stackCenterCopyCpu.wall, peer.stack_center_ms, `a step between stack and center (as a fan-out or a kept stack in a run): center writes a new matrix; CPU ${stackCenterCopyCpu.cpu.toFixed(1)} ms per run, of it the kernel's ${stackCenterCopyMem.systemMs.toFixed(1)} ms; minor page faults ${Math.round(stackCenterCopyMem.faults)} per run`),
+  t('center only (mean image), 70890 x 22 already stacked', ours.center, peer.center_ms, 'svdflow center stage on a kept stack (a new matrix; compute pool, rows split over its threads); NumPy X - X.mean(1) on its stacked X (column-major)'),
   t('thin SVD, Gram route, 21 components', ours.gram, peer.gram_ms),
   t('thin SVD, exact (Householder; NumPy: LAPACK gesdd)', ours.exact, peer.exact_ms),
   t('reconstruct r = 1, 3, 10, clamped', ours.reconstruct, peer.reconstruct_ms),
@@ -110,6 +131,6 @@ report('pca', 'Image-collection PCA: 22 stamps as a 70,890 x 22 matrix (vs NumPy
   `Singular values (Gram route) agree with NumPy's to ${maxSdiff.toExponential(1)} relative to s_1; errors differ by the JPEG decoders (sharp/libjpeg-turbo vs PIL).`,
   (() => { const b = blasStatus(); return b.backend === 'openblas' ? `Backend: native (${b.library}): the Gram route's XᵀX and XV, the exact SVD (dgesdd) and the reconstructions' products run OpenBLAS, as NumPy's do; the stacking, centring, clamping and mean passes are svdflow's own loops.` : `Backend: svdflow's WebAssembly/TS kernels (the native backend did not load: ${b.reason}).`; })(),
   (() => { const n = batch.images.length, per = (ms: number) => (ms / n).toFixed(2), j = turboJpegStatus(); return `Decoding: both sides end with per-image planar float64 planes in [0, 1] (svdflow: load + normalize { by: dtype }; NumPy: PIL decode, asarray, uint8 planes reordered, * 1 / 255); stacking is the next row's work on both sides. svdflow's decoder: ${j.loaded ? `TurboJPEG (${j.library}, libjpeg-turbo called through koffi; the same decoder and defaults as libvips, planes equal to sharp's bit for bit)` : `sharp only (TurboJPEG not loaded: ${j.reason})`}: ${decoded.turbojpeg} of ${n} images by TurboJPEG, ${decoded.sharp} by sharp. CPU per image in this run: svdflow ${per(loadCpu.cpu)} ms (load alone, planes of 0..255: ${per(loadOnlyCpu.cpu)} ms; normalize copying every plane: ${per(loadCopyCpu.cpu)} ms; every image through sharp/libvips instead: ${per(loadSharpCpu.cpu)} ms), PIL + NumPy ${per(peer.load_cpu_ms)} ms. svdflow keeps ${Math.max(1, threadBudget())} decodes in flight (its thread budget) on libuv's threads, the planes filled on the main thread, so on ${availableParallelism()} free cores its wall time can fall below its CPU time; PIL decodes on one thread.`; })(),
-  `Stack + center: svdflow's stack and center stages run in the compute pool, the rows split over its threads from 2^${Math.log2(SPLIT_VALUES)} values (src/core/pca/pooled.ts; same bits as one thread), the images' planes already in shared memory (no copy on the way). Minor page faults per run in this run (process-wide: first touches of fresh memory; a ${((X.matrix.rows * X.matrix.cols * 8) / 1e6).toFixed(1)} MB result in fresh pages takes ${Math.ceil((X.matrix.rows * X.matrix.cols * 8) / 4096)} of them, and a new zero-filled buffer in reused memory is a memset instead): svdflow ${Math.round(stackCenterFaults)}, NumPy ${Math.round(peer.stack_center_faults)}. svdflow's stack is row-major d x n, so stacking is a transposition (strided reads of n planes); NumPy's np.array(planes).T is a contiguous copy whose transposed view needs none.`,
+  (() => { const mb = (X.matrix.rows * X.matrix.cols * 8) / 1e6, pages = Math.ceil((X.matrix.rows * X.matrix.cols * 8) / 4096); return `Stack + center: svdflow's stack and center stages run in the compute pool, the rows split over its threads from 2^${Math.log2(SPLIT_VALUES)} values (src/core/pca/pooled.ts; same bits as one thread), the images' planes already in shared memory (no copy on the way). The stack stage hands its fresh ${mb.toFixed(1)} MB matrix over and center, its only reader, writes the centred values over it (src/stages/center.ts; a kept or fanned-out stack gets a new matrix: the 'center copying' row), so a run needs one new matrix where it needed two. New memory costs a page fault per 4 KiB page (${pages} for ${mb.toFixed(1)} MB) or, when the allocator reuses freed memory, a zero fill (every SharedArrayBuffer is zeroed; NumPy's results are not): minor page faults per run in this run svdflow ${Math.round(stackCenterMem.faults)} (center copying: ${Math.round(stackCenterCopyMem.faults)}), NumPy ${Math.round(peer.stack_center_faults)}. The two loops alone, one thread, into memory already touched: stacking ${loopsOnly.stack.toFixed(2)} ms and centring ${loopsOnly.centre.toFixed(2)} ms CPU (NumPy's whole stack + center: ${peer.stack_center_cpu_ms.toFixed(2)} ms CPU); the rest of svdflow's CPU is new memory, the thread hops and the V8 compiler's first runs. svdflow's stack is row-major d x n, so stacking is a transposition (strided reads of n planes); NumPy's np.array(planes).T is a contiguous copy whose transposed view needs none.`; })(),
   'The Gram route asks for n - 1 = 21 components: centring the 22 columns leaves rank 21, and the core falls back to the exact SVD when a requested value is below 1e-3 s_1 (GRAM_MIN_RATIO).',
 ]);

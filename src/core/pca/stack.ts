@@ -40,9 +40,9 @@ export function stackLayout(images: readonly Image[]): StackLayout {
   return layout;
 }
 
-/** Rows of the stack of `images`: planes * height * width (their shapes checked by stackLayout). */
+/** Rows of the stack of `images`: layoutDim of the first (their shapes checked by stackLayout). */
 export function stackRows(images: readonly Image[]): number {
-  return images.length ? images[0]!.planes.length * images[0]!.width * images[0]!.height : 0;
+  return images.length ? layoutDim(images[0]!) : 0;
 }
 
 /**
