@@ -436,14 +436,23 @@ if (isMain) {
   // The run has stopped its children and written (or removed) its files when main
   // settles; if a handle still keeps the event loop alive after that, exit anyway.
   const settle = (code: number) => {
-    process.exitCode = code;
-    // An interrupted run ends as soon as the event loop is empty (its files are committed or
-    // removed by then): after 'exit', Node's teardown gives the signals their default action back,
-    // and a second Ctrl-C in that window killed the process by SIGINT (no exit code) instead of
-    // exit 130; runs that stop fast hit it. Exiting from the 'exit' event skips that window. Added
-    // last, after the native-call exit hook (linalg/native.ts), which must run first.
-    if (interrupts > 0) process.once('exit', (c) => process.exit(c));
-    setTimeout(() => process.exit(code), 3000).unref();
+    // An interrupt ends with 130 even when it came too late to stop the run (after its files
+    // were committed): the user was told 'stopping', and 130 is what the interrupt promises.
+    process.exitCode = interrupts > 0 && code === 0 ? 130 : code;
+    // The run is over (its files committed or removed): an interrupt from now on ends the
+    // process at once with 130 (onSignal), instead of aborting a run that already finished and
+    // then exiting 0.
+    running = false;
+    // The process ends as soon as the event loop is empty. Left to itself, Node's teardown after
+    // 'exit' closes the signal handles, which gives the signals their default action back while it
+    // still stops worker threads: a Ctrl-C in that window killed the process BY SIGINT (no exit
+    // code) instead of exit 130 (test/bad-inputs: the second Ctrl-C case, under load). Exiting from
+    // the 'exit' event (process.exit there goes straight to the native exit, handlers still
+    // installed, the signal then ignored) skips that window, for every run, interrupted or not:
+    // the first interrupt may arrive just after the run settled. Added last, after the
+    // native-call exit hook (linalg/native.ts) and the runner's, which must run first.
+    process.once('exit', (c) => process.exit(c));
+    setTimeout(() => process.exit(), 3000).unref();
   };
   // A run ends with exit 0 only if it settled: if the event loop empties first (a
   // promise that never settles), say so and fail instead of exiting 0 silently.
