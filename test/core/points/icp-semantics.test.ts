@@ -9,16 +9,9 @@ import { seededRandom } from '../../../src/core/linalg/random.js';
 import { icp, icpStop, pointToPoint, DEFAULT_CRITERIA, type EstimationStrategy } from '../../../src/core/points/icp.js';
 import { register } from '../../../src/core/points/register.js';
 import { applyTransform, axisAngle, homogeneous, invertTransform } from '../../../src/core/points/rigid.js';
+import { wavySurface } from './surfaces.js';
 
-function surface(n: number, seed: number): Matrix {
-  const rng = seededRandom(seed);
-  const P = new Matrix(n, 3);
-  for (let i = 0; i < n; i++) {
-    const x = rng.next() * 2 - 1, y = rng.next() * 2 - 1;
-    P.data.set([x, y, 0.3 * Math.sin(3 * x) * Math.cos(2 * y) + 0.2 * x * y], i * 3);
-  }
-  return P;
-}
+const surface = wavySurface;
 
 describe('icpStop: the stopping rule', () => {
   const crit = { ...DEFAULT_CRITERIA };

@@ -10,6 +10,7 @@ import { applyTransform, angle2D, axisAngle, decompose, homogeneous, quatToMatri
 import { xSinCurve } from '../../../src/core/points/ops.js';
 import { parsePoints, parseConf } from '../../../src/core/points/parse.js';
 import { hasShared, shared, sharedMissingMessage } from '../../helpers.js';
+import { wavySurface } from './surfaces.js';
 
 describe('rigid helpers', () => {
   it('quaternions (scalar last) round-trip and match axis-angle', () => {
@@ -96,13 +97,7 @@ describe('icp (core)', () => {
     expect(r.converged).toBe(false);
   });
   it('recovers an exact 3-D rigid motion; point-to-plane with PCA normals too; trimming and kernels accepted', () => {
-    const rng = seededRandom(11);
-    // a wavy surface z = f(x, y)
-    const P = new Matrix(1500, 3);
-    for (let i = 0; i < 1500; i++) {
-      const x = rng.next() * 2 - 1, y = rng.next() * 2 - 1;
-      P.data.set([x, y, 0.3 * Math.sin(3 * x) * Math.cos(2 * y) + 0.2 * x * y], i * 3);
-    }
+    const P = wavySurface(1500, 11);
     const G = homogeneous(axisAngle([0.3, 1, 0.2], 8), [0.05, -0.03, 0.02]);
     const S = applyTransform(invertTransform(G), P); // source = target moved away; ICP should find G
     for (const opts of [{}, { estimation: 'point-to-plane' as const }, { trim: 0.9 }, { kernel: { type: 'huber' as const, scale: 0.05 } }]) {
@@ -113,12 +108,7 @@ describe('icp (core)', () => {
     }
   });
   it('point-to-plane estimates normals only for the target points it matches: the same result, to the last bit, as with every normal given', () => {
-    const rng = seededRandom(12);
-    const P = new Matrix(4000, 3);
-    for (let i = 0; i < 4000; i++) {
-      const x = rng.next() * 2 - 1, y = rng.next() * 2 - 1;
-      P.data.set([x, y, 0.3 * Math.sin(3 * x) * Math.cos(2 * y) + 0.2 * x * y], i * 3);
-    }
+    const P = wavySurface(4000, 12);
     // the source covers only the half x < 0 of the target: the other half is never matched
     const half = Matrix.from2D(Array.from({ length: 4000 }, (_, i) => [P.get(i, 0), P.get(i, 1), P.get(i, 2)]).filter((p) => p[0]! < -0.05));
     const G = homogeneous(axisAngle([0.3, 1, 0.2], 6), [0.04, -0.03, 0.02]);
