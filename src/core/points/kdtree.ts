@@ -456,7 +456,9 @@ export class KdTree {
     const three = d === 3;
     // the root's (distance, index), or (bound, +inf) until k are found: anything within bound enters
     let wd = bound, wo = 0x7fffffff;
-    // by cells (searchCells): the queries are near the cloud (its own points, FPFH's keypoints)
+    // by cells (searchCells): the queries are near the cloud (its own points, FPFH's keypoints).
+    // The descent below is searchCells' own, written out again on purpose: one method for both
+    // measured 5-10% more CPU in these searches (2026-11-30)
     const stack = STACK, off = OFF;
     let sp = 1;
     stack[0] = 0; off[0] = 0; off[1] = 0; off[2] = 0;
