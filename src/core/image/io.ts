@@ -151,8 +151,11 @@ async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMod
 
 /** Files up to this size are read synchronously (from the page cache a 4 MiB read takes ~1 ms); larger ones on libuv's threads. */
 const SYNC_READ_MAX = 4 << 20;
-/** Decode buffers up to this size are kept for the next image (a batch of small images reuses them). */
-const SCRATCH_MAX = 4 << 20;
+/**
+ * Decode buffers up to this size (a 580 x 580 RGB image) are kept for the next image, at most 4
+ * (one per decode in flight): a batch of small images reuses them, and at most 4 MiB stay allocated.
+ */
+const SCRATCH_MAX = 1 << 20;
 const scratch: Uint8Array[] = [];
 
 /**
