@@ -227,6 +227,7 @@ export const HARDENING: Case[] = [
       const saw = new Promise<void>((resolve) => {
         child.stderr!.on('data', (b) => { err += b; if (err.includes('SIGINT received')) resolve(); });
         child.once('exit', () => resolve());
+        if (child.exitCode !== null || child.signalCode !== null) resolve(); // ended before we listened
       });
       child.kill('SIGINT');
       await saw;

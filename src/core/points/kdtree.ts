@@ -674,11 +674,6 @@ function select(src: Float64Array, idx: Int32Array, lo: number, hi: number, k: n
 }
 
 /**
- * Max-heap on (dist, idx) over [0, size), ordered by distance then index: puts (d, id) in
- * place of the root and sifts it down (the k-nearest search replaces its farthest candidate;
- * the final sort pops the root).
- */
-/**
  * Offers (d, id) to the max-heap of `count` entries in dist/idx (largest distance, then largest
  * index, on top) that keeps the k nearest: while it holds fewer than k it takes every entry
  * (sift up), then an entry the caller let through (nearer than the top, or as near with a
@@ -699,6 +694,11 @@ function heapOffer(dist: Float64Array, idx: Int32Array, count: number, k: number
   return count + 1;
 }
 
+/**
+ * Max-heap on (dist, idx) over [0, size), ordered by distance then index: puts (d, id) in
+ * place of the root and sifts it down (the k-nearest search replaces its farthest candidate;
+ * the final sort pops the root).
+ */
 function siftDown(dist: Float64Array, idx: Int32Array, size: number, d: number, id: number): void {
   let c = 0;
   for (;;) {

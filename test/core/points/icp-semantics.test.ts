@@ -5,13 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Matrix } from '../../../src/core/linalg/matrix.js';
-import { seededRandom } from '../../../src/core/linalg/random.js';
 import { icp, icpStop, pointToPoint, DEFAULT_CRITERIA, type EstimationStrategy } from '../../../src/core/points/icp.js';
 import { register } from '../../../src/core/points/register.js';
 import { applyTransform, axisAngle, homogeneous, invertTransform } from '../../../src/core/points/rigid.js';
-import { wavySurface } from './surfaces.js';
+import { wavySurface as surface } from './surfaces.js';
 
-const surface = wavySurface;
 
 describe('icpStop: the stopping rule', () => {
   const crit = { ...DEFAULT_CRITERIA };

@@ -221,7 +221,7 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
     const kw = pixelKernels(), kt = pixelKernels({ ts: true });
     let cases = 0;
     for (let t = 0; t < 120; t++) {
-      // n across 0-8 chunks (odd and even tails), k 1-47 (odd k: the paired columns' single tail), values at 3 scales
+      // n across 1-8 chunks (odd and even tails), k 1-47 (odd k: the paired columns' single tail), values at 3 scales
       const n = 1 + Math.floor(rnd() * (t % 3 === 0 ? 2000 : 600)), k = 1 + Math.floor(rnd() * 47), scale = [1, 1e-3, 1e6][t % 3]!;
       const X64 = Float64Array.from({ length: n * k }, () => scale * (rnd() - 0.5));
       const X32 = Float32Array.from({ length: n * k }, () => scale * rnd());
@@ -243,6 +243,10 @@ describe('pixel kernels: WebAssembly SIMD and the TypeScript twin', () => {
       let s = 0;
       for (let q = 0; q < n; q++) s += X64[q]! * X64[(k - 1) * n + q]!;
       expect(Math.abs(out[0]!.G[k - 1]! - s), `gramF64 ${n} x ${k} G 0,${k - 1}`).toBeLessThanOrEqual(1e-13 * n * scale * scale);
+      // gramCentred's: rows 0 and k-1 of the Float32 frames less the f64 mean, summed in f64
+      let c = 0;
+      for (let q = 0; q < n; q++) c += (X32[q]! - m[q]!) * (X32[(k - 1) * n + q]! - m[q]!);
+      expect(Math.abs(out[0]!.C[k - 1]! - c), `gramCentred ${n} x ${k} G 0,${k - 1}`).toBeLessThanOrEqual(1e-13 * n * scale * scale);
       cases++;
     }
     expect(cases).toBe(120);
