@@ -469,9 +469,11 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], in
 
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
 function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
-  // the only reader of its input's values, none of them kept: a value handed over may be reused in place
+  // the only reader of its input's values, none of them kept, and that input's stage declares its
+  // values new and held by nobody (handsOver): the step may reuse them in place
   const readers = s.input !== undefined ? plan.users.get(s.input) ?? [] : [];
-  const exclusive = s.input !== undefined && nodes.has(s.input) && readers.length === 1 && readers[0]!.step === s.id && !plan.keepLast(s.input);
+  const producer = s.input !== undefined ? run.p.steps.find((x) => x.id === s.input) : undefined;
+  const exclusive = producer?.def.handsOver === true && nodes.has(producer.id) && readers.length === 1 && readers[0]!.step === s.id && !plan.keepLast(producer.id);
   const ctx = stepContext(run, s, [...new Set((plan.users.get(s.id) ?? []).map((u) => u.step))], exclusive);
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};

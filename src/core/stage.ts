@@ -52,10 +52,11 @@ export interface StageContext {
    */
   consumers?: readonly string[];
   /**
-   * True when this step is the only reader of its input step's values and the run keeps none of
-   * them (no fan-out, no cache for a later stratum, no kept last value): a value that its producer
-   * handed over (core/image/planes.ts handOver) may then be reused in place (normalize scales a
-   * freshly decoded image's planes instead of copying them). Unset from code, and false when unsure.
+   * True when this step is the only reader of its input step's values, the run keeps none of
+   * them (no fan-out, no cache for a later stratum, no kept last value) and that input step's stage
+   * declares `handsOver` (its values are new and held by nobody): the values may then be reused in
+   * place (normalize scales a freshly decoded image's planes instead of copying them). Only the
+   * runner sets it (a stage called from code never gets it from its caller); false when unsure.
    */
   inputExclusive?: boolean;
   /**
@@ -136,6 +137,14 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
   collection?: (params: z.output<P>, counts: CollectionCounts) => CollectionCounts;
   /** what the step needs of the collection reaching it: at least `images` images or `components` components */
   needs?: (params: z.output<P>) => CollectionNeed[];
+  /**
+   * Every value the step emits is new, and the stage keeps no reference to it or to its memory
+   * (load's decoded images, stack's matrix). Its one reader may then reuse that memory in place
+   * when the run keeps none of the values (the reader's StageContext inputExclusive). Ownership
+   * is the producer's declaration, not a mark on the value: a value passed on by another step,
+   * re-emitted by a user's source or kept by anyone is never reused.
+   */
+  handsOver?: boolean;
 }
 
 /** A collection's size along a pipeline: images, and principal components left (n - 1 once centred by row). */
@@ -242,7 +251,8 @@ export function defineStage(def: AnyStageDef): AnyStage {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`stage name '${def.name}' must be kebab-case`);
   const call = (params?: unknown, opts: CallOptions<Sides> = {}) => {
     const p = parseParams(def.name, def.params, params);
-    const ctx = standaloneContext(def.name, opts.ctx);
+    // inputExclusive is the runner's to give (a composite stage forwarding its own ctx must not pass it on)
+    const ctx = standaloneContext(def.name, { ...opts.ctx, inputExclusive: undefined });
     const needSides = Object.keys(def.sides ?? {});
     const missing = needSides.filter((k) => !(opts.sides && k in opts.sides));
     if (missing.length) throw new UsageError(`stage ${def.name} needs side input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, `pass { sides: { ${missing.map((m) => `${m}: …`).join(', ')} } } as the second argument`);

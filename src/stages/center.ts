@@ -17,7 +17,7 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { centerInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
-import { isHandingOver, takeOver } from '../core/image/planes.js';
+import { isHandingOver } from '../core/image/planes.js';
 import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
 const centerStage = defineStage({
@@ -44,7 +44,7 @@ const centerStage = defineStage({
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {
-        const inPlace = alone && v.kind === 'Matrix' && takeOver(v);
+        const inPlace = alone && v.kind === 'Matrix';
         // in the compute pool when large (a memory-bound loop over every value); row means of a large matrix split over its threads
         // a line on a terminal for large values (it shows the time spent until the task returns)
         const bar = valueSize(v) >= 1e7 ? ctx.progress({ label: `${ctx.stepId}: centring`, percent: true, total: 1 }) : undefined;

@@ -21,7 +21,7 @@ import { InputError } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf, sizeMismatch } from '../core/image/files.js';
-import { dividedVariant, handOver, handsOver } from '../core/image/planes.js';
+import { dividedVariant, handsOver } from '../core/image/planes.js';
 import type { StageContext } from '../core/stage.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
@@ -48,6 +48,8 @@ function resizeOf(r: z.output<typeof resizeSchema> | null | undefined): ResizeSp
 
 const loadStage = defineStage({
   name: 'load',
+  // every image or batch is newly decoded and the stage keeps no reference: its one reader may scale it in place
+  handsOver: true,
   summary: 'Read an image file (→ Image), or a folder / glob of same-sized images (→ ImageBatch)',
   description: [
     'Decodes with sharp (plain JPEGs with libturbojpeg when installed: the same pixels); EXIF orientation is applied and alpha dropped. mode gray uses BT.601 luma with',
@@ -101,8 +103,7 @@ const loadStage = defineStage({
       // from code, normalize piped straight onto load asks for the planes divided as they are filled
       const divideBy = (ctx as { [DIVIDE_BY]?: number })[DIVIDE_BY];
       if (!batch) {
-        // each value is new and load keeps no reference to it: handed over to its reader (planes.ts)
-        yield handOver(await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels, divideBy }));
+        yield (await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels, divideBy }));
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
@@ -115,7 +116,7 @@ const loadStage = defineStage({
       const odd = sizeMismatch(images, params.path, shownOf);
       if (odd) throw odd;
       ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
-      yield handOver(imageBatchOf(images, params.path, params.mode, params.name));
+      yield imageBatchOf(images, params.path, params.mode, params.name);
     }, ctx.flow),
 });
 

@@ -13,17 +13,16 @@ import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import type { KindPreserving } from '../core/image/typing.js';
 import { InputError } from '../core/errors.js';
-import { dividedVariant, isHandingOver, maxOf, scalePlanes, scalePlanesInPlace, takeOver } from '../core/image/planes.js';
+import { dividedVariant, isHandingOver, maxOf, scalePlanes, scalePlanesInPlace } from '../core/image/planes.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
 export type NormalizeBy = 'max' | 'dtype';
 
 /**
- * Divides the planes by the image's maximum (`max`) or by 255 (`dtype`, the 8-bit range): new
- * planes, or with `inPlace` the image's own (only for an image nobody else holds: see planes.ts
- * handOver; the values are the same bits either way).
+ * The scale normalize divides `img` by: its maximum (`max`, or the batch's) or 255 (`dtype`, the
+ * 8-bit range); an InputError when the image cannot be normalized. Writes nothing.
  */
-export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number, inPlace = false): Image {
+function scaleOf(img: Image, by: NormalizeBy, batchMax?: number): number {
   if (img.normalization && img.normalization.method !== 'none') {
     throw new InputError(`image ${img.name} is already normalized (by ${img.normalization.method})`, 'remove the second normalize step');
   }
@@ -32,7 +31,21 @@ export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number, i
   if (!(scale > 0) || !Number.isFinite(scale)) {
     throw new InputError(`cannot normalize ${img.name} by its maximum: the maximum is ${scale} (the image is all zero)`, 'use by: dtype to divide by the 8-bit range (255)');
   }
+  return scale;
+}
+
+/** `img` divided by `scale` (from scaleOf): new planes, or with `inPlace` its own (the same bits either way). */
+function scaled(img: Image, by: NormalizeBy, scale: number, inPlace: boolean): Image {
   return { ...img, planes: inPlace ? scalePlanesInPlace(img.planes, scale) : scalePlanes(img.planes, scale), range: [0, 1], normalization: { method: by, scale } };
+}
+
+/**
+ * Divides the planes by the image's maximum (`max`) or by 255 (`dtype`, the 8-bit range): new
+ * planes, or with `inPlace` the image's own (only for an image nobody else holds: see planes.ts;
+ * the values are the same bits either way).
+ */
+export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number, inPlace = false): Image {
+  return scaled(img, by, scaleOf(img, by, batchMax), inPlace);
 }
 
 const normalizeStage = defineStage({
@@ -65,10 +78,11 @@ const normalizeStage = defineStage({
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       map((v): Image | ImageBatch => {
-        const own = alone && takeOver(v);
-        if (v.kind === 'Image') return normalizeImage(v, params.by, undefined, own);
+        if (v.kind === 'Image') return normalizeImage(v, params.by, undefined, alone);
         const m = params.by === 'max' && params.perBatch ? Math.max(...v.images.map((im) => maxOf(im.planes))) : undefined;
-        return { ...v, images: v.images.map((im) => normalizeImage(im, params.by, m, own)) };
+        // every image's scale first: an image that cannot be normalized stops the step before any is written
+        const scales = v.images.map((im) => scaleOf(im, params.by, m));
+        return { ...v, images: v.images.map((im, i) => scaled(im, params.by, scales[i]!, alone)) };
       }),
     );
   },

@@ -11,10 +11,12 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { stackInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
-import { handOver, handsOver } from '../core/image/planes.js';
+import { handsOver } from '../core/image/planes.js';
 
 const stackStage = defineStage({
   name: 'stack',
+  // every matrix is new and the stage keeps no reference to it: its one reader may centre it in place
+  handsOver: true,
   summary: 'Stack same-sized images as the columns of a d x n matrix (d = planes*height*width)',
   description: [
     'Each image becomes one column, vectorised plane by plane (planar): first the R (or gray)',
@@ -35,8 +37,8 @@ const stackStage = defineStage({
       const { matrix, layout } = await stackInPool(batch.images, { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
       bar?.done();
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
-      // a fresh matrix nobody else holds: its one reader may centre it in place (planes.ts handOver)
-      return handOver({ kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout });
+      // a fresh matrix nobody else holds (handsOver below): its one reader may centre it in place
+      return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
     }, ctx),
 });
 

@@ -1,5 +1,5 @@
 /**
- * normalize scales in place only an image nobody else holds (planes.ts handOver/takeOver): load's
+ * normalize scales in place only an image nobody else holds (planes.ts, stage.ts handsOver): load's
  * fresh values reaching normalize alone, from code (piped straight onto load) or in a run (the
  * only reader, nothing kept). Every other case copies, and nobody can see a difference but the
  * memory: the values are the same bits, and a value someone else holds is never changed.
@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { mkdirSync, copyFileSync } from 'node:fs';
 import { load, loadImage, loadImages } from '../../src/stages/load.js';
 import { normalize, normalizeImage } from '../../src/stages/normalize.js';
-import { handOver, handsOver, isHandingOver, takeOver } from '../../src/core/image/planes.js';
+import { handsOver, isHandingOver } from '../../src/core/image/planes.js';
 import { Matrix } from '../../src/core/linalg/matrix.js';
 import { parsePipeline } from '../../src/core/pipeline.js';
 import { runPipeline } from '../../src/core/runner.js';
@@ -29,21 +29,24 @@ const img = (vals: number[]): Image => ({ kind: 'Image', name: 'x', width: vals.
 const sameBits = (a: Image[], b: Image[]) => a.every((im, j) => im.planes.every((P, k) => P.data.every((v, i) => Object.is(v, b[j]!.planes[k]!.data[i]))));
 
 describe('normalize in place (hand-over)', () => {
-  it('the protocol: only a handed-over value from a handing-over source is scaled in place, once', async () => {
+  it('the protocol: only a value straight from a handing-over source is scaled in place; a caller cannot ask for it', async () => {
     const a = img([0, 51, 255]);
-    const out = (await lastValueFrom(handsOver(of(handOver(a))).pipe(normalize({ by: 'dtype' })))) as Image;
+    const out = (await lastValueFrom(handsOver(of(a)).pipe(normalize({ by: 'dtype' })))) as Image;
     expect(Array.from(out.planes[0]!.data)).toEqual([0, 51 * (1 / 255), 1]);
     expect(out.planes[0]!.data).toBe(a.planes[0]!.data); // its memory reused
-    // not handed over, or handed over but reaching normalize through another observable: copied, the input untouched
-    for (const src of [handsOver(of(img([0, 51, 255]))), of(handOver(img([0, 51, 255])))]) {
+    // a plain source, a handing-over source seen through a tap, or a caller's ctx claiming exclusivity
+    // (a composite stage forwarding its own): copied, the input untouched
+    const claimed = normalize({ by: 'dtype' }, { ctx: { inputExclusive: true } });
+    for (const [src, op] of [[of(img([0, 51, 255])), normalize({ by: 'dtype' })], [handsOver(of(img([0, 51, 255]))), normalize({ by: 'dtype' })], [of(img([0, 51, 255])), claimed]] as const) {
       let seen: Image | undefined;
-      const o = (await lastValueFrom(src.pipe(tap((v) => (seen = v)), normalize({ by: 'dtype' })))) as Image;
+      const o = (await lastValueFrom(src.pipe(tap((v) => (seen = v)), op))) as Image;
       expect(Array.from(seen!.planes[0]!.data)).toEqual([0, 51, 255]);
       expect(Array.from(o.planes[0]!.data)).toEqual([0, 51 * (1 / 255), 1]);
     }
-    const b = handOver(img([1]));
-    expect(takeOver(b)).toBe(true);
-    expect(takeOver(b)).toBe(false);
+    // a batch whose third image cannot be normalized (all zero, by max): the step fails before writing any image
+    const batch: ImageBatch = { kind: 'ImageBatch', name: 'b', mode: 'gray', images: [img([0, 10, 20]), img([5, 50]), img([0, 0])] } as unknown as ImageBatch;
+    await expect(lastValueFrom(handsOver(of(batch)).pipe(normalize({ by: 'max' })))).rejects.toThrow(/all zero/);
+    expect(batch.images.map((im) => Array.from(im.planes[0]!.data))).toEqual([[0, 10, 20], [5, 50], [0, 0]]);
     // in place and copied give the same bits (by max too)
     const c = img([3, 7, 200]), d = img([3, 7, 200]);
     expect(sameBits([normalizeImage(c, 'max', undefined, true)], [normalizeImage(d, 'max')])).toBe(true);
@@ -104,9 +107,12 @@ describe('normalize in place in a run: only as the sole reader of load, nothing 
   const run = (steps: string, keepValues: 'sinks' | 'all') =>
     runPipeline(parsePipeline(`name: t\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(dir)} } }\n${steps}`, { file: join(tmp.dir, 'p.yaml'), baseDir: tmp.dir }, reg), { outDir: join(tmp.dir, 'out'), progress: false, keepValues });
 
-  it('the runner says exclusive only for the one reader of a value it does not keep', async () => {
+  it('the runner says exclusive only for the one reader of a value it does not keep, from a stage that hands its values over', async () => {
     await run('  - { id: a, stage: probe-exclusive, input: imgs }\n', 'sinks');
     expect(exclusive.a).toBe(true);
+    // the reader of a pass-through step (it declares nothing) is not exclusive, though load's values reach it
+    await run('  - { id: p, stage: probe-exclusive, input: imgs }\n  - { id: q, stage: probe-exclusive, input: p }\n', 'sinks');
+    expect([exclusive.p, exclusive.q]).toEqual([true, false]);
     await run('  - { id: b, stage: probe-exclusive, input: imgs }\n', 'all'); // the run returns every step's value
     expect(exclusive.b).toBe(false);
     await run('  - { id: c, stage: probe-exclusive, input: imgs }\n  - { id: d, stage: probe-exclusive, input: imgs }\n', 'sinks');
@@ -123,5 +129,10 @@ describe('normalize in place in a run: only as the sole reader of load, nothing 
     expect(Math.max(...(kept.values.imgs as ImageBatch).images[0]!.planes[0]!.data)).toBeGreaterThan(1);
     const alone = await run('  - { id: n, stage: normalize, input: imgs, params: { by: dtype } }\n', 'sinks');
     expect(sameBits((alone.values.n as ImageBatch).images, ref.images)).toBe(true);
+    // a fan-out to a kept sink (w) and a pass-through (p) that normalize reads: w keeps 0..255
+    const fan = await run('  - { id: w, stage: probe-exclusive, input: imgs }\n  - { id: p, stage: probe-exclusive, input: imgs }\n  - { id: n, stage: normalize, input: p, params: { by: dtype } }\n', 'sinks');
+    expect(sameBits((fan.values.n as ImageBatch).images, ref.images)).toBe(true);
+    expect((fan.values.w as ImageBatch).images[0]!.range).toEqual([0, 255]);
+    expect(Math.max(...(fan.values.w as ImageBatch).images[0]!.planes[0]!.data)).toBeGreaterThan(1);
   });
 });

@@ -23,7 +23,7 @@ export function assertNotCentred(v: MatrixValue): void {
 /**
  * v minus its mean (global, per row or per column), the mean recorded in `centering`. With
  * `inPlace` a matrix is centred in its own storage (only for a matrix nobody else holds: see
- * core/image/planes.ts handOver; the values are the same bits either way).
+ * core/image/planes.ts; the values are the same bits either way).
  */
 export function centerValue<V extends Image | ImageBatch | MatrixValue>(v: V, mode: CenterMode, inPlace = false): V {
   if (v.kind === 'Image') return centerImage(v, mode) as V;

@@ -34,22 +34,14 @@ export function newPlanes(h: number, w: number, count: number): Matrix[] {
 // ------------------------------------------------------------ handing a value over
 
 /**
- * Values whose producer kept no reference to them or to their planes (load's freshly decoded
- * images and batches). A consumer that is ALSO the only reader of its input (StageContext
- * inputExclusive, or an operator piped straight onto the producer's observable) may take one
- * over once and reuse its memory; anything else (a fan-out, a kept value) copies as before.
- */
-const handedOver = new WeakSet<object>();
-/** Marks `v` as held by nobody but its next reader. */
-export function handOver<T extends object>(v: T): T {
-  handedOver.add(v);
-  return v;
-}
-/** True once for a value handed over (the caller now holds it alone), false otherwise. */
-export function takeOver(v: object): boolean {
-  return handedOver.delete(v);
-}
-/**
+ * Who may reuse a value's memory is decided by its producer, never by a mark on the value (a mark
+ * outlives the edge it was meant for: a value passed on, re-emitted or kept would carry it). In a
+ * run, a stage that declares `handsOver` (core/stage.ts: load, stack) emits new values it keeps
+ * no reference to, and the runner tells its one reader so (StageContext inputExclusive). From
+ * code, the producer's own observable says so: each subscription makes new values, and an
+ * operator piped straight onto it is their only holder; any operator in between (a tap, share,
+ * map) makes another observable, which says nothing.
+ *
  * Observables (a producer's, from code) whose every value is handed over to their one subscriber,
  * each with, when the producer can, a maker of a variant of it whose values come already divided
  * by a scale (load: the planes divided by 255 as they are filled, while in cache). A reader piped
