@@ -3,12 +3,11 @@
  * the third-party data sets that some shipped pipelines read (`data:` paths).
  */
 import { parseArgs } from 'node:util';
-import { relative } from 'node:path';
 import { DATASETS, findDataSet, type DataSet } from '../core/data/catalog.js';
 import { dataRoots, defaultDataDir, shippedChecksums } from '../core/data/locate.js';
 import { DEFAULT_DATA_URL, fetchDataSets, plan } from '../core/data/fetch.js';
 import { ProgressRenderer } from '../core/progress.js';
-import { CancelledError, SvdflowError, UsageError, suggestion } from '../core/errors.js';
+import { CancelledError, SvdflowError, UsageError, suggestion, shownPath } from '../core/errors.js';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -43,7 +42,7 @@ export async function dataCommand(argv: string[], opts: { signal?: AbortSignal }
   if (sub === 'list') {
     for (const d of DATASETS) {
       const where = dataRoots().find((r) => d.prefixes.every((p) => existsSync(join(r, p))));
-      console.log(`  ${d.name.padEnd(8)} ${mib(plan([d], sums).bytes).padStart(9)}  ${d.summary}\n           ${where ? `found in ${relative(process.cwd(), where) || '.'}` : `absent: svdflow data fetch ${d.name}`}`);
+      console.log(`  ${d.name.padEnd(8)} ${mib(plan([d], sums).bytes).padStart(9)}  ${d.summary}\n           ${where ? `found in ${shownPath(where)}` : `absent: svdflow data fetch ${d.name}`}`);
     }
     return 0;
   }

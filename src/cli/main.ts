@@ -23,7 +23,7 @@ import { setThreadBudget } from '../core/threads.js';
 import { checkPlan, type PlannedSegment } from '../core/video/segment-plan.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../core/logging.js';
 import { pipelineJsonSchema } from '../core/schema.js';
-import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion } from '../core/errors.js';
+import { SvdflowError, UsageError, ValidationError, CancelledError, suggestion, shownPath } from '../core/errors.js';
 import { describeStage, listStages } from './stages-text.js';
 import { formatSeconds } from '../core/progress.js';
 import { headlineResults, type HeadlineGroup } from '../core/headline.js';
@@ -188,7 +188,7 @@ export function summaryText(r: RunResult): string {
     lines.push('  results:');
     for (const g of results) lines.push(`    ${g.title}: ${g.items.map((i) => `${i.label} ${i.value}`).join(', ')}`);
   }
-  lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${relative(process.cwd(), r.outDir) || '.'}/ (manifest: run.json)`);
+  lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${shownPath(r.outDir)}/ (manifest: run.json)`);
   const fw = Math.min(60, Math.max(36, ...r.files.map((f) => relative(r.outDir, f.path).length)));
   for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(fw)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');
@@ -244,7 +244,7 @@ async function runFile(file: string, flags: Flags, outDir?: string, demo = false
   running = true;
   const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
   // on a terminal, say what runs before the (possibly long) first step; progress bars follow
-  if (!flags['no-progress'] && process.stderr.isTTY) process.stderr.write(`▶ ${p.name} (${p.steps.length} steps${p.skipped.length ? `, ${p.skipped.length} skipped` : ''}) → ${relative(process.cwd(), resolve(common.outDir ?? join('out', p.name))) || '.'}/\n`);
+  if (!flags['no-progress'] && process.stderr.isTTY) process.stderr.write(`▶ ${p.name} (${p.steps.length} steps${p.skipped.length ? `, ${p.skipped.length} skipped` : ''}) → ${shownPath(resolve(common.outDir ?? join('out', p.name)))}/\n`);
   const workers = workersFlag(flags.workers);
   if (workers > 1) return runSegmented(file, p, { ...common, workers, set: flags.set });
   return runPipeline(p, { ...common, keepValues: 'sinks', ...(flags.segment ? { segment: readSegment(flags.segment), report: false } : {}) });
@@ -287,7 +287,7 @@ async function demo(flags: Flags): Promise<number> {
       .map((x) => resolveInputPath(p.baseDir, x))
       .filter((x) => relative(ROOT, x).startsWith('..'));
     if (external.length) {
-      rows.push(`  - ${f}: not part of the demo: it reads data outside the project (${relative(process.cwd(), external[0]!)}); run it with: npx svdflow run pipelines/${f}`);
+      rows.push(`  - ${f}: not part of the demo: it reads data outside the project (${shownPath(external[0]!)}); run it with: npx svdflow run pipelines/${f}`);
       earlier(p.name, `not part of the demo (reads ${relative(ROOT, external[0]!)}); run: npx svdflow run pipelines/${f}`, p.description);
       continue;
     }
@@ -295,8 +295,8 @@ async function demo(flags: Flags): Promise<number> {
     try {
       const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name), true);
       console.log(summaryText(r));
-      rows.push(`  - ${f}: ${r.files.length} files in ${relative(process.cwd(), r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
-      for (const x of r.files) rows.push(`      ${relative(process.cwd(), x.path)}`);
+      rows.push(`  - ${f}: ${r.files.length} files in ${shownPath(r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
+      for (const x of r.files) rows.push(`      ${shownPath(x.path)}`);
       index.push({ pipeline: p.name, description: p.description, status: r.report ? 'ran' : 'ran (report.html not written: see the warnings)', durationMs: r.durationMs, files: r.files.length, report: r.report ? relative(base, r.report) : undefined });
     } catch (e) {
       failures++;
@@ -307,9 +307,9 @@ async function demo(flags: Flags): Promise<number> {
     }
   }
   console.log(`\nsvdflow demo: ${files.length} pipelines in pipelines/\n${rows.join('\n')}`);
-  console.log(`\nResults are in ${relative(process.cwd(), base) || '.'}/<pipeline-name>/ (each has a run.json manifest and a report.html).`);
+  console.log(`\nResults are in ${shownPath(base)}/<pipeline-name>/ (each has a run.json manifest and a report.html).`);
   const indexPath = await writeIndex(base, index);
-  console.log(`Reports of every pipeline: ${relative(process.cwd(), indexPath)}  (open it in a browser)`);
+  console.log(`Reports of every pipeline: ${shownPath(indexPath)}  (open it in a browser)`);
   return failures ? 1 : 0;
 }
 
@@ -368,7 +368,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!existsSync(join(dir, 'run.json'))) throw new UsageError(`${positionals[0]} has no run.json, so it is not the output folder of a finished run`, 'give the folder a run wrote (out/<pipeline>/), or run the pipeline first');
       const log = createLogger({ level: flags['log-level'] as LogLevel, json: flags['log-json'] });
       const path = await writeReport(dir, { warn: (m) => log.warn(m) });
-      console.log(`wrote ${relative(process.cwd(), path) || path}`);
+      console.log(`wrote ${shownPath(path)}`);
       return 0;
     }
     case 'demo':

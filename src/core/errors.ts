@@ -3,6 +3,7 @@
  * (file:line:col, or step and stage) and what to do. Stack traces are only
  * printed at --log-level debug.
  */
+import { relative, resolve, isAbsolute, sep } from 'node:path';
 
 /** Where in a pipeline file something is. */
 export interface Location {
@@ -14,6 +15,16 @@ export interface Location {
 export function formatLocation(loc: Location | undefined): string {
   if (!loc?.file) return '';
   return `${loc.file}${loc.line ? `:${loc.line}${loc.col ? `:${loc.col}` : ''}` : ''}`;
+}
+
+/**
+ * A path as shown to the user: relative to the current directory when it lies inside it
+ * (photos/a.jpg), else absolute as given (/tmp/my photos/a.jpg), never a ../../ climb.
+ */
+export function shownPath(abs: string, from: string = process.cwd()): string {
+  const r = relative(from, abs);
+  if (r === '') return '.';
+  return r === '..' || r.startsWith('..' + sep) || isAbsolute(r) ? resolve(from, abs) : r;
 }
 
 /** Base class: an error whose message is meant for the user as it is. */

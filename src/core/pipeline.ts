@@ -18,7 +18,7 @@ import { dirname, resolve, relative, basename, extname, isAbsolute } from 'node:
 import { parseDocument, LineCounter, isMap, isScalar, isSeq, isAlias, isDocument, parse as parseYamlValue, type Node, type Document, type YAMLMap, type Pair } from 'yaml';
 import { withDefaults, type Limits } from './limits.js';
 import { outputNameProblem } from './outputs.js';
-import { ValidationError, UsageError, didYouMean, suggestion, type Issue, type Location } from './errors.js';
+import { ValidationError, UsageError, didYouMean, suggestion, shownPath, type Issue, type Location } from './errors.js';
 import { resolveInputPath, missingDataHint, DATA_PREFIX } from './data/locate.js';
 import { isUrl } from './confine.js';
 import { collectionIssues } from './collection-check.js';
@@ -236,14 +236,14 @@ function setDeep(obj: Record<string, unknown>, keys: string[], value: unknown): 
 
 export function loadPipeline(file: string, registry: Registry, opts: LoadOptions = {}): ResolvedPipeline {
   const abs = resolve(file);
-  const shown = opts.displayName ?? (relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs));
+  const shown = opts.displayName ?? shownPath(abs);
   if (!existsSync(abs)) {
     const dir = dirname(abs);
     let hint = 'check the path';
     try {
       const names = fs.readdirSync(dir).filter((n: string) => /\.ya?ml$/.test(n));
       const dym = didYouMean(basename(abs), names);
-      hint = dym ? `did you mean ${relative(process.cwd(), resolve(dir, dym))}?` : names.length ? `pipelines in ${relative(process.cwd(), dir) || '.'}: ${names.join(', ')}` : hint;
+      hint = dym ? `did you mean ${shownPath(resolve(dir, dym))}?` : names.length ? `pipelines in ${shownPath(dir)}: ${names.join(', ')}` : hint;
     } catch {
       /* folder missing */
     }
@@ -276,6 +276,8 @@ interface Checker {
   issues: Issue[];
   registry: Registry;
   limits: Limits;
+  /** what --set gave: its text by name (input, truncate.percent), the variables' YAML values, the variables it set */
+  set?: { text: Map<string, string>; yaml: Record<string, unknown>; vars: Set<string> };
 }
 
 /** A step after the first pass: its shape checked, not yet wired or validated. */
@@ -323,6 +325,7 @@ export function parsePipeline(
   const variables = readVariables(top, c);
   if (opts.demo) applyDemoValues(top, variables, c);
   const overrides = parseOverrides(opts.set ?? [], c);
+  c.set = { text: setTexts(opts.set ?? []), yaml: { ...variables }, vars: new Set(overrides.vars.map((v) => v.name)) };
   applyVariableOverrides(variables, overrides, c);
   const rawSteps = readStepList(top, c);
   const drafts = draftSteps(rawSteps, c);
@@ -515,6 +518,24 @@ function parseOverrides(set: readonly string[], c: Checker): Overrides {
   return out;
 }
 
+/** each --set by its name, as typed (for messages: "set by --set input=…") */
+function setTexts(set: readonly string[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const s of set) {
+    const eq = s.indexOf('=');
+    if (eq > 0) m.set(s.slice(0, eq).trim(), s.trim());
+  }
+  return m;
+}
+
+/** " (set by --set input=…)" when the command line gave param `key` of step `d`, else '' */
+function setBy(d: Draft, key: PropertyKey | undefined, c: Checker): string {
+  if (typeof key !== 'string' || !c.set) return '';
+  const k = setKeyOf(d, key, c.set.vars);
+  const text = k === undefined ? undefined : c.set.text.get(k);
+  return text ? ` (set by --set ${text})` : '';
+}
+
 /** Phase 4b: `--set name=value` replaces a declared variable. */
 function applyVariableOverrides(variables: Record<string, unknown>, o: Overrides, c: Checker): void {
   for (const { name, value } of o.vars) {
@@ -693,6 +714,14 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
   return { resolved, skipped: [...skipped.values()] };
 }
 
+/** the --set key that gave param `key` of step `d`: step.param, or the variable its value starts with */
+function setKeyOf(d: Draft, key: string, cliVars: ReadonlySet<string>): string | undefined {
+  if (d.cliParams.has(key)) return `${d.id}.${key}`;
+  const r = d.rawParams[key];
+  const m = typeof r === 'string' ? /^\$\{([^}]*)\}/.exec(r) : null;
+  return m && cliVars.has(m[1]!.trim()) ? m[1]!.trim() : undefined;
+}
+
 /**
  * Paths given on the command line (--set input=photos/a.jpg, or --set step.path=…) are relative
  * to the current directory, as the shell completed them; paths written in the YAML stay relative to
@@ -700,13 +729,7 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
  */
 function resolveCommandLinePaths(d: Draft, def: AnyStageDef, raw: Record<string, unknown>, parsed: Record<string, unknown>, cliVars: Set<string>, cwd: string, record: (setKey: string, abs: string) => void): void {
   if (!def.inputFiles) return;
-  /** the --set key that gave this param: step.param, or the variable its value starts with */
-  const setKey = (key: string): string | undefined => {
-    if (d.cliParams.has(key)) return `${d.id}.${key}`;
-    const r = d.rawParams[key];
-    const m = typeof r === 'string' ? /^\$\{([^}]*)\}/.exec(r) : null;
-    return m && cliVars.has(m[1]!.trim()) ? m[1]!.trim() : undefined;
-  };
+  const setKey = (key: string) => setKeyOf(d, key, cliVars);
   for (const f of def.inputFiles(parsed)) {
     if (typeof f !== 'string' || isUrl(f) || f.startsWith(DATA_PREFIX)) continue;
     for (const key of Object.keys(parsed)) {
@@ -865,9 +888,28 @@ function validateParams(d: Draft, def: AnyStageDef, params: Record<string, unkno
   for (const pi of formatZodIssues(r.error.issues, def.params)) {
     const isKey = pi.message.startsWith('unknown key');
     const p = [...path, 'params', ...pi.pathParts];
-    c.issues.push({ loc: isKey ? c.where.at(p.slice(0, -1), String(pi.pathParts[pi.pathParts.length - 1])) : c.where.at(p), path: `steps[${d.index}].params${pi.path ? '.' + pi.path : ''}`, message: `${pi.message} (stage ${def.name})`, hint: pi.hint });
+    const by = isKey ? '' : setBy(d, pi.pathParts[0], c);
+    const hint = pi.hint ?? (by ? setFix(d, pi.pathParts[0] as string, pi.message, c) : undefined);
+    c.issues.push({ loc: isKey ? c.where.at(p.slice(0, -1), String(pi.pathParts[pi.pathParts.length - 1])) : c.where.at(p), path: `steps[${d.index}].params${pi.path ? '.' + pi.path : ''}`, message: `${pi.message} (stage ${def.name})${by}`, hint });
   }
   return undefined;
+}
+
+/**
+ * The fix for a bad --set value: the same flag with a value of the expected kind, taken from the
+ * pipeline file where it has one (--set percent=5), e.g. "give a number: --set percent=5".
+ */
+function setFix(d: Draft, key: string, message: string, c: Checker): string | undefined {
+  const k = setKeyOf(d, key, c.set?.vars ?? new Set());
+  if (k === undefined) return undefined;
+  const m = /^(?:required: )?expected (.+?)(?:[;,] got .*)?$/.exec(message);
+  if (!m) return undefined;
+  const what = m[1]!;
+  const yaml = k.includes('.') ? undefined : c.set?.yaml[k];
+  const bound = /-?\d+(?:\.\d+)?/.exec(what)?.[0];
+  const example = yaml !== undefined && yaml !== null && typeof yaml !== 'object' ? String(yaml) : bound ?? (/integer/.test(what) ? '10' : /number/.test(what) ? '5' : /boolean/.test(what) ? 'true' : undefined);
+  const article = /^(a|an|one|the) /.test(what) ? '' : /^[<>≤≥=]/.test(what) ? 'a value ' : /^[aeiou]/.test(what) ? 'an ' : 'a ';
+  return example === undefined ? `give ${article}${what} to --set ${k}` : `give ${article}${what}: --set ${k}=${example}`;
 }
 
 /** Input files the params name must exist (globs and image sequences are checked when read). */
@@ -880,13 +922,13 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
       const st = fs.statSync(absF);
       if (!st.isFile() && !st.isDirectory()) {
         const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-        c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input ${relative(process.cwd(), absF) || absF} is not a regular file or folder (a device, pipe or socket)`, hint: 'give a file or a folder: devices and pipes could be read forever' });
+        c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input ${shownPath(absF)} is not a regular file or folder (a device, pipe or socket)${setBy(d, key, c)}`, hint: 'give a file or a folder: devices and pipes could be read forever' });
       }
       continue;
     }
     if (/[*?[]/.test(f)) continue;
     const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-    let hint = missingDataHint(f) ?? (isAbsolute(f) ? `check the path (paths given with --set are relative to the current directory, ${process.cwd()})` : `paths in a pipeline file are relative to its folder (${relative(process.cwd(), baseDir) || '.'}); paths given with --set are relative to the current directory`);
+    let hint = missingDataHint(f) ?? (isAbsolute(f) ? `check the path (paths given with --set are relative to the current directory, ${process.cwd()})` : `paths in a pipeline file are relative to its folder (${shownPath(baseDir)}); paths given with --set are relative to the current directory`);
     try {
       const near = fs.readdirSync(dirname(absF));
       const dym = didYouMean(basename(absF), near);
@@ -894,7 +936,7 @@ function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unkn
     } catch {
       /* folder absent */
     }
-    c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input file not found: ${relative(process.cwd(), absF)}`, hint });
+    c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input file not found: ${shownPath(absF)}${setBy(d, key, c)}`, hint });
   }
 }
 

@@ -35,7 +35,7 @@ import { blasStatus, blasUsage } from './linalg/native.js';
 import { decoderCounts, decoderUsage, type DecoderCounts } from './image/jpeg.js';
 import { turboJpegStatus } from './image/turbojpeg.js';
 import { confine, isUrl } from './confine.js';
-import { CancelledError, InputError, StageError, SvdflowError, UsageError } from './errors.js';
+import { CancelledError, InputError, StageError, SvdflowError, UsageError, shownPath } from './errors.js';
 import { resolveInputPath } from './data/locate.js';
 import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.js';
 import type { StageContext } from './stage.js';
@@ -289,13 +289,13 @@ function refuseLiveResume(p: ResolvedPipeline): void {
 function checkResume(run: Run): void {
   const cp = join(run.outDir, '.checkpoints');
   const fpFile = join(cp, FINGERPRINT);
-  const shown = relative(process.cwd(), run.outDir) || '.';
+  const shown = shownPath(run.outDir);
   if (existsSync(fpFile)) {
     let was: Fingerprint;
     try {
       was = JSON.parse(readFileSync(fpFile, 'utf8')) as Fingerprint;
     } catch {
-      throw new UsageError(`--resume: the checkpoint fingerprint ${relative(process.cwd(), fpFile)} cannot be read`, 'run without --resume to start over');
+      throw new UsageError(`--resume: the checkpoint fingerprint ${shownPath(fpFile)} cannot be read`, 'run without --resume to start over');
     }
     const wellFormed = was !== null && typeof was === 'object' && was.version === 1 && typeof was.steps === 'object' && was.steps !== null && typeof was.inputs === 'object' && was.inputs !== null;
     const changes = wellFormed ? fingerprintChanges(was, run.fingerprint) : ['the checkpoint fingerprint is not one this svdflow wrote'];

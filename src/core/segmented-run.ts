@@ -13,9 +13,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CancelledError, InputError, SvdflowError, UsageError } from './errors.js';
+import { CancelledError, InputError, SvdflowError, UsageError, shownPath } from './errors.js';
 import { ChildRegistry } from './children.js';
 import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
@@ -105,7 +105,7 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
   const plan = await planPipelineSegments(p, opts.workers);
   if (opts.resume && existsSync(planFile)) {
     const old = checkPlan(JSON.parse(readFileSync(planFile, 'utf8')));
-    if (JSON.stringify(old) !== JSON.stringify(plan)) throw new UsageError(`--resume: the segment plan in ${relative(process.cwd(), planFile)} differs from this run's (other --workers, batch size or warm-up?)`, 'resume with the options of the interrupted run, or run without --resume');
+    if (JSON.stringify(old) !== JSON.stringify(plan)) throw new UsageError(`--resume: the segment plan in ${shownPath(planFile)} differs from this run's (other --workers, batch size or warm-up?)`, 'resume with the options of the interrupted run, or run without --resume');
   } else {
     rmSync(root, { recursive: true, force: true });
   }

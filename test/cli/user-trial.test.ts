@@ -1,0 +1,107 @@
+/**
+ * What a new user meets on their own files (the new-user trial's flaws): paths outside the project
+ * shown as given, --set values named in errors with a fix, honest summary lines, report pages that
+ * describe the run that was made.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, ROOT, tempDir } from '../helpers.js';
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it in pretest)`);
+  tmp = tempDir('svdflow user trial-');
+});
+afterAll(() => tmp.cleanup());
+
+function cli(args: string[], opts: { cwd?: string } = {}) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const STAMP = join(ROOT, 'data', 'stamps', 'im_00.jpg');
+/** load a photo (variable input), rank-`rank` rebuild, one PNG */
+const PIPE = `name: tiny
+variables:
+  input: ${STAMP}
+  rank: 5
+steps:
+  - id: img
+    stage: load
+    params: { path: "\${input}", mode: gray }
+  - { id: norm, stage: normalize }
+  - { id: f, stage: svd }
+  - id: cut
+    stage: truncate
+    params: { rank: "\${rank}" }
+  - { id: back, stage: reconstruct }
+  - id: png
+    stage: encode
+    params: { path: stamp-k.png }
+`;
+
+function pipeline(): string {
+  const f = join(tmp.dir, 'tiny.yaml');
+  writeFileSync(f, PIPE);
+  return f;
+}
+
+describe('paths outside the current directory', () => {
+  it('a missing input given with --set as an absolute path is shown as given, and the error names the --set', () => {
+    const missing = join(tmp.dir, 'my photos', 'nope.jpg');
+    const r = cli(['run', pipeline(), '--set', `input=${missing}`, '--out', join(tmp.dir, 'o-missing')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`steps[0].params.path: input file not found: ${missing} (set by --set input=${missing})\n`);
+    expect(r.err).not.toContain('../');
+  });
+
+  it('a missing input inside the current directory stays relative to it', () => {
+    mkdirSync(join(tmp.dir, 'cwd', 'my photos'), { recursive: true });
+    const r = cli(['run', pipeline(), '--set', 'input=my photos/nope.jpg', '--out', join(tmp.dir, 'o-rel')], { cwd: join(tmp.dir, 'cwd') });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('input file not found: my photos/nope.jpg (set by --set input=my photos/nope.jpg)\n');
+  });
+
+  it('a path written in the YAML is not said to come from --set', () => {
+    const f = join(tmp.dir, 'yaml-path.yaml');
+    writeFileSync(f, PIPE.replace(STAMP, join(tmp.dir, 'absent.jpg')));
+    const r = cli(['run', f, '--out', join(tmp.dir, 'o-yaml')]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(`input file not found: ${join(tmp.dir, 'absent.jpg')}\n`);
+    expect(r.err).not.toContain('set by --set');
+  });
+
+  it('the summary names an output folder outside the current directory by its absolute path', () => {
+    const photos = join(tmp.dir, 'my photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(STAMP, join(photos, 'mine.jpg'));
+    const out = join(tmp.dir, 'out folder');
+    const r = cli(['run', pipeline(), '--set', `input=${join(photos, 'mine.jpg')}`, '--out', out, '--no-progress']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(`  wrote 1 file to ${out}/ (manifest: run.json)\n`);
+    expect(r.out).not.toContain('../');
+  });
+});
+
+describe('bad --set values', () => {
+  it('a --set value of the wrong type names the flag and gives a fix with the same flag', () => {
+    const r = cli(['run', pipeline(), '--set', 'rank=abc', '--out', join(tmp.dir, 'o-abc')]);
+    expect(r.code).toBe(2);
+    const lines = r.err.split('\n');
+    const i = lines.findIndex((l) => l.includes('steps[3].params.rank'));
+    expect(lines[i]).toMatch(/steps\[3\]\.params\.rank: expected an integer, got "abc" \(a string\) \(stage truncate\) \(set by --set rank=abc\)$/);
+    expect(lines[i + 1]).toBe('    → give an integer: --set rank=5');
+  });
+
+  it('a step param set directly (--set cut.rank=…) is named that way', () => {
+    const r = cli(['run', pipeline(), '--set', 'cut.rank=-3', '--out', join(tmp.dir, 'o-neg')]);
+    expect(r.code).toBe(2);
+    const lines = r.err.split('\n');
+    const i = lines.findIndex((l) => l.includes('steps[3].params.rank'));
+    expect(lines[i]).toContain('(set by --set cut.rank=-3)');
+    expect(lines[i + 1]).toMatch(/^ {4}→ give a value >= 1: --set cut\.rank=1$/);
+  });
+});
