@@ -103,12 +103,12 @@ const loadStage = defineStage({
       // from code, normalize piped straight onto load asks for the planes divided as they are filled
       const divideBy = (ctx as { [DIVIDE_BY]?: number })[DIVIDE_BY];
       if (!batch) {
-        yield (await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels, divideBy }));
+        yield (await decodeImage(files[0]!, { mode: params.mode, resize: resizeOf(params.resize), name: params.name, shown: params.path, maxPixels: params.maxPixels, divideBy, signal: ctx.signal }));
         return;
       }
       const bar = ctx.progress({ total: files.length, unit: 'images', label: `${ctx.stepId}: decoding` });
       // a few files at once, one per core of the thread budget (TurboJPEG and sharp decode on libuv's threads)
-      const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels, divideBy });
+      const opts = (f: string) => ({ mode: params.mode, resize: resizeOf(params.resize), shown: shownOf(f), maxPixels: params.maxPixels, divideBy, signal: ctx.signal });
       const images = await decodeImages(files, opts, Math.max(1, threadBudget()), ctx.signal, () => bar.tick());
       if (!images) return;
       bar.done();

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Matrix } from '../linalg/matrix.js';
-import { InputError } from '../errors.js';
+import { CancelledError, InputError } from '../errors.js';
 import type { Image } from '../ports.js';
 import { rgbToGray, rgbToYcbcr, ycbcrToRgbPixel } from './color.js';
 import { divideRun, newPlanes } from './planes.js';
@@ -55,6 +55,8 @@ export interface DecodeOptions {
    * the values normalize would compute, range still [0, 255] in the Image; the caller relabels it)
    */
   divideBy?: number;
+  /** once aborted, a large image stops being converted (CancelledError) */
+  signal?: AbortSignal;
 }
 
 const mp = (px: number) => `${(px / 1e6).toFixed(px < 1e7 ? 1 : 0)} megapixels`;
@@ -129,9 +131,13 @@ export const FILL_CHUNK = 1 << 18;
  * Interleaved 8-bit RGB (`ch` bytes a pixel, ch >= 3) into `planes` (gray / rgb / ycbcr, 0..255),
  * in chunks of FILL_CHUNK pixels with a turn of the event loop between them for large images.
  */
-async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[], divideBy?: number): Promise<void> {
+async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[], divideBy?: number, signal?: AbortSignal): Promise<void> {
   for (let i0 = 0; i0 < n; i0 += FILL_CHUNK) {
-    if (i0) await new Promise((r) => setImmediate(r));
+    if (i0) {
+      await new Promise((r) => setImmediate(r));
+      // a large image stops between chunks once the run is cancelled (Ctrl-C within a second)
+      if (signal?.aborted) throw new CancelledError(typeof signal.reason === 'string' ? signal.reason : 'interrupted');
+    }
     const i1 = Math.min(n, i0 + FILL_CHUNK), m = i1 - i0;
     const src = i0 ? rgb.subarray(i0 * ch) : rgb;
     if (mode === 'gray') rgbToGray(src, m, ch, planes[0]!.data.subarray(i0, i1));
@@ -199,7 +205,7 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
     }
     if (failed) return `TurboJPEG ${failed.trim()}`;
     const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-    await fillPlanes(rgb, 3, n, opts.mode, planes, opts.divideBy);
+    await fillPlanes(rgb, 3, n, opts.mode, planes, opts.divideBy, opts.signal);
     return { kind: 'Image', name: opts.name ?? basename(file, extname(file)), width, height, color: opts.mode, planes, range: [0, 255], source: file, sourceBytes: buf.length };
   } finally {
     // kept for the next image: at most a few (one per decode in flight, as a batch runs them)
@@ -246,7 +252,7 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   }
   // the planes in one buffer, shared when large (the compute pool's tasks read them without a copy)
   const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-  await fillPlanes(rgb, ch, n, opts.mode, planes, opts.divideBy);
+  await fillPlanes(rgb, ch, n, opts.mode, planes, opts.divideBy, opts.signal);
   let sourceBytes = st.size;
   if (sourceBytes === undefined) {
     try {

@@ -270,3 +270,22 @@ describe('run.json says which decoder read the images', () => {
     else expect(run.decoder).toMatchObject({ decoder: 'sharp', turbojpeg: 0, sharp: 3 });
   });
 });
+
+describe('cancellation while converting a large image', () => {
+  it('an aborted signal stops a large image between chunks with CancelledError, on both paths; a small one is unaffected', async () => {
+    const { CancelledError } = await import('../../../src/core/errors.js');
+    const { FILL_CHUNK } = await import('../../../src/core/image/io.js');
+    const [w, h] = [1100, 1000]; // more than 4 chunks of FILL_CHUNK pixels
+    expect(w * h).toBeGreaterThan(4 * FILL_CHUNK);
+    const f = join(tmp.dir, 'large.jpg');
+    await sharp(noisy(w, h, 3, 3), { raw: { width: w, height: h, channels: 3 } }).jpeg().toFile(f);
+    const ac = new AbortController();
+    ac.abort('interrupted');
+    for (const on of [true, false]) {
+      setTurboJpeg(on);
+      await expect(decodeImage(f, { mode: 'rgb', signal: ac.signal })).rejects.toBeInstanceOf(CancelledError);
+      expect((await decodeImage(f, { mode: 'gray' })).width).toBe(w);
+      expect((await decodeImage(generated['444.jpg']!, { mode: 'rgb', signal: ac.signal })).width).toBe(160);
+    }
+  });
+});
