@@ -73,6 +73,8 @@ export interface ResolvedPipeline {
    * absolute paths resolved against LoadOptions.cwd (only when cwd was given); see rebaseSetPaths
    */
   setPaths: Record<string, string>;
+  /** what --set changed, in the order given: a variable (with the pipeline file's value) or step.param */
+  overrides?: Array<{ key: string; value: unknown; default?: unknown }>;
 }
 
 export interface LoadOptions {
@@ -354,6 +356,10 @@ export function parsePipeline(
     steps: order,
     skipped,
     setPaths,
+    overrides: [
+      ...overrides.vars.map((v) => ({ key: v.name, value: variables[v.name], default: c.set!.yaml[v.name] })),
+      ...overrides.steps.map((o) => ({ key: [o.step, ...o.keys].join('.'), value: o.value })),
+    ],
   };
 }
 

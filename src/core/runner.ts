@@ -643,6 +643,8 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     // which decoder read the images (TurboJPEG for plain JPEGs, sharp for the rest), how many each, and why sharp
     decoder: decoderUsage(m.decoderSince),
     variables: p.variables,
+    // what the command line changed (--set): the description above is the pipeline's, written for its own values
+    overrides: p.overrides ?? [],
     ...m.extra,
     steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...m.stepStats(s.id) })),
     ...(m.skipped ? { skipped: m.skipped } : {}),

@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, copyFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from '../helpers.js';
 
@@ -103,5 +103,43 @@ describe('bad --set values', () => {
     const i = lines.findIndex((l) => l.includes('steps[3].params.rank'));
     expect(lines[i]).toContain('(set by --set cut.rank=-3)');
     expect(lines[i + 1]).toMatch(/^ {4}→ give a value >= 1: --set cut\.rank=1$/);
+  });
+});
+
+describe('report.html describes the run that was made', () => {
+  const described = PIPE.replace('name: tiny\n', 'name: tiny\ndescription: "Default: the bundled stamp at rank 5."\n');
+  it('with --set: run.json lists the overrides; the page says what this run used and labels the description as the pipeline\'s', () => {
+    const f = join(tmp.dir, 'described.yaml');
+    writeFileSync(f, described);
+    const photos = join(tmp.dir, 'my photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(STAMP, join(photos, 'mine.jpg'));
+    const out = join(tmp.dir, 'o-report');
+    const r = cli(['run', f, '--set', `input=${join(photos, 'mine.jpg')}`, '--set', 'rank=7', '--set', 'png.path=x.png', '--out', out, '--no-progress']);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(m.overrides).toEqual([
+      { key: 'input', value: join(photos, 'mine.jpg'), default: STAMP },
+      { key: 'rank', value: 7, default: 5 },
+      { key: 'png.path', value: 'x.png' },
+    ]);
+    expect(m.steps.find((s: { id: string }) => s.id === 'cut').params.rank).toBe(7);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain(`<li><code>input</code> = <code>${join(photos, 'mine.jpg')}</code> <span class="meta">(the pipeline's: <code>${STAMP}</code>)</span></li>`);
+    expect(html).toContain(`<li><code>rank</code> = <code>7</code> <span class="meta">(the pipeline's: <code>5</code>)</span></li>`);
+    expect(html).toContain(`<li><code>png.path</code> = <code>x.png</code></li>`);
+    expect(html).toContain(`<b>The pipeline's description</b> (written for its own values, not the ones above):<br>Default: the bundled stamp at rank 5.</p>`);
+  });
+
+  it('without --set the description is the run\'s and stands alone', () => {
+    const f = join(tmp.dir, 'described.yaml');
+    writeFileSync(f, described);
+    const out = join(tmp.dir, 'o-report-plain');
+    const r = cli(['run', f, '--out', out, '--no-progress']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).overrides).toEqual([]);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<p class="desc">Default: the bundled stamp at rank 5.</p>');
+    expect(html).not.toContain('<b>This run</b>');
   });
 });

@@ -18,6 +18,8 @@ export interface Manifest {
   peakRssMiB?: number;
   versions?: Record<string, string>;
   variables?: Record<string, unknown>;
+  /** what --set changed: a variable (default: the pipeline file's value) or step.param */
+  overrides?: Array<{ key: string; value: unknown; default?: unknown }>;
   steps: ManifestStep[];
   files: ManifestFile[];
 }
@@ -96,6 +98,21 @@ function compact(v: unknown): string {
   return s === undefined || s === '{}' ? '' : s;
 }
 
+/**
+ * What was run, then the pipeline's description. A description is written for the pipeline's own
+ * values ("Default: the bundled tortoise photo … k = 36"); when --set changed some, the page says
+ * first what this run used, and labels the description as the pipeline's.
+ */
+export function describeRun(m: Manifest): string {
+  const desc = m.description?.trim();
+  const o = m.overrides ?? [];
+  if (!o.length) return desc ? `<p class="desc">${esc(desc)}</p>` : '';
+  const shown = (v: unknown) => (typeof v === 'string' ? v : compact(v) || JSON.stringify(v));
+  const items = o.map((x) => `<li><code>${esc(x.key)}</code> = <code>${esc(shown(x.value))}</code>${x.default !== undefined ? ` <span class="meta">(the pipeline's: <code>${esc(shown(x.default))}</code>)</span>` : ''}</li>`).join('');
+  const run = `<p class="desc"><b>This run</b> used the pipeline's values except these, set on the command line (the params of every step, as used, are under <a href="#steps">steps</a>):</p><ul class="desc">${items}</ul>`;
+  return desc ? `${run}\n<p class="desc"><b>The pipeline's description</b> (written for its own values, not the ones above):<br>${esc(desc)}</p>` : run;
+}
+
 export function reportHtml(d: ReportData): string {
   const m = d.manifest;
   const sec = (ms: number | undefined) => (ms === undefined ? '' : `${(ms / 1000).toFixed(2)} s`);
@@ -117,7 +134,7 @@ export function reportHtml(d: ReportData): string {
 <body><main>
 <h1>${esc(m.pipeline)}</h1>
 <p class="meta">${meta}</p>
-${m.description ? `<p class="desc">${esc(m.description.trim())}</p>` : ''}
+${describeRun(m)}
 <nav>${nav}</nav>
 <h2 id="results">Headline results</h2>
 ${headlineTables(d.headlines)}
