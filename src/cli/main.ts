@@ -174,9 +174,19 @@ function needFile(positionals: string[], cmd: string): string {
   return positionals[0]!;
 }
 
-export function summaryText(r: RunResult): string {
+/** a run's wall-clock duration, once: 0.30 s, 12.41 s, 2m05s */
+export function durationText(ms: number): string {
+  return ms < 60_000 ? `${(ms / 1000).toFixed(2)} s` : formatSeconds(ms / 1000);
+}
+
+/**
+ * The CLI's summary of a run. peak RSS is the process's (getrusage maxrss): for one `svdflow run`
+ * that is the run's; in the demo (several pipelines in one process, `rssSoFar`) it is the peak of
+ * every run so far, and says so.
+ */
+export function summaryText(r: RunResult, opts: { rssSoFar?: boolean } = {}): string {
   const lines: string[] = [];
-  lines.push(`✔ ${r.pipeline}: finished in ${formatSeconds(r.durationMs / 1000)} (${(r.durationMs / 1000).toFixed(2)} s wall), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  lines.push(`✔ ${r.pipeline}: finished in ${durationText(r.durationMs)}, ${opts.rssSoFar ? 'process peak RSS so far' : 'peak RSS'} ${r.peakRssMiB.toFixed(0)} MiB`);
   // columns as wide as their longest entry (compression-report, long file names), so that they line up
   const w = Math.max(4, ...r.steps.map((s) => s.id.length));
   const sw = Math.max(14, ...r.steps.map((s) => s.stage.length));
@@ -190,8 +200,13 @@ export function summaryText(r: RunResult): string {
   }
   lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${shownPath(r.outDir)}/ (manifest: run.json)`);
   const fw = Math.min(60, Math.max(36, ...r.files.map((f) => relative(r.outDir, f.path).length)));
-  for (const f of r.files) lines.push(`    ${relative(r.outDir, f.path).padEnd(fw)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
+  for (const f of byPath(r.files)) lines.push(`    ${relative(r.outDir, f.path).padEnd(fw)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');
+}
+
+/** files sorted by path (the order they were committed in interleaves the steps' files) */
+function byPath<T extends { path: string }>(files: readonly T[]): T[] {
+  return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The headline results (src/core/headline.ts, as report.html shows them) of a run: its JSON files and its last values. */
@@ -294,9 +309,9 @@ async function demo(flags: Flags): Promise<number> {
     console.log(`\n▶ ${p.name}: ${p.description ?? f}`);
     try {
       const r = await runFile(file, { ...flags, set: flags.set }, join(base, p.name), true);
-      console.log(summaryText(r));
-      rows.push(`  - ${f}: ${r.files.length} files in ${shownPath(r.outDir)}/ (${(r.durationMs / 1000).toFixed(1)} s)`);
-      for (const x of r.files) rows.push(`      ${shownPath(x.path)}`);
+      console.log(summaryText(r, { rssSoFar: true }));
+      rows.push(`  - ${f}: ${r.files.length} files in ${shownPath(r.outDir)}/ (${durationText(r.durationMs)})`);
+      for (const x of byPath(r.files)) rows.push(`      ${shownPath(x.path)}`);
       index.push({ pipeline: p.name, description: p.description, status: r.report ? 'ran' : 'ran (report.html not written: see the warnings)', durationMs: r.durationMs, files: r.files.length, report: r.report ? relative(base, r.report) : undefined });
     } catch (e) {
       failures++;

@@ -143,3 +143,31 @@ describe('report.html describes the run that was made', () => {
     expect(html).not.toContain('<b>This run</b>');
   });
 });
+
+describe('the summary: one duration, what the peak RSS is, files by path', () => {
+  it('svdflow run prints one duration with its unit and lists the files sorted by path', () => {
+    const photos = join(tmp.dir, 'my photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(STAMP, join(photos, 'mine.jpg'));
+    const out = join(tmp.dir, 'o-summary');
+    const r = cli(['run', join(ROOT, 'pipelines', 'image-compress.yaml'), '--set', `input=${join(photos, 'mine.jpg')}`, '--out', out, '--no-progress']);
+    expect(r.code).toBe(0);
+    const lines = r.out.split('\n');
+    const wall = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).durationMs / 1000;
+    const m = /^✔ image-compress: finished in (\d+\.\d\d) s, peak RSS \d+ MiB$/.exec(lines[0]!);
+    expect(m, lines[0]).not.toBeNull();
+    expect(Math.abs(Number(m![1]) - wall)).toBeLessThanOrEqual(0.006); // the run's own duration, the one run.json records
+    const i = lines.findIndex((l) => l.startsWith('  wrote 5 files to'));
+    const listed = lines.slice(i + 1, i + 6).map((l) => l.trim().split(/\s+/)[0]);
+    expect(listed).toEqual(['mine-gray-k7.png', 'mine-gray-report-error-storage.svg', 'mine-gray-report-spectrum.svg', 'mine-gray-report.csv', 'mine-gray-report.json']);
+  });
+
+  it('in the demo (several runs in one process) the RSS is named as the process peak so far', async () => {
+    const { summaryText } = (await import(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) as typeof import('../../src/cli/main.js');
+    const r = { pipeline: 'p', status: 'succeeded' as const, outDir: join(tmp.dir, 'x'), files: [join(tmp.dir, 'x', 'b.png'), join(tmp.dir, 'x', 'a', 'z.svg'), join(tmp.dir, 'x', 'a.json')].map((path) => ({ path, bytes: 1024 })), steps: [], durationMs: 75_300, peakRssMiB: 123.4, manifest: '', values: {} };
+    const text = summaryText(r as never, { rssSoFar: true }).split('\n');
+    expect(text[0]).toBe('✔ p: finished in 1m15s, process peak RSS so far 123 MiB');
+    expect(text.slice(-3).map((l) => l.trim().split(/\s+/)[0])).toEqual(['a.json', 'a/z.svg', 'b.png']);
+    expect(summaryText(r as never).split('\n')[0]).toBe('✔ p: finished in 1m15s, peak RSS 123 MiB');
+  });
+});
