@@ -16,9 +16,7 @@
  * business; here only the calls. The decode runs on libuv's thread pool (koffi's async call):
  * a 24-megapixel photo takes ~0.3 s to decode, which must not stop the event loop.
  */
-import { createRequire } from 'node:module';
-
-type Fn = ((...a: unknown[]) => unknown) & { async: (...a: unknown[]) => void };
+import { loadNativeLibrary, type NativeFn as Fn } from '../native-lib.js';
 interface Lib {
   path: string;
   init: Fn;
@@ -48,40 +46,24 @@ function envRefusal(): string | undefined {
 
 function load(): Lib | null {
   if (lib !== undefined) return lib;
-  const env = process.env.SVDFLOW_JPEG;
   const refused = envRefusal();
   if (refused) { reason = refused; return (lib = null); }
-  let koffi: { load(p: string): { func(decl: string): Fn } };
-  try {
-    koffi = createRequire(import.meta.url)('koffi');
-  } catch (e) {
-    reason = `the koffi package is missing (${(e as Error).message.split('\n')[0]})`;
-    return (lib = null);
-  }
-  const paths = env && env !== 'on' ? [env] : DEFAULT_LIBS;
-  const errors: string[] = [];
-  for (const p of paths) {
-    try {
-      const l = koffi.load(p);
-      const f = (d: string) => l.func(d);
-      const out: Lib = {
-        path: p,
-        init: f('void *tjInitDecompress()'),
-        header: f('int tjDecompressHeader3(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, _Out_ int *width, _Out_ int *height, _Out_ int *jpegSubsamp, _Out_ int *jpegColorspace)'),
-        decompress: f('int tjDecompress2(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, uint8_t *dstBuf, int width, int pitch, int height, int pixelFormat, int flags)'),
-        errorStr: f('const char *tjGetErrorStr2(void *handle)'),
-        errorCode: f('int tjGetErrorCode(void *handle)'),
-      };
-      reason = undefined;
-      return (lib = out);
-    } catch (e) {
-      errors.push(`${p}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  reason = env && env !== 'on'
-    ? `SVDFLOW_JPEG=${env} could not be loaded (${errors.join('; ')})`
-    : `libturbojpeg was not found (${errors.join('; ')}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`;
-  return (lib = null);
+  const r = loadNativeLibrary<Lib>({
+    envName: 'SVDFLOW_JPEG',
+    env: process.env.SVDFLOW_JPEG,
+    defaults: DEFAULT_LIBS,
+    bind: (f, path) => ({
+      path,
+      init: f('void *tjInitDecompress()'),
+      header: f('int tjDecompressHeader3(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, _Out_ int *width, _Out_ int *height, _Out_ int *jpegSubsamp, _Out_ int *jpegColorspace)'),
+      decompress: f('int tjDecompress2(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, uint8_t *dstBuf, int width, int pitch, int height, int pixelFormat, int flags)'),
+      errorStr: f('const char *tjGetErrorStr2(void *handle)'),
+      errorCode: f('int tjGetErrorCode(void *handle)'),
+    }),
+    notFound: (errors) => `libturbojpeg was not found (${errors}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`,
+  });
+  reason = r.reason;
+  return (lib = r.lib);
 }
 
 /** The library when it is on and loads, else null (sharp decodes). */

@@ -30,6 +30,7 @@
  */
 import { createRequire } from 'node:module';
 import { threadBudget } from '../threads.js';
+import { loadNativeLibrary } from '../native-lib.js';
 
 type Fn = (...a: unknown[]) => unknown;
 interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; dgetrf: Fn; dgeqrf: Fn; dorgqr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
@@ -66,24 +67,15 @@ function envRefusal(): string | undefined {
 
 function load(): Lib | null {
   if (lib !== undefined) return lib;
-  const env = process.env.SVDFLOW_BLAS;
   const refused = envRefusal();
   if (refused) { reason = refused; return (lib = null); }
-  let koffi: { load(p: string): { func(decl: string): Fn }; };
-  try {
-    koffi = createRequire(import.meta.url)('koffi');
-  } catch (e) {
-    reason = `the koffi package is missing (${(e as Error).message.split('\n')[0]})`;
-    return (lib = null);
-  }
-  const paths = env && env !== 'on' ? [env] : DEFAULT_LIBS;
-  const errors: string[] = [];
-  for (const p of paths) {
-    try {
-      const l = koffi.load(p);
-      const f = (d: string) => l.func(d);
+  const r = loadNativeLibrary<Lib>({
+    envName: 'SVDFLOW_BLAS',
+    env: process.env.SVDFLOW_BLAS,
+    defaults: DEFAULT_LIBS,
+    bind: (f, path) => {
       const out: Lib = {
-        path: p,
+        path,
         dgesdd: f('void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info, size_t jl)'),
         dgemm: f('void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha, const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c, const int *ldc, size_t l1, size_t l2)'),
         dsyevd: f('void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t l1, size_t l2)'),
@@ -99,16 +91,12 @@ function load(): Lib | null {
       };
       out.setThreads(Math.max(1, threadBudget()));
       Atomics.store(inFlight, 2, Math.max(1, threadBudget()));
-      reason = undefined;
-      return (lib = out);
-    } catch (e) {
-      errors.push(`${p}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-  reason = env && env !== 'on'
-    ? `SVDFLOW_BLAS=${env} could not be loaded (${errors.join('; ')})`
-    : `OpenBLAS was not found (${errors.join('; ')}); install libopenblas0-pthread (Debian/Ubuntu) for native speed`;
-  return (lib = null);
+      return out;
+    },
+    notFound: (errors) => `OpenBLAS was not found (${errors}); install libopenblas0-pthread (Debian/Ubuntu) for native speed`,
+  });
+  reason = r.reason;
+  return (lib = r.lib);
 }
 
 /** The native library when it is on and loads, else null (the fallback kernels run). */
