@@ -84,7 +84,7 @@ export const compressionReport = defineStage({
       const table = curvesTable(c, names);
       const metrics: Metrics = { kind: 'Metrics', name: `${f.name}-compression`, values, tables: { curves: table } };
       const prefix = params.prefix.replaceAll('{name}', f.name);
-      const title = `${f.name}: ${m} x ${n}${names.length > 1 ? ` x ${names.length} planes` : ''}`;
+      const title = reportTitle(f.name, t, m, n, names);
       await ctx.writeFile(`${prefix}.json`, toJsonText(metrics, true), { format: 'json', description: 'compression metrics and curves' });
       await ctx.writeFile(`${prefix}.csv`, curvesCsv(c, names), { format: 'csv', description: 'per-k curves: sigma, energy, error, PSNR, storage' });
       bar.tick();
@@ -98,3 +98,12 @@ export const compressionReport = defineStage({
       return metrics;
     }),
 });
+
+/**
+ * The figures' title: an image as the rest of svdflow writes its size, width x height in pixels
+ * (tort: 640x480 px, 3 planes); a matrix by rows and columns.
+ */
+export function reportTitle(name: string, t: { kind: string; width?: number; height?: number }, rows: number, cols: number, planes: readonly string[]): string {
+  const more = planes.length > 1 ? `, ${planes.length} planes` : '';
+  return t.kind === 'Image' && t.width !== undefined && t.height !== undefined ? `${name}: ${t.width}x${t.height} px${more}` : `${name}: ${rows} rows x ${cols} columns${more}`;
+}

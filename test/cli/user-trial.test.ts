@@ -171,3 +171,27 @@ describe('the summary: one duration, what the peak RSS is, files by path', () =>
     expect(summaryText(r as never).split('\n')[0]).toBe('✔ p: finished in 1m15s, peak RSS 123 MiB');
   });
 });
+
+describe('sizes are written one way: width x height in pixels', () => {
+  it("the compression figures' titles give the image's size as the summary does (139x170 px, 3 planes)", () => {
+    const photos = join(tmp.dir, 'my photos');
+    mkdirSync(photos, { recursive: true });
+    copyFileSync(STAMP, join(photos, 'mine.jpg'));
+    const out = join(tmp.dir, 'o-wxh');
+    const r = cli(['run', join(ROOT, 'pipelines', 'image-compress.yaml'), '--set', `input=${join(photos, 'mine.jpg')}`, '--set', 'mode=rgb', '--out', out, '--no-progress']);
+    expect(r.code).toBe(0);
+    // the stamp is 139 pixels wide and 170 high: the encoded image's line in the summary says so
+    expect(r.out).toMatch(/mine-rgb-k\d+\.png +[\d.]+ KiB {2}rgb image mine 139x170\n/);
+    const spectrum = readFileSync(join(out, 'mine-rgb-report-spectrum.svg'), 'utf8');
+    const errorStorage = readFileSync(join(out, 'mine-rgb-report-error-storage.svg'), 'utf8');
+    expect(spectrum).toContain('Singular values of mine: 139x170 px, 3 planes');
+    expect(errorStorage).toContain('Error and storage vs k, mine: 139x170 px, 3 planes');
+    expect(spectrum + errorStorage).not.toContain('170 x 139');
+  });
+
+  it('a matrix (no image) is titled by rows and columns', async () => {
+    const { reportTitle } = (await import(join(ROOT, 'dist', 'src', 'stages', 'compression-report.js'))) as typeof import('../../src/stages/compression-report.js');
+    expect(reportTitle('m', { kind: 'Matrix' }, 30, 4, ['value'])).toBe('m: 30 rows x 4 columns');
+    expect(reportTitle('p', { kind: 'Image', width: 640, height: 480 }, 480, 640, ['Y'])).toBe('p: 640x480 px');
+  });
+});
