@@ -14,7 +14,7 @@ import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { toJsonText } from '../core/json.js';
-import { compressionCurves, curvesCsv, curvesTable, errorStorageSvg, planeNames, spectrumSvg } from '../core/image/report.js';
+import { compressionCurves, curvesCsv, curvesTable, errorStorageSvg, planeNames, spectrumSvg, SOURCE } from '../core/image/report.js';
 import { commonLength } from '../core/image/lowrank.js';
 import { originalBytes, storageShape } from '../core/image/storage.js';
 import { encodePixels, toPixels8 } from '../core/image/io.js';
@@ -80,7 +80,7 @@ export const compressionReport = defineStage({
         refs.push({ name: 'PNG', bytes: values.originalPngBytes }, { name: 'JPEG q90', bytes: values.originalJpegBytes });
         ctx.log.info({ psnrDb: values.psnrDb, ssim: values.ssim, ms: Math.round(performance.now() - t0) }, 'quality of the rank-k image');
       }
-      if (typeof values.sourceBytes === 'number') refs.push({ name: 'source file', bytes: values.sourceBytes });
+      if (typeof values.sourceBytes === 'number') refs.push({ name: SOURCE, bytes: values.sourceBytes });
       const table = curvesTable(c, names);
       const metrics: Metrics = { kind: 'Metrics', name: `${f.name}-compression`, values, tables: { curves: table } };
       const prefix = params.prefix.replaceAll('{name}', f.name);

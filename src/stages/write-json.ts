@@ -25,6 +25,22 @@ export const writeJson = defineStage({
     concatMap(async (value, index) => {
       const name = (value as { name?: string }).name ?? ctx.stepId;
       const rel = params.path.replaceAll('{name}', name).replaceAll('{index}', String(index));
-      return ctx.writeFile(rel, toJsonText(value, params.pretty), { format: 'json', description: `${(value as { kind: string }).kind} ${name}` });
+      return ctx.writeFile(rel, toJsonText(value, params.pretty), { format: 'json', description: jsonLabel((value as { kind: string }).kind, name) });
     }),
 });
+
+/** report stages name their metrics {input}-pca / {input}-compression; say that in words */
+const METRICS_OF: Record<string, string> = { pca: 'PCA', compression: 'compression' };
+
+/**
+ * What a JSON file holds, for the summary and report.html: "PCA metrics: my pca" (a Metrics value
+ * named 'my pca-pca'), "compression metrics: tort", else "Alignment: bunny".
+ */
+export function jsonLabel(kind: string, name: string): string {
+  if (kind === 'Metrics') {
+    const m = /^(.*)-([a-z]+)$/.exec(name);
+    const what = m ? METRICS_OF[m[2]!] : undefined;
+    return what ? `${what} metrics: ${m![1]}` : `metrics: ${name}`;
+  }
+  return `${kind}: ${name}`;
+}

@@ -195,3 +195,39 @@ describe('sizes are written one way: width x height in pixels', () => {
     expect(reportTitle('p', { kind: 'Image', width: 640, height: 480 }, 480, 640, ['Y'])).toBe('p: 640x480 px');
   });
 });
+
+describe('labels', () => {
+  it("a PCA of one's own folder: the JSON file is described as 'PCA metrics: my pca' (it said 'Metrics my pca-pca')", () => {
+    const folder = join(tmp.dir, 'my pca');
+    mkdirSync(folder, { recursive: true });
+    for (const i of ['00', '01', '02', '03', '04', '05']) copyFileSync(join(ROOT, 'data', 'stamps', `im_${i}.jpg`), join(folder, `im_${i}.jpg`));
+    const out = join(tmp.dir, 'o-pca');
+    const r = cli(['run', join(ROOT, 'pipelines', 'stamps-pca.yaml'), '--set', `images=${folder}`, '--set', 'ranks=[1, 3]', '--out', out, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/\n {4}pca-report\.json +[\d.]+ KiB {2}PCA metrics: my pca\n/);
+    const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
+    expect(m.files.find((f: { path: string }) => f.path === 'pca-report.json').description).toBe('PCA metrics: my pca');
+  });
+
+  it('jsonLabel words the kinds of values', async () => {
+    const { jsonLabel } = (await import(join(ROOT, 'dist', 'src', 'stages', 'write-json.js'))) as typeof import('../../src/stages/write-json.js');
+    expect(jsonLabel('Metrics', 'tort-compression')).toBe('compression metrics: tort');
+    expect(jsonLabel('Metrics', 'scores')).toBe('metrics: scores');
+    expect(jsonLabel('Metrics', 'a-b-other')).toBe('metrics: a-b-other');
+    expect(jsonLabel('Alignment', 'bunny')).toBe('Alignment: bunny');
+  });
+
+  it("the error/storage plot draws the source file's size distinguishably from the PNG's, even at the same size", async () => {
+    const { errorStorageSvg } = (await import(join(ROOT, 'dist', 'src', 'core', 'image', 'report.js'))) as typeof import('../../src/core/image/report.js');
+    const k = Array.from({ length: 20 }, (_, i) => i + 1);
+    const c = { k, error: k.map((i) => 1 / (i + 1)), errorAtZero: 1, bytesFloat32: k.map((i) => i * 4000), bytesFloat64: k.map((i) => i * 8000), ratioFloat32: k.map((i) => 100 / i) };
+    const svg = await errorStorageSvg(c as never, 5, [{ name: 'raw 8-bit', bytes: 400_000 }, { name: 'PNG', bytes: 200_000 }, { name: 'JPEG q90', bytes: 50_000 }, { name: 'source file', bytes: 200_000 }], 'same size');
+    const lines = [...svg.matchAll(/<path[^>]*aria-roledescription="line mark"[^>]*>|<path(?=[^>]*stroke-dasharray)[^>]*>/g)].map((x) => x[0]).filter((p) => !p.includes('transform='));
+    const style = (p: string) => [/stroke="([^"]+)"/.exec(p)?.[1], /stroke-width="([^"]+)"/.exec(p)?.[1], /stroke-dasharray="([^"]+)"/.exec(p)?.[1]];
+    const png = lines.map(style).find((s) => s[0] === '#2ca02c');
+    const source = lines.map(style).find((s) => s[0] === '#8c564b');
+    expect(png).toEqual(['#2ca02c', '2', '2,3']);
+    expect(source).toEqual(['#8c564b', '4', '12,4']); // wider and long-dashed, drawn beneath: the dotted PNG line cannot cover it
+    expect(svg).toContain('source file (195 KiB)');
+  });
+});

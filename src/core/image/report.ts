@@ -113,6 +113,9 @@ export async function spectrumSvg(f: Factorization, c: Curves, k: number, title:
   return renderSvg(spec);
 }
 
+/** the reference line of the input file's own size (compression-report names it so) */
+export const SOURCE = 'source file';
+
 /**
  * Relative error against k from k = 0 (the mean alone) to every computed k, and the storage of the
  * rank-k factors (float32 solid, float64 dashed, log axis) against the original's sizes (dotted
@@ -133,8 +136,11 @@ export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: 
   const refColors = ['#7f7f7f', '#2ca02c', '#ff7f0e', '#8c564b'];
   const series = {
     color: { field: 's', type: 'nominal', title: null, scale: { domain, range: ['#1f77b4', '#1f77b4', ...refNames.map((_, i) => refColors[i % refColors.length]!)] }, legend: { orient: 'bottom', direction: 'vertical', columns: 2, symbolType: 'stroke', symbolSize: 300 } },
-    strokeDash: { field: 's', type: 'nominal', title: null, scale: { domain, range: [[1, 0], [7, 4], ...refNames.map(() => [2, 3])] } },
+    // the source file's size is drawn as a wider long-dashed line beneath the others: a PNG input's
+    // source size is about the PNG re-encoding's, and a dotted line on a dotted line would hide it
+    strokeDash: { field: 's', type: 'nominal', title: null, scale: { domain, range: [[1, 0], [7, 4], ...refs.map((r) => (r.name === SOURCE ? [12, 4] : [2, 3]))] } },
   };
+  const isSource = (row: { s: string }) => refs[refNames.indexOf(row.s)]?.name === SOURCE;
   const spec = {
     title: titleBlock(title, `at k = ${k}: error ${(100 * c.error[k - 1]!).toFixed(2)}%, ${kib(c.bytesFloat32[k - 1]!).toFixed(0)} KiB of float32 factors (${c.ratioFloat32[k - 1]!.toFixed(1)}x smaller than the raw 8-bit image); the mean alone leaves ${(100 * c.errorAtZero).toFixed(1)}%`, W),
     vconcat: [
@@ -148,7 +154,8 @@ export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: 
       {
         width: W, height: 220,
         layer: [
-          { data: { values: [...store, ...refRows] }, mark: { type: 'line', clip: true }, encoding: { x, y: { field: 'b', type: 'quantitative', scale: { type: 'log' }, axis: { format: ',~g', values: decadeTicks(Math.min(...store.map((r) => r.b), ...refRows.map((r) => r.b)), Math.max(...store.map((r) => r.b), ...refRows.map((r) => r.b))) }, title: 'storage (KiB, log scale)' }, ...series } },
+          { data: { values: refRows.filter(isSource) }, mark: { type: 'line', clip: true, strokeWidth: 4 }, encoding: { x, y: { field: 'b', type: 'quantitative' }, ...series } },
+          { data: { values: [...store, ...refRows.filter((r) => !isSource(r))] }, mark: { type: 'line', clip: true }, encoding: { x, y: { field: 'b', type: 'quantitative', scale: { type: 'log' }, axis: { format: ',~g', values: decadeTicks(Math.min(...store.map((r) => r.b), ...refRows.map((r) => r.b)), Math.max(...store.map((r) => r.b), ...refRows.map((r) => r.b))) }, title: 'storage (KiB, log scale)' }, ...series } },
           ...kRule(k, false),
         ],
       },
