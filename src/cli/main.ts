@@ -80,6 +80,7 @@ Options:
   --limit name=N      raise or lower a resource limit: pipelineBytes, yamlAliases, yamlDepth, issuesShown
   --out DIR           output folder (default out/<pipeline-name>)
   --resume            continue from the checkpoints of an interrupted run
+  --keep-checkpoints  keep out/<pipeline>/.checkpoints after a run that succeeded (removed by default)
   --workers N         split a long video into N time segments run in parallel worker processes,
                       outputs stitched in frame order (default 1)
   --threads N         thread budget of this process (run, worker): compute pool, linalg team, video
@@ -102,6 +103,7 @@ Exit codes: 0 success, 1 runtime failure, 2 invalid pipeline or usage, 130 inter
 interface Flags extends QueueFlags {
   limit: string[];
   resume: boolean;
+  'keep-checkpoints': boolean;
   workers?: string;
   threads?: string;
   /** internal: run one segment of a plan (PLAN.json:K), as a --workers worker or a queue job */
@@ -127,6 +129,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
         limit: { type: 'string', multiple: true, default: [] },
         out: { type: 'string' },
         resume: { type: 'boolean', default: false },
+        'keep-checkpoints': { type: 'boolean', default: false },
         workers: { type: 'string' },
         threads: { type: 'string' },
         segment: { type: 'string' },
@@ -257,7 +260,7 @@ async function runFile(file: string, flags: Flags, outDir?: string, demo = false
   const registry = defaultRegistry();
   const p = loadPipeline(file, registry, { set: flags.set, limits: limitsOf(flags), demo, cwd: process.cwd() });
   running = true;
-  const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, progress: flags['no-progress'] ? false : undefined };
+  const common = { outDir: outDir ?? flags.out, log, signal: interrupt.signal, resume: flags.resume, keepCheckpoints: flags['keep-checkpoints'], progress: flags['no-progress'] ? false : undefined };
   // on a terminal, say what runs before the (possibly long) first step; progress bars follow
   if (!flags['no-progress'] && process.stderr.isTTY) process.stderr.write(`▶ ${p.name} (${p.steps.length} steps${p.skipped.length ? `, ${p.skipped.length} skipped` : ''}) → ${shownPath(resolve(common.outDir ?? join('out', p.name)))}/\n`);
   const workers = workersFlag(flags.workers);

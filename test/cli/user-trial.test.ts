@@ -5,7 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, ROOT, tempDir } from '../helpers.js';
 
@@ -229,5 +229,24 @@ describe('labels', () => {
     expect(png).toEqual(['#2ca02c', '2', '2,3']);
     expect(source).toEqual(['#8c564b', '4', '12,4']); // wider and long-dashed, drawn beneath: the dotted PNG line cannot cover it
     expect(svg).toContain('source file (195 KiB)');
+  });
+});
+
+describe('checkpoints after a run that succeeded', () => {
+  it('are removed (they only serve --resume of an unfinished run), unless --keep-checkpoints', () => {
+    const out = join(tmp.dir, 'o-video');
+    const r = cli(['run', join(ROOT, 'pipelines', 'video-background.yaml'), '--out', out, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    expect(existsSync(join(out, 'run.json'))).toBe(true);
+    expect(existsSync(join(out, '.checkpoints'))).toBe(false);
+    // nothing to resume: --resume of the completed run says so
+    const again = cli(['run', join(ROOT, 'pipelines', 'video-background.yaml'), '--out', out, '--no-progress', '--resume']);
+    expect(again.code).toBe(2);
+    expect(again.err).toContain('--resume: nothing to resume');
+    const kept = join(tmp.dir, 'o-video-kept');
+    const k = cli(['run', join(ROOT, 'pipelines', 'video-background.yaml'), '--out', kept, '--no-progress', '--keep-checkpoints']);
+    expect(k.code, k.err).toBe(0);
+    expect(readdirSync(join(kept, '.checkpoints')).length).toBeGreaterThan(0);
+    expect(existsSync(join(kept, '.checkpoints', 'fingerprint.json'))).toBe(false); // a completed run: not resumable
   });
 });
