@@ -109,9 +109,9 @@ export function jpegHeader(L: Lib, buf: Uint8Array): JpegHeader | string {
 
 /**
  * Decodes `buf` into `dst` (width x height interleaved RGB, 3 bytes a pixel) on a libuv thread.
- * Resolves undefined when the image decoded cleanly, or the library's message when it failed OR
- * warned (a warning means corrupt data that libjpeg patched over: the caller lets sharp judge
- * those files, so that they give what they gave before).
+ * Resolves undefined when the image decoded cleanly, else 'error' or 'warning (corrupt or truncated
+ * data)' from tjGetErrorCode (a warning means corrupt data that libjpeg patched over: the caller
+ * lets sharp judge those files, so that they give what they gave before).
  */
 export function decodeJpegRgb(L: Lib, buf: Uint8Array, dst: Uint8Array, width: number, height: number): Promise<string | undefined> {
   const h = idle.pop() ?? L.init();
@@ -120,7 +120,9 @@ export function decodeJpegRgb(L: Lib, buf: Uint8Array, dst: Uint8Array, width: n
       // buf and dst stay referenced by this closure until the call has returned
       void buf; void dst;
       if (err) { idle.push(h); reject(err); return; }
-      const msg = r === 0 ? undefined : `${Number(L.errorCode(h)) === 0 ? 'warning' : 'error'}: ${String(L.errorStr(h))}`;
+      // only the code: tjGetErrorStr2's text is kept per thread in libjpeg-turbo 2.1, and this
+      // callback runs on the main thread, not the libuv thread that decoded ('No error' or stale)
+      const msg = r === 0 ? undefined : Number(L.errorCode(h)) === 0 ? 'warning (corrupt or truncated data)' : 'error';
       idle.push(h);
       resolve(msg);
     });

@@ -211,6 +211,15 @@ describe.skipIf(!fastAvailable)('TurboJPEG fast path: the same planes as sharp, 
     }
     expect(messages[0]).toBe(messages[1]);
     expect(messages[0]).toMatch(/cut\.jpg.*truncated or corrupt/);
+    // cut inside the entropy-coded data (after the markers the scan reads): TurboJPEG warns, and the
+    // reason comes from the error code alone (tjGetErrorStr2's text is per thread in libjpeg-turbo 2.1,
+    // read on the main thread after the decode on a libuv thread it said 'No error' or a stale text)
+    const cut2 = join(tmp.dir, 'cut2.jpg');
+    writeFileSync(cut2, whole.subarray(0, 20000));
+    setTurboJpeg(true);
+    const c1 = decoderCounts();
+    await expect(decodeImage(cut2, { mode: 'rgb', shown: 'cut2.jpg' })).rejects.toBeInstanceOf(InputError);
+    expect(decoderUsage(c1).sharpBecause).toEqual({ 'TurboJPEG warning (corrupt or truncated data)': 1 });
     // bytes flipped inside the entropy-coded data: whatever sharp says (pixels or an error), the fast path says too
     const bad = Buffer.from(whole);
     for (let i = 2000; i < 2400; i += 7) bad[i] = bad[i]! ^ 0x5a;
