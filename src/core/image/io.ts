@@ -163,6 +163,8 @@ const SYNC_READ_MAX = 4 << 20;
  */
 const SCRATCH_MAX = 1 << 20;
 const scratch: Uint8Array[] = [];
+/** sharp's default limitInputPixels (0x3FFF x 0x3FFF), the fast path's limit when the caller gives none */
+const SHARP_DEFAULT_MAX_PIXELS = 0x3fff * 0x3fff;
 
 /**
  * The fast path (turbojpeg.ts, jpeg.ts): a JPEG file that sharp would only decode (no resize,
@@ -192,10 +194,19 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
   const { width, height } = hdr;
   const n = width * height;
   if (opts.maxPixels !== undefined && n > opts.maxPixels) throw pixelLimitError(shown, width, height, width, height, opts.maxPixels, opts.mode)!;
+  // without a limit given (a caller that passes none), sharp's own default: a small file whose
+  // header claims 65535 x 65535 must not reach a 12.9 GB allocation; sharp gives its error
+  if (opts.maxPixels === undefined && n > SHARP_DEFAULT_MAX_PIXELS) return `${width}x${height} is above sharp's default pixel limit (sharp reports it)`;
   const bytes = n * 3;
   let rgb = bytes <= SCRATCH_MAX ? scratch.find((b) => b.length >= bytes) : undefined;
   if (rgb) scratch.splice(scratch.indexOf(rgb), 1);
-  else rgb = bytes <= SCRATCH_MAX ? new Uint8Array(bytes) : Buffer.allocUnsafeSlow(bytes);
+  else {
+    try {
+      rgb = bytes <= SCRATCH_MAX ? new Uint8Array(bytes) : Buffer.allocUnsafeSlow(bytes);
+    } catch (e) {
+      return `the decode buffer (${bytes} bytes) could not be allocated (${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
   try {
     let failed: string | undefined;
     try {

@@ -64,11 +64,11 @@ export function shardInputFiles(p: ResolvedPipeline, chain: PcaChain): string[] 
 
 /** Decodes a shard's files and runs the per-image steps and stack on them. */
 export async function shardMatrix(p: ResolvedPipeline, chain: PcaChain, files: string[], root: string, signal?: AbortSignal): Promise<MatrixValue> {
-  const lp = chain.load.params as { path: string; mode: Image['color']; resize?: { width?: number; height?: number; fit?: 'fill' } ; name?: string };
+  const lp = chain.load.params as { path: string; mode: Image['color']; resize?: { width?: number; height?: number; fit?: 'fill' } ; name?: string; maxPixels?: number };
   const images: Image[] = [];
   for (const f of files) {
     if (signal?.aborted) throw new InputError('shard cancelled');
-    images.push(await decodeImage(f, { mode: lp.mode, resize: lp.resize, shown: relative(root, f) }));
+    images.push(await decodeImage(f, { mode: lp.mode, resize: lp.resize, shown: relative(root, f), ...(lp.maxPixels !== undefined ? { maxPixels: lp.maxPixels } : {}) }));
   }
   const batch = imageBatchOf(images, lp.path, lp.mode, lp.name);
   const ops = [...chain.perImage, chain.stack].map((s) => {

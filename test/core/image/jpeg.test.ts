@@ -247,6 +247,25 @@ describe.skipIf(!fastAvailable)('TurboJPEG fast path: the same planes as sharp, 
     setTurboJpeg(true);
     expect((await decodeImage(f, { mode: 'rgb', maxPixels: 139 * 170 })).width).toBe(139);
   });
+  it('without maxPixels, a small file whose header claims 65000 x 65000 goes to sharp (its default limit): one InputError naming the file, no 12 GB buffer', async () => {
+    const whole = Buffer.from(readFileSync(join(ROOT, 'data', 'stamps', 'im_00.jpg')));
+    const s = scanJpeg(whole) as JpegScan;
+    expect([s.width, s.height]).toEqual([139, 170]);
+    // patch the frame header's height and width
+    let p = 2;
+    while (!(whole[p] === 0xff && whole[p + 1]! >= 0xc0 && whole[p + 1]! <= 0xc2)) p += 2 + whole.readUInt16BE(p + 2);
+    whole.writeUInt16BE(65000, p + 5);
+    whole.writeUInt16BE(65000, p + 7);
+    expect(scanJpeg(whole)).toMatchObject({ width: 65000, height: 65000 });
+    const f = join(tmp.dir, 'bomb.jpg');
+    writeFileSync(f, whole);
+    setTurboJpeg(true);
+    const c0 = decoderCounts();
+    const e = await decodeImage(f, { mode: 'rgb', shown: 'bomb.jpg' }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(InputError);
+    expect((e as Error).message).toMatch(/bomb\.jpg/);
+    expect(decoderUsage(c0)).toMatchObject({ turbojpeg: 0, sharp: 1, sharpBecause: { "65000x65000 is above sharp's default pixel limit (sharp reports it)": 1 } });
+  });
 });
 
 describe('TurboJPEG selection', () => {
