@@ -92,12 +92,15 @@ export function turboJpegLoadFailure(): string | undefined {
 
 // decompressor handles: one per call in flight (a handle is not thread-safe), kept for the process
 const idle: unknown[] = [];
+/** an idle handle, or a new one; null when tjInitDecompress fails (never pooled) */
+const handle = (L: Lib): unknown => idle.pop() ?? L.init() ?? null;
 
 export interface JpegHeader { width: number; height: number; subsamp: number; colorspace: number }
 
 /** TurboJPEG's reading of the headers, or the library's message when it cannot read them. */
 export function jpegHeader(L: Lib, buf: Uint8Array): JpegHeader | string {
-  const h = idle.pop() ?? L.init();
+  const h = handle(L);
+  if (!h) return 'tjInitDecompress failed';
   try {
     const w = [0], hh = [0], ss = [0], cs = [0];
     if (L.header(h, buf, buf.length, w, hh, ss, cs) !== 0) return String(L.errorStr(h));
@@ -114,17 +117,24 @@ export function jpegHeader(L: Lib, buf: Uint8Array): JpegHeader | string {
  * lets sharp judge those files, so that they give what they gave before).
  */
 export function decodeJpegRgb(L: Lib, buf: Uint8Array, dst: Uint8Array, width: number, height: number): Promise<string | undefined> {
-  const h = idle.pop() ?? L.init();
+  const h = handle(L);
+  if (!h) return Promise.resolve('error (tjInitDecompress failed)');
   return new Promise((resolve, reject) => {
-    L.decompress.async(h, buf, buf.length, dst, width, 0, height, TJPF_RGB, TJ_DECODE_FLAGS, (err: unknown, r: number) => {
-      // buf and dst stay referenced by this closure until the call has returned
-      void buf; void dst;
-      if (err) { idle.push(h); reject(err); return; }
-      // only the code: tjGetErrorStr2's text is kept per thread in libjpeg-turbo 2.1, and this
-      // callback runs on the main thread, not the libuv thread that decoded ('No error' or stale)
-      const msg = r === 0 ? undefined : Number(L.errorCode(h)) === 0 ? 'warning (corrupt or truncated data)' : 'error';
+    try {
+      L.decompress.async(h, buf, buf.length, dst, width, 0, height, TJPF_RGB, TJ_DECODE_FLAGS, (err: unknown, r: number) => {
+        // buf and dst stay referenced by this closure until the call has returned
+        void buf; void dst;
+        if (err) { idle.push(h); reject(err); return; }
+        // only the code: tjGetErrorStr2's text is kept per thread in libjpeg-turbo 2.1, and this
+        // callback runs on the main thread, not the libuv thread that decoded ('No error' or stale)
+        const msg = r === 0 ? undefined : Number(L.errorCode(h)) === 0 ? 'warning (corrupt or truncated data)' : 'error';
+        idle.push(h);
+        resolve(msg);
+      });
+    } catch (e) {
+      // the call did not start (bad arguments): the handle is free again
       idle.push(h);
-      resolve(msg);
-    });
+      reject(e);
+    }
   });
 }

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeImage, type ColorMode } from '../../../src/core/image/io.js';
 import { scanJpeg, exifOrientation, fastPathRefusal, decoderCounts, decoderUsage, type JpegScan } from '../../../src/core/image/jpeg.js';
-import { setTurboJpeg, turboJpegStatus } from '../../../src/core/image/turbojpeg.js';
+import { setTurboJpeg, turboJpegStatus, decodeJpegRgb, jpegHeader } from '../../../src/core/image/turbojpeg.js';
 import { InputError } from '../../../src/core/errors.js';
 import type { Image } from '../../../src/core/ports.js';
 import { tempDir, ROOT } from '../../helpers.js';
@@ -269,6 +269,26 @@ describe.skipIf(!fastAvailable)('TurboJPEG fast path: the same planes as sharp, 
 });
 
 describe('TurboJPEG selection', () => {
+  it('decompressor handles: one whose async call throws goes back to the pool; a NULL from tjInitDecompress is refused, never pooled', async () => {
+    type L = Parameters<typeof decodeJpegRgb>[0];
+    const fn = (f: (...a: unknown[]) => unknown, async: (...a: unknown[]) => void = () => {}) => Object.assign(f, { async });
+    const fake = (o: { init?: () => unknown; header?: (h: unknown) => number; async?: (...a: unknown[]) => void }) =>
+      ({ path: 'fake', init: fn(o.init ?? (() => { throw new Error('init not expected'); })), header: fn((h) => o.header?.(h) ?? 0), decompress: fn(() => 0, o.async), errorStr: fn(() => 'x'), errorCode: fn(() => 1) }) as unknown as L;
+    const px = new Uint8Array(3), token = { handle: 1 };
+    // empty the pool of the handles earlier tests left (calls that never complete keep them)
+    for (let got: unknown, fresh = { fresh: 1 }; got !== fresh; ) void decodeJpegRgb(fake({ init: () => fresh, async: (h) => void (got = h) }), px, px, 1, 1);
+    // NULL handles: refused without calling the library
+    const nul = fake({ init: () => null, header: () => { throw new Error('header called with a NULL handle'); }, async: () => { throw new Error('decompress called with a NULL handle'); } });
+    expect(jpegHeader(nul, px)).toBe('tjInitDecompress failed');
+    await expect(decodeJpegRgb(nul, px, px, 1, 1)).resolves.toMatch(/tjInitDecompress failed/);
+    // the async call throws synchronously: the handle is returned (the next call takes it, not a new one)
+    await expect(decodeJpegRgb(fake({ init: () => token, async: () => { throw new TypeError('bad argument'); } }), px, px, 1, 1)).rejects.toThrow(/bad argument/);
+    let seen: unknown;
+    jpegHeader(fake({ header: (h) => ((seen = h), 0) }), px);
+    expect(seen).toBe(token);
+    // take the fake handle out of the pool again (a call that never completes keeps it)
+    void decodeJpegRgb(fake({}), px, px, 1, 1);
+  });
   it('SVDFLOW_JPEG=off or an unloadable path: sharp decodes, and the reason is reported', async () => {
     const { execFileSync } = await import('node:child_process');
     const script = "import('./src/core/image/io.ts').then(async (io) => { const j = await import('./src/core/image/jpeg.ts'); const t = await import('./src/core/image/turbojpeg.ts'); const im = await io.decodeImage('data/stamps/im_00.jpg', { mode: 'rgb' }); console.log(JSON.stringify({ w: im.width, used: j.decoderUsage(), status: t.turboJpegStatus() })); })";
