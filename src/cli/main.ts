@@ -2,7 +2,7 @@
 /**
  * svdflow command line.
  *
- *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
+ *   svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--keep-checkpoints] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
  *   svdflow validate FILE [--set name=value ...]
  *   svdflow stages [NAME] [--json]
  *   svdflow schema [--out FILE]
@@ -62,7 +62,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const HELP = `svdflow ${svdflowVersion()}: declarative YAML pipelines of typed RxJS stages for SVD-based signal processing
 
 Usage:
-  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
+  svdflow run FILE [--set name=value ...] [--out DIR] [--resume] [--keep-checkpoints] [--workers N] [--threads N] [--log-level L] [--log-json] [--no-progress]
   svdflow validate FILE [--set name=value ...] [--limit name=N ...]   check a pipeline without running it
   svdflow stages [NAME] [--json]                 list stages, or show one with its params
   svdflow schema [--out FILE]                    JSON Schema for pipeline files
@@ -80,7 +80,8 @@ Options:
   --limit name=N      raise or lower a resource limit: pipelineBytes, yamlAliases, yamlDepth, issuesShown
   --out DIR           output folder (default out/<pipeline-name>)
   --resume            continue from the checkpoints of an interrupted run
-  --keep-checkpoints  keep out/<pipeline>/.checkpoints after a run that succeeded (removed by default)
+  --keep-checkpoints  keep the run's .checkpoints/ in the output folder after it succeeded, for inspection
+                      (removed by default; a finished run cannot be resumed)
   --workers N         split a long video into N time segments run in parallel worker processes,
                       outputs stitched in frame order (default 1)
   --threads N         thread budget of this process (run, worker): compute pool, linalg team, video
@@ -155,7 +156,7 @@ function parse(argv: string[]): { cmd: string; positionals: string[]; flags: Fla
     });
   } catch (e) {
     const m = /Unknown option '(--?[^']+)'/.exec((e as Error).message);
-    const opts = ['--set', '--limit', '--out', '--resume', '--workers', '--threads', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--report', '--root', '--concurrency', '--lock-ms', '--grace'];
+    const opts = ['--set', '--limit', '--out', '--resume', '--keep-checkpoints', '--workers', '--threads', '--log-level', '--log-json', '--no-progress', '--json', '--help', '--version', '--queue', '--redis', '--each', '--manifest', '--shards', '--segments', '--detach', '--report', '--root', '--concurrency', '--lock-ms', '--grace'];
     throw new UsageError((e as Error).message.split('.')[0]!, m ? suggestion(m[1]!, opts, 'options') : 'see svdflow --help');
   }
   const [cmd = 'help', ...positionals] = parsed.positionals;
@@ -345,6 +346,9 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run': {
       // the queue (bullmq, ioredis) is loaded only when asked for: local runs start without it
+      if (flags['keep-checkpoints'] && (flags.queue || (flags.workers !== undefined && workersFlag(flags.workers) > 1))) {
+        throw new UsageError(`--keep-checkpoints keeps the checkpoints of one local run; with ${flags.queue ? '--queue' : '--workers'} each segment keeps its own in .segments/, removed when the run succeeds`, 'drop --keep-checkpoints, or run without --workers / --queue');
+      }
       if (flags.queue && flags.threads !== undefined) throw new UsageError('--threads sets the budget of the process that runs the work; with --queue that is each worker', 'start the workers with svdflow worker --redis URL --threads N');
       if (flags.queue) return (await import('./queue.js')).runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);
       const queued = (['each', 'manifest', 'shards', 'segments', 'detach', 'report', 'root'] as const).filter((k) => flags[k] !== undefined && flags[k] !== false);

@@ -912,9 +912,12 @@ function setFix(d: Draft, key: string, message: string, c: Checker): string | un
   if (!m) return undefined;
   const what = m[1]!;
   const yaml = k.includes('.') ? undefined : c.set?.yaml[k];
-  const bound = /-?\d+(?:\.\d+)?/.exec(what)?.[0];
-  const example = yaml !== undefined && yaml !== null && typeof yaml !== 'object' ? String(yaml) : bound ?? (/integer/.test(what) ? '10' : /number/.test(what) ? '5' : /boolean/.test(what) ? 'true' : undefined);
-  const article = /^(a|an|one|the) /.test(what) ? '' : /^[<>≤≥=]/.test(what) ? 'a value ' : /^[aeiou]/.test(what) ? 'an ' : 'a ';
+  // an inclusive bound is itself a valid value (>= 1: 1); an exclusive one (> 0) or a size (at least 1 item) is not
+  const bound = /^(?:>=|<=|≥|≤|=)\s*(-?\d+(?:\.\d+)?)$/.exec(what)?.[1];
+  const shaped = /^[<>≤≥=]|item|character|entr/.test(what);
+  const example = yaml !== undefined && yaml !== null && typeof yaml !== 'object' ? String(yaml)
+    : bound ?? (shaped ? undefined : /integer/.test(what) ? '10' : /number/.test(what) ? '5' : /boolean|true or false/.test(what) ? 'true' : undefined);
+  const article = /^(a|an|one|the|true) |^at (least|most) /.test(what) ? '' : /^[<>≤≥=]/.test(what) ? 'a value ' : /^[aeiou]/.test(what) ? 'an ' : 'a ';
   return example === undefined ? `give ${article}${what} to --set ${k}` : `give ${article}${what}: --set ${k}=${example}`;
 }
 

@@ -157,6 +157,8 @@ interface Run {
   createdOutDir?: string;
   fingerprint: Fingerprint;
   fingerprintWritten?: boolean;
+  /** the steps that asked for their checkpoint folder: the only ones a finished run removes */
+  checkpointSteps?: Set<string>;
   /** synchronous last-resort clean-up if the process exits mid-run (a second Ctrl-C) */
   onExit: () => void;
   /** images decoded by each decoder before this run started (run.json counts this run's) */
@@ -451,6 +453,7 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], in
     // a step that keeps checkpoints gets them marked with the run's fingerprint (for --resume)
     get checkpointDir() {
       run.fingerprintWritten ||= (writeFingerprint(run), true);
+      (run.checkpointSteps ??= new Set()).add(s.id);
       return checkpointDir;
     },
     stepId: s.id,
@@ -594,10 +597,18 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   });
   await outputs.finalize();
   // the run is complete: its checkpoints no longer describe an unfinished run, and only served --resume
-  // of one (912 KiB for a 4 s clip, 11 MB for 60 s): removed unless asked to keep them
-  await unlink(join(outDir, '.checkpoints', FINGERPRINT)).catch(() => undefined);
-  if (!run.opts.keepCheckpoints && !run.opts.segment) {
-    await rm(join(outDir, '.checkpoints'), { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e }, 'the checkpoints of the finished run were not removed'));
+  // of one (912 KiB for a 4 s clip, 11 MB for 60 s): removed unless asked to keep them. Only what this
+  // run wrote: its fingerprint and its own steps' folders; anything else in .checkpoints/ (another
+  // pipeline's unfinished run in the same --out, a file of the user's) stays, and so does the folder then
+  if (run.fingerprintWritten) {
+    const dir = join(outDir, '.checkpoints');
+    await unlink(join(dir, FINGERPRINT)).catch(() => undefined);
+    if (!run.opts.keepCheckpoints && !run.opts.segment) {
+      for (const id of run.checkpointSteps ?? []) {
+        await rm(join(dir, id), { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, step: id }, 'the checkpoints of the finished run were not removed'));
+      }
+      removeIfEmpty(dir);
+    }
   }
   const report = run.opts.report === false ? undefined : await writeReportQuietly(outDir, run.abort.signal, log);
   log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');

@@ -104,6 +104,15 @@ describe('bad --set values', () => {
     expect(lines[i]).toContain('(set by --set cut.rank=-3)');
     expect(lines[i + 1]).toMatch(/^ {4}→ give a value >= 1: --set cut\.rank=1$/);
   });
+
+  it('an exclusive bound is not offered as the value (it is the value refused)', () => {
+    const r = cli(['validate', join(ROOT, 'pipelines', 'image-compress.yaml'), '--set', 'truncate.percent=0']);
+    expect(r.code).toBe(2);
+    const lines = r.err.split('\n');
+    const i = lines.findIndex((l) => l.includes('params.percent: expected > 0, got 0'));
+    expect(lines[i]).toContain('(set by --set truncate.percent=0)');
+    expect(lines[i + 1]).toBe('    → give a value > 0 to --set truncate.percent');
+  });
 });
 
 describe('report.html describes the run that was made', () => {
@@ -248,5 +257,21 @@ describe('checkpoints after a run that succeeded', () => {
     expect(k.code, k.err).toBe(0);
     expect(readdirSync(join(kept, '.checkpoints')).length).toBeGreaterThan(0);
     expect(existsSync(join(kept, '.checkpoints', 'fingerprint.json'))).toBe(false); // a completed run: not resumable
+  });
+
+  it("remove only the finished run's own: another run's unfinished checkpoints and the user's files in .checkpoints/ stay", () => {
+    const out = join(tmp.dir, 'o-shared');
+    const other = join(out, '.checkpoints', 'other-step');
+    mkdirSync(other, { recursive: true });
+    writeFileSync(join(other, 'progress.json'), '{"frames": 100}');
+    writeFileSync(join(out, '.checkpoints', 'notes.txt'), 'mine');
+    const r = cli(['run', join(ROOT, 'pipelines', 'video-background.yaml'), '--out', out, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    expect(readdirSync(join(out, '.checkpoints')).sort()).toEqual(['notes.txt', 'other-step']);
+    expect(readFileSync(join(other, 'progress.json'), 'utf8')).toBe('{"frames": 100}');
+    // a run that keeps no checkpoints (an image job) leaves the folder alone
+    const img = cli(['run', join(ROOT, 'pipelines', 'image-compress.yaml'), '--out', out, '--no-progress']);
+    expect(img.code, img.err).toBe(0);
+    expect(readdirSync(join(out, '.checkpoints')).sort()).toEqual(['notes.txt', 'other-step']);
   });
 });
