@@ -13,11 +13,10 @@
  */
 import { z } from 'zod';
 import { map, type Observable } from 'rxjs';
-import { isAbsolute, relative } from 'node:path';
 import { existsSync, statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
-import { InputError } from '../core/errors.js';
+import { InputError, shownPath } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf, sizeMismatch } from '../core/image/files.js';
@@ -89,17 +88,14 @@ const loadStage = defineStage({
     const abs = resolveInput(p.path);
     if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return undefined;
     const { files, batch } = listImageFiles(abs, p.path);
-    return batch ? { count: files.length, where: `${isGlob(p.path) ? 'glob' : 'folder'} ${relative(process.cwd(), abs).startsWith('..') ? abs : relative(process.cwd(), abs) || '.'}` } : undefined;
+    return batch ? { count: files.length, where: `${isGlob(p.path) ? 'glob' : 'folder'} ${shownPath(abs)}` } : undefined;
   },
   source: (params, ctx) =>
     fromAsync(async function* () {
       const abs = ctx.resolveInput(params.path);
       const { files, batch } = listImageFiles(abs, params.path);
       // a file under the pipeline's folder by its relative path; one elsewhere (a --set path) as it is, not as ../../..
-      const shownOf = (f: string) => {
-        const rel = relative(ctx.baseDir, f);
-        return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : f;
-      };
+      const shownOf = (f: string) => shownPath(f, ctx.baseDir);
       // from code, normalize piped straight onto load asks for the planes divided as they are filled
       const divideBy = (ctx as { [DIVIDE_BY]?: number })[DIVIDE_BY];
       if (!batch) {

@@ -84,6 +84,15 @@ describe('paths outside the current directory', () => {
     expect(r.out).toContain(`  wrote 1 file to ${out}/ (manifest: run.json)\n`);
     expect(r.out).not.toContain('../');
   });
+
+  it('a glob that matches nothing names its folder as given (absolute), with a file that is there', () => {
+    const dir = join(tmp.dir, 'glob photos');
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(STAMP, join(dir, 'a.JPG'));
+    const r = cli(['validate', join(ROOT, 'pipelines', 'stamps-pca.yaml'), '--set', `images=${dir}/*.png`]);
+    expect(r.code).toBe(1); // the folder is there, without the data asked for
+    expect(r.err).toContain(`glob ${dir}/*.png matches no files\n    → ${dir} has e.g. a.JPG\n`);
+  });
 });
 
 describe('bad --set values', () => {

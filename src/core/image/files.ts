@@ -4,8 +4,8 @@
  * returned in natural order (im_2 before im_10), the same on every machine.
  */
 import { readdirSync, statSync, existsSync } from 'node:fs';
-import { basename, dirname, join, extname, relative } from 'node:path';
-import { InputError } from '../errors.js';
+import { basename, dirname, join, extname } from 'node:path';
+import { InputError, shownPath } from '../errors.js';
 import type { Image, ImageBatch } from '../ports.js';
 
 /** Extensions read as images (sharp decodes them; case-insensitive). */
@@ -91,7 +91,7 @@ export function listImageFiles(abs: string, shown: string): { files: string[]; b
   const files = readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort(naturalCompare).map((n) => join(dir, n));
   if (!files.length) {
     const near = readdirSync(dir).filter(isImageName).slice(0, 5);
-    throw new InputError(`glob ${shown} matches no files`, near.length ? `${relative(process.cwd(), dir) || '.'} has e.g. ${near.join(', ')}` : `the folder has no image files`);
+    throw new InputError(`glob ${shown} matches no files`, near.length ? `${shownPath(dir)} has e.g. ${near.join(', ')}` : `the folder has no image files`);
   }
   return { files, batch: true };
 }
