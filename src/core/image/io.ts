@@ -127,6 +127,11 @@ async function checkResizedPixels(file: string, shown: string, opts: DecodeOptio
 /** Pixels converted between turns of the event loop (~10 ms of work): a 24-megapixel photo's planes take ~0.4 s to fill into fresh memory. */
 export const FILL_CHUNK = 1 << 18;
 
+/** A large image (more than one FILL_CHUNK) decoded after the run was cancelled: stop before its planes are allocated (fillPlanes would stop only after the first chunk). */
+function throwIfAbortedLarge(n: number, signal?: AbortSignal): void {
+  if (n > FILL_CHUNK && signal?.aborted) throw new CancelledError(typeof signal.reason === 'string' ? signal.reason : 'interrupted');
+}
+
 /**
  * Interleaved 8-bit RGB (`ch` bytes a pixel, ch >= 3) into `planes` (gray / rgb / ycbcr, 0..255),
  * in chunks of FILL_CHUNK pixels with a turn of the event loop between them for large images.
@@ -215,6 +220,7 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
       failed = `call failed: ${e instanceof Error ? e.message : String(e)}`;
     }
     if (failed) return `TurboJPEG ${failed.trim()}`;
+    throwIfAbortedLarge(n, opts.signal);
     const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
     await fillPlanes(rgb, 3, n, opts.mode, planes, opts.divideBy, opts.signal);
     return { kind: 'Image', name: opts.name ?? basename(file, extname(file)), width, height, color: opts.mode, planes, range: [0, 255], source: file, sourceBytes: buf.length };
@@ -252,6 +258,7 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   }
   const { width, height, channels } = raw.info;
   const n = width * height;
+  throwIfAbortedLarge(n, opts.signal);
   let rgb: Uint8Array = raw.data;
   let ch: number = channels;
   if (ch < 3) {
