@@ -53,14 +53,17 @@ export function exifOrientation(t: Uint8Array): number | undefined {
   if (ifd + 2 > t.length) return NaN;
   const n = u16(ifd);
   if (ifd + 2 + 12 * n > t.length) return NaN;
+  let orientation: number | undefined;
   for (let k = 0; k < n; k++) {
     const e = ifd + 2 + 12 * k;
     if (u16(e) !== 0x0112) continue;
+    // two orientation entries: libvips takes the last, a first-match scan the first; sharp decides
+    if (orientation !== undefined) return NaN;
     // SHORT (3), count 1: the value sits in the entry's first two value bytes
     if (u16(e + 2) !== 3 || u32(e + 4) !== 1) return NaN;
-    return u16(e + 8);
+    orientation = u16(e + 8);
   }
-  return undefined;
+  return orientation;
 }
 
 /** The frame and the segments that matter, from the markers before the first SOS; or why they cannot be read. */
@@ -90,7 +93,8 @@ export function scanJpeg(b: Uint8Array): JpegScan | string {
       const o = exifOrientation(b.subarray(d + 6, end));
       if (Number.isNaN(o)) out.exifUnreadable = true;
       else out.orientation = o;
-    } else if (m === 0xe2 && ascii(b, d, 'ICC_PROFILE\0')) out.icc = true;
+    } else if (m === 0xe1 && ascii(b, d, 'Exif')) out.exifUnreadable = true; // 'Exif' without its two NULs: whether a reader takes it is theirs to say
+    else if (m === 0xe2 && ascii(b, d, 'ICC_PROFILE\0')) out.icc = true;
     else if (m === 0xee && ascii(b, d, 'Adobe') && end - d >= 12) out.adobeTransform = b[d + 11];
     else if (m >= 0xc0 && m <= 0xcf && m !== 0xc4 && m !== 0xc8 && m !== 0xcc) {
       if (out.sof !== undefined) return 'two frame headers';

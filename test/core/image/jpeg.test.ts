@@ -52,6 +52,18 @@ describe('scanJpeg (marker scan before the first scan)', () => {
     expect(exifOrientation(Uint8Array.from(str('XX*\0')))).toBeNaN();
     expect(exifOrientation(Uint8Array.from([...str('II'), 42, 0, 200, 0, 0, 0]))).toBeNaN();
     expect(fastPathRefusal(scanJpeg(jpeg(exif(true, [[0x0112, 4, 1, 1]]), sof(0xc0, 8, 9, 7, 3), SOS)))).toMatch(/EXIF/);
+    // two orientation entries in IFD0 (libvips takes the last, a first-match scan the first): sharp decides
+    for (const le of [true, false]) {
+      expect(fastPathRefusal(scanJpeg(jpeg(exif(le, [[0x0112, 3, 1, 1], [0x0112, 3, 1, 6]]), sof(0xc0, 8, 9, 7, 3), SOS)))).toMatch(/EXIF segment the scan cannot read/);
+      expect(fastPathRefusal(scanJpeg(jpeg(exif(le, [[0x0112, 3, 1, 1], [0x0112, 3, 1, 1]]), sof(0xc0, 8, 9, 7, 3), SOS)))).toMatch(/EXIF/);
+    }
+    // an APP1 that starts 'Exif' without the two NULs: not ignored, sharp decides
+    const tiff = exif(true, [[0x0112, 3, 1, 6]]).slice(10); // the TIFF structure after 'Exif\0\0'
+    for (const pad of [[], [0], [0, 1], [0x20, 0x20]]) {
+      expect(fastPathRefusal(scanJpeg(jpeg(seg(0xe1, [...str('Exif'), ...pad, ...tiff]), sof(0xc0, 8, 9, 7, 3), SOS))), JSON.stringify(pad)).toMatch(/EXIF segment the scan cannot read/);
+    }
+    // other APP1 segments (XMP) are not EXIF
+    expect(fastPathRefusal(scanJpeg(jpeg(seg(0xe1, str('http://ns.adobe.com/xap/1.0/\0<x/>')), sof(0xc0, 8, 9, 7, 3), SOS)))).toBeUndefined();
   });
   it('refuses what sharp would convert or this path does not take: ICC, CMYK, RGB-coded, 12-bit, arithmetic/lossless', () => {
     const icc = seg(0xe2, [...str('ICC_PROFILE'), 0, 1, 1, 0, 0]);
