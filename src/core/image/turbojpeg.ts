@@ -60,7 +60,8 @@ function load(): Lib | null {
       errorStr: f('const char *tjGetErrorStr2(void *handle)'),
       errorCode: f('int tjGetErrorCode(void *handle)'),
     }),
-    notFound: (errors) => `libturbojpeg was not found (${errors}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`,
+    // a candidate fails when it is missing or lacks a symbol (tjGetErrorStr2/tjGetErrorCode: before 2.0)
+    notFound: (errors) => `no usable libturbojpeg (needs libjpeg-turbo >= 2.0; ${errors}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`,
   });
   reason = r.reason;
   return (lib = r.lib);
@@ -83,11 +84,6 @@ export function turboJpegStatus(): { loaded: boolean; library?: string; reason?:
   const l = turboJpeg();
   if (l) return { loaded: true, library: l.path };
   return { loaded: false, reason: forced === false ? 'turned off (setTurboJpeg(false))' : reason };
-}
-
-/** Without loading anything: whether the library was asked for and failed (for a warning), or undefined. */
-export function turboJpegLoadFailure(): string | undefined {
-  return lib === null && !envRefusal() && forced !== false ? reason : undefined;
 }
 
 // decompressor handles: one per call in flight (a handle is not thread-safe), kept for the process
