@@ -2,10 +2,12 @@
  * Which JPEG files the TurboJPEG fast path (turbojpeg.ts) may decode, and the bookkeeping of
  * which decoder ran. Pure: a scan of the markers before the first scan (SOS), no I/O.
  *
- * The contract: a file takes the fast path only when sharp (libvips) would give exactly the same
- * pixels, which it does (both run libjpeg-turbo's decoder with libjpeg's defaults: accurate
- * integer IDCT, fancy upsampling; checked bit for bit in test/core/image/jpeg.test.ts) when
- * sharp has nothing to do after the decode:
+ * The contract: a file takes the fast path only when sharp (libvips) would give the same pixels.
+ * sharp's libvips decodes with mozjpeg, TurboJPEG with the system's libjpeg-turbo: two
+ * libjpeg-derived decoders with the same defaults (accurate integer IDCT, fancy upsampling), whose
+ * planes are equal bit for bit on the files test/core/image/jpeg.test.ts compares (the 22 stamps,
+ * 4:4:4 with Adobe APP14; the 4:2:0 turtle photo; generated gray, progressive, gray progressive,
+ * 4:2:0, 4:4:4 and odd-sized baseline files), when sharp has nothing to do after the decode:
  * - no EXIF orientation other than 1 (sharp's rotate() turns the image),
  * - no ICC profile (APP2 ICC_PROFILE: sharp converts from it to sRGB through lcms),
  * - 8-bit YCbCr or grayscale data (CMYK/YCCK: sharp converts through a CMYK profile), in a

@@ -1,10 +1,13 @@
 /**
  * Optional fast JPEG decoder: the system's libjpeg-turbo through its TurboJPEG API
  * (libturbojpeg.so.0, Debian/Ubuntu libturbojpeg0), reached through koffi as
- * src/core/linalg/native.ts reaches OpenBLAS (no compiler at install). libvips (sharp) and
- * Pillow decode JPEG with the same library; what TurboJPEG saves is the per-image cost around
- * the decode: a libvips pipeline costs ~1 ms of CPU per small image before and after its
- * ~0.25 ms of Huffman decoding, IDCT and colour conversion (bench pca's notes).
+ * src/core/linalg/native.ts reaches OpenBLAS (no compiler at install). sharp's bundled libvips
+ * decodes JPEG with mozjpeg (the versions.json of @img/sharp-libvips-<platform>), not this library;
+ * both derive from libjpeg and decode with the same defaults (accurate integer IDCT, fancy
+ * upsampling), and the planes are sharp's bit for bit on the files test/core/image/jpeg.test.ts
+ * compares (jpeg.ts lists them). What TurboJPEG saves is the per-image cost around the decode: a
+ * libvips pipeline costs ~1 ms of CPU per small image before and after its ~0.25 ms of Huffman
+ * decoding, IDCT and colour conversion (bench pca's notes).
  *
  * Selection (read once, on first use; `setTurboJpeg` overrides it for tests and benchmarks):
  *   SVDFLOW_JPEG unset       load libturbojpeg.so.0, else decode with sharp

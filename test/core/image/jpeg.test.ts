@@ -1,6 +1,7 @@
 /**
  * The TurboJPEG fast path (src/core/image/jpeg.ts, turbojpeg.ts): the marker scan on constructed
- * byte strings, and the contract of the fast path: the planes it gives equal sharp's bit for bit
+ * byte strings, and the contract of the fast path: the planes it gives (system libjpeg-turbo) equal
+ * sharp's (libvips with mozjpeg) bit for bit
  * (stamps, seed images, generated gray / progressive / 4:2:0 / 4:4:4 / odd-sized JPEGs), files it
  * must not take go to sharp (same result as before), and bad files give sharp's one InputError.
  */
