@@ -356,10 +356,11 @@ export function parsePipeline(
     steps: order,
     skipped,
     setPaths,
-    overrides: [
-      ...overrides.vars.map((v) => ({ key: v.name, value: variables[v.name], default: c.set!.yaml[v.name] })),
-      ...overrides.steps.map((o) => ({ key: [o.step, ...o.keys].join('.'), value: o.value })),
-    ],
+    // one entry per key, the value used (a repeated --set: the last one)
+    overrides: [...new Map([
+      ...overrides.vars.map((v) => [v.name, { key: v.name, value: variables[v.name], default: c.set!.yaml[v.name] }] as const),
+      ...overrides.steps.map((o) => { const key = [o.step, ...o.keys].join('.'); return [key, { key, value: o.value }] as const; }),
+    ]).values()],
   };
 }
 

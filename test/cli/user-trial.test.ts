@@ -133,7 +133,8 @@ describe('report.html describes the run that was made', () => {
     mkdirSync(photos, { recursive: true });
     copyFileSync(STAMP, join(photos, 'mine.jpg'));
     const out = join(tmp.dir, 'o-report');
-    const r = cli(['run', f, '--set', `input=${join(photos, 'mine.jpg')}`, '--set', 'rank=7', '--set', 'png.path=x.png', '--out', out, '--no-progress']);
+    // rank and png.path given twice: the last counts, and each is listed once
+    const r = cli(['run', f, '--set', `input=${join(photos, 'mine.jpg')}`, '--set', 'rank=3', '--set', 'png.path=y.png', '--set', 'rank=7', '--set', 'png.path=x.png', '--out', out, '--no-progress']);
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
     expect(m.overrides).toEqual([
