@@ -8,7 +8,7 @@
  * normalization, converting YCbCr to RGB), rounds and clamps, and compresses.
  */
 import { sharp, type Sharp } from './sharp.js';
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { Matrix } from '../linalg/matrix.js';
@@ -160,6 +160,8 @@ async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMod
   }
 }
 
+/** Files larger than this have their first bytes scanned before they are read whole (the markers before the first scan are rarely longer: EXIF thumbnails, ICC profiles). */
+const SCAN_HEAD = 64 << 10;
 /** Files up to this size are read synchronously (from the page cache a 4 MiB read takes ~1 ms); larger ones on libuv's threads. */
 const SYNC_READ_MAX = 4 << 20;
 /**
@@ -187,6 +189,21 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
     const s = statSync(file);
     if (!s.isFile()) return 'not a plain file';
     st.size = s.size;
+    if (s.size > SCAN_HEAD) {
+      // the head first: a PNG or TIFF (or a JPEG the scan refuses) is not read whole only for
+      // sharp to read it again; the whole file only when the markers before the scan allow it
+      const head = Buffer.allocUnsafe(SCAN_HEAD);
+      const fd = openSync(file, 'r');
+      let got: number;
+      try {
+        got = readSync(fd, head, 0, SCAN_HEAD, 0);
+      } finally {
+        closeSync(fd);
+      }
+      const early = fastPathRefusal(scanJpeg(head.subarray(0, got)));
+      // a refusal other than 'the head ends before the first scan' stands (the rest cannot change it)
+      if (early && !/^no image data \(the file ends|^the file ends inside/.test(early)) return early;
+    }
     buf = s.size <= SYNC_READ_MAX ? readFileSync(file) : await readFile(file);
   } catch {
     return 'the file could not be read (sharp reports why)';

@@ -247,6 +247,21 @@ describe.skipIf(!fastAvailable)('TurboJPEG fast path: the same planes as sharp, 
     if (typeof r === 'string') expect(f).toBe(r);
     else expect(diffs(f as Image, r)).toBe(0);
   });
+  it('files beyond the 64 KiB head: a JPEG whose markers run past it still takes the fast path; a large PNG goes to sharp', async () => {
+    const small = readFileSync(generated['444.jpg']!);
+    const com = (n: number) => [0xff, 0xfe, (n + 2) >> 8, (n + 2) & 255, ...new Array<number>(n).fill(0x41)];
+    const f = join(tmp.dir, 'long-markers.jpg');
+    writeFileSync(f, Buffer.concat([small.subarray(0, 2), Buffer.from([...com(40000), ...com(40000)]), small.subarray(2)]));
+    const { fast, ref, used } = await both(f, 'rgb');
+    expect(used).toMatchObject({ decoder: 'turbojpeg', turbojpeg: 1 });
+    expect(diffs(fast, ref)).toBe(0);
+    const png = join(tmp.dir, 'large.png');
+    await sharp(noisy(300, 200, 3, 9), { raw: { width: 300, height: 200, channels: 3 } }).png().toFile(png);
+    expect(readFileSync(png).length).toBeGreaterThan(64 << 10);
+    const p = await both(png, 'rgb');
+    expect(p.used).toMatchObject({ decoder: 'sharp', sharpBecause: { 'not a JPEG file': 1 } });
+    expect(diffs(p.fast, p.ref)).toBe(0);
+  });
   it('the pixel limit is checked from the header before decoding, with the same error as the sharp path', async () => {
     const f = join(ROOT, 'data', 'stamps', 'im_00.jpg');
     const msgs: string[] = [];
