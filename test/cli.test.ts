@@ -3,19 +3,15 @@ import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync, symlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, tempDir } from './helpers.js';
+import { cli, CLI, requireCli, ROOT, tempDir } from './helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it in pretest)`);
+  requireCli();
   tmp = tempDir('svdflow-cli-');
 });
 afterAll(() => tmp.cleanup());
 
-function cli(args: string[], opts: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 /** A small pipeline on the bundled stamps: load one stamp, factorise, rebuild at rank 5, write a PNG. */
 function writePipeline(name: string, body: string): string {

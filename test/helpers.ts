@@ -1,5 +1,6 @@
 /** Shared test helpers: where the third-party data is, and temp folders. */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,17 @@ export function hasSharedPath(rel: string): boolean {
 export function tempDir(prefix = 'svdflow-test-'): { dir: string; cleanup(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The built CLI, or an error saying how to build it (npm test builds it in pretest). */
+export function requireCli(): void {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it in pretest)`);
+}
+
+/** Runs the built CLI (from the project root unless `cwd`), colours off: its exit code and both outputs. */
+export function cli(args: string[], opts: { cwd?: string } = {}): { code: number | null; out: string; err: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
 /**

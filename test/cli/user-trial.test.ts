@@ -4,22 +4,17 @@
  * describe the run that was made.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, copyFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CLI, ROOT, tempDir } from '../helpers.js';
+import { cli, requireCli, ROOT, tempDir } from '../helpers.js';
 
 let tmp: ReturnType<typeof tempDir>;
 beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build (npm test does it in pretest)`);
+  requireCli();
   tmp = tempDir('svdflow user trial-');
 });
 afterAll(() => tmp.cleanup());
 
-function cli(args: string[], opts: { cwd?: string } = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
 
 const STAMP = join(ROOT, 'data', 'stamps', 'im_00.jpg');
 /** load a photo (variable input), rank-`rank` rebuild, one PNG */
