@@ -221,7 +221,9 @@ describe('run.json names what ran', () => {
   const runOf = (pipeline: string, blas = '') => {
     const t = tempDir('svdflow-blas-use-');
     try {
-      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: blas } });
+      // the child chooses its backend from SVDFLOW_BLAS alone (a suite run under SVDFLOW_NO_WASM=1 would rule OpenBLAS out, and run.json would rightly say so)
+      const { SVDFLOW_NO_WASM: _noWasm, ...env } = process.env;
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...env, SVDFLOW_BLAS: blas } });
       expect(out.status, out.stderr).toBe(0);
       return JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; calls: number; reason?: string; library?: string } };
     } finally {
