@@ -19,7 +19,7 @@
  * business; here only the calls. The decode runs on libuv's thread pool (koffi's async call):
  * a 24-megapixel photo takes ~0.3 s to decode, which must not stop the event loop.
  */
-import { loadNativeLibrary, type NativeFn as Fn } from '../native-lib.js';
+import { optionalLibrary, type NativeFn as Fn } from '../native-lib.js';
 interface Lib {
   path: string;
   init: Fn;
@@ -37,56 +37,37 @@ export const TJ_DECODE_FLAGS = 0;
 
 const DEFAULT_LIBS = ['libturbojpeg.so.0', 'libturbojpeg.so', 'libturbojpeg.dylib'];
 
-let lib: Lib | null | undefined;
-let reason: string | undefined;
-let forced: boolean | undefined;
-
-function envRefusal(): string | undefined {
-  const env = process.env.SVDFLOW_JPEG;
-  if (env === 'off' || env === '0') return 'SVDFLOW_JPEG=off';
-  return undefined;
-}
-
-function load(): Lib | null {
-  if (lib !== undefined) return lib;
-  const refused = envRefusal();
-  if (refused) { reason = refused; return (lib = null); }
-  const r = loadNativeLibrary<Lib>({
-    envName: 'SVDFLOW_JPEG',
-    env: process.env.SVDFLOW_JPEG,
-    defaults: DEFAULT_LIBS,
-    bind: (f, path) => ({
-      path,
-      init: f('void *tjInitDecompress()'),
-      header: f('int tjDecompressHeader3(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, _Out_ int *width, _Out_ int *height, _Out_ int *jpegSubsamp, _Out_ int *jpegColorspace)'),
-      decompress: f('int tjDecompress2(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, uint8_t *dstBuf, int width, int pitch, int height, int pixelFormat, int flags)'),
-      errorStr: f('const char *tjGetErrorStr2(void *handle)'),
-      errorCode: f('int tjGetErrorCode(void *handle)'),
-    }),
-    // a candidate fails when it is missing or lacks a symbol (tjGetErrorStr2/tjGetErrorCode: before 2.0)
-    notFound: (errors) => `no usable libturbojpeg (needs libjpeg-turbo >= 2.0; ${errors}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`,
-  });
-  reason = r.reason;
-  return (lib = r.lib);
-}
+const turbo = optionalLibrary<Lib>({
+  envName: 'SVDFLOW_JPEG',
+  offBy: 'setTurboJpeg',
+  defaults: DEFAULT_LIBS,
+  bind: (f, path) => ({
+    path,
+    init: f('void *tjInitDecompress()'),
+    header: f('int tjDecompressHeader3(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, _Out_ int *width, _Out_ int *height, _Out_ int *jpegSubsamp, _Out_ int *jpegColorspace)'),
+    decompress: f('int tjDecompress2(void *handle, const uint8_t *jpegBuf, unsigned long jpegSize, uint8_t *dstBuf, int width, int pitch, int height, int pixelFormat, int flags)'),
+    errorStr: f('const char *tjGetErrorStr2(void *handle)'),
+    errorCode: f('int tjGetErrorCode(void *handle)'),
+  }),
+  // a candidate fails when it is missing or lacks a symbol (tjGetErrorStr2/tjGetErrorCode: before 2.0)
+  notFound: (errors) => `no usable libturbojpeg (needs libjpeg-turbo >= 2.0; ${errors}); install libturbojpeg0 (Debian/Ubuntu) for fast JPEG decoding`,
+});
 
 /** The library when it is on and loads, else null (sharp decodes). */
 export function turboJpeg(): Lib | null {
-  if (forced === false) return null;
-  return load();
+  return turbo.get();
 }
 
 /** Turns the fast path on (when the library loads) or off, overriding SVDFLOW_JPEG; `undefined` goes back to the environment's choice. Returns whether it is now in use. */
 export function setTurboJpeg(on: boolean | undefined): boolean {
-  forced = on;
-  return turboJpeg() !== null;
+  return turbo.set(on);
 }
 
 /** Whether TurboJPEG decodes the JPEGs it may, and if not why. */
 export function turboJpegStatus(): { loaded: boolean; library?: string; reason?: string } {
   const l = turboJpeg();
   if (l) return { loaded: true, library: l.path };
-  return { loaded: false, reason: forced === false ? 'turned off (setTurboJpeg(false))' : reason };
+  return { loaded: false, reason: turbo.reason() };
 }
 
 // decompressor handles: one per call in flight (a handle is not thread-safe), kept for the process

@@ -30,7 +30,7 @@
  */
 import { createRequire } from 'node:module';
 import { threadBudget } from '../threads.js';
-import { loadNativeLibrary } from '../native-lib.js';
+import { optionalLibrary } from '../native-lib.js';
 
 type Fn = (...a: unknown[]) => unknown;
 interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; dgetrf: Fn; dgeqrf: Fn; dorgqr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
@@ -53,56 +53,38 @@ export interface BlasStatus {
 
 const DEFAULT_LIBS = ['libopenblas.so.0', 'libopenblas.so', 'libopenblas.dylib'];
 
-let lib: Lib | null | undefined;
-let reason: string | undefined;
-let forced: boolean | undefined;
-
-/** Why the environment rules the library out (SVDFLOW_BLAS=off, SVDFLOW_NO_WASM), or undefined. */
-function envRefusal(): string | undefined {
-  const env = process.env.SVDFLOW_BLAS;
-  if (env === 'off' || env === '0') return 'SVDFLOW_BLAS=off';
-  if (process.env.SVDFLOW_NO_WASM && !env) return 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)';
-  return undefined;
-}
-
-function load(): Lib | null {
-  if (lib !== undefined) return lib;
-  const refused = envRefusal();
-  if (refused) { reason = refused; return (lib = null); }
-  const r = loadNativeLibrary<Lib>({
-    envName: 'SVDFLOW_BLAS',
-    env: process.env.SVDFLOW_BLAS,
-    defaults: DEFAULT_LIBS,
-    bind: (f, path) => {
-      const out: Lib = {
-        path,
-        dgesdd: f('void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info, size_t jl)'),
-        dgemm: f('void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha, const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c, const int *ldc, size_t l1, size_t l2)'),
-        dsyevd: f('void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t l1, size_t l2)'),
-        dgebrd: f('void dgebrd_(const int *m, const int *n, double *a, const int *lda, double *d, double *e, double *tauq, double *taup, double *work, const int *lwork, int *info)'),
-        dbdsdc: f('void dbdsdc_(const char *uplo, const char *compq, const int *n, double *d, double *e, double *u, const int *ldu, double *vt, const int *ldvt, double *q, int *iq, double *work, int *iwork, int *info, size_t l1, size_t l2)'),
-        dormbr: f('void dormbr_(const char *vect, const char *side, const char *trans, const int *m, const int *n, const int *k, const double *a, const int *lda, const double *tau, double *c, const int *ldc, double *work, const int *lwork, int *info, size_t l1, size_t l2, size_t l3)'),
-        dgetrf: f('void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info)'),
-        dgeqrf: f('void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work, const int *lwork, int *info)'),
-        dorgqr: f('void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau, double *work, const int *lwork, int *info)'),
-        setThreads: f('void openblas_set_num_threads(int n)'),
-        getThreads: f('int openblas_get_num_threads()'),
-        config: String(f('const char *openblas_get_config()')()),
-      };
-      out.setThreads(Math.max(1, threadBudget()));
-      Atomics.store(inFlight, 2, Math.max(1, threadBudget()));
-      return out;
-    },
-    notFound: (errors) => `OpenBLAS was not found (${errors}); install libopenblas0-pthread (Debian/Ubuntu) for native speed`,
-  });
-  reason = r.reason;
-  return (lib = r.lib);
-}
+// SVDFLOW_BLAS=off (or 0), or SVDFLOW_NO_WASM without SVDFLOW_BLAS, rules the library out
+const blas = optionalLibrary<Lib>({
+  envName: 'SVDFLOW_BLAS',
+  offBy: 'setBlas',
+  refuse: (env) => (process.env.SVDFLOW_NO_WASM && !env ? 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)' : undefined),
+  defaults: DEFAULT_LIBS,
+  bind: (f, path) => {
+    const out: Lib = {
+      path,
+      dgesdd: f('void dgesdd_(const char *jobz, const int *m, const int *n, double *a, const int *lda, double *s, double *u, const int *ldu, double *vt, const int *ldvt, double *work, const int *lwork, int *iwork, int *info, size_t jl)'),
+      dgemm: f('void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k, const double *alpha, const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c, const int *ldc, size_t l1, size_t l2)'),
+      dsyevd: f('void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t l1, size_t l2)'),
+      dgebrd: f('void dgebrd_(const int *m, const int *n, double *a, const int *lda, double *d, double *e, double *tauq, double *taup, double *work, const int *lwork, int *info)'),
+      dbdsdc: f('void dbdsdc_(const char *uplo, const char *compq, const int *n, double *d, double *e, double *u, const int *ldu, double *vt, const int *ldvt, double *q, int *iq, double *work, int *iwork, int *info, size_t l1, size_t l2)'),
+      dormbr: f('void dormbr_(const char *vect, const char *side, const char *trans, const int *m, const int *n, const int *k, const double *a, const int *lda, const double *tau, double *c, const int *ldc, double *work, const int *lwork, int *info, size_t l1, size_t l2, size_t l3)'),
+      dgetrf: f('void dgetrf_(const int *m, const int *n, double *a, const int *lda, int *ipiv, int *info)'),
+      dgeqrf: f('void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work, const int *lwork, int *info)'),
+      dorgqr: f('void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau, double *work, const int *lwork, int *info)'),
+      setThreads: f('void openblas_set_num_threads(int n)'),
+      getThreads: f('int openblas_get_num_threads()'),
+      config: String(f('const char *openblas_get_config()')()),
+    };
+    out.setThreads(Math.max(1, threadBudget()));
+    Atomics.store(inFlight, 2, Math.max(1, threadBudget()));
+    return out;
+  },
+  notFound: (errors) => `OpenBLAS was not found (${errors}); install libopenblas0-pthread (Debian/Ubuntu) for native speed`,
+});
 
 /** The native library when it is on and loads, else null (the fallback kernels run). */
 export function nativeBlas(): Lib | null {
-  if (forced === false) return null;
-  return load();
+  return blas.get();
 }
 
 /**
@@ -110,15 +92,14 @@ export function nativeBlas(): Lib | null {
  * `undefined` goes back to the environment's choice. Returns whether it is now in use.
  */
 export function setBlas(on: boolean | undefined): boolean {
-  forced = on === undefined ? undefined : on;
-  return nativeBlas() !== null;
+  return blas.set(on);
 }
 
 /** Which backend runs the exact SVD and large products, and why (for run.json and the bench notes). */
 export function blasStatus(): BlasStatus {
   const l = nativeBlas();
   if (l) return { backend: 'openblas', library: `${l.path}: ${l.config.trim()}`, threads: Math.max(1, threadBudget()) };
-  return { backend: 'wasm', reason: forced === false ? 'turned off (setBlas(false))' : reason };
+  return { backend: 'wasm', reason: blas.reason() };
 }
 
 /**
@@ -130,7 +111,7 @@ export function blasStatus(): BlasStatus {
 export function blasUsage(): BlasStatus {
   const calls = Atomics.load(inFlight, 1);
   // when the environment rules the library out, blasStatus says why without loading anything
-  if (calls > 0 || lib !== undefined || forced === false || envRefusal()) return { ...blasStatus(), calls };
+  if (calls > 0 || blas.resolved() || blas.off() || blas.refusal()) return { ...blasStatus(), calls };
   return { backend: 'unused', reason: 'no step made a call that runs on OpenBLAS, so it was not loaded', calls };
 }
 
