@@ -76,13 +76,15 @@ describe('compute pool', () => {
   });
 
   it('abort ends a running SVD within a second, mid-computation', async () => {
-    const A = filled(1200, 1200, 7);
+    // 2000 x 2000: seconds even for OpenBLAS's dgesdd on two free cores (1200 x 1200 took 0.65 s here at load 8,
+    // too close to the 0.4 s below on a quiet, faster machine)
+    const A = filled(2000, 2000, 7);
     const ac = new AbortController();
     const p = tasks.run('svd', [A, {}], { signal: ac.signal });
     let finished = false;
     void p.then(() => (finished = true), () => undefined);
     await new Promise((r) => setTimeout(r, 400));
-    // control: still computing when aborted (a 1200x1200 SVD takes well over 0.4 s), so the
+    // control: still computing when aborted (a 2000x2000 SVD takes well over 0.4 s), so the
     // rejection below is the abort's doing
     expect(finished).toBe(false);
     expect(poolBusy()).toBe(1);
