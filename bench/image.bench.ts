@@ -65,5 +65,5 @@ report('image', 'Image compression (#5): tortoise 700 x 1028 gray, k = 35', rows
   `Both sides: load JPEG, gray (BT.601 luma), resize to 700 x 1028, normalize by max, center (global mean), SVD, keep k = 35, rebuild + mean, clip, encode PNG (level 9). Resize filters differ (sharp/libvips vs Pillow bilinear), so σ₁ differs slightly: svdflow ${fFull.factors[0]!.s[0]!.toFixed(4)}, NumPy ${peer.s0.toFixed(4)}.`,
   blas.backend === 'openblas'
     ? `NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; so does svdflow here: its native backend (src/core/linalg/native.ts, ${blas.library}). Without the library (or SVDFLOW_BLAS=off) it runs its own kernels (TypeScript with WebAssembly SIMD): that pipeline took ${tFullWasm.toFixed(0)} ms in this run (${(tFullWasm / peer.pipelineMs).toFixed(2)}x, row "WebAssembly backend").`
-    : `NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; svdflow ran its own kernels (src/core/linalg: TypeScript with WebAssembly SIMD): the native backend did not load (${blas.reason}).`,
+    : `NumPy calls LAPACK (gesdd, OpenBLAS) for the SVD; svdflow ran its own kernels (src/core/linalg: ${blas.backend === 'ts' ? 'the TypeScript ones, SVDFLOW_NO_WASM or no WebAssembly SIMD' : 'TypeScript with WebAssembly SIMD'}): the native backend did not load (${blas.reason}).`,
 ]);

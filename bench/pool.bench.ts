@@ -222,6 +222,6 @@ notes.push('Pool: piscina worker threads (one per core). Operands go in as Share
   const b = blasStatus();
   notes.push(b.backend === 'openblas'
     ? `Linalg backend: native (${b.library}): the pooled SVDs run LAPACK in the workers. A worker inside a native call cannot be interrupted, so an interrupted run exits without waiting for it (linalg/native.ts: calls counted in shared memory, _exit from the exit hook; the pool unrefs the aborted workers): the SIGINT row measures that path.`
-    : `Linalg backend: svdflow's WebAssembly/TS kernels (native backend not loaded: ${b.reason}).`);
+    : `Linalg backend: svdflow's ${b.backend === 'ts' ? 'TypeScript' : 'WebAssembly SIMD'} kernels (native backend not loaded: ${b.reason}).`);
 }
 report('pool', 'Compute pool (#15): SVD goals through the pool, main-thread delay, Ctrl-C latency', rows, notes);

@@ -342,11 +342,11 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     throw e;
   }
   log.info({ pipeline: p.name, outDir, steps: p.steps.length }, 'run started');
-  // a native BLAS library asked for by path (SVDFLOW_BLAS) that does not load: said once, then the WebAssembly kernels run
+  // a native BLAS library asked for by path (SVDFLOW_BLAS) that does not load: said once, then the WebAssembly (or, under SVDFLOW_NO_WASM, TypeScript) kernels run
   const blasEnv = process.env.SVDFLOW_BLAS;
   if (blasEnv && blasEnv !== 'off' && blasEnv !== '0') {
     const b = blasStatus();
-    if (b.backend !== 'openblas') log.warn(`native BLAS not used: ${b.reason}; the WebAssembly kernels run instead`);
+    if (b.backend !== 'openblas') log.warn(`native BLAS not used: ${b.reason}; the ${b.backend === 'ts' ? 'TypeScript' : 'WebAssembly'} kernels run instead`);
   }
   // likewise a TurboJPEG library asked for by path (SVDFLOW_JPEG): sharp decodes every image instead
   const jpegEnv = process.env.SVDFLOW_JPEG;
@@ -657,8 +657,8 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     versions: { svdflow: svdflowVersion(), node: process.version },
     // the thread budget this process ran with and what it gave the pool, team, model thread and decoder
     threads: threadCounts(),
-    // what ran the exact SVDs and large products: OpenBLAS (native), the WebAssembly kernels, or
-    // nothing that needed either ('unused'), with the number of native calls and why
+    // what ran the exact SVDs and large products: OpenBLAS (native), the WebAssembly kernels ('wasm'), the
+    // TypeScript ones ('ts': SVDFLOW_NO_WASM or no SIMD), or nothing that needed either ('unused'), with the number of native calls and why
     linalg: blasUsage(),
     // which decoder read the images (TurboJPEG for plain JPEGs, sharp for the rest), how many each, and why sharp
     decoder: decoderUsage(m.decoderSince),

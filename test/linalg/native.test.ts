@@ -172,6 +172,10 @@ describe('native backend from concurrent pool workers', () => {
   }, 60_000);
 });
 
+// the fallback cases name the WebAssembly kernels: their children run without SVDFLOW_NO_WASM (under which the
+// TypeScript kernels run and run.json rightly says 'ts': the case below)
+const { SVDFLOW_NO_WASM: _inheritedNoWasm, ...ENV_WASM } = process.env;
+
 describe('native backend fallback', () => {
   it('a library that does not load (bad SVDFLOW_BLAS path): the WebAssembly kernels, a reason naming the path, the right values', () => {
     const bad = '/nonexistent/libopenblas-missing.so';
@@ -182,7 +186,7 @@ describe('native backend fallback', () => {
       for (let i = 0; i < 70; i++) A.set(i, i, 70 - i); // diagonal: values 70 .. 1
       const r = svd(A, { solver: 'exact' });
       console.log(JSON.stringify({ status: blasStatus(), s: [r.s[0], r.s[69]] }));`;
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: bad } });
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...ENV_WASM, SVDFLOW_BLAS: bad } });
     expect(out.status, out.stderr).toBe(0);
     const r = JSON.parse(out.stdout.trim()) as { status: { backend: string; reason: string }; s: number[] };
     expect(r.status.backend).toBe('wasm');
@@ -195,11 +199,12 @@ describe('native backend fallback', () => {
     const t = tempDir('svdflow-blas-');
     try {
       const bad = join(t.dir, 'no-such-libopenblas.so');
-      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: bad } });
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...ENV_WASM, SVDFLOW_BLAS: bad } });
       expect(out.status, out.stderr).toBe(0);
       const lines = out.stderr.split('\n').filter((l) => l.includes('native BLAS not used'));
       expect(lines).toHaveLength(1);
       expect(lines[0]).toContain(bad);
+      expect(lines[0]).toContain('the WebAssembly kernels run instead');
       const run = JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; reason: string } };
       expect(run.linalg.backend).toBe('wasm');
       expect(run.linalg.reason).toContain(bad);
@@ -210,20 +215,48 @@ describe('native backend fallback', () => {
 
   it('SVDFLOW_BLAS=off: the WebAssembly kernels, said so', () => {
     const script = `import { blasStatus } from './dist/src/core/linalg/native.js'; console.log(JSON.stringify(blasStatus()));`;
-    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, SVDFLOW_BLAS: 'off' } });
+    const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...ENV_WASM, SVDFLOW_BLAS: 'off' } });
     expect(JSON.parse(out.stdout.trim())).toEqual({ backend: 'wasm', reason: 'SVDFLOW_BLAS=off' });
   });
+
+  it('SVDFLOW_NO_WASM=1: the TypeScript kernels, named \'ts\' (not \'wasm\'), with or without SVDFLOW_BLAS=off', () => {
+    const script = `import { blasStatus } from './dist/src/core/linalg/native.js'; console.log(JSON.stringify(blasStatus()));`;
+    const status = (extra: Record<string, string>) => {
+      const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', env: { ...ENV_WASM, SVDFLOW_BLAS: '', SVDFLOW_NO_WASM: '1', ...extra } });
+      expect(out.status, out.stderr).toBe(0);
+      return JSON.parse(out.stdout.trim()) as unknown;
+    };
+    expect(status({})).toEqual({ backend: 'ts', reason: 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)' });
+    expect(status({ SVDFLOW_BLAS: 'off' })).toEqual({ backend: 'ts', reason: 'SVDFLOW_BLAS=off' });
+  });
+
+  it('a run with SVDFLOW_NO_WASM=1 and a bad SVDFLOW_BLAS path: the warning names the TypeScript kernels, run.json says \'ts\'', () => {
+    const t = tempDir('svdflow-blas-ts-');
+    try {
+      const bad = join(t.dir, 'no-such-libopenblas.so');
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...ENV_WASM, SVDFLOW_BLAS: bad, SVDFLOW_NO_WASM: '1' } });
+      expect(out.status, out.stderr).toBe(0);
+      const lines = out.stderr.split('\n').filter((l) => l.includes('native BLAS not used'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('the TypeScript kernels run instead');
+      const run = JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; reason: string } };
+      expect(run.linalg.backend).toBe('ts');
+      expect(run.linalg.reason).toContain(bad);
+    } finally {
+      t.cleanup();
+    }
+  }, 60_000);
 });
 
 describe('run.json names what ran', () => {
   // a run whose steps make no native call must not load OpenBLAS only to name it (RSS), and must not
   // claim it ran; a run whose exact SVD went to dgesdd in a pool worker counts that call
-  const runOf = (pipeline: string, blas = '') => {
+  const runOf = (pipeline: string, blas = '', extra: Record<string, string> = {}) => {
     const t = tempDir('svdflow-blas-use-');
     try {
       // the child chooses its backend from SVDFLOW_BLAS alone (a suite run under SVDFLOW_NO_WASM=1 would rule OpenBLAS out, and run.json would rightly say so)
       const { SVDFLOW_NO_WASM: _noWasm, ...env } = process.env;
-      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...env, SVDFLOW_BLAS: blas } });
+      const out = spawnSync(process.execPath, [CLI, 'run', join(ROOT, 'pipelines', pipeline), '--out', join(t.dir, 'out'), '--no-progress'], { cwd: ROOT, encoding: 'utf8', env: { ...env, SVDFLOW_BLAS: blas, ...extra } });
       expect(out.status, out.stderr).toBe(0);
       return JSON.parse(readFileSync(join(t.dir, 'out', 'run.json'), 'utf8')) as { linalg: { backend: string; calls: number; reason?: string; library?: string } };
     } finally {
@@ -238,6 +271,10 @@ describe('run.json names what ran', () => {
   it('image compression with SVDFLOW_BLAS=off: the WebAssembly kernels and why, not unused (the SVD ran in a pool worker)', () => {
     const run = runOf('image-compress.yaml', 'off');
     expect(run.linalg).toMatchObject({ backend: 'wasm', reason: 'SVDFLOW_BLAS=off', calls: 0 });
+  }, 120_000);
+  it('image compression with SVDFLOW_NO_WASM=1: the TypeScript kernels ran the SVD, run.json says \'ts\' and why', () => {
+    const run = runOf('image-compress.yaml', '', { SVDFLOW_NO_WASM: '1' });
+    expect(run.linalg).toMatchObject({ backend: 'ts', reason: 'SVDFLOW_NO_WASM is set (pure TypeScript kernels)', calls: 0 });
   }, 120_000);
   itNative('image compression (700x1028 exact SVD in a pool worker): openblas, its calls counted', () => {
     const run = runOf('image-compress.yaml');

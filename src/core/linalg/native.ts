@@ -8,7 +8,7 @@
  *
  * Selection (read once, on first use; `setBlas` overrides it, for tests and benchmarks):
  *   SVDFLOW_BLAS unset      load libopenblas.so.0 (Debian/Ubuntu libopenblas0-pthread), else fall back
- *   SVDFLOW_BLAS=off        never load it (the WebAssembly kernels; also implied by SVDFLOW_NO_WASM)
+ *   SVDFLOW_BLAS=off        never load it (the WebAssembly kernels; also implied by SVDFLOW_NO_WASM, which runs the TypeScript ones)
  *   SVDFLOW_BLAS=/path.so   load that library (it must export the BLAS/LAPACK routines declared in load())
  * A library that fails to load leaves `blasStatus().reason` saying why (the CLI logs it once).
  *
@@ -31,16 +31,18 @@
 import { createRequire } from 'node:module';
 import { threadBudget } from '../threads.js';
 import { optionalLibrary } from '../native-lib.js';
+import { wasmKernelsAvailable } from './wasm/kernel.js';
 
 type Fn = (...a: unknown[]) => unknown;
 interface Lib { dgesdd: Fn; dgemm: Fn; dsyevd: Fn; dgebrd: Fn; dbdsdc: Fn; dormbr: Fn; dgetrf: Fn; dgeqrf: Fn; dorgqr: Fn; setThreads: Fn; getThreads: Fn; config: string; path: string }
 
 export interface BlasStatus {
   /**
-   * what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels; 'unused'
+   * what runs the exact SVD / large GEMM: 'openblas' (native) or the fallback kernels: 'wasm'
+   * (WebAssembly SIMD) or 'ts' (the TypeScript kernels: SVDFLOW_NO_WASM, or no SIMD); 'unused'
    * (from `blasUsage` only) when nothing in the process made such a call, so the library was not loaded
    */
-  backend: 'openblas' | 'wasm' | 'unused';
+  backend: 'openblas' | 'wasm' | 'ts' | 'unused';
   /** the library loaded (its OpenBLAS config string), when native */
   library?: string;
   /** OpenBLAS threads of a large call when native (calls below NATIVE_MT_MIN multiply-adds use one) */
@@ -99,7 +101,7 @@ export function setBlas(on: boolean | undefined): boolean {
 export function blasStatus(): BlasStatus {
   const l = nativeBlas();
   if (l) return { backend: 'openblas', library: `${l.path}: ${l.config.trim()}`, threads: Math.max(1, threadBudget()) };
-  return { backend: 'wasm', reason: blas.reason() };
+  return { backend: wasmKernelsAvailable() ? 'wasm' : 'ts', reason: blas.reason() };
 }
 
 /**

@@ -54,6 +54,14 @@ function wasmModule(): object | null {
   return compiled;
 }
 
+/**
+ * Whether the WebAssembly SIMD kernels run in this process (false under SVDFLOW_NO_WASM or without
+ * SIMD: the TypeScript kernels run instead). Compiles the module on first ask, as its first use would.
+ */
+export function wasmKernelsAvailable(): boolean {
+  return wasmModule() !== null;
+}
+
 export interface WasmInstance {
   exports: Record<string, unknown>;
   /** grows the memory to at least `bytes` and returns its (new) buffer; null if it cannot */
