@@ -610,6 +610,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
       removeIfEmpty(dir);
     }
   }
+  if (!run.opts.segment) await removeSupersededSegments(outDir, run.fingerprint, log);
   const report = run.opts.report === false ? undefined : await writeReportQuietly(outDir, run.abort.signal, log);
   log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
   return {
@@ -625,6 +626,61 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
     values: Object.fromEntries(run.last),
     skipped: skippedOf(p),
   };
+}
+
+/**
+ * The `.segments/` folder an interrupted `--workers N` run of this same pipeline (same steps, params and
+ * inputs: the fingerprint its segments recorded) left in `outDir`, removed once a run there has succeeded:
+ * it only served `--resume` of that run, whose outputs this one has now written. Each segment must say
+ * it was this run's (its run.json's fingerprint, or its checkpoints' fingerprint.json; a segment that
+ * wrote neither saved no state), else the folder stays: another pipeline's unfinished run, or not ours.
+ */
+export async function removeSupersededSegments(outDir: string, fingerprint: Fingerprint, log: Logger): Promise<void> {
+  const root = join(outDir, '.segments');
+  if (!existsSync(root)) return;
+  const hash = fingerprintHash(fingerprint);
+  const ours = (() => {
+    try {
+      for (const e of readdirSync(root, { withFileTypes: true })) {
+        if (e.isFile() && e.name === 'plan.json') continue;
+        if (!e.isDirectory() || !/^seg-\d+$/.test(e.name)) return false;
+        const seg = join(root, e.name);
+        const manifest = join(seg, 'run.json');
+        const fp = join(seg, '.checkpoints', FINGERPRINT);
+        if (existsSync(manifest)) {
+          if ((JSON.parse(readFileSync(manifest, 'utf8')) as { fingerprint?: string }).fingerprint !== hash) return false;
+        } else if (existsSync(fp)) {
+          if (fingerprintHash(JSON.parse(readFileSync(fp, 'utf8')) as Fingerprint) !== hash) return false;
+        }
+      }
+      return true;
+    } catch {
+      return false; // unreadable: not told to be ours
+    }
+  })();
+  if (!ours) {
+    log.debug({ dir: root }, '.segments/ of another run left in place');
+    return;
+  }
+  await rm(root, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e }, 'the .segments/ folder of the interrupted --workers run was not removed'));
+}
+
+/**
+ * The `.checkpoints/` an interrupted local run of this same pipeline (its fingerprint.json equal to
+ * `fingerprint`) left in `outDir`, removed by a `--workers` run that has since succeeded there: its
+ * fingerprint and the pipeline's own step folders, as a local run removes its own; anything else stays.
+ */
+export async function removeSupersededCheckpoints(outDir: string, fingerprint: Fingerprint, stepIds: readonly string[], log: Logger): Promise<void> {
+  const dir = join(outDir, '.checkpoints');
+  const fp = join(dir, FINGERPRINT);
+  try {
+    if (!existsSync(fp) || fingerprintHash(JSON.parse(readFileSync(fp, 'utf8')) as Fingerprint) !== fingerprintHash(fingerprint)) return;
+  } catch {
+    return; // unreadable: not told to be ours
+  }
+  await unlink(fp).catch(() => undefined);
+  for (const id of stepIds) await rm(join(dir, id), { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, step: id }, 'the checkpoints of the interrupted run were not removed'));
+  removeIfEmpty(dir);
 }
 
 export interface ManifestParts {

@@ -21,7 +21,8 @@ import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
 import { ProgressRenderer } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
-import { prepareOutDir, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
+import { fingerprintOf } from './fingerprint.js';
+import { prepareOutDir, removeSupersededCheckpoints, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
 import type { ResolvedPipeline } from './pipeline.js';
 import type { SegmentPart } from './stage.js';
 import type { PortValue } from './ports.js';
@@ -160,15 +161,25 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     }
     const durationMs = performance.now() - t0;
     const peakRssMiB = Math.max(process.resourceUsage().maxRSS / 1024, ...segs.map((r) => r.peakRssMiB));
-    const manifestPath = await writeRunManifest(outDir, {
-      p, started, durationMs, peakRssMiB, stepStats: (id) => steps.find((x) => x.id === id), files,
-      extra: {
-        workers: plan.segments.length,
-        segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB, threads: segs[k]!.threads })),
-        plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
-      },
-    });
+    let manifestPath: string;
+    try {
+      manifestPath = await writeRunManifest(outDir, {
+        p, started, durationMs, peakRssMiB, stepStats: (id) => steps.find((x) => x.id === id), files,
+        extra: {
+          workers: plan.segments.length,
+          segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB, threads: segs[k]!.threads })),
+          plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
+        },
+      });
+    } catch (e) {
+      await outputs.rollback();
+      throw e;
+    }
+    // the run is complete: the files it replaced (kept aside by commitAll until now) are deleted, as a local run's
+    await outputs.finalize();
     rmSync(root, { recursive: true, force: true });
+    // and what an interrupted local run of this same pipeline left for its --resume, which this run supersedes
+    await removeSupersededCheckpoints(outDir, fingerprintOf(p), p.steps.map((s) => s.id), log);
     bar.done();
     const report = opts.report === false ? undefined : await writeReportQuietly(outDir, opts.signal, log);
     return { pipeline: p.name, status: 'succeeded', outDir, files, steps, durationMs, peakRssMiB, manifest: manifestPath, values, report };

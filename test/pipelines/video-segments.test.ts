@@ -3,7 +3,7 @@
  * by worker processes, outputs stitched in frame order. Needs the built CLI (npm run build).
  */
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
@@ -101,6 +101,48 @@ describe('--workers N on the bundled clip', () => {
     await runPipelineFile(FILE, { outDir: again, set, progress: false, workers: 2, signal: ac2.signal }).catch(() => undefined);
     if (existsSync(join(again, '.segments', 'plan.json'))) await expect(runPipelineFile(FILE, { outDir: again, set, progress: false, workers: 3, resume: true })).rejects.toThrow(/the segment plan in .* differs from this run's/);
   }, 180_000);
+
+  it('a successful run leaves only its outputs: no .segments/ of the interrupted --workers run it supersedes, no files it replaced kept aside; other state stays', async () => {
+    const set = ['frames.loop=2', 'model.seedWindow=30', GT];
+    const out = join(tmp.dir, 'tidy');
+    const listing = () => readdirSync(out).sort();
+    const expected = [...OUTPUTS, 'report-media', 'report.html', 'run.json'].sort();
+    // 1. a --workers 2 run interrupted once both segments have saved state (their checkpoints' fingerprint.json)
+    const ac = new AbortController();
+    const fp = (k: number) => join(out, '.segments', `seg-${k}`, '.checkpoints', 'fingerprint.json');
+    const watch = setInterval(() => { if (existsSync(fp(0)) && existsSync(fp(1))) ac.abort('test interruption'); }, 5);
+    await expect(runPipelineFile(FILE, { outDir: out, set, progress: false, workers: 2, signal: ac.signal })).rejects.toThrow(/cancel|interrupt/i);
+    clearInterval(watch);
+    expect(existsSync(join(out, '.segments', 'plan.json'))).toBe(true); // what --resume needs stays
+    // 2. the same pipeline run without --workers: it supersedes that run, whose .segments/ goes
+    await runPipelineFile(FILE, { outDir: out, set, progress: false });
+    expect(listing()).toEqual(expected);
+    // 3. --workers 2 over those outputs: every file replaced, none kept aside (.NAME.svdflow-old-*), no .segments/
+    const r = await runPipelineFile(FILE, { outDir: out, set, progress: false, workers: 2 });
+    expect(r.files.map((f) => f.path).sort()).toEqual(OUTPUTS.map((f) => join(out, f)).sort());
+    expect(listing()).toEqual(expected);
+    // 4. a --workers 2 run over the checkpoints of an interrupted local run of this pipeline removes them too
+    const ac2 = new AbortController();
+    const localFp = join(out, '.checkpoints', 'fingerprint.json');
+    const watch2 = setInterval(() => { if (existsSync(localFp)) ac2.abort('test interruption'); }, 5);
+    await expect(runPipelineFile(FILE, { outDir: out, set, progress: false, signal: ac2.signal })).rejects.toThrow(/cancel|interrupt/i);
+    clearInterval(watch2);
+    expect(existsSync(localFp)).toBe(true);
+    writeFileSync(join(out, '.checkpoints', 'mine.txt'), 'a file of the user\'s');
+    await runPipelineFile(FILE, { outDir: out, set, progress: false, workers: 2 });
+    expect(listing()).toEqual(['.checkpoints', ...expected]);
+    expect(readdirSync(join(out, '.checkpoints'))).toEqual(['mine.txt']);
+    // 5. a .segments/ that another pipeline's (other params') interrupted run left is not this run's to remove
+    rmSync(join(out, '.checkpoints'), { recursive: true });
+    const other = join(tmp.dir, 'tidy-other');
+    const ac3 = new AbortController();
+    const ofp = (k: number) => join(other, '.segments', `seg-${k}`, '.checkpoints', 'fingerprint.json');
+    const watch3 = setInterval(() => { if (existsSync(ofp(0)) && existsSync(ofp(1))) ac3.abort('test interruption'); }, 5);
+    await expect(runPipelineFile(FILE, { outDir: other, set: [...set, 'model.threshold=0.2'], progress: false, workers: 2, signal: ac3.signal })).rejects.toThrow(/cancel|interrupt/i);
+    clearInterval(watch3);
+    await runPipelineFile(FILE, { outDir: other, set, progress: false });
+    expect(existsSync(join(other, '.segments', 'plan.json'))).toBe(true);
+  }, 240_000);
 
   it('the CLI refuses a bad worker count and pipelines that cannot be split, saying why (exit 2)', () => {
     const run = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8' });

@@ -139,6 +139,12 @@ steps:
     const scores = JSON.parse(readFileSync(join(root, 'out/seg/scores.json'), 'utf8'));
     expect(scores.frames).toBe(120);
     expect(existsSync(join(root, 'out/seg/.segments'))).toBe(false);
+    // run again (another threshold: another job, not 'already done') over those files: the ones it replaced are not
+    // kept aside (.NAME.svdflow-old-*); the folder holds the outputs, run.json, the report and the queue's job marker
+    const again = await cli(['run', 'pipelines/video-seg.yaml', '--queue', redis.url, '--segments', '2', '--out', 'out/seg', '--set', 'model.threshold=0.2'], root);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(root, 'out/seg/run.json'), 'utf8')).steps.find((s: { id: string }) => s.id === 'model').params.threshold).toBe(0.2);
+    expect(readdirSync(join(root, 'out/seg')).sort()).toEqual(['.svdflow-job.json', 'background.mp4', 'mask.mp4', 'report-media', 'report.html', 'run.json', 'scores.json']);
   });
 
   it('--detach prints the flow id; svdflow status reports it', async () => {

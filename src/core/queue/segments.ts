@@ -59,7 +59,12 @@ export async function stitchSegments(p: ResolvedPipeline, planData: unknown, seg
       plan: { first: plan.first, frames: plan.frames, warmup: plan.warmup, align: plan.align },
       steps: p.steps.map((s) => ({ id: s.id, stage: s.stage, input: s.input, inputs: s.sides, params: s.params, ...steps.find((x) => x.id === s.id) })),
       files: files.map((f) => ({ path: relative(outDir, f.path), bytes: f.bytes, format: f.format, step: f.step, description: f.description })),
-    }, jsonReplacer, 2) + '\n');
+    }, jsonReplacer, 2) + '\n').catch(async (e: unknown) => {
+      await outputs.rollback();
+      throw e;
+    });
+    // the run is complete: the files it replaced (kept aside by commitAll until now) are deleted, as a local run's
+    await outputs.finalize();
     await rm(workDir, { recursive: true, force: true });
     // report.html, as a local run writes it
     await writeReport(outDir, { warn: (m) => log.warn(m) }).catch((e: unknown) => log.warn({ err: e }, 'report.html was not written'));
