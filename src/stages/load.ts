@@ -61,7 +61,7 @@ const loadStage = defineStage({
   input: null,
   output: ['Image', 'ImageBatch'] as const,
   params: z.strictObject({
-    path: z.string().min(1).describe('image file, folder, or glob with wildcards in the file name (e.g. stamps/*.jpg); relative to the pipeline file'),
+    path: z.string().min(1).describe('image file, folder, or glob with wildcards in the file name (e.g. stamps/*.jpg); relative to the pipeline file (given with --set: to the current directory)'),
     mode: z.enum(['gray', 'rgb', 'ycbcr']).default('rgb').describe('planes to produce: gray (1), rgb (3) or ycbcr (3: luminance + chroma)'),
     resize: resizeSchema.nullish().describe('resize every image (for a batch of different sizes, this makes them equal); absent or null: keep the size'),
     name: z.string().min(1).optional().describe('name of the value (default: the file or folder name)'),
@@ -73,7 +73,9 @@ const loadStage = defineStage({
       ctx.addIssue({ code: 'custom', path: ['resize'], message: `resize to ${w}x${h} = ${Math.round((w * h) / 1e6)} megapixels is above the limit of ${Math.round(p.maxPixels / 1e6)} megapixels (maxPixels); make it smaller, or raise maxPixels to ${w * h}` });
     }
   }),
-  inputFiles: (p) => (isGlob(p.path) ? [] : [p.path]),
+  // a glob too: a --set glob then resolves against the current directory like any --set path (its
+  // folder is checked when read, and fingerprinted for --resume)
+  inputFiles: (p) => [p.path],
   outputKinds: (p, _input, resolveInput) => {
     if (!p) return ['Image', 'ImageBatch'];
     if (isGlob(p.path)) return ['ImageBatch'];

@@ -8,6 +8,9 @@ import { basename, dirname, join, extname } from 'node:path';
 import { InputError, shownPath } from '../errors.js';
 import type { Image, ImageBatch } from '../ports.js';
 
+/** where relative paths point (as the loader resolves them) */
+const PATH_HINT = 'check the path (paths in a pipeline file are relative to its folder; paths given with --set are relative to the current directory)';
+
 /** Extensions read as images (sharp decodes them; case-insensitive). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.tif', '.tiff', '.gif', '.avif'] as const;
 
@@ -70,7 +73,7 @@ export function globToRegExp(pattern: string): RegExp {
  */
 export function listImageFiles(abs: string, shown: string): { files: string[]; batch: boolean } {
   if (!isGlob(abs)) {
-    if (!existsSync(abs)) throw new InputError(`image not found: ${shown}`, 'check the path (relative paths are relative to the pipeline file)');
+    if (!existsSync(abs)) throw new InputError(`image not found: ${shown}`, PATH_HINT);
     if (!statSync(abs).isDirectory()) return { files: [abs], batch: false };
     const all = readdirSync(abs).filter((n) => !n.startsWith('.')).sort(naturalCompare);
     const files = all.filter(isImageName).map((n) => join(abs, n));
@@ -86,7 +89,7 @@ export function listImageFiles(abs: string, shown: string): { files: string[]; b
   const dir = dirname(abs);
   const pat = basename(abs);
   if (isGlob(dir)) throw new InputError(`glob ${shown}: wildcards are only supported in the file name, not in folders`, `use a folder/*.jpg pattern`);
-  if (!existsSync(dir)) throw new InputError(`folder not found for glob ${shown}: ${dir}`, 'check the path (relative paths are relative to the pipeline file)');
+  if (!existsSync(dir)) throw new InputError(`folder not found for glob ${shown}: ${dir}`, PATH_HINT);
   const re = globToRegExp(pat);
   const files = readdirSync(dir).filter((n) => re.test(n) && !n.startsWith('.')).sort(naturalCompare).map((n) => join(dir, n));
   if (!files.length) {
