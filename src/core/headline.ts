@@ -35,6 +35,26 @@ function entry(m: unknown, i: number, j: number): number | undefined {
   return undefined;
 }
 
+/**
+ * The unit axis of a 3-D rotation (right-handed with its angle in [0°, 180°]), or undefined for
+ * no rotation. Near 180° the skew part vanishes: the axis is then the largest column of R + I.
+ */
+function rotationAxis(m: unknown, r00: number, r11: number, r22: number): number[] | undefined {
+  const e = (i: number, j: number) => entry(m, i, j) ?? 0;
+  let v = [e(2, 1) - e(1, 2), e(0, 2) - e(2, 0), e(1, 0) - e(0, 1)];
+  const cos = (r00 + r11 + r22 - 1) / 2;
+  if (cos < -0.9) {
+    const cols = [0, 1, 2].map((j) => [0, 1, 2].map((i) => e(i, j) + (i === j ? 1 : 0)));
+    const best = cols.reduce((a, b) => (Math.hypot(...b) > Math.hypot(...a) ? b : a));
+    // sign: agree with the (small) skew part when it has one
+    const dot = best[0]! * v[0]! + best[1]! * v[1]! + best[2]! * v[2]!;
+    v = dot < 0 ? best.map((x) => -x) : best;
+  }
+  const n = Math.hypot(...v);
+  if (!(n > 1e-12)) return undefined;
+  return v.map((x) => (Math.abs(x / n) < 5e-4 ? 0 : x / n));
+}
+
 function alignment(a: Obj): HeadlineGroup {
   const items: Headline[] = [{ label: 'method', value: String(a.method) }];
   const dim = num(a.dim);
@@ -43,7 +63,8 @@ function alignment(a: Obj): HeadlineGroup {
   const r11 = entry(a.rotation, 1, 1), r22 = entry(a.rotation, 2, 2);
   if (dim === 3 && r00 !== undefined && r11 !== undefined && r22 !== undefined) {
     const c = Math.min(1, Math.max(-1, (r00 + r11 + r22 - 1) / 2));
-    items.push({ label: 'rotation', value: `${((Math.acos(c) * 180) / Math.PI).toFixed(3)}°`, note: 'angle of the rotation about its axis, source onto target' });
+    const axis = rotationAxis(a.rotation, r00, r11, r22);
+    items.push({ label: 'rotation', value: `${((Math.acos(c) * 180) / Math.PI).toFixed(3)}°${axis ? ` about (${axis.map((v) => v.toFixed(3)).join(', ')})` : ''}`, note: 'angle of the rotation about its axis (a unit vector), source onto target' });
   }
   const t = Array.isArray(a.translation) ? (a.translation as number[]) : isObj(a.translation) ? Array.from(Object.values(a.translation) as number[]) : undefined;
   if (t) items.push({ label: 'translation', value: `(${t.map((v) => sig(v)).join(', ')})` });

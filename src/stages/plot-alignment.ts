@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { alignmentFigures } from '../core/plot/alignment.js';
+import { alignmentSummary } from '../core/points/registration.js';
 import type { Alignment, FileRef } from '../core/ports.js';
 
 export const plotAlignment = defineStage({
@@ -46,9 +47,7 @@ export const plotAlignment = defineStage({
       const prefix = p.prefix.replaceAll('{name}', a.name);
       for (const f of await alignmentFigures(a, prefix, p)) yield await ctx.writeFile(f.rel, f.data, { format: 'svg', description: f.description });
       if (p.report) {
-        const { source: _s, target: _t, aligned: _a, history: _h, fitnessHistory: _f, ...rest } = a;
-        const summary = { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows };
-        yield await ctx.writeFile(`${prefix}-report.json`, JSON.stringify(summary, null, 2), { format: 'json', description: 'alignment summary: stages, final stage, confidence' });
+        yield await ctx.writeFile(`${prefix}-report.json`, JSON.stringify(alignmentSummary(a), null, 2), { format: 'json', description: 'alignment summary: stages, final stage, confidence' });
       }
     }),
 });

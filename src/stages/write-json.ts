@@ -11,6 +11,8 @@ import { z } from 'zod';
 import { concatMap } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { toJsonText } from '../core/json.js';
+import { alignmentSummary } from '../core/points/registration.js';
+import type { Alignment } from '../core/ports.js';
 
 export const writeJson = defineStage({
   name: 'write-json',
@@ -20,12 +22,14 @@ export const writeJson = defineStage({
   params: z.strictObject({
     path: z.string().min(1).default('{name}.json').describe('file name under --out; {name} is the value name, {index} its position'),
     pretty: z.boolean().default(true).describe('indent the JSON'),
+    points: z.boolean().default(true).describe('an Alignment: include the source, target and aligned point lists; false writes the result without them (transform, fitness, RMSE per iteration, stages: kilobytes for a scan of any size)'),
   }),
   operator: (params, ctx) =>
     concatMap(async (value, index) => {
       const name = (value as { name?: string }).name ?? ctx.stepId;
       const rel = params.path.replaceAll('{name}', name).replaceAll('{index}', String(index));
-      return ctx.writeFile(rel, toJsonText(value, params.pretty), { format: 'json', description: jsonLabel((value as { kind: string }).kind, name) });
+      const v = !params.points && (value as { kind?: string }).kind === 'Alignment' ? alignmentSummary(value as Alignment) : value;
+      return ctx.writeFile(rel, toJsonText(v, params.pretty), { format: 'json', description: jsonLabel((value as { kind: string }).kind, name) });
     }),
 });
 

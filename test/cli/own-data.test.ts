@@ -4,7 +4,7 @@
  * --set form. Each case checks exact lines or written values against a known answer.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { mkdirSync, copyFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, requireCli, ROOT, tempDir } from '../helpers.js';
 
@@ -38,5 +38,56 @@ describe('--set globs are relative to the current folder, as every --set path', 
     expect(r.err).toContain(`folder not found for glob ${join(tmp.dir, 'cwd', 'nope')}/*.jpg: ${join(tmp.dir, 'cwd', 'nope')}\n`);
     expect(r.err).toContain('→ check the path (paths in a pipeline file are relative to its folder; paths given with --set are relative to the current directory)\n');
     expect(r.err).not.toContain(join(ROOT, 'pipelines', 'nope'));
+  });
+});
+
+/** points on a bumpy closed surface (an ellipsoid with ripples): normals everywhere, no symmetry */
+function surfaceCloud(n = 400): number[][] {
+  const pts: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const u = Math.acos(1 - (2 * (i + 0.5)) / n);
+    const v = Math.PI * (1 + Math.sqrt(5)) * i;
+    const r = 1 + 0.15 * Math.sin(3 * u) * Math.cos(2 * v);
+    pts.push([30 * r * Math.sin(u) * Math.cos(v), 20 * r * Math.sin(u) * Math.sin(v), 12 * r * Math.cos(u)]);
+  }
+  return pts;
+}
+
+/** R of `deg` degrees about the unit axis `k` (Rodrigues) */
+function rot(deg: number, k: number[]): number[][] {
+  const t = (deg * Math.PI) / 180, c = Math.cos(t), s = Math.sin(t), C = 1 - c;
+  const [x, y, z] = k as [number, number, number];
+  return [[c + x * x * C, x * y * C - z * s, x * z * C + y * s], [y * x * C + z * s, c + y * y * C, y * z * C - x * s], [z * x * C - y * s, z * y * C + x * s, c + z * z * C]];
+}
+
+const apply = (R: number[][], t: number[], p: number[]) => R.map((row, i) => row[0]! * p[0]! + row[1]! * p[1]! + row[2]! * p[2]! + t[i]!);
+const xyz = (pts: number[][]) => pts.map((p) => p.map((v) => v.toFixed(9)).join(' ')).join('\n') + '\n';
+
+describe('icp-bunny on your own clouds gives the transform', () => {
+  it('the summary and alignment.json state R (angle about an axis), t, fitness and RMSE: the inverse of the known move', () => {
+    const dir = join(tmp.dir, 'clouds');
+    mkdirSync(dir, { recursive: true });
+    const target = surfaceCloud();
+    const axis = [1 / 3, 2 / 3, 2 / 3];
+    const R = rot(12, axis), t = [2, -1, 1.5];
+    writeFileSync(join(dir, 'scan.xyz'), xyz(target));
+    writeFileSync(join(dir, 'scan-moved.xyz'), xyz(target.map((p) => apply(R, t, p))));
+    const out = join(tmp.dir, 'o-icp');
+    const r = cli(['run', join(ROOT, 'pipelines', 'icp-bunny.yaml'), '--set', 'source=scan-moved.xyz', '--set', 'target=scan.xyz', '--set', 'distance=5', '--out', out, '--no-progress'], { cwd: dir });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    // source onto target undoes the move: Rᵀ (12° about -axis), t' = -Rᵀ t
+    const tBack = [0, 1, 2].map((j) => -(R[0]![j]! * t[0]! + R[1]![j]! * t[1]! + R[2]![j]! * t[2]!));
+    expect(r.out).toContain(`    alignment scan-moved-to-scan: method icp (point-to-plane), rotation 12.000° about (-0.333, -0.667, -0.667), translation (${tBack.map((v) => String(Number(v.toPrecision(4)))).join(', ')}), fitness 1.000, inlier RMSE `);
+    expect(r.out).toMatch(/^    alignment\.json +\d+\.\d KiB  Alignment: scan-moved-to-scan$/m);
+    const a = JSON.parse(readFileSync(join(out, 'alignment.json'), 'utf8'));
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) expect(a.rotation[i][j]).toBeCloseTo(R[j]![i]!, 6);
+    a.translation.forEach((v: number, i: number) => expect(v).toBeCloseTo(tBack[i]!, 5));
+    expect(a.fitness).toBe(1);
+    expect(a.inlierRmse).toBeLessThan(1e-5);
+    expect(a.converged).toBe(true);
+    expect([a.source, a.target, a.sourcePoints, a.targetPoints]).toEqual(['scan-moved', 'scan', 400, 400]);
+    expect(a.aligned).toBeUndefined();
+    expect(a.rmseHistory.length).toBe(a.iterations + 1);
   });
 });

@@ -22,10 +22,17 @@ describe('end summary', () => {
     expect(r.stdout).toMatch(/alignment .*rotation -?[\d.]+°, translation \(.*\), fitness [\d.]+, inlier RMSE [\d.e-]+.*confident (yes|NO)/);
   }, 60_000);
 
-  it('a 3-D rotation is stated as its angle: 30° about z', () => {
+  it('a 3-D rotation is stated as its angle about its unit axis: 30° about z', () => {
     const c = Math.cos(Math.PI / 6), s = Math.sin(Math.PI / 6);
     const [g] = headlineResults([{ kind: 'Alignment', name: 'a', method: 'procrustes', dim: 3, rotation: [[c, -s, 0], [s, c, 0], [0, 0, 1]], translation: [1, 2, 3], fitness: 1, inlierRmse: 0 }]);
-    expect(g!.items.find((i) => i.label === 'rotation')!.value).toBe('30.000°');
+    expect(g!.items.find((i) => i.label === 'rotation')!.value).toBe('30.000° about (0.000, 0.000, 1.000)');
+  });
+
+  it('the axis of a half turn (no skew part) and of no rotation', () => {
+    const rot = (R: number[][]) => headlineResults([{ kind: 'Alignment', name: 'a', method: 'procrustes', dim: 3, rotation: R, translation: [0, 0, 0] }])[0]!.items.find((i) => i.label === 'rotation')!.value;
+    expect(rot([[1, 0, 0], [0, -1, 0], [0, 0, -1]])).toBe('180.000° about (1.000, 0.000, 0.000)'); // 180° about x
+    expect(rot([[-1 / 3, 2 / 3, 2 / 3], [2 / 3, -1 / 3, 2 / 3], [2 / 3, 2 / 3, -1 / 3]])).toBe('180.000° about (0.577, 0.577, 0.577)'); // 180° about (1,1,1)/√3: 2kkᵀ - I
+    expect(rot([[1, 0, 0], [0, 1, 0], [0, 0, 1]])).toBe('0.000°');
   });
 
   it.skipIf(!existsSync('/usr/bin/script'))('on a terminal the run names the pipeline before its first step', () => {

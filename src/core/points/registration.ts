@@ -117,3 +117,13 @@ export function icpRegistration(source: Matrix, target: Matrix, p: IcpParams, ta
   };
 }
 
+
+/**
+ * An alignment as written to JSON without its point lists (a 40,000-point scan would make
+ * megabytes of them): every field of the result, matrices as nested lists, the clouds named and
+ * counted; the per-iteration transforms left out (RMSE and fitness per iteration kept). plot-alignment's report and write-json with points: false write this.
+ */
+export function alignmentSummary(a: Registration & { kind: 'Alignment'; name: string; source: { name: string; points: Matrix }; target: { name: string; points: Matrix }; aligned: unknown }): Record<string, unknown> {
+  const { source: _s, target: _t, aligned: _a, history: _h, ...rest } = a;
+  return { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows };
+}
