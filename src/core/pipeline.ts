@@ -714,7 +714,7 @@ function resolveSteps(drafts: Draft[], variables: Record<string, unknown>, cliVa
     wireSides(d, def, w);
     const ok = parsed.get(d.id);
     const p = params.get(d.id)!;
-    if (ok && opts.checkFiles !== false) checkInputFiles(d, def, p, ok, opts.baseDir, c);
+    if (ok && opts.checkFiles !== false) checkInputFiles(d, def, p, ok, opts.baseDir, opts.cwd, c);
     if (ok) checkOutputNames(d, def, ok, writes, c);
     resolved.push({ id: d.id, stage: d.stage, def, input: def.input === null ? undefined : d.input, sides: d.sides, params: ok ?? p, description: d.description, loc: d.loc, index: d.index });
   });
@@ -922,31 +922,40 @@ function setFix(d: Draft, key: string, message: string, c: Checker): string | un
   return example === undefined ? `give ${article}${what} to --set ${k}` : `give ${article}${what}: --set ${k}=${example}`;
 }
 
-/** Input files the params name must exist (globs and image sequences are checked when read). */
-function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unknown>, parsed: Record<string, unknown>, baseDir: string, c: Checker): void {
+/**
+ * Input files the params name must exist (globs and image sequences are checked when read). Paths
+ * in messages are shown, and suggested, from `cwd` (LoadOptions.cwd: the folder `set` paths are
+ * relative to, the shell's for the CLI, the caller's `cwd` option from code), else the process's.
+ */
+function checkInputFiles(d: Draft, def: AnyStageDef, params: Record<string, unknown>, parsed: Record<string, unknown>, baseDir: string, cwdOpt: string | undefined, c: Checker): void {
   if (!def.inputFiles) return;
   const path = ['steps', d.index];
+  const cwd = resolve(cwdOpt ?? process.cwd());
+  const own = cwd === resolve(process.cwd());
+  const cwdSaid = (withPath: boolean) => (own ? `the current directory${withPath ? `, ${cwd}` : ''}` : `${cwd} (the cwd option)`);
   for (const f of def.inputFiles(parsed)) {
     const absF = resolveInputPath(baseDir, f);
     if (existsSync(absF)) {
       const st = fs.statSync(absF);
       if (!st.isFile() && !st.isDirectory()) {
         const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-        c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input ${shownPath(absF)} is not a regular file or folder (a device, pipe or socket)${setBy(d, key, c)}`, hint: 'give a file or a folder: devices and pipes could be read forever' });
+        c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input ${shownPath(absF, cwd)} is not a regular file or folder (a device, pipe or socket)${setBy(d, key, c)}`, hint: 'give a file or a folder: devices and pipes could be read forever' });
       }
       continue;
     }
     if (/[*?[]/.test(f)) continue;
     const key = Object.entries(params).find(([, v]) => v === f)?.[0];
-    let hint = missingDataHint(f) ?? (isAbsolute(f) ? `check the path (paths given with --set are relative to the current directory, ${process.cwd()})` : `paths in a pipeline file are relative to its folder (${shownPath(baseDir)}); paths given with --set are relative to the current directory`);
+    let hint = missingDataHint(f) ?? (isAbsolute(f) ? `check the path (paths given with --set are relative to ${cwdSaid(true)})` : `paths in a pipeline file are relative to its folder (${shownPath(baseDir, cwd)}); paths given with --set are relative to ${cwdSaid(false)}`);
     try {
       const near = fs.readdirSync(dirname(absF));
       const dym = didYouMean(basename(absF), near);
-      if (dym && !f.startsWith(DATA_PREFIX)) hint = `did you mean '${relative(baseDir, resolve(dirname(absF), dym))}'? (${hint})`;
+      // as the path was given: from the pipeline's folder (written in the YAML) or from cwd (given with --set, made absolute)
+      const near1 = resolve(dirname(absF), dym ?? '');
+      if (dym && !f.startsWith(DATA_PREFIX)) hint = `did you mean '${isAbsolute(f) ? shownPath(near1, cwd) : relative(baseDir, near1)}'? (${hint})`;
     } catch {
       /* folder absent */
     }
-    c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input file not found: ${shownPath(absF)}${setBy(d, key, c)}`, hint });
+    c.issues.push({ loc: c.where.at(key ? [...path, 'params', key] : [...path, 'params']), path: `steps[${d.index}].params${key ? '.' + key : ''}`, message: `input file not found: ${shownPath(absF, cwd)}${setBy(d, key, c)}`, hint });
   }
 }
 

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { parsePipeline, loadPipeline, runPipeline, defaultRegistry, ValidationError } from '../../src/index.js';
+import { parsePipeline, loadPipeline, runPipeline, runPipelineFile, defaultRegistry, ValidationError } from '../../src/index.js';
 import { ROOT, CLI, tempDir } from '../helpers.js';
 
 const tmp = tempDir('svdflow-when-');
@@ -100,6 +100,16 @@ describe('paths from the command line', () => {
     expect(c.status).toBe(2);
     expect(c.stderr).toContain('input file not found: photos/bord.png');
     expect(c.stderr).toContain(`paths given with --set are relative to the current directory, ${cwd}`);
+    expect(c.stderr).toContain("did you mean 'photos/board.png'?"); // as the user would type it from there, not from the pipeline's folder
+    // from code: runPipelineFile's cwd option is that folder (this process's is the repo root): the message shows
+    // the path from it, the hint names it and suggests the near name from it
+    expect(process.cwd()).not.toBe(cwd);
+    const api = await runPipelineFile(pipe, { cwd, set: ['input=photos/bord.png'], outDir: join(cwd, 'out-api'), progress: false }).then(() => undefined, (e: unknown) => e as ValidationError);
+    expect(api).toBeInstanceOf(ValidationError);
+    const issue = api!.issues.find((i) => i.message.startsWith('input file not found'))!;
+    expect(issue.message).toBe('input file not found: photos/bord.png (set by --set input=photos/bord.png)');
+    expect(issue.hint).toBe(`did you mean 'photos/board.png'? (check the path (paths given with --set are relative to ${cwd} (the cwd option)))`);
+    expect(existsSync(join(cwd, 'out-api'))).toBe(false);
     // the YAML's own default (../data/turtle.JPG) is relative to the pipeline file, from any cwd
     const d = spawnSync(process.execPath, [CLI, 'validate', pipe], { encoding: 'utf8', cwd });
     expect(d.status).toBe(0);
