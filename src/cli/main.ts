@@ -208,9 +208,15 @@ export function summaryText(r: RunResult, opts: { rssSoFar?: boolean } = {}): st
   return lines.join('\n');
 }
 
-/** files sorted by path (the order they were committed in interleaves the steps' files) */
-function byPath<T extends { path: string }>(files: readonly T[]): T[] {
-  return [...files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+const NATURAL = new Intl.Collator('en', { numeric: true });
+
+/**
+ * files sorted by path (the order they were committed in interleaves the steps' files), numbers
+ * in names by value ({index} names: frame-2 before frame-10); paths the collation finds equal
+ * (frame-01, frame-1) in code-point order, so the order never depends on the input's
+ */
+export function byPath<T extends { path: string }>(files: readonly T[]): T[] {
+  return [...files].sort((a, b) => NATURAL.compare(a.path, b.path) || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
 /** The headline results (src/core/headline.ts, as report.html shows them) of a run: its JSON files and its last values. */

@@ -176,12 +176,32 @@ describe('the summary: one duration, what the peak RSS is, files by path', () =>
     expect(listed).toEqual(['mine-gray-k7.png', 'mine-gray-report-error-storage.svg', 'mine-gray-report-spectrum.svg', 'mine-gray-report.csv', 'mine-gray-report.json']);
   });
 
+  it('numbered names ({index}) are listed by number: img-2 before img-10 (a real run writing 22 of them)', () => {
+    // the 22 stamps, each written as img-{index}.png: code-point order would list img-0, img-1, img-10, ..., img-19, img-2
+    const pipe = join(tmp.dir, 'numbered.yaml');
+    writeFileSync(pipe, `name: numbered\nsteps:\n  - { id: load, stage: load, params: { path: ${JSON.stringify(join(ROOT, 'data', 'stamps'))}, mode: gray } }\n  - { id: save, stage: encode, params: { path: "img-{index}.png" } }\n`);
+    const out = join(tmp.dir, 'o-numbered');
+    const r = cli(['run', pipe, '--out', out, '--no-progress']);
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.split('\n');
+    const i = lines.findIndex((l) => l.startsWith('  wrote 22 files to'));
+    expect(i, r.out).toBeGreaterThan(0);
+    const listed = lines.slice(i + 1, i + 23).map((l) => l.trim().split(/\s+/)[0]);
+    expect(listed).toEqual(Array.from({ length: 22 }, (_, k) => `img-${k}.png`));
+    // and those are the files the run wrote
+    expect(readdirSync(out).filter((f) => f.startsWith('img-')).length).toBe(22);
+  });
+
   it('in the demo (several runs in one process) the RSS is named as the process peak so far', async () => {
     const { summaryText } = (await import(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) as typeof import('../../src/cli/main.js');
     const r = { pipeline: 'p', status: 'succeeded' as const, outDir: join(tmp.dir, 'x'), files: [join(tmp.dir, 'x', 'b.png'), join(tmp.dir, 'x', 'a', 'z.svg'), join(tmp.dir, 'x', 'a.json')].map((path) => ({ path, bytes: 1024 })), steps: [], durationMs: 75_300, peakRssMiB: 123.4, manifest: '', values: {} };
     const text = summaryText(r as never, { rssSoFar: true }).split('\n');
     expect(text[0]).toBe('✔ p: finished in 1m15s, process peak RSS so far 123 MiB');
     expect(text.slice(-3).map((l) => l.trim().split(/\s+/)[0])).toEqual(['a.json', 'a/z.svg', 'b.png']);
+    // numbers by value, in any part of the path; names the collation finds equal (f-01, f-1) in code-point order
+    const names = ['f-10/x.png', 'f-2/x.png', 'f-1.png', 'f-01.png', 'f-2.png', 'F-3.png', 'f-10.png', 'f-100.png'];
+    const rn = { ...r, files: names.map((n) => ({ path: join(tmp.dir, 'x', n), bytes: 1 })) };
+    expect(summaryText(rn as never).split('\n').slice(-names.length).map((l) => l.trim().split(/\s+/)[0])).toEqual(['f-01.png', 'f-1.png', 'f-2.png', 'f-2/x.png', 'F-3.png', 'f-10.png', 'f-10/x.png', 'f-100.png']);
     expect(summaryText(r as never).split('\n')[0]).toBe('✔ p: finished in 1m15s, peak RSS 123 MiB');
   });
 });
