@@ -32,7 +32,7 @@ import { ProgressRenderer } from './progress.js';
 import { silentLogger } from './logging.js';
 import { threadCounts } from './threads.js';
 import { blasStatus, blasUsage } from './linalg/native.js';
-import { decoderCounts, decoderUsage, type DecoderCounts } from './image/jpeg.js';
+import { decoderSummary, withDecoderCounts, type DecoderCounts } from './image/jpeg.js';
 import { turboJpegStatus } from './image/turbojpeg.js';
 import { confine, isUrl } from './confine.js';
 import { CancelledError, InputError, StageError, SvdflowError, UsageError, shownPath } from './errors.js';
@@ -161,8 +161,8 @@ interface Run {
   checkpointSteps?: Set<string>;
   /** synchronous last-resort clean-up if the process exits mid-run (a second Ctrl-C) */
   onExit: () => void;
-  /** images decoded by each decoder before this run started (run.json counts this run's) */
-  decoderAtStart: DecoderCounts;
+  /** images decoded by each decoder in this run (withDecoderCounts), for run.json */
+  decoders: DecoderCounts;
 }
 
 /** Which steps run in which stratum, and who reads each step. */
@@ -176,7 +176,13 @@ interface Plan {
 }
 
 export async function runPipeline(p: ResolvedPipeline, opts: RunOptions = {}): Promise<RunResult> {
-  const run = await openRun(p, opts);
+  // the run's own image-decoder counts: every decode in its async context (its steps, whatever they await),
+  // so that two runs at once in one process do not count each other's images in their run.json
+  return withDecoderCounts((decoders) => runPipelineCounted(p, opts, decoders));
+}
+
+async function runPipelineCounted(p: ResolvedPipeline, opts: RunOptions, decoders: DecoderCounts): Promise<RunResult> {
+  const run = await openRun(p, opts, decoders);
   const plan = planRun(p, opts);
   const cancelled = cancellation(run);
   try {
@@ -329,7 +335,7 @@ function checkResume(run: Run): void {
 }
 
 /** Phase 1: the output folder checked and the run's resources made. */
-async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
+async function openRun(p: ResolvedPipeline, opts: RunOptions, decoders: DecoderCounts): Promise<Run> {
   const t0 = performance.now();
   const log = opts.log ?? silentLogger();
   const outDir = resolve(opts.outDir ?? join('out', p.name));
@@ -392,7 +398,7 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions): Promise<Run> {
     connections: new Subscription(),
     cache: new Map(),
     last: new Map(),
-    decoderAtStart: decoderCounts(),
+    decoders,
   };
 }
 
@@ -593,7 +599,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   const peakRssMiB = process.resourceUsage().maxRSS / 1024;
   const manifestPath = await writeRunManifest(outDir, {
     p, started: run.started, durationMs, peakRssMiB, stepStats: (id) => stats.get(id), files,
-    skipped: skippedOf(p), fingerprint: fingerprintHash(run.fingerprint), decoderSince: run.decoderAtStart,
+    skipped: skippedOf(p), fingerprint: fingerprintHash(run.fingerprint), decoders: run.decoders,
   });
   await outputs.finalize();
   // the run is complete: its checkpoints no longer describe an unfinished run, and only served --resume
@@ -694,8 +700,8 @@ export interface ManifestParts {
   extra?: Record<string, unknown>;
   skipped?: NonNullable<RunResult['skipped']>;
   fingerprint?: string;
-  /** the image-decoder counts when the run started (decoderCounts()); run.json counts the images decoded since */
-  decoderSince?: DecoderCounts;
+  /** the images each decoder read in this run (a segmented run: its segments', summed) */
+  decoders: DecoderCounts;
 }
 
 /** Writes the run.json of a finished run (local, or stitched from segments) atomically; returns its path. */
@@ -717,7 +723,7 @@ export async function writeRunManifest(outDir: string, m: ManifestParts): Promis
     // TypeScript ones ('ts': SVDFLOW_NO_WASM or no SIMD), or nothing that needed either ('unused'), with the number of native calls and why
     linalg: blasUsage(),
     // which decoder read the images (TurboJPEG for plain JPEGs, sharp for the rest), how many each, and why sharp
-    decoder: decoderUsage(m.decoderSince),
+    decoder: decoderSummary(m.decoders),
     variables: p.variables,
     // what the command line changed (--set): the description above is the pipeline's, written for its own values
     overrides: p.overrides ?? [],

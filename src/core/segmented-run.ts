@@ -22,6 +22,7 @@ import { silentLogger } from './logging.js';
 import { ProgressRenderer } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
 import { fingerprintOf } from './fingerprint.js';
+import { addDecoderCounts, type decoderSummary } from './image/jpeg.js';
 import { prepareOutDir, removeSupersededCheckpoints, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
 import type { ResolvedPipeline } from './pipeline.js';
 import type { SegmentPart } from './stage.js';
@@ -71,6 +72,7 @@ interface SegmentRun {
   durationMs: number;
   peakRssMiB: number;
   threads?: ThreadCounts;
+  decoder?: ReturnType<typeof decoderSummary>;
 }
 
 function runWorker(children: ChildRegistry, args: string[], k: number, threads: number): Promise<void> {
@@ -165,6 +167,8 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     try {
       manifestPath = await writeRunManifest(outDir, {
         p, started, durationMs, peakRssMiB, stepStats: (id) => steps.find((x) => x.id === id), files,
+        // the images the segments this run ran decoded (like the step stats: not those of segments reused by --resume)
+        decoders: addDecoderCounts(segs.filter((_, k) => !reused.has(k)).map((r) => r.decoder)),
         extra: {
           workers: plan.segments.length,
           segments: plan.segments.map((s, k) => ({ ...s, durationMs: segs[k]!.durationMs, peakRssMiB: segs[k]!.peakRssMiB, threads: segs[k]!.threads })),

@@ -16,6 +16,7 @@
  * - no resize asked.
  * Everything else, and anything the scan cannot read, goes to sharp, as before.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 export interface JpegScan {
   /** SOF marker (0xc0 baseline, 0xc1 extended, 0xc2 progressive, ...) */
@@ -127,32 +128,72 @@ export function fastPathRefusal(s: JpegScan | string): string | undefined {
 
 // ------------------------------------------------------------ which decoder ran
 
-/** Images decoded by each decoder in this process, and why sharp decoded those it did (reason → count). */
+/** Images decoded by each decoder (in this process, or in one run), and why sharp decoded those it did (reason → count). */
 export interface DecoderCounts {
   turbojpeg: number;
   sharp: number;
   reasons: Record<string, number>;
 }
 
-const counts: DecoderCounts = { turbojpeg: 0, sharp: 0, reasons: {} };
+const newCounts = (): DecoderCounts => ({ turbojpeg: 0, sharp: 0, reasons: {} });
+const counts: DecoderCounts = newCounts();
+// the counts of the run whose work this is: the async context a run (runner.ts) starts its steps in, so that
+// two runs at once in one process (two runPipeline calls, the demo's runs) each count their own images
+const runScope = new AsyncLocalStorage<DecoderCounts>();
 
+function tally(c: DecoderCounts, why?: string): void {
+  if (why === undefined) c.turbojpeg++;
+  else {
+    c.sharp++;
+    c.reasons[why] = (c.reasons[why] ?? 0) + 1;
+  }
+}
 export function countTurboJpeg(): void {
-  counts.turbojpeg++;
+  tally(counts);
+  const run = runScope.getStore();
+  if (run) tally(run);
 }
 export function countSharp(why: string): void {
-  counts.sharp++;
-  counts.reasons[why] = (counts.reasons[why] ?? 0) + 1;
+  tally(counts, why);
+  const run = runScope.getStore();
+  if (run) tally(run, why);
 }
-/** A copy of the counts so far (a run takes one at its start, see decoderUsage). */
+/** A copy of this process's counts so far (a caller may take one before some work and pass it to decoderUsage after). */
 export function decoderCounts(): DecoderCounts {
   return { turbojpeg: counts.turbojpeg, sharp: counts.sharp, reasons: { ...counts.reasons } };
 }
 
+/**
+ * Runs `fn` with counts of its own, which it is given: every image decoded in its async context (the
+ * work it starts, awaits and schedules), and only those, is counted there (and in the process's counts).
+ */
+export function withDecoderCounts<T>(fn: (counts: DecoderCounts) => T): T {
+  const c = newCounts();
+  return runScope.run(c, fn, c);
+}
+
+/** Counts added up (a segmented run's segments'), from the run.json `decoder` entries decoderSummary wrote. */
+export function addDecoderCounts(parts: ReadonlyArray<ReturnType<typeof decoderSummary> | undefined>): DecoderCounts {
+  const c = newCounts();
+  for (const d of parts) {
+    if (!d) continue;
+    c.turbojpeg += d.turbojpeg;
+    c.sharp += d.sharp;
+    for (const [k, v] of Object.entries(d.sharpBecause ?? {})) c.reasons[k] = (c.reasons[k] ?? 0) + v;
+  }
+  return c;
+}
+
+/** What a run's decoders read (`counts`: its own, from withDecoderCounts), for run.json beside the linalg backend. */
+export function decoderSummary(c: DecoderCounts): { decoder: 'turbojpeg' | 'sharp' | 'both' | 'none'; turbojpeg: number; sharp: number; sharpBecause?: Record<string, number> } {
+  return decoderUsage(newCounts(), c);
+}
+
 /** What decoded the images since `since` (a run's start): for run.json, beside the linalg backend. */
-export function decoderUsage(since: DecoderCounts = { turbojpeg: 0, sharp: 0, reasons: {} }): { decoder: 'turbojpeg' | 'sharp' | 'both' | 'none'; turbojpeg: number; sharp: number; sharpBecause?: Record<string, number> } {
-  const t = counts.turbojpeg - since.turbojpeg, s = counts.sharp - since.sharp;
+export function decoderUsage(since: DecoderCounts = newCounts(), now: DecoderCounts = counts): { decoder: 'turbojpeg' | 'sharp' | 'both' | 'none'; turbojpeg: number; sharp: number; sharpBecause?: Record<string, number> } {
+  const t = now.turbojpeg - since.turbojpeg, s = now.sharp - since.sharp;
   const because: Record<string, number> = {};
-  for (const [k, v] of Object.entries(counts.reasons)) {
+  for (const [k, v] of Object.entries(now.reasons)) {
     const d = v - (since.reasons[k] ?? 0);
     if (d > 0) because[k] = d;
   }

@@ -346,6 +346,36 @@ describe('run.json says which decoder read the images', () => {
     if (fastAvailable) expect(run.decoder).toEqual({ decoder: 'both', turbojpeg: 2, sharp: 1, sharpBecause: { 'not a JPEG file': 1 } });
     else expect(run.decoder).toMatchObject({ decoder: 'sharp', turbojpeg: 0, sharp: 3 });
   });
+
+  it('two runs at once in one process each count their own images: 22 stamps in one, 2 stamps + 1 PNG in the other', async () => {
+    const { runPipelineFile } = await import('../../../src/index.js');
+    const dir = join(tmp.dir, 'run2');
+    const { mkdirSync, copyFileSync } = await import('node:fs');
+    mkdirSync(join(dir, 'imgs'), { recursive: true });
+    for (const n of ['im_00.jpg', 'im_01.jpg']) copyFileSync(join(ROOT, 'data', 'stamps', n), join(dir, 'imgs', n));
+    await sharp(join(ROOT, 'data', 'stamps', 'im_02.jpg')).png().toFile(join(dir, 'imgs', 'im_02.png'));
+    const yaml = (path: string) => `name: decoders\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(path)} } }\n  - { id: n, stage: normalize, params: { by: dtype } }\n`;
+    writeFileSync(join(dir, 'small.yaml'), yaml('imgs'));
+    writeFileSync(join(dir, 'stamps.yaml'), yaml(join(ROOT, 'data', 'stamps')));
+    const stamps = readdirSync(join(ROOT, 'data', 'stamps')).filter((n) => n.endsWith('.jpg')).length;
+    expect(stamps).toBe(22);
+    const before = decoderCounts();
+    await Promise.all([
+      runPipelineFile(join(dir, 'stamps.yaml'), { outDir: join(dir, 'out-stamps'), progress: false }),
+      runPipelineFile(join(dir, 'small.yaml'), { outDir: join(dir, 'out-small'), progress: false }),
+    ]);
+    const of = (o: string) => (JSON.parse(readFileSync(join(dir, o, 'run.json'), 'utf8')) as { decoder: ReturnType<typeof decoderUsage> }).decoder;
+    if (fastAvailable) {
+      expect(of('out-stamps')).toEqual({ decoder: 'turbojpeg', turbojpeg: 22, sharp: 0 });
+      expect(of('out-small')).toEqual({ decoder: 'both', turbojpeg: 2, sharp: 1, sharpBecause: { 'not a JPEG file': 1 } });
+    } else {
+      expect(of('out-stamps')).toMatchObject({ decoder: 'sharp', turbojpeg: 0, sharp: 22 });
+      expect(of('out-small')).toMatchObject({ decoder: 'sharp', turbojpeg: 0, sharp: 3 });
+    }
+    // the process's counts hold both runs' (what a caller outside any run sees)
+    const all = decoderUsage(before);
+    expect(all.turbojpeg + all.sharp).toBe(25);
+  });
 });
 
 describe('cancellation while converting a large image', () => {
