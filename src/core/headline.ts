@@ -81,12 +81,15 @@ function alignment(a: Obj): HeadlineGroup {
 function compression(v: Obj, name: string): HeadlineGroup {
   const items: Headline[] = [];
   items.push({ label: 'rank k', value: String(v.k), note: typeof v.truncationReason === 'string' ? v.truncationReason : undefined });
-  if (num(v.relError) !== undefined) items.push({ label: 'relative error', value: pct(v.relError as number), note: '‖A − A_k‖_F / ‖A‖_F, mean included' });
+  // a small error keeps two significant digits (a 16-bit image's 0.0012% is not 0.00%)
+  const rel = v.relError as number;
+  if (num(v.relError) !== undefined) items.push({ label: 'relative error', value: rel > 0 && rel < 1e-4 ? `${(100 * rel).toPrecision(2)}%` : pct(rel), note: '‖A − A_k‖_F / ‖A‖_F, mean included' });
   if (num(v.energy) !== undefined) items.push({ label: 'energy kept', value: pct(v.energy as number) });
-  if (num(v.psnrDb) !== undefined) items.push({ label: 'PSNR', value: `${(v.psnrDb as number).toFixed(2)} dB`, note: '8-bit, as encoded' });
-  else if (num(v.psnrFloatDb) !== undefined) items.push({ label: 'PSNR (float)', value: `${(v.psnrFloatDb as number).toFixed(2)} dB`, note: 'from the singular values, before 8-bit rounding' });
+  const bits = v.bitDepth === 16 ? 16 : 8;
+  if (num(v.psnrDb) !== undefined) items.push({ label: 'PSNR', value: `${(v.psnrDb as number).toFixed(2)} dB`, note: `${bits}-bit, as encoded` });
+  else if (num(v.psnrFloatDb) !== undefined) items.push({ label: 'PSNR (float)', value: `${(v.psnrFloatDb as number).toFixed(2)} dB`, note: `from the singular values, before ${bits}-bit rounding` });
   if (num(v.ssim) !== undefined) items.push({ label: 'SSIM', value: (v.ssim as number).toFixed(4) });
-  if (num(v.ratioFloat32) !== undefined) items.push({ label: 'compression (float32 factors)', value: `${(v.ratioFloat32 as number).toFixed(2)}x`, note: `${num(v.bytesFloat32)?.toLocaleString('en')} bytes against the raw 8-bit ${num(v.originalRawBytes)?.toLocaleString('en')}` });
+  if (num(v.ratioFloat32) !== undefined) items.push({ label: 'compression (float32 factors)', value: `${(v.ratioFloat32 as number).toFixed(2)}x`, note: `${num(v.bytesFloat32)?.toLocaleString('en')} bytes against the raw ${bits}-bit ${num(v.originalRawBytes)?.toLocaleString('en')}` });
   return { title: `compression ${name}`.trim(), items };
 }
 

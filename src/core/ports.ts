@@ -30,8 +30,10 @@ export interface Image {
   /** 'gray' = 1 plane; 'rgb' = 3 planes R, G, B; 'ycbcr' = 3 planes Y, Cb, Cr (luminance-only work) */
   color: 'gray' | 'rgb' | 'ycbcr';
   planes: Matrix[];
-  /** nominal value range of the planes: [0, 255] as loaded, [0, 1] after normalize */
+  /** nominal value range of the planes: [0, 255] as loaded ([0, 65535] from a 16-bit file), [0, 1] after normalize */
   range: [number, number];
+  /** bits per sample of the source file when it is not 8 (a 16-bit PNG or TIFF): encode writes a PNG of this depth, reports compare at it */
+  bitDepth?: 16;
   normalization?: Normalization;
   /** per plane, when the planes were centred */
   centering?: Centering[];

@@ -17,7 +17,7 @@ import { toJsonText } from '../core/json.js';
 import { compressionCurves, curvesCsv, curvesTable, errorStorageSvg, planeNames, spectrumSvg, SOURCE } from '../core/image/report.js';
 import { commonLength } from '../core/image/lowrank.js';
 import { originalBytes, storageShape } from '../core/image/storage.js';
-import { encodePixels, toPixels8 } from '../core/image/io.js';
+import { depthOf, encodePixels, toPixels, toPixels8 } from '../core/image/io.js';
 import { psnr8, ssim8 } from '../core/image/quality.js';
 import { checkRank } from '../core/image/rank.js';
 import { reconstructValue } from '../core/image/reconstruct.js';
@@ -29,9 +29,10 @@ export const compressionReport = defineStage({
   description: [
     'error_k = sqrt(Σ_{i>k} σᵢ²) / ‖A_original‖_F with the mean included in A_original, for every k, from the',
     'singular values (the tail beyond the computed values comes from ‖A‖²). Storage per k: k(m+n+1) values per',
-    'plane plus the mean, at float32 and float64, against the raw 8-bit original, its PNG and JPEG sizes and the',
-    'source file. PSNR and SSIM (8-bit, as encoded) of the rank-k image against the full-rank one need every',
-    'singular value (svd without rank); otherwise they are null and only the float PSNR from σ is given.',
+    'plane plus the mean, at float32 and float64, against the raw original (8-bit, or 16-bit for a 16-bit PNG/TIFF:',
+    'bitDepth), its PNG (of that depth) and JPEG (8-bit) sizes and the source file. PSNR and SSIM at that depth, as',
+    'encode writes it, of the rank-k image against the full-rank one need every singular value (svd without rank);',
+    'otherwise they are null and only the float PSNR from σ is given.',
   ].join('\n'),
   example: '- stage: compression-report\n  input: truncate\n  params: { prefix: "{name}-report" }',
   input: 'Factorization',
@@ -51,8 +52,10 @@ export const compressionReport = defineStage({
       const c = compressionCurves(f);
       const names = planeNames(f);
       const t = f.template;
+      // the source's bits per sample: a 16-bit PNG is compared, stored and re-encoded at 16 bits
+      const depth = t.kind === 'Image' ? depthOf(t) : 8;
       const values: Metrics['values'] = {
-        name: f.name, rows: m, cols: n, planes: names.join(','), solver: f.solver, singularValues: K, k,
+        name: f.name, rows: m, cols: n, planes: names.join(','), bitDepth: depth, solver: f.solver, singularValues: K, k,
         truncatedBy: f.truncation?.by ?? null, truncationReason: f.truncation?.reason ?? null,
         relError: c.error[k - 1]!, energy: c.energy[k - 1]!, psnrFloatDb: c.psnrDb[k - 1]!,
         bytesFloat32: c.bytesFloat32[k - 1]!, bytesFloat64: c.bytesFloat64[k - 1]!,
@@ -60,24 +63,28 @@ export const compressionReport = defineStage({
         sourceBytes: t.kind === 'Image' ? (t.sourceBytes ?? null) : null,
         originalPngBytes: null, originalJpegBytes: null, psnrDb: null, ssim: null,
       };
-      const refs = [{ name: 'raw 8-bit', bytes: values.originalRawBytes as number }];
+      const refs = [{ name: `raw ${depth}-bit`, bytes: values.originalRawBytes as number }];
       // a line on a terminal: rebuilding, comparing and encoding a large image takes seconds
       const quality = params.quality && t.kind === 'Image' && K === mn;
       const bar = ctx.progress({ label: `${ctx.stepId}: ${f.name}`, total: (quality ? 5 : 0) + (params.plots ? 2 : 1), percent: true });
       if (quality) {
         const t0 = performance.now();
-        const orig = toPixels8(reconstructValue(f, K, true) as Image);
+        const full = reconstructValue(f, K, true) as Image;
+        const orig = toPixels(full, depth);
         bar.tick();
-        const approx = toPixels8(reconstructValue(f, k, true) as Image);
+        const approx = toPixels(reconstructValue(f, k, true) as Image, depth);
         bar.tick();
-        values.psnrDb = psnr8(orig.data, approx.data);
-        values.ssim = ssim8(orig.data, approx.data, t.width, t.height, orig.channels);
+        const peak = depth === 16 ? 65535 : 255;
+        values.psnrDb = psnr8(orig.data, approx.data, peak);
+        values.ssim = ssim8(orig.data, approx.data, t.width, t.height, orig.channels, peak);
         bar.tick();
         values.originalPngBytes = (await encodePixels(orig.data, t.width, t.height, orig.channels, 'png')).length;
         bar.tick();
-        values.originalJpegBytes = (await encodePixels(orig.data, t.width, t.height, orig.channels, 'jpeg', { quality: 90 })).length;
+        // JPEG is an 8-bit format
+        const orig8 = depth === 8 ? orig : toPixels8(full);
+        values.originalJpegBytes = (await encodePixels(orig8.data, t.width, t.height, orig8.channels, 'jpeg', { quality: 90 })).length;
         bar.tick();
-        refs.push({ name: 'PNG', bytes: values.originalPngBytes }, { name: 'JPEG q90', bytes: values.originalJpegBytes });
+        refs.push({ name: depth === 16 ? 'PNG 16-bit' : 'PNG', bytes: values.originalPngBytes }, { name: depth === 16 ? 'JPEG q90 (8-bit)' : 'JPEG q90', bytes: values.originalJpegBytes });
         ctx.log.info({ psnrDb: values.psnrDb, ssim: values.ssim, ms: Math.round(performance.now() - t0) }, 'quality of the rank-k image');
       }
       if (typeof values.sourceBytes === 'number') refs.push({ name: SOURCE, bytes: values.sourceBytes });
@@ -90,7 +97,7 @@ export const compressionReport = defineStage({
       bar.tick();
       if (params.plots) {
         await ctx.writeFile(`${prefix}-spectrum.svg`, await spectrumSvg(f, c, k, `Singular values of ${title}`), { format: 'svg', description: 'spectrum (log) and cumulative energy' });
-        await ctx.writeFile(`${prefix}-error-storage.svg`, await errorStorageSvg(c, k, refs, `Error and storage vs k, ${title}`), { format: 'svg', description: 'relative error and storage vs k' });
+        await ctx.writeFile(`${prefix}-error-storage.svg`, await errorStorageSvg(c, k, refs, `Error and storage vs k, ${title}`, depth), { format: 'svg', description: 'relative error and storage vs k' });
         bar.tick();
       }
       bar.done();

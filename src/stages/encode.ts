@@ -17,7 +17,7 @@ import { defineStage } from '../core/stage.js';
 import { outputFileParams } from '../core/params.js';
 import { InputError } from '../core/errors.js';
 import { boundedConcatMap } from '../core/flow.js';
-import { encodeImage, type EncodeFormat } from '../core/image/io.js';
+import { encodedDepth, encodeImage, type EncodeFormat } from '../core/image/io.js';
 import type { FileRef, Image, ImageBatch } from '../core/ports.js';
 
 const EXT: Record<EncodeFormat, string> = { png: '.png', jpeg: '.jpg', webp: '.webp' };
@@ -25,11 +25,12 @@ const BY_EXT: Record<string, EncodeFormat> = { '.png': 'png', '.jpg': 'jpeg', '.
 
 export const encode = defineStage({
   name: 'encode',
-  summary: 'Write images as PNG, JPEG or WebP (8-bit, mean and normalization undone); one file per image',
+  summary: 'Write images as PNG, JPEG or WebP (8-bit; a 16-bit source as 16-bit PNG; mean and normalization undone); one file per image',
   description: [
     'path is a template under --out: {name} is the image name, {index} its position (in a batch or the stream),',
     '{k} the rank of a low-rank reconstruction (so that several ranks written to one folder keep apart).',
     'format auto takes it from the extension (.png, .jpg/.jpeg, .webp; none → .png is added).',
+    'An image loaded from a 16-bit PNG or TIFF is written as a 16-bit PNG (JPEG and WebP are 8-bit: its values / 257).',
     'Files are renamed into place only when the whole run succeeds.',
   ].join('\n'),
   example: '- stage: encode\n  params: { path: "{name}-k{k}.png" }',
@@ -51,7 +52,7 @@ export const encode = defineStage({
       let rel = params.path.replaceAll('{name}', img.name).replaceAll('{index}', String(index)).replaceAll('{k}', String(img.rank));
       if (params.format === 'auto' && !BY_EXT[ext]) rel += EXT.png;
       const buf = await encodeImage(img, format, { quality: params.quality, lossless: params.lossless });
-      return ctx.writeFile(rel, buf, { format, description: `${img.color} image ${img.name} ${img.width}x${img.height}` });
+      return ctx.writeFile(rel, buf, { format, description: `${img.color} image ${img.name} ${img.width}x${img.height}, ${encodedDepth(img, format)}-bit` });
     };
     return boundedConcatMap(
       (v: Image | ImageBatch) =>

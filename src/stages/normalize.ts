@@ -19,8 +19,8 @@ import type { Image, ImageBatch } from '../core/ports.js';
 export type NormalizeBy = 'max' | 'dtype';
 
 /**
- * The scale normalize divides `img` by: its maximum (`max`, or the batch's) or 255 (`dtype`, the
- * 8-bit range); an InputError when the image cannot be normalized. Writes nothing.
+ * The scale normalize divides `img` by: its maximum (`max`, or the batch's) or its range (`dtype`:
+ * 255, or 65535 for a 16-bit image); an InputError when the image cannot be normalized. Writes nothing.
  */
 function scaleOf(img: Image, by: NormalizeBy, batchMax?: number): number {
   if (img.normalization && img.normalization.method !== 'none') {
@@ -29,7 +29,7 @@ function scaleOf(img: Image, by: NormalizeBy, batchMax?: number): number {
   if (img.centering?.some((c) => c.mode !== 'none')) throw new InputError(`image ${img.name} is centred; normalize before center`, 'put normalize before center');
   const scale = by === 'dtype' ? img.range[1] : (batchMax ?? maxOf(img.planes));
   if (!(scale > 0) || !Number.isFinite(scale)) {
-    throw new InputError(`cannot normalize ${img.name} by its maximum: the maximum is ${scale} (the image is all zero)`, 'use by: dtype to divide by the 8-bit range (255)');
+    throw new InputError(`cannot normalize ${img.name} by its maximum: the maximum is ${scale} (the image is all zero)`, `use by: dtype to divide by the ${img.bitDepth === 16 ? '16-bit range (65535)' : '8-bit range (255)'}`);
   }
   return scale;
 }
@@ -40,7 +40,7 @@ function scaled(img: Image, by: NormalizeBy, scale: number, inPlace: boolean): I
 }
 
 /**
- * Divides the planes by the image's maximum (`max`) or by 255 (`dtype`, the 8-bit range): new
+ * Divides the planes by the image's maximum (`max`) or by its range (`dtype`: 255, 65535 at 16 bits): new
  * planes, or with `inPlace` the image's own (only for an image nobody else holds: see planes.ts;
  * the values are the same bits either way).
  */
@@ -50,18 +50,18 @@ export function normalizeImage(img: Image, by: NormalizeBy, batchMax?: number, i
 
 const normalizeStage = defineStage({
   name: 'normalize',
-  summary: 'Scale image values to floats in [0, 1] (by the maximum or by the 8-bit range), remembering how',
+  summary: 'Scale image values to floats in [0, 1] (by the maximum or by the 8/16-bit range), remembering how',
   description: [
     'by: max divides by the largest value (over all planes; over the whole batch with perBatch: true), as the seed',
-    'exercise does; by: dtype divides by 255. The scale is kept in `normalization` so that encode and reports',
-    'map values back to 8 bits.',
+    'exercise does; by: dtype divides by 255 (65535 for a 16-bit PNG or TIFF). The scale is kept in `normalization`',
+    'so that encode and reports map values back to the source\'s 8 or 16 bits.',
   ].join('\n'),
   example: '- stage: normalize\n  params: { by: max }',
   input: ['Image', 'ImageBatch'] as const,
   output: ['Image', 'ImageBatch'] as const,
   outputKinds: (_params, input) => input,
   params: z.strictObject({
-    by: z.enum(['max', 'dtype']).default('max').describe('max: divide by the largest value; dtype: divide by the 8-bit range (255)'),
+    by: z.enum(['max', 'dtype']).default('max').describe('max: divide by the largest value; dtype: divide by the range of the source\'s depth (255; 65535 at 16 bits)'),
     perBatch: z.boolean().default(false).describe('for an ImageBatch with by: max, one maximum for the whole batch instead of one per image'),
   }),
   // A value its producer handed over (load's fresh images), reaching this step alone (the run's only
@@ -72,7 +72,8 @@ const normalizeStage = defineStage({
     // by 255 as it fills them (one pass, in cache); the values are those computed below, bit for bit
     const divided = params.by === 'dtype' ? dividedVariant(source, 255) : undefined;
     if (divided) {
-      const label = (im: Image): Image => ({ ...im, range: [0, 1], normalization: { method: 'dtype', scale: 255 } });
+      // load divided a 16-bit image by 255 · 257 = 65535 (its own range)
+      const label = (im: Image): Image => ({ ...im, range: [0, 1], normalization: { method: 'dtype', scale: im.bitDepth === 16 ? 65535 : 255 } });
       return divided.pipe(map((v): Image | ImageBatch => (v.kind === 'Image' ? label(v) : { ...v, images: v.images.map(label) })));
     }
     const alone = ctx.inputExclusive === true || isHandingOver(source);

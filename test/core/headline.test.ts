@@ -29,4 +29,14 @@ describe('headlineResults', () => {
     expect(g[1]!.items.find((i) => i.label === 'variance of PC1')!.value).toBe('50.0%');
     expect(g[2]!.items[0]).toEqual({ label: 'F-measure', value: '0.9570', note: 'foreground masks against gt' });
   });
+  it('a 16-bit compression says 16-bit in its notes, and a small error keeps two significant digits (0.0012%, not 0.00%)', () => {
+    const comp = { kind: 'Metrics', name: 'g-compression', values: { name: 'g', k: 9, bitDepth: 16, relError: 1.1844e-5, psnrDb: 113.7, ratioFloat32: 5.7, bytesFloat32: 15156, originalRawBytes: 86400 } };
+    const [g] = headlineResults([comp]);
+    const item = (l: string) => g!.items.find((i) => i.label === l)!;
+    expect(item('relative error').value).toBe('0.0012%');
+    expect(item('PSNR').note).toBe('16-bit, as encoded');
+    expect(item('compression (float32 factors)').note).toBe('15,156 bytes against the raw 16-bit 86,400');
+    const [e] = headlineResults([{ ...comp, values: { ...comp.values, bitDepth: 8, psnrDb: undefined, psnrFloatDb: 50 } }]);
+    expect(e!.items.find((i) => i.label === 'PSNR (float)')!.note).toBe('from the singular values, before 8-bit rounding');
+  });
 });

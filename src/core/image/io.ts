@@ -2,9 +2,10 @@
  * Image files ↔ planar float images, through sharp (libvips).
  *
  * Decoding applies the EXIF orientation, drops alpha, converts to sRGB, resizes
- * if asked, then splits into planes (gray / rgb / ycbcr, values 0..255).
+ * if asked, then splits into planes (gray / rgb / ycbcr, values 0..255). A 16-bit PNG or TIFF keeps
+ * its 16 bits: values 0..65535, `bitDepth: 16`, and encode writes it back as a 16-bit PNG.
  * sharp's errors are reworded into one InputError naming the file.
- * Encoding maps planes back to 8 bits (adding a mean still attached, undoing the
+ * Encoding maps planes back to 8 bits (16 for a 16-bit image written as PNG) (adding a mean still attached, undoing the
  * normalization, converting YCbCr to RGB), rounds and clamps, and compresses.
  */
 import { sharp, type Sharp } from './sharp.js';
@@ -14,7 +15,7 @@ import { basename, extname } from 'node:path';
 import { Matrix } from '../linalg/matrix.js';
 import { CancelledError, InputError } from '../errors.js';
 import type { Image } from '../ports.js';
-import { rgbToGray, rgbToYcbcr, ycbcrToRgbPixel } from './color.js';
+import { rgbToGray, rgbToGray16, rgbToYcbcr, ycbcrToRgbPixel } from './color.js';
 import { divideRun, newPlanes } from './planes.js';
 import { countSharp, countTurboJpeg, fastPathRefusal, scanJpeg } from './jpeg.js';
 import { decodeJpegRgb, jpegHeader, TJCS, turboJpeg, turboJpegStatus } from './turbojpeg.js';
@@ -52,7 +53,8 @@ export interface DecodeOptions {
   maxPixels?: number;
   /**
    * divide every value by this as the planes are filled (for normalize piped straight onto load:
-   * the values normalize would compute, range still [0, 255] in the Image; the caller relabels it)
+   * the values normalize would compute, range still [0, 255] in the Image; the caller relabels it).
+   * On the 8-bit scale: a 16-bit image is divided by divideBy · 257 (255 → 65535, its own range).
    */
   divideBy?: number;
   /** once aborted, a large image stops being converted (CancelledError) */
@@ -134,9 +136,10 @@ function throwIfAbortedLarge(n: number, signal?: AbortSignal): void {
 
 /**
  * Interleaved 8-bit RGB (`ch` bytes a pixel, ch >= 3) into `planes` (gray / rgb / ycbcr, 0..255),
- * in chunks of FILL_CHUNK pixels with a turn of the event loop between them for large images.
+ * or 16-bit RGB (a Uint16Array, 0..65535), in chunks of FILL_CHUNK pixels with a turn of the event
+ * loop between them for large images.
  */
-async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMode, planes: Matrix[], divideBy?: number, signal?: AbortSignal): Promise<void> {
+async function fillPlanes(rgb: Uint8Array | Uint16Array, ch: number, n: number, mode: ColorMode, planes: Matrix[], divideBy?: number, signal?: AbortSignal): Promise<void> {
   for (let i0 = 0; i0 < n; i0 += FILL_CHUNK) {
     if (i0) {
       await new Promise((r) => setImmediate(r));
@@ -145,8 +148,10 @@ async function fillPlanes(rgb: Uint8Array, ch: number, n: number, mode: ColorMod
     }
     const i1 = Math.min(n, i0 + FILL_CHUNK), m = i1 - i0;
     const src = i0 ? rgb.subarray(i0 * ch) : rgb;
-    if (mode === 'gray') rgbToGray(src, m, ch, planes[0]!.data.subarray(i0, i1));
-    else if (mode === 'ycbcr') rgbToYcbcr(src, m, ch, planes.map((P) => P.data.subarray(i0, i1)));
+    if (mode === 'gray') {
+      if (src instanceof Uint16Array) rgbToGray16(src, m, ch, planes[0]!.data.subarray(i0, i1));
+      else rgbToGray(src, m, ch, planes[0]!.data.subarray(i0, i1));
+    } else if (mode === 'ycbcr') rgbToYcbcr(src, m, ch, planes.map((P) => P.data.subarray(i0, i1)), src instanceof Uint16Array ? 128 * 257 : 128);
     else {
       const R = planes[0]!.data, G = planes[1]!.data, B = planes[2]!.data;
       for (let i = i0, p = 0; i < i1; i++, p += ch) {
@@ -247,7 +252,35 @@ async function decodeTurbo(file: string, shown: string, opts: DecodeOptions, st:
   }
 }
 
-/** Reads one image file into planes of 0..255 values. */
+/**
+ * 16 when the file holds 16-bit samples (a PNG of bit depth 16, a 16-bit TIFF), else 8. A PNG is
+ * told by its header's bit-depth byte (no second decoding pipeline); a TIFF by sharp's header read.
+ */
+async function sourceDepth(file: string): Promise<8 | 16> {
+  const head = Buffer.alloc(26);
+  try {
+    const fd = openSync(file, 'r');
+    try {
+      readSync(fd, head, 0, 26, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return 8; // sharp reports why it cannot be read
+  }
+  if (head.readUInt32BE(0) === 0x89504e47 && head.toString('latin1', 12, 16) === 'IHDR') return head[24] === 16 ? 16 : 8;
+  const tiff = head.toString('latin1', 0, 4);
+  if (tiff === 'II*\0' || tiff === 'MM\0*') {
+    try {
+      return (await sharp(file).metadata()).depth === 'ushort' ? 16 : 8;
+    } catch {
+      return 8;
+    }
+  }
+  return 8;
+}
+
+/** Reads one image file into planes of 0..255 values (0..65535 for a 16-bit PNG or TIFF, `bitDepth: 16`). */
 export async function decodeImage(file: string, opts: DecodeOptions): Promise<Image> {
   const shown = opts.shown ?? file;
   const st: { size?: number } = {};
@@ -258,13 +291,15 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   }
   countSharp(fast);
   await checkResizedPixels(file, shown, opts);
+  const depth = await sourceDepth(file);
   let raw: { data: Buffer; info: Sharp.OutputInfo };
   try {
-    let s = sharp(file, { failOn: 'truncated', ...(opts.maxPixels !== undefined ? { limitInputPixels: opts.maxPixels } : {}) }).rotate().removeAlpha().toColourspace('srgb');
+    // 16-bit samples stay 16-bit (rgb16, raw ushort): an 8-bit conversion would round every value to a multiple of 257
+    let s = sharp(file, { failOn: 'truncated', ...(opts.maxPixels !== undefined ? { limitInputPixels: opts.maxPixels } : {}) }).rotate().removeAlpha().toColourspace(depth === 16 ? 'rgb16' : 'srgb');
     if (opts.resize && (opts.resize.width || opts.resize.height)) {
       s = s.resize({ width: opts.resize.width, height: opts.resize.height, fit: opts.resize.fit ?? 'fill' });
     }
-    raw = await s.raw().toBuffer({ resolveWithObject: true });
+    raw = await (depth === 16 ? s.raw({ depth: 'ushort' }) : s.raw()).toBuffer({ resolveWithObject: true });
   } catch (e) {
     if (opts.maxPixels !== undefined && /exceeds pixel limit/i.test(e instanceof Error ? e.message : String(e))) {
       const [w, h] = await storedSize(file, shown);
@@ -276,18 +311,20 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
   const { width, height, channels } = raw.info;
   const n = width * height;
   throwIfAbortedLarge(n, opts.signal);
-  let rgb: Uint8Array = raw.data;
+  const samples = depth === 16 ? new Uint16Array(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength >> 1) : raw.data;
+  let rgb: Uint8Array | Uint16Array = samples;
   let ch: number = channels;
   if (ch < 3) {
     // gray (+alpha) sources: repeat the gray value
-    const x = new Uint8Array(n * 3);
-    for (let i = 0; i < n; i++) x[3 * i] = x[3 * i + 1] = x[3 * i + 2] = raw.data[i * ch]!;
+    const x = depth === 16 ? new Uint16Array(n * 3) : new Uint8Array(n * 3);
+    for (let i = 0; i < n; i++) x[3 * i] = x[3 * i + 1] = x[3 * i + 2] = samples[i * ch]!;
     rgb = x;
     ch = 3;
   }
   // the planes in one buffer, shared when large (the compute pool's tasks read them without a copy)
   const planes = newPlanes(height, width, opts.mode === 'gray' ? 1 : 3);
-  await fillPlanes(rgb, ch, n, opts.mode, planes, opts.divideBy, opts.signal);
+  const divideBy = opts.divideBy !== undefined && depth === 16 ? opts.divideBy * 257 : opts.divideBy;
+  await fillPlanes(rgb, ch, n, opts.mode, planes, divideBy, opts.signal);
   let sourceBytes = st.size;
   if (sourceBytes === undefined) {
     try {
@@ -303,7 +340,8 @@ export async function decodeImage(file: string, opts: DecodeOptions): Promise<Im
     height,
     color: opts.mode,
     planes,
-    range: [0, 255],
+    range: [0, depth === 16 ? 65535 : 255],
+    ...(depth === 16 ? { bitDepth: 16 as const } : {}),
     source: file,
     sourceBytes,
   };
@@ -341,11 +379,26 @@ export async function decodeImages(files: readonly string[], optsOf: (file: stri
 /**
  * The image as interleaved 8-bit pixels (1 channel for gray, 3 for rgb/ycbcr → RGB):
  * value + mean (if still centred), times the normalization scale, rounded, clamped to 0..255.
+ * A 16-bit image (bitDepth 16) is scaled to 0..255 (its 0..65535 divided by 257).
  */
 export function toPixels8(img: Image): { data: Uint8Array; channels: 1 | 3 } {
+  return toPixels(img, 8) as { data: Uint8Array; channels: 1 | 3 };
+}
+
+/** The bits per sample of `img`'s source: 16 for a 16-bit PNG/TIFF, else 8. */
+export const depthOf = (img: { bitDepth?: number }): 8 | 16 => (img.bitDepth === 16 ? 16 : 8);
+
+/**
+ * The image as interleaved pixels of `depth` bits (Uint8Array 0..255 or Uint16Array 0..65535), as
+ * toPixels8 describes: a 16-bit image at 16 bits keeps every value its planes hold.
+ */
+export function toPixels(img: Image, depth: 8 | 16): { data: Uint8Array | Uint16Array; channels: 1 | 3 } {
   const { width: w, height: h } = img;
   const n = w * h;
-  const scale = img.normalization?.scale ?? (img.range[1] > 0 && img.range[1] !== 255 ? 255 / img.range[1] : 1);
+  const top = depth === 16 ? 65535 : 255, mid = depth === 16 ? 128 * 257 : 128;
+  // the planes' values on their source's scale (0..255, or 0..65535 for a 16-bit source), then on `depth`'s
+  const own = img.normalization?.scale ?? (img.range[1] > 0 && img.range[1] !== 255 ? (depthOf(img) === 16 ? 65535 : 255) / img.range[1] : 1);
+  const scale = own * (depth === depthOf(img) ? 1 : depth === 16 ? 257 : 1 / 257);
   const planes = img.planes.map((P, p) => {
     const out = new Float64Array(n);
     const c = img.centering?.[p];
@@ -359,16 +412,16 @@ export function toPixels8(img: Image): { data: Uint8Array; channels: 1 | 3 } {
     }
     return out;
   });
-  const clamp8 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+  const clamp8 = (v: number) => (v <= 0 ? 0 : v >= top ? top : Math.round(v));
   if (img.color === 'gray') {
-    const d = new Uint8Array(n);
+    const d = depth === 16 ? new Uint16Array(n) : new Uint8Array(n);
     for (let i = 0; i < n; i++) d[i] = clamp8(planes[0]![i]!);
     return { data: d, channels: 1 };
   }
-  const d = new Uint8Array(n * 3);
+  const d = depth === 16 ? new Uint16Array(n * 3) : new Uint8Array(n * 3);
   const px: [number, number, number] = [0, 0, 0];
   for (let i = 0; i < n; i++) {
-    if (img.color === 'ycbcr') ycbcrToRgbPixel(planes[0]![i]!, planes[1]![i]!, planes[2]![i]!, px);
+    if (img.color === 'ycbcr') ycbcrToRgbPixel(planes[0]![i]!, planes[1]![i]!, planes[2]![i]!, px, mid);
     else (px[0] = planes[0]![i]!), (px[1] = planes[1]![i]!), (px[2] = planes[2]![i]!);
     d[3 * i] = clamp8(px[0]);
     d[3 * i + 1] = clamp8(px[1]);
@@ -379,15 +432,24 @@ export function toPixels8(img: Image): { data: Uint8Array; channels: 1 | 3 } {
 
 export type EncodeFormat = 'png' | 'jpeg' | 'webp';
 
-/** Compresses an Image (see toPixels8) as PNG, JPEG or WebP. `quality` is for JPEG/WebP. */
+/** The bits per sample encodeImage writes for `img` in `format`: 16 for a 16-bit image as PNG (JPEG and WebP are 8-bit formats). */
+export function encodedDepth(img: Image, format: EncodeFormat): 8 | 16 {
+  return format === 'png' ? depthOf(img) : 8;
+}
+
+/** Compresses an Image (see toPixels) as PNG, JPEG or WebP, at encodedDepth bits. `quality` is for JPEG/WebP. */
 export async function encodeImage(img: Image, format: EncodeFormat, opts: { quality?: number; lossless?: boolean } = {}): Promise<Buffer> {
-  const { data, channels } = toPixels8(img);
+  const { data, channels } = toPixels(img, encodedDepth(img, format));
   return encodePixels(data, img.width, img.height, channels, format, opts);
 }
 
-export async function encodePixels(data: Uint8Array, width: number, height: number, channels: 1 | 3, format: EncodeFormat, opts: { quality?: number; lossless?: boolean } = {}): Promise<Buffer> {
-  let s = sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
-  if (channels === 1) s = s.toColourspace('b-w'); // a 1-channel file (sharp would write RGB otherwise)
+/** Interleaved pixels (8-bit, or 16-bit from a Uint16Array: a 16-bit PNG) compressed as PNG, JPEG or WebP. */
+export async function encodePixels(data: Uint8Array | Uint16Array, width: number, height: number, channels: 1 | 3, format: EncodeFormat, opts: { quality?: number; lossless?: boolean } = {}): Promise<Buffer> {
+  if (data instanceof Uint16Array && format !== 'png') throw new RangeError(`encodePixels: 16-bit samples can only be written as PNG, not ${format}`);
+  let s = data instanceof Uint16Array ? sharp(data, { raw: { width, height, channels } }) : sharp(Buffer.from(data.buffer, data.byteOffset, data.byteLength), { raw: { width, height, channels } });
+  // a 1-channel file (sharp would write RGB otherwise); 16-bit samples tagged as such (else saved as 8-bit)
+  if (data instanceof Uint16Array) s = s.toColourspace(channels === 1 ? 'grey16' : 'rgb16');
+  else if (channels === 1) s = s.toColourspace('b-w');
   if (format === 'png') return s.png({ compressionLevel: 9 }).toBuffer();
   if (format === 'jpeg') return s.jpeg({ quality: opts.quality ?? 90 }).toBuffer();
   return s.webp({ quality: opts.quality ?? 90, lossless: opts.lossless ?? false }).toBuffer();

@@ -1,5 +1,6 @@
 /**
- * Image quality against a reference, on 8-bit pixels (what a viewer sees).
+ * Image quality against a reference, on 8-bit pixels (what a viewer sees), or 16-bit ones for a
+ * 16-bit source (peak and L = 65535).
  * - PSNR = 10 log10(255² / MSE), over every channel (Infinity when identical).
  * - SSIM (Wang, Bovik, Sheikh, Simoncelli 2004): 11 x 11 Gaussian window, σ = 1.5,
  *   K1 = 0.01, K2 = 0.03, L = 255, mean over the 'valid' window positions, then
@@ -8,11 +9,12 @@
  *   uses the same constants but pads the borders).
  */
 
-export function psnr8(a: Uint8Array, b: Uint8Array): number {
+/** PSNR of pixels of peak `peak` (255 for 8-bit, 65535 for 16-bit). */
+export function psnr8(a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array, peak = 255): number {
   if (a.length !== b.length) throw new RangeError(`psnr: sizes differ (${a.length} vs ${b.length})`);
   let se = 0;
   for (let i = 0; i < a.length; i++) { const d = a[i]! - b[i]!; se += d * d; }
-  return se === 0 ? Infinity : 10 * Math.log10((255 * 255 * a.length) / se);
+  return se === 0 ? Infinity : 10 * Math.log10((peak * peak * a.length) / se);
 }
 
 function gaussian(radius: number, sigma: number): Float64Array {
@@ -45,15 +47,15 @@ function filterValid(x: Float64Array, w: number, h: number, g: Float64Array): Fl
   return out;
 }
 
-/** Mean SSIM of one channel (values 0..255). */
-export function ssimPlane(a: Float64Array, b: Float64Array, w: number, h: number): number {
+/** Mean SSIM of one channel (values 0..L: L = 255, or 65535 for 16-bit). */
+export function ssimPlane(a: Float64Array, b: Float64Array, w: number, h: number, L = 255): number {
   const g = gaussian(5, 1.5);
   if (w < g.length || h < g.length) throw new RangeError(`ssim needs at least ${g.length} x ${g.length} pixels, got ${w} x ${h}`);
   const n = w * h;
   const aa = new Float64Array(n), bb = new Float64Array(n), ab = new Float64Array(n);
   for (let i = 0; i < n; i++) { aa[i] = a[i]! * a[i]!; bb[i] = b[i]! * b[i]!; ab[i] = a[i]! * b[i]!; }
   const [ma, mb, saa, sbb, sab] = [a, b, aa, bb, ab].map((x) => filterValid(x, w, h, g)) as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
-  const C1 = (0.01 * 255) ** 2, C2 = (0.03 * 255) ** 2;
+  const C1 = (0.01 * L) ** 2, C2 = (0.03 * L) ** 2;
   let sum = 0;
   for (let i = 0; i < ma.length; i++) {
     const mu1 = ma[i]!, mu2 = mb[i]!;
@@ -63,13 +65,13 @@ export function ssimPlane(a: Float64Array, b: Float64Array, w: number, h: number
   return sum / ma.length;
 }
 
-/** Mean SSIM over channels of interleaved 8-bit images. */
-export function ssim8(a: Uint8Array, b: Uint8Array, w: number, h: number, channels: number): number {
+/** Mean SSIM over channels of interleaved 8-bit images (16-bit ones with L = 65535). */
+export function ssim8(a: Uint8Array | Uint16Array, b: Uint8Array | Uint16Array, w: number, h: number, channels: number, L = 255): number {
   let s = 0;
   for (let c = 0; c < channels; c++) {
     const pa = new Float64Array(w * h), pb = new Float64Array(w * h);
     for (let i = 0; i < w * h; i++) { pa[i] = a[i * channels + c]!; pb[i] = b[i * channels + c]!; }
-    s += ssimPlane(pa, pb, w, h);
+    s += ssimPlane(pa, pb, w, h, L);
   }
   return s / channels;
 }

@@ -7,7 +7,7 @@
  *  - energy_k: fraction of Σσ² of the centred planes kept,
  *  - psnr_k (dB, float): 10 log10(peak² / MSE_k), MSE_k = Σ tail_k / (pixels · factorised planes),
  *    before clamping and 8-bit rounding,
- *  - bytes at float32 / float64 (storage.ts) and the ratio against the raw 8-bit original.
+ *  - bytes at float32 / float64 (storage.ts) and the ratio against the raw original (8- or 16-bit).
  */
 import { renderSvg, titleBlock, rows, decadeTicks, FORMAT, type Spec } from '../plot/vl.js';
 import { tableCsv } from '../table.js';
@@ -113,6 +113,9 @@ export async function spectrumSvg(f: Factorization, c: Curves, k: number, title:
   return renderSvg(spec);
 }
 
+/** A percentage of `v` to 2 decimals, or 2 significant digits below 0.01% (a 16-bit image's 0.0012% is not 0.00%). */
+const smallPct = (v: number) => (v > 0 && v < 1e-4 ? (100 * v).toPrecision(2) : (100 * v).toFixed(2));
+
 /** the reference line of the input file's own size (compression-report names it so) */
 export const SOURCE = 'source file';
 
@@ -121,7 +124,7 @@ export const SOURCE = 'source file';
  * rank-k factors (float32 solid, float64 dashed, log axis) against the original's sizes (dotted
  * reference lines), on one shared k axis. Legends sit outside the plots.
  */
-export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: string; bytes: number }>, title: string): Promise<string> {
+export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: string; bytes: number }>, title: string, depth: 8 | 16 = 8): Promise<string> {
   const kib = (b: number) => b / 1024;
   const K = c.k.length;
   const x = { field: 'k', type: 'quantitative', title: 'rank k (0 = the mean alone)', scale: { domain: [0, K], nice: false } };
@@ -142,7 +145,7 @@ export async function errorStorageSvg(c: Curves, k: number, refs: Array<{ name: 
   };
   const isSource = (row: { s: string }) => refs[refNames.indexOf(row.s)]?.name === SOURCE;
   const spec = {
-    title: titleBlock(title, `at k = ${k}: error ${(100 * c.error[k - 1]!).toFixed(2)}%, ${kib(c.bytesFloat32[k - 1]!).toFixed(0)} KiB of float32 factors (${c.ratioFloat32[k - 1]!.toFixed(1)}x smaller than the raw 8-bit image); the mean alone leaves ${(100 * c.errorAtZero).toFixed(1)}%`, W),
+    title: titleBlock(title, `at k = ${k}: error ${smallPct(c.error[k - 1]!)}%, ${kib(c.bytesFloat32[k - 1]!).toFixed(0)} KiB of float32 factors (${c.ratioFloat32[k - 1]!.toFixed(1)}x smaller than the raw ${depth}-bit image); the mean alone leaves ${(100 * c.errorAtZero).toFixed(1)}%`, W),
     vconcat: [
       {
         width: W, height: 220,

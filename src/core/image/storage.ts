@@ -1,8 +1,8 @@
 /**
  * Storage of a rank-k factorisation, in bytes: per factorised plane k(m+n+1)
  * values (U_k: m x k, s_k: k, V_k: n x k), plus the subtracted mean, at float32 or
- * float64; planes passed through unfactorised (chroma) count one byte per pixel.
- * Compared with the 8-bit original: m·n bytes per plane.
+ * float64; planes passed through unfactorised (chroma) count one sample per pixel.
+ * Compared with the raw original: m·n samples per plane, 1 byte each (2 for a 16-bit source).
  */
 import type { Factorization } from '../ports.js';
 
@@ -18,8 +18,10 @@ export interface StorageShape {
   meanValues: number;
   /** planes stored as 8-bit pixels, not factorised */
   passthroughPlanes: number;
-  /** 8-bit planes of the original image */
+  /** planes of the original image */
   originalPlanes: number;
+  /** bytes per sample of the original: 1 (8-bit), 2 (a 16-bit PNG or TIFF) */
+  sampleBytes: 1 | 2;
 }
 
 export function storageShape(f: Factorization): StorageShape {
@@ -29,18 +31,19 @@ export function storageShape(f: Factorization): StorageShape {
   const centerings = t.kind === 'Matrix' ? (t.centering ? [t.centering] : []) : (t.centering ?? []);
   const passIdx = new Set((f.passthrough ?? []).map((p) => p.plane));
   const meanValues = centerings.filter((c, i) => c.mode !== 'none' && !passIdx.has(i)).reduce((a, c) => a + c.mean.length, 0);
-  return { m, n, planes: f.factors.length, meanValues, passthroughPlanes: passIdx.size, originalPlanes: f.factors.length + passIdx.size };
+  const sampleBytes = t.kind === 'Image' && t.bitDepth === 16 ? 2 : 1;
+  return { m, n, planes: f.factors.length, meanValues, passthroughPlanes: passIdx.size, originalPlanes: f.factors.length + passIdx.size, sampleBytes };
 }
 
 /** Bytes to store the rank-k factors (and mean, and passthrough planes). */
 export function lowRankBytes(k: number, s: StorageShape, type: StorageType): number {
   const b = BYTES[type];
-  return s.planes * k * (s.m + s.n + 1) * b + s.meanValues * b + s.passthroughPlanes * s.m * s.n;
+  return s.planes * k * (s.m + s.n + 1) * b + s.meanValues * b + s.passthroughPlanes * s.m * s.n * s.sampleBytes;
 }
 
-/** Bytes of the raw 8-bit original. */
+/** Bytes of the raw original (8-bit, or 16-bit for a 16-bit source). */
 export function originalBytes(s: StorageShape): number {
-  return s.originalPlanes * s.m * s.n;
+  return s.originalPlanes * s.m * s.n * s.sampleBytes;
 }
 
 /** Largest k (1..kMax) whose compression ratio original/lowRank is at least `target`; 0 if none. */
