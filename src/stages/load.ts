@@ -20,7 +20,7 @@ import { InputError, shownPath } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf, sizeMismatch } from '../core/image/files.js';
-import { dividedVariant, handsOver } from '../core/image/planes.js';
+import { handsOver, variantOf } from '../core/image/planes.js';
 import type { StageContext } from '../core/stage.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
@@ -126,7 +126,7 @@ const loadStage = defineStage({
 export const load = Object.assign(function load(...[params, opts]: Parameters<typeof loadStage>) {
   // the variant normalize { by: dtype } subscribes to instead when piped straight on: planes divided while filled
   const divided = (scale: number) => loadStage(params, { ...opts, ctx: { ...opts?.ctx, [DIVIDE_BY]: scale } as Partial<StageContext> });
-  return handsOver(loadStage(params, opts), divided);
+  return handsOver(loadStage(params, opts), { divided });
 }, loadStage) as typeof loadStage;
 
 type LoadParams = Parameters<typeof load>[0];
@@ -134,7 +134,7 @@ type LoadParams = Parameters<typeof load>[0];
 /** `load` narrowed to one kind by `pick` (which throws on the other): still handing its values over. */
 function narrowed<K extends Image | ImageBatch>(params: LoadParams, pick: (v: Image | ImageBatch) => K): Observable<K> {
   const m = map(pick);
-  return handsOver(load(params).pipe(m), (scale) => dividedVariant(load(params), scale)!.pipe(m));
+  return handsOver(load(params).pipe(m), { divided: (scale) => variantOf(load(params), 'divided', scale)!.pipe(m) });
 }
 
 /**

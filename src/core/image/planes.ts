@@ -43,22 +43,34 @@ export function newPlanes(h: number, w: number, count: number): Matrix[] {
  * map) makes another observable, which says nothing.
  *
  * Observables (a producer's, from code) whose every value is handed over to their one subscriber,
- * each with, when the producer can, a maker of a variant of it whose values come already divided
- * by a scale (load: the planes divided by 255 as they are filled, while in cache). A reader piped
- * straight onto such an observable may subscribe to the variant instead: it is a new observable
- * that only this reader sees, so no other subscriber of the original gets scaled values.
+ * each with the VARIANTS its producer offers: named makers of a new observable whose values are
+ * what a given reader would make of the original ones, made by the producer in the same pass, while
+ * in cache (load's `divided`: the planes divided by a scale as they are filled; stack's `centredRows`:
+ * each row summed and written minus its mean as it is stacked). A reader piped straight onto such an
+ * observable may subscribe to a variant instead (then the original is never subscribed): the
+ * variant is a new observable that only this reader sees, so no other subscriber of the original
+ * gets changed values, and its values are the reader's own, bit for bit (each variant's tests).
  */
-const handingOver = new WeakMap<object, ((scale: number) => object) | null>();
-export function handsOver<T extends object>(source: T, divided?: (scale: number) => T): T {
-  handingOver.set(source, divided ?? null);
+export interface VariantArgs {
+  /** values whose planes come divided by `scale` (normalize { by: dtype }) */
+  divided: [scale: number];
+  /** a matrix that comes centred by its row means, `centering` { mode: row } attached (center { mode: row }) */
+  centredRows: [];
+}
+export type Variants<T> = { [K in keyof VariantArgs]?: (...args: VariantArgs[K]) => T };
+const handingOver = new WeakMap<object, Variants<object>>();
+/** Registers `source` as handing every value over, with the variants its producer offers. */
+export function handsOver<T extends object>(source: T, variants: Variants<T> = {}): T {
+  handingOver.set(source, variants);
   return source;
 }
 export function isHandingOver(source: object): boolean {
   return handingOver.has(source);
 }
-/** The variant of `source` whose values come divided by `scale` (see handsOver), or undefined. */
-export function dividedVariant<T extends object>(source: T, scale: number): T | undefined {
-  return (handingOver.get(source) ?? undefined)?.(scale) as T | undefined;
+/** The variant `name` of `source` (see handsOver), or undefined when its producer offers none. */
+export function variantOf<T extends object, K extends keyof VariantArgs>(source: T, name: K, ...args: VariantArgs[K]): T | undefined {
+  const make = handingOver.get(source)?.[name] as ((...a: VariantArgs[K]) => T) | undefined;
+  return make?.(...args);
 }
 
 /**
