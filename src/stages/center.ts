@@ -17,7 +17,7 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { centerInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
-import { isHandingOver } from '../core/image/planes.js';
+import { isHandingOver, variantOf } from '../core/image/planes.js';
 import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
 const centerStage = defineStage({
@@ -41,6 +41,10 @@ const centerStage = defineStage({
   // reader of it, or piped straight onto stack from code), is centred in place: no second 12.5 MB of
   // fresh memory for the 22 stamps. Anything else (a kept matrix, a fan-out) gets a new matrix.
   operator: (params, ctx) => (source) => {
+    // straight onto stack (from code): subscribe to stack's variant that centres each row as it stacks it
+    // (one pass, the same bits and centering as below); the stack itself is then never made
+    const fused = params.mode === 'row' ? variantOf(source, 'centredRows') : undefined;
+    if (fused) return fused;
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {

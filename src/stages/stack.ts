@@ -9,9 +9,14 @@ import { z } from 'zod';
 import { defineStage } from '../core/stage.js';
 import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
-import { stackInPool } from '../core/pca/pooled.js';
+import { stackCentredInPool, stackInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
 import { handsOver } from '../core/image/planes.js';
+import type { StageContext } from '../core/stage.js';
+import type { MatrixValue } from '../core/ports.js';
+
+/** In the context of the variant center { mode: row } subscribes to (see `stack` below): each batch stacked minus its mean image. */
+const CENTRED = Symbol('svdflow.stack.centred');
 
 const stackStage = defineStage({
   name: 'stack',
@@ -34,20 +39,32 @@ const stackStage = defineStage({
     poolMap(async (batch, signal) => {
       // in the compute pool when large (a memory-bound loop over every pixel of the batch), split over its threads when larger
       const big = valueSize(batch) >= 1e7, bar = big ? ctx.progress({ label: `${ctx.stepId}: stacking`, percent: true }) : undefined;
-      const { matrix, layout } = await stackInPool(batch.images, { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set });
+      const run = { signal, inline: valueSize(batch) < INLINE_VALUES, onProgress: bar?.set };
+      const name = params.name ?? batch.name;
+      // the centred variant: each row summed and written minus its mean in the same pass (the bits center gives)
+      if ((ctx as { [CENTRED]?: boolean })[CENTRED]) {
+        const { matrix, mean, layout } = await stackCentredInPool(batch.images, run);
+        bar?.done();
+        ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked and centred (mean image)');
+        return { kind: 'Matrix' as const, name, matrix, layout, centering: { mode: 'row' as const, mean } } satisfies MatrixValue;
+      }
+      const { matrix, layout } = await stackInPool(batch.images, run);
       bar?.done();
       ctx.log.debug({ d: matrix.rows, n: matrix.cols }, 'stacked');
       // a fresh matrix nobody else holds (handsOver below): its one reader may centre it in place
-      return { kind: 'Matrix' as const, name: params.name ?? batch.name, matrix, layout };
+      return { kind: 'Matrix' as const, name, matrix, layout };
     }, ctx),
 });
 
 /**
  * The stage. From code, the observable its operator returns hands every value over (planes.ts
  * handsOver): an operator piped straight onto it, such as center, is the matrix's only holder and
- * may reuse its memory (each subscription stacks anew, so no two subscribers share a matrix).
+ * may reuse its memory (each subscription stacks anew, so no two subscribers share a matrix). It
+ * offers the variant `centredRows`, which center { mode: row } piped straight on subscribes to
+ * instead: each matrix stacked minus its mean image in one pass, with the centering center attaches.
  */
-export const stack = Object.assign(function stack(...a: Parameters<typeof stackStage>) {
-  const op = stackStage(...a);
-  return (source: Parameters<typeof op>[0]) => handsOver(op(source));
+export const stack = Object.assign(function stack(...[params, opts]: Parameters<typeof stackStage>) {
+  const op = stackStage(params, opts);
+  const centred = stackStage(params, { ...opts, ctx: { ...opts?.ctx, [CENTRED]: true } as Partial<StageContext> });
+  return (source: Parameters<typeof op>[0]) => handsOver(op(source), { centredRows: () => centred(source) });
 }, stackStage) as typeof stackStage;

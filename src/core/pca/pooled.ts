@@ -57,6 +57,21 @@ export async function stackInPool(images: Image[], opts: RunOptions = {}): Promi
 }
 
 /**
+ * The stack of `images` minus its mean image in one pass (stackCentredInto; the same bits as
+ * stackInPool then centerInPool 'row'), in the pool: in parts over its threads when large.
+ */
+export async function stackCentredInPool(images: Image[], opts: RunOptions = {}): Promise<{ matrix: Matrix; mean: Float64Array; layout: StackLayout }> {
+  const d = stackRows(images), n = images.length;
+  const parts = splitParts(d * n, opts);
+  if (parts <= 1 || !images.every((im) => im.planes.every((P) => isShared(P.data)))) return tasks.run('stackCentred', [images], opts);
+  const layout = stackLayout(images);
+  const matrix = sharedMatrix(d, n);
+  const mean = new Float64Array(new SharedArrayBuffer(d * 8));
+  await runParts(shardRanges(d, parts), ([r0, r1], o) => tasks.run('stackCentredPart', [images, matrix, mean, r0, r1], o), opts);
+  return { matrix, mean, layout };
+}
+
+/**
  * `v` minus its mean (centerValue), in the pool: row means of a large matrix in parts over its
  * threads. `inPlace` (a matrix nobody else holds, such as the one stack hands over): the result
  * is written over the matrix's own values, no second matrix of fresh memory, when they are in

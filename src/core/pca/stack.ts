@@ -101,6 +101,95 @@ function copyOne(o: Float64Array, at: number, n: number, s: Float64Array, q0: nu
   for (let q = q0, r = at; q < q1; q++, r += n) o[r] = s[q]!;
 }
 
+/**
+ * Rows [r0, r1) of the stack of `images` MINUS THEIR MEANS into `out` (contiguous d x n), the
+ * means into mean[r]: stackInto then subtractRowMeans (core/image/planes.ts) in one pass over the
+ * matrix, bit for bit. Each output row holds pixel q of one plane of every image; per block of
+ * BLOCK pixels, the rows' sums are added up from the planes in image order starting from 0, four
+ * images per step: acc + a + b + c + d, left to right, which is the chain subtractRowMeans adds
+ * along a row; the mean is sum / n; then each value is written as value + (-mean), as it writes
+ * them, four images' values of one row together (as stackInto), the planes' block read again from
+ * cache. Stacking then centring wrote the matrix, read it back from memory (12 MB for 22 stamps)
+ * and wrote it again: three passes of per-value work, now two, and the matrix is written once.
+ * (Measured alternatives, one thread, 22 stamps: copying while summing and then shifting the
+ * block's rows in place, 1.2 to 1.4x as long; groups of eight images, 1.05x.)
+ */
+export function stackCentredInto(images: readonly Image[], out: Matrix, mean: Float64Array, r0 = 0, r1 = stackRows(images), onProgress?: (done: number, total: number) => void): void {
+  const { width: w, height: h } = images[0]!;
+  const hw = w * h, np = images[0]!.planes.length, n = images.length;
+  if (out.rows !== np * hw || out.cols !== n || !out.isContiguous) throw new RangeError(`stackCentredInto needs a contiguous ${np * hw}x${n} matrix, got ${out.rows}x${out.cols}`);
+  if (mean.length < np * hw) throw new RangeError(`stackCentredInto needs ${np * hw} means, got room for ${mean.length}`);
+  const o = out.data;
+  const BLOCK = 256;
+  const acc = new Float64Array(BLOCK);
+  let reported = 0;
+  for (let c = Math.floor(r0 / hw); c < np && c * hw < r1; c++) {
+    const src = images.map((im) => {
+      const p = im.planes[c]!;
+      if (p.rows !== h || p.cols !== w) throw new InputError(`image ${im.name} plane ${c} is ${p.cols}x${p.rows}, but the image says ${w}x${h}`, 'this is a bug in the stage that made the image; please report it');
+      return p.isContiguous ? p.data : p.clone().data;
+    });
+    const base = c * hw * n;
+    const qa = Math.max(0, r0 - c * hw), qb = Math.min(hw, r1 - c * hw);
+    for (let q0 = qa; q0 < qb; q0 += BLOCK) {
+      const q1 = Math.min(qb, q0 + BLOCK);
+      acc.fill(0);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) sumFour(acc, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
+      for (; j < n; j++) sumOne(acc, src[j]!, q0, q1);
+      shiftsOf(acc, mean, c * hw + q0, q1 - q0, n);
+      j = 0;
+      for (; j + 4 <= n; j += 4) shiftedFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, acc, q0, q1);
+      for (; j < n; j++) shiftedOne(o, base + q0 * n + j, n, src[j]!, acc, q0, q1);
+      if (onProgress && c * hw + q1 - r0 - reported >= 1 << 15) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part done
+    }
+  }
+  onProgress?.(r1 - r0, r1 - r0);
+}
+
+/** acc[q - q0] + s0[q] + s1[q] + s2[q] + s3[q] (left to right) into acc[q - q0], q in [q0, q1). */
+function sumFour(acc: Float64Array, s0: Float64Array, s1: Float64Array, s2: Float64Array, s3: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, i = 0; q < q1; q++, i++) acc[i] = acc[i]! + s0[q]! + s1[q]! + s2[q]! + s3[q]!;
+}
+
+/** acc[q - q0] + s[q] into acc[q - q0], q in [q0, q1). */
+function sumOne(acc: Float64Array, s: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, i = 0; q < q1; q++, i++) acc[i] = acc[i]! + s[q]!;
+}
+
+/** The sums acc[0..len) become -(sum / n): the means go to mean[at + i], their negations stay in acc. */
+function shiftsOf(acc: Float64Array, mean: Float64Array, at: number, len: number, n: number): void {
+  for (let i = 0; i < len; i++) {
+    const m = acc[i]! / n;
+    mean[at + i] = m;
+    acc[i] = -m;
+  }
+}
+
+/** s0..s3[q] + shift[q - q0] for q in [q0, q1) into o[r], o[r + 1], o[r + 2], o[r + 3], r stepping by n from `at`. */
+function shiftedFour(o: Float64Array, at: number, n: number, s0: Float64Array, s1: Float64Array, s2: Float64Array, s3: Float64Array, shift: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, i = 0, r = at; q < q1; q++, i++, r += n) {
+    const h = shift[i]!;
+    o[r] = s0[q]! + h;
+    o[r + 1] = s1[q]! + h;
+    o[r + 2] = s2[q]! + h;
+    o[r + 3] = s3[q]! + h;
+  }
+}
+
+/** s[q] + shift[q - q0] for q in [q0, q1) into o[r], r stepping by n from `at`. */
+function shiftedOne(o: Float64Array, at: number, n: number, s: Float64Array, shift: Float64Array, q0: number, q1: number): void {
+  for (let q = q0, i = 0, r = at; q < q1; q++, i++, r += n) o[r] = s[q]! + shift[i]!;
+}
+
+/** The stack of `images` minus its mean image (stackCentredInto): the matrix, the row means, the layout. */
+export function stackCentredImages(images: readonly Image[], onProgress?: (done: number, total: number) => void): { matrix: Matrix; mean: Float64Array; layout: StackLayout } {
+  const layout = stackLayout(images);
+  const m = new Matrix(stackRows(images), images.length), mean = new Float64Array(m.rows);
+  stackCentredInto(images, m, mean, 0, m.rows, onProgress);
+  return { matrix: m, mean, layout };
+}
+
 /** Stacks same-sized images as the columns of a d x n matrix (planar vectorisation). */
 export function stackImages(images: readonly Image[], onProgress?: (done: number, total: number) => void): { matrix: Matrix; layout: StackLayout } {
   const layout = stackLayout(images);

@@ -4,7 +4,7 @@
  * worker thread they leave the main thread free (event-loop delay) and can be stopped at
  * any moment; results come back moved (large matrices are shared, not copied).
  */
-import { stackImages, stackInto, vectorToImage } from '../../pca/stack.js';
+import { stackImages, stackInto, stackCentredImages, stackCentredInto, vectorToImage } from '../../pca/stack.js';
 import { subtractRowMeans } from '../../image/planes.js';
 import type { Matrix } from '../../linalg/matrix.js';
 import { centerValue, type CenterMode } from '../../image/center.js';
@@ -17,6 +17,10 @@ export const tasks = defineTasks(import.meta.url, {
   stack(images: Image[]) {
     return stackImages(images, taskProgress());
   },
+  /** the stack minus its mean image, in one pass (stack's centredRows variant) */
+  stackCentred(images: Image[]) {
+    return stackCentredImages(images, taskProgress());
+  },
   /** `inPlace`: a matrix in shared memory is centred in the caller's storage (see centerValue) */
   center(v: Image | ImageBatch | MatrixValue, mode: CenterMode, inPlace = false) {
     return centerValue(v, mode, inPlace);
@@ -24,6 +28,10 @@ export const tasks = defineTasks(import.meta.url, {
   /** rows [r0, r1) of the stack of `images` into `out` (shared memory): one part of a stack split over the pool's threads */
   stackPart(images: Image[], out: Matrix, r0: number, r1: number): void {
     stackInto(images, out, r0, r1, taskProgress());
+  },
+  /** rows [r0, r1) of the stack of `images` minus their means into `out`, the means into `mean` (shared memory): one part of a split fused stack + centre */
+  stackCentredPart(images: Image[], out: Matrix, mean: Float64Array, r0: number, r1: number): void {
+    stackCentredInto(images, out, mean, r0, r1, taskProgress());
   },
   /** rows [i0, i1) of X minus their means into `out`, the means into `mean` (shared memory): one part of a split centring */
   centerRowsPart(X: Matrix, out: Matrix, mean: Float64Array, i0: number, i1: number): void {
