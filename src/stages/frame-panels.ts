@@ -33,7 +33,8 @@ export const framePanels = defineStage({
   description: [
     'Columns are the layers asked for (default all four: the decoded frame, the model\'s background, the foreground',
     '|frame − background| and the mask); rows are the chosen frame numbers (0-based), labelled. Frames beyond the',
-    'video\'s end are left out and the figure says so; none at all is an error naming the last frame.',
+    'video\'s end are left out and the figure says so; when none of them came (a video shorter than the first chosen',
+    'frame, even of 1 frame) the figure shows the video\'s last frame instead and says so in its title and description.',
   ].join('\n'),
   example: '- stage: frame-panels\n  input: model\n  params: { frames: [30, 60, 90], path: frame-panels.png }',
   input: 'FrameBatch',
@@ -53,6 +54,11 @@ export const framePanels = defineStage({
     let last = -1;
     let shape: { w: number; h: number } | undefined;
     const tileFile = (f: number, l: Layer) => join(dir, `${f}-${l}.raw`);
+    const tileBytes = (b: FrameBatch, i: number, l: Layer) => Buffer.concat([Buffer.from([layerChannels(b, l), 0, 0, 0]), Buffer.from(Int32Array.from([b.width, b.height]).buffer), layerBytes(b, l, i)]);
+    // until a chosen frame comes, the last frame seen (one frame's tiles, in memory): shown instead
+    // when the video ends before every chosen frame (a 1-frame video and frames 20, 60, 100)
+    let anyChosen = false;
+    let lastTiles: { frame: number; tiles: Map<Layer, Buffer> } | undefined;
     const take = async (b: FrameBatch) => {
       if (!started) {
         started = true;
@@ -65,21 +71,28 @@ export const framePanels = defineStage({
       for (let i = 0; i < b.count; i++) {
         const f = b.start + i;
         if (!want.has(f)) continue;
-        for (const l of p.layers) {
-          // masks are one channel; the others as decoded (gray or RGB): the first byte says which
-          const c = layerChannels(b, l);
-          await ctx.outputs.writeNow(tileFile(f, l), Buffer.concat([Buffer.from([c, 0, 0, 0]), Buffer.from(Int32Array.from([b.width, b.height]).buffer), layerBytes(b, l, i)]));
-        }
+        anyChosen = true;
+        lastTiles = undefined;
+        // masks are one channel; the others as decoded (gray or RGB): the first byte says which
+        for (const l of p.layers) await ctx.outputs.writeNow(tileFile(f, l), tileBytes(b, i, l));
       }
+      if (!anyChosen && b.count > 0) lastTiles = { frame: b.start + b.count - 1, tiles: new Map(p.layers.map((l) => [l, tileBytes(b, b.count - 1, l)])) };
       // the tiles of frames before this are on disk: a resumed model may start here
       await ctx.outputs.writeNow(join(ctx.checkpointDir, PROGRESS_FILE), JSON.stringify({ next: b.start + b.count }));
     };
     const finish = () =>
       defer(async (): Promise<FileRef[]> => {
         const have = (f: number, l: Layer) => (existsSync(tileFile(f, l)) ? tileFile(f, l) : undefined);
-        // one segment of a --workers run: hand the tiles it saw to the stitcher
-        if (ctx.segment) return Promise.all(p.frames.flatMap((f) => p.layers.filter((l) => have(f, l)).map((l) => ctx.writeFile(`${p.path}.tiles/${f}-${l}.raw`, readFileSync(tileFile(f, l)), { format: 'raw' }))));
-        const { png, description } = await render(p, have, last);
+        const fallback = lastTiles;
+        if (fallback) for (const [l, t] of fallback.tiles) await ctx.outputs.writeNow(tileFile(fallback.frame, l), t);
+        // one segment of a --workers run: hand the tiles it saw to the stitcher (and its last frame's, named last-F-layer)
+        if (ctx.segment) {
+          const mine = p.frames.flatMap((f) => p.layers.filter((l) => have(f, l)).map((l) => ctx.writeFile(`${p.path}.tiles/${f}-${l}.raw`, readFileSync(tileFile(f, l)), { format: 'raw' })));
+          const lastOnes = fallback ? p.layers.map((l) => ctx.writeFile(`${p.path}.tiles/last-${fallback.frame}-${l}.raw`, fallback.tiles.get(l)!, { format: 'raw' })) : [];
+          return Promise.all([...mine, ...lastOnes]);
+        }
+        const { png, description } = await render(p, have, last, fallback?.frame);
+        if (!p.frames.some((f) => f <= last)) ctx.log.warn({ frames: p.frames, lastFrame: last }, `frame-panels: the video ends at frame ${last}, before frame${p.frames.length > 1 ? 's' : ''} ${p.frames.join(', ')}; its last frame is shown instead`);
         return [await ctx.writeFile(p.path, png, { format: 'png', description })];
       });
     return concat(source.pipe(boundedConcatMap((b: FrameBatch) => from(take(b).then(() => [] as FileRef[])), ctx.flow, { highWaterMark: 2 })), finish()).pipe(
@@ -90,19 +103,27 @@ export const framePanels = defineStage({
 
 type Params = { frames: number[]; layers: Layer[]; scale: number; title?: string };
 
-/** The PNG from the tile files (`tile(f, l)`: where frame f's layer l is, if it came). */
-async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number | undefined): Promise<{ png: Buffer; description: string }> {
+/**
+ * The PNG from the tile files (`tile(f, l)`: where frame f's layer l is, if it came). When none of
+ * the chosen frames came, frame `lastFrame` (the video's last, its tiles there too) is shown instead.
+ */
+async function render(p: Params, tile: (f: number, l: Layer) => string | undefined, last: number | undefined, lastFrame?: number): Promise<{ png: Buffer; description: string }> {
   const rows = [];
-  // frames past the end of a short video are left out (and said so); none at all is an error
+  // frames past the end of a short video are left out (and said so); none at all: the last frame
   // `last` unknown (stitching segments): a frame no segment saw lies past the end
   const sorted = [...p.frames].sort((a, b) => a - b);
-  const end = last === undefined ? 'past the video\'s end' : `the video ends at frame ${last}`;
   const came = (f: number) => (last === undefined ? p.layers.some((l) => tile(f, l)) : f <= last);
-  const shown = sorted.filter(came);
+  let shown = sorted.filter(came);
+  // stitching, the last frame handed over is the video's only when no segment saw a chosen frame
+  const end = last !== undefined ? `the video ends at frame ${last}` : !shown.length && lastFrame !== undefined ? `the video ends at frame ${lastFrame}` : 'past the video\'s end';
   const past = sorted.filter((f) => !came(f));
-  last ??= -1;
+  last ??= lastFrame ?? -1;
   const frames = (fs: number[]) => `frame${fs.length === 1 ? '' : 's'} ${fs.join(', ')}`;
-  const left = `${frames(past)} left out`;
+  let left = `${frames(past)} left out`;
+  if (!shown.length && lastFrame !== undefined) {
+    shown = [lastFrame];
+    left += `; its last frame ${lastFrame} shown instead`;
+  }
   if (!shown.length) throw new InputError(`frame-panels: frame ${sorted[0]} never came${last >= 0 ? ` (the frames ran from 0 to ${last})` : ' (no frames came at all)'}`, `choose frames between 0 and ${Math.max(0, last)}`);
   for (const f of shown) {
     const tiles: RawTile[] = [];
@@ -123,6 +144,9 @@ async function render(p: Params, tile: (f: number, l: Layer) => string | undefin
 /** --workers: the tiles every segment saw, one picture. */
 const stitchPanels: Stitcher = async (parts, out, p: Params & { path: string }) => {
   const tiles = new Map(parts.flat().map((t) => [basename(t.rel), t.path]));
-  const { png, description } = await render(p, (f, l) => tiles.get(`${f}-${l}.raw`), undefined);
+  // the video's last frame: the highest last-F a segment handed over (shown when no chosen frame came)
+  const lastFrames = [...tiles.keys()].map((k) => /^last-(\d+)-/.exec(k)?.[1]).filter((x): x is string => x !== undefined).map(Number);
+  const lastFrame = lastFrames.length ? Math.max(...lastFrames) : undefined;
+  const { png, description } = await render(p, (f, l) => tiles.get(`${f}-${l}.raw`) ?? (f === lastFrame ? tiles.get(`last-${f}-${l}.raw`) : undefined), undefined, lastFrame);
   return { files: [await out.outputs.write(p.path, png, { step: out.stepId, format: 'png', description })] };
 };

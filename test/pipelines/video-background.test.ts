@@ -107,7 +107,7 @@ describe('pipelines/video-background.yaml', () => {
     const r = await runPipelineFile(FILE, { outDir: out, progress: false, set: [`video=${clip}`] });
     for (const f of ['mask.mp4', 'background.mp4', 'background.png']) expect(existsSync(join(out, f)), f).toBe(true);
     expect(existsSync(join(out, 'scores.json'))).toBe(false);
-    expect(r.steps.find((s) => s.id === 'frames')!.itemsOut).toBe(110); // frame-panels shows frames 20, 60, 100: a shorter clip fails there (see the report)
+    expect(r.steps.find((s) => s.id === 'frames')!.itemsOut).toBe(110); // frame-panels shows frames 20, 60, 100 (a shorter clip: those past its end left out, its last frame if none came)
     expect(r.skipped).toEqual([{ id: 'scores', stage: 'evaluate-masks', reason: 'when: ${groundTruth} is null' }]);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).skipped).toEqual(r.skipped);
   });

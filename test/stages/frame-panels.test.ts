@@ -3,6 +3,7 @@ import { lastValueFrom, from, toArray } from 'rxjs';
 import sharp from 'sharp';
 import { framePanels } from '../../src/stages/frame-panels.js';
 import type { FrameBatch } from '../../src/core/ports.js';
+import { join } from 'node:path';
 import { tempDir } from '../helpers.js';
 
 const tmp = tempDir('svdflow-panels-');
@@ -39,10 +40,23 @@ describe('frame-panels', () => {
     expect(info.height).toBeGreaterThan(3 * 30);
   });
 
-  it('frames past the end of a short video are left out and said so; none at all is an error naming the last frame', async () => {
+  it('frames past the end of a short video are left out and said so', async () => {
     const out = await lastValueFrom(from(batches(30, 15)).pipe(framePanels({ frames: [5, 99] }, { ctx: { outDir: tmp.dir } }), toArray()));
     expect(out.map((f) => f.description).join('')).toContain('frame 5: ');
     expect(out.map((f) => f.description).join('')).toContain('frame 99 left out (the video ends at frame 29)');
-    await expect(lastValueFrom(from(batches(30, 15)).pipe(framePanels({ frames: [99] }, { ctx: { outDir: tmp.dir } }), toArray()))).rejects.toThrow('frame-panels: frame 99 never came (the frames ran from 0 to 29)');
+  });
+
+  it('a video ending before every chosen frame (even 1 frame long) shows its last frame instead, and says so', async () => {
+    for (const [n, size, lastF] of [[15, 10, 14], [1, 1, 0], [7, 5, 6]] as const) {
+      const out = await lastValueFrom(from(batches(n, size)).pipe(framePanels({ frames: [20, 60, 100] }, { ctx: { outDir: join(tmp.dir, `short${n}`) } }), toArray()));
+      expect(out).toHaveLength(1);
+      expect(out[0]!.description).toBe(`frame ${lastF}: frames | background | foreground | mask (${out[0]!.description!.match(/\((\d+x\d+)\)/)![1]}); frames 20, 60, 100 left out; its last frame ${lastF} shown instead (the video ends at frame ${lastF})`);
+      // one row of the four tiles: frame (200), background (128), foreground (73)
+      const { data, info } = await sharp(out[0]!.path).raw().toBuffer({ resolveWithObject: true });
+      const count = new Map<number, number>();
+      for (let i = 0; i < data.length; i += info.channels) if (data[i] === data[i + 1] && data[i] === data[i + 2]) count.set(data[i]!, (count.get(data[i]!) ?? 0) + 1);
+      for (const v of [200, 128, 73]) expect(count.get(v) ?? 0, `pixels of value ${v}`).toBeGreaterThanOrEqual(40 * 30);
+      expect(count.get(200)!).toBeLessThan(2 * 40 * 30);
+    }
   });
 });
