@@ -162,3 +162,14 @@ export function suggestion(name: string, candidates: readonly string[], what = '
   const list = candidates.length > 12 ? candidates.slice(0, 12).join(', ') + ', …' : candidates.join(', ');
   return `expected ${what}: ${list}`;
 }
+
+/**
+ * A step's param as the command-line override that sets it: `--set fit.global.voxel=4.3`, quoted for
+ * a shell when the value has spaces or YAML braces (`--set "load.resize={width: 64, height: 48}"`).
+ * Hints name this form, which works whatever the pipeline file says.
+ */
+export function setForm(stepId: string, param: string, value: unknown): string {
+  const v = typeof value === 'string' ? value : JSON.stringify(value);
+  const arg = `${stepId}.${param}=${v}`;
+  return /^[\w.,:=@/+-]+$/.test(arg) ? `--set ${arg}` : `--set "${arg.replace(/(["\\$`])/g, '\\$1')}"`;
+}

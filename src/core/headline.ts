@@ -20,6 +20,8 @@ export interface HeadlineGroup {
   /** what the numbers are about, e.g. 'alignment moved-curve-to-curve-30' */
   title: string;
   items: Headline[];
+  /** what the result's producer warned about (e.g. low fitness, a failed global step): report.html shows them */
+  warnings?: string[];
 }
 
 type Obj = Record<string, unknown>;
@@ -57,6 +59,11 @@ function rotationAxis(m: unknown, r00: number, r11: number, r22: number): number
 
 function alignment(a: Obj): HeadlineGroup {
   const items: Headline[] = [{ label: 'method', value: String(a.method) }];
+  // a source edited before the alignment (register-bunny turns it by 180°): the result is from that pose
+  const src = isObj(a.source) ? a.source : a;
+  const edits = Array.isArray(src.edits) ? src.edits : Array.isArray(src.sourceEdits) ? src.sourceEdits : undefined;
+  const origin = typeof src.origin === 'string' ? src.origin : typeof src.sourceOrigin === 'string' ? src.sourceOrigin : undefined;
+  if (edits?.length) items.push({ label: 'source', value: `${origin ?? 'the input'}, then ${edits.join('; then ')}`, note: 'the transform below maps this edited source onto the target' });
   const dim = num(a.dim);
   const r00 = entry(a.rotation, 0, 0), r10 = entry(a.rotation, 1, 0);
   if (dim === 2 && r00 !== undefined && r10 !== undefined) items.push({ label: 'rotation', value: `${((Math.atan2(r10, r00) * 180) / Math.PI).toFixed(3)}°`, note: 'counter-clockwise, source onto target' });
@@ -70,12 +77,15 @@ function alignment(a: Obj): HeadlineGroup {
   if (t) items.push({ label: 'translation', value: `(${t.map((v) => sig(v)).join(', ')})` });
   if (num(a.scale) !== undefined && a.scale !== 1) items.push({ label: 'scale', value: sig(a.scale as number) });
   if (num(a.fitness) !== undefined) items.push({ label: 'fitness', value: (a.fitness as number).toFixed(3), note: 'fraction of source points matched (higher is better)' });
-  if (num(a.inlierRmse) !== undefined) items.push({ label: 'inlier RMSE', value: sig(a.inlierRmse as number, 3), note: 'coordinate units (lower is better)' });
+  // no inliers: an RMSE over no pairs is 0 by definition, which would read as a perfect fit
+  if (a.fitness === 0) items.push({ label: 'inlier RMSE', value: 'none (no inliers)', note: 'no source point lies within the correspondence distance of a target point: nothing matched' });
+  else if (num(a.inlierRmse) !== undefined) items.push({ label: 'inlier RMSE', value: sig(a.inlierRmse as number, 3), note: 'coordinate units (lower is better)' });
   if (num(a.iterations) !== undefined) items.push({ label: 'iterations', value: String(a.iterations) });
   if (typeof a.converged === 'boolean') items.push({ label: 'converged', value: a.converged ? 'yes' : 'NO' });
   const det = isObj(a.details) ? a.details : a;
   if (typeof det.confident === 'boolean') items.push({ label: 'confident', value: det.confident ? 'yes' : 'NO', note: typeof det.finalStage === 'string' ? `final stage: ${det.finalStage}` : undefined });
-  return { title: `alignment ${String(a.name ?? '')}`.trim(), items };
+  const warnings = Array.isArray(a.warnings) ? a.warnings.filter((w): w is string => typeof w === 'string') : [];
+  return { title: `alignment ${String(a.name ?? '')}`.trim(), items, ...(warnings.length ? { warnings } : {}) };
 }
 
 function compression(v: Obj, name: string): HeadlineGroup {

@@ -122,6 +122,10 @@ export interface PointCloud {
   points: Matrix;
   normals?: Matrix;
   source?: string;
+  /** what `transform` steps did to the cloud as read (in words, with the step id), so that a result can say so */
+  edits?: string[];
+  /** the name of the cloud before those edits */
+  origin?: string;
 }
 
 /** Result of `align` (Procrustes or ICP), in the spirit of Open3D's RegistrationResult. */

@@ -17,7 +17,7 @@ import { defineStage } from '../core/stage.js';
 import { boundedConcatMap } from '../core/flow.js';
 import { pooled } from '../core/pool/index.js';
 import { tasks as pointTasks, INLINE_POINTS, type AlignResult } from '../core/pool/tasks/points.js';
-import { InputError } from '../core/errors.js';
+import { InputError, setForm } from '../core/errors.js';
 import { Matrix } from '../core/linalg/matrix.js';
 import { DEFAULT_CRITERIA } from '../core/points/icp.js';
 import { PointsError } from '../core/points/errors.js';
@@ -131,6 +131,11 @@ export const align = defineStage({
         throw e;
       }
       const r = res.registration;
+      const va = r.voxelAdvice;
+      if (va) {
+        const n = (v: number) => String(Number(v.toPrecision(2)));
+        r.warnings.push(`the target spans ~${n(va.extent)} units (bounding-box diagonal), but the global voxel ${va.voxel} suits clouds about ${n(40 * va.voxel)} across (about 40 voxels): try ${setForm(ctx.stepId, 'global.voxel', va.suggested)}`);
+      }
       for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
       const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: res.points, ...(res.normals ? { normals: res.normals } : {}) };
       ctx.log.info({ method: r.method, iterations: r.iterations, converged: r.converged, fitness: r.fitness, inlierRmse: r.inlierRmse }, 'aligned');

@@ -17,7 +17,7 @@ import { z } from 'zod';
 import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import { InputError } from '../core/errors.js';
-import { applyOp, opsMatrix, type Cloud, type PointOp } from '../core/points/ops.js';
+import { applyOp, describeOp, opsMatrix, type Cloud, type PointOp } from '../core/points/ops.js';
 import type { PointCloud } from '../core/ports.js';
 
 const pivot = z.union([z.enum(['origin', 'centroid']), z.array(z.number())]).default('origin').describe("centre of the rotation or scaling: origin, centroid, or a point");
@@ -79,6 +79,8 @@ export const transform = defineStage({
       const out: PointCloud = { kind: 'PointCloud', name: (params.name ?? '{name}-moved').replaceAll('{name}', cloud.name), points: c.points };
       if (c.normals) out.normals = c.normals;
       if (cloud.source) out.source = cloud.source;
+      out.origin = cloud.origin ?? cloud.name;
+      out.edits = [...(cloud.edits ?? []), `${(params.ops as PointOp[]).map(describeOp).join(', ')} (step ${ctx.stepId})`];
       return out;
     }),
 });

@@ -91,3 +91,42 @@ describe('icp-bunny on your own clouds gives the transform', () => {
     expect(a.rmseHistory.length).toBe(a.iterations + 1);
   });
 });
+
+describe('register-bunny on clouds in other units', () => {
+  const REG = join(ROOT, 'pipelines', 'register-bunny.yaml');
+  const dir = () => join(tmp.dir, 'units');
+  let suggested = '', extent = '';
+  beforeAll(() => {
+    mkdirSync(dir(), { recursive: true });
+    const target = surfaceCloud();
+    writeFileSync(join(dir(), 'part.xyz'), xyz(target));
+    writeFileSync(join(dir(), 'part-moved.xyz'), xyz(target.map((p) => apply(rot(25, [0, 0.6, 0.8]), [4, -3, 2], p))));
+    const lo = [0, 1, 2].map((j) => Math.min(...target.map((p) => p[j]!))), hi = [0, 1, 2].map((j) => Math.max(...target.map((p) => p[j]!)));
+    const diag = Math.hypot(...hi.map((h, j) => h - lo[j]!));
+    suggested = String(Number((diag / 40).toPrecision(2)));
+    extent = String(Number(diag.toPrecision(2)));
+  });
+
+  it("the default voxel fails: no inliers is not shown as RMSE 0, the warnings name the extent and a voxel in --set form, the summary says the source was turned first", () => {
+    const out = join(tmp.dir, 'o-units');
+    const r = cli(['run', REG, '--set', 'source=part-moved.xyz', '--set', 'target=part.xyz', '--out', out, '--no-progress'], { cwd: dir() });
+    expect(r.code).toBe(0);
+    expect(r.err).toContain(`WARN: the target spans ~${extent} units (bounding-box diagonal), but the global voxel 0.005 suits clouds about 0.2 across (about 40 voxels): try --set fit.global.voxel=${suggested} `);
+    expect(r.out).toContain('    alignment part-moved-turned-to-part: method icp (point-to-plane), source part-moved, then rotate 180° about (1, 0, 0) through the centroid (step turned), rotation ');
+    expect(r.out).toContain(', fitness 0.000, inlier RMSE none (no inliers), iterations 0, converged NO, confident NO\n');
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('<tr><th>inlier RMSE</th><td class="num">none (no inliers)</td>');
+    expect(html).toContain(`<li>the target spans ~${extent} units (bounding-box diagonal), but the global voxel 0.005 suits clouds about 0.2 across (about 40 voxels): try --set fit.global.voxel=${suggested}</li>`);
+    expect(html).toMatch(/<li>global alignment failed \(RANSAC found no sample/);
+  });
+
+  it('the voxel the hint names registers them: the known rotation back (source as given: angle=0)', () => {
+    const out = join(tmp.dir, 'o-units-ok');
+    const r = cli(['run', REG, '--set', 'source=part-moved.xyz', '--set', 'target=part.xyz', '--set', 'angle=0', '--set', `fit.global.voxel=${suggested}`, '--out', out, '--no-progress'], { cwd: dir() });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('rotation 25.000° about (0.000, -0.600, -0.800)');
+    expect(r.out).toMatch(/fitness 1\.000, inlier RMSE \d[.\de-]*, iterations \d+, converged yes, confident yes\n/);
+    expect(r.out).not.toContain('none (no inliers)');
+  });
+});

@@ -236,3 +236,21 @@ export function xSinCurve(n: number, from: number, to: number, a: number, b: num
   }
   return m;
 }
+
+/** An op in words, for summaries: "rotate 180° about (1, 0, 0) through the centroid", "translate by (-2, 5)". */
+export function describeOp(o: PointOp): string {
+  const v = (a: readonly number[]) => `(${a.map((x) => String(Number(x.toPrecision(6)))).join(', ')})`;
+  const about = (p: Pivot | undefined) => (p === undefined || p === 'origin' ? '' : p === 'centroid' ? ' through the centroid' : ` about the point ${v(p)}`);
+  switch (o.op) {
+    case 'rotate':
+      if (o.quaternion) return `rotate by the quaternion ${v(o.quaternion)}${about(o.about)}`;
+      return `rotate ${o.degrees ?? 0}°${o.axis ? ` about ${v(o.axis)}` : ''}${about(o.about)}`;
+    case 'translate': return `translate by ${v(o.by)}`;
+    case 'scale': return `scale by ${o.factor}${about(o.about)}`;
+    case 'matrix': return `apply a ${o.matrix.length}x${o.matrix[0]?.length ?? 0} matrix`;
+    case 'noise': return `add noise (sigma ${o.sigma})`;
+    case 'subsample': return `subsample (${o.every ? `every ${o.every}` : o.fraction ? `fraction ${o.fraction}` : `voxel ${o.voxel}`})`;
+    case 'shuffle': return 'shuffle';
+    case 'mirror': return `mirror coordinate ${'xyz'[o.axis] ?? o.axis}`;
+  }
+}

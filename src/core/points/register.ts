@@ -52,6 +52,15 @@ export interface RegisterResult extends ScheduleResult {
   confident: boolean;
   warnings: string[];
   schedule: IcpLevel[];
+  /** a global voxel far from the clouds' scale when the result failed: their extent and a voxel to try (extent / 40) */
+  voxelAdvice?: VoxelAdvice;
+}
+
+export interface VoxelAdvice {
+  /** the target's bounding-box diagonal */
+  extent: number;
+  voxel: number;
+  suggested: number;
 }
 
 function centroid(P: Matrix): Float64Array {
@@ -188,10 +197,16 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   let confident = !globalFailed;
   if (fitness < minFitness) { confident = false; warnings.push(`low fitness ${fitness.toFixed(3)} < ${minFitness}: few source points lie near the target; the clouds may not overlap, or the alignment is wrong`); }
   if (Number.isFinite(finalDist) && inlierRmse > maxRatio * finalDist) { confident = false; warnings.push(`inlier RMSE ${inlierRmse.toPrecision(3)} is more than ${maxRatio} x the correspondence distance ${finalDist.toPrecision(3)}: the matches look random, not a fit`); }
+  // a voxel given for another scale (0.005 m suits the bunny; a cloud in mm spans thousands): say what to try
+  let voxelAdvice: VoxelAdvice | undefined;
+  const ratio = scale.extent / globalVoxel;
+  if (isGlobal && d === 3 && opts.global?.voxel !== undefined && (globalFailed || fitness < minFitness) && (ratio > 400 || ratio < 8)) {
+    voxelAdvice = { extent: scale.extent, voxel: globalVoxel, suggested: Number((scale.extent / 40).toPrecision(2)) };
+  }
   if (sched && !sched.converged) warnings.push(`ICP did not converge in the last level (${sched.levels[sched.levels.length - 1]!.iterations} iterations); raise its maxIterations`);
   return {
     transform: T, stages, finalStage, levels: sched?.levels ?? [], rmseHistory: sched?.rmseHistory ?? [inlierRmse], fitnessHistory: sched?.fitnessHistory ?? [fitness],
     levelStarts: sched?.levelStarts ?? [0], iterationOf: sched?.iterationOf ?? [0], history: sched?.history ?? [T], iterations: sched?.iterations ?? 0, converged: sched?.converged ?? false,
-    fitness, inlierRmse, confident, warnings, schedule: levels, estimation: sched?.estimation ?? String(opts.icp?.estimation ?? 'point-to-point'),
+    fitness, inlierRmse, confident, warnings, schedule: levels, ...(voxelAdvice ? { voxelAdvice } : {}), estimation: sched?.estimation ?? String(opts.icp?.estimation ?? 'point-to-point'),
   };
 }

@@ -7,7 +7,7 @@
 import { Matrix } from '../linalg/matrix.js';
 import { procrustes } from './procrustes.js';
 import type { IcpCriteria, IcpStop, RobustKernel } from './icp.js';
-import { register, type InitMode, type StageRecord } from './register.js';
+import { register, type InitMode, type StageRecord, type VoxelAdvice } from './register.js';
 import type { GlobalOptions } from './global.js';
 import type { IcpLevel } from './schedule.js';
 import { decompose, determinant, homogeneous } from './rigid.js';
@@ -51,6 +51,8 @@ export interface Registration {
   finalStage: string;
   /** Procrustes diagnostics: cross-covariance singular values, RMSE / target spread */
   procrustes?: { singularValues: number[]; relativeRmse: number };
+  /** 3-D init global that failed with a voxel far from the clouds' scale: their extent and a voxel to try */
+  voxelAdvice?: VoxelAdvice;
   /** ICP settings as run */
   icp?: { estimation: string; schedule: IcpLevel[]; criteria: IcpCriteria; targetNormals: 'from input' | string };
 }
@@ -112,7 +114,7 @@ export function icpRegistration(source: Matrix, target: Matrix, p: IcpParams, ta
     method: `icp (${p.estimation})`, dim: d, transform: T, rotation: R, translation: t, scale, reflection: determinant(R) < 0,
     fitness: r.fitness, inlierRmse: r.inlierRmse, iterations: r.iterations, converged: r.converged, stop: last?.stop ?? null,
     rmseHistory: r.rmseHistory, fitnessHistory: r.fitnessHistory, iterationOf: r.iterationOf, levelStarts: r.levelStarts, history: r.history,
-    confident: r.confident, warnings: r.warnings, stages: r.stages, finalStage: r.finalStage,
+    confident: r.confident, warnings: r.warnings, stages: r.stages, finalStage: r.finalStage, ...(r.voxelAdvice ? { voxelAdvice: r.voxelAdvice } : {}),
     icp: { estimation: r.estimation, schedule: r.schedule, criteria: p.criteria, targetNormals: targetNormals ? 'from input' : p.estimation === 'point-to-plane' ? `PCA of ${p.normalNeighbours} neighbours` : 'not used' },
   };
 }
@@ -123,7 +125,7 @@ export function icpRegistration(source: Matrix, target: Matrix, p: IcpParams, ta
  * megabytes of them): every field of the result, matrices as nested lists, the clouds named and
  * counted; the per-iteration transforms left out (RMSE and fitness per iteration kept). plot-alignment's report and write-json with points: false write this.
  */
-export function alignmentSummary(a: Registration & { kind: 'Alignment'; name: string; source: { name: string; points: Matrix }; target: { name: string; points: Matrix }; aligned: unknown }): Record<string, unknown> {
+export function alignmentSummary(a: Registration & { kind: 'Alignment'; name: string; source: { name: string; points: Matrix; edits?: string[]; origin?: string }; target: { name: string; points: Matrix }; aligned: unknown }): Record<string, unknown> {
   const { source: _s, target: _t, aligned: _a, history: _h, ...rest } = a;
-  return { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows };
+  return { ...rest, transform: a.transform.to2D(), rotation: a.rotation.to2D(), translation: Array.from(a.translation), source: a.source.name, ...(a.source.edits ? { sourceOrigin: a.source.origin, sourceEdits: a.source.edits } : {}), target: a.target.name, sourcePoints: a.source.points.rows, targetPoints: a.target.points.rows };
 }

@@ -51,7 +51,7 @@ main{max-width:1100px;margin:0 auto;padding:16px 24px 48px;background:#fff}
 h1{font-size:24px;margin:8px 0 4px}h2{font-size:18px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 h3{font-size:15px;margin:16px 0 6px}.meta{color:#555;font-size:13px}p.desc{white-space:pre-wrap}
 table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px solid #ddd;padding:3px 8px;text-align:left;vertical-align:top}
-th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}td.note{color:#666}
+th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}td.note{color:#666}.warn{color:#8a4b00}ul.warn{margin:4px 0 10px}
 figure{margin:12px 0 20px}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:13px}
 .gallery{display:flex;flex-wrap:wrap;gap:6px}.gallery img{height:96px;width:auto;border:1px solid #eee}
 video{max-width:100%;background:#000}code,pre{font:12px Menlo,Consolas,monospace}pre{white-space:pre-wrap;margin:0;max-width:640px}
@@ -86,7 +86,8 @@ function videos(vs: ReportVideo[]): string {
 
 function headlineTables(groups: HeadlineGroup[]): string {
   if (!groups.length) return '<p class="meta">This run has no recognised headline results; see the files below.</p>';
-  return groups.map((g) => `<h3>${esc(g.title)}</h3><table>${g.items.map((i) => `<tr><th>${esc(i.label)}</th><td class="num">${esc(i.value)}</td><td class="note">${esc(i.note ?? '')}</td></tr>`).join('')}</table>`).join('\n');
+  const warned = (g: HeadlineGroup) => (g.warnings?.length ? `<p class="warn"><b>Warnings:</b></p><ul class="warn">${g.warnings.map((w) => `<li>${esc(w)}</li>`).join('')}</ul>` : '');
+  return groups.map((g) => `<h3>${esc(g.title)}</h3><table>${g.items.map((i) => `<tr><th>${esc(i.label)}</th><td class="num">${esc(i.value)}</td><td class="note">${esc(i.note ?? '')}</td></tr>`).join('')}</table>${warned(g)}`).join('\n');
 }
 
 function dataTables(ts: ReportTable[]): string {
