@@ -215,7 +215,7 @@ describe('sizes are written one way: width x height in pixels', () => {
     const r = cli(['run', join(ROOT, 'pipelines', 'image-compress.yaml'), '--set', `input=${join(photos, 'mine.jpg')}`, '--set', 'mode=rgb', '--out', out, '--no-progress']);
     expect(r.code).toBe(0);
     // the stamp is 139 pixels wide and 170 high: the encoded image's line in the summary says so
-    expect(r.out).toMatch(/mine-rgb-k\d+\.png +[\d.]+ KiB {2}rgb image mine 139x170\n/);
+    expect(r.out).toMatch(/mine-rgb-k\d+\.png +[\d.]+ KiB {2}rgb image mine 139x170, 8-bit\n/);
     const spectrum = readFileSync(join(out, 'mine-rgb-report-spectrum.svg'), 'utf8');
     const errorStorage = readFileSync(join(out, 'mine-rgb-report-error-storage.svg'), 'utf8');
     expect(spectrum).toContain('Singular values of mine: 139x170 px, 3 planes');

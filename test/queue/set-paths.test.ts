@@ -41,7 +41,9 @@ describe('--set paths from the TypeScript API', () => {
     // control: the same relative name from another folder is not found, and the message says where it looked
     const e = await runPipelineFile(PIPE, { outDir: join(tmp.dir, 'c'), progress: false, set: ['input=odd photo.png'], cwd: tmp.dir }).catch((x: Error) => x);
     expect(e).toBeInstanceOf(Error);
-    expect((e as Error).message).toContain(`input file not found: ${join(tmp.dir, 'odd photo.png')} (set by --set input=odd photo.png)`); // outside the cwd: absolute, as given
+    // shown from the cwd option, as the caller gave it (not from this process's folder), and the hint names that folder
+    expect((e as Error).message).toContain('input file not found: odd photo.png (set by --set input=odd photo.png)');
+    expect((e as { issues?: Array<{ hint?: string }> }).issues?.[0]?.hint).toContain(`relative to ${tmp.dir} (the cwd option)`);
     expect(existsSync(join(tmp.dir, 'c'))).toBe(false);
   }, 120_000);
 
