@@ -151,6 +151,8 @@ export interface Frame {
   fps?: number;
   /** expected total frame count, if known (for progress) */
   total?: number;
+  /** the source has an audio track (which the videos svdflow writes do not carry: write-video says so) */
+  audio?: true;
 }
 
 /** A block of consecutive frames and, after modelling, their layers. */
@@ -174,6 +176,8 @@ export interface FrameBatch {
   fps?: number;
   /** expected total frame count, if known (for progress) */
   total?: number;
+  /** the source has an audio track (not carried over to the videos written) */
+  audio?: true;
 }
 
 /** Named numbers and tables (reports, scores, curves). */

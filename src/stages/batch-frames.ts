@@ -49,7 +49,7 @@ export const batchFrames = defineStage({
         const d = f0.data.length;
         const m = contiguous(cur.frames) ?? unfilledBytes(cur.frames.length * d); // every byte is a frame's, set below
         if (m.buffer !== f0.data.buffer) cur.frames.forEach((f, i) => m.set(f.data, i * d));
-        const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total };
+        const b: FrameBatch = { kind: 'FrameBatch', start: cur.start, count: cur.frames.length, width: f0.width, height: f0.height, channels: f0.channels, frames: m, fps: f0.fps, total: f0.total, ...(f0.audio ? { audio: true as const } : {}) };
         cur = undefined;
         sub.next(b);
       };

@@ -43,6 +43,8 @@ export const decode = defineStage({
     defer(() => planDecode({ ...params, path: isLiveInput(params.path) ? params.path : ctx.resolveInput(params.path), window: ctx.segment && { start: ctx.segment.warmupStart, end: ctx.segment.end } })).pipe(
       switchMap((plan) => {
         ctx.log.info({ width: plan.width, height: plan.height, fps: plan.fps, frames: plan.expected, codec: plan.info.codec }, 'decoding');
+        const audio = plan.info.audio === true;
+        if (audio) ctx.log.warn(`${params.path} has an audio track: the videos svdflow writes have none (the audio is not carried over)`);
         // a live input (stdin, a URL) has no frame count: the bar shows frames and frames/s
         const bar = ctx.progress({ total: plan.expected || undefined, unit: 'frames', label: ctx.stepId });
         const total = plan.expected || undefined;
@@ -50,6 +52,7 @@ export const decode = defineStage({
           tap((f) => {
             f.fps = plan.fps || f.fps;
             f.total = total;
+            if (audio) f.audio = true;
             bar.tick();
           }),
           finalize(() => bar.done()),

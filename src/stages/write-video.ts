@@ -20,7 +20,7 @@ import { defineStage } from '../core/stage.js';
 import { writeThenFinish } from '../core/flow.js';
 import { InputError } from '../core/errors.js';
 import type { FileRef, FrameBatch } from '../core/ports.js';
-import { resolveCodec } from '../core/video/io/encode.js';
+import { encodedSize, resolveCodec, type Codec } from '../core/video/io/encode.js';
 import { SegmentedVideoWriter, type FrameShape } from '../core/video/io/segmented-video.js';
 import { LiveVideoWriter } from '../core/video/io/live-segments.js';
 import { stitchVideos } from '../core/video/io/stitch.js';
@@ -50,6 +50,7 @@ export const writeVideo = defineStage({
     let writer: SegmentedVideoWriter | LiveVideoWriter | undefined;
     let shape: FrameShape | undefined;
     let closed = false;
+    let audio = false;
     const open = () => {
       if (!format) throw new InputError(`write-video cannot tell the container of '${rel}'`, `end the path with one of ${Object.keys(FORMATS).join(', ')}`);
       if (p.codec === 'ffv1' && format !== 'matroska') throw new InputError(`ffv1 needs a .mkv file, got '${rel}'`, 'use path: something.mkv, or codec: h264');
@@ -60,6 +61,7 @@ export const writeVideo = defineStage({
     };
     const write = async (b: FrameBatch) => {
       writer ??= open();
+      if (b.audio) audio = true;
       checkLayer(b, p.layer);
       shape ??= { width: b.width, height: b.height, channels: layerChannels(b, p.layer), fps: b.fps ?? 25 };
       for (let i = 0; i < b.count && !closed; i++) await writer.write(b.start + i, (out) => layerBytes(b, p.layer, i, out), shape, () => !closed && !ctx.signal.aborted);
@@ -68,7 +70,7 @@ export const writeVideo = defineStage({
       if (!writer) throw new InputError('write-video received no frames', 'check the steps before it (decode range, background-model)');
       if (writer instanceof LiveVideoWriter) return [(await writer.complete())!];
       const r = await writer.complete();
-      const f = await ctx.outputs.begin(rel, { step: ctx.stepId, format: extname(rel).slice(1), description: `${p.layer} video, ${r.end - r.start} frames` });
+      const f = await ctx.outputs.begin(rel, { step: ctx.stepId, format: extname(rel).slice(1), description: videoDescription(p.layer, r.end - r.start, shape!, p.codec, audio) });
       try {
         await writer.join(f.tmpPath, format);
       } catch (e) {
@@ -84,3 +86,16 @@ export const writeVideo = defineStage({
     });
   },
 });
+
+/**
+ * What the summary, run.json and the report say of a written video: its layer and frame count, and
+ * what differs from the input: a side padded to even (4:2:0 codecs), an audio track not carried over.
+ */
+export function videoDescription(layer: string, frames: number, shape: { width: number; height: number }, codec: Codec, audio: boolean): string {
+  const e = encodedSize(shape.width, shape.height, resolveCodec(codec).codec);
+  const notes = [
+    ...(e.padded ? [`${e.width}x${e.height}: the input's ${shape.width}x${shape.height} with its last ${[shape.width % 2 ? 'column' : '', shape.height % 2 ? 'row' : ''].filter(Boolean).join(' and ')} repeated (H.264/MPEG-4 need even sizes)`] : []),
+    ...(audio ? ['no audio (the input\'s is not carried over)'] : []),
+  ];
+  return `${layer} video, ${frames} frame${frames === 1 ? '' : 's'}${notes.length ? `; ${notes.join('; ')}` : ''}`;
+}

@@ -201,7 +201,7 @@ function planLive(o: DecodeOptions): DecodePlan {
   if (o.end !== undefined) args.push('-frames:v', String(o.end - first + 1));
   const channels = o.color === 'rgb' ? 3 : 1;
   args.push('-f', 'rawvideo', '-pix_fmt', channels === 3 ? 'rgb24' : 'gray', 'pipe:1');
-  const info: VideoInfo = { width: 0, height: 0, fps: 0, duration: 0, frames: 0, codec: 'unknown (live)', pixFmt: '' };
+  const info: VideoInfo = { width: 0, height: 0, fps: 0, duration: 0, frames: 0, codec: 'unknown (live)', pixFmt: '', audio: false };
   return { args, width: 0, height: 0, channels, firstIndex: first, expected: 0, exactCount: false, fps: 0, info, sequence: false, live: true };
 }
 

@@ -32,12 +32,26 @@ export interface EncoderOptions {
   format?: string;
 }
 
+/**
+ * The size a video of w x h is written at: H.264 and MPEG-4 part 2 here are 4:2:0 (chroma at half
+ * the size), whose sizes must be even, so an odd side gains one column/row (a copy of the last:
+ * ffmpeg's pad then fillborders smear); FFV1 keeps any size. (H.264's frame cropping cannot take
+ * the column back: with 4:2:0 it crops in steps of 2.)
+ */
+export function encodedSize(w: number, h: number, codec: Codec): { width: number; height: number; padded: boolean } {
+  if (codec === 'ffv1') return { width: w, height: h, padded: false };
+  const W = w + (w % 2), H = h + (h % 2);
+  return { width: W, height: H, padded: W !== w || H !== h };
+}
+
 export function encoderArgs(o: EncoderOptions): { args: string[]; encoder: string; fallback: boolean } {
   const c = resolveCodec(o.codec);
   const args = ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', o.channels === 3 ? 'rgb24' : 'gray', '-s', `${o.width}x${o.height}`, '-r', String(o.fps || 25), '-i', 'pipe:0'];
   const even = o.width % 2 !== 0 || o.height % 2 !== 0;
+  // the added column/row repeats the last one (a black line at the edge was what pad alone left)
+  const padFilter = `pad=ceil(iw/2)*2:ceil(ih/2)*2,fillborders=right=${o.width % 2}:bottom=${o.height % 2}:mode=smear`;
   if (c.encoder === 'libx264') {
-    if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
+    if (even) args.push('-vf', padFilter);
     // ultrafast with CABAC back on: ultrafast's CAVLC spends 1.7-2.3x the CPU on continuous-tone
     // layers (background, frames) for a larger file at the same quality (vtest.avi background,
     // crf 20: 3.6 -> 1.6 ms/frame, 3.7 -> 2.2 MB, PSNR 49.7 -> 49.9 dB; the mask: 0.78 -> 0.64
@@ -50,7 +64,7 @@ export function encoderArgs(o: EncoderOptions): { args: string[]; encoder: strin
     // No B-frames: segments stay plain I/P streams that join by stream copy.
     args.push('-c:v', 'libx264', '-preset', 'ultrafast', '-x264-params', 'cabac=1:trellis=0', '-crf', String(o.crf), '-pix_fmt', o.crf === 0 ? (o.channels === 3 ? 'yuv444p' : 'gray') : 'yuv420p', '-threads', '1');
   } else if (c.encoder === 'mpeg4') {
-    if (even) args.push('-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2');
+    if (even) args.push('-vf', padFilter);
     args.push('-c:v', 'mpeg4', '-q:v', '3', '-pix_fmt', 'yuv420p');
   } else {
     args.push('-c:v', 'ffv1');

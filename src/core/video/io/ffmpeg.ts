@@ -64,6 +64,8 @@ export interface VideoInfo {
   frames: number;
   codec: string;
   pixFmt: string;
+  /** the file has an audio stream */
+  audio: boolean;
 }
 
 /** Parses the stderr of `ffmpeg -i FILE`; throws InputError with the reason when there is no video. */
@@ -87,6 +89,7 @@ export function parseProbe(stderr: string, file: string): VideoInfo {
     fps,
     duration,
     frames: fps > 0 && duration > 0 ? Math.round(duration * fps) : 0,
+    audio: /Stream #\d+:\d+.*?: Audio: /.test(stderr),
   };
 }
 

@@ -24,9 +24,10 @@ function byName(parts: SegmentPart[][]): Map<string, SegmentPart[]> {
 /** A joined video's description: the first part's, with its "N frames" the sum over the parts. */
 export function joinedDescription(group: SegmentPart[]): string {
   const first = group[0]!.description ?? 'video';
-  const counts = group.map((g) => /(\d+) frames\b/.exec(g.description ?? '')?.[1]);
+  const counts = group.map((g) => /(\d+) frames?\b/.exec(g.description ?? '')?.[1]);
   const total = counts.every((c) => c !== undefined) ? counts.reduce((t, c) => t + Number(c), 0) : undefined;
-  return `${total === undefined ? first : first.replace(/\d+ frames\b/, `${total} frames`)} (${group.length} segments joined)`;
+  const segments = `${group.length} segment${group.length === 1 ? '' : 's'} joined`;
+  return `${total === undefined ? first : first.replace(/\d+ frames?\b/, `${total} frame${total === 1 ? '' : 's'}`)} (${segments})`;
 }
 
 /** Videos: one file per segment, joined by stream copy (ffmpeg's concat demuxer). */
