@@ -130,3 +130,29 @@ describe('register-bunny on clouds in other units', () => {
     expect(r.out).not.toContain('none (no inliers)');
   });
 });
+
+describe('procrustes on your own points', () => {
+  it('names the result after the input file, and the points plot draws the target as rings over the aligned points (both visible)', () => {
+    const dir = join(tmp.dir, 'pro');
+    mkdirSync(dir, { recursive: true });
+    const pts = Array.from({ length: 12 }, (_, i) => [Math.cos(i) * (3 + i), Math.sin(2 * i) * 2 + i / 3]);
+    writeFileSync(join(dir, 'my points.csv'), 'x,y\n' + pts.map((p) => p.join(',')).join('\n') + '\n');
+    const out = join(tmp.dir, 'o-pro');
+    const r = cli(['run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--set', 'input=my points.csv', '--out', out, '--no-progress'], { cwd: dir });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('    alignment my points-moved-to-my points: method procrustes, source my points, then translate by (0, -1), rotate 34°, translate by (0, 1) (step moved), rotation -34.000°, translation (-0.5592, 0.171), inlier RMSE ');
+    expect(r.out).toMatch(/^ {4}aligned\.csv +[\d.]+ (B|KiB) {2}12 2-D points \(my points-moved-aligned\)$/m);
+    expect(r.out).not.toContain('seed-cloud');
+    expect(JSON.parse(readFileSync(join(out, 'alignment.json'), 'utf8')).name).toBe('my points-moved-to-my points');
+    const svg = readFileSync(join(out, 'procrustes-points.svg'), 'utf8');
+    const plot = svg.slice(0, svg.indexOf('role-legend'));
+    const marks = [...plot.matchAll(/<path transform="translate\([^)]*\)" d="M([\d.]+),0A[^"]*"([^>]*)>/g)].map((m) => ({ r: Number(m[1]), attrs: m[2]! }));
+    const rings = marks.map((m, i) => ({ ...m, i })).filter((m) => m.attrs.includes('stroke="#d62728"') && !m.attrs.includes('fill=')); // hollow
+    const aligned = marks.map((m, i) => ({ ...m, i })).filter((m) => m.attrs.includes('fill="#1f77b4"'));
+    expect(rings.length).toBe(12);
+    expect(aligned.length).toBe(12);
+    expect(Math.min(...rings.map((m) => m.i))).toBeGreaterThan(Math.max(...aligned.map((m) => m.i))); // drawn last, on top
+    expect(rings[0]!.r).toBeGreaterThan(aligned[0]!.r); // around the aligned points, not under them
+  });
+});

@@ -76,16 +76,18 @@ export async function alignmentFigures(a: Alignment, prefix: string, o: Alignmen
   const view = a.dim === 3 ? ` (${o.projection} view)` : '';
   const sub = alignmentSummary(a);
   const out: Figure[] = [];
-  const scatter = async (title: string, subtitle: string, sets: Array<{ name: string; x: ArrayLike<number>; y: ArrayLike<number>; color: string; size: number }>, lines?: Array<{ x: number; y: number; x2: number; y2: number }>) => {
+  // hollow sets (the target) are drawn last, as rings around the filled points: a perfect fit puts each
+  // aligned point inside its target's ring, and neither hides the other
+  const scatter = async (title: string, subtitle: string, sets: Array<{ name: string; x: ArrayLike<number>; y: ArrayLike<number>; color: string; size: number; hollow?: boolean }>, lines?: Array<{ x: number; y: number; x2: number; y2: number }>) => {
     const ea = equalAspect(sets.map((s) => s.x), sets.map((s) => s.y), W, { maxHeight: 560 });
-    const values = sets.flatMap((s) => Array.from(s.x, (x, i) => ({ x, y: s.y[i]!, set: s.name })));
+    const valuesOf = (ss: typeof sets) => ss.flatMap((s) => Array.from(s.x, (x, i) => ({ x, y: s.y[i]!, set: s.name })));
     const enc = { x: { field: 'x', type: 'quantitative', title: labels[0], scale: { domain: ea.x, nice: false, zero: false } }, y: { field: 'y', type: 'quantitative', title: labels[1], scale: { domain: ea.y, nice: false, zero: false } } };
     const layers: Spec[] = [];
     if (lines?.length) layers.push({ data: { values: lines }, mark: { type: 'rule', color: COLORS.line, strokeWidth: 0.8, clip: true }, encoding: { ...enc, x2: { field: 'x2' }, y2: { field: 'y2' } } });
-    layers.push({
-      data: { values }, mark: { type: 'circle', opacity: 0.85, clip: true },
-      encoding: { ...enc, color: { field: 'set', type: 'nominal', title: null, sort: null, scale: { domain: sets.map((s) => s.name), range: sets.map((s) => s.color) }, legend: { orient: 'bottom', direction: 'horizontal' } }, size: { field: 'set', type: 'nominal', sort: null, scale: { domain: sets.map((s) => s.name), range: sets.map((s) => s.size) }, legend: null } },
-    });
+    const style = { ...enc, color: { field: 'set', type: 'nominal', title: null, sort: null, scale: { domain: sets.map((s) => s.name), range: sets.map((s) => s.color) }, legend: { orient: 'bottom', direction: 'horizontal' } }, size: { field: 'set', type: 'nominal', sort: null, scale: { domain: sets.map((s) => s.name), range: sets.map((s) => s.size) }, legend: null } };
+    const filled = sets.filter((s) => !s.hollow), rings = sets.filter((s) => s.hollow);
+    if (filled.length) layers.push({ data: { values: valuesOf(filled) }, mark: { type: 'circle', opacity: 0.85, clip: true }, encoding: style });
+    if (rings.length) layers.push({ data: { values: valuesOf(rings) }, mark: { type: 'point', shape: 'circle', filled: false, strokeWidth: 1.3, opacity: 0.95, clip: true }, encoding: style });
     return renderSvg({ title: titleBlock(title, subtitle, ea.width), width: ea.width, height: ea.height, layer: layers });
   };
 
@@ -95,9 +97,9 @@ export async function alignmentFigures(a: Alignment, prefix: string, o: Alignmen
     rel: `${prefix}-points.svg`,
     description: 'target, source and aligned points',
     data: await scatter(`Alignment ${a.name}${view}`, sub, [
-      { name: `target (${a.target.name})`, x: tg.x, y: tg.y, color: COLORS.target, size: 22 },
+      { name: `target (${a.target.name})`, x: tg.x, y: tg.y, color: COLORS.target, size: 60, hollow: true },
       { name: `source as given (${a.source.name})`, x: src.x, y: src.y, color: COLORS.source, size: 22 },
-      { name: 'aligned source', x: al.x, y: al.y, color: COLORS.aligned, size: 12 },
+      { name: 'aligned source', x: al.x, y: al.y, color: COLORS.aligned, size: 16 },
     ]),
   });
 
@@ -117,7 +119,7 @@ export async function alignmentFigures(a: Alignment, prefix: string, o: Alignmen
       rel: `${prefix}-correspondences.svg`,
       description: 'correspondences of the first iteration',
       data: await scatter(`Correspondences at the first iteration: ${a.name}${view}`, `${pose}; grey lines: ${matched}; ${lines.length} of ${start.rows} source points drawn`, [
-        { name: `target (${a.target.name})`, x: tg.x, y: tg.y, color: COLORS.target, size: 22 },
+        { name: `target (${a.target.name})`, x: tg.x, y: tg.y, color: COLORS.target, size: 40, hollow: true },
         { name: 'source at iteration 0', x: sp.x, y: sp.y, color: COLORS.aligned, size: 22 },
       ], lines),
     });
