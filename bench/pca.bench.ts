@@ -43,11 +43,15 @@ const loadBatch = () => lastValueFrom(loadImages({ path: STAMPS }).pipe(normaliz
 const loadBatchCopy = () => lastValueFrom(loadImages({ path: STAMPS }).pipe(map((v) => v), normalize({ by: 'dtype' })));
 const loadOnly = () => lastValueFrom(load({ path: STAMPS }));
 // the same two steps as a YAML run takes them (runPipeline, keepValues 'sinks' as the CLI): normalize
-// is load's only reader and nothing is kept, so it scales the planes in place (the divided-while-filling
-// variant above is from code only); the run's own work (output folder, lock, run.json) is included
+// is load's only reader and nothing is kept, so the runner offers it load's divided variant, as from
+// code (runner.ts stepNode); the run's own work (output folder, lock, run.json) is included
 const runDir = mkdtempSync(join(tmpdir(), 'svdflow-bench-pca-'));
 const yamlRun = parsePipeline(`name: decode\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(STAMPS)} } }\n  - { id: n, stage: normalize, params: { by: dtype } }\n`, { file: join(runDir, 'decode.yaml'), baseDir: runDir }, defaultRegistry());
 const loadRun = () => runPipeline(yamlRun, { outDir: join(runDir, 'out'), progress: false, keepValues: 'sinks', report: false });
+// decode, normalize, stack and center as one pipeline file: each reader alone on its producer's edge,
+// so both pairs are fused (load's divided variant, stack's centredRows variant)
+const yamlChain = parsePipeline(`name: stack-center\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(STAMPS)} } }\n  - { id: n, stage: normalize, params: { by: dtype } }\n  - { id: X, stage: stack }\n  - { id: C, stage: center, params: { mode: row } }\n`, { file: join(runDir, 'stack-center.yaml'), baseDir: runDir }, defaultRegistry());
+const chainRun = () => runPipeline(yamlChain, { outDir: join(runDir, 'out2'), progress: false, keepValues: 'sinks', report: false });
 const dec0 = decoderCounts();
 await loadBatch();
 const decoded = decoderUsage(dec0);
@@ -87,6 +91,7 @@ const loadCpu = await timeCpuMs(loadBatch, REPS);
 const loadCopyCpu = await timeCpuMs(loadBatchCopy, REPS);
 const loadOnlyCpu = await timeCpuMs(loadOnly, REPS);
 const loadRunCpu = await timeCpuMs(loadRun, REPS);
+const chainRunCpu = await timeCpuMs(chainRun, REPS);
 rmSync(runDir, { recursive: true, force: true });
 setTurboJpeg(false);
 const loadSharpCpu = await timeCpuMs(loadBatch, REPS);
@@ -129,9 +134,10 @@ const s = f.factors[0]!.s;
 let maxSdiff = 0;
 for (let i = 0; i < 21; i++) maxSdiff = Math.max(maxSdiff, Math.abs(s[i]! - peer.s[i]!) / peer.s[0]!);
 const rows: BenchRow[] = [
-  { ...t('decode 22 JPEGs + normalize (load vs PIL)', ours.load, peer.load_ms, `each side gives per-image planar float64 planes in [0, 1]; svdflow decodes ${Math.max(1, threadBudget())} files at a time on libuv threads (${decoded.turbojpeg} of ${batch.images.length} by TurboJPEG, ${decoded.sharp} by sharp), from code (loadImages(...).pipe(normalize(...))), so load divides the planes by 255 as it fills them (one pass; a YAML run scales them in place instead: the row after next); PIL one after another`), goal: '<= 1.5x (#15 item 4)', met: ours.load / peer.load_ms <= 1.5 },
+  { ...t('decode 22 JPEGs + normalize (load vs PIL)', ours.load, peer.load_ms, `each side gives per-image planar float64 planes in [0, 1]; svdflow decodes ${Math.max(1, threadBudget())} files at a time on libuv threads (${decoded.turbojpeg} of ${batch.images.length} by TurboJPEG, ${decoded.sharp} by sharp), from code (loadImages(...).pipe(normalize(...))), so load divides the planes by 255 as it fills them (one pass; a YAML run too: the row after next); PIL one after another`), goal: '<= 1.5x (#15 item 4)', met: ours.load / peer.load_ms <= 1.5 },
   { ...t('decode 22 JPEGs + normalize: CPU time per run', loadCpu.cpu, peer.load_cpu_ms, 'process CPU, all threads (svdflow: process.cpuUsage; Python: time.process_time): the work done, whatever the load'), metric: 'CPU time (ms, median)' },
-  t('decode 22 JPEGs + normalize as a YAML run (runPipeline, keepValues sinks: normalize in place)', loadRunCpu.wall, peer.load_ms, `what svdflow run gets: the load and normalize steps of a pipeline file, normalize scaling load's planes in place as its only reader; the run's own work (output folder, lock, run.json) included; CPU ${loadRunCpu.cpu.toFixed(1)} ms per run`),
+  t('decode 22 JPEGs + normalize as a YAML run (runPipeline, keepValues sinks: fused)', loadRunCpu.wall, peer.load_ms, `what svdflow run gets: the load and normalize steps of a pipeline file; normalize, load's only reader with nothing kept, takes load's divided variant as from code (the runner offers it: src/core/runner.ts stepNode); the run's own work (output folder, lock, run.json) included; CPU ${loadRunCpu.cpu.toFixed(1)} ms per run`),
+  t('decode + normalize + stack + center as a YAML run (runPipeline, keepValues sinks: both pairs fused)', chainRunCpu.wall, peer.load_ms + peer.stack_center_ms, `load, normalize, stack and center { mode: row } as one pipeline file, each step the only reader of the one before: normalize takes load's divided variant and center stack's centredRows variant; peer: NumPy's decode + normalize and stack + center medians added; CPU ${chainRunCpu.cpu.toFixed(1)} ms per run (NumPy ${(peer.load_cpu_ms + peer.stack_center_cpu_ms).toFixed(1)} ms)`),
   t('decode 22 JPEGs + normalize, normalize copying (load\'s value also read elsewhere)', loadCopyCpu.wall, peer.load_ms, `a step between load and normalize (as a fan-out or a kept value in a run): normalize writes new planes; CPU ${loadCopyCpu.cpu.toFixed(1)} ms per run`),
   { ...t('stack + center (mean image), 70890 x 22, from the decoded images', ours.stackCenter, peer.stack_center_ms, `both sides from per-image planes: svdflow stack + center stages piped straight on, FUSED (center subscribes to stack's centredRows variant: each row stacked and written minus its mean in one pass; compute pool, rows split over its ${poolThreads()} threads), NumPy X = np.array(planes).T (one contiguous copy; X its column-major view), then X - X.mean(1); with np.stack(planes, 1), a row-major X like svdflow's, NumPy took ${peer.stack_center_npstack_ms.toFixed(2)} ms`), goal: '<= 1.5x (#15 item 4)', met: ours.stackCenter / peer.stack_center_ms <= 1.5 },
   { ...t('stack + center: CPU time per run', stackCenterCpu.cpu, peer.stack_center_cpu_ms, `process CPU, all threads (the pool workers and the main thread); of it, the kernel's (page faults, zeroing new pages): ${stackCenterMem.systemMs.toFixed(1)} ms per run`), metric: 'CPU time (ms, median)' },

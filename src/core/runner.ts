@@ -15,7 +15,8 @@
 import { jsonReplacer } from './json.js';
 /** (defined in json.ts; re-exported for callers that import it from here) */
 export { jsonReplacer };
-import { connectable, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
+import { connectable, defer, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
+import { handsOver, type VariantArgs, type Variants } from './image/planes.js';
 import { mkdir, stat, writeFile, unlink, rm } from 'node:fs/promises';
 import { existsSync, statSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -481,6 +482,13 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], in
   };
 }
 
+/**
+ * The variant (planes.ts handsOver) each step of a run was asked for by its sole reader: the step
+ * then makes that variant in place of its values. Chosen while the graph is built (the reader's
+ * operator asks when it is applied), read when the step's node is first subscribed.
+ */
+const chosenVariants = new WeakMap<Run, Map<string, { name: keyof VariantArgs; args: unknown[] }>>();
+
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
 function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
   // the only reader of its input's values, none of them kept, and that input's stage declares its
@@ -492,19 +500,36 @@ function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Conn
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};
   for (const [port, src] of Object.entries(s.sides)) sides[port] = run.last.get(src);
-  let obs: Observable<unknown>;
-  if (s.def.input === null) obs = s.def.source(s.params, ctx, sides as never) as Observable<unknown>;
-  else {
+  const chosen = chosenVariants.get(run) ?? chosenVariants.set(run, new Map()).get(run)!;
+  // the step's values, made under `c` (its context, or a variant's: the same context plus the entries the stage names)
+  const make = (c: StageContext): Observable<unknown> => {
+    if (s.def.input === null) return s.def.source(s.params, c, sides as never) as Observable<unknown>;
     let up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
     if (plan.depth.get(s.id) === 0 && nodes.has(s.input!)) up = up.pipe(asyncHop(run.flow));
-    obs = up.pipe(
+    let input = up.pipe(
       tap((v) => {
         checkInputKind(s, v);
         st.itemsIn++;
       }),
-      s.def.operator(s.params, ctx, sides as never) as OperatorFunction<unknown, unknown>,
     );
-  }
+    // as the sole reader of a handsOver step (nothing kept), the step's operator may take a variant
+    // its producer offers (as from code, piped straight onto the producer's observable): asking for
+    // one makes the producer's node emit that variant, which this input then carries
+    const offered = exclusive ? producer!.def.variants : undefined;
+    if (offered) {
+      const makers: Record<string, (...args: unknown[]) => Observable<unknown>> = {};
+      for (const name of Object.keys(offered) as (keyof VariantArgs)[]) makers[name] = (...args) => (chosen.set(producer!.id, { name, args }), input);
+      input = handsOver(input, makers as Variants<Observable<unknown>>);
+    }
+    return (s.def.operator(s.params, c, sides as never) as OperatorFunction<unknown, unknown>)(input);
+  };
+  const own = make(ctx);
+  // a variant its reader asked for (see above), made by the same operator under the variant's context entries
+  let obs: Observable<unknown> = defer(() => {
+    const v = chosen.get(s.id);
+    const entries = v && (s.def.variants?.[v.name] as ((...a: unknown[]) => Record<symbol, unknown>) | undefined)?.(...v.args);
+    return entries ? make(Object.assign(Object.create(ctx) as StageContext, entries)) : own;
+  });
   const expected = specKinds(s.def.output);
   obs = obs.pipe(
     tap((v) => {

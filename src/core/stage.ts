@@ -18,6 +18,7 @@ import { ProgressRenderer, type ProgressHandle, type ProgressOptions } from './p
 import { silentLogger } from './logging.js';
 import { UsageError } from './errors.js';
 import { formatZodIssues } from './zod-issues.js';
+import type { VariantArgs } from './image/planes.js';
 import type { PortKind, PortOf, PortSpec } from './ports.js';
 import type { FileRef, PortValue } from './ports.js';
 import type { PlannedSegment } from './video/segment-plan.js';
@@ -145,6 +146,13 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
    * re-emitted by a user's source or kept by anyone is never reused.
    */
   handsOver?: boolean;
+  /**
+   * Variants of its values the stage can make in the same pass (core/image/planes.ts handsOver:
+   * load's `divided`, stack's `centredRows`): for each, the context entries under which its operator
+   * (or source) makes them instead. A handsOver step's sole reader in a run, nothing kept, may take
+   * one (the runner offers them on its input); from code the stage's own wrapper offers them.
+   */
+  variants?: { [K in keyof VariantArgs]?: (...args: VariantArgs[K]) => Record<symbol, unknown> };
 }
 
 /** A collection's size along a pipeline: images, and principal components left (n - 1 once centred by row). */

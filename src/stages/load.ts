@@ -49,6 +49,8 @@ const loadStage = defineStage({
   name: 'load',
   // every image or batch is newly decoded and the stage keeps no reference: its one reader may scale it in place
   handsOver: true,
+  // normalize { by: dtype } as its sole reader: the planes divided by the scale as they are filled
+  variants: { divided: (scale) => ({ [DIVIDE_BY]: scale }) },
   summary: 'Read an image file (→ Image), or a folder / glob of same-sized images (→ ImageBatch)',
   description: [
     'Decodes with sharp (plain JPEGs with libturbojpeg when installed: the same pixels); EXIF orientation is applied and alpha dropped. mode gray uses BT.601 luma with',
@@ -125,7 +127,7 @@ const loadStage = defineStage({
  */
 export const load = Object.assign(function load(...[params, opts]: Parameters<typeof loadStage>) {
   // the variant normalize { by: dtype } subscribes to instead when piped straight on: planes divided while filled
-  const divided = (scale: number) => loadStage(params, { ...opts, ctx: { ...opts?.ctx, [DIVIDE_BY]: scale } as Partial<StageContext> });
+  const divided = (scale: number) => loadStage(params, { ...opts, ctx: { ...opts?.ctx, ...loadStage.def.variants!.divided!(scale) } as Partial<StageContext> });
   return handsOver(loadStage(params, opts), { divided });
 }, loadStage) as typeof loadStage;
 

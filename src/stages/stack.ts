@@ -22,6 +22,8 @@ const stackStage = defineStage({
   name: 'stack',
   // every matrix is new and the stage keeps no reference to it: its one reader may centre it in place
   handsOver: true,
+  // center { mode: row } as its sole reader: each matrix stacked minus its mean image in one pass
+  variants: { centredRows: () => ({ [CENTRED]: true }) },
   summary: 'Stack same-sized images as the columns of a d x n matrix (d = planes*height*width)',
   description: [
     'Each image becomes one column, vectorised plane by plane (planar): first the R (or gray)',
@@ -65,6 +67,6 @@ const stackStage = defineStage({
  */
 export const stack = Object.assign(function stack(...[params, opts]: Parameters<typeof stackStage>) {
   const op = stackStage(params, opts);
-  const centred = stackStage(params, { ...opts, ctx: { ...opts?.ctx, [CENTRED]: true } as Partial<StageContext> });
+  const centred = stackStage(params, { ...opts, ctx: { ...opts?.ctx, ...stackStage.def.variants!.centredRows!() } as Partial<StageContext> });
   return (source: Parameters<typeof op>[0]) => handsOver(op(source), { centredRows: () => centred(source) });
 }, stackStage) as typeof stackStage;

@@ -18,6 +18,13 @@ import { tasks, INLINE_VALUES } from '../../../src/core/pool/tasks/images.js';
 import { closePool, poolThreads, setPoolThreads } from '../../../src/core/pool/index.js';
 import type { Image, ImageBatch, MatrixValue } from '../../../src/core/ports.js';
 import { lcg } from '../../stages/pca-fixtures.js';
+import { join } from 'node:path';
+import { mkdirSync, copyFileSync } from 'node:fs';
+import { parsePipeline } from '../../../src/core/pipeline.js';
+import { runPipeline } from '../../../src/core/runner.js';
+import { Registry } from '../../../src/core/registry.js';
+import { allStages } from '../../../src/stages/index.js';
+import { ROOT, tempDir } from '../../helpers.js';
 
 afterAll(() => closePool());
 
@@ -220,5 +227,99 @@ describe('center { mode: row } piped straight onto stack subscribes to stack\'s 
     // centring the fused result again is refused, as for any centred matrix
     const fused = await lastValueFrom(of(b).pipe(stack(), center({ mode: 'row' })));
     await expect(lastValueFrom(of(fused).pipe(center({ mode: 'row' })))).rejects.toThrow(/already centred/);
+  });
+});
+
+describe('in a YAML run: the runner offers the producer\'s variants to its sole reader (nothing kept)', () => {
+  const tmp = tempDir('svdflow-stack-centred-');
+  afterAll(() => tmp.cleanup());
+  const reg = new Registry(allStages as never);
+  const dir = join(tmp.dir, 'imgs');
+  mkdirSync(dir, { recursive: true });
+  const files = ['im_00.jpg', 'im_01.jpg', 'im_02.jpg', 'im_03.jpg', 'im_04.jpg'];
+  for (const f of files) copyFileSync(join(ROOT, 'data', 'stamps', f), join(dir, f));
+  const run = (steps: string, keepValues: 'sinks' | 'all', opts: { signal?: AbortSignal } = {}) =>
+    runPipeline(
+      parsePipeline(`name: t\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(dir)} } }\n  - { id: n, stage: normalize, params: { by: dtype } }\n  - { id: X, stage: stack }\n${steps}`, { file: join(tmp.dir, 'p.yaml'), baseDir: tmp.dir }, reg),
+      { outDir: join(tmp.dir, 'out'), progress: false, keepValues, ...opts },
+    );
+  const centre = '  - { id: C, stage: center, input: X, params: { mode: row } }\n';
+
+  it('stack -> center alone is fused (one stackCentred task, no centring task), with the values, centering and step counts of the unfused run', async () => {
+    const before = poolThreads();
+    await setPoolThreads(2);
+    try {
+      // every value kept: nothing fused; X is the plain stack, C centred from it
+      const spy0 = vi.spyOn(tasks, 'run');
+      const kept = await run(centre, 'all');
+      const names0 = spy0.mock.calls.map((c) => c[0]);
+      spy0.mockRestore();
+      expect(names0.some((x) => x.startsWith('stackCentred'))).toBe(false);
+      const X = kept.values.X as MatrixValue, ref = kept.values.C as MatrixValue;
+      expect(X.centering).toBeUndefined();
+      // the reference from the kept stack, by the formula: each row summed left to right, / n, then x + (-mean)
+      const n = X.matrix.cols, want = new Float64Array(X.matrix.rows * n), wantMean = new Float64Array(X.matrix.rows);
+      for (let i = 0; i < X.matrix.rows; i++) {
+        let s = 0;
+        for (let j = 0; j < n; j++) s += X.matrix.get(i, j);
+        wantMean[i] = s / n;
+        for (let j = 0; j < n; j++) want[i * n + j] = X.matrix.get(i, j) + -wantMean[i]!;
+      }
+      expect(sameBits(ref.matrix.data, want)).toBe('same bits');
+      // the sinks only: stack -> center fused
+      const spy = vi.spyOn(tasks, 'run');
+      const fused = await run(centre, 'sinks');
+      const names = spy.mock.calls.map((c) => c[0]);
+      spy.mockRestore();
+      expect(names.filter((x) => x.startsWith('stackCentred')).length).toBeGreaterThan(0);
+      expect(names.some((x) => x === 'center' || x === 'centerRowsPart' || x === 'stack' || x === 'stackPart')).toBe(false);
+      const C = fused.values.C as MatrixValue;
+      expect(sameBits(C.matrix.data, want)).toBe('same bits');
+      expect(C.centering!.mode).toBe('row');
+      expect(sameBits(C.centering!.mean, wantMean)).toBe('same bits');
+      expect({ ...C, matrix: undefined, centering: undefined }).toEqual({ ...ref, matrix: undefined, centering: undefined });
+      // each step counted its items as before: one batch in, one value out
+      const counts = (r: typeof fused) => r.steps.map((x) => [x.id, x.itemsIn, x.itemsOut]);
+      expect(counts(fused)).toEqual([['imgs', 0, 1], ['n', 1, 1], ['X', 1, 1], ['C', 1, 1]]);
+      expect(counts(fused)).toEqual(counts(kept));
+      // load -> normalize { by: dtype } alone took load's divided variant: the same planes as the kept run's
+      const planesOf = (r: typeof fused) => (r.values.n as ImageBatch | undefined)?.images;
+      expect(planesOf(fused)).toBeUndefined(); // not a sink, not kept
+    } finally {
+      await setPoolThreads(before);
+    }
+  });
+
+  it('a fan-out of the stack is not fused: each reader gets its own centred copy, the same bits', async () => {
+    const spy = vi.spyOn(tasks, 'run');
+    const two = await run('  - { id: C1, stage: center, input: X, params: { mode: row } }\n  - { id: C2, stage: center, input: X, params: { mode: row } }\n', 'sinks');
+    const names = spy.mock.calls.map((c) => c[0]);
+    spy.mockRestore();
+    expect(names.some((x) => x.startsWith('stackCentred'))).toBe(false);
+    const a = two.values.C1 as MatrixValue, b = two.values.C2 as MatrixValue;
+    expect(a.matrix.data).not.toBe(b.matrix.data);
+    expect(sameBits(a.matrix.data, b.matrix.data)).toBe('same bits');
+    const fused = (await run(centre, 'sinks')).values.C as MatrixValue;
+    expect(sameBits(fused.matrix.data, a.matrix.data)).toBe('same bits');
+  });
+
+  it('load -> normalize { by: dtype } alone (load\'s divided variant offered, as from code): the planes a kept run gets, bit for bit', async () => {
+    const one = (keep: 'sinks' | 'all') =>
+      runPipeline(parsePipeline(`name: t\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(dir)} } }\n  - { id: n, stage: normalize, params: { by: dtype } }\n`, { file: join(tmp.dir, 'q.yaml'), baseDir: tmp.dir }, reg), { outDir: join(tmp.dir, 'out2'), progress: false, keepValues: keep });
+    const kept = await one('all'), alone = await one('sinks');
+    const k = kept.values.n as ImageBatch, a = alone.values.n as ImageBatch;
+    expect((kept.values.imgs as ImageBatch).images[0]!.range).toEqual([0, 255]); // the kept load's planes were not divided
+    expect(a.images.map((im) => im.normalization)).toEqual(k.images.map((im) => im.normalization));
+    expect(a.images.map((im) => im.range)).toEqual(k.images.map((im) => im.range));
+    for (let i = 0; i < k.images.length; i++) for (let c = 0; c < 3; c++) expect(sameBits(a.images[i]!.planes[c]!.data, k.images[i]!.planes[c]!.data), `${i}/${c}`).toBe('same bits');
+    expect(alone.steps.map((x) => [x.id, x.itemsIn, x.itemsOut])).toEqual([['imgs', 0, 1], ['n', 1, 1]]);
+  });
+
+  it('after a fused pair, errors still name their step; a cancelled run ends as cancelled', async () => {
+    // a second centring of the fused result is refused, naming that step
+    await expect(run(`${centre}  - { id: D, stage: center, input: C, params: { mode: row } }\n`, 'sinks')).rejects.toThrow(/step 'D' \(stage center\) failed: .*already centred/);
+    const ac = new AbortController();
+    ac.abort('interrupted');
+    await expect(run(centre, 'sinks', { signal: ac.signal })).rejects.toMatchObject({ name: 'CancelledError' });
   });
 });
