@@ -81,7 +81,8 @@ Options:
   --out DIR           output folder (default out/<pipeline-name>)
   --resume            continue from the checkpoints of an interrupted run
   --keep-checkpoints  keep the run's .checkpoints/ in the output folder after it succeeded, for inspection
-                      (removed by default; a finished run cannot be resumed)
+                      (removed by default; a finished run cannot be resumed); with --queue --each each
+                      input's run keeps its own; not with --workers N or --queue --segments N
   --workers N         split a long video into N time segments run in parallel worker processes,
                       outputs stitched in frame order (default 1)
   --threads N         thread budget of this process (run, worker): compute pool, linalg team, video
@@ -352,8 +353,11 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'run': {
       // the queue (bullmq, ioredis) is loaded only when asked for: local runs start without it
-      if (flags['keep-checkpoints'] && (flags.queue || (flags.workers !== undefined && workersFlag(flags.workers) > 1))) {
-        throw new UsageError(`--keep-checkpoints keeps the checkpoints of one local run; with ${flags.queue ? '--queue' : '--workers'} each segment keeps its own in .segments/, removed when the run succeeds`, 'drop --keep-checkpoints, or run without --workers / --queue');
+      // a segmented run (--workers N, --queue --segments N) keeps each segment's checkpoints in .segments/ only until it
+      // succeeds, then removes the folder: there are no run checkpoints to keep (--queue --each: each run keeps its own)
+      const segmented = flags.queue ? flags.segments !== undefined && `--segments ${flags.segments}` : flags.workers !== undefined && workersFlag(flags.workers) > 1 && `--workers ${flags.workers}`;
+      if (flags['keep-checkpoints'] && segmented) {
+        throw new UsageError(`--keep-checkpoints is not supported with ${segmented}: a segmented run keeps each segment's checkpoints in .segments/ while it is unfinished (for --resume) and removes them when it succeeds`, `drop --keep-checkpoints, or run without ${segmented.split(' ')[0]} to keep the checkpoints of one run`);
       }
       if (flags.queue && flags.threads !== undefined) throw new UsageError('--threads sets the budget of the process that runs the work; with --queue that is each worker', 'start the workers with svdflow worker --redis URL --threads N');
       if (flags.queue) return (await import('./queue.js')).runQueued(positionals[0] ?? needFile(positionals, 'run'), positionals.slice(1), flags, summaryText);

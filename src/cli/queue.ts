@@ -27,6 +27,8 @@ export interface QueueFlags {
   root?: string;
   /** --each children write report.html (with WebM previews) too */
   report: boolean;
+  /** --each children keep their .checkpoints/ (refused with --segments, in main.ts) */
+  'keep-checkpoints'?: boolean;
   'no-progress': boolean;
 }
 
@@ -73,7 +75,7 @@ export async function runQueued(file: string, extra: string[], flags: QueueFlags
   let plan: FlowPlan;
   if (shards) plan = planPca(p, { root, file, set, out, shards });
   else if (segments) plan = await planSegmentsFlow(p, { root, file, set, out, segments });
-  else plan = planEach(p, { root, file, set, out, each, manifest: flags.manifest, report: flags.report });
+  else plan = planEach(p, { root, file, set, out, each, manifest: flags.manifest, report: flags.report, keepCheckpoints: flags['keep-checkpoints'] });
 
   const client = await openQueue(url);
   try {

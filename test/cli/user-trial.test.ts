@@ -284,6 +284,25 @@ describe('checkpoints after a run that succeeded', () => {
     expect(existsSync(join(kept, '.checkpoints', 'fingerprint.json'))).toBe(false); // a completed run: not resumable
   });
 
+  it('--keep-checkpoints with a segmented run (--workers 2, --queue --segments 2) is refused, saying why; with --queue --each it is not', () => {
+    const pipe = join(ROOT, 'pipelines', 'video-background.yaml');
+    const w = cli(['run', pipe, '--out', join(tmp.dir, 'o-kw'), '--no-progress', '--workers', '2', '--keep-checkpoints']);
+    expect(w.code).toBe(2);
+    expect(w.err).toContain("--keep-checkpoints is not supported with --workers 2: a segmented run keeps each segment's checkpoints in .segments/ while it is unfinished (for --resume) and removes them when it succeeds");
+    expect(w.err).toContain('run without --workers to keep the checkpoints of one run');
+    expect(existsSync(join(tmp.dir, 'o-kw'))).toBe(false);
+    // refused before any connection (port 9: nothing listens)
+    const q = cli(['run', pipe, '--out', join(tmp.dir, 'o-kq'), '--queue', 'redis://127.0.0.1:9', '--segments', '2', '--keep-checkpoints']);
+    expect(q.code).toBe(2);
+    expect(q.err).toContain('--keep-checkpoints is not supported with --segments 2');
+    const e = cli(['run', pipe, '--out', join(tmp.dir, 'o-ke'), '--queue', 'redis://127.0.0.1:9', '--each', join(ROOT, 'data', 'video', 'synthetic', 'clip.mp4'), '--keep-checkpoints']);
+    expect(e.err).not.toContain('--keep-checkpoints');
+    // one worker is a local run: accepted
+    const one = cli(['run', pipe, '--out', join(tmp.dir, 'o-k1'), '--no-progress', '--workers', '1', '--keep-checkpoints']);
+    expect(one.code, one.err).toBe(0);
+    expect(readdirSync(join(tmp.dir, 'o-k1', '.checkpoints'))).toContain('mask-video');
+  }, 60_000);
+
   it("remove only the finished run's own: another run's unfinished checkpoints and the user's files in .checkpoints/ stay", () => {
     const out = join(tmp.dir, 'o-shared');
     const other = join(out, '.checkpoints', 'other-step');

@@ -86,6 +86,15 @@ describe.skipIf(!REDIS_SERVER)(`queue flows on a real Redis${REDIS_SERVER ? '' :
     const third = await cli(['run', 'pipelines/video-background.yaml', '--queue', redis.url, '--each', 'videos/*.mp4', '--out', 'out/each'], root);
     expect(third.code, third.stderr).toBe(0);
     expect(third.stdout).toContain('✔ 2 runs (2 already done)');
+    // the finished children kept no checkpoints; with --keep-checkpoints (refused with --queue before) each keeps its own, as a local run
+    expect(existsSync(join(root, 'out/each/a/.checkpoints'))).toBe(false);
+    const kept = await cli(['run', 'pipelines/video-background.yaml', '--queue', redis.url, '--each', 'videos/a.mp4', '--out', 'out/each-kept', '--keep-checkpoints'], root);
+    expect(kept.code, kept.stderr).toBe(0);
+    const local = await cli(['run', 'pipelines/video-background.yaml', '--set', 'video=videos/a.mp4', '--out', 'local/a-kept', '--keep-checkpoints'], root);
+    expect(local.code, local.stderr).toBe(0);
+    const cps = (d: string) => readdirSync(join(root, d, '.checkpoints')).sort();
+    expect(cps('out/each-kept/a')).toEqual(cps('local/a-kept'));
+    expect(cps('out/each-kept/a')).toContain('mask-video');
   });
 
   it('--shards 3: collection PCA of the stamps equals the local run (singular values 1e-8, coordinates up to sign); shard files removed', async () => {

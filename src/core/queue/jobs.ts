@@ -35,7 +35,7 @@ function job<K extends string, S extends z.ZodRawShape>(kind: K, fields: S) {
  * its WebM previews only when asked (`--report`): they are views, `svdflow report DIR` writes
  * them later, and encoding previews on every worker would cost each job more than the queue does.
  */
-export const runJob = job('run', { report: z.boolean().optional() });
+export const runJob = job('run', { report: z.boolean().optional(), keepCheckpoints: z.boolean().optional() });
 
 /** One shard of a collection PCA: decode these images, run the steps before `stack`, reduce; `out` is the reduction file. */
 export const shardJob = job('pca-shard', {

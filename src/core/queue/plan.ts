@@ -95,6 +95,8 @@ export interface EachOptions {
   manifest?: string;
   /** each child also writes report.html with WebM previews (default: not; `svdflow report DIR` writes it later) */
   report?: boolean;
+  /** each child keeps its .checkpoints/ after it succeeded (--keep-checkpoints), as a local run */
+  keepCheckpoints?: boolean;
 }
 
 export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
@@ -133,7 +135,7 @@ export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
     const n = (seen.get(it.name) ?? 0) + 1;
     seen.set(it.name, n);
     const name = (n === 1 ? it.name : `${it.name}-${n}`).replace(/[^A-Za-z0-9._-]/g, '_');
-    return { kind: 'run', pipeline: { ...ref, set: [...ref.set, ...it.set] }, out: join(out, name), label: it.label, ...(o.report ? { report: true } : {}) };
+    return { kind: 'run', pipeline: { ...ref, set: [...ref.set, ...it.set] }, out: join(out, name), label: it.label, ...(o.report ? { report: true } : {}), ...(o.keepCheckpoints ? { keepCheckpoints: true } : {}) };
   });
   return { mode: 'each', parent: { kind: 'each', pipeline: ref, out, label: `${p.name} over ${children.length} inputs` }, children };
 }

@@ -105,7 +105,7 @@ async function runJob(job: JobHandle, d: Extract<JobData, { kind: 'run' | 'segme
   await job.progress({ phase: 'running', label: d.label, worker: WORKER_ID });
   const segment = d.kind === 'segment' ? checkPlan(d.plan).segments[d.k] : undefined;
   if (d.kind === 'segment' && !segment) throw new InputError(`segment ${d.k} is not in the job's plan`, 'submit the flow again');
-  const r = await runPipeline(p, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log, report: d.kind === 'run' && d.report === true, ...(segment ? { segment } : {}) });
+  const r = await runPipeline(p, { outDir, root: ctx.root, signal: ctx.signal, progress: false, keepValues: 'none', log: ctx.log, report: d.kind === 'run' && d.report === true, keepCheckpoints: d.kind === 'run' && d.keepCheckpoints === true, ...(segment ? { segment } : {}) });
   const summary = summaryOf(r, d.label, ctx.root);
   await writeMarker(outDir, key, summary);
   return summary;
