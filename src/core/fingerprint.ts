@@ -57,6 +57,14 @@ function fileId(path: string): string {
   return `${st.size} bytes, modified ${new Date(st.mtimeMs).toISOString()}, ${h.digest('hex').slice(0, 16)}`;
 }
 
+/**
+ * The absolute paths of every input file the run reads (what its fingerprint identifies): an output
+ * naming one of them is refused (OutputManager.protect), by local, --workers and queue runs alike.
+ */
+export function inputPathsOf(p: ResolvedPipeline): string[] {
+  return p.steps.flatMap((s) => (s.def.inputFiles?.(s.params as never) ?? []).map((f) => resolveInputPath(p.baseDir, f)));
+}
+
 export function fingerprintOf(p: ResolvedPipeline): Fingerprint {
   const steps: Fingerprint['steps'] = {};
   const inputs: Fingerprint['inputs'] = {};

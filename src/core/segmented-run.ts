@@ -21,7 +21,7 @@ import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
 import { ProgressRenderer } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
-import { fingerprintOf } from './fingerprint.js';
+import { fingerprintOf, inputPathsOf } from './fingerprint.js';
 import { addDecoderCounts, type decoderSummary } from './image/jpeg.js';
 import { prepareOutDir, removeSupersededCheckpoints, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
 import type { ResolvedPipeline } from './pipeline.js';
@@ -118,6 +118,8 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
 
   const children = new ChildRegistry();
   const outputs = new OutputManager(outDir, 'transaction');
+  // a run never writes over its own inputs (an input video in --out under an output's name), as a local run
+  outputs.protect(inputPathsOf(p));
   const progress = new ProgressRenderer(opts.progress ?? process.stderr.isTTY === true, process.stderr, log);
   const bar = progress.create(`${p.name} (${plan.segments.length} workers)`, { total: plan.segments.length, unit: 'segments' });
   const onAbort = () => void children.close();

@@ -156,6 +156,18 @@ steps:
     expect(readdirSync(join(root, 'out/seg')).sort()).toEqual(['.svdflow-job.json', 'background.mp4', 'mask.mp4', 'report-media', 'report.html', 'run.json', 'scores.json']);
   });
 
+  it('--segments refuses to write an output over an input of the run, as the local run does (the input byte-identical, no copy kept aside)', async () => {
+    mkdirSync(join(root, 'qin'));
+    const input = join(root, 'qin', 'background.mp4'); // the input video, in --out under the name of an output
+    copyFileSync(join(root, 'data/video/synthetic/clip.mp4'), input);
+    const before = readFileSync(input);
+    const r = await cli(['run', 'pipelines/video-background.yaml', '--queue', redis.url, '--segments', '2', '--out', 'qin', '--set', 'video=qin/background.mp4'], root);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain(`output file ${input} is an input of this run; writing it would destroy the input`);
+    expect(readFileSync(input).equals(before)).toBe(true);
+    expect(readdirSync(join(root, 'qin')).filter((n) => !n.startsWith('.segments')).sort()).toEqual(['background.mp4']);
+  });
+
   it('--detach prints the flow id; svdflow status reports it', async () => {
     const r = await cli(['run', 'pipelines/stamps-pca.yaml', '--queue', redis.url, '--shards', '2', '--out', 'out/pca2', '--detach'], root);
     expect(r.code, r.stderr).toBe(0);

@@ -15,6 +15,7 @@ import { writeReport } from '../report/write.js';
 import { jsonReplacer, svdflowVersion, type StepStats } from '../runner.js';
 import { checkPlan, type SegmentPlan } from '../video/segment-plan.js';
 import type { ResolvedPipeline } from '../pipeline.js';
+import { inputPathsOf } from '../fingerprint.js';
 import type { SegmentPart } from '../stage.js';
 import type { RunSummary } from './jobs.js';
 
@@ -27,6 +28,8 @@ export async function stitchSegments(p: ResolvedPipeline, planData: unknown, seg
   const t0 = performance.now();
   const plan: SegmentPlan = checkPlan(planData);
   const outputs = new OutputManager(outDir, 'transaction', true);
+  // never over an input of the run (the video in --out under an output's name), as a local run
+  outputs.protect(inputPathsOf(p));
   const children = new ChildRegistry();
   const workDir = join(outDir, '.segments');
   try {
