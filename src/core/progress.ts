@@ -30,6 +30,33 @@ interface Bar {
   percent: boolean;
 }
 
+/**
+ * A segment worker of --workers (segmented-run.ts) reports its 'frames' bars (decode's) to the parent
+ * over the IPC channel the parent opened, as { svdflowFrames: { count, total } }: the parent's bar shows
+ * the frames done across all segments, with an ETA. At most 5 messages a second, and one when done.
+ */
+export const FRAMES_IPC_ENV = 'SVDFLOW_PROGRESS_IPC';
+export interface FramesMessage {
+  svdflowFrames: { count: number; total?: number };
+}
+// the channel must not keep a finished worker alive (the CLI ends by letting the event loop drain)
+if (process.env[FRAMES_IPC_ENV] === '1') process.channel?.unref();
+
+function framesReporter(): ((count: number, total: number | undefined, last: boolean) => void) | undefined {
+  if (process.env[FRAMES_IPC_ENV] !== '1' || typeof process.send !== 'function') return undefined;
+  let lastSent = 0;
+  return (count, total, last) => {
+    const now = performance.now();
+    if (!last && now - lastSent < 200) return;
+    lastSent = now;
+    try {
+      if (process.connected) process.send!({ svdflowFrames: { count, total } } satisfies FramesMessage);
+    } catch {
+      /* the parent is gone: nothing to report to */
+    }
+  };
+}
+
 export class ProgressRenderer {
   private readonly bars = new Set<Bar>();
   private timer?: NodeJS.Timeout;
@@ -46,8 +73,10 @@ export class ProgressRenderer {
     this.bars.add(bar);
     this.schedule();
     let lastLog = 0;
+    const report = bar.unit === 'frames' ? framesReporter() : undefined;
     const changed = () => {
       const now = performance.now();
+      report?.(bar.count, bar.total, false);
       if (this.log && now - lastLog > 2000) {
         lastLog = now;
         this.log.debug({ stage: label, count: bar.count, total: bar.total, unit: bar.unit }, 'progress');
@@ -71,6 +100,7 @@ export class ProgressRenderer {
       done: () => {
         if (bar.finished) return;
         bar.finished = true;
+        report?.(bar.count, bar.total, true);
         this.draw();
         this.bars.delete(bar);
         if (!this.bars.size) this.stop();

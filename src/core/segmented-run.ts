@@ -19,7 +19,7 @@ import { CancelledError, InputError, SvdflowError, UsageError, shownPath } from 
 import { ChildRegistry } from './children.js';
 import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
-import { ProgressRenderer } from './progress.js';
+import { FRAMES_IPC_ENV, ProgressRenderer, type FramesMessage } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
 import { fingerprintOf, inputPathsOf } from './fingerprint.js';
 import { addDecoderCounts, type decoderSummary } from './image/jpeg.js';
@@ -75,14 +75,18 @@ interface SegmentRun {
   decoder?: ReturnType<typeof decoderSummary>;
 }
 
-function runWorker(children: ChildRegistry, args: string[], k: number, threads: number): Promise<void> {
+export function runWorker(children: ChildRegistry, args: string[], k: number, threads: number, onFrames?: (count: number) => void): Promise<void> {
   return new Promise((resolveRun, reject) => {
     let child: ChildProcess;
     try {
-      child = children.spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: budgetEnv(threads) });
+      // an IPC channel for the worker's decoded-frame counts (progress.ts framesReporter)
+      child = children.spawn(process.execPath, [cliPath(), ...args], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...budgetEnv(threads), [FRAMES_IPC_ENV]: '1' } });
     } catch (e) {
       return reject(e);
     }
+    child.on('message', (m: Partial<FramesMessage>) => {
+      if (typeof m?.svdflowFrames?.count === 'number') onFrames?.(m.svdflowFrames.count);
+    });
     const tail = new TailBuffer();
     child.stderr?.on('data', (d: Buffer) => tail.push(d));
     child.once('error', (e) => reject(new SvdflowError(`segment ${k}: cannot start a worker (${e.message})`)));
@@ -94,6 +98,11 @@ function runWorker(children: ChildRegistry, args: string[], k: number, threads: 
       else reject(new SvdflowError(msg, { exitCode: 1 }));
     });
   });
+}
+
+/** The frames each segment decodes: warm-up and its own (`end` is one past its last; the last segment's runs to the plan's end). */
+export function segmentFrameCounts(plan: SegmentPlan): number[] {
+  return plan.segments.map((s) => (s.end ?? plan.first + plan.frames) - s.warmupStart);
 }
 
 /** Runs `file` split into `workers` segments in parallel and stitches the outputs in frame order. */
@@ -121,7 +130,15 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
   // a run never writes over its own inputs (an input video in --out under an output's name), as a local run
   outputs.protect(inputPathsOf(p));
   const progress = new ProgressRenderer(opts.progress ?? process.stderr.isTTY === true, process.stderr, log);
-  const bar = progress.create(`${p.name} (${plan.segments.length} workers)`, { total: plan.segments.length, unit: 'segments' });
+  // the frames the segments decode (warm-up included), summed from what each worker reports: a bar
+  // with a count and an ETA from the start (counting finished segments, it stood at 0 until one ended)
+  const segFrames = segmentFrameCounts(plan);
+  const done = plan.segments.map(() => 0);
+  const bar = progress.create(`${p.name} (${plan.segments.length} workers)`, { total: segFrames.reduce((a, b) => a + b, 0), unit: 'frames' });
+  const framesDone = (k: number, count: number) => {
+    done[k] = Math.min(segFrames[k]!, Math.max(done[k]!, count));
+    bar.set(done.reduce((a, b) => a + b, 0));
+  };
   const onAbort = () => void children.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -135,10 +152,13 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     const runs = plan.segments.map((s) => {
       if (opts.resume && existsSync(join(segDir(s.index), 'run.json'))) {
         reused.add(s.index);
-        bar.tick();
+        framesDone(s.index, segFrames[s.index]!);
         return Promise.resolve();
       }
-      return runWorker(children, ['run', resolve(file), '--out', segDir(s.index), '--segment', `${planFile}:${s.index}`, ...common], s.index, threads).then(() => bar.tick());
+      return runWorker(children, ['run', resolve(file), '--out', segDir(s.index), '--segment', `${planFile}:${s.index}`, ...common], s.index, threads, (n) => framesDone(s.index, n)).then(() => {
+        framesDone(s.index, segFrames[s.index]!);
+        log.info({ segment: s.index }, 'segment done');
+      });
     });
     const settled = await Promise.allSettled(runs);
     const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
