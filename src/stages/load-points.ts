@@ -36,6 +36,8 @@ export const loadPoints = defineStage({
     format: z.enum(['auto', 'txt', 'xyz', 'csv', 'ply']).default('auto').describe('file format; auto = PLY by its magic line, else by extension (.csv .xyz, anything else as txt)'),
     layout: z.enum(['auto', 'rows', 'columns']).default('auto').describe('text tables: rows = one point per line, columns = one line per coordinate'),
     name: z.string().min(1).optional().describe('name of the value (default: the file name without extension)'),
+    dim: z.union([z.literal(2), z.literal(3)]).optional().describe('the dimension the pipeline is made for: points of another are refused at once, naming `otherwise` (absent: any)'),
+    otherwise: z.string().min(1).optional().describe('with dim: what to run for points of the other dimension, named in that error'),
   }),
   inputFiles: (p) => [p.path],
   source: (params, ctx) =>
@@ -48,6 +50,10 @@ export const loadPoints = defineStage({
         throw new InputError(`cannot read ${params.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the path (relative to the pipeline file)');
       }
       const r = parsePoints(bytes, { file: params.path, format: params.format, layout: params.layout });
+      const cols = r.points.cols;
+      if (params.dim !== undefined && cols !== params.dim) {
+        throw new InputError(`${params.path} has ${cols}-D points (${cols} coordinates a point), but this pipeline is ${params.dim}-D`, params.otherwise ?? `give a file of ${params.dim}-D points`);
+      }
       ctx.log.info({ points: r.points.rows, dim: r.points.cols, normals: !!r.normals, layout: r.layout }, 'loaded points');
       const cloud: PointCloud = { kind: 'PointCloud', name: params.name ?? basename(params.path, extname(params.path)), points: r.points, source: abs };
       if (r.normals) cloud.normals = r.normals;

@@ -156,3 +156,42 @@ describe('procrustes on your own points', () => {
     expect(rings[0]!.r).toBeGreaterThan(aligned[0]!.r); // around the aligned points, not under them
   });
 });
+
+describe('2-D pipelines take your own points; 3-D ones say to use them', () => {
+  it("the bundled curves are generate-points' curves bit for bit (icp.yaml's defaults did not change)", async () => {
+    const { xSinCurve } = await import('../../src/core/points/ops.js');
+    for (const [file, n, to] of [['curve-30.csv', 30, 29], ['curve-31.csv', 31, 30]] as const) {
+      const rows = readFileSync(join(ROOT, 'data', 'curves', file), 'utf8').trim().split('\n');
+      expect(rows[0]).toBe('x,y');
+      const want = xSinCurve(n, 0, to, 0.2, 0.5);
+      expect(rows.slice(1).map((l) => l.split(',').map(Number))).toEqual(Array.from({ length: n }, (_, i) => [want.get(i, 0), want.get(i, 1)]));
+    }
+  });
+
+  it('icp.yaml --set source/target aligns your CSVs (as given: angle=0, shift=[0, 0]) to the known move back', () => {
+    const dir = join(tmp.dir, 'flat');
+    mkdirSync(dir, { recursive: true });
+    const pts = Array.from({ length: 40 }, (_, i) => [i / 2, 0.2 * (i / 2) * Math.sin(0.5 * (i / 2))]);
+    const c = Math.cos(Math.PI / 6), s = Math.sin(Math.PI / 6);
+    writeFileSync(join(dir, 'line.csv'), 'x,y\n' + pts.map((p) => p.join(',')).join('\n') + '\n');
+    writeFileSync(join(dir, 'line-moved.csv'), pts.map(([x, y]) => [c * x! - s * y! + 1, s * x! + c * y! - 2].join(',')).join('\n') + '\n');
+    for (const pipe of ['icp.yaml', 'icp-any-angle.yaml']) {
+      const r = cli(['run', join(ROOT, 'pipelines', pipe), '--set', 'source=line-moved.csv', '--set', 'target=line.csv', '--set', 'angle=0', '--set', 'shift=[0, 0]', '--out', join(tmp.dir, `o-${pipe}`), '--no-progress'], { cwd: dir });
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      // back: R(-30°), t = -R(-30°)·(1, -2)
+      const tb = [-(c * 1 + s * -2), -(-s * 1 + c * -2)].map((v) => String(Number(v.toPrecision(4))));
+      expect(r.out).toContain(`source line-moved, then rotate 0°, translate by (0, 0) (step source), rotation -30.000°, translation (${tb.join(', ')}), fitness 1.000, inlier RMSE `);
+      expect(r.out).toContain('converged yes, confident yes\n');
+    }
+  });
+
+  it('icp-bunny and register-bunny on a 2-column file say the pipeline is 3-D and which to use', () => {
+    const dir = join(tmp.dir, 'flat');
+    for (const [pipe, use] of [['icp-bunny.yaml', 'icp.yaml (or icp-any-angle.yaml)'], ['register-bunny.yaml', 'icp-any-angle.yaml (or icp.yaml)']]) {
+      const r = cli(['run', join(ROOT, 'pipelines', pipe!), '--set', 'source=line-moved.csv', '--set', 'target=line.csv', '--out', join(tmp.dir, 'o-flat3'), '--no-progress'], { cwd: dir });
+      expect(r.code).toBe(1);
+      expect(r.err).toMatch(new RegExp(`step '(source|target)-cloud' \\(stage load-points\\) failed: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/line(-moved)?\\.csv has 2-D points \\(2 coordinates a point\\), but this pipeline is 3-D\\n  → for 2-D points use ${use!.replace(/[().]/g, '\\$&')} --set source=FILE --set target=FILE\\n`));
+    }
+  });
+});
