@@ -33,7 +33,7 @@ export interface PendingFile {
 let counter = 0;
 
 /** Names under the output folder that belong to the run itself. */
-const RESERVED_OUTPUTS = ['run.json', '.checkpoints', '.svdflow.lock'];
+const RESERVED_OUTPUTS = ['run.json', '.checkpoints', '.segments', '.svdflow.lock'];
 
 /**
  * Why `rel` (an output name relative to the output folder) may not be written,
@@ -282,10 +282,38 @@ export class OutputManager {
     await this.abortAll();
   }
 
-  /** The run is complete: the files commitAll replaced are deleted. */
+  /**
+   * The run is complete: the files commitAll replaced are deleted. So are the copies an earlier run
+   * that crashed between its commit and this step left of the files this run has now written again
+   * (`.NAME.svdflow-old-PID-N.EXT` beside NAME, exactly the name commitAll makes, of a process no longer
+   * alive on this host): they are older versions of a file this run has replaced. Copies of files this
+   * run did not write stay (after a crash inside a commit, such a copy can be the only one).
+   */
   async finalize(): Promise<void> {
     for (const { backup } of this.replaced) if (backup) await unlink(backup).catch(() => undefined);
     this.replaced = [];
+    const byDir = new Map<string, Set<string>>();
+    for (const w of this.written) {
+      const d = dirname(w.path);
+      if (!byDir.has(d)) byDir.set(d, new Set());
+      byDir.get(d)!.add(basename(w.path));
+    }
+    for (const [dir, names] of byDir) {
+      let list: string[];
+      try {
+        list = readdirSync(dir);
+      } catch {
+        continue;
+      }
+      for (const n of list) {
+        const m = /^\.(.+)\.svdflow-old-(\d+)-\d+(.*)$/.exec(n);
+        if (!m || !names.has(m[1]!) || m[3] !== extname(m[1]!)) continue;
+        const pid = Number(m[2]);
+        if (pid === process.pid || pidAlive(pid)) continue;
+        const p = join(dir, n);
+        if (lstatSync(p, { throwIfNoEntry: false })?.isFile()) await unlink(p).catch(() => undefined);
+      }
+    }
   }
 
   /** Deletes every temporary and staged file (failed or cancelled run), and the folders it made that stay empty. */
@@ -309,6 +337,15 @@ export class OutputManager {
     sweepTemp(this.outDir, `.svdflow-tmp-${process.pid}-`);
     for (const d of [...this.madeDirs].sort((a, b) => b.length - a.length)) removeEmptyTree(d);
     this.madeDirs.clear();
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

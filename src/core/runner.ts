@@ -18,9 +18,7 @@ export { jsonReplacer };
 import { connectable, defer, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
 import { handsOver, type VariantArgs, type Variants } from './image/planes.js';
 import { mkdir, stat, writeFile, unlink, rm } from 'node:fs/promises';
-import { existsSync, statSync, readFileSync, readdirSync, rmdirSync, unlinkSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { createHash } from 'node:crypto';
+import { existsSync, statSync, readFileSync, readdirSync, rmdirSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { fingerprintOf, fingerprintChanges, type Fingerprint } from './fingerprint.js';
 import { resolve, relative, join, dirname } from 'node:path';
 import { createRequire } from 'node:module';
@@ -42,6 +40,7 @@ import { consumers, type ResolvedPipeline, type ResolvedStep } from './pipeline.
 import type { StageContext } from './stage.js';
 import type { PlannedSegment } from './video/segment-plan.js';
 import { specKinds, type PortValue } from './ports.js';
+import { FINGERPRINT, acquireLock, entryKind, fingerprintHash, refuseLinkedState, releaseLock, removeSupersededSegments, type FingerprintFile } from './run-state.js';
 
 export interface RunOptions {
   /** output folder (default out/<pipeline-name>, relative to cwd) */
@@ -206,60 +205,6 @@ async function runPipelineCounted(p: ResolvedPipeline, opts: RunOptions, decoder
   }
 }
 
-const LOCK = '.svdflow.lock';
-
-/**
- * One run per output folder at a time: `.svdflow.lock` holds the owner's pid.
- * A lock whose process has gone (a crash, kill -9) on this host is taken over.
- */
-function acquireLock(outDir: string): void {
-  const file = join(outDir, LOCK);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(file, JSON.stringify({ pid: process.pid, host: hostname(), started: new Date().toISOString() }), { flag: 'wx' });
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new UsageError(`cannot write to output folder ${outDir} (${(e as NodeJS.ErrnoException).code})`, 'pass a writable --out folder');
-    }
-    let owner: { pid?: number; host?: string; started?: string } = {};
-    try {
-      owner = JSON.parse(readFileSync(file, 'utf8')) as typeof owner;
-    } catch {
-      /* unreadable or half-written: treated as stale below */
-    }
-    if (typeof owner.pid === 'number' && owner.host === hostname() && processAlive(owner.pid)) {
-      throw new UsageError(`another svdflow run (pid ${owner.pid}, started ${owner.started ?? '?'}) is writing to ${outDir}`, 'wait for it to finish, or pass another --out');
-    }
-    if (typeof owner.pid === 'number' && owner.host !== undefined && owner.host !== hostname()) {
-      throw new UsageError(`a svdflow run on ${owner.host} (pid ${owner.pid}) holds ${file}`, `wait for it, or delete ${file} if that run is over`);
-    }
-    try {
-      unlinkSync(file);
-    } catch {
-      /* taken by someone else meanwhile: the next attempt tells */
-    }
-  }
-  throw new UsageError(`another svdflow run is starting in ${outDir}`, 'pass another --out');
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(outDir: string): void {
-  try {
-    const owner = JSON.parse(readFileSync(join(outDir, LOCK), 'utf8')) as { pid?: number };
-    if (owner.pid === process.pid) unlinkSync(join(outDir, LOCK));
-  } catch {
-    /* not ours, or gone */
-  }
-}
-
 /** Removes `dir`, then its parents up to `top`, while they are empty. */
 function removeIfEmpty(dir: string, top = dir): void {
   for (let d = dir; ; d = dirname(d)) {
@@ -273,19 +218,19 @@ function removeIfEmpty(dir: string, top = dir): void {
   }
 }
 
-const FINGERPRINT = 'fingerprint.json';
-
-/** Writes the run's fingerprint beside the checkpoints (once, when a step first uses its checkpoint folder). */
+/**
+ * Writes the run's fingerprint beside the checkpoints, with the steps that have asked for their checkpoint
+ * folder so far (rewritten when a step first does): a later run removes only those steps' folders.
+ */
 function writeFingerprint(run: Run): void {
   const dir = join(run.outDir, '.checkpoints');
+  // never through a link (refused at run start; made one meanwhile: refused here)
+  refuseLinkedState(run.outDir, ['.checkpoints']);
   mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${FINGERPRINT}.svdflow-tmp-${process.pid}`);
-  writeFileSync(tmp, JSON.stringify(run.fingerprint, null, 1));
+  const file: FingerprintFile = { ...run.fingerprint, checkpointSteps: [...(run.checkpointSteps ?? [])] };
+  writeFileSync(tmp, JSON.stringify(file, null, 1));
   renameSync(tmp, join(dir, FINGERPRINT));
-}
-
-function fingerprintHash(f: Fingerprint): string {
-  return createHash('sha256').update(JSON.stringify(f)).digest('hex');
 }
 
 /** A live input (stdin, a network stream) cannot be read again from where a run stopped. */
@@ -344,6 +289,13 @@ async function openRun(p: ResolvedPipeline, opts: RunOptions, decoders: DecoderC
   try {
     if (opts.root) confine(opts.root, outDir, 'output folder');
     acquireLock(outDir);
+    try {
+      // its checkpoints are written, and cleared, under .checkpoints: never through a link to elsewhere
+      refuseLinkedState(outDir, ['.checkpoints']);
+    } catch (e) {
+      releaseLock(outDir);
+      throw e;
+    }
   } catch (e) {
     if (createdOutDir) removeIfEmpty(outDir, createdOutDir);
     throw e;
@@ -459,8 +411,11 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], in
   return {
     // a step that keeps checkpoints gets them marked with the run's fingerprint (for --resume)
     get checkpointDir() {
-      run.fingerprintWritten ||= (writeFingerprint(run), true);
-      (run.checkpointSteps ??= new Set()).add(s.id);
+      if (!run.checkpointSteps?.has(s.id)) {
+        (run.checkpointSteps ??= new Set()).add(s.id);
+        writeFingerprint(run);
+        run.fingerprintWritten = true;
+      }
       return checkpointDir;
     },
     stepId: s.id,
@@ -631,7 +586,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   // of one (912 KiB for a 4 s clip, 11 MB for 60 s): removed unless asked to keep them. Only what this
   // run wrote: its fingerprint and its own steps' folders; anything else in .checkpoints/ (another
   // pipeline's unfinished run in the same --out, a file of the user's) stays, and so does the folder then
-  if (run.fingerprintWritten) {
+  if (run.fingerprintWritten && entryKind(join(outDir, '.checkpoints')) === 'dir') {
     const dir = join(outDir, '.checkpoints');
     await unlink(join(dir, FINGERPRINT)).catch(() => undefined);
     if (!run.opts.keepCheckpoints && !run.opts.segment) {
@@ -641,7 +596,9 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
       removeIfEmpty(dir);
     }
   }
-  if (!run.opts.segment) await removeSupersededSegments(outDir, run.fingerprint, log);
+  // what an interrupted --workers run of this same pipeline left for its --resume (positive match only;
+  // --keep-checkpoints keeps it too: it is resume state as .checkpoints/ is)
+  if (!run.opts.segment && !run.opts.keepCheckpoints) await removeSupersededSegments(outDir, run.fingerprint, p.steps.map((s) => s.id), log);
   const report = run.opts.report === false ? undefined : await writeReportQuietly(outDir, run.abort.signal, log);
   log.info({ pipeline: p.name, durationMs: Math.round(durationMs), files: files.length }, 'run succeeded');
   return {
@@ -659,60 +616,7 @@ async function writeManifest(run: Run, files: FileRecord[]): Promise<RunResult> 
   };
 }
 
-/**
- * The `.segments/` folder an interrupted `--workers N` run of this same pipeline (same steps, params and
- * inputs: the fingerprint its segments recorded) left in `outDir`, removed once a run there has succeeded:
- * it only served `--resume` of that run, whose outputs this one has now written. Each segment must say
- * it was this run's (its run.json's fingerprint, or its checkpoints' fingerprint.json; a segment that
- * wrote neither saved no state), else the folder stays: another pipeline's unfinished run, or not ours.
- */
-export async function removeSupersededSegments(outDir: string, fingerprint: Fingerprint, log: Logger): Promise<void> {
-  const root = join(outDir, '.segments');
-  if (!existsSync(root)) return;
-  const hash = fingerprintHash(fingerprint);
-  const ours = (() => {
-    try {
-      for (const e of readdirSync(root, { withFileTypes: true })) {
-        if (e.isFile() && e.name === 'plan.json') continue;
-        if (!e.isDirectory() || !/^seg-\d+$/.test(e.name)) return false;
-        const seg = join(root, e.name);
-        const manifest = join(seg, 'run.json');
-        const fp = join(seg, '.checkpoints', FINGERPRINT);
-        if (existsSync(manifest)) {
-          if ((JSON.parse(readFileSync(manifest, 'utf8')) as { fingerprint?: string }).fingerprint !== hash) return false;
-        } else if (existsSync(fp)) {
-          if (fingerprintHash(JSON.parse(readFileSync(fp, 'utf8')) as Fingerprint) !== hash) return false;
-        }
-      }
-      return true;
-    } catch {
-      return false; // unreadable: not told to be ours
-    }
-  })();
-  if (!ours) {
-    log.debug({ dir: root }, '.segments/ of another run left in place');
-    return;
-  }
-  await rm(root, { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e }, 'the .segments/ folder of the interrupted --workers run was not removed'));
-}
-
-/**
- * The `.checkpoints/` an interrupted local run of this same pipeline (its fingerprint.json equal to
- * `fingerprint`) left in `outDir`, removed by a `--workers` run that has since succeeded there: its
- * fingerprint and the pipeline's own step folders, as a local run removes its own; anything else stays.
- */
-export async function removeSupersededCheckpoints(outDir: string, fingerprint: Fingerprint, stepIds: readonly string[], log: Logger): Promise<void> {
-  const dir = join(outDir, '.checkpoints');
-  const fp = join(dir, FINGERPRINT);
-  try {
-    if (!existsSync(fp) || fingerprintHash(JSON.parse(readFileSync(fp, 'utf8')) as Fingerprint) !== fingerprintHash(fingerprint)) return;
-  } catch {
-    return; // unreadable: not told to be ours
-  }
-  await unlink(fp).catch(() => undefined);
-  for (const id of stepIds) await rm(join(dir, id), { recursive: true, force: true }).catch((e: unknown) => log.warn({ err: e, step: id }, 'the checkpoints of the interrupted run were not removed'));
-  removeIfEmpty(dir);
-}
+export { removeSupersededSegments, removeSupersededCheckpoints } from './run-state.js';
 
 export interface ManifestParts {
   p: ResolvedPipeline;

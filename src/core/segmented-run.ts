@@ -11,7 +11,7 @@
  * is in the README (Long videos).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +21,10 @@ import { OutputManager, atomicWriteFile } from './outputs.js';
 import { silentLogger } from './logging.js';
 import { FRAMES_IPC_ENV, ProgressRenderer, type FramesMessage } from './progress.js';
 import { resolveInputPath } from './data/locate.js';
-import { fingerprintOf, inputPathsOf } from './fingerprint.js';
+import { fingerprintChanges, fingerprintOf, inputPathsOf } from './fingerprint.js';
+import { FINGERPRINT, acquireLock, fingerprintHash, fingerprintPart, readFingerprintFile, refuseLinkedState, releaseLock, removeSegmentState, removeSupersededCheckpoints, entries, entryKind } from './run-state.js';
 import { addDecoderCounts, type decoderSummary } from './image/jpeg.js';
-import { prepareOutDir, removeSupersededCheckpoints, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
+import { prepareOutDir, writeRunManifest, writeReportQuietly, type RunOptions, type RunResult, type StepStats } from './runner.js';
 import type { ResolvedPipeline } from './pipeline.js';
 import type { SegmentPart } from './stage.js';
 import type { PortValue } from './ports.js';
@@ -55,6 +56,11 @@ export async function planPipelineSegments(p: ResolvedPipeline, parts: number): 
   const batch = p.steps.find((s) => s.stage === 'batch-frames')?.params.size as number | undefined;
   const model = p.steps.find((s) => s.stage === 'background-model')?.params;
   return planSegments({ first: d.firstIndex, frames: d.expected, parts, warmup: (model?.warmup as number | undefined) ?? 0, align: batch ?? 1 });
+}
+
+/** The K of the seg-K folders in `root`. */
+function existingSegments(root: string): number[] {
+  return entries(root).map((n) => /^seg-(\d+)$/.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1]) + 1).filter((n) => n <= 4096);
 }
 
 /** The CLI the workers run: dist/src/cli/main.js (from the sources too, after `npm run build`). */
@@ -112,16 +118,45 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
   const log = opts.log ?? silentLogger();
   const outDir = resolve(opts.outDir ?? join('out', p.name));
   await prepareOutDir(outDir);
+  // one run per output folder, as a local run: a local run's checkpoints (or another --workers run's
+  // segments) are never deleted under it, and what this run cleans up at the end is cleaned under the lock
+  acquireLock(outDir);
+  const unlock = () => releaseLock(outDir);
+  process.on('exit', unlock);
+  try {
+    return await runSegmentedLocked(file, p, opts, outDir, log, t0, started);
+  } finally {
+    unlock();
+    process.off('exit', unlock);
+  }
+}
+
+async function runSegmentedLocked(file: string, p: ResolvedPipeline, opts: SegmentedRunOptions, outDir: string, log: NonNullable<RunOptions['log']>, t0: number, started: Date): Promise<RunResult> {
+  // its segments live in .segments/, and it cleans .checkpoints/ up: never through a link to elsewhere
+  refuseLinkedState(outDir, ['.segments', '.checkpoints']);
   const root = join(outDir, '.segments');
   const planFile = join(root, 'plan.json');
+  const fpFile = join(root, FINGERPRINT);
   const plan = await planPipelineSegments(p, opts.workers);
+  const fingerprint = fingerprintOf(p);
+  const stepIds = p.steps.map((s) => s.id);
   if (opts.resume && existsSync(planFile)) {
     const old = checkPlan(JSON.parse(readFileSync(planFile, 'utf8')));
     if (JSON.stringify(old) !== JSON.stringify(plan)) throw new UsageError(`--resume: the segment plan in ${shownPath(planFile)} differs from this run's (other --workers, batch size or warm-up?)`, 'resume with the options of the interrupted run, or run without --resume');
+    // the segments finished before the interruption are reused as they are: only when made by this same
+    // pipeline, params (--set) and inputs, as --resume of a local run checks its checkpoints
+    const was = readFingerprintFile(fpFile);
+    if (!was) throw new UsageError(`--resume: the segments in ${shownPath(root)} carry no fingerprint, so it cannot be told whether they belong to this pipeline, these --set values and inputs`, 'run without --resume to start over');
+    const changes = fingerprintChanges(fingerprintPart(was), fingerprint);
+    if (changes.length) throw new UsageError(`--resume: the segments in ${shownPath(root)} were made by a different run: ${changes.slice(0, 6).join('; ')}${changes.length > 6 ? `; and ${changes.length - 6} more` : ''}`, 'resume with the same pipeline, --set values and inputs, or run without --resume to start over');
   } else {
-    rmSync(root, { recursive: true, force: true });
+    // a fresh run: the segment state of an earlier run in this folder is started over (names the run
+    // makes only; a user's files in .segments/ stay; a segment still being written refuses)
+    const count = Math.max(plan.segments.length, ...existingSegments(root));
+    if (!(await removeSegmentState(root, count, stepIds, log)) && entryKind(root) === 'dir') throw new UsageError(`${shownPath(root)} has a segment another svdflow run is writing to`, 'wait for it to finish, or pass another --out');
   }
   await mkdir(root, { recursive: true });
+  await atomicWriteFile(fpFile, JSON.stringify(fingerprint, null, 1) + '\n');
   await atomicWriteFile(planFile, JSON.stringify(plan, null, 2) + '\n');
   log.info({ segments: plan.segments.length, frames: plan.frames, warmup: plan.warmup }, 'segmented run');
 
@@ -149,8 +184,14 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     const common = ['--no-progress', '--log-level', 'error', ...(opts.set ?? []).flatMap((s) => ['--set', s]), ...(opts.resume ? ['--resume'] : [])];
     // --resume: segments that finished before the interruption are not run again (nor counted in this run's step stats)
     const reused = new Set<number>();
+    // (each one's run.json must carry this run's fingerprint: checked before any worker starts)
+    const finished = new Set(opts.resume ? plan.segments.filter((s) => existsSync(join(segDir(s.index), 'run.json'))).map((s) => s.index) : []);
+    for (const k of finished) {
+      const made = (JSON.parse(readFileSync(join(segDir(k), 'run.json'), 'utf8')) as { fingerprint?: string }).fingerprint;
+      if (made !== fingerprintHash(fingerprint)) throw new UsageError(`--resume: segment ${k} in ${shownPath(segDir(k))} was made by a different run (its run.json's fingerprint differs)`, 'run without --resume to start over');
+    }
     const runs = plan.segments.map((s) => {
-      if (opts.resume && existsSync(join(segDir(s.index), 'run.json'))) {
+      if (finished.has(s.index)) {
         reused.add(s.index);
         framesDone(s.index, segFrames[s.index]!);
         return Promise.resolve();
@@ -203,9 +244,10 @@ export async function runSegmented(file: string, p: ResolvedPipeline, opts: Segm
     }
     // the run is complete: the files it replaced (kept aside by commitAll until now) are deleted, as a local run's
     await outputs.finalize();
-    rmSync(root, { recursive: true, force: true });
+    // its own segment state (seg-K of its plan, plan.json, its fingerprint, the stitcher's work files; a user's files stay)
+    await removeSegmentState(root, plan.segments.length, stepIds, log);
     // and what an interrupted local run of this same pipeline left for its --resume, which this run supersedes
-    await removeSupersededCheckpoints(outDir, fingerprintOf(p), p.steps.map((s) => s.id), log);
+    await removeSupersededCheckpoints(outDir, fingerprint, log);
     bar.done();
     const report = opts.report === false ? undefined : await writeReportQuietly(outDir, opts.signal, log);
     return { pipeline: p.name, status: 'succeeded', outDir, files, steps, durationMs, peakRssMiB, manifest: manifestPath, values, report };

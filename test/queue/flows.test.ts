@@ -168,6 +168,15 @@ steps:
     expect(readdirSync(join(root, 'qin')).filter((n) => !n.startsWith('.segments')).sort()).toEqual(['background.mp4']);
   });
 
+  it('--segments: the stitch removes only the segment folders it made (a user\'s file in .segments/ stays)', async () => {
+    mkdirSync(join(root, 'qseg', '.segments'), { recursive: true });
+    writeFileSync(join(root, 'qseg', '.segments', 'notes.txt'), 'a file of the user\'s');
+    const r = await cli(['run', 'pipelines/video-background.yaml', '--queue', redis.url, '--segments', '2', '--out', 'qseg'], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(join(root, 'qseg', '.segments'))).toEqual(['notes.txt']);
+    expect(readFileSync(join(root, 'qseg', '.segments', 'notes.txt'), 'utf8')).toBe('a file of the user\'s');
+  });
+
   it('--detach prints the flow id; svdflow status reports it', async () => {
     const r = await cli(['run', 'pipelines/stamps-pca.yaml', '--queue', redis.url, '--shards', '2', '--out', 'out/pca2', '--detach'], root);
     expect(r.code, r.stderr).toBe(0);

@@ -6,7 +6,6 @@
  * stage's own stitcher (videos concatenated, confusion counts summed, lines in frame order)
  * and writes run.json, as `--workers N` does on one machine.
  */
-import { rm } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Logger } from 'pino';
 import { ChildRegistry } from '../children.js';
@@ -16,6 +15,7 @@ import { jsonReplacer, svdflowVersion, type StepStats } from '../runner.js';
 import { checkPlan, type SegmentPlan } from '../video/segment-plan.js';
 import type { ResolvedPipeline } from '../pipeline.js';
 import { inputPathsOf } from '../fingerprint.js';
+import { acquireLock, releaseLock, removeSegmentState } from '../run-state.js';
 import type { SegmentPart } from '../stage.js';
 import type { RunSummary } from './jobs.js';
 
@@ -25,8 +25,18 @@ export function segmentDir(out: string, k: number): string {
 
 /** Stitches the segments' runs (in plan order) into `outDir`; returns the run summary (paths relative to root). */
 export async function stitchSegments(p: ResolvedPipeline, planData: unknown, segs: RunSummary[], root: string, outDir: string, log: Logger, worker: string, label: string): Promise<RunSummary> {
-  const t0 = performance.now();
   const plan: SegmentPlan = checkPlan(planData);
+  // one run per output folder, as a local run: what the stitch replaces and cleans up, it does under the lock
+  acquireLock(outDir);
+  try {
+    return await stitchLocked(p, plan, segs, root, outDir, log, worker, label);
+  } finally {
+    releaseLock(outDir);
+  }
+}
+
+async function stitchLocked(p: ResolvedPipeline, plan: SegmentPlan, segs: RunSummary[], root: string, outDir: string, log: Logger, worker: string, label: string): Promise<RunSummary> {
+  const t0 = performance.now();
   const outputs = new OutputManager(outDir, 'transaction', true);
   // never over an input of the run (the video in --out under an output's name), as a local run
   outputs.protect(inputPathsOf(p));
@@ -68,7 +78,8 @@ export async function stitchSegments(p: ResolvedPipeline, planData: unknown, seg
     });
     // the run is complete: the files it replaced (kept aside by commitAll until now) are deleted, as a local run's
     await outputs.finalize();
-    await rm(workDir, { recursive: true, force: true });
+    // the segment folders of its plan, and its work files (never through a link; a user's files in .segments/ stay)
+    await removeSegmentState(workDir, plan.segments.length, p.steps.map((s) => s.id), log);
     // report.html, as a local run writes it
     await writeReport(outDir, { warn: (m) => log.warn(m) }).catch((e: unknown) => log.warn({ err: e }, 'report.html was not written'));
     const rel = (x: string) => relative(root, x);
