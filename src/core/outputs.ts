@@ -206,8 +206,17 @@ export class OutputManager {
   }
 
   /** Writes a whole file (atomically, per the mode). */
-  async write(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }): Promise<FileRef> {
-    const f = await this.begin(rel, meta);
+  write(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }): Promise<FileRef> {
+    return this.writeWhole(rel, data, meta, false);
+  }
+
+  /** Writes a whole file and renames it into place at once, whatever the mode; it stays if the run fails (see begin's `now`). */
+  publish(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }): Promise<FileRef> {
+    return this.writeWhole(rel, data, meta, true);
+  }
+
+  private async writeWhole(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }, now: boolean): Promise<FileRef> {
+    const f = await this.begin(rel, meta, now);
     try {
       await writeFile(f.tmpPath, data);
     } catch (e) {
@@ -215,18 +224,6 @@ export class OutputManager {
       throw e;
     }
     return f.commit(); // deletes the file if the run ended meanwhile
-  }
-
-  /** Writes a whole file and renames it into place at once, whatever the mode; it stays if the run fails (see begin's `now`). */
-  async publish(rel: string, data: string | Uint8Array, meta: { step: string; format?: string; description?: string }): Promise<FileRef> {
-    const f = await this.begin(rel, meta, true);
-    try {
-      await writeFile(f.tmpPath, data);
-    } catch (e) {
-      await f.abort();
-      throw e;
-    }
-    return f.commit();
   }
 
   /** Writes and renames at once, whatever the mode (checkpoints: absolute paths under the output folder's .checkpoints/). */

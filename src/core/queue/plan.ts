@@ -85,11 +85,15 @@ function pathVar(p: ResolvedPipeline, root: string, v: string, what: string): st
   return relative(p.baseDir, v) || '.';
 }
 
-export interface EachOptions {
+/** What every flow plan is given: the root the workers share, the pipeline file, the --set entries and --out. */
+interface FlowOptions {
   root: string;
   file: string;
   set: readonly string[];
   out: string;
+}
+
+export interface EachOptions extends FlowOptions {
   /** --each values (files or globs), optionally "NAME=GLOB" for the first */
   each?: readonly string[];
   manifest?: string;
@@ -140,11 +144,7 @@ export function planEach(p: ResolvedPipeline, o: EachOptions): FlowPlan {
   return { mode: 'each', parent: { kind: 'each', pipeline: ref, out, label: `${p.name} over ${children.length} inputs` }, children };
 }
 
-export interface SegmentsOptions {
-  root: string;
-  file: string;
-  set: readonly string[];
-  out: string;
+export interface SegmentsOptions extends FlowOptions {
   segments: number;
 }
 
@@ -164,11 +164,7 @@ export async function planSegmentsFlow(p: ResolvedPipeline, o: SegmentsOptions):
   return { mode: 'segments', parent: { kind: 'segments', pipeline: ref, plan, out, label: `${p.name}: ${children.length} segments stitched` }, children };
 }
 
-export interface PcaOptions {
-  root: string;
-  file: string;
-  set: readonly string[];
-  out: string;
+export interface PcaOptions extends FlowOptions {
   shards: number;
 }
 
