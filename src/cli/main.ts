@@ -30,7 +30,7 @@ import { headlineResults, type HeadlineGroup } from '../core/headline.js';
 import { dataMain } from './data.js';
 import type { QueueFlags } from './queue.js';
 import { writeReport, writeIndex } from '../core/report/write.js';
-import type { IndexEntry } from '../core/report/page.js';
+import { formatBytes, type IndexEntry } from '../core/report/page.js';
 import { resolveInputPath, missingDataHint } from '../core/data/locate.js';
 
 import { parseLimit, type Limits } from '../core/limits.js';
@@ -232,12 +232,6 @@ export function runHeadlines(r: RunResult): HeadlineGroup[] {
     }
   }
   return headlineResults([...docs, ...Object.values(r.values ?? {})]);
-}
-
-export function formatBytes(b: number): string {
-  if (b < 1024) return `${b} B`;
-  if (b < 1024 ** 2) return `${(b / 1024).toFixed(1)} KiB`;
-  return `${(b / 1024 ** 2).toFixed(1)} MiB`;
 }
 
 function workersFlag(v: string | undefined): number {
