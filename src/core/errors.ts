@@ -168,6 +168,10 @@ export function suggestion(name: string, candidates: readonly string[], what = '
  * a shell when the value has spaces or YAML braces (`--set "load.resize={width: 64, height: 48}"`).
  * Hints name this form, which works whatever the pipeline file says.
  */
+/** How a hint names setting a step's param: YAML by default (`layout: rows`); stages pass one that gives setForm's --set. */
+export type ParamFix = (param: string, value: string) => string;
+export const yamlFix: ParamFix = (param, value) => `${param}: ${value}`;
+
 export function setForm(stepId: string, param: string, value: unknown): string {
   const v = typeof value === 'string' ? value : JSON.stringify(value);
   const arg = `${stepId}.${param}=${v}`;

@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
-import { InputError } from '../core/errors.js';
+import { InputError, setForm } from '../core/errors.js';
 import { parsePoints } from '../core/points/parse.js';
 import type { PointCloud } from '../core/ports.js';
 
@@ -23,7 +23,7 @@ export const loadPoints = defineStage({
   summary: 'Read a point cloud (TXT, XYZ, CSV, PLY ascii/binary) as a PointCloud (n x d, normals when present)',
   description: [
     'TXT/XYZ: whitespace-separated numbers; CSV: comma, semicolon or tab, with an optional header naming',
-    'x, y, z (and nx, ny, nz). layout: rows = one point per line (the usual); columns = one line per coordinate',
+    'x, y, z (with a unit if you like: x_mm, x [mm], X(m)) and nx, ny, nz. layout: rows = one point per line (the usual); columns = one line per coordinate',
     "(the seed's point_cloud.txt: 2 lines of 70 values); auto decides from the shape and asks when it cannot tell.",
     'XYZ lines of 6 values are x y z nx ny nz. PLY: the vertex element (x, y, z, nx, ny, nz), other elements skipped.',
     'NaN/Inf coordinates and empty files are errors naming the file and line.',
@@ -49,7 +49,7 @@ export const loadPoints = defineStage({
       } catch (e) {
         throw new InputError(`cannot read ${params.path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, 'check the path (relative to the pipeline file)');
       }
-      const r = parsePoints(bytes, { file: params.path, format: params.format, layout: params.layout });
+      const r = parsePoints(bytes, { file: params.path, format: params.format, layout: params.layout, fix: (k, v) => setForm(ctx.stepId, k, v) });
       const cols = r.points.cols;
       if (params.dim !== undefined && cols !== params.dim) {
         throw new InputError(`${params.path} has ${cols}-D points (${cols} coordinates a point), but this pipeline is ${params.dim}-D`, params.otherwise ?? `give a file of ${params.dim}-D points`);

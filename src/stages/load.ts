@@ -16,7 +16,7 @@ import { map, type Observable } from 'rxjs';
 import { existsSync, statSync } from 'node:fs';
 import { defineStage } from '../core/stage.js';
 import { fromAsync } from '../core/flow.js';
-import { InputError, shownPath } from '../core/errors.js';
+import { InputError, setForm, shownPath } from '../core/errors.js';
 import { decodeImage, decodeImages, type ResizeSpec } from '../core/image/io.js';
 import { threadBudget } from '../core/threads.js';
 import { listImageFiles, isGlob, imageBatchOf, sizeMismatch } from '../core/image/files.js';
@@ -113,7 +113,7 @@ const loadStage = defineStage({
       if (!images) return;
       bar.done();
       const first = images[0]!;
-      const odd = sizeMismatch(images, params.path, shownOf);
+      const odd = sizeMismatch(images, params.path, shownOf, (k, v) => setForm(ctx.stepId, k, v));
       if (odd) throw odd;
       ctx.log.info({ images: images.length, width: first.width, height: first.height }, 'loaded image batch');
       yield imageBatchOf(images, params.path, params.mode, params.name);

@@ -195,3 +195,37 @@ describe('2-D pipelines take your own points; 3-D ones say to use them', () => {
     }
   });
 });
+
+describe('hints name the --set that fixes the problem, with the real step id', () => {
+  it("images of mixed sizes: the resize hint is a --set for step 'load', and that --set runs", () => {
+    const dir = join(tmp.dir, 'mixed');
+    mkdirSync(join(dir, 'imgs'), { recursive: true });
+    for (const n of ['im_00', 'im_01', 'im_02']) copyFileSync(join(ROOT, 'data', 'stamps', `${n}.jpg`), join(dir, 'imgs', `${n}.jpg`));
+    copyFileSync(join(ROOT, 'data', 'turtle.JPG'), join(dir, 'imgs', 'turtle.jpg'));
+    const args = ['run', PCA, '--set', 'images=imgs', '--set', 'ranks=[1]', '--no-progress'];
+    const r = cli([...args, '--out', join(tmp.dir, 'o-mixed')], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('\n  → remove the odd ones, or make them all the same size: --set "load.resize={width: 139, height: 170}"\n');
+    const ok = cli([...args, '--set', 'load.resize={width: 139, height: 170}', '--out', join(tmp.dir, 'o-mixed-ok')], { cwd: dir });
+    expect(ok.err).toBe('');
+    expect(ok.code).toBe(0);
+  });
+
+  it("a 2 x 2 table in procrustes: rows or columns, as --set original.layout=…; a header in an .xyz: --set …format=csv; x_mm,y_mm is read", () => {
+    const dir = join(tmp.dir, 'tables');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'two.csv'), '0,0\n1.5,7.6\n');
+    const r = cli(['run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--set', 'input=two.csv', '--out', join(tmp.dir, 'o-two')], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`two.csv: cannot tell the layout of a 2 x 2 table: one point per line (2 points of 2 coordinates) or one line per coordinate (2 points of 2)?\n  → --set original.layout=rows (one point per line) or --set original.layout=columns (one line per coordinate, like the seed's point_cloud.txt)\n`);
+    writeFileSync(join(dir, 'cloud.xyz'), 'x y z\n' + xyz(surfaceCloud(50)));
+    writeFileSync(join(dir, 'plain.xyz'), xyz(surfaceCloud(50)));
+    const h = cli(['run', join(ROOT, 'pipelines', 'icp-bunny.yaml'), '--set', 'source=cloud.xyz', '--set', 'target=plain.xyz', '--out', join(tmp.dir, 'o-hdr')], { cwd: dir });
+    expect(h.code).toBe(1);
+    expect(h.err).toContain("cloud.xyz:1: 'x y z' is not a row of numbers\n  → XYZ files hold numbers only; read a header line as CSV: --set source-cloud.format=csv\n");
+    writeFileSync(join(dir, 'mm.csv'), 'x_mm,y_mm\n' + surfaceCloud(30).map((p) => `${p[0]},${p[1]}`).join('\n') + '\n');
+    const mm = cli(['run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--set', 'input=mm.csv', '--out', join(tmp.dir, 'o-mm'), '--no-progress'], { cwd: dir });
+    expect(mm.err).toBe('');
+    expect(mm.out).toContain('    alignment mm-moved-to-mm: method procrustes, source mm, then translate by (0, -1), rotate 34°, translate by (0, 1) (step moved), rotation -34.000°');
+  });
+});

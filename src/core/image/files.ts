@@ -5,7 +5,7 @@
  */
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { basename, dirname, join, extname } from 'node:path';
-import { InputError, shownPath } from '../errors.js';
+import { InputError, shownPath, yamlFix, type ParamFix } from '../errors.js';
 import type { Image, ImageBatch } from '../ports.js';
 
 /** where relative paths point (as the loader resolves them) */
@@ -100,7 +100,7 @@ export function listImageFiles(abs: string, shown: string): { files: string[]; b
 }
 
 /** The error for a batch whose images differ in size (naming the odd ones and the resize that fixes it), or undefined. */
-export function sizeMismatch(images: readonly Image[], path: string, shownOf: (file: string) => string): InputError | undefined {
+export function sizeMismatch(images: readonly Image[], path: string, shownOf: (file: string) => string, fix: ParamFix = yamlFix): InputError | undefined {
   const first = images[0]!;
   if (images.every((im) => im.width === first.width && im.height === first.height)) return undefined;
   const sizes = new Map<string, string[]>();
@@ -112,6 +112,6 @@ export function sizeMismatch(images: readonly Image[], path: string, shownOf: (f
   const odds = [...sizes.entries()].filter(([k]) => k !== common[0]).flatMap(([k, names]) => names.map((n) => `${n} (${k})`));
   return new InputError(
     `images in ${path} differ in size: most are ${common[0]} (width x height), but ${odds.slice(0, 8).join(', ')}${odds.length > 8 ? `, and ${odds.length - 8} more` : ''}`,
-    `remove the odd ones, or add resize: { width: ${common[0].split('x')[0]}, height: ${common[0].split('x')[1]} } to make them all the same size`,
+    `remove the odd ones, or make them all the same size: ${fix('resize', `{width: ${common[0].split('x')[0]}, height: ${common[0].split('x')[1]}}`)}`,
   );
 }

@@ -4,7 +4,7 @@
  * Every error names the file and, for text, the line (1-based) and column.
  */
 import { Matrix } from '../linalg/matrix.js';
-import { InputError } from '../errors.js';
+import { InputError, yamlFix, type ParamFix } from '../errors.js';
 
 export type PointFormat = 'txt' | 'xyz' | 'csv' | 'ply';
 export type PointLayout = 'auto' | 'rows' | 'columns';
@@ -22,6 +22,8 @@ export interface ParseOptions {
   file: string;
   format?: PointFormat | 'auto';
   layout?: PointLayout;
+  /** how hints name a param's fix (default YAML, `layout: rows`; the stage gives the --set form) */
+  fix?: ParamFix;
 }
 
 export const POINT_FORMATS: readonly PointFormat[] = ['txt', 'xyz', 'csv', 'ply'];
@@ -42,7 +44,7 @@ export function parsePoints(bytes: Uint8Array, opts: ParseOptions): ParsedPoints
   if (!format) format = head.startsWith('ply') ? 'ply' : formatFromPath(file) ?? 'txt';
   if (format === 'ply') return parsePly(bytes, file);
   const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
-  return parseTable(text, format, opts.layout ?? 'auto', file);
+  return parseTable(text, format, opts.layout ?? 'auto', file, opts.fix ?? yamlFix);
 }
 
 function parseNumber(tok: string, file: string, line: number, col: number): number {
@@ -56,7 +58,7 @@ function parseNumber(tok: string, file: string, line: number, col: number): numb
 }
 
 /** TXT/XYZ (whitespace) and CSV (comma, semicolon or tab, optional header). */
-function parseTable(text: string, format: Exclude<PointFormat, 'ply'>, layout: PointLayout, file: string): ParsedPoints {
+function parseTable(text: string, format: Exclude<PointFormat, 'ply'>, layout: PointLayout, file: string, fix: ParamFix): ParsedPoints {
   const lines = text.split(/\r?\n/);
   const rows: number[][] = [];
   const lineNo: number[] = [];
@@ -71,7 +73,7 @@ function parseTable(text: string, format: Exclude<PointFormat, 'ply'>, layout: P
     if (!raw || raw.startsWith('#') || raw.startsWith('//')) continue;
     const toks = raw.split(delim);
     if (!rows.length && !header && toks.some((t) => /^[A-Za-z_"']/.test(t) && !/^[+-]?(nan|inf(inity)?)$/i.test(t))) {
-      if (format !== 'csv') throw new InputError(`${file}:${i + 1}: '${raw.slice(0, 40)}' is not a row of numbers`, `a header line needs format: csv; ${format.toUpperCase()} files hold numbers only`);
+      if (format !== 'csv') throw new InputError(`${file}:${i + 1}: '${raw.slice(0, 40)}' is not a row of numbers`, `${format.toUpperCase()} files hold numbers only; read a header line as CSV: ${fix('format', 'csv')}`);
       header = toks.map((t) => t.replace(/^["']|["']$/g, '').trim().toLowerCase());
       continue;
     }
@@ -96,13 +98,13 @@ function parseTable(text: string, format: Exclude<PointFormat, 'ply'>, layout: P
     else if (fitsCols && nc > 3) lay = 'columns';
     else if (fitsRows && fitsCols) {
       throw new InputError(
-        `${file}: cannot tell the layout of a ${nr} x ${nc} table (${nr} points of ${nc} coordinates, or ${nc} points of ${nr}?)`,
-        "set layout: rows (one point per line) or layout: columns (one line per coordinate, like the seed's point_cloud.txt)",
+        `${file}: cannot tell the layout of a ${nr} x ${nc} table: one point per line (${nr} points of ${nc} coordinates) or one line per coordinate (${nc} points of ${nr})?`,
+        `${fix('layout', 'rows')} (one point per line) or ${fix('layout', 'columns')} (one line per coordinate, like the seed's point_cloud.txt)`,
       );
     } else {
       throw new InputError(
         `${file}: a ${nr} x ${nc} table is not a 2-D or 3-D point set (expected 2 or 3 values per line, or 2 or 3 lines)`,
-        'set layout: rows or columns to read other dimensions',
+        `${fix('layout', 'rows')} or ${fix('layout', 'columns')} to read other dimensions`,
       );
     }
   }
@@ -124,12 +126,21 @@ function parseTable(text: string, format: Exclude<PointFormat, 'ply'>, layout: P
   return { points: m, format, layout: 'rows' };
 }
 
+/** a coordinate name with a unit: x_mm, x mm, x-m, x [mm], x(m), x [°] (the header is lowercased) */
+const UNIT_NAME = /^([xyz])(?:[\s_-]+[a-zµ°%]+|[\s_-]*[[(][^\])]*[\])])$/;
+
 function fromHeader(header: string[], rows: number[][], file: string): ParsedPoints {
   if (header.length !== rows[0]!.length) throw new InputError(`${file}: the header has ${header.length} names but the rows have ${rows[0]!.length} values`, 'make the header match the data');
   const pick = (names: string[]) => names.map((n) => header.indexOf(n));
   let pc = pick(['x', 'y', 'z']);
   if (pc[0]! < 0 || pc[1]! < 0) {
-    throw new InputError(`${file}: the CSV header (${header.join(', ')}) has no x and y columns`, 'name the coordinate columns x, y (and z), or remove the header');
+    // names with a unit (x_mm, x [mm], X(m), y-m): used when exactly one column has each of x, y (z)
+    const withUnit = (a: string) => header.flatMap((h, i) => (UNIT_NAME.exec(h)?.[1] === a ? [i] : []));
+    const found = ['x', 'y', 'z'].map(withUnit);
+    if (found[0]!.length === 1 && found[1]!.length === 1 && found[2]!.length <= 1) pc = found.map((f) => f[0] ?? -1);
+  }
+  if (pc[0]! < 0 || pc[1]! < 0) {
+    throw new InputError(`${file}: the CSV header (${header.join(', ')}) has no x and y columns`, 'name the coordinate columns x, y (and z), with a unit if you like (x_mm, x [mm]), or remove the header');
   }
   if (pc[2]! < 0) pc = pc.slice(0, 2);
   const d = pc.length;

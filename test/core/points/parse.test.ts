@@ -93,3 +93,24 @@ describe('parsePoints', () => {
   });
   if (!hasShared) it.skip(sharedMissingMessage('pointclouds'), () => undefined);
 });
+
+describe('own CSVs: headers with units, layout and format hints', () => {
+  it('accepts coordinate names with a unit (x_mm, x [mm], X(m), z-m) when each of x, y (z) is one column', () => {
+    for (const h of ['x_mm,y_mm', 'x [mm],y [mm]', 'X(m),Y(m)', 'x mm,y mm', 'x-m,y-m']) {
+      expect(parsePoints(enc(`${h}\n1,2\n3,4\n5,6\n`), { file: 'u.csv' }).points.to2D()).toEqual([[1, 2], [3, 4], [5, 6]]);
+    }
+    expect(parsePoints(enc('id,Z(m),X(m),Y(m)\n7,3,1,2\n8,6,4,5\n'), { file: 'u.csv' }).points.to2D()).toEqual([[1, 2, 3], [4, 5, 6]]);
+    // two x columns: ambiguous, refused; a name that is not x/y/z plus a unit: refused
+    expect(() => parsePoints(enc('x_mm,x_m,y_mm\n1,2,3\n'), { file: 'a.csv' })).toThrow('a.csv: the CSV header (x_mm, x_m, y_mm) has no x and y columns');
+    expect(() => parsePoints(enc('xy,yz\n1,2\n'), { file: 'b.csv' })).toThrow('b.csv: the CSV header (xy, yz) has no x and y columns');
+  });
+
+  it('a square table: the question is rows or columns, and the hint names the fix in the form given (YAML, or --set)', () => {
+    const ask = (fix?: (k: string, v: string) => string) => { try { parsePoints(enc('1 2\n3 4\n'), { file: 's.txt', ...(fix ? { fix } : {}) }); } catch (e) { return [(e as Error).message, (e as { hint: string }).hint]; } return []; };
+    expect(ask()).toEqual(['s.txt: cannot tell the layout of a 2 x 2 table: one point per line (2 points of 2 coordinates) or one line per coordinate (2 points of 2)?', "layout: rows (one point per line) or layout: columns (one line per coordinate, like the seed's point_cloud.txt)"]);
+    expect(ask((k, v) => `--set pts.${k}=${v}`)[1]).toBe("--set pts.layout=rows (one point per line) or --set pts.layout=columns (one line per coordinate, like the seed's point_cloud.txt)");
+    let hint = '';
+    try { parsePoints(enc('x y z\n1 2 3\n'), { file: 'h.xyz', fix: (k, v) => `--set c.${k}=${v}` }); } catch (e) { hint = (e as { hint: string }).hint; }
+    expect(hint).toBe('XYZ files hold numbers only; read a header line as CSV: --set c.format=csv');
+  });
+});
