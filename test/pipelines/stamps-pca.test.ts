@@ -135,7 +135,7 @@ describe('pipelines/stamps-pca.yaml', () => {
     // refused before the run (validation), naming the folder
     await expect(run(empty)).rejects.toThrow(/stamps-pca\.yaml:\d+:\d+ steps\[0\] \(load\): folder .*empty has no image files \(it is empty\)/);
     await expect(run(mixed)).rejects.toThrow(/differ in size: most are 139x170 \(width x height\), but .*c\.jpg \(100x120\)/);
-    await expect(run(mixed)).rejects.toMatchObject({ hint: expect.stringContaining('resize: { width: 139, height: 170 }') });
+    await expect(run(mixed)).rejects.toMatchObject({ hint: 'remove the odd ones, or make them all the same size: --set "load.resize={width: 139, height: 170}"' });
     await expect(run(bad)).rejects.toThrow(/cannot read .*notes\.jpg: it is not an image/);
     // any number of images: svd computes the n - 1 components that centring leaves, and a
     // reconstruction rank above that says so
