@@ -101,7 +101,7 @@ describe('README commands', () => {
     const r = sh('npx svdflow run pipelines/image-compress.yaml');
     expect(r.code, r.err).toBe(0);
     const dir = join(root, 'out', 'image-compress');
-    expect(r.out).toContain('wrote 5 files to out/image-compress/ (manifest: run.json)');
+    expect(r.out).toContain('wrote 5 files to out/image-compress/, plus run.json (the manifest) and report.html\n');
     for (const f of ['turtle-gray-report.json', 'turtle-gray-report.csv', 'turtle-gray-report-spectrum.svg', 'turtle-gray-report-error-storage.svg', 'run.json', 'report.html']) expect(existsSync(join(dir, f)), f).toBe(true);
     // README: "the photo keeps its own size", k named in the file (5% of 720 = 36)
     expect(await pngSize(join(dir, 'turtle-gray-k36.png'))).toEqual([720, 960]);

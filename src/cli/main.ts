@@ -203,7 +203,8 @@ export function summaryText(r: RunResult, opts: { rssSoFar?: boolean } = {}): st
     lines.push('  results:');
     for (const g of results) lines.push(`    ${g.title}: ${g.items.map((i) => `${i.label} ${i.value}`).join(', ')}`);
   }
-  lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${shownPath(r.outDir)}/ (manifest: run.json)`);
+  // the manifest and the report page are written too (not listed below: they describe the files)
+  lines.push(`  wrote ${r.files.length} file${r.files.length === 1 ? '' : 's'} to ${shownPath(r.outDir)}/, plus run.json (the manifest)${r.report ? ' and report.html' : ''}`);
   const fw = Math.min(60, Math.max(36, ...r.files.map((f) => relative(r.outDir, f.path).length)));
   for (const f of byPath(r.files)) lines.push(`    ${relative(r.outDir, f.path).padEnd(fw)} ${formatBytes(f.bytes ?? 0).padStart(9)}  ${f.description ?? ''}`);
   return lines.join('\n');

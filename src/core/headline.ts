@@ -121,6 +121,42 @@ function masks(v: Obj, name: string): HeadlineGroup {
   return { title: `video masks ${name}`.trim(), items };
 }
 
+/**
+ * The per-frame foreground CSV of write-objects (frame,foreground,objects) summed up for the report's
+ * headline: a video run without ground truth has no scores, but its masks' foreground fraction says
+ * what the run found. Undefined for any other CSV.
+ */
+export function foregroundSummary(csv: string, file: string): Obj | undefined {
+  const lines = csv.split('\n');
+  if (lines[0]?.trim() !== 'frame,foreground,objects') return undefined;
+  let frames = 0, sum = 0, objects = 0, withFg = 0, max = -1, maxFrame = -1;
+  for (let i = 1; i < lines.length; i++) {
+    const [f, fg, ob] = lines[i]!.split(',').map(Number);
+    if (!Number.isFinite(f) || !Number.isFinite(fg) || lines[i]!.trim() === '') continue;
+    frames++;
+    sum += fg!;
+    objects += Number.isFinite(ob) ? ob! : 0;
+    if (fg! > 0) withFg++;
+    if (fg! > max) (max = fg!), (maxFrame = f!);
+  }
+  if (!frames) return undefined;
+  return { kind: 'ForegroundSummary', file, frames, meanForeground: sum / frames, maxForeground: max, maxFrame, framesWithForeground: withFg, meanObjects: objects / frames };
+}
+
+function foreground(v: Obj): HeadlineGroup {
+  const frames = v.frames as number;
+  return {
+    title: `foreground ${String(v.file ?? '')}`.trim(),
+    items: [
+      { label: 'frames', value: String(frames) },
+      { label: 'mean foreground', value: pct(v.meanForeground as number), note: 'fraction of each frame\'s pixels in the mask, averaged over the frames' },
+      { label: 'largest foreground', value: pct(v.maxForeground as number), note: `frame ${String(v.maxFrame)}` },
+      { label: 'frames with foreground', value: `${String(v.framesWithForeground)} of ${frames}` },
+      { label: 'objects per frame', value: (v.meanObjects as number).toFixed(1), note: 'connected mask components of at least minArea pixels, averaged' },
+    ],
+  };
+}
+
 /** Headline groups for every recognised result among `values`, in order; others are skipped. */
 export function headlineResults(values: readonly unknown[]): HeadlineGroup[] {
   const out: HeadlineGroup[] = [];
@@ -129,6 +165,7 @@ export function headlineResults(values: readonly unknown[]): HeadlineGroup[] {
     if (!isObj(x)) continue;
     let g: HeadlineGroup | undefined;
     if (x.kind === 'Alignment') g = alignment(x);
+    else if (x.kind === 'ForegroundSummary') g = foreground(x);
     else {
       const v = isObj(x.values) ? x.values : x;
       const name = typeof x.name === 'string' ? x.name : typeof v.name === 'string' ? v.name : '';

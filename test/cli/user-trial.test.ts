@@ -76,7 +76,7 @@ describe('paths outside the current directory', () => {
     const r = cli(['run', pipeline(), '--set', `input=${join(photos, 'mine.jpg')}`, '--out', out, '--no-progress']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toContain(`  wrote 1 file to ${out}/ (manifest: run.json)\n`);
+    expect(r.out).toContain(`  wrote 1 file to ${out}/, plus run.json (the manifest) and report.html\n`);
     expect(r.out).not.toContain('../');
   });
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { headlineResults } from '../../src/core/headline.js';
+import { foregroundSummary, headlineResults } from '../../src/core/headline.js';
 import { Matrix } from '../../src/core/linalg/matrix.js';
 
 describe('headlineResults', () => {
@@ -28,6 +28,20 @@ describe('headlineResults', () => {
     expect(g[0]!.items.map((i) => [i.label, i.value])).toEqual([['rank k', '35'], ['relative error', '9.96%'], ['energy kept', '90.00%'], ['PSNR', '23.71 dB'], ['SSIM', '0.6480'], ['compression (float32 factors)', '2.97x']]);
     expect(g[1]!.items.find((i) => i.label === 'variance of PC1')!.value).toBe('50.0%');
     expect(g[2]!.items[0]).toEqual({ label: 'F-measure', value: '0.9570', note: 'foreground masks against gt' });
+  });
+  it('write-objects\' foreground CSV sums up as a headline (a video run without ground truth still has one); other CSVs do not', () => {
+    const csv = 'frame,foreground,objects\n0,0,0\n1,0.25,2\n2,0.5,3\n3,0.05,1\n';
+    const v = foregroundSummary(csv, 'foreground.csv')!;
+    expect(v).toEqual({ kind: 'ForegroundSummary', file: 'foreground.csv', frames: 4, meanForeground: 0.2, maxForeground: 0.5, maxFrame: 2, framesWithForeground: 3, meanObjects: 1.5 });
+    expect(headlineResults([v])).toEqual([{ title: 'foreground foreground.csv', items: [
+      { label: 'frames', value: '4' },
+      { label: 'mean foreground', value: '20.00%', note: "fraction of each frame's pixels in the mask, averaged over the frames" },
+      { label: 'largest foreground', value: '50.00%', note: 'frame 2' },
+      { label: 'frames with foreground', value: '3 of 4' },
+      { label: 'objects per frame', value: '1.5', note: 'connected mask components of at least minArea pixels, averaged' },
+    ] }]);
+    expect(foregroundSummary('k,sigma\n1,2\n', 'curves.csv')).toBeUndefined();
+    expect(foregroundSummary('frame,foreground,objects\n', 'empty.csv')).toBeUndefined();
   });
   it('a 16-bit compression says 16-bit in its notes, and a small error keeps two significant digits (0.0012%, not 0.00%)', () => {
     const comp = { kind: 'Metrics', name: 'g-compression', values: { name: 'g', k: 9, bitDepth: 16, relError: 1.1844e-5, psnrDb: 113.7, ratioFloat32: 5.7, bytesFloat32: 15156, originalRawBytes: 86400 } };

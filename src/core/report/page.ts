@@ -54,7 +54,7 @@ table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px
 th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}td.note{color:#666}.warn{color:#8a4b00}ul.warn{margin:4px 0 10px}
 figure{margin:12px 0 20px}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:13px}
 .gallery{display:flex;flex-wrap:wrap;gap:6px}.gallery img{height:96px;width:auto;border:1px solid #eee}
-video{max-width:100%;background:#000}code,pre{font:12px Menlo,Consolas,monospace}pre{white-space:pre-wrap;margin:0;max-width:640px}
+video{max-width:100%;background:#000}code,pre{font:12px Menlo,Consolas,monospace}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;max-width:640px}td code{overflow-wrap:anywhere}
 nav a{margin-right:12px}
 `;
 

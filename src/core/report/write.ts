@@ -11,7 +11,7 @@ import { mkdir, rename, unlink } from 'node:fs/promises';
 import { join, basename, extname, resolve } from 'node:path';
 import { atomicWriteFile } from '../outputs.js';
 import { InputError } from '../errors.js';
-import { headlineResults } from '../headline.js';
+import { foregroundSummary, headlineResults } from '../headline.js';
 import { ffmpegPath, ffmpegEncoders } from '../video/io/ffmpeg.js';
 import { reportHtml, indexHtml, type Manifest, type ReportTable, type ReportVideo, type IndexEntry } from './page.js';
 
@@ -101,9 +101,14 @@ export async function writeReport(dirIn: string, o: WriteReportOptions = {}): Pr
       } catch {
         o.warn?.(`${f.path} is not valid JSON; left out of the report`);
       }
-    } else if (/\.csv$/i.test(f.path) && (f.bytes ?? 0) < 200_000) {
-      const t = csvTable(dir, f.path);
-      if (t) tables.push(t);
+    } else if (/\.csv$/i.test(f.path)) {
+      // write-objects' per-frame foreground: a headline of its own (a video run without ground truth has no scores)
+      const fg = foregroundSummary(readFileSync(join(dir, f.path), 'utf8'), f.path);
+      if (fg) docs.push(fg);
+      if ((f.bytes ?? 0) < 200_000) {
+        const t = csvTable(dir, f.path);
+        if (t) tables.push(t);
+      }
     }
   }
   const videos: ReportVideo[] = [];

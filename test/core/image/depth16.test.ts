@@ -113,6 +113,14 @@ describe('image-compress on a 16-bit PNG (CLI)', () => {
     expect(html).toContain('before 16-bit rounding');
     expect(html).toContain('against the raw 16-bit 6,144');
     const run = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8'));
-    expect(run.files.find((f: { path: string }) => f.path === 'gray 16-gray-k2.png').description).toBe('gray image gray 16 64x48, 16-bit');
+    expect(run.files.find((f: { path: string }) => f.path === 'gray 16-gray-k2.png').description).toBe('gray image gray 16 64x48, 16-bit');  });
+
+  it('normalize by dtype straight after load in YAML (load divides as it fills: by 65535 for 16 bits) rebuilds the same 16-bit values', async () => {
+    const yaml = join(tmp.dir, 'dtype.yaml');
+    writeFileSync(yaml, `name: dtype\nsteps:\n  - { id: img, stage: load, params: { path: "${grayPng}", mode: gray } }\n  - { id: norm, stage: normalize, params: { by: dtype } }\n  - { id: f, stage: svd }\n  - { id: cut, stage: truncate, params: { rank: 2 } }\n  - { id: back, stage: reconstruct }\n  - { id: png, stage: encode, params: { path: out.png } }\n`);
+    const out = join(tmp.dir, 'out-dtype');
+    const r = cli(['run', yaml, '--out', out]);
+    expect(r.code, r.err).toBe(0);
+    expect(await samples(join(out, 'out.png'), 1)).toEqual({ data: gray, depth: 'ushort' });
   });
 });
