@@ -54,7 +54,7 @@ table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}th,td{border:1px
 th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}td.note{color:#666}.warn{color:#8a4b00}ul.warn{margin:4px 0 10px}
 figure{margin:12px 0 20px}figure img{max-width:100%;height:auto;border:1px solid #eee}figcaption{color:#555;font-size:13px}
 .gallery{display:flex;flex-wrap:wrap;gap:6px}.gallery img{height:96px;width:auto;border:1px solid #eee}
-video{max-width:100%;background:#000}code,pre{font:12px Menlo,Consolas,monospace}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;max-width:640px}td code{overflow-wrap:anywhere}
+video{max-width:100%;background:#000}code,pre{font:12px Menlo,Consolas,monospace}pre{white-space:pre-wrap;overflow-wrap:anywhere;margin:0;max-width:640px}td code{overflow-wrap:anywhere}.scroll{overflow-x:auto;max-width:100%}
 nav a{margin-right:12px}
 `;
 
@@ -91,7 +91,7 @@ function headlineTables(groups: HeadlineGroup[]): string {
 }
 
 function dataTables(ts: ReportTable[]): string {
-  return ts.map((t) => `<h3>${esc(t.title)} <span class="meta">(<a href="${href(t.file)}">${esc(t.file)}</a>)</span></h3><table><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="${/^-?[\d.]+(e[-+]?\d+)?$/i.test(c) ? 'num' : ''}">${esc(c)}</td>`).join('')}</tr>`).join('')}</table>${t.more ? `<p class="meta">… ${t.more} more rows in the file.</p>` : ''}`).join('\n');
+  return ts.map((t) => `<h3>${esc(t.title)} <span class="meta">(<a href="${href(t.file)}">${esc(t.file)}</a>)</span></h3><div class="scroll"><table><tr>${t.header.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((c) => `<td class="${/^-?[\d.]+(e[-+]?\d+)?$/i.test(c) ? 'num' : ''}">${esc(c)}</td>`).join('')}</tr>`).join('')}</table></div>${t.more ? `<p class="meta">… ${t.more} more rows in the file.</p>` : ''}`).join('\n');
 }
 
 function compact(v: unknown): string {
