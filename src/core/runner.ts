@@ -16,7 +16,7 @@ import { jsonReplacer } from './json.js';
 /** (defined in json.ts; re-exported for callers that import it from here) */
 export { jsonReplacer };
 import { connectable, defer, from, Subject, Subscription, tap, type Observable, type Connectable, type OperatorFunction } from 'rxjs';
-import { handsOver, type VariantArgs, type Variants } from './image/planes.js';
+import type { VariantArgs } from './image/planes.js';
 import { mkdir, stat, writeFile, unlink, rm } from 'node:fs/promises';
 import { existsSync, statSync, readFileSync, readdirSync, rmdirSync, writeFileSync, renameSync, mkdirSync } from 'node:fs';
 import { fingerprintOf, fingerprintChanges, type Fingerprint } from './fingerprint.js';
@@ -438,11 +438,12 @@ function stepContext(run: Run, s: ResolvedStep, consumers: readonly string[], in
 }
 
 /**
- * The variant (planes.ts handsOver) each step of a run was asked for by its sole reader: the step
- * then makes that variant in place of its values. Chosen while the graph is built (the reader's
- * operator asks when it is applied), read when the step's node is first subscribed.
+ * The variant (StageDef.variants) each step of a run was asked for by its sole reader
+ * (StageContext inputVariant), and, once the step's node is subscribed, the one it makes: asked
+ * while the graph is built, fixed when the step starts (a later ask gets the truth: what it makes).
  */
-const chosenVariants = new WeakMap<Run, Map<string, { name: keyof VariantArgs; args: unknown[] }>>();
+interface VariantChoice { name: keyof VariantArgs; args: unknown[] }
+const chosenVariants = new WeakMap<Run, { asked: Map<string, VariantChoice>; made: Map<string, VariantChoice | undefined> }>();
 
 /** One step's output as a connectable: its upstream (a node of this stratum or a cached earlier one) through its operator. */
 function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Connectable<unknown>>): Connectable<unknown> {
@@ -455,33 +456,37 @@ function stepNode(run: Run, plan: Plan, s: ResolvedStep, nodes: Map<string, Conn
   const st = run.stats.get(s.id)!;
   const sides: Record<string, unknown> = {};
   for (const [port, src] of Object.entries(s.sides)) sides[port] = run.last.get(src);
-  const chosen = chosenVariants.get(run) ?? chosenVariants.set(run, new Map()).get(run)!;
+  const chosen = chosenVariants.get(run) ?? chosenVariants.set(run, { asked: new Map(), made: new Map() }).get(run)!;
+  // as the sole reader of a handsOver step (nothing kept), this step's own operator (never a stage it
+  // calls from code: defineStage drops the entry) may ask that step for a variant it offers; the
+  // input observable itself is not marked (it is the producer's multicast, which others may see)
+  const offered = exclusive ? producer!.def.variants : undefined;
+  if (offered) {
+    ctx.inputVariant = (name, ...args) => {
+      if (!offered[name]) return false;
+      if (chosen.made.has(producer!.id)) return chosen.made.get(producer!.id)?.name === name;
+      chosen.asked.set(producer!.id, { name, args });
+      return true;
+    };
+  }
   // the step's values, made under `c` (its context, or a variant's: the same context plus the entries the stage names)
   const make = (c: StageContext): Observable<unknown> => {
     if (s.def.input === null) return s.def.source(s.params, c, sides as never) as Observable<unknown>;
     let up: Observable<unknown> = nodes.get(s.input!) ?? from(run.cache.get(s.input!) ?? []);
     if (plan.depth.get(s.id) === 0 && nodes.has(s.input!)) up = up.pipe(asyncHop(run.flow));
-    let input = up.pipe(
+    const input = up.pipe(
       tap((v) => {
         checkInputKind(s, v);
         st.itemsIn++;
       }),
     );
-    // as the sole reader of a handsOver step (nothing kept), the step's operator may take a variant
-    // its producer offers (as from code, piped straight onto the producer's observable): asking for
-    // one makes the producer's node emit that variant, which this input then carries
-    const offered = exclusive ? producer!.def.variants : undefined;
-    if (offered) {
-      const makers: Record<string, (...args: unknown[]) => Observable<unknown>> = {};
-      for (const name of Object.keys(offered) as (keyof VariantArgs)[]) makers[name] = (...args) => (chosen.set(producer!.id, { name, args }), input);
-      input = handsOver(input, makers as Variants<Observable<unknown>>);
-    }
     return (s.def.operator(s.params, c, sides as never) as OperatorFunction<unknown, unknown>)(input);
   };
   const own = make(ctx);
   // a variant its reader asked for (see above), made by the same operator under the variant's context entries
   let obs: Observable<unknown> = defer(() => {
-    const v = chosen.get(s.id);
+    const v = chosen.asked.get(s.id);
+    chosen.made.set(s.id, v);
     const entries = v && (s.def.variants?.[v.name] as ((...a: unknown[]) => Record<symbol, unknown>) | undefined)?.(...v.args);
     return entries ? make(Object.assign(Object.create(ctx) as StageContext, entries)) : own;
   });

@@ -61,6 +61,14 @@ export interface StageContext {
    */
   inputExclusive?: boolean;
   /**
+   * Given only with inputExclusive, by the runner, when the input step's stage offers variants
+   * (StageDef.variants: load's `divided`, stack's `centredRows`): asks the input step to make that
+   * variant of its values in the same pass. True when it will (the reader then passes its input on
+   * as it comes: the work is done), false when it will not (the reader does the work itself). Ask
+   * while the operator is applied, as center and normalize do; a stage called from code never gets it.
+   */
+  inputVariant?: <K extends keyof VariantArgs>(name: K, ...args: VariantArgs[K]) => boolean;
+  /**
    * Set when this run is one segment of a long video (`--workers N`): the source
    * decodes [warmupStart, end) and stateful steps emit only from `start` on.
    */
@@ -259,8 +267,8 @@ export function defineStage(def: AnyStageDef): AnyStage {
   if (!/^[a-z][a-z0-9-]*$/.test(def.name)) throw new Error(`stage name '${def.name}' must be kebab-case`);
   const call = (params?: unknown, opts: CallOptions<Sides> = {}) => {
     const p = parseParams(def.name, def.params, params);
-    // inputExclusive is the runner's to give (a composite stage forwarding its own ctx must not pass it on)
-    const ctx = standaloneContext(def.name, { ...opts.ctx, inputExclusive: undefined });
+    // inputExclusive and inputVariant are the runner's to give (a composite stage forwarding its own ctx must not pass them on)
+    const ctx = standaloneContext(def.name, { ...opts.ctx, inputExclusive: undefined, inputVariant: undefined });
     const needSides = Object.keys(def.sides ?? {});
     const missing = needSides.filter((k) => !(opts.sides && k in opts.sides));
     if (missing.length) throw new UsageError(`stage ${def.name} needs side input${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, `pass { sides: { ${missing.map((m) => `${m}: …`).join(', ')} } } as the second argument`);

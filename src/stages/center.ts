@@ -45,6 +45,11 @@ const centerStage = defineStage({
     // (one pass, the same bits and centering as below); the stack itself is then never made
     const fused = params.mode === 'row' ? variantOf(source, 'centredRows') : undefined;
     if (fused) return fused;
+    // in a run, as stack's sole reader: stack makes the same variant, so its matrices come centred
+    if (params.mode === 'row' && ctx.inputVariant?.('centredRows')) {
+      ctx.log.debug('centred by stack as it stacked (one pass)');
+      return source;
+    }
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {

@@ -70,7 +70,8 @@ const normalizeStage = defineStage({
   operator: (params, ctx) => (source) => {
     // from code, straight onto load: by dtype, subscribe to load's variant that divides the planes
     // by 255 as it fills them (one pass, in cache); the values are those computed below, bit for bit
-    const divided = params.by === 'dtype' ? variantOf(source, 'divided', 255) : undefined;
+    // (in a run, as load's sole reader, load makes the same variant: its values come divided)
+    const divided = params.by === 'dtype' ? variantOf(source, 'divided', 255) ?? (ctx.inputVariant?.('divided', 255) ? source : undefined) : undefined;
     if (divided) {
       // load divided a 16-bit image by 255 · 257 = 65535 (its own range)
       const label = (im: Image): Image => ({ ...im, range: [0, 1], normalization: { method: 'dtype', scale: im.bitDepth === 16 ? 65535 : 255 } });

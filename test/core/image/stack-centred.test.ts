@@ -6,7 +6,10 @@
  * whose centred matrix is known exactly, and against the unfused path on random values.
  */
 import { describe, it, expect, afterAll, vi } from 'vitest';
-import { lastValueFrom, map, of, tap, defer } from 'rxjs';
+import { lastValueFrom, map, merge, of, tap, defer } from 'rxjs';
+import { z } from 'zod';
+import { defineStage } from '../../../src/core/stage.js';
+import { normalize } from '../../../src/stages/normalize.js';
 import { Matrix } from '../../../src/core/linalg/matrix.js';
 import { stackCentredInto, stackCentredImages, stackImages, stackInto, stackRows } from '../../../src/core/pca/stack.js';
 import { stackCentredInPool, stackInPool, centerInPool, SPLIT_VALUES } from '../../../src/core/pca/pooled.js';
@@ -313,6 +316,51 @@ describe('in a YAML run: the runner offers the producer\'s variants to its sole 
     expect(a.images.map((im) => im.range)).toEqual(k.images.map((im) => im.range));
     for (let i = 0; i < k.images.length; i++) for (let c = 0; c < 3; c++) expect(sameBits(a.images[i]!.planes[c]!.data, k.images[i]!.planes[c]!.data), `${i}/${c}`).toBe('same bits');
     expect(alone.steps.map((x) => [x.id, x.itemsIn, x.itemsOut])).toEqual([['imgs', 0, 1], ['n', 1, 1]]);
+  });
+
+  // A custom stage, sole reader of stack (or of load), that calls center (normalize) from code on its input:
+  // the runner's offer is its own context's, never a mark on the input observable (which is the
+  // producer's multicast). The review that found these: the inner center got the variant's promise
+  // but stack made plain values (uncentred matrices labelled as nothing), and a stage merging its
+  // input with center { global } of it saw the held matrix changed in place.
+  const customs = () => {
+    let held: MatrixValue | undefined, heldFirst = NaN;
+    const callsCenter = defineStage({ name: 'calls-center', summary: 'test', input: 'Matrix', output: 'Matrix', params: z.strictObject({}), operator: () => (src: any) => center({ mode: 'row' })(src as never) as never });
+    const callsNormalize = defineStage({ name: 'calls-normalize', summary: 'test', input: 'ImageBatch', output: 'ImageBatch', params: z.strictObject({}), operator: () => (src: any) => normalize({ by: 'dtype' })(src as never) as never });
+    const keepsAndCentres = defineStage({
+      name: 'keeps-and-centres', summary: 'test', input: 'Matrix', output: 'Matrix', params: z.strictObject({}),
+      operator: () => (src: any) => merge(src.pipe(tap((v) => { held = v as MatrixValue; heldFirst = held.matrix.data[0]!; })), center({ mode: 'global' })(src as never)) as never,
+    });
+    const r = new Registry([...(allStages as unknown as never[]), callsCenter, callsNormalize, keepsAndCentres] as never);
+    return { r, held: () => ({ held: held!, heldFirst }) };
+  };
+  const runWith = (r: Registry, steps: string) =>
+    runPipeline(parsePipeline(`name: t\nsteps:\n  - { id: imgs, stage: load, params: { path: ${JSON.stringify(dir)} } }\n${steps}`, { file: join(tmp.dir, 'c.yaml'), baseDir: tmp.dir }, r), { outDir: join(tmp.dir, 'out3'), progress: false, keepValues: 'sinks' });
+
+  it('a custom stage calling center { row } from code on stack\'s output gets centred values (no variant leaks into a stage it calls)', async () => {
+    const { r } = customs();
+    const ref = (await run(centre, 'all')).values.C as MatrixValue;
+    const got = (await runWith(r, '  - { id: n, stage: normalize, params: { by: dtype } }\n  - { id: X, stage: stack }\n  - { id: M, stage: calls-center, input: X }\n')).values.M as MatrixValue;
+    expect(got.centering?.mode).toBe('row');
+    expect(sameBits(got.matrix.data, ref.matrix.data)).toBe('same bits');
+  });
+
+  it('a custom stage calling normalize { dtype } from code on load\'s output gets planes in [0, 1] (load made no variant for it)', async () => {
+    const { r } = customs();
+    const got = (await runWith(r, '  - { id: N, stage: calls-normalize, input: imgs }\n')).values.N as ImageBatch;
+    let max = 0;
+    for (const im of got.images) for (const P of im.planes) for (const x of P.data) max = Math.max(max, x);
+    expect(max).toBeLessThanOrEqual(1);
+    expect(max).toBeGreaterThan(0.5);
+    expect(got.images[0]!.normalization).toEqual({ method: 'dtype', scale: 255 });
+  });
+
+  it('a custom stage that keeps stack\'s matrix and centres it from code: the held matrix is never changed in place', async () => {
+    const { r, held } = customs();
+    await runWith(r, '  - { id: n, stage: normalize, params: { by: dtype } }\n  - { id: X, stage: stack }\n  - { id: M, stage: keeps-and-centres, input: X }\n');
+    const h = held();
+    expect(h.held.centering).toBeUndefined();
+    expect(h.held.matrix.data[0]).toBe(h.heldFirst);
   });
 
   it('after a fused pair, errors still name their step; a cancelled run ends as cancelled', async () => {
