@@ -169,7 +169,11 @@ async function runSegmentedLocked(file: string, p: ResolvedPipeline, opts: Segme
   // with a count and an ETA from the start (counting finished segments, it stood at 0 until one ended)
   const segFrames = segmentFrameCounts(plan);
   const done = plan.segments.map(() => 0);
-  const bar = progress.create(`${p.name} (${plan.segments.length} workers)`, { total: segFrames.reduce((a, b) => a + b, 0), unit: 'frames' });
+  // the total counts every segment's warm-up frames (decoded again by the next worker): the label says so,
+  // so that 1950 frames for a 1500-frame video is not read as a wrong count
+  const decoded = segFrames.reduce((a, b) => a + b, 0), rewarmed = decoded - plan.frames;
+  const label = `${p.name} (${plan.segments.length} workers${rewarmed > 0 ? `; ${plan.frames} frames + ${rewarmed} warm-up frames decoded twice` : ''})`;
+  const bar = progress.create(label, { total: decoded, unit: 'frames' });
   const framesDone = (k: number, count: number) => {
     done[k] = Math.min(segFrames[k]!, Math.max(done[k]!, count));
     bar.set(done.reduce((a, b) => a + b, 0));
