@@ -69,6 +69,7 @@ const params = z.discriminatedUnion('method', [
       relativeFitness: z.number().min(0).default(DEFAULT_CRITERIA.relativeFitness).describe('… and the relative change of fitness is below this'),
     }).default({ ...DEFAULT_CRITERIA }).describe("stopping rule, as Open3D's ICPConvergenceCriteria (defaults 30, 1e-6, 1e-6)"),
     normalNeighbours: z.number().int().min(3).default(30).describe('neighbours for PCA normals of the target (point-to-plane, when the file has none)'),
+    ifNotConfident: z.string().min(1).optional().describe("what to try when the result is not confident, added to the warning (a pipeline's own --set advice)"),
     name,
   }).refine((p) => !(p.estimation === 'point-to-plane' && p.scaling), { message: 'scaling works with point-to-point estimation only: remove scaling or use estimation: point-to-point', path: ['scaling'] }),
 ]);
@@ -135,6 +136,10 @@ export const align = defineStage({
       if (va) {
         const n = (v: number) => String(Number(v.toPrecision(2)));
         r.warnings.push(`the target spans ~${n(va.extent)} units (bounding-box diagonal), but the global voxel ${va.voxel} suits clouds about ${n(40 * va.voxel)} across (about 40 voxels): try ${setForm(ctx.stepId, 'global.voxel', va.suggested)}`);
+      }
+      if (!r.confident && p.method === 'icp') {
+        const tries = [...(p.init !== 'global' ? [`try ${setForm(ctx.stepId, 'init', 'global')} (searches start angles in 2-D, features in 3-D)`] : []), ...(p.ifNotConfident ? [p.ifNotConfident] : [])];
+        if (tries.length) r.warnings.push(`the alignment is not confident: ${tries.join('; or ')}`);
       }
       for (const w of r.warnings) ctx.log.warn({ finalStage: r.finalStage }, w);
       const aligned: PointCloud = { kind: 'PointCloud', name: `${source.name}-aligned`, points: res.points, ...(res.normals ? { normals: res.normals } : {}) };

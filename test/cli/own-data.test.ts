@@ -186,6 +186,40 @@ describe('2-D pipelines take your own points; 3-D ones say to use them', () => {
     }
   });
 
+  it("icp.yaml on a trial's curve turned by -30 degrees (default angle 90: ICP sticks in a wrong pose) is not confident and says what to try; the seed's default run stays confident", () => {
+    const dir = join(tmp.dir, 'wave');
+    mkdirSync(dir, { recursive: true });
+    // the trial's files: y = 50 sin(x / 10) at 40 x in 0..60 (spans ~117 units), and it turned by 30 degrees, moved by (7, -3): the answer is -30 degrees
+    const pts = Array.from({ length: 40 }, (_, i) => { const x = (i * 60) / 39; return [x, 50 * Math.sin(x / 10)]; });
+    const c = Math.cos(Math.PI / 6), s = Math.sin(Math.PI / 6);
+    writeFileSync(join(dir, 'curve.csv'), pts.map((p) => p.join(',')).join('\n') + '\n');
+    writeFileSync(join(dir, 'moved.csv'), 'x,y\n' + pts.map(([x, y]) => [c * x! - s * y! + 7, s * x! + c * y! - 3].join(',')).join('\n') + '\n');
+    const out = join(tmp.dir, 'o-wave');
+    const r = cli(['run', join(ROOT, 'pipelines', 'icp.yaml'), '--set', 'source=moved.csv', '--set', 'target=curve.csv', '--out', out, '--no-progress'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('rotation 19.417°');
+    expect(r.out).toContain('converged yes, confident NO\n');
+    expect(r.err).toMatch(/WARN: inlier RMSE 17\.6 is 15% of the target's extent 117 \(bounding-box diagonal; above 5% is not a fit\) with no correspondence distance limit: ICP likely stopped in a wrong pose near its start/);
+    expect(r.err).toContain("WARN: the alignment is not confident: try --set fit.init=global (searches start angles in 2-D, features in 3-D); or to align your files as given (not turned and moved first): --set angle=0 --set 'shift=[0, 0]'; from any start angle: icp-any-angle.yaml");
+    const rep = JSON.parse(readFileSync(join(out, 'alignment.json'), 'utf8'));
+    expect(rep.confident).toBe(false);
+    expect(rep.warnings.length).toBe(2);
+    // both suggested fixes find the true move: as given -30 degrees, with init global -30 - 90 (the source was turned 90 first)
+    const given = cli(['run', join(ROOT, 'pipelines', 'icp.yaml'), '--set', 'source=moved.csv', '--set', 'target=curve.csv', '--set', 'angle=0', '--set', 'shift=[0, 0]', '--out', out + '-given', '--no-progress'], { cwd: dir });
+    expect(given.err).toBe('');
+    expect(given.out).toContain('rotation -30.000°');
+    expect(given.out).toContain('confident yes\n');
+    const glob = cli(['run', join(ROOT, 'pipelines', 'icp.yaml'), '--set', 'source=moved.csv', '--set', 'target=curve.csv', '--set', 'fit.init=global', '--out', out + '-global', '--no-progress'], { cwd: dir });
+    expect(glob.err).toBe('');
+    expect(glob.out).toContain('rotation -120.000°');
+    expect(glob.out).toContain('confident yes\n');
+    // the seed's curves (31 points against 30: RMSE 0.308, 1.0% of the extent 30.7) stay confident, with no warning
+    const seed = cli(['run', join(ROOT, 'pipelines', 'icp.yaml'), '--out', join(tmp.dir, 'o-seed'), '--no-progress']);
+    expect(seed.err).toBe('');
+    expect(seed.out).toContain('rotation -89.435°');
+    expect(seed.out).toContain('inlier RMSE 0.308, iterations 17, converged yes, confident yes\n');
+  });
+
   it('icp-bunny and register-bunny on a 2-column file say the pipeline is 3-D and which to use', () => {
     const dir = join(tmp.dir, 'flat');
     for (const [pipe, use] of [['icp-bunny.yaml', 'icp.yaml (or icp-any-angle.yaml)'], ['register-bunny.yaml', 'icp-any-angle.yaml (or icp.yaml)']]) {

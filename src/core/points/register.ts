@@ -197,6 +197,16 @@ export function register(source: Matrix, target: Matrix, opts: RegisterOptions =
   let confident = !globalFailed;
   if (fitness < minFitness) { confident = false; warnings.push(`low fitness ${fitness.toFixed(3)} < ${minFitness}: few source points lie near the target; the clouds may not overlap, or the alignment is wrong`); }
   if (Number.isFinite(finalDist) && inlierRmse > maxRatio * finalDist) { confident = false; warnings.push(`inlier RMSE ${inlierRmse.toPrecision(3)} is more than ${maxRatio} x the correspondence distance ${finalDist.toPrecision(3)}: the matches look random, not a fit`); }
+  // with no distance limit every point has a match, so fitness is always 1 and the check above cannot
+  // fire: judge the inlier RMSE against the target's extent (bounding-box diagonal) instead. The seed's
+  // curves (31 points against 30, a real fit) end at 0.010 x the extent and the bunnies far lower (a
+  // finite distance there); a 2-D trial's curve turned by -30 degrees, started 90 degrees off, stuck at
+  // 0.151 x (rotation 19.4 instead of -30). 0.05 keeps 5x margin above the seed and 3x below that failure.
+  const maxExtentRatio = 0.05;
+  if (!Number.isFinite(finalDist) && inlierRmse > maxExtentRatio * scale.extent) {
+    confident = false;
+    warnings.push(`inlier RMSE ${inlierRmse.toPrecision(3)} is ${(inlierRmse / scale.extent * 100).toPrecision(2)}% of the target's extent ${scale.extent.toPrecision(3)} (bounding-box diagonal; above ${maxExtentRatio * 100}% is not a fit) with no correspondence distance limit: ICP likely stopped in a wrong pose near its start`);
+  }
   // a voxel given for another scale (0.005 m suits the bunny; a cloud in mm spans thousands): say what to try
   let voxelAdvice: VoxelAdvice | undefined;
   const ratio = scale.extent / globalVoxel;
