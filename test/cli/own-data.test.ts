@@ -230,6 +230,18 @@ describe('2-D pipelines take your own points; 3-D ones say to use them', () => {
   });
 });
 
+describe('procrustes.yaml refuses a 3-D file at load', () => {
+  it('x,y,z points: the load step says the pipeline is 2-D and what aligns 3-D files (not a translate op deep in transform)', () => {
+    const dir = join(tmp.dir, 'h3');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'h3.csv'), 'x,y,z\n1,2,3\n4,5,6\n7,8,10\n2,2,2\n');
+    const r = cli(['run', join(ROOT, 'pipelines', 'procrustes.yaml'), '--set', 'input=h3.csv', '--out', join(tmp.dir, 'o-h3'), '--no-progress'], { cwd: dir });
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`step 'original' (stage load-points) failed: ${join(dir, 'h3.csv')} has 3-D points (3 coordinates a point), but this pipeline is 2-D\n  → this pipeline turns 2-D points in the plane; to align two 3-D files use register-bunny.yaml (or icp-bunny.yaml) --set source=FILE --set target=FILE\n`);
+    expect(r.err).not.toContain('translate');
+  });
+});
+
 describe('hints name the --set that fixes the problem, with the real step id', () => {
   it("images of mixed sizes: the resize hint is a --set for step 'load', and that --set runs", () => {
     const dir = join(tmp.dir, 'mixed');
