@@ -41,7 +41,7 @@ export function collectionIssues(steps: readonly ResolvedStep[], resolveInput: (
         issues.push({
           ...at(s),
           message: `${up!.where} has ${images} image${images === 1 ? '' : 's'}${left}, but step '${s.id}' (${s.stage}) needs ${need.images !== undefined ? `${need.images} images` : `${need.components} component${need.components === 1 ? '' : 's'}`} for ${need.why}`,
-          hint: `give at least ${least} images${need.fix ? `, or ${need.fix.replaceAll('{step}', s.id)}` : ''}`,
+          hint: `give ${up!.where.startsWith('file ') ? 'a folder or a glob of ' : ''}at least ${least} images${need.fix ? `, or ${need.fix.replaceAll('{step}', s.id)}` : ''}`,
         });
       }
     }

@@ -337,6 +337,16 @@ export function parsePipeline(
   const { resolved, skipped } = resolveSteps(drafts, variables, cliVars, opts, c, setPaths);
   const order = orderSteps(resolved, c);
   const name = pipelineName(top, opts.defaultName, c);
+  // one image file where the steps expect a collection (load's output narrowed to Image by the path):
+  // that is the data's problem, reported as for a one-image glob (exit 1) when a step's need says so
+  if (c.issues.length && c.issues.every((i) => singleImageIssues.has(i)) && opts.checkFiles !== false) {
+    const data = collectionIssues(order, (f) => resolveInputPath(opts.baseDir, f), file);
+    if (data.length) {
+      const e = new ValidationError(data, file, limits.issuesShown);
+      e.exitCode = 1;
+      throw e;
+    }
+  }
   throwIfIssues(c);
   if (opts.checkFiles !== false) {
     // the pipeline is sound; a collection too small for it is the data's problem (exit 1)
@@ -879,13 +889,18 @@ function checkPort(accepts: Parameters<typeof specKinds>[0], from: Draft, port: 
     }
     if (top) hint = `insert '${bridges[0]}' (${out.join(' or ')} → ${bridgeOut.join(' or ')}) before step '${top.id}' (stage ${top.stage} passes on the kind it gets, so it then works on the ${bridgeOut.join(' or ')})`;
   }
-  c.issues.push({
+  const issue: Issue = {
     loc: c.where.at(locPath),
     path: pathText,
     message: `type mismatch: ${port === 'input' ? 'input' : `input port '${port}'`} expects ${want.join(' or ')}, got ${out.join(' or ')} from step '${from.id}' (stage ${from.stage})`,
     hint,
-  });
+  };
+  c.issues.push(issue);
+  if (want.includes('ImageBatch') && out.length === 1 && out[0] === 'Image' && w.kinds(from.id)) singleImageIssues.add(issue);
 }
+
+/** type mismatches that are one image file given where a collection is expected (see parsePipeline) */
+const singleImageIssues = new WeakSet<Issue>();
 
 /** The params through the stage's schema; undefined (and issues) when they do not pass. */
 function validateParams(d: Draft, def: AnyStageDef, params: Record<string, unknown>, c: Checker): Record<string, unknown> | undefined {

@@ -90,7 +90,8 @@ const loadStage = defineStage({
   // a folder or glob is counted before the run, so that a collection too small for the pipeline is refused then
   batchSize: (p, resolveInput) => {
     const abs = resolveInput(p.path);
-    if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return undefined;
+    // one image file where a collection is expected is counted as 1 image, so it gets the same data error as a one-image glob
+    if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return existsSync(abs) ? { count: 1, where: `file ${shownPath(abs)}` } : undefined;
     const { files, batch } = listImageFiles(abs, p.path);
     return batch ? { count: files.length, where: `${isGlob(p.path) ? 'glob' : 'folder'} ${shownPath(abs)}` } : undefined;
   },

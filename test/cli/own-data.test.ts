@@ -32,6 +32,19 @@ describe('--set globs are relative to the current folder, as every --set path', 
     expect(r.out).toContain('PCA metrics: faces\n');
   });
 
+  it("one image file where the pipeline needs a collection gets the one-image glob's data error (exit 1, the file named, a folder or glob of at least 3 images), not a type mismatch", () => {
+    const faces = join(tmp.dir, 'one', 'faces');
+    mkdirSync(faces, { recursive: true });
+    copyFileSync(join(ROOT, 'data', 'stamps', 'im_00.jpg'), join(faces, 'img 00.jpg'));
+    const r = cli(['run', PCA, '--set', 'images=faces/img 00.jpg', '--out', join(tmp.dir, 'o-one'), '--no-progress'], { cwd: join(tmp.dir, 'one') });
+    expect(r.code).toBe(1);
+    expect(r.err).not.toContain('type mismatch');
+    expect(r.err).toContain("file faces/img 00.jpg has 1 image (0 components once the mean image is removed), but step 'map' (pca-scatter) needs 2 components for components [1, 2]\n    → give a folder or a glob of at least 3 images, or --set map.components=[1,1]\n");
+    const g = cli(['run', PCA, '--set', 'images=faces/*.jpg', '--out', join(tmp.dir, 'o-one-g'), '--no-progress'], { cwd: join(tmp.dir, 'one') });
+    expect(g.code).toBe(1);
+    expect(g.err).toContain("has 1 image (0 components once the mean image is removed), but step 'map' (pca-scatter) needs 2 components for components [1, 2]\n    → give at least 3 images, or --set map.components=[1,1]\n");
+  });
+
   it('a relative glob whose folder is missing names the folder under the current one, and the hint says where --set paths point', () => {
     const r = cli(['run', PCA, '--set', 'images=nope/*.jpg', '--out', join(tmp.dir, 'o-nope')], { cwd: join(tmp.dir, 'cwd') });
     expect(r.code).toBe(1);
