@@ -120,31 +120,56 @@ export function stackCentredInto(images: readonly Image[], out: Matrix, mean: Fl
   if (out.rows !== np * hw || out.cols !== n || !out.isContiguous) throw new RangeError(`stackCentredInto needs a contiguous ${np * hw}x${n} matrix, got ${out.rows}x${out.cols}`);
   if (mean.length < np * hw) throw new RangeError(`stackCentredInto needs ${np * hw} means, got room for ${mean.length}`);
   const o = out.data;
-  const BLOCK = 256;
-  const acc = new Float64Array(BLOCK);
-  let reported = 0;
+  const acc = new Float64Array(CENTRED_BLOCK);
   for (let c = Math.floor(r0 / hw); c < np && c * hw < r1; c++) {
-    const src = images.map((im) => {
-      const p = im.planes[c]!;
-      if (p.rows !== h || p.cols !== w) throw new InputError(`image ${im.name} plane ${c} is ${p.cols}x${p.rows}, but the image says ${w}x${h}`, 'this is a bug in the stage that made the image; please report it');
-      return p.isContiguous ? p.data : p.clone().data;
-    });
-    const base = c * hw * n;
+    const src = planeArrays(images, c, w, h);
     const qa = Math.max(0, r0 - c * hw), qb = Math.min(hw, r1 - c * hw);
-    for (let q0 = qa; q0 < qb; q0 += BLOCK) {
-      const q1 = Math.min(qb, q0 + BLOCK);
-      acc.fill(0);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) sumFour(acc, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
-      for (; j < n; j++) sumOne(acc, src[j]!, q0, q1);
-      shiftsOf(acc, mean, c * hw + q0, q1 - q0, n);
-      j = 0;
-      for (; j + 4 <= n; j += 4) shiftedFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, acc, q0, q1);
-      for (; j < n; j++) shiftedOne(o, base + q0 * n + j, n, src[j]!, acc, q0, q1);
-      if (onProgress && c * hw + q1 - r0 - reported >= 1 << 15) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part done
+    for (let q = qa; q < qb; q += CENTRED_CHUNK) {
+      centredPlaneRows(o, mean, src, acc, c * hw, n, q, Math.min(qb, q + CENTRED_CHUNK));
+      if (onProgress && q + CENTRED_CHUNK < qb) onProgress(c * hw + q + CENTRED_CHUNK - r0, r1 - r0); // rows of this part done
     }
   }
   onProgress?.(r1 - r0, r1 - r0);
+}
+
+/** Pixels per block (rows summed, then written, while the planes' block is in cache) and per progress report. */
+const CENTRED_BLOCK = 256, CENTRED_CHUNK = 128 * CENTRED_BLOCK;
+
+/**
+ * Plane c of every image as its contiguous values, in a new packed array made here. The objects a
+ * caller passes (images, their planes: a pool task's are rebuilt from its message on every call)
+ * need not have the hidden classes of the previous call's; read in the function that holds the hot
+ * loop, they undid its compiled code ("wrong map", --trace-deopt) on a pool thread's second call.
+ */
+function planeArrays(images: readonly Image[], c: number, w: number, h: number): Float64Array[] {
+  const src: Float64Array[] = [];
+  for (let j = 0; j < images.length; j++) {
+    const im = images[j]!, p = im.planes[c]!;
+    if (p.rows !== h || p.cols !== w) throw new InputError(`image ${im.name} plane ${c} is ${p.cols}x${p.rows}, but the image says ${w}x${h}`, 'this is a bug in the stage that made the image; please report it');
+    src.push(p.isContiguous ? p.data : p.clone().data);
+  }
+  return src;
+}
+
+/**
+ * stackCentredInto's block loop over pixels [qa, qb) of one plane (stack rows at + qa .. at + qb):
+ * each block's sums, its means into mean[at + q], its values minus their means into o. Its arguments
+ * are typed arrays, numbers and planeArrays' array, never a caller's objects or callbacks, so its
+ * compiled code holds from one call (and one pool task) to the next.
+ */
+function centredPlaneRows(o: Float64Array, mean: Float64Array, src: Float64Array[], acc: Float64Array, at: number, n: number, qa: number, qb: number): void {
+  const base = at * n;
+  for (let q0 = qa; q0 < qb; q0 += CENTRED_BLOCK) {
+    const q1 = Math.min(qb, q0 + CENTRED_BLOCK);
+    acc.fill(0);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) sumFour(acc, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
+    for (; j < n; j++) sumOne(acc, src[j]!, q0, q1);
+    shiftsOf(acc, mean, at + q0, q1 - q0, n);
+    j = 0;
+    for (; j + 4 <= n; j += 4) shiftedFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, acc, q0, q1);
+    for (; j < n; j++) shiftedOne(o, base + q0 * n + j, n, src[j]!, acc, q0, q1);
+  }
 }
 
 /** acc[q - q0] + s0[q] + s1[q] + s2[q] + s3[q] (left to right) into acc[q - q0], q in [q0, q1). */

@@ -115,6 +115,39 @@ describe('stackCentredInto: the stack minus its mean image in one pass', () => {
     }
   });
 
+  it('planes of more than one 32768-pixel chunk, over ranges that cut chunks: the same bits, progress rising to the part\'s rows', () => {
+    // 190 x 181 = 34390 pixels a plane: each plane's loop runs in two chunks (stackCentredInto
+    // reports progress between them); the cuts fall inside chunks, blocks and planes
+    const b = randomBatch(6, 190, 181, 77), d = stackRows(b.images), hw = 190 * 181;
+    const ref = unfused(b.images);
+    const out = new Matrix(d, 6), mean = new Float64Array(d);
+    const cuts = [0, 32768 + 100, hw + 5, 2 * hw + 32768 - 1, d];
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const seen: [number, number][] = [];
+      stackCentredInto(b.images, out, mean, cuts[k]!, cuts[k + 1]!, (done, total) => seen.push([done, total]));
+      const rows = cuts[k + 1]! - cuts[k]!;
+      expect(seen.at(-1)).toEqual([rows, rows]);
+      expect(seen.every(([done, total], i) => total === rows && done > 0 && done <= rows && (i === 0 || done >= seen[i - 1]![0]))).toBe(true);
+      if (rows > 32768) expect(seen.length).toBeGreaterThan(1);
+    }
+    expect(sameBits(out.data, ref.X.data)).toBe('same bits');
+    expect(sameBits(mean, ref.mean)).toBe('same bits');
+  });
+
+  it('successive calls with image objects of other hidden classes (rebuilt key by key, an extra key) give the same bits', () => {
+    // a pool task's images are rebuilt from its message on every call; images from other producers
+    // carry other keys: the loops must give the same values whatever objects hold the planes
+    const b = randomBatch(9, 47, 31, 5), ref = unfused(b.images), d = stackRows(b.images);
+    const keyByKey = (im: Image): Image => { const o: Record<string, unknown> = {}; for (const [k, v] of Object.entries(im)) o[k] = k === 'planes' ? (v as Matrix[]).map((P) => new Matrix(P.rows, P.cols, P.data, P.offset, P.stride)) : v; return o as unknown as Image; };
+    for (const make of [(im: Image) => im, keyByKey, (im: Image): Image => ({ ...im, bitDepth: 16 }), (im: Image) => im]) {
+      const out = new Matrix(d, 9), mean = new Float64Array(d);
+      stackCentredInto(b.images.map(make), out, mean, 0, d >> 1);
+      stackCentredInto(b.images.map(make), out, mean, d >> 1, d);
+      expect(sameBits(out.data, ref.X.data)).toBe('same bits');
+      expect(sameBits(mean, ref.mean)).toBe('same bits');
+    }
+  });
+
   it('a strided (non-contiguous) plane is read as its values', () => {
     const b = randomBatch(6, 30, 20, 3);
     const big = new Matrix(24, 35);
