@@ -55,7 +55,7 @@ export function stackInto(images: readonly Image[], out: Matrix, r0 = 0, r1 = st
   const hw = w * h, np = images[0]!.planes.length, n = images.length;
   if (out.rows !== np * hw || out.cols !== n || !out.isContiguous) throw new RangeError(`stackInto needs a contiguous ${np * hw}x${n} matrix, got ${out.rows}x${out.cols}`);
   const o = out.data;
-  // A transpose (pixel-major planes into image columns) in blocks of BLOCK pixels, four images at
+  // A transpose (pixel-major planes into image columns) in blocks of COPY_BLOCK pixels, four images at
   // a time: the four values of one output row are written together (one cache line, not four)
   // while the block's output rows (BLOCK x n values) stay in cache for the next four images, and
   // each image's plane is read sequentially. One image per pass (stride-n writes of single values)
@@ -64,26 +64,32 @@ export function stackInto(images: readonly Image[], out: Matrix, r0 = 0, r1 = st
   // group of images: each is compiled (by V8's optimizing tier) with the type feedback of whole
   // runs of itself. With the loops inline here, the compiler entered the first group's loop before
   // the remainder and progress paths had run, and those paths undid the compiled code when first
-  // reached (12 deoptimizations in the first 25 stacks of a process, --trace-deopt; 1 now).
-  const BLOCK = 512;
-  let reported = 0;
+  // reached (12 deoptimizations in the first 25 stacks of a process, --trace-deopt; 1 then). The
+  // block loop is copyPlaneRows, which sees no caller's object (images, matrices, callbacks): a pool
+  // task's are rebuilt on every call, and their maps undid the compiled code of the function that read them.
   for (let c = Math.floor(r0 / hw); c < np && c * hw < r1; c++) {
-    const src = images.map((im) => {
-      const p = im.planes[c]!;
-      if (p.rows !== h || p.cols !== w) throw new InputError(`image ${im.name} plane ${c} is ${p.cols}x${p.rows}, but the image says ${w}x${h}`, 'this is a bug in the stage that made the image; please report it');
-      return p.isContiguous ? p.data : p.clone().data;
-    });
-    const base = c * hw * n;
+    const src = planeArrays(images, c, w, h);
     const qa = Math.max(0, r0 - c * hw), qb = Math.min(hw, r1 - c * hw);
-    for (let q0 = qa; q0 < qb; q0 += BLOCK) {
-      const q1 = Math.min(qb, q0 + BLOCK);
-      let j = 0;
-      for (; j + 4 <= n; j += 4) copyFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
-      for (; j < n; j++) copyOne(o, base + q0 * n + j, n, src[j]!, q0, q1);
-      if (onProgress && c * hw + q1 - r0 - reported >= 1 << 15) onProgress((reported = c * hw + q1 - r0), r1 - r0); // rows of this part stacked
+    for (let q = qa; q < qb; q += COPY_CHUNK) {
+      copyPlaneRows(o, src, c * hw, n, q, Math.min(qb, q + COPY_CHUNK));
+      if (onProgress && q + COPY_CHUNK < qb) onProgress(c * hw + q + COPY_CHUNK - r0, r1 - r0); // rows of this part stacked
     }
   }
   onProgress?.(r1 - r0, r1 - r0);
+}
+
+/** Pixels per block of stackInto's transpose and per progress report. */
+const COPY_BLOCK = 512, COPY_CHUNK = 64 * COPY_BLOCK;
+
+/** stackInto's block loop over pixels [qa, qb) of one plane (stack rows at + qa .. at + qb): typed arrays and planeArrays' array only (see centredPlaneRows). */
+function copyPlaneRows(o: Float64Array, src: Float64Array[], at: number, n: number, qa: number, qb: number): void {
+  const base = at * n;
+  for (let q0 = qa; q0 < qb; q0 += COPY_BLOCK) {
+    const q1 = Math.min(qb, q0 + COPY_BLOCK);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) copyFour(o, base + q0 * n + j, n, src[j]!, src[j + 1]!, src[j + 2]!, src[j + 3]!, q0, q1);
+    for (; j < n; j++) copyOne(o, base + q0 * n + j, n, src[j]!, q0, q1);
+  }
 }
 
 /** s0..s3[q] for q in [q0, q1) into o[r], o[r + 1], o[r + 2], o[r + 3], r stepping by n from `at`. */

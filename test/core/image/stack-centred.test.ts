@@ -134,6 +134,21 @@ describe('stackCentredInto: the stack minus its mean image in one pass', () => {
     expect(sameBits(mean, ref.mean)).toBe('same bits');
   });
 
+  it('stackInto over the same chunk-cutting ranges: entry (c hw + q, j) is pixel q of plane c of image j, progress rising to the part\'s rows', () => {
+    const b = randomBatch(7, 190, 181, 78), d = stackRows(b.images), hw = 190 * 181;
+    const S = new Matrix(d, 7);
+    const cuts = [0, 32768 + 100, hw + 5, 2 * hw + 32768 - 1, d];
+    for (let k = 0; k + 1 < cuts.length; k++) {
+      const seen: number[] = [];
+      stackInto(b.images, S, cuts[k]!, cuts[k + 1]!, (done, total) => { expect(total).toBe(cuts[k + 1]! - cuts[k]!); seen.push(done); });
+      expect(seen.at(-1)).toBe(cuts[k + 1]! - cuts[k]!);
+      expect(seen.every((x, i) => x > 0 && (i === 0 || x >= seen[i - 1]!))).toBe(true);
+    }
+    let bad = 0;
+    for (let c = 0; c < 3; c++) for (let q = 0; q < hw; q++) for (let j = 0; j < 7; j++) if (S.get(c * hw + q, j) !== b.images[j]!.planes[c]!.data[q]) bad++;
+    expect(bad).toBe(0);
+  });
+
   it('successive calls with image objects of other hidden classes (rebuilt key by key, an extra key) give the same bits', () => {
     // a pool task's images are rebuilt from its message on every call; images from other producers
     // carry other keys: the loops must give the same values whatever objects hold the planes
