@@ -11,8 +11,13 @@ import { SvdflowError } from './errors.js';
 import type { ResolvedStep } from './pipeline.js';
 import type { CollectionCounts } from './stage.js';
 
-/** The problems of `steps` (in topological order); resolveInput resolves a source's path. */
-export function collectionIssues(steps: readonly ResolvedStep[], resolveInput: (path: string) => string, file: string): Issue[] {
+/**
+ * The problems of `steps` (in topological order); resolveInput resolves a source's path. A single
+ * file (an Image, not a collection: `single`) counts only with `singleFiles`, which the validator
+ * sets when the steps mistook it for a collection (its type mismatch): an Image through center
+ * { row } and svd is an image's own compression, whose rows are no collection.
+ */
+export function collectionIssues(steps: readonly ResolvedStep[], resolveInput: (path: string) => string, file: string, singleFiles = false): Issue[] {
   const byId = new Map(steps.map((s) => [s.id, s]));
   const counts = new Map<string, { c: CollectionCounts; where: string } | undefined>();
   const issues: Issue[] = [];
@@ -22,7 +27,7 @@ export function collectionIssues(steps: readonly ResolvedStep[], resolveInput: (
     if (s.def.input === null) {
       try {
         const b = s.def.batchSize?.(s.params as never, resolveInput);
-        if (b) here = { c: { images: b.count, components: b.count }, where: b.where };
+        if (b && (!b.single || singleFiles)) here = { c: { images: b.count, components: b.count }, where: b.where };
       } catch (e) {
         // an empty folder, a glob matching nothing: the source's own error, before the run
         if (!(e instanceof SvdflowError)) throw e;

@@ -340,7 +340,7 @@ export function parsePipeline(
   // one image file where the steps expect a collection (load's output narrowed to Image by the path):
   // that is the data's problem, reported as for a one-image glob (exit 1) when a step's need says so
   if (c.issues.length && c.issues.every((i) => singleImageIssues.has(i)) && opts.checkFiles !== false) {
-    const data = collectionIssues(order, (f) => resolveInputPath(opts.baseDir, f), file);
+    const data = collectionIssues(order, (f) => resolveInputPath(opts.baseDir, f), file, true);
     if (data.length) {
       const e = new ValidationError(data, file, limits.issuesShown);
       e.exitCode = 1;

@@ -141,7 +141,7 @@ interface StageDefBase<P extends z.ZodType, O extends PortSpec, S extends Sides>
    * items its batch will hold and where they come from (undefined: not a collection; an
    * InputError when it holds none).
    */
-  batchSize?: (params: z.output<P>, resolveInput: (path: string) => string) => { count: number; where: string } | undefined;
+  batchSize?: (params: z.output<P>, resolveInput: (path: string) => string) => { count: number; where: string; single?: boolean } | undefined;
   /** what the step leaves of the collection's components (center by row: n - 1; svd with rank: at most rank) */
   collection?: (params: z.output<P>, counts: CollectionCounts) => CollectionCounts;
   /** what the step needs of the collection reaching it: at least `images` images or `components` components */

@@ -91,7 +91,7 @@ const loadStage = defineStage({
   batchSize: (p, resolveInput) => {
     const abs = resolveInput(p.path);
     // one image file where a collection is expected is counted as 1 image, so it gets the same data error as a one-image glob
-    if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return existsSync(abs) ? { count: 1, where: `file ${shownPath(abs)}` } : undefined;
+    if (!isGlob(p.path) && !(existsSync(abs) && statSync(abs).isDirectory())) return existsSync(abs) ? { count: 1, where: `file ${shownPath(abs)}`, single: true } : undefined;
     const { files, batch } = listImageFiles(abs, p.path);
     return batch ? { count: files.length, where: `${isGlob(p.path) ? 'glob' : 'folder'} ${shownPath(abs)}` } : undefined;
   },
