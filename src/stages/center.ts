@@ -17,7 +17,7 @@ import { poolMap } from '../core/pool/index.js';
 import { INLINE_VALUES } from '../core/pool/tasks/images.js';
 import { centerInPool } from '../core/pca/pooled.js';
 import { valueSize } from '../core/image/center.js';
-import { isHandingOver, variantOf } from '../core/image/planes.js';
+import { isHandingOver, takenVariant } from '../core/image/planes.js';
 import type { Image, ImageBatch, MatrixValue } from '../core/ports.js';
 
 const centerStage = defineStage({
@@ -43,13 +43,9 @@ const centerStage = defineStage({
   operator: (params, ctx) => (source) => {
     // straight onto stack (from code): subscribe to stack's variant that centres each row as it stacks it
     // (one pass, the same bits and centering as below); the stack itself is then never made
-    const fused = params.mode === 'row' ? variantOf(source, 'centredRows') : undefined;
+    // (in a run, as stack's sole reader, stack makes the same variant: its matrices come centred)
+    const fused = params.mode === 'row' ? takenVariant(source, ctx, 'centredRows') : undefined;
     if (fused) return fused;
-    // in a run, as stack's sole reader: stack makes the same variant, so its matrices come centred
-    if (params.mode === 'row' && ctx.inputVariant?.('centredRows')) {
-      ctx.log.debug('centred by stack as it stacked (one pass)');
-      return source;
-    }
     const alone = ctx.inputExclusive === true || isHandingOver(source);
     return source.pipe(
       poolMap(async (v: Image | ImageBatch | MatrixValue, signal): Promise<Image | ImageBatch | MatrixValue> => {

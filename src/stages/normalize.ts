@@ -13,7 +13,7 @@ import { map } from 'rxjs';
 import { defineStage } from '../core/stage.js';
 import type { KindPreserving } from '../core/image/typing.js';
 import { InputError } from '../core/errors.js';
-import { isHandingOver, variantOf, maxOf, scalePlanes, scalePlanesInPlace } from '../core/image/planes.js';
+import { isHandingOver, takenVariant, maxOf, scalePlanes, scalePlanesInPlace } from '../core/image/planes.js';
 import type { Image, ImageBatch } from '../core/ports.js';
 
 export type NormalizeBy = 'max' | 'dtype';
@@ -71,7 +71,7 @@ const normalizeStage = defineStage({
     // from code, straight onto load: by dtype, subscribe to load's variant that divides the planes
     // by 255 as it fills them (one pass, in cache); the values are those computed below, bit for bit
     // (in a run, as load's sole reader, load makes the same variant: its values come divided)
-    const divided = params.by === 'dtype' ? variantOf(source, 'divided', 255) ?? (ctx.inputVariant?.('divided', 255) ? source : undefined) : undefined;
+    const divided = params.by === 'dtype' ? takenVariant(source, ctx, 'divided', 255) : undefined;
     if (divided) {
       // load divided a 16-bit image by 255 · 257 = 65535 (its own range)
       const label = (im: Image): Image => ({ ...im, range: [0, 1], normalization: { method: 'dtype', scale: im.bitDepth === 16 ? 65535 : 255 } });

@@ -67,6 +67,14 @@ export function handsOver<T extends object>(source: T, variants: Variants<T> = {
 export function isHandingOver(source: object): boolean {
   return handingOver.has(source);
 }
+/**
+ * The variant `name` a reader gets: from code, `source`'s own (piped straight onto its producer);
+ * in a run, `source` itself when the runner's offer (ctx.inputVariant, the sole reader's) says the
+ * producer makes it; else undefined (the reader does the work).
+ */
+export function takenVariant<T extends object, K extends keyof VariantArgs>(source: T, ctx: { inputVariant?: <N extends keyof VariantArgs>(name: N, ...args: VariantArgs[N]) => boolean }, name: K, ...args: VariantArgs[K]): T | undefined {
+  return variantOf(source, name, ...args) ?? (ctx.inputVariant?.(name, ...args) ? source : undefined);
+}
 /** The variant `name` of `source` (see handsOver), or undefined when its producer offers none. */
 export function variantOf<T extends object, K extends keyof VariantArgs>(source: T, name: K, ...args: VariantArgs[K]): T | undefined {
   const make = handingOver.get(source)?.[name] as ((...a: VariantArgs[K]) => T) | undefined;
